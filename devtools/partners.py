@@ -197,6 +197,11 @@ def add(store_dir: Path, municipality: str, url: str) -> Credentials:
         return _add(store_dir, municipality, url)
 
 
+def _municipality(given: str) -> str:
+    """``--municipality`` as the record keys it: ``" MML"`` is ``mml``, ``"150143 "`` is ``150143``."""
+    return given.strip().lower()
+
+
 def _not_a_municipality(accounts: Accounts, municipality: str) -> PartnerError:
     shipped = "" if accounts.municipalities else " (the shipped table's: the server has not been started with this record yet)"
     return PartnerError(
@@ -209,7 +214,7 @@ def _not_a_municipality(accounts: Accounts, municipality: str) -> PartnerError:
 
 def _add(store_dir: Path, municipality: str, url: str) -> Credentials:
     accounts = Accounts.load(store_dir)
-    municipality = municipality.strip().lower()
+    municipality = _municipality(municipality)
     name = accounts.known().get(municipality)
     if name is None:
         raise _not_a_municipality(accounts, municipality)
@@ -244,7 +249,7 @@ def rotate(store_dir: Path, municipality: str, url: str) -> Credentials:
     let the new password in within :data:`CONFIRM_SECONDS`, :class:`UnconfirmedRotation` carries the credentials.
     Another osv-partner command on the same store at the same time is refused (:class:`PartnerError`).
     """
-    municipality = municipality.strip().lower()
+    municipality = _municipality(municipality)
     with _changing(store_dir):
         accounts = Accounts.load(store_dir)
         partner = accounts.partners.get(municipality)
@@ -325,17 +330,21 @@ async def _until_let_in(url: str, user: str, password: str) -> None:
     )
 
 
-def revoke(store_dir: Path, municipality: str, url: str) -> None:
-    """Delete the partner's stream, then its account: its connections are closed."""
+def revoke(store_dir: Path, municipality: str, url: str) -> str:
+    """Delete the partner's stream, then its account: its connections are closed. Returns the municipality as the
+    record keys it (``"150143 "`` given is ``150143``). A code that is no municipality is told so, as ``rotate`` does."""
+    municipality = _municipality(municipality)
     with _changing(store_dir):
         _revoke(store_dir, municipality, url)
+    return municipality
 
 
 def _revoke(store_dir: Path, municipality: str, url: str) -> None:
     accounts = Accounts.load(store_dir)
-    municipality = municipality.strip().lower()
     partner = accounts.partners.get(municipality)
     if partner is None:
+        if municipality not in accounts.known():  # tester F3 c: "150199 is not a partner", where rotate named it no municipality
+            raise _not_a_municipality(accounts, municipality)
         raise PartnerError(f"{municipality} is not a partner")
     _server_pid(store_dir)
     # Within seconds, not after _as_admin's 50 tries of a reload that never came (tester 133 F2: four minutes, the lock held).
@@ -462,8 +471,8 @@ def main(argv: list[str] | None = None) -> int:
             purged = purge_not_for_partners(args.nats_dir, args.url)
             print("; ".join(f"{m}: {n} events no partner reads purged" for m, n in purged.items()) or "nothing to purge")
         elif args.command == "revoke":
-            revoke(args.nats_dir, args.municipality, args.url)
-            print(f"partner {args.municipality} revoked: its stream and account are gone, its connections closed")
+            revoked = revoke(args.nats_dir, args.municipality, args.url)
+            print(f"partner {revoked} revoked: its stream and account are gone, its connections closed")
         else:
             rows = listing(args.nats_dir, args.url)
             if args.json:

@@ -590,6 +590,23 @@ def test_a_wrong_password_a_reload_under_way_lets_through_is_not_taken_for_a_ser
     assert taken and "user      partner-150132" in capsys.readouterr().out
 
 
+def test_revoke_names_the_municipality_as_the_record_keys_it_and_a_code_that_is_no_municipality_as_rotate_does(
+    nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Tester F3 b: `revoke --municipality "150143 "` printed "partner 150143  revoked", the argument as typed; F3 c:
+    # `revoke --municipality 150199` said "150199 is not a partner" where rotate said it is no municipality of Lima.
+    cli = ["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url]
+    assert partners.main([*cli, "add", "--municipality", "150143 "]) == 0
+    assert "partner 150143 (" in capsys.readouterr().out
+    assert partners.main([*cli, "revoke", "--municipality", "150143 "]) == 0
+    assert capsys.readouterr().out.startswith("partner 150143 revoked: ")
+    for command in ("rotate", "revoke"):
+        assert partners.main([*cli, command, "--municipality", "150199"]) == 1
+        assert "'150199' is not a municipality of Lima" in capsys.readouterr().err, command
+    assert partners.main([*cli, "revoke", "--municipality", " 150143"]) == 1
+    assert "150143 is not a partner" in capsys.readouterr().err
+
+
 @contextmanager
 def open_nats_server(tmp_path: Path) -> Iterator[str]:
     """Another nats-server on this machine, one that lets anyone in (no accounts): its URL."""
