@@ -23,6 +23,8 @@ from uuid import UUID
 import nats
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+from nats.js.errors import ServiceUnavailableError
+from nats.js.manager import JetStreamManager
 
 from devtools import partners
 from devtools.embedded import NatsServer
@@ -590,6 +592,40 @@ def test_a_wrong_password_a_reload_under_way_lets_through_is_not_taken_for_a_ser
     assert taken and "user      partner-150132" in capsys.readouterr().out
 
 
+def test_list_counts_a_partners_events_through_a_reload_under_way_and_says_why_when_it_cannot(
+    nats_server: NatsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tester F1: while another command's reload was under way, one list in ~40 printed "150132 … events: unknown
+    # (ServiceUnavailableError)" for a partner nobody was changing, exit 0: the count had one try. The stand-in answers
+    # the first request as a reload did.
+    cli = ["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url]
+    partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    stream_info = JetStreamManager.stream_info
+    refused: list[str] = []
+
+    async def within_a_reload(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        if not refused:
+            refused.append(name)
+            raise ServiceUnavailableError(code=503, description="JetStream system temporarily unavailable")
+        return await stream_info(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(JetStreamManager, "stream_info", within_a_reload)
+    assert partners.main([*cli, "list"]) == 0
+    said = capsys.readouterr()
+    assert refused and f"{SJL} " in said.out and "events: 0" in said.out and "unknown" not in said.out and not said.err
+
+    # Still not read once the time for a reload is over: listed all the same, the count said unknown and why.
+    async def unavailable(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        raise ServiceUnavailableError(code=503, description="JetStream system temporarily unavailable")
+
+    monkeypatch.setattr(JetStreamManager, "stream_info", unavailable)
+    monkeypatch.setattr(partners, "COUNT_SECONDS", 0.5)
+    assert partners.main([*cli, "list", "--json"]) == 0
+    said = capsys.readouterr()
+    assert json.loads(said.out)[0]["events"] == "unknown (not read within 0.5 s: ServiceUnavailableError)"
+    assert "WARNING" in said.err and SJL in said.err
+
+
 def test_revoke_names_the_municipality_as_the_record_keys_it_and_a_code_that_is_no_municipality_as_rotate_does(
     nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -631,7 +667,8 @@ def test_a_partner_command_given_another_servers_url_changes_nothing_and_a_revok
     partners.add(nats_server.store_dir, COMAS, nats_server.public_url)
     before = (nats_server.store_dir / "accounts.json").read_text()
     with open_nats_server(tmp_path) as elsewhere:
-        for command in (["add", "--municipality", SJL], ["rotate", "--municipality", COMAS], ["revoke", "--municipality", COMAS], ["purge"]):
+        # list too: it printed COMAS "events: unknown (NotFoundError)", exit 0 (tester F3 a)
+        for command in (["add", "--municipality", SJL], ["rotate", "--municipality", COMAS], ["revoke", "--municipality", COMAS], ["purge"], ["list"]):
             assert partners.main(["--nats-dir", str(nats_server.store_dir), "--url", elsewhere, *command]) == 1, command
             said = capsys.readouterr()
             assert "lets anyone in" in said.err and "password" not in said.out, command
@@ -658,6 +695,13 @@ def test_a_partner_command_given_another_servers_url_changes_nothing_and_a_revok
     said = capsys.readouterr().err
     assert time.monotonic() - started < 30 and "not reached at nats://127.0.0.1:1 (" in said and "()" not in said
     assert (nats_server.store_dir / "accounts.json").read_text() == before
+    # A server not reached (stopped, or a wrong --url): list still lists the record, saying why no event was counted.
+    started = time.monotonic()
+    assert partners.main(["--nats-dir", str(nats_server.store_dir), "--url", "nats://127.0.0.1:1", "list"]) == 0
+    said = capsys.readouterr()
+    assert time.monotonic() - started < 30
+    assert f"{COMAS} " in said.out and "events: unknown (the nats-server was not reached at nats://127.0.0.1:1 (" in said.out
+    assert "WARNING" in said.err and COMAS in said.err
 
 
 @pytest.mark.timeout(120)
