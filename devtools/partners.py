@@ -48,7 +48,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import nats
 from nats.errors import ConnectionClosedError
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from devtools.nats_accounts import (
     PARTNER_STREAM,
@@ -180,7 +180,9 @@ async def _expected(error: Exception) -> None:
 
 
 async def _as_admin(url: str, municipality: str, password: str, action: Any, attempts: int = 50) -> Any:
-    """Run ``action(js)`` as the partner account's admin user, waiting for the reload to let it in."""
+    """Run ``action(js)`` as the partner account's admin user, waiting for the reload to let it in. An action the
+    reload closes under it, or answers ``ServiceUnavailableError`` (JetStream's reply for a few tens of ms after the
+    signal: ``purge`` run beside another command's reload failed so, ~1 in 75), runs again: each may."""
     last: Exception | None = None
     for _ in range(attempts):
         try:
@@ -191,12 +193,14 @@ async def _as_admin(url: str, municipality: str, password: str, action: Any, att
             continue
         try:
             return await action(nc.jetstream(timeout=5))
-        except ConnectionClosedError as error:  # the reload closed it under the action (each action may run again)
+        except (ConnectionClosedError, ServiceUnavailableError) as error:  # a reload under way (each action may run again)
             last = error
             await asyncio.sleep(0.1)
         finally:
             await nc.close()
-    raise PartnerError(f"could not sign in as {admin_user(municipality)} after the reload ({last}): see the server's log for a refused reload")
+    raise PartnerError(
+        f"could not sign in as {admin_user(municipality)}, or its JetStream did not answer, after the reload ({last}): see the server's log for a refused reload"
+    )
 
 
 def add(store_dir: Path, municipality: str, url: str) -> Credentials:
