@@ -93,7 +93,7 @@ REACH_SECONDS = 5.0
 COUNT_SECONDS = 5.0
 """How long ``list`` keeps trying to count one partner's events. For a few tens of ms after the signal a reload
 (another command's) refuses or drops a sign-in, or answers ``ServiceUnavailableError``: one ``list`` in ~40 run
-meanwhile printed a partner nobody was changing as "events: unknown" (tester F1)."""
+meanwhile printed a partner nobody was changing as "events: unknown" (tester 203 F1)."""
 
 CONFIRM_SECONDS = 15.0
 """How long a command waits for the reload (a signal) to take effect before it says so and stops."""
@@ -381,7 +381,7 @@ def _revoke(store_dir: Path, municipality: str, url: str) -> None:
     accounts = Accounts.load(store_dir)
     partner = accounts.partners.get(municipality)
     if partner is None:
-        if municipality not in accounts.known():  # tester F3 c: "150199 is not a partner", where rotate named it no municipality
+        if municipality not in accounts.known():  # tester 203 F3 c: "150199 is not a partner", where rotate named it no municipality
             raise _not_a_municipality(accounts, municipality)
         raise PartnerError(f"{municipality} is not a partner")
     _server_pid(store_dir)
@@ -417,7 +417,7 @@ def listing(store_dir: Path, url: str | None = None) -> list[dict[str, Any]]:
     stream holds on the server there.
 
     The server at ``url`` is checked first, as the other commands check it (:func:`_reached`): one that lets anyone in
-    is a :class:`PartnerError` (it holds none of the partners' streams: each was "unknown (NotFoundError)", tester F3);
+    is a :class:`PartnerError` (it holds none of the partners' streams: each was "unknown (NotFoundError)", tester 203 F3);
     one not reached leaves every partner listed, its events "unknown (the nats-server was not reached at …)". Each
     count is tried for up to :data:`COUNT_SECONDS`; one still not read is "unknown (not read within …: <error>)".
     With no partner, no server is asked.

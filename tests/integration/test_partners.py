@@ -628,7 +628,7 @@ def test_list_counts_a_partners_events_through_a_reload_under_way_and_says_why_w
 
 def test_purge_runs_through_a_reload_under_way(nats_server: NatsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     # Beside another command's reload, purge failed ~1 in 75 with "nats: ServiceUnavailableError", exit 1: JetStream's
-    # answer for a few tens of ms after the signal (helper 204, seen as tester F1's list was). The stand-in answers so once.
+    # answer for a few tens of ms after the signal (helper 204, seen as tester 203 F1's list was). The stand-in answers so once.
     partners.add(nats_server.store_dir, SJL, nats_server.public_url)
     stream_info = JetStreamManager.stream_info
     refused: list[str] = []
@@ -685,7 +685,7 @@ def test_a_partner_command_given_another_servers_url_changes_nothing_and_a_revok
     partners.add(nats_server.store_dir, COMAS, nats_server.public_url)
     before = (nats_server.store_dir / "accounts.json").read_text()
     with open_nats_server(tmp_path) as elsewhere:
-        # list too: it printed COMAS "events: unknown (NotFoundError)", exit 0 (tester F3 a)
+        # list too: it printed COMAS "events: unknown (NotFoundError)", exit 0 (tester 203 F3 a)
         for command in (["add", "--municipality", SJL], ["rotate", "--municipality", COMAS], ["revoke", "--municipality", COMAS], ["purge"], ["list"]):
             assert partners.main(["--nats-dir", str(nats_server.store_dir), "--url", elsewhere, *command]) == 1, command
             said = capsys.readouterr()
