@@ -214,14 +214,23 @@ def get_targets(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> 
     return reporting.targets(as_of=as_of, scope=scope)
 
 
-@donors.post("/phases/{phase}/sign-offs", status_code=201)
-def sign_off(phase: PhaseCode, body: SignOffCreate, reporting: ReportingDep, lead: Lead) -> dict[str, Any]:
+@donors.post(
+    "/phases/{phase}/sign-offs",
+    status_code=201,
+    responses={200: {"description": "Signed before: the same figures from the same cut; nothing recorded again, the first sign-off answered."}},
+)
+def sign_off(phase: PhaseCode, body: SignOffCreate, reporting: ReportingDep, lead: Lead, response: Response) -> dict[str, Any]:
     """Sign off a phase's figures from the facts recorded by `as_of`, with their digest (records `PhaseSignedOff`).
 
     Only an ended phase: a cut on or before its last day (in Lima) is refused with 409 `phase_ended_by_cut`. The answer
-    says whether the sign-off is `intact` (its figures give its digest), as `GET /sign-offs` does.
+    says whether the sign-off is `intact` (its figures give its digest), as `GET /sign-offs` does. Signing the same
+    figures from the same cut again (a retry) records nothing: it answers 200 with the first sign-off, its `signed_at`
+    and `signed_by` those of the first, where a sign-off recorded now is 201.
     """
-    return reporting.sign_off(phase=phase, as_of=body.as_of, signed_by=lead.subject)
+    signed, recorded = reporting.sign_off(phase=phase, as_of=body.as_of, signed_by=lead.subject)
+    if not recorded:
+        response.status_code = 200  # nothing created: as a Kobo submission carried out before is answered
+    return signed
 
 
 @donors.get("/sign-offs")

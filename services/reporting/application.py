@@ -99,11 +99,16 @@ class PhaseReports(ServiceApplication):
         return report.targets_as_of(None)[indicator]
 
     @retried_on_collision
-    def sign_off(self, phase: str, cut: datetime, figures: Mapping[str, Any], signed_by: str, signed_at: datetime) -> dict[str, Any]:
+    def sign_off(
+        self, phase: str, cut: datetime, figures: Mapping[str, Any], signed_by: str, signed_at: datetime
+    ) -> tuple[dict[str, Any], bool]:
+        """The phase's sign-off of ``figures`` from ``cut``, and whether this call recorded it: the same figures from the
+        same cut signed again record nothing and give the first sign-off (False)."""
         report = self.report_of(phase) or PhaseReport(phase=phase)
+        before = len(report.sign_offs)
         signed = report.sign_off(cut, figures, signed_by, signed_at)
         self.save(report)
-        return signed
+        return signed, len(report.sign_offs) > before
 
 
 class Reporting:
@@ -401,8 +406,9 @@ class Reporting:
             phases.append({"code": phase["code"], "name": phase["name"], "status": phase.get("status"), "indicators": rows})
         return {"as_of": rfc3339(as_of), "phases": phases}
 
-    def sign_off(self, phase: str, as_of: datetime, signed_by: str) -> dict[str, Any]:
-        """Sign the phase's figures from the facts recorded by ``as_of`` (``PhaseSignedOff``, with their digest); the same again records nothing.
+    def sign_off(self, phase: str, as_of: datetime, signed_by: str) -> tuple[dict[str, Any], bool]:
+        """Sign the phase's figures from the facts recorded by ``as_of`` (``PhaseSignedOff``, with their digest), and say
+        whether it was recorded now: the same again records nothing and gives the first sign-off, with False.
 
         Refused: ``as_of`` after now (422 ``not_in_future``), a phase no one opened (404), a cut before it was opened (422
         ``phase_opened_by_cut``), and a cut on or before its last day in Lima (409 ``phase_ended_by_cut``: a phase not
@@ -418,8 +424,8 @@ class Reporting:
         if self.cut_day(as_of) <= known.ends_on:
             raise PhaseNotEndedError(known, as_of)
         figures = next(p["indicators"] for p in self.readmodel.report(as_of, today=self.cut_day(as_of))["phases"] if p["code"] == phase)
-        signed = self.phase_reports.sign_off(phase, as_of, figures, signed_by, self.now())
-        return self._signed_public(signed, None)
+        signed, recorded = self.phase_reports.sign_off(phase, as_of, figures, signed_by, self.now())
+        return self._signed_public(signed, None), recorded
 
     def sign_offs(self, as_of: datetime | None = None, phase: str | None = None, scope: MunicipalScope = ALL_LIMA) -> dict[str, Any]:
         """What ``GET /sign-offs`` answers: every sign-off recorded by ``as_of``, each with its restatement as of then.
