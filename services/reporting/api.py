@@ -34,6 +34,7 @@ from services.reporting.dashboard import (
     refusal_page,
     render_dashboard,
     sign_out_form,
+    slashed_cut_refused,
     stylesheet,
 )
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS
@@ -65,7 +66,7 @@ from shared.auth import AuthError, Caller, CallerDep, MunicipalScope, Permission
 from shared.clock import LIMA, Clock, today_in_lima
 from shared.cors import install_cors
 from shared.guards import problem
-from shared.listing import refuse_unknown_query_parameters
+from shared.listing import query_refused, refuse_unknown_query_parameters
 from shared.problems import STATUS_OF, route_body_rules
 from shared.schemas import AsOf as AsOfMoment
 from shared.schemas import LimaMoment
@@ -476,7 +477,9 @@ def get_dashboard(
         LimaMoment | None,
         BeforeValidator(cut_from_form),  # the page's form sends dd/mm/aaaa hh:mm (Spanish), or an empty field
         Query(description="Count only what was recorded up to this time, figures and alerts alike (the alerts counted to its day); "
-              "without a zone, Lima time. ISO 8601, or dd/mm/aaaa hh:mm as the Spanish page's form sends it; not later than now."),
+              "without a zone, Lima time. ISO 8601 (the English page's form sends yyyy-mm-dd hh:mm), or dd/mm/aaaa hh:mm as "
+              "the Spanish page's form sends it: with `lang=en` a date with slashes is refused (422 `year_first_date`), "
+              "being read day or month first; not later than now."),
     ] = None,
     by: Annotated[
         Grouping | None,
@@ -486,6 +489,8 @@ def get_dashboard(
     within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS,
 ) -> HTMLResponse:
     """The programme's dashboard as a web page: indicators by phase, targets against actuals, charts and follow-up alerts, for the signed-in person's municipalities."""
+    if refused := slashed_cut_refused(request.query_params.get("as_of"), lang):  # read by cut_from_form, which knows no language
+        raise query_refused("as_of", "year_first_date", refused, request.query_params.get("as_of"))
     if viewer is None:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse("/dashboard/sign-in?" + urlencode({"next": here}), status_code=303)  # type: ignore[return-value]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Any
@@ -186,18 +186,40 @@ CUT_FORMATS: dict[Language, tuple[str, str, str]] = {
 }
 """The cut field's format in each language: how the page writes it, the placeholder, and the pattern the browser
 checks. A plain text field, because a browser's own date field follows the browser's locale (mm/dd/yyyy on an
-English-speaking machine), not the page's. :func:`cut_from_form` reads both back."""
+English-speaking machine), not the page's. :func:`cut_from_form` reads both back; the English page refuses a
+slashed date (:func:`slashed_cut_refused`), which its reader may have meant month first."""
 
 _DAY_FIRST = re.compile(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]+(\d{1,2}):(\d{2}))?\s*")
 _YEAR_FIRST = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})(?: +(\d{1,2}):(\d{2}))?\s*")
 """The English page's ``yyyy-mm-dd[ hh:mm]``, as its field's pattern takes it (one-digit month, day or hour too)."""
 
 
+def slashed_cut_refused(text: Any, lang: Language) -> str | None:
+    """Why ``text``, a cut written with slashes (``dd/mm/yyyy[ hh:mm]`` as the Spanish page takes it), is refused on the
+    English page, which writes dates year first; None when it is not one, or the page is Spanish. The English page read
+    02/01/2022 as 2 January where its reader (one from the US, say) meant 1 February, and said nothing (tester F5): a
+    slashed date is read either way there, so it is refused, naming the format the page takes and the days it may be."""
+    if lang == "es" or not isinstance(text, str) or not (found := _DAY_FIRST.fullmatch(text)):
+        return None
+    first, second, year, hour, minute = found.groups()
+    time = f" {int(hour):02d}:{minute}" if hour else ""
+    readings = []  # the days it may be, day first or month first
+    for day, month in dict.fromkeys(((int(first), int(second)), (int(second), int(first)))):
+        try:
+            readings.append(date(int(year), month, day).isoformat() + time)
+        except ValueError:
+            continue
+    example = " or ".join(readings) or "2021-12-31 18:00"
+    return (f"{text.strip()} is written with slashes, which this page does not read (day or month first?): write the cut "
+            f"as {CUT_FORMATS[lang][1]}, Lima time, the time may be left out; such as {example}")
+
+
 def cut_from_form(text: Any) -> Any:
     """The ``as_of`` the page's form sends, as ISO 8601 for :data:`shared.schemas.LimaMoment`: ``dd/mm/aaaa[ hh:mm]``
     (Spanish page; the start of the day when no time is typed) becomes ``aaaa-mm-ddThh:mm``, as does the English page's
     ``yyyy-mm-dd[ h:mm]``; any other ISO moment passes as it is; an empty field is None (no cut). A date that does not exist stays as typed, for
-    the moment's own rule to refuse (422)."""
+    the moment's own rule to refuse (422). It reads without the page's language: the English page refuses a day-first
+    date (:func:`slashed_cut_refused`) once the query is read."""
     if not isinstance(text, str):
         return text
     if not text.strip():

@@ -189,6 +189,31 @@ def test_the_cut_field_speaks_the_pages_date_format_and_the_server_reads_it(clie
     assert client.get("/dashboard", params={"lang": "en", "as_of": "2022-02-30"}).status_code == 422
 
 
+def test_the_english_page_refuses_a_cut_with_slashes_which_its_reader_may_have_meant_month_first(
+    client: TestClient, source: FakeReporting
+) -> None:
+    """02/01/2022 on the English page was read as 2 January, where a reader from the US meant 1 February (tester F5)."""
+    refused = client.get("/dashboard", params={"lang": "en", "as_of": "02/01/2022 10:00"})
+    assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
+    [error] = refused.json()["errors"]
+    assert error["field"] == "as_of" and error["rule"] == "year_first_date"
+    assert "yyyy-mm-dd hh:mm" in error["message"] and "2022-01-02 10:00 or 2022-02-01 10:00" in error["message"]
+    unambiguous = client.get("/dashboard", params={"lang": "en", "as_of": "31/12/2021"}).json()["errors"][0]
+    assert unambiguous["rule"] == "year_first_date" and "such as 2021-12-31:" not in unambiguous["message"]
+    assert unambiguous["message"].endswith("such as 2021-12-31")  # the one day it can be
+    assert source.asked == []  # nothing was counted
+
+    # A browser gets the page's refusal in English, with the hint on writing the cut.
+    page = client.get("/dashboard", params={"lang": "en", "as_of": "02/01/2022"}, headers=BROWSER).text
+    assert '<li data-field="as_of" data-rule="year_first_date"><strong>Cut at what was recorded up to (date and time)</strong>' in page
+    assert "Write the cut as yyyy-mm-dd hh:mm" in page
+
+    # The Spanish page keeps its dd/mm/aaaa, and the English one its year-first dates.
+    assert client.get("/dashboard", params={"as_of": "02/01/2022 10:00"}).status_code == 200
+    assert client.get("/dashboard", params={"lang": "en", "as_of": "2022-02-01 10:00"}).status_code == 200
+    assert source.asked == [(datetime(2022, 1, 2, 15, 0, tzinfo=timezone.utc), "zone"), (datetime(2022, 2, 1, 15, 0, tzinfo=timezone.utc), "zone")]
+
+
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 """What a browser's form submission asks for."""
 
