@@ -35,6 +35,7 @@ from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError
 
 from shared.clock import LIMA
 from shared.errors import MAX_COUNT, PartlyRead, RuleViolationError, check_not_negative
+from shared.letters import JOINERS, joiner_belongs
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 """ASCII digits only: a full-width digit is no date's shape, not a day missing from the calendar (tester 136 F5)."""
@@ -67,11 +68,12 @@ _EMOJI_JOINERS = regex.compile(r"[\u200d\ufe00-\ufe0f\U000e0020-\U000e007f]")
 """What joins an emoji sequence (a zero-width joiner, a variation selector, a tag flag's tags): visible as the emoji."""
 _EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]|[0-9#*]\ufe0f?\u20e3")
 
-MOST_MARKS = 4
-"""The combining marks one character of a one-line text may carry once its letters are composed (NFC): a letter and its
-accents compose to one character (``é``, Vietnamese ``ệ``), so real names keep none or one or two; more piled up
-("Zalgo" text) spill over the lines above and below wherever the name is shown (tester 203 F4)."""
-_PILED_MARKS = regex.compile(rf"[\p{{Mn}}\p{{Me}}]{{{MOST_MARKS + 1},}}")
+MOST_MARKS = 6
+"""The combining marks (Unicode ``M``: non-spacing, enclosing and spacing) one character of a one-line text may carry
+in a row once its letters are composed (NFC): a letter and its accents compose to one character (``é``, Vietnamese
+``ệ``); Myanmar's ``မြှော့`` writes five marks on one letter, Tibetan's stacks four. More piled up ("Zalgo" text) spill
+over the lines above and below wherever the name is shown (tester 203 F4), spacing marks between them too (tester 206 F2)."""
+_PILED_MARKS = regex.compile(rf"\p{{M}}{{{MOST_MARKS + 1},}}")
 
 
 def _one_visible_line(value: str) -> str:
@@ -79,7 +81,8 @@ def _one_visible_line(value: str) -> str:
     form is one name), and refused when it holds a character no one sees (422 ``visible_text``, naming it): a
     right-to-left override shows a published name reversed in partners' feeds, exports and the dashboard, and a
     combining grapheme joiner after each letter passes a name off as another one. Emoji are visible: the joiners inside
-    one emoji (a grapheme cluster that starts as an emoji does: 👩‍👧‍👦, 🏳️‍🌈, a tag flag) are taken. More than
+    one emoji (a grapheme cluster that starts as an emoji does: 👩‍👧‍👦, 🏳️‍🌈, a tag flag) are taken, and a zero-width
+    joiner or non-joiner between two letters of a script spelled with them (:func:`~shared.letters.joiner_belongs`). More than
     :data:`MOST_MARKS` combining marks on one character are refused (422 ``combining_marks``, naming the character)."""
     value = unicodedata.normalize("NFC", _LINE_BREAKS.sub(" ", value).strip())  # one spelling of "é", however typed
     if (piled := _PILED_MARKS.search(value)) is not None:
@@ -94,6 +97,9 @@ def _one_visible_line(value: str) -> str:
         text = cluster.group()
         for offset, character in enumerate(text):
             if _INVISIBLE.match(character) and not (_EMOJI_JOINERS.match(character) and _EMOJI.match(text)):
+                at = cluster.start() + offset
+                if character in JOINERS and joiner_belongs(value[at - 1 : at], value[at + 1 : at + 2]):
+                    continue  # Persian's and Sinhala's spelling (tester 206 F3)
                 named = unicodedata.name(character, "a noncharacter" if regex.match(r"\p{Noncharacter_Code_Point}", character) else "a control character")
                 position = cluster.start() + offset + 1
                 msg = f"must be visible text: character {position} is U+{ord(character):04X} ({named}), which no one sees"

@@ -44,6 +44,7 @@ from services.engagement.domain.members import Member, Membership, Participation
 from shared import dryrun
 from shared.actors import RecordedBy
 from shared.documents import DocumentType
+from shared.letters import has_name_letter
 from shared.problems import as_body_errors
 from shared.schemas import (
     NOT_AFTER_DISSOLUTION,
@@ -79,9 +80,9 @@ def _number_of_document(number: str | None, document_type: DocumentType) -> None
 
 
 def _with_a_letter(name: str) -> str:
-    """A person's name with a letter in it (422 ``name_has_letters``): "-", ".", "🙂🙂" or marks alone name no one and
-    were registered as given (tester 203 F4), where an OSV's name was refused for them."""
-    if not any(character.isalpha() for character in name):
+    """A person's name with a letter in it (422 ``name_has_letters``, :func:`~shared.letters.has_name_letter`): "-",
+    ".", "🙂🙂", marks alone (tester 203 F4) or modifier letters alone, ``ʼʼ``, ``ª`` (tester 206 F1), name no one."""
+    if not has_name_letter(name):
         raise PydanticCustomError("name_has_letters", "a person's name needs a letter")
     return name
 

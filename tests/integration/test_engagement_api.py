@@ -147,9 +147,10 @@ def test_a_persons_name_is_kept_with_its_runs_of_spaces_made_one_and_its_case_as
     assert shown["full_name"] == "MARÍA JOSÉ PÉREZ ÑÁÑEZ"
 
 
-@pytest.mark.parametrize("name", ["-", ".", "🙂🙂", "\u0301\u0302", "12345"])
+@pytest.mark.parametrize("name", ["-", ".", "🙂🙂", "\u0301\u0302", "12345", "ʼʼ", "ª", "ⁿ", "ℹ️", "ـــ"])
 def test_a_persons_name_without_a_letter_is_refused_as_an_osvs_is_and_nothing_is_recorded(client: TestClient, name: str) -> None:
-    """Tester 203 F4: a placeholder, an emoji or combining marks alone were registered as a person's name."""
+    """Tester 203 F4: a placeholder, an emoji or combining marks alone were registered as a person's name; tester 206 F1:
+    modifier letters and ordinal signs alone too (Unicode's `isalpha` takes them)."""
     member = join(client)
     before = head(client)
 
@@ -166,6 +167,8 @@ def test_a_name_with_marks_piled_on_a_letter_is_refused_naming_the_letter_and_on
 
     decomposed = unicodedata.normalize("NFD", "Nguyễn Thị Ánh")  # typed as letters and marks: "ễ" is e and two marks
     assert join(client, full_name=decomposed, document_number="V-20111222")["id"]
+    for number, name in enumerate(["ශ්\u200dරී නිමල් පෙරේරා", "علی\u200cرضا محمدی", "Qʼori Mamani"]):  # tester 206 F3
+        assert join(client, full_name=name, document_number=f"V-2033344{number}")["id"]
 
 
 def test_a_person_without_documents_joins_without_a_number(client: TestClient) -> None:

@@ -290,8 +290,30 @@ def test_a_name_with_combining_marks_piled_on_a_letter_is_refused_naming_it(regi
     written = head(registry)
     name = "V" + "\u0301\u0300\u0302" * 50 + "ecinos Zalgo"
     problem = assert_problem(registry.post("/osvs", json={"name": name, "district": "SJL", "mapped_on": "2021-03-15"}), 422, "name", "combining_marks")
-    assert "character 1 carries 150 combining marks, at most 4" in problem["errors"][0]["message"]
+    assert "character 1 carries 150 combining marks, at most 6" in problem["errors"][0]["message"]
     assert head(registry) == written
+
+
+@pytest.mark.parametrize("name", ["ʼʼʼ", "ªª", "ⁿ", "ー", "ـــ"])
+def test_a_name_of_modifier_letters_or_ordinal_signs_alone_is_refused(registry: TestClient, name: str) -> None:
+    """Tester 206 F1: Unicode counts them as letters (``isalnum``); "ʼʼʼ" was mapped through the Kobo webhook."""
+    assert_problem(registry.post("/osvs", json={"name": name, "district": "SJL", "mapped_on": "2021-03-15"}), 422, "name", "name_has_letters")
+
+
+@pytest.mark.parametrize("name", ["Comité ශ්\u200dරී ලංකා", "Anjoman-e علی\u200cرضا", "Olla Común Qʼeswa", "Vecinos 2"])
+def test_a_name_spelled_with_joiners_or_modifier_letters_in_a_word_is_mapped_as_typed(registry: TestClient, name: str) -> None:
+    """Tester 206 F3: Sinhala's "ශ්‍රී" (U+200D) and a Persian compound name (U+200C) were refused as invisible."""
+    osv = registry.post("/osvs", json={"name": name, "district": "SJL", "mapped_on": "2021-03-15"})
+    assert osv.status_code == 201, osv.text
+    assert osv.json()["name"] == name
+
+
+def test_spacing_marks_between_piled_marks_do_not_let_them_through(registry: TestClient) -> None:
+    """Tester 206 F2: 24 non-spacing marks on one letter, broken up by Devanagari's visarga (a spacing mark), passed."""
+    name = "Ana" + ("\u0346\u0347\u0348\u0349" + "\u0903") * 6 + " Vecinos"
+    assert_problem(registry.post("/osvs", json={"name": name, "district": "SJL", "mapped_on": "2021-03-15"}), 422, "name", "combining_marks")
+    myanmar = registry.post("/osvs", json={"name": "မြှော့ Vecinos", "district": "SJL", "mapped_on": "2021-03-15"})  # five marks: a word
+    assert myanmar.status_code == 201, myanmar.text
 
 
 def test_a_name_passed_off_as_another_with_a_joiner_after_every_letter_is_refused_not_mapped_twice(registry: TestClient) -> None:

@@ -31,6 +31,7 @@ from unidecode import unidecode
 
 from shared.districts import fold
 from shared.errors import ConflictError, RuleViolationError
+from shared.letters import has_name_letter_or_digit
 
 NEAR_NAME_SCORE = 90.0
 """The least rapidfuzz score (0–100, the better of plain and word-order-free ratios) of a near match."""
@@ -85,8 +86,9 @@ def name_key(name: str) -> str:
 
 
 def has_letter_or_digit(name: str) -> bool:
-    """Whether ``name`` has a letter or a digit: one made of signs only ("!!!", "🙂", "—") names no organisation."""
-    return any(c.isalnum() for c in name)
+    """Whether ``name`` has a letter or a digit: one made of signs only ("!!!", "🙂", "—"), or of modifier letters and
+    ordinal signs only (``ʼʼ``, ``ª``, ``ⁿ``: tester 206 F1), names no organisation (:mod:`shared.letters`)."""
+    return has_name_letter_or_digit(name)
 
 
 class NameWithoutLettersError(RuleViolationError):
