@@ -44,11 +44,13 @@ from shared.actors import Actor, current_actor
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
 from shared.documents import DocumentType
+from shared.errors import raise_first, refused
 from shared.idempotency import AnswerBook
 from shared.preconditions import check_version
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import drawn_at_random
 from shared.store import ServiceApplication, retried_on_collision
+from shared.views.osvdirectory import OSVNotInRegistryError
 
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
 
@@ -177,21 +179,30 @@ class Engagement(Merging, Fieldwork, Forgetting, ServiceApplication):
         phone: str | None = None,
     ) -> Member:
         """:meth:`register_member`, giving the member as saved: what ``POST /members`` answers, without reading them back
-        (and unsealing their personal data again)."""
-        self.osvs.require_active(osv_id, on=joined_on, dated="joined_on")
-        member = Member.register(
-            full_name=full_name,
-            document_type=document_type,
-            document_number=document_number,
-            nationality=nationality,
-            sex=sex,
-            birth_year=birth_year,
-            osv_id=osv_id,
-            joined_on=joined_on,
-            today=self.today(),
-            role=role,
-            phone=phone,
-        )
+        (and unsealing their personal data again). An OSV this service has not heard of (422 ``osv_mapped_in_registry``)
+        is said with the person's own mistakes (a board role for a minor…) in one 422: they came one answer at a time
+        (tester 206 F5)."""
+
+        def registered() -> Member:
+            return Member.register(
+                full_name=full_name,
+                document_type=document_type,
+                document_number=document_number,
+                nationality=nationality,
+                sex=sex,
+                birth_year=birth_year,
+                osv_id=osv_id,
+                joined_on=joined_on,
+                today=self.today(),
+                role=role,
+                phone=phone,
+            )
+
+        try:
+            self.osvs.require_active(osv_id, on=joined_on, dated="joined_on")
+        except OSVNotInRegistryError as unknown:
+            raise_first([unknown, *refused(registered)])
+        member = registered()
         roster = self._roster_of(osv_id)
         roster.check_seat(member.latest_membership.membership_id, member.latest_membership.role)  # before claiming the document
         drawn_at_random(member.id)  # a new person: their key is made without looking for it first

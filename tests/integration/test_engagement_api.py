@@ -463,6 +463,19 @@ def test_a_registration_naming_an_unknown_osv_with_mistakes_of_its_own_is_told_t
     assert "Retry-After" not in known.headers
 
 
+def test_a_registration_naming_an_unknown_osv_is_told_the_persons_own_mistakes_in_the_same_422(client: TestClient) -> None:
+    """Tester 206 F5: a well-formed body naming an unknown OSV was told the OSV alone, and a minor named president only
+    once the OSV was known."""
+    before = head(client)
+
+    answer = client.post("/members", json=a_person(osv_id=str(uuid4()), role="president", birth_year=2015))
+
+    assert answer.status_code == 422, answer.text
+    assert [(e["field"], e["rule"]) for e in answer.json()["errors"]] == [("osv_id", "osv_mapped_in_registry"), ("role", "board_role_adult")]
+    assert answer.headers["Retry-After"] == str(LAG_RETRY_AFTER_SECONDS)
+    assert head(client) == before
+
+
 def test_a_joining_naming_an_unknown_osv_with_a_mistake_of_its_own_is_told_both_in_one_422(client: TestClient) -> None:
     """Helper 201: as a registration (tester 199 F5), a member's joining of another OSV was told its role's mistake, and
     the unknown OSV only once that was put right."""
