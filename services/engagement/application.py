@@ -236,7 +236,7 @@ class Engagement(Merging, Fieldwork, Forgetting, ServiceApplication):
         versions) does not name the member's (:meth:`version_of`): two staff giving one member two roles at once, the
         later would silently stand."""
         member = self.get_member(member_id)
-        member.membership(membership_id)
+        self.membership_recorded_on(member, membership_id)
         check_version("the member", self.version_of(member), expected)
         membership = member.change_role(membership_id, role, changed_on)
         self.osvs.require_not_dissolved(membership.osv_id, on=changed_on, dated="changed_on")
@@ -255,6 +255,7 @@ class Engagement(Merging, Fieldwork, Forgetting, ServiceApplication):
         if membership_id is None:
             membership = member.leave(left_on, reason)
         else:
+            self.membership_recorded_on(member, membership_id)
             membership = member.leave_membership(membership_id, left_on, reason)
         self._check_meetings_attended(member, membership, "left_on", left_on, attended)
         roster = self._roster_of(membership.osv_id)
@@ -272,7 +273,7 @@ class Engagement(Merging, Fieldwork, Forgetting, ServiceApplication):
         name the member's version (:meth:`version_of`, :func:`shared.preconditions.check_version`).
         """
         member = self.get_member(member_id)
-        membership = member.membership(membership_id)
+        membership = self.membership_recorded_on(member, membership_id)
         check_version("the member", self.version_of(member), expected)
         attended = self._meetings_attended(member)  # before the correction changes the membership
         if member.correct_joining(membership_id, joined_on, self.today()):

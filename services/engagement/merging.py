@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from services.engagement.domain.memberrules import MembershipNotFoundError
 from services.engagement.domain.members import Member, Membership
 from services.engagement.domain.merges import DuplicateMemberNotFoundError
 from shared.preconditions import check_version
@@ -58,6 +59,16 @@ class Merging:
         is given to one state only; and since a record merged in adds its own events, none given before the merge
         matches after it."""
         return member.version + sum(record.version for record in self.merged_records(member))
+
+    def membership_recorded_on(self, member: Member, membership_id: UUID) -> Membership:
+        """The member's own membership; 404 ``known_membership`` otherwise, naming the record merged into them that holds
+        it when one does: the survivor's read lists it (with ``recorded_on``), and a change sent through the survivor was
+        told only that it is "not one of this member's" (tester 206)."""
+        try:
+            return member.membership(membership_id)
+        except MembershipNotFoundError:
+            holder = next((record.id for record in self.merged_records(member) if membership_id in record.memberships), None)
+            raise MembershipNotFoundError(membership_id, holder) from None
 
     def merged_memberships(self, member: Member) -> list[Membership]:
         """The memberships of the records merged into ``member``: the person's too, recorded where they were."""

@@ -420,6 +420,25 @@ def test_the_survivors_etag_moves_with_what_it_shows_of_the_duplicate(client: Te
     assert read(duplicate["id"]).headers["etag"] == changed.headers["etag"]
 
 
+def test_a_change_to_a_membership_sent_through_the_survivor_names_the_record_it_is_recorded_on(client: TestClient) -> None:
+    """Tester 206: the survivor's read lists the duplicate's membership (with its ``recorded_on``); a role, a departure or
+    a joining-date correction sent through the survivor was told only that it is "not one of this member's"."""
+    survivor, duplicate, _, _ = yusmary_twice(client)
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+    membership_id = duplicate["memberships"][0]["membership_id"]
+
+    for path, body in (
+        ("role", {"role": "board_member", "changed_on": "2024-10-01"}),
+        ("departure", {"left_on": "2024-11-01", "reason": "moved_in_peru"}),
+        ("joining-date-correction", {"joined_on": "2024-02-01"}),
+    ):
+        sent = client.post(f"/members/{survivor['id']}/memberships/{membership_id}/{path}", json=body)
+        problem = assert_problem(sent, 404, "membership_id", "known_membership")
+        assert f"recorded on member {duplicate['id']}, merged into this one; send the change to /members/{duplicate['id']}" in problem["detail"]
+    unknown = client.post(f"/members/{survivor['id']}/memberships/{uuid4()}/role", json={"role": "member", "changed_on": "2024-10-01"})
+    assert "merged" not in assert_problem(unknown, 404, "membership_id", "known_membership")["detail"]
+
+
 def test_a_withdrawal_through_the_survivor_answers_the_survivors_new_etag(client: TestClient) -> None:
     """Withdrawn through the survivor, a project recorded on the duplicate is withdrawn there: the answer's ``ETag`` was
     the survivor's own version, unchanged, so an ``If-Match`` built from it passed on a read that no longer showed what

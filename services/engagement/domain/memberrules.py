@@ -123,8 +123,16 @@ class MinorOnBoardError(RuleViolationError):
 
 
 class MembershipNotFoundError(NotFoundError):
-    def __init__(self, membership_id: object) -> None:
-        super().__init__(f"membership {membership_id} is not one of this member's", field="membership_id", rule="known_membership")
+    """404 ``known_membership``; ``recorded_on``: the record merged into this member that holds it, which the member's
+    read shows it with (its ``recorded_on``): a change to it goes there (tester 206)."""
+
+    def __init__(self, membership_id: object, recorded_on: object = None) -> None:
+        where = (
+            f": it is recorded on member {recorded_on}, merged into this one; send the change to /members/{recorded_on}"
+            if recorded_on is not None
+            else ""
+        )
+        super().__init__(f"membership {membership_id} is not one of this member's{where}", field="membership_id", rule="known_membership")
 
 
 class ParticipationNotFoundError(NotFoundError):
