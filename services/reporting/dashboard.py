@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
+from pydantic_core import PydanticCustomError
 
 from services.reporting import charts
 from services.reporting.domain.alerts import Alerts, OverdueMeeting
@@ -209,27 +210,40 @@ def slashed_cut_refused(text: Any, lang: Language) -> str | None:
             readings.append(date(int(year), month, day).isoformat() + time)
         except ValueError:
             continue
-    example = " or ".join(readings) or "2021-12-31 18:00"
-    return (f"{text.strip()} is written with slashes, which this page does not read (day or month first?): write the cut "
-            f"as {CUT_FORMATS[lang][1]}, Lima time, the time may be left out; such as {example}")
+    written = (f"{text.strip()} is written with slashes, which this page does not read (day or month first?): write the cut "
+               f"as {CUT_FORMATS[lang][1]}, Lima time, the time may be left out")
+    if not readings:  # 31/02/2022: no day either way, and no day is named as if it might be one (tester 207)
+        return f"{written}; read day first or month first, it is no day of the calendar"
+    return f"{written}; such as {' or '.join(readings)}"
 
 
 def cut_from_form(text: Any) -> Any:
     """The ``as_of`` the page's form sends, as ISO 8601 for :data:`shared.schemas.LimaMoment`: ``dd/mm/aaaa[ hh:mm]``
     (Spanish page; the start of the day when no time is typed) becomes ``aaaa-mm-ddThh:mm``, as does the English page's
-    ``yyyy-mm-dd[ h:mm]``; any other ISO moment passes as it is; an empty field is None (no cut). A date that does not exist stays as typed, for
-    the moment's own rule to refuse (422). It reads without the page's language: the English page refuses a day-first
-    date (:func:`slashed_cut_refused`) once the query is read."""
+    ``yyyy-mm-dd[ h:mm]``; any other ISO moment passes as it is; an empty field is None (no cut). A date of the form's
+    that is no moment (31/02/2022, 2022-02-30, 10/01/2022 24:00) is refused here under the moment's own rule
+    (``iso_8601_moment``, 422) naming it as typed: it was named as read, "2022-02-31T00:00", a value nobody typed
+    (tester 207). It reads without the page's language: the English page refuses a day-first date before it is read
+    (:func:`services.reporting.api.refuse_a_slashed_cut_on_the_english_page`)."""
     if not isinstance(text, str):
         return text
     if not text.strip():
         return None
     if found := _DAY_FIRST.fullmatch(text):
         day, month, year, hour, minute = found.groups()
+        example = "31/12/2021 18:00"
     elif found := _YEAR_FIRST.fullmatch(text):  # "2021-06-01" and "2021-6-1 9:00" were refused, though the page's hint offers them
         year, month, day, hour, minute = found.groups()
+        example = "2021-12-31 18:00"
     else:
         return text.strip()
+    try:
+        datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0))
+    except ValueError:
+        raise PydanticCustomError(
+            "iso_8601_moment", "{typed} is no moment of the calendar: a day that exists and an hour from 00 to 23, such as {example}",
+            {"typed": text.strip(), "example": example},
+        ) from None
     return f"{year}-{int(month):02d}-{int(day):02d}T{int(hour or 0):02d}:{minute or '00'}"
 
 

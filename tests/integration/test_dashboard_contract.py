@@ -214,6 +214,35 @@ def test_the_english_page_refuses_a_cut_with_slashes_which_its_reader_may_have_m
     assert source.asked == [(datetime(2022, 1, 2, 15, 0, tzinfo=timezone.utc), "zone"), (datetime(2022, 2, 1, 15, 0, tzinfo=timezone.utc), "zone")]
 
 
+def test_every_slashed_cut_on_the_english_page_is_refused_as_slashed_even_one_that_is_no_day_read_day_first(
+    client: TestClient, source: FakeReporting
+) -> None:
+    """02/13/2022 and 31/02/2022 on the English page were refused as "2022-13-02T00:00 is no moment of the calendar"
+    (iso_8601_moment): a value never typed, under the wrong rule, read day first before the page's language was asked (tester 207)."""
+    for typed, days in (("02/13/2022", "such as 2022-02-13"), ("13/02/2022 9:30", "such as 2022-02-13 09:30"), ("31/02/2022", None)):
+        refused = client.get("/dashboard", params={"lang": "en", "as_of": typed})
+        assert refused.status_code == 422, typed
+        [error] = refused.json()["errors"]
+        assert error["field"] == "as_of" and error["rule"] == "year_first_date", (typed, error)
+        assert error["message"].startswith(f"{typed} is written with slashes") and "yyyy-mm-dd hh:mm" in error["message"]
+        if days:
+            assert error["message"].endswith(days), error["message"]
+        else:  # no day either way: none is named as if it might be one
+            assert "such as" not in error["message"] and error["message"].endswith("it is no day of the calendar")
+        assert "2022-13-02" not in error["message"] and "2022-02-31" not in error["message"]
+        page = client.get("/dashboard", params={"lang": "en", "as_of": typed}, headers=BROWSER).text
+        assert 'data-field="as_of" data-rule="year_first_date"' in page
+    assert source.asked == []  # nothing was counted
+
+    # A form's date that is no moment is named as typed, on either page, under the moment's own rule.
+    for lang, typed, example in (("es", "31/02/2022", "31/12/2021 18:00"), ("en", "2022-02-30", "2021-12-31 18:00"),
+                                 ("es", "10/01/2022 24:00", "31/12/2021 18:00")):
+        [error] = client.get("/dashboard", params={"lang": lang, "as_of": typed}).json()["errors"]
+        assert error["rule"] == "iso_8601_moment" and error["message"].startswith(f"{typed} is no moment of the calendar"), error
+        assert error["message"].endswith(f"such as {example}")
+    assert source.asked == []
+
+
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 """What a browser's form submission asks for."""
 
