@@ -19,7 +19,8 @@ Answers: 201 recorded; 200 already there (with the ``recorded_otherwise``
 note in ``notes`` when another account recorded it first); 422
 problem+json naming each JSON key at fault with the API's rule and words
 (the first 100, with ``errors_not_listed`` counting the rest, as the services'
-422s; past the listed, an entry engagement's schema refuses is counted by it, not sent: :mod:`services.imports.schemachecks`); 409 when part of it was recorded and the rest refused (see the importer on
+422s; past the listed, an entry engagement's schema refuses is counted by it, not sent: :mod:`services.imports.schemachecks`), with
+``Retry-After`` when one of them may clear up by itself (an OSV mapped a moment ago, not heard of yet: :func:`retry_after`); 409 when part of it was recorded and the rest refused (see the importer on
 this residual risk); 502 when a service cannot be reached (Kobo will retry).
 Nothing of the submission is logged or kept. The answer lands in Kobo's
 REST Services log, which every admin of the form reads: its messages name
@@ -34,8 +35,9 @@ import binascii
 import hmac
 import json
 import logging
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 import httpx
@@ -45,16 +47,16 @@ from fastapi.responses import JSONResponse
 
 from services.imports.application import Importer, ImportStopped, Outcome, RowResult
 from services.imports.bootstrap import lazy_services
-from services.imports.domain.commands import row_of
+from services.imports.domain.commands import Problem, row_of
 from services.imports.domain.submissions import kobo_json_path, kobo_path
 from services.imports.exports import from_kobo_json
 from services.imports.forms import shipped
-from services.imports.refusals import REDACTED
+from services.imports.refusals import AFTER_RETRY_AFTER, REDACTED
 from services.imports.schemas import SubmissionNote, SubmissionPublic
 from services.imports.settings import ImportSettings
 from shared.auth import AuthError, AuthSettings
 from shared.docs import install_docs
-from shared.errors import RuleViolationError
+from shared.errors import LAG_RETRY_AFTER_SECONDS, RuleViolationError
 from shared.guards import SecureHeaders, install_documentation, problem
 from shared.lifecycle import log_to_console
 from shared.listing import refuse_unknown_query_parameters
@@ -117,6 +119,19 @@ def for_kobo_log(message: str) -> str:
     return UUID_IN_TEXT.sub(REDACTED, message)
 
 
+def retry_after(problems: Iterable[Problem]) -> int | None:
+    """The webhook's refusal's ``Retry-After`` (whole seconds) when one of its ``problems`` may clear up by itself: the
+    largest a service gave (:attr:`Problem.retry_after <services.imports.domain.commands.Problem.retry_after>`), or
+    :data:`~shared.errors.LAG_RETRY_AFTER_SECONDS` for a message that says to retry after it without one; else None.
+    Its message said "(retry after Retry-After)" with no header to retry after (tester 207): Kobo's client and any
+    sender retrying on the header did not know to."""
+    problems = list(problems)
+    given = [p.retry_after for p in problems if p.retry_after is not None]
+    if given:
+        return max(1, math.ceil(max(given)))
+    return LAG_RETRY_AFTER_SECONDS if any(AFTER_RETRY_AFTER in p.message for p in problems) else None
+
+
 def _answer(form_id: str, uuid: str | None, result: RowResult) -> JSONResponse:
     if result.outcome in (Outcome.CREATED, Outcome.ALREADY_THERE):
         notes = [SubmissionNote(field=p.field, rule=p.rule, message=for_kobo_log(p.message)) for p in result.problems]
@@ -128,9 +143,12 @@ def _answer(form_id: str, uuid: str | None, result: RowResult) -> JSONResponse:
     # Bounded as the services' 422s are: the answer is kept in Kobo's REST Services log (tester 33c F6: 25,001 errors
     # answered 3.2 MB for a 175 KB submission).
     detail, listed, extensions = listed_errors(errors)
+    seconds = retry_after(result.problems)
+    headers = {"Retry-After": str(seconds)} if seconds is not None else None
     if result.outcome == Outcome.PARTIAL:
-        return problem(409, "Conflict", f"part of the submission was recorded and the rest refused: {detail}", listed, extensions=extensions)
-    return problem(422, "Unprocessable Content", detail, listed, extensions=extensions)
+        detail = f"part of the submission was recorded and the rest refused: {detail}"
+        return problem(409, "Conflict", detail, listed, headers=headers, extensions=extensions)
+    return problem(422, "Unprocessable Content", detail, listed, headers=headers, extensions=extensions)
 
 
 def importer_of(request: Request) -> Importer:

@@ -97,6 +97,7 @@ from services.imports.exports import Cell
 from services.imports.refusals import (
     DUPLICATE_OSV_RULE,
     KEY_REUSED_RULE,
+    LAGGING_FIELDS,
     naming_rows,
     problems_of,
     recorded_otherwise,
@@ -637,10 +638,6 @@ def in_entries_order(row: Row, problems: Iterable[Problem]) -> list[Problem]:
     each cell's in the order found."""
     found = dict.fromkeys(problems)
     return sorted(found, key=lambda problem: (problem.cell.sheet != row.where.sheet, problem.cell.sheet, problem.cell.row))
-
-
-LAGGING_FIELDS = ("osv_id", "grant_id")
-"""A command's fields naming a record another service made, that the service it goes to may not have heard of yet."""
 
 
 def _refused_fields(answer: Answer) -> set[str]:

@@ -32,6 +32,7 @@ from services.imports.bootstrap import cli_services
 from services.imports.domain.commands import Row, row_of
 from services.imports.exports import ExportError, read_export, sniff_form
 from services.imports.forms import Form, form_named, shipped
+from services.imports.refusals import for_a_spreadsheet
 from services.imports.report import report_path, write_report
 from services.imports.settings import ImportSettings
 from shared.listing import MAX_LIMIT
@@ -153,7 +154,7 @@ def print_summary(summary: Summary, form: Form, report: Path) -> None:
     for result in summary.results:
         for problem in result.problems:
             cell = problem.cell
-            print(f"  {cell.sheet} row {cell.row} column {cell.column or '-'}: {problem.field or '-'} [{problem.rule}] {problem.message}")
+            print(f"  {cell.sheet} row {cell.row} column {cell.column or '-'}: {problem.field or '-'} [{problem.rule}] {for_a_spreadsheet(problem.message)}")
     print(f"report: {report}")
 
 

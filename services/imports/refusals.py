@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -21,6 +22,13 @@ KEY_REUSED_RULE = "idempotency_key_reused"
 """The services' answer to a key used before for another request, another caller's included (their fingerprints differ);
 its ``same_request`` says whether it was this very request, sent by another caller."""
 REDACTED = "[…]"
+LAGGING_FIELDS = ("osv_id", "grant_id")
+"""A command's fields naming a record another service made, that the service it goes to may not have heard of yet."""
+AFTER_RETRY_AFTER = "(retry after Retry-After)"
+"""How a service's refusal that may clear up by itself ends (:func:`shared.errors.not_known_yet`): true of an answer
+with a ``Retry-After`` header, as the webhook's is (:func:`services.imports.api.retry_after`); a spreadsheet's report
+has no header, and says it in its own words (:func:`for_a_spreadsheet`)."""
+IN_A_MOMENT = "(run the import again in a moment)"
 
 
 RECORDED_OTHERWISE_RULE = "recorded_otherwise"
@@ -80,7 +88,19 @@ def problems_of(command: Command, answer: Answer) -> list[Problem]:
     a key taken by another request as :func:`key_taken`."""
     if answer.key_taken:
         return [key_taken(command)]
-    return problems_in(command, answer.body if isinstance(answer.body, dict) else {}, answer.status)
+    problems = problems_in(command, answer.body if isinstance(answer.body, dict) else {}, answer.status)
+    if answer.retry_after is None:
+        return problems
+    # May clear up by itself: the record the refusal names (its osv_id, grant_id) or, naming none, the whole refusal.
+    lagging = [p for p in problems if p.field in LAGGING_FIELDS] or problems
+    return [replace(p, retry_after=answer.retry_after) if p in lagging else p for p in problems]
+
+
+def for_a_spreadsheet(message: str) -> str:
+    """A problem's ``message`` as ``osv-import``'s report and output say it: a service's "(retry after Retry-After)"
+    speaks of a header the person importing a spreadsheet never sees (tester 207), so it is "run the import again in a
+    moment" there."""
+    return message.replace(AFTER_RETRY_AFTER, IN_A_MOMENT)
 
 
 def problems_in(command: Command, body: dict[str, Any], status: int = 422) -> list[Problem]:
@@ -159,7 +179,7 @@ def suggesting_distinct(problems: list[Problem], answer: Answer, row: int) -> li
     advice = (f" If it is another organisation, import the file again with --distinct {row}={','.join(ids)}; "
               "if it is the same, it is mapped already: leave the row out")
     return [
-        Problem(p.cell, p.field, p.rule, p.message.partition(" If it is another organisation")[0] + advice)
+        replace(p, message=p.message.partition(" If it is another organisation")[0] + advice)
         if p.rule == DUPLICATE_OSV_RULE else p
         for p in problems
     ]
@@ -179,6 +199,6 @@ def naming_rows(problems: list[Problem], answer: Answer, osvs: Mapping[UUID, Cel
     if not rows:
         return problems
     return [
-        Problem(p.cell, p.field, p.rule, f"{p.message} ({'; '.join(rows)})") if p.rule == DUPLICATE_OSV_RULE else p
+        replace(p, message=f"{p.message} ({'; '.join(rows)})") if p.rule == DUPLICATE_OSV_RULE else p
         for p in problems
     ]

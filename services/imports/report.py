@@ -2,7 +2,8 @@
 
 Sheet ``Problems``: for each refused cell, the sheet, row and column as the
 person's file names them, the API field, the rule and the message, in the
-API's words. Sheet ``Rows``: every row's outcome (created, already there,
+API's words (but a "retry after Retry-After", a header the person never sees:
+:func:`~services.imports.refusals.for_a_spreadsheet`). Sheet ``Rows``: every row's outcome (created, already there,
 refused, partial) and its submission's ``_uuid``. Sheet ``Ignored columns``:
 the columns of each sheet that are not the form's (a renamed question's
 answers are not imported: tester 137 F3). No answer's value, and so
@@ -23,6 +24,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from services.imports.application import Summary
+from services.imports.refusals import for_a_spreadsheet
 from shared.spreadsheets import append_row
 
 PROBLEM_COLUMNS = ("sheet", "row", "column", "field", "rule", "message")
@@ -86,7 +88,7 @@ def _workbook(summary: Summary, source_name: str, ignored: Mapping[str, Sequence
     for result in summary.results:
         for problem in result.problems:
             cell = problem.cell
-            append_row(problems, [cell.sheet, cell.row, cell.column, problem.field, problem.rule, problem.message])
+            append_row(problems, [cell.sheet, cell.row, cell.column, problem.field, problem.rule, for_a_spreadsheet(problem.message)])
     rows = workbook.create_sheet("Rows")
     rows.append(ROW_COLUMNS)
     for result in summary.results:

@@ -12,15 +12,19 @@ the import's wait (the ``sleep`` it is given), or never.
 
 from __future__ import annotations
 
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 
-from services.imports.application import Importer, Outcome, Services
+from services.imports.application import Importer, Outcome, Services, Summary
+from services.imports.cli import print_summary
 from services.imports.domain.commands import Row, row_of
 from services.imports.exports import from_kobo_json
 from services.imports.forms import shipped
+from services.imports.report import write_report
 from shared.errors import LAG_RETRY_AFTER_SECONDS
 from tests.support.api import Upstream
 from tests.support.clients import application_of
@@ -96,3 +100,19 @@ def test_rows_naming_an_osv_waited_for_in_vain_are_not_waited_for_again_but_anot
 
     assert importer.run_row(members_of(arriving), dry_run=False).outcome == Outcome.CREATED  # another OSV, just mapped: waited for
     assert waits == [LAG_RETRY_AFTER_SECONDS] * 3
+
+
+def test_the_spreadsheets_report_says_to_run_the_import_again_not_to_retry_after_a_header_it_has_not(
+    engagement: TestClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Engagement's "(retry after Retry-After)" reached osv-import's report and output, where there is no header (tester 207)."""
+    summary = Summary(results=[Importer(services_on(engagement, [])).run_row(members_of(str(uuid4())), dry_run=False)])
+    [problem] = summary.results[0].problems
+    assert problem.rule == "osv_mapped_in_registry" and "(retry after Retry-After)" in problem.message  # engagement's words
+
+    sheet = load_workbook(write_report(summary, tmp_path / "socios.import-report.xlsx", "socios.xlsx"))["Problems"]
+    [message] = [row[5] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert message.endswith("is known within seconds (run the import again in a moment)") and "Retry-After" not in message
+    print_summary(summary, MEMBERS, tmp_path / "socios.import-report.xlsx")
+    printed = capsys.readouterr().out
+    assert "(run the import again in a moment)" in printed and "Retry-After" not in printed

@@ -276,6 +276,9 @@ def test_an_unknown_osv_is_told_with_every_entrys_form_mistakes_in_one_refusal_a
         ("miembros[3]/telefono", "phone_6_to_15_digits"),
     ]
     assert unknown not in answer.text  # ids stay out of Kobo's log (for_kobo_log)
+    # Its message says to retry after Retry-After: the answer carries it, as engagement's did (tester 207: it did not).
+    assert "(retry after Retry-After)" in answer.json()["errors"][0]["message"]
+    assert answer.headers["retry-after"] == str(LAG_RETRY_AFTER_SECONDS)
     assert all(dry_run for _, _, dry_run in counted.sent)
     assert application_of(engagement).log_head() == 0  # nothing recorded
 
@@ -287,6 +290,16 @@ def test_an_unknown_osv_is_told_with_every_entrys_form_mistakes_in_one_refusal_a
     row = row_of(MEMBERS, from_kobo_json(members(unknown, people), MEMBERS), spreadsheet=False)
     assert importer.run_row(row, dry_run=False).outcome == Outcome.REFUSED
     assert waits == [LAG_RETRY_AFTER_SECONDS] * 2
+
+
+def test_a_submission_refused_only_for_what_will_not_clear_up_by_itself_carries_no_retry_after(
+    engagement: TestClient, webhook: TestClient
+) -> None:
+    """A Retry-After only where a problem may clear up by itself (tester 207): form mistakes do not, whenever resent."""
+    osv_id = Upstream(application_of(engagement)).osv_mapped(mapped_on="2021-03-15")
+    answer = posted(webhook, members(osv_id, [{**PERSON, "numero_documento": "42222222", "sexo": "Z"}]))
+    assert answer.status_code == 422 and said(answer) == [("miembros[1]/sexo", "enum")]
+    assert "retry-after" not in answer.headers and "Retry-After" not in answer.text
 
 
 def test_a_birth_year_is_kept_out_of_the_webhooks_answer_without_taking_it_out_of_a_date(

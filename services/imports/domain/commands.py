@@ -129,6 +129,10 @@ class Problem:
     field: str
     rule: str
     message: str
+    retry_after: float | None = field(default=None, compare=False)
+    """The ``Retry-After`` (seconds) the service's refusal carried, when the problem may clear up by itself (an OSV
+    registry mapped a moment ago that engagement has not heard of yet, waited for in vain): the Kobo webhook's answer
+    carries it on (:func:`services.imports.api.retry_after`); None for any other problem."""
 
 
 @dataclass
