@@ -592,14 +592,9 @@ def test_a_wrong_password_a_reload_under_way_lets_through_is_not_taken_for_a_ser
     assert taken and "user      partner-150132" in capsys.readouterr().out
 
 
-def test_list_counts_a_partners_events_through_a_reload_under_way_and_says_why_when_it_cannot(
-    nats_server: NatsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Tester F1: while another command's reload was under way, one list in ~40 printed "150132 … events: unknown
-    # (ServiceUnavailableError)" for a partner nobody was changing, exit 0: the count had one try. The stand-in answers
-    # the first request as a reload did.
-    cli = ["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url]
-    partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+def a_reload_under_way(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """JetStream answering the first stream read ``ServiceUnavailableError``, as it does for a few tens of ms after a
+    reload's signal; the streams it refused so (one)."""
     stream_info = JetStreamManager.stream_info
     refused: list[str] = []
 
@@ -610,6 +605,18 @@ def test_list_counts_a_partners_events_through_a_reload_under_way_and_says_why_w
         return await stream_info(self, name, *args, **kwargs)
 
     monkeypatch.setattr(JetStreamManager, "stream_info", within_a_reload)
+    return refused
+
+
+def test_list_counts_a_partners_events_through_a_reload_under_way_and_says_why_when_it_cannot(
+    nats_server: NatsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tester 203 F1: while another command's reload was under way, one list in ~40 printed "150132 … events: unknown
+    # (ServiceUnavailableError)" for a partner nobody was changing, exit 0: the count had one try. The stand-in answers
+    # the first request as a reload did.
+    cli = ["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url]
+    partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    refused = a_reload_under_way(monkeypatch)
     assert partners.main([*cli, "list"]) == 0
     said = capsys.readouterr()
     assert refused and f"{SJL} " in said.out and "events: 0" in said.out and "unknown" not in said.out and not said.err
@@ -630,16 +637,7 @@ def test_purge_runs_through_a_reload_under_way(nats_server: NatsServer, capsys: 
     # Beside another command's reload, purge failed ~1 in 75 with "nats: ServiceUnavailableError", exit 1: JetStream's
     # answer for a few tens of ms after the signal (helper 204, seen as tester 203 F1's list was). The stand-in answers so once.
     partners.add(nats_server.store_dir, SJL, nats_server.public_url)
-    stream_info = JetStreamManager.stream_info
-    refused: list[str] = []
-
-    async def within_a_reload(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        if not refused:
-            refused.append(name)
-            raise ServiceUnavailableError(code=503, description="JetStream system temporarily unavailable")
-        return await stream_info(self, name, *args, **kwargs)
-
-    monkeypatch.setattr(JetStreamManager, "stream_info", within_a_reload)
+    refused = a_reload_under_way(monkeypatch)
     assert partners.main(["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url, "purge"]) == 0
     assert refused and "nothing to purge" in capsys.readouterr().out
 
