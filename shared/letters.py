@@ -45,7 +45,7 @@ _JOINING_SCRIPTS = regex.compile(
 """Scripts whose spelling takes a zero-width joiner or non-joiner between letters: Persian's ``علی‌رضا`` (U+200C between
 the parts of a compound name), Sinhala's ``ශ්‍රී`` (U+200D), the Indic scripts' half forms."""
 
-JOINERS = frozenset("\u200c\u200d")
+ZERO_WIDTH_JOINERS = frozenset("\u200c\u200d")
 """The zero-width non-joiner and joiner."""
 
 

@@ -35,7 +35,7 @@ from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError
 
 from shared.clock import LIMA
 from shared.errors import MAX_COUNT, PartlyRead, RuleViolationError, check_not_negative
-from shared.letters import JOINERS, joiner_belongs
+from shared.letters import ZERO_WIDTH_JOINERS, joiner_belongs
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 """ASCII digits only: a full-width digit is no date's shape, not a day missing from the calendar (tester 136 F5)."""
@@ -98,7 +98,7 @@ def _one_visible_line(value: str) -> str:
         for offset, character in enumerate(text):
             if _INVISIBLE.match(character) and not (_EMOJI_JOINERS.match(character) and _EMOJI.match(text)):
                 at = cluster.start() + offset
-                if character in JOINERS and joiner_belongs(value[at - 1 : at], value[at + 1 : at + 2]):
+                if character in ZERO_WIDTH_JOINERS and joiner_belongs(value[at - 1 : at], value[at + 1 : at + 2]):
                     continue  # Persian's and Sinhala's spelling (tester 206 F3)
                 named = unicodedata.name(character, "a noncharacter" if regex.match(r"\p{Noncharacter_Code_Point}", character) else "a control character")
                 position = cluster.start() + offset + 1

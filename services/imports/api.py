@@ -45,8 +45,9 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from services.imports.application import Importer, ImportStopped, Outcome, RowResult
+from services.imports.application import Importer, Outcome, RowResult
 from services.imports.bootstrap import lazy_services
+from services.imports.client import ImportStopped
 from services.imports.domain.commands import Problem, row_of
 from services.imports.domain.submissions import kobo_json_path, kobo_path
 from services.imports.exports import from_kobo_json
@@ -123,7 +124,7 @@ def retry_after(problems: Iterable[Problem]) -> int | None:
     """The webhook's refusal's ``Retry-After`` (whole seconds) when one of its ``problems`` may clear up by itself: the
     largest a service gave (:attr:`Problem.retry_after <services.imports.domain.commands.Problem.retry_after>`), or
     :data:`~shared.errors.LAG_RETRY_AFTER_SECONDS` for a message that says to retry after it without one; else None.
-    Its message said "(retry after Retry-After)" with no header to retry after (tester 207): Kobo's client and any
+    Its message said "(retry after Retry-After)" with no header to retry after (tester 206 F4): Kobo's client and any
     sender retrying on the header did not know to."""
     problems = list(problems)
     given = [p.retry_after for p in problems if p.retry_after is not None]

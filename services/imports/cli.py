@@ -27,8 +27,9 @@ import httpx
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from services.imports.application import Importer, ImportStopped, Outcome, Services, Summary, maps_an_osv
+from services.imports.application import Importer, Outcome, Summary, maps_an_osv
 from services.imports.bootstrap import cli_services
+from services.imports.client import ImportStopped, Services
 from services.imports.domain.commands import Row, row_of
 from services.imports.exports import ExportError, read_export, sniff_form
 from services.imports.forms import Form, form_named, shipped

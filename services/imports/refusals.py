@@ -14,7 +14,7 @@ from services.imports.domain.commands import Command, Problem, Row
 from services.imports.domain.submissions import Cell
 
 if TYPE_CHECKING:
-    from services.imports.application import Answer
+    from services.imports.client import Answer
 
 DUPLICATE_OSV_RULE = "possible_duplicate"
 """Registry's rule for an OSV named as one of its district's; the import uses it for two such rows in a file."""
@@ -98,7 +98,7 @@ def problems_of(command: Command, answer: Answer) -> list[Problem]:
 
 def for_a_spreadsheet(message: str) -> str:
     """A problem's ``message`` as ``osv-import``'s report and output say it: a service's "(retry after Retry-After)"
-    speaks of a header the person importing a spreadsheet never sees (tester 207), so it is "run the import again in a
+    speaks of a header the person importing a spreadsheet never sees (tester 206 F4), so it is "run the import again in a
     moment" there."""
     return message.replace(AFTER_RETRY_AFTER, IN_A_MOMENT)
 

@@ -470,7 +470,7 @@ def after_sign_out(
 def refuse_a_slashed_cut_on_the_english_page(request: Request) -> None:
     """:func:`slashed_cut_refused` for ``GET /dashboard``, as a dependency of the route (run before its query is read):
     checked in the route's body, it came after :func:`cut_from_form`, which had read 02/13/2022 day first and refused
-    "2022-13-02T00:00 is no moment of the calendar", a value never typed, under another rule (tester 207). The language
+    "2022-13-02T00:00 is no moment of the calendar", a value never typed, under another rule (tester 206 F6). The language
     is the query's as sent (the page is Spanish unless ``lang=en``)."""
     typed = request.query_params.get("as_of")
     lang = request.query_params.get("lang")

@@ -198,7 +198,7 @@ _YEAR_FIRST = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})(?: +(\d{1,2}):(\d{2}))
 def slashed_cut_refused(text: Any, lang: Language) -> str | None:
     """Why ``text``, a cut written with slashes (``dd/mm/yyyy[ hh:mm]`` as the Spanish page takes it), is refused on the
     English page, which writes dates year first; None when it is not one, or the page is Spanish. The English page read
-    02/01/2022 as 2 January where its reader (one from the US, say) meant 1 February, and said nothing (tester F5): a
+    02/01/2022 as 2 January where its reader (one from the US, say) meant 1 February, and said nothing (tester 203 F5): a
     slashed date is read either way there, so it is refused, naming the format the page takes and the days it may be."""
     if lang == "es" or not isinstance(text, str) or not (found := _DAY_FIRST.fullmatch(text)):
         return None
@@ -212,7 +212,7 @@ def slashed_cut_refused(text: Any, lang: Language) -> str | None:
             continue
     written = (f"{text.strip()} is written with slashes, which this page does not read (day or month first?): write the cut "
                f"as {CUT_FORMATS[lang][1]}, Lima time, the time may be left out")
-    if not readings:  # 31/02/2022: no day either way, and no day is named as if it might be one (tester 207)
+    if not readings:  # 31/02/2022: no day either way, and no day is named as if it might be one (tester 206 F6)
         return f"{written}; read day first or month first, it is no day of the calendar"
     return f"{written}; such as {' or '.join(readings)}"
 
@@ -223,7 +223,7 @@ def cut_from_form(text: Any) -> Any:
     ``yyyy-mm-dd[ h:mm]``; any other ISO moment passes as it is; an empty field is None (no cut). A date of the form's
     that is no moment (31/02/2022, 2022-02-30, 10/01/2022 24:00) is refused here under the moment's own rule
     (``iso_8601_moment``, 422) naming it as typed: it was named as read, "2022-02-31T00:00", a value nobody typed
-    (tester 207). It reads without the page's language: the English page refuses a day-first date before it is read
+    (tester 206 F6). It reads without the page's language: the English page refuses a day-first date before it is read
     (:func:`services.reporting.api.refuse_a_slashed_cut_on_the_english_page`)."""
     if not isinstance(text, str):
         return text

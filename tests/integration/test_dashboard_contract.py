@@ -192,7 +192,7 @@ def test_the_cut_field_speaks_the_pages_date_format_and_the_server_reads_it(clie
 def test_the_english_page_refuses_a_cut_with_slashes_which_its_reader_may_have_meant_month_first(
     client: TestClient, source: FakeReporting
 ) -> None:
-    """02/01/2022 on the English page was read as 2 January, where a reader from the US meant 1 February (tester F5)."""
+    """02/01/2022 on the English page was read as 2 January, where a reader from the US meant 1 February (tester 203 F5)."""
     refused = client.get("/dashboard", params={"lang": "en", "as_of": "02/01/2022 10:00"})
     assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
     [error] = refused.json()["errors"]
@@ -218,7 +218,7 @@ def test_every_slashed_cut_on_the_english_page_is_refused_as_slashed_even_one_th
     client: TestClient, source: FakeReporting
 ) -> None:
     """02/13/2022 and 31/02/2022 on the English page were refused as "2022-13-02T00:00 is no moment of the calendar"
-    (iso_8601_moment): a value never typed, under the wrong rule, read day first before the page's language was asked (tester 207)."""
+    (iso_8601_moment): a value never typed, under the wrong rule, read day first before the page's language was asked (tester 206 F6)."""
     for typed, days in (("02/13/2022", "such as 2022-02-13"), ("13/02/2022 9:30", "such as 2022-02-13 09:30"), ("31/02/2022", None)):
         refused = client.get("/dashboard", params={"lang": "en", "as_of": typed})
         assert refused.status_code == 422, typed

@@ -105,7 +105,7 @@ def test_rows_naming_an_osv_waited_for_in_vain_are_not_waited_for_again_but_anot
 def test_the_spreadsheets_report_says_to_run_the_import_again_not_to_retry_after_a_header_it_has_not(
     engagement: TestClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Engagement's "(retry after Retry-After)" reached osv-import's report and output, where there is no header (tester 207)."""
+    """Engagement's "(retry after Retry-After)" reached osv-import's report and output, where there is no header (tester 206 F4)."""
     summary = Summary(results=[Importer(services_on(engagement, [])).run_row(members_of(str(uuid4())), dry_run=False)])
     [problem] = summary.results[0].problems
     assert problem.rule == "osv_mapped_in_registry" and "(retry after Retry-After)" in problem.message  # engagement's words

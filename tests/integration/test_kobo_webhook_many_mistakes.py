@@ -29,7 +29,8 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from services.imports.api import create_app as imports_app
-from services.imports.application import Bearer, Importer, Outcome, Services
+from services.imports.application import Importer, Outcome, Services
+from services.imports.client import Bearer
 from services.imports.domain.commands import row_of
 from services.imports.exports import from_kobo_json, read_xlsx
 from services.imports.forms import shipped
@@ -276,7 +277,7 @@ def test_an_unknown_osv_is_told_with_every_entrys_form_mistakes_in_one_refusal_a
         ("miembros[3]/telefono", "phone_6_to_15_digits"),
     ]
     assert unknown not in answer.text  # ids stay out of Kobo's log (for_kobo_log)
-    # Its message says to retry after Retry-After: the answer carries it, as engagement's did (tester 207: it did not).
+    # Its message says to retry after Retry-After: the answer carries it, as engagement's did (tester 206 F4: it did not).
     assert "(retry after Retry-After)" in answer.json()["errors"][0]["message"]
     assert answer.headers["retry-after"] == str(LAG_RETRY_AFTER_SECONDS)
     assert all(dry_run for _, _, dry_run in counted.sent)
@@ -295,7 +296,7 @@ def test_an_unknown_osv_is_told_with_every_entrys_form_mistakes_in_one_refusal_a
 def test_a_submission_refused_only_for_what_will_not_clear_up_by_itself_carries_no_retry_after(
     engagement: TestClient, webhook: TestClient
 ) -> None:
-    """A Retry-After only where a problem may clear up by itself (tester 207): form mistakes do not, whenever resent."""
+    """A Retry-After only where a problem may clear up by itself (tester 206 F4): form mistakes do not, whenever resent."""
     osv_id = Upstream(application_of(engagement)).osv_mapped(mapped_on="2021-03-15")
     answer = posted(webhook, members(osv_id, [{**PERSON, "numero_documento": "42222222", "sexo": "Z"}]))
     assert answer.status_code == 422 and said(answer) == [("miembros[1]/sexo", "enum")]
