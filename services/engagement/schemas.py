@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from services.engagement.application import Engagement, PersonalDataChange
+from services.engagement.application import Engagement
 from services.engagement.domain.accesslog import PURPOSES_TEXT, Access, Disclosure, Purpose, check_purpose
 from services.engagement.domain.documents import NoDocumentToFindError, normalise_document_number
 from services.engagement.domain.memberrules import (
@@ -41,6 +41,7 @@ from services.engagement.domain.memberrules import (
     normalise_phone,
 )
 from services.engagement.domain.members import Member, Membership, Participation
+from services.engagement.personalreads import PersonalDataChange
 from shared import dryrun
 from shared.actors import RecordedBy
 from shared.documents import DocumentType

@@ -1,0 +1,213 @@
+"""Reading a person's personal data, and the logs of who read it: the :class:`Engagement` application's.
+
+Kept apart from :mod:`services.engagement.application` by concern: a plain read is logged on the person's access log
+before anything is shown; a lookup by document goes through the document index, whose entry a registration claims; a
+DPO reads the access log and the changes made to a person's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from services.engagement.domain.accesslog import Access, AccessLog, Disclosure, Purpose, Reader, check_purpose
+from services.engagement.domain.documents import (
+    DocumentIndex,
+    NoDocumentToFindError,
+    PersonAlreadyRegisteredError,
+    PersonNotFoundError,
+    document_identities,
+    normalise_document_number,
+)
+from services.engagement.domain.memberrules import MemberNotFoundError
+from services.engagement.domain.members import Member
+from services.engagement.personaldata import DocumentDirectory
+from shared import dryrun
+from shared.actors import Actor, current_actor
+from shared.documents import DocumentType
+from shared.roles import ALL_LIMA
+from shared.sealing import drawn_at_random
+from shared.store import retried_on_collision
+
+PERSONAL_DATA_CHANGES = frozenset({"Registered", "PersonalDataCorrected", "PersonalDataErased"})
+"""The member's events that write or forget their personal data: what the DPO's :meth:`Engagement.personal_data_changes` lists."""
+
+
+@dataclass(frozen=True)
+class PersonalDataChange:
+    """One registration, correction or erasure of a person's data, and who made it (:mod:`shared.actors`)."""
+
+    type: str
+    version: int
+    recorded_at: datetime
+    recorded_by: dict[str, Any] | None
+    """:meth:`shared.actors.Actor.as_json`; None for one recorded before engagement kept who made each command."""
+
+
+class PersonalDataReads:
+    """:class:`~services.engagement.application.Engagement`'s reads of personal data, their logs and the document index (a
+    mixin: ``self`` is the application, whose ``get_member``, ``hold_personal_data``, ``find`` and ``save_apart`` it uses)."""
+
+    documents: DocumentDirectory
+    """The document index's rows (set in the application's ``__init__``)."""
+    now: Callable[[], datetime]
+    """The moment a read is logged at (set in the application's ``__init__``)."""
+
+    @retried_on_collision
+    def read_member(self, member_id: UUID, reader: Reader) -> Member:
+        """The member as ``reader`` may see them; a plain read is logged with its purpose first (422 without one)."""
+        member = self.get_member(member_id, reader.scope)
+        if reader.plain:
+            check_purpose(reader.purpose)
+            self.hold_personal_data()
+            self._log_reads([member], reader, Disclosure.MEMBER)
+        return member
+
+    @retried_on_collision
+    def find_member(self, document_type: DocumentType, document_number: str, reader: Reader | None = None) -> Member:
+        """The registered person who holds this document; a lookup that finds someone is logged with its purpose.
+
+        The purpose is checked before anything is looked up, so a refusal says
+        nothing about whether the person exists. A holder the ``reader``'s scope
+        does not reach (none of their OSVs, nor of the records merged into them,
+        in it: ``get_member``) is :class:`PersonNotFoundError`, the answer
+        for a document never registered: the roles holding ``members:find`` are
+        all of Lima today, and a municipal one must not learn who is registered
+        elsewhere (helper 197).
+        """
+        if reader is not None:
+            check_purpose(reader.purpose)
+        self.hold_personal_data()  # a restored document entry would lead to a person erased since
+        identities = document_identities(document_type, normalise_document_number(document_type, document_number))
+        if not identities:
+            raise NoDocumentToFindError
+        entry_id = self.documents.entry_of(*identities)
+        index = self.find(entry_id, DocumentIndex) if entry_id is not None else None
+        if index is None or index.member_id is None:
+            raise PersonNotFoundError  # the same answer for a document never registered and one whose holder was erased
+        try:
+            member = self.get_member(index.member_id, reader.scope if reader is not None else ALL_LIMA)
+        except MemberNotFoundError:
+            raise PersonNotFoundError from None
+        if reader is not None:
+            self._log_reads([member], reader, Disclosure.LOOKUP)
+        return member
+
+
+    def access_log(self, member_id: UUID) -> list[Access]:
+        """Every logged read of the member's plain personal data, oldest first."""
+        self.get_member(member_id)
+        log = self.find(AccessLog.id_for(member_id), AccessLog)
+        return list(log.accesses) if log is not None else []
+
+    def personal_data_changes(self, member_id: UUID) -> list[PersonalDataChange]:
+        """The member's registration, corrections and erasure, oldest first, each with who made it: nothing of the data itself."""
+        self.get_member(member_id)
+        events, seen = [], set()
+        for e in self.events.get(member_id):  # an erasure records one event per membership, in one save: one change
+            if type(e).__name__ in PERSONAL_DATA_CHANGES and (type(e), e.timestamp) not in seen:
+                seen.add((type(e), e.timestamp))
+                events.append(e)
+        actors = self.actors_of(member_id, [e.originator_version for e in events])
+        return [
+            PersonalDataChange(
+                type=type(e).__name__,
+                version=e.originator_version,
+                recorded_at=e.timestamp,
+                recorded_by=actor.as_json() if (actor := actors.get(e.originator_version)) is not None else None,
+            )
+            for e in events
+        ]
+
+    def _log_reads(self, members: Sequence[Member], reader: Reader, disclosure: Disclosure) -> None:
+        """Record the read on each member's access log, in one transaction, before anything is shown; not for a member
+        whose personal data is erased: nothing of theirs is shown (a DPO answering a request saw reads that disclosed
+        nothing, tester 37b F4).
+
+        Saved apart (:meth:`~shared.store.ServiceApplication.save_apart`), as a refused command's disclosure is: a read
+        sent as a POST (``POST /members/lookup``) is logged for real in a dry run too, and never recorded as a keyed
+        request's doing, which would keep its answer, the person's data, to replay unlogged to a retry (after an erasure
+        too)."""
+        purpose = check_purpose(reader.purpose)
+        read_at = self.now()
+        logs = []
+        with dryrun.suspended():
+            for member_id in dict.fromkeys(m.id for m in members if m.erased_on is None):
+                log = self.find(AccessLog.id_for(member_id), AccessLog) or AccessLog(member_id=member_id)
+                log.record(read_at=read_at, reader=reader.subject, purpose=purpose, disclosure=disclosure)
+                logs.append(log)
+            if logs:
+                self.save_apart(*logs)
+
+
+    def _claim_document(self, member: Member, refused: Disclosure) -> DocumentIndex:
+        """The member's document's index entry, claimed for them (made the first time the document is registered); for a
+        person without one, an entry no document leads to.
+
+        409 ``person_already_registered``, naming the holder, when another person holds it, once the holder's access log
+        records the disclosure (``refused``: :meth:`_log_holder_found`); while this process has not checked its stream's
+        erasures (:meth:`hold_personal_data`), 503 ``erasures_not_checked`` instead: a restored entry may lead to a person
+        erased since, whose id the 409 would name (tester 30b, L1).
+        """
+        identities = member.document_identities
+        if not identities:
+            # No document: an entry no document leads to, so that a registration stores the same private events with a
+            # document or without: the feeds' positions (a gap one wider) told an auditor or a partner who has none
+            # (an irregular migration status) (tester 164 F1).
+            drawn_at_random(unreachable := uuid4())
+            return DocumentIndex(id=unreachable, member_id=member.id)
+        index_id = self.documents.entry_for_claim(*identities)
+        index = None if self.documents.made_now(index_id) else self.find(index_id, DocumentIndex)
+        if index is None:
+            return DocumentIndex(id=index_id, member_id=member.id)
+        try:
+            index.claim(member.id)
+        except PersonAlreadyRegisteredError as held:
+            self.hold_personal_data()
+            self._log_holder_found(held.member_id, refused)
+            raise
+        return index
+
+    def _log_holder_found(self, holder_id: UUID, disclosure: Disclosure) -> None:
+        """Record on the holder's access log that a command refused because its document is theirs named them to its
+        caller (:attr:`Purpose.DUPLICATE_CHECK`): the lookup by document ``POST /members/lookup`` logs, made by a
+        registration or a correction (a security tester's finding: it was logged by neither).
+
+        Recorded before the 409 goes out, and apart from the command (:meth:`~shared.store.ServiceApplication.save_apart`):
+        the command is refused, and a dry run (:mod:`shared.dryrun`) writes none of its facts, but its answer named the
+        holder all the same. Who: the command's actor (:mod:`shared.actors`), the token's subject, as a read's
+        ``reader``. A form sent twice (the person a member of that very OSV already) is logged too: the OSV's roster
+        lists its members, not which of them holds the document."""
+        actor = current_actor() or Actor.system(self.name)
+        with dryrun.suspended():
+            log = self.find(AccessLog.id_for(holder_id), AccessLog) or AccessLog(member_id=holder_id)
+            log.record(
+                read_at=self.now(), reader=actor.subject or actor.client_id or self.name, purpose=Purpose.DUPLICATE_CHECK, disclosure=disclosure
+            )
+            self.save_apart(log)
+
+    def _document_index_of(self, member: Member) -> tuple[DocumentIndex | None, list[str]]:
+        """The member's own index entry, and the forms of their document whose rows to forget with them.
+
+        A form whose row leads to another person's entry is not theirs: before
+        numbers were compared with and without their leading zeros, one person
+        could be registered twice, as "1234567" and "001234567"; erasing one
+        leaves the other found. A row
+        that leads to no saved entry (a command that failed) goes too.
+        """
+        own: DocumentIndex | None = None
+        forms: list[str] = []
+        for identity in member.document_identities:
+            entry_id = self.documents.entry_of(identity)
+            if entry_id is None:
+                continue
+            index = self.find(entry_id, DocumentIndex)
+            if index is not None and index.member_id is not None and not member.holds_entry(index.member_id):
+                continue
+            forms.append(identity)
+            if own is None and index is not None and member.holds_entry(index.member_id):
+                own = index
+        return own, forms
