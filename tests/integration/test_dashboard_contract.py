@@ -211,7 +211,8 @@ def test_the_english_page_refuses_a_cut_with_slashes_which_its_reader_may_have_m
     # The Spanish page keeps its dd/mm/aaaa, and the English one its year-first dates.
     assert client.get("/dashboard", params={"as_of": "02/01/2022 10:00"}).status_code == 200
     assert client.get("/dashboard", params={"lang": "en", "as_of": "2022-02-01 10:00"}).status_code == 200
-    assert source.asked == [(datetime(2022, 1, 2, 15, 0, tzinfo=timezone.utc), "zone"), (datetime(2022, 2, 1, 15, 0, tzinfo=timezone.utc), "zone")]
+    assert client.get("/dashboard", params={"as_of": "2022-02-01 10:00"}).status_code == 200  # year first: read one way only (README)
+    assert source.asked == [(datetime(2022, 1, 2, 15, 0, tzinfo=timezone.utc), "zone")] + [(datetime(2022, 2, 1, 15, 0, tzinfo=timezone.utc), "zone")] * 2
 
 
 def test_every_slashed_cut_on_the_english_page_is_refused_as_slashed_even_one_that_is_no_day_read_day_first(
