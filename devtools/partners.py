@@ -549,7 +549,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{row['municipality']:<8} {row['user']:<16} {row['account']:<16} added {row['added_at']}  events: {row.get('events', '?')}")
             uncounted = [row["municipality"] for row in rows if isinstance(row.get("events"), str)]
             if uncounted:
-                print(f"osv-partner: WARNING: the events of {', '.join(uncounted)} were not counted (see \"unknown\" above)", file=sys.stderr)
+                where = "each one's \"events\" in the JSON" if args.json else "\"unknown\" above"
+                print(f"osv-partner: WARNING: the events of {', '.join(uncounted)} were not counted (why: see {where})", file=sys.stderr)
     except PartnerError as error:
         print(f"osv-partner: {error}", file=sys.stderr)
         return 1

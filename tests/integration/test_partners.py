@@ -631,6 +631,7 @@ def test_list_counts_a_partners_events_through_a_reload_under_way_and_says_why_w
     said = capsys.readouterr()
     assert json.loads(said.out)[0]["events"] == "unknown (not read within 0.5 s: ServiceUnavailableError)"
     assert "WARNING" in said.err and SJL in said.err
+    assert "above" not in said.err and 'each one\'s "events" in the JSON' in said.err  # no line above it in JSON (helper 204)
 
 
 def test_purge_runs_through_a_reload_under_way(nats_server: NatsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -717,7 +718,7 @@ def test_a_partner_command_given_another_servers_url_changes_nothing_and_a_revok
     said = capsys.readouterr()
     assert time.monotonic() - started < 30
     assert f"{COMAS} " in said.out and "events: unknown (the nats-server was not reached at nats://127.0.0.1:1 (" in said.out
-    assert "WARNING" in said.err and COMAS in said.err
+    assert "WARNING" in said.err and COMAS in said.err and "(why: see \"unknown\" above)" in said.err
 
 
 @pytest.mark.timeout(120)
