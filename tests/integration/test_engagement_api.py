@@ -490,6 +490,22 @@ def test_a_joining_naming_an_unknown_osv_with_a_mistake_of_its_own_is_told_both_
     assert head(client) == before  # nothing recorded
 
 
+def test_a_joining_naming_an_unknown_osv_is_told_the_joinings_own_domain_mistakes_in_the_same_422(client: TestClient) -> None:
+    """Tester 206 F5: a minor's joining of an unknown OSV as president was told the OSV alone, and the board role only once
+    the OSV was known; an unknown member is still 404 first."""
+    minor = join(client, birth_year=2015, document_number="V-28765432")
+    before = head(client)
+
+    answer = client.post(f"/members/{minor['id']}/memberships", json={"osv_id": str(uuid4()), "role": "president", "joined_on": "2024-04-01"})
+
+    assert answer.status_code == 422, answer.text
+    assert [(e["field"], e["rule"]) for e in answer.json()["errors"]] == [("osv_id", "osv_mapped_in_registry"), ("role", "board_role_adult")]
+    assert answer.headers["Retry-After"] == str(LAG_RETRY_AFTER_SECONDS)
+    nobody = client.post(f"/members/{uuid4()}/memberships", json={"osv_id": str(uuid4()), "role": "member", "joined_on": "2024-04-01"})
+    assert nobody.status_code == 404, nobody.text
+    assert head(client) == before  # nothing recorded
+
+
 def test_a_person_joins_only_an_osv_registry_has_mapped_and_not_dissolved(client: TestClient) -> None:
     unknown = problem_of(client.post("/members", json=a_person(osv_id=str(uuid4()))), 422)
     assert (unknown["field"], unknown["rule"]) == ("osv_id", "osv_mapped_in_registry")
