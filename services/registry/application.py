@@ -186,6 +186,11 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, 
             seen.add(osv_id := into)
         return osv_id
 
+    def merged_in_days(self, osv: OSV) -> list[date]:
+        """The days the records merged into ``osv`` were merged (their ``merged_on``): what registry holds of it too, for the
+        rules that date its mapping and its dissolution against its records."""
+        return [day for duplicate in osv.merged_from if (day := self.get_osv(duplicate).merged_on) is not None]
+
     def district_roll(self, district: str) -> DistrictRoll:
         """The names of a district's OSVs; opened from the OSVs mapped before rolls were kept, the first time it is needed."""
         roll = self.find(DistrictRoll.id_for(district), DistrictRoll)
@@ -535,8 +540,12 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, 
 
     @retried_on_collision
     def dissolve(self, osv_id: UUID, dissolved_on: date, reason: DissolutionReason, note: str | None = None) -> OSV:
+        """The OSV dissolved (records ``OSVDissolved``): 404 for no such OSV; 409 ``osv_not_dissolved`` when it is already,
+        ``osv_not_merged`` on a record merged into another; 422 ``not_before_<field>`` for a day before its mapping or the
+        last of what registry holds of it, the records merged into it included
+        (:meth:`~services.registry.domain.lifecycle.Lifecycle.dissolve`)."""
         osv = self.get_osv(osv_id)
-        osv.dissolve(dissolved_on, reason, note)
+        osv.dissolve(dissolved_on, reason, note, self.merged_in_days(osv))
         self.save(osv)
         return osv
 

@@ -24,6 +24,7 @@ class OSVCorrections:
         def get_osv(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> OSV: ...
         def district_roll(self, district: str) -> DistrictRoll: ...
         def survivor_of(self, osv_id: UUID) -> UUID: ...
+        def merged_in_days(self, osv: OSV) -> list[date]: ...
         def save(self, *objs: Any, **kwargs: Any) -> Any: ...
 
     @retried_on_collision
@@ -68,7 +69,6 @@ class OSVCorrections:
         ``current_version`` when ``expected`` (an ``If-Match``'s versions) does not name the OSV's version."""
         osv = self.get_osv(osv_id, scope)
         check_version("the OSV", osv.version, expected)
-        merged_in = [self.get_osv(duplicate).merged_on for duplicate in osv.merged_from]
-        if osv.correct_mapping_date(mapped_on, corrected_on, [day for day in merged_in if day is not None]):
+        if osv.correct_mapping_date(mapped_on, corrected_on, self.merged_in_days(osv)):
             self.save(osv)
         return osv

@@ -116,8 +116,8 @@ class OSVMergeCreate(Command):
 class OSVMappingDateCorrection(Command):
     mapped_on: IsoDate = Field(
         description="The day the programme identified the OSV, as it should have been recorded: not after the first of what "
-        "registry holds of it (422 `not_after_<field>`: its RUOS papers, application, registration, board renewal, loss of "
-        "contact, dissolution, a record merged into it), nor ahead of today in Lima."
+        "registry holds of it (422 `not_after_<field>`: its RUOS papers, application, registration, board renewal, a change of "
+        "its details, loss of contact, dissolution, a record merged into it), nor ahead of today in Lima."
     )
 
 
@@ -465,7 +465,11 @@ class ContactRestoredCreate(Command):
 
 
 class DissolutionCreate(Command):
-    dissolved_on: IsoDate = Field(description="When the OSV ceased to exist.")
+    dissolved_on: IsoDate = Field(
+        description="When the OSV ceased to exist: not before its mapping nor the last of what registry holds of it (422 "
+        "`not_before_<field>`: its RUOS papers, application steps but a rejection, registration, board renewal, a change of "
+        "its details, loss or return of contact, a record merged into it); the day itself is taken."
+    )
     reason: DissolutionReason = Field(description="Why, as a code.")
     note: Note | None = Field(default=None, description="Staff's words; kept in registry, never published.")
 

@@ -88,6 +88,18 @@ def test_a_mapping_day_is_not_corrected_past_what_registry_holds_of_the_osv(regi
     assert head(registry) != written
 
 
+def test_a_mapping_day_is_not_corrected_past_a_change_of_the_osvs_details(registry: TestClient) -> None:
+    """A change of details is not dated before the mapping (422 ``not_before_mapped_on``); the mapping is not corrected
+    past it either (found with tester 208 F1: registry's records, enumerated for the dissolution, lacked it)."""
+    osv = mapped(registry, "Club de Madres Santa Rosa")  # 2021-03-15
+    assert registry.patch(f"/osvs/{osv}", json={"kind": "cultural", "updated_on": "2021-04-01"}).status_code == 200
+    written = head(registry)
+
+    problem = assert_problem(correct(registry, osv, "2021-04-02"), 422, "mapped_on", "not_after_updated_on")
+    assert "its details were changed on 2021-04-01" in problem["detail"], problem
+    assert head(registry) == written
+
+
 def test_a_mapping_day_is_corrected_only_on_a_record_that_takes_one_and_not_past_a_record_merged_into_it(registry: TestClient) -> None:
     osv = mapped(registry, "Comité Vecinal Los Jazmines")
     duplicate = mapped(registry, "Los Jazmines de Zárate (duplicado)", distinct_from=[osv])

@@ -390,6 +390,42 @@ def test_a_dissolution_needs_a_known_reason(registry: TestClient) -> None:
     assert_problem(registry.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": "2021-03-14", "reason": "inactive"}), 422, "dissolved_on", "not_before_mapped_on")
 
 
+def test_a_dissolution_dated_before_the_osvs_registration_and_board_renewal_is_422_and_stores_nothing(registry: TestClient) -> None:
+    """Tester 208 F1: the OSV read registered in the RUOS, its board's term running to 2028 and dissolved months before
+    both; reporting counted the registration and no alert listed it. Recorded the other way round, registry refuses them."""
+    osv_id = new_osv(registry, name="Comedor Popular Virgen de Fátima N.º 3")  # mapped 2021-03-15
+    registered = registry.post(
+        f"/osvs/{osv_id}/ruos-registration",
+        json={"municipality_id": "mml", "ruos_number": "RUOS-COMAS-2021-0150", "registered_on": "2021-05-03", "board_term_ends_on": "2022-01-15"},
+    )
+    assert registered.status_code == 201, registered.text
+    renewed = registry.post(f"/osvs/{osv_id}/board-renewal", json={"renewed_on": "2021-07-01", "term_ends_on": "2023-07-01"})
+    assert renewed.status_code == 201, renewed.text
+    written = head(registry)
+
+    back_dated = registry.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": "2021-04-01", "reason": "inactive"})
+    problem = assert_problem(back_dated, 422, "dissolved_on", "not_before_board_renewed_on")
+    assert "dissolved_on 2021-04-01 is before its board was renewed on 2021-07-01" in problem["detail"], problem
+    assert head(registry) == written and registry.get(f"/osvs/{osv_id}").json()["dissolution"] is None
+
+    dissolved = registry.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": "2021-07-01", "reason": "inactive"})
+    assert dissolved.status_code == 201, dissolved.text
+
+
+def test_a_dissolution_dated_before_a_record_was_merged_into_the_osv_is_422(registry: TestClient) -> None:
+    """A merge is refused on a dissolved OSV whatever its date; so the OSV a record was merged into is not dissolved before it."""
+    survivor = new_osv(registry)
+    duplicate = new_osv(registry, name="Vecinos Unidos de Collique (duplicado)", distinct_from=[survivor])
+    assert registry.post(f"/osvs/{survivor}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-07-20"}).status_code == 201
+    written = head(registry)
+
+    back_dated = registry.post(f"/osvs/{survivor}/dissolution", json={"dissolved_on": "2021-07-10", "reason": "inactive"})
+    problem = assert_problem(back_dated, 422, "dissolved_on", "not_before_merged_on")
+    assert "a record was merged into it on 2021-07-20" in problem["detail"], problem
+    assert head(registry) == written
+    assert registry.post(f"/osvs/{survivor}/dissolution", json={"dissolved_on": "2021-07-20", "reason": "inactive"}).status_code == 201
+
+
 def test_a_dissolved_osvs_backlogged_application_is_in_no_ruos_worklist(registry: TestClient) -> None:
     """Tester 25 M1: an application typed in from paper after the dissolution stayed in ``applying`` and ``observed`` for
     good, for staff and the focal point alike, with nothing to do about it; ``expiring`` already left dissolved OSVs out."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import pytest
 from eventsourcing.utils import get_topic, resolve_topic
 
 from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
-from services.registry.domain.lifecycle import ContactAlreadyLostError, ContactNotLostError
+from services.registry.domain.lifecycle import ContactAlreadyLostError, ContactNotLostError, DissolvedBeforeRecordError
 from services.registry.domain.osvs import OSV, NothingToChangeError
 from services.registry.domain.ruos import RejectionReason, RUOSDocument
 from shared.errors import DateBeforeError, OSVDissolvedError
@@ -127,6 +128,87 @@ def test_a_dissolution_is_dated_no_earlier_than_the_mapping() -> None:
     osv.dissolve(date(2021, 12, 1), DissolutionReason.MEMBERS_EMIGRATED, "casi todos se fueron a Chile")
     assert (osv.dissolved_on, osv.dissolution_reason) == (date(2021, 12, 1), DissolutionReason.MEMBERS_EMIGRATED)
     assert replayed(osv).dissolved
+
+
+def _submitted(osv: OSV) -> UUID:
+    return osv.submit_application("150105", date(2021, 5, 3), list(RUOSDocument), None, None)
+
+
+def _observed(osv: OSV) -> UUID:
+    application_id = _submitted(osv)
+    osv.observe_application(application_id, date(2021, 6, 1), [{"code": "signatures_missing"}], 10)
+    return application_id
+
+
+RECORDED_BEFORE_DISSOLVING: dict[str, tuple[Callable[[OSV], object], str, date, str]] = {
+    # what registry holds of the OSV: (how it was recorded, the rule's field, its day, how the message says it)
+    "document": (lambda o: o.record_document(RUOSDocument.CROQUIS, date(2021, 9, 1)), "prepared_on", date(2021, 9, 1), "its croquis was prepared"),
+    "application": (lambda o: o.submit_application("150105", date(2021, 9, 1), [], None, None), "submitted_on", date(2021, 9, 1), "its RUOS application was submitted"),
+    "observation": (
+        lambda o: o.observe_application(_submitted(o), date(2021, 9, 1), [{"code": "signatures_missing"}], 10),
+        "observed_on", date(2021, 9, 1), "its RUOS application was observed",
+    ),
+    "amendment": (lambda o: o.amend_application(_observed(o), date(2021, 6, 8), []), "amended_on", date(2021, 6, 8), "its RUOS application was amended"),
+    "registration": (
+        lambda o: o.register_application(_submitted(o), date(2021, 9, 1), "RUOS-BREÑA-2021-0007", None, None),
+        "registered_on", date(2021, 9, 1), "it was registered in the RUOS",
+    ),
+    "direct_registration": (
+        lambda o: o.register_in_ruos("RUOS-BREÑA-2021-0007", date(2021, 9, 1), municipality_id="mml"),
+        "registered_on", date(2021, 9, 1), "it was registered in the RUOS",
+    ),
+    "board_renewal": (
+        lambda o: (o.register_in_ruos("RUOS-BREÑA-2021-0007", date(2021, 6, 1), municipality_id="mml"), o.renew_board(date(2021, 10, 1), date(2023, 10, 1))),
+        "board_renewed_on", date(2021, 10, 1), "its board was renewed",
+    ),
+    "details": (lambda o: (o.update_details({"kind": "cultural"}, date(2021, 9, 1)), o.update_details({"kind": "vecinal"}, date(2021, 7, 1))), "updated_on", date(2021, 9, 1), "its details were changed"),
+    "contact_lost": (lambda o: o.lose_contact(date(2021, 9, 1)), "contact_lost_since", date(2021, 9, 1), "contact with it was lost"),
+    "contact_restored": (
+        lambda o: (o.lose_contact(date(2021, 6, 1)), o.restore_contact(date(2021, 9, 1))), "contact_restored_on", date(2021, 9, 1), "contact with it was restored",
+    ),
+}
+"""Each recorded before the dissolution and dated after the day it is given (tester 208 F1: the OSV read registered on
+2026-06-01, its board renewed to 2028, and dissolved on 2026-04-01). Registry refuses each dated after a dissolution
+recorded first, so it refuses a dissolution dated before it too."""
+
+
+@pytest.mark.parametrize("recorded", RECORDED_BEFORE_DISSOLVING)
+def test_a_dissolution_is_not_dated_before_what_registry_holds_of_the_osv(recorded: str) -> None:
+    record, field, day, said = RECORDED_BEFORE_DISSOLVING[recorded]
+    osv = mapped_osv()
+    record(osv)
+    version = osv.version
+    with pytest.raises(DissolvedBeforeRecordError) as refused:
+        osv.dissolve(date(2021, 4, 1), DissolutionReason.INACTIVE)
+    assert (refused.value.field, refused.value.rule) == ("dissolved_on", f"not_before_{field}")
+    assert f"dissolved_on 2021-04-01 is before {said} on {day.isoformat()}" in refused.value.message
+    assert osv.version == version and not osv.dissolved
+
+    osv.dissolve(day, DissolutionReason.INACTIVE)  # the day itself is still the OSV's
+    assert replayed(osv).dissolved_on == day
+
+
+def test_a_dissolution_names_the_last_of_the_osvs_records_and_of_the_records_merged_into_it() -> None:
+    osv = mapped_osv()
+    osv.register_in_ruos("RUOS-BREÑA-2021-0007", date(2021, 6, 1), municipality_id="mml")
+    osv.lose_contact(date(2021, 7, 1))
+    with pytest.raises(DissolvedBeforeRecordError) as refused:
+        osv.dissolve(date(2021, 5, 1), DissolutionReason.INACTIVE)
+    assert refused.value.rule == "not_before_contact_lost_since"
+    with pytest.raises(DissolvedBeforeRecordError) as refused:
+        osv.dissolve(date(2021, 7, 1), DissolutionReason.INACTIVE, merged_in=[date(2021, 8, 1), date(2021, 3, 2)])
+    assert (refused.value.rule, "a record was merged into it on 2021-08-01" in refused.value.message) == ("not_before_merged_on", True)
+    osv.dissolve(date(2021, 8, 1), DissolutionReason.INACTIVE, merged_in=[date(2021, 8, 1)])
+    assert osv.dissolved_on == date(2021, 8, 1)
+
+
+def test_a_dissolution_may_be_dated_before_its_applications_rejection() -> None:
+    """A rejection winds the application down and is taken from a dissolved OSV whatever its date: it bounds no dissolution."""
+    osv = mapped_osv()
+    application_id = _submitted(osv)
+    osv.reject_application(application_id, date(2021, 9, 1), RejectionReason.WITHDRAWN)
+    osv.dissolve(date(2021, 6, 1), DissolutionReason.INACTIVE)
+    assert osv.dissolved_on == date(2021, 6, 1)
 
 
 COMMANDS: dict[str, Callable[[OSV], object]] = {

@@ -9,6 +9,7 @@ people: they stay in registry's store.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -30,6 +31,24 @@ class MergeWithItselfError(RuleViolationError):
 class MergeRegisteredError(ConflictError):
     def __init__(self, detail: str, rule: str) -> None:
         super().__init__(detail, field="duplicate_id", rule=rule)
+
+
+class DissolvedBeforeRecordError(RuleViolationError):
+    """A dissolution dated before something registry holds of the OSV (its registration, a board renewal…): registry
+    takes nothing of it dated after its dissolution, so it would not have taken that, recorded the other way round."""
+
+    def __init__(self, dissolved_on: date, later_field: str, later: date, later_said: str) -> None:
+        super().__init__(
+            f"dissolved_on {dissolved_on.isoformat()} is before {later_said} on {later.isoformat()} ({later_field}): an OSV "
+            "dissolves after what is recorded of it; date the dissolution on or after that day",
+            field="dissolved_on",
+            rule=f"not_before_{later_field}",
+        )
+
+
+WINDING_DOWN = frozenset({"rejected_on"})
+"""What registry takes of a dissolved OSV whatever its date (an application's rejection or withdrawal closes it): no
+record a dissolution is dated after."""
 
 
 class ContactAlreadyLostError(ConflictError):
@@ -125,11 +144,29 @@ class Lifecycle:
             raise DateBeforeError("restored_on", restored_on, "since", self.contact_lost_since)
         self.trigger_event(self.ContactRestored, restored_on=restored_on)  # type: ignore[attr-defined]
 
-    def dissolve(self, dissolved_on: date, reason: DissolutionReason, note: str | None = None) -> None:
+    def dissolve(
+        self, dissolved_on: date, reason: DissolutionReason, note: str | None = None, merged_in: Iterable[date] = ()
+    ) -> None:
         """The OSV ceased to exist on ``dissolved_on``: from then on it takes no record dated after it (see
-        ``check_takes_record``). Once only: a second dissolution is 409 ``osv_not_dissolved`` whatever its date."""
+        ``check_takes_record``). Once only: a second dissolution is 409 ``osv_not_dissolved`` whatever its date.
+
+        Not dated before what registry holds of the OSV (tester 208 F1): 422 ``not_before_mapped_on``, or
+        ``not_before_<field>`` naming the last of its records (``recorded_since_mapping``: ``registered_on``,
+        ``board_renewed_on``, ``updated_on``, ``contact_restored_on``…) or of ``merged_in`` (the days records were merged
+        into it, ``merged_on``): each is refused dated after a dissolution recorded first (409 ``osv_not_dissolved``; a
+        merge whatever its date), so a dissolution recorded after it is not dated before it either. The day itself is
+        the OSV's still. A rejection (:data:`WINDING_DOWN`) is no such record: taken whatever its date, it may come after.
+        """
         self.check_not_dissolved()  # type: ignore[attr-defined]
         self.check_not_before_mapped("dissolved_on", dissolved_on)  # type: ignore[attr-defined]
+        recorded = [
+            *(r for r in self.recorded_since_mapping() if r[0] not in WINDING_DOWN),  # type: ignore[attr-defined]
+            *(("merged_on", day, "a record was merged into it") for day in merged_in),
+        ]
+        if recorded:
+            field, day, said = max(recorded, key=lambda r: r[1])
+            if dissolved_on < day:
+                raise DissolvedBeforeRecordError(dissolved_on, field, day, said)
         self.trigger_event(  # type: ignore[attr-defined]
             self.OSVDissolved, dissolved_on=dissolved_on, reason=str(DissolutionReason(reason)), note=note
         )

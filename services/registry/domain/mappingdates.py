@@ -52,19 +52,33 @@ class MappingDateCorrections:
             aggregate.mapped_on = self.mapped_on
 
     def recorded_since_mapping(self) -> list[tuple[str, date, str]]:
-        """What registry holds of the OSV dated from its mapping on, as (field, day, how a message says it): its RUOS
-        papers and applications, its registration, board renewal, loss and return of contact, and its dissolution."""
+        """What registry holds of the OSV dated from its mapping on, as (field, day, how a message says it): each a day of
+        the OSV's life given by whoever recorded it. Its RUOS papers (``prepared_on``); each application's submission,
+        observations, amendments and rejection; its registration (through an application or recorded directly), last
+        board renewal and last change of details (``updated_on``); the loss and return of contact; and its dissolution.
+        Not the days registry stamps on its own corrections (``corrected_on``, a deadline's ``moved_on``): they date a
+        record, not the OSV's life. The mapping-day correction goes by the first of them, a dissolution by the last
+        (:meth:`~.lifecycle.Lifecycle.dissolve`)."""
         recorded: list[tuple[str, date, str]] = [
             ("prepared_on", day, f"its {document} was prepared") for document, day in self.documents_ready.items()  # type: ignore[attr-defined]
         ]
         for application in self.applications:  # type: ignore[attr-defined]
             recorded.append(("submitted_on", application.submitted_on, "its RUOS application was submitted"))
-        for field, said in (
-            ("registered_on", "it was registered in the RUOS"), ("board_renewed_on", "its board was renewed"),
-            ("contact_lost_since", "contact with it was lost"), ("contact_restored_on", "contact with it was restored"),
-            ("dissolved_on", "it dissolved"),
+            for observation in application.observations:
+                recorded.append(("observed_on", observation.observed_on, "its RUOS application was observed"))
+                if observation.amended_on is not None:
+                    recorded.append(("amended_on", observation.amended_on, "its RUOS application was amended"))
+            if application.rejected_on is not None:
+                recorded.append(("rejected_on", application.rejected_on, "its RUOS application was rejected"))
+        for field, kept_as, said in (
+            ("registered_on", "registered_on", "it was registered in the RUOS"),
+            ("board_renewed_on", "board_renewed_on", "its board was renewed"),
+            ("updated_on", "details_updated_on", "its details were changed"),
+            ("contact_lost_since", "contact_lost_since", "contact with it was lost"),
+            ("contact_restored_on", "contact_restored_on", "contact with it was restored"),
+            ("dissolved_on", "dissolved_on", "it dissolved"),
         ):
-            day = getattr(self, field)
+            day = getattr(self, kept_as)
             if day is not None:
                 recorded.append((field, day, said))
         return recorded

@@ -153,6 +153,8 @@ class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, Lifecycle
         self.contact_lost_since: date | None = None
         self.contact_lost_note: str | None = None
         self.contact_restored_on: date | None = None
+        self.details_updated_on: date | None = None
+        """The latest ``updated_on`` of a change of its details (a dissolution is not dated before it)."""
         self.dissolved_on: date | None = None
         self.dissolution_reason: DissolutionReason | None = None
         self.dissolution_note: str | None = None
@@ -250,6 +252,7 @@ class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, Lifecycle
 
     @event("OSVDetailsUpdated")
     def _details_updated(self, updated_on: date, changes: dict[str, Any]) -> None:
+        self.details_updated_on = max(updated_on, self.details_updated_on or updated_on)
         for name, value in kept_details(changes).items():
             setattr(self, name, value)
 
