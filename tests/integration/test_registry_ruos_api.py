@@ -274,7 +274,11 @@ def test_a_second_open_application_or_one_from_a_registered_osv_is_a_conflict(re
 
     registered = new_osv(registry, name="Otra OSV")
     registry.post(f"/osvs/{registered}/ruos-registration", json={"municipality_id": COMAS, "ruos_number": "RUOS-1", "registered_on": "2021-05-01"})
-    assert_problem(registry.post(f"/osvs/{registered}/ruos-applications", json=body), 409, "ruos_number", "register_once")
+    # The conflict is the OSV's, named as the path names it: an application has no ruos_number (tester 208 F9).
+    problem = assert_problem(registry.post(f"/osvs/{registered}/ruos-applications", json=body), 409, "osv_id", "register_once")
+    assert "already registered in the RUOS as RUOS-1 on 2021-05-01" in problem["detail"]
+    again = {"municipality_id": COMAS, "ruos_number": "RUOS-2", "registered_on": "2021-06-01"}
+    assert_problem(registry.post(f"/osvs/{registered}/ruos-registration", json=again), 409, "osv_id", "register_once")
     assert head(registry) == written + 4  # the other OSV's mapping and (private) entry in its district's names, registration and (private) claim on its number
 
 

@@ -120,10 +120,14 @@ def check_reasons_once(reasons: Sequence[Mapping[str, str | None]]) -> None:
 
 
 class AlreadyRegisteredError(ConflictError):
+    """An application or a registration of an OSV registered in the RUOS already. The conflict is the OSV's, whatever the
+    request says: it names ``osv_id``, the path's OSV, as the other conflicts with an OSV's state do (an application
+    has no ``ruos_number`` to name, tester 208 F9)."""
+
     def __init__(self, ruos_number: str, registered_on: date) -> None:
         super().__init__(
             f"this OSV is already registered in the RUOS as {ruos_number} on {registered_on.isoformat()}",
-            field="ruos_number",
+            field="osv_id",
             rule="register_once",
         )
 
