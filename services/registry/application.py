@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from services.registry.corrections import OSVCorrections
 from services.registry.decreeddays import DecreedDaysRecords, shipped_non_working_days
@@ -35,6 +36,7 @@ from services.registry.domain.ruos import (
     RUOSNumberTakenError,
     check_recorded_for,
     registering_municipality,
+    ruos_number_key,
 )
 from services.registry.domain.workingdays import (
     WorkingCalendar,
@@ -502,18 +504,33 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, 
         """The OSV holding ``ruos_number`` (compared by :func:`~services.registry.domain.ruos.ruos_number_key`) in the RUOS
         of ``municipality_id`` (``mml`` or a district's ubigeo), or None.
 
-        A claim made before claims named their municipality is keyed by the
-        number alone: it holds the number in the RUOS its OSV is registered in
-        (:meth:`_ruos_registered_in`), and in no other. Read as such, it needs no
-        migration; no such claim is written now.
+        The claim made under today's key is looked up by its id. A claim stored
+        before (under the key of its day, or the number alone) is found by
+        reading every claim and comparing its number by today's key: read as
+        such, it needs no migration, and a restart changes nothing of it. A
+        claim keyed by the number alone holds it in the RUOS its OSV is
+        registered in (:meth:`_ruos_registered_in`), and in no other. Of two
+        stored before that are one number now, the first claimed is named.
         """
-        for claim_id in RUOSNumberIndex.ids_to_look_up(ruos_number, municipality_id):
-            if (claim := self.find(claim_id, RUOSNumberIndex)) is not None:
-                return claim.osv_id
-        lima_wide = self.find(RUOSNumberIndex.lima_wide_id(ruos_number), RUOSNumberIndex)
-        if lima_wide is None or self._ruos_registered_in(self.load(lima_wide.osv_id, OSV, OSVNotFoundError)) != municipality_id:
-            return None
-        return lima_wide.osv_id
+        if (claim := self.find(RUOSNumberIndex.create_id(ruos_number, municipality_id), RUOSNumberIndex)) is not None:
+            return claim.osv_id
+        key = ruos_number_key(ruos_number)
+        for claimed in self._ruos_number_claims():
+            if ruos_number_key(claimed.ruos_number) != key:
+                continue
+            claimed_in = getattr(claimed, "municipality_id", None)
+            if claimed_in is None:
+                claimed_in = self._ruos_registered_in(self.load(claimed.osv_id, OSV, OSVNotFoundError))
+            if claimed_in == municipality_id:
+                return UUID(str(claimed.osv_id))
+        return None
+
+    def _ruos_number_claims(self) -> Iterator[RUOSNumberIndex.RUOSNumberClaimed]:
+        """Every claim on an RUOS number stored, oldest first (the claims' only events, read from the log)."""
+        topic, position = get_topic(RUOSNumberIndex.RUOSNumberClaimed), 0
+        while batch := self.recorder.select_notifications(start=position, limit=1000, topics=[topic], inclusive_of_start=False):
+            yield from (self.decode(notification) for notification in batch)
+            position = batch[-1].id
 
     @retried_on_collision
     def renew_board(self, osv_id: UUID, renewed_on: date, term_ends_on: date, recorder: RecordingScope = ANY_RECORDER) -> OSV:

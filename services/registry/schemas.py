@@ -155,8 +155,9 @@ class OSVDetailsChange(Command):
 
 RUOS_NUMBER = (
     "The number the municipality gave in its RUOS. Each municipality numbers its own: one OSV's within that municipality's "
-    "RUOS (case, spacing, the kind of dash and full-width characters do not make a new number), 409 `ruos_number_unique` if another OSV holds it there; another "
-    "municipality's RUOS may hold the same."
+    "RUOS, compared by its parts: case, full-width characters, the separators between parts (spaces, any dash, `/`, `.`, `_`) "
+    "and a part's leading zeros do not make a new number (`RUOS SJL 2026 101` is `RUOS-SJL-2026-0101`); 409 "
+    "`ruos_number_unique` if another OSV holds it there; another municipality's RUOS may hold the same. Kept as typed."
 )
 """An RUOS number, as both registrations take it."""
 

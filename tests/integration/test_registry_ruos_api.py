@@ -504,6 +504,26 @@ def test_an_ruos_number_belongs_to_one_osv_in_each_municipalitys_ruos(registry: 
     assert first in assert_problem(copied, 409, "ruos_number", "ruos_number_unique")["detail"]
 
 
+def test_an_ruos_number_typed_with_spaces_or_without_its_leading_zeros_is_the_number_another_osv_holds(registry: TestClient) -> None:
+    """Tester 208 F5: with RUOS-SJL-2026-0101 held in San Juan de Lurigancho's RUOS, "RUOS SJL 2026 0101" and
+    "RUOS-SJL-2026-101" were 201, two more OSVs holding the one number. The number stays as it was typed."""
+    holder = new_osv(registry, name="Comedor Popular Virgen de Fátima", district="San Juan de Lurigancho")
+    first = registry.post(f"/osvs/{holder}/ruos-registration", json={"municipality_id": SJL, "ruos_number": "RUOS-SJL-2026-0101", "registered_on": "2021-07-12"})
+    assert first.status_code == 201, first.text
+    other = new_osv(registry, name="Club de Madres Santa Rosa", district="San Juan de Lurigancho")
+    written = head(registry)
+    for typed in ("RUOS SJL 2026 0101", "RUOS-SJL-2026-101", "ruos/sjl/2026/0101", "RUOS.SJL.2026.00101", "RUOS_SJL_2026_0101"):
+        again = registry.post(f"/osvs/{other}/ruos-registration", json={"municipality_id": SJL, "ruos_number": typed, "registered_on": "2021-07-12"})
+        problem = assert_problem(again, 409, "ruos_number", "ruos_number_unique")
+        assert holder in problem["detail"] and typed in problem["detail"], (typed, problem)
+    assert head(registry) == written
+    assert registry.get(f"/osvs/{holder}").json()["ruos"]["number"] == "RUOS-SJL-2026-0101"
+
+    taken = registry.post(f"/osvs/{other}/ruos-registration", json={"municipality_id": SJL, "ruos_number": "RUOS SJL 2026 0102", "registered_on": "2021-07-12"})
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["ruos"]["number"] == "RUOS SJL 2026 0102"  # kept as typed
+
+
 def test_a_focal_point_learns_neither_another_districts_osv_nor_its_municipalitys_documents_through_the_ruos(
     registry: TestClient, tokens: IssuedTokens
 ) -> None:

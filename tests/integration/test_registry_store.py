@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from functools import partial
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 import pytest
 from eventsourcing.persistence import IntegrityError
@@ -158,6 +158,46 @@ def test_a_number_claimed_before_claims_named_their_ruos_still_holds_it_in_its_o
     assert registry.ruos_number_holder("RUOS-017", "mml") == olivos
     assert registry.ruos_number_holder("RUOS-MML-0101", "150110") == comas
     assert registry.ruos_number_holder("RUOS-MML-0101", "mml") == by_application  # the old claim is kept as it was
+    registry.close()
+
+
+def claimed_with_dashes_folded(registry: Registry, osv_id: UUID, ruos_number: str, municipality_id: str) -> None:
+    """Register the OSV and claim its number as registry did from tester 133 F5 to tester 208 F5: the claim's id derived
+    from the number with its case, spacing around ``-`` and ``/`` and dashes folded, but its separators and zeros as typed."""
+    osv = registry.get_osv(osv_id)
+    osv._registered(ruos_number=ruos_number, registered_on=date(2021, 7, 12), municipality_id=municipality_id)
+    key = ruos_number.replace(" - ", "-").upper()
+    then = uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:ruos:{municipality_id}:number:{key}")
+    registry.save(osv, RUOSNumberIndex._create(RUOSNumberIndex.RUOSNumberClaimed, id=then, ruos_number=ruos_number, osv_id=osv_id, municipality_id=municipality_id))
+
+
+def test_numbers_claimed_under_the_key_of_their_day_are_held_after_a_restart_whatever_their_typing(database_url: str) -> None:
+    """Tester 208 F5: numbers are compared by their parts now (spaces, dots, slashes and underscores are separators, leading
+    zeros do not count). The claims stored before have ids of the key of their day; a restart neither refuses to start
+    on two of them that are one number now (taken before, both), nor lets a third typing of it in."""
+    registry = registry_on(database_url)
+    holder = registry.map_osv("Comedor Popular Virgen de Fátima", "San Juan de Lurigancho", date(2021, 3, 15))
+    typed_apart = registry.map_osv("Club de Madres Santa Rosa", "San Juan de Lurigancho", date(2021, 3, 16))
+    comas = registry.map_osv("Vecinos Unidos de Collique", "Comas", date(2021, 3, 16))
+    claimed_with_dashes_folded(registry, holder, "RUOS-SJL-2026-0101", "150132")
+    claimed_with_dashes_folded(registry, typed_apart, "RUOS SJL 2026 0101", "150132")  # a second number then
+    claimed_with_dashes_folded(registry, comas, "RUOS-SJL-2026-0101", "150110")  # Comas's own RUOS
+    registry.close()
+
+    registry = registry_on(database_url)  # a process of this code, on the store the old one wrote
+    newcomer = registry.map_osv("Vecinos Solidarios de Zárate", "San Juan de Lurigancho", date(2021, 3, 17))
+    head = registry.log_head()
+    for typed in ("RUOS-SJL-2026-0101", "RUOS SJL 2026 0101", "RUOS-SJL-2026-101", "ruos.sjl.2026.101"):
+        assert registry.ruos_number_holder(typed, "150132") == holder  # the first claimed of the two
+        assert registry.ruos_number_holder(typed, "150110") == comas
+        with pytest.raises(RUOSNumberTakenError) as refused:
+            registry.register_in_ruos(newcomer, typed, date(2021, 8, 2), municipality_id="150132")
+        assert str(holder) in refused.value.message
+    assert registry.log_head() == head and registry.get_osv(newcomer).ruos_number is None
+    assert (registry.get_osv(holder).ruos_number, registry.get_osv(typed_apart).ruos_number) == ("RUOS-SJL-2026-0101", "RUOS SJL 2026 0101")
+
+    registry.register_in_ruos(newcomer, "RUOS-SJL-2026-0101", date(2021, 8, 2), municipality_id="mml")  # the MML's RUOS: another
+    assert registry.ruos_number_holder("RUOS SJL 2026 101", "mml") == newcomer
     registry.close()
 
 

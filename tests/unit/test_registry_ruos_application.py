@@ -29,6 +29,7 @@ from services.registry.domain.ruos import (
     RUOSNumberIndex,
     check_recorded_for,
     registering_municipality,
+    ruos_number_key,
 )
 from services.registry.domain.workingdays import (
     DecreedDays,
@@ -450,11 +451,18 @@ def test_an_ruos_number_copied_with_another_dash_full_width_digits_or_spaced_sep
     assert {RUOSNumberIndex.create_id(number, "150123") for number in same} == {RUOSNumberIndex.create_id("PAC 012-2026", "150123")}
     assert RUOSNumberIndex.create_id("045/ 2026", "150110") == RUOSNumberIndex.create_id("045/2026", "150110")
     assert RUOSNumberIndex.create_id("PAC 012-2026", "150123") != RUOSNumberIndex.create_id("PAC 0122026", "150123")
-    # A claim stored before dashes were folded kept its id, which is looked up too
-    spaced = RUOSNumberIndex.ids_to_look_up("045 - 2026", "150110")
-    assert spaced == [RUOSNumberIndex.create_id("045-2026", "150110"),
-                      uuid5(NAMESPACE_URL, "urn:osv-platform:registry:ruos:150110:number:045 - 2026")]
-    assert RUOSNumberIndex.ids_to_look_up("045-2026", "150110") == spaced[:1]
+
+
+def test_an_ruos_number_typed_with_other_separators_or_without_its_leading_zeros_is_the_same_number() -> None:
+    """Tester 208 F5: beside "RUOS-SJL-2026-0101", "RUOS SJL 2026 0101" and "RUOS-SJL-2026-101" were taken as new numbers."""
+    same = ["RUOS-SJL-2026-0101", "RUOS SJL 2026 0101", "RUOS-SJL-2026-101", "ruos/sjl/2026/0101", "RUOS.SJL.2026.0101",
+            "RUOS_SJL_2026_101", "RUOS \u2013 SJL \u2013 2026 \u2013 0101", " RUOS -SJL- 2026/ 00101 "]
+    assert {ruos_number_key(number) for number in same} == {"RUOS-SJL-2026-101"}
+    assert len({RUOSNumberIndex.create_id(number, "150132") for number in same}) == 1
+    assert ruos_number_key("R-000") == "R-0" and ruos_number_key("RUOS-045-2021") != ruos_number_key("RUOS-45-2022")
+    assert ruos_number_key("RUOS-SJL-2026-0101") != ruos_number_key("RUOS-SJL2026-0101")  # a part is not split further
+    # Letters keep their zeros: "0A1" is no number's digits alone
+    assert ruos_number_key("OSV-0A1") == "OSV-0A1"
 
 
 def test_each_municipality_s_ruos_claims_its_own_numbers_apart_from_the_claims_made_before_they_said_whose() -> None:

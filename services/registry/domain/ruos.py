@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -369,20 +369,25 @@ class RUOSApplication:
             raise DateBeforeError(field, on, earlier_field, earlier)
 
 
-_AROUND_SEPARATORS = re.compile(r" ?([-/]) ?")
+_SEPARATORS = re.compile(r"[\s\-/._]+")
 
 
 def ruos_number_key(ruos_number: str) -> str:
-    """The form under which RUOS numbers are compared: case, spacing, the spaces around ``-`` and ``/``, the kind of dash
-    (‐, –, —, −: a number copied from a resolution's PDF or a word processor) and full-width or other compatibility forms of
-    letters and digits (Unicode NFKC) do not make a new number: ``PAC 012‐2026`` is ``pac 012 - 2026`` (tester 133 F5)."""
+    """The form under which RUOS numbers are compared: its parts without case, each of digits alone without its leading
+    zeros, joined by one ``-``. Between parts, any run of spaces, dashes of any kind (‐, –, —, −: a number copied from a
+    resolution's PDF or a word processor), ``/``, ``.`` and ``_`` is one separator, and full-width or other compatibility
+    forms of letters and digits (Unicode NFKC) are the plain ones: ``RUOS-SJL-2026-0101``, ``RUOS SJL 2026 101``,
+    ``ruos/sjl/2026/0101`` and ``RUOS–SJL–2026–0101`` are all ``RUOS-SJL-2026-101`` (tester 133 F5, tester 208 F5). A
+    part is not split further: ``PAC 0122026`` is another number than ``PAC 012-2026``. The number kept and shown is
+    the one typed."""
     text = "".join("-" if unicodedata.category(c) == "Pd" or c == "\u2212" else c for c in unicodedata.normalize("NFKC", ruos_number))
-    return _AROUND_SEPARATORS.sub(r"\1", " ".join(text.split())).upper()
+    parts = [part for part in _SEPARATORS.split(text.upper()) if part]
+    return "-".join((part.lstrip("0") or "0") if part.isascii() and part.isdigit() else part for part in parts)
 
 
 def legacy_ruos_number_key(ruos_number: str) -> str:
-    """How numbers were compared before :func:`ruos_number_key` folded dashes and compatibility forms: case and spacing
-    only. The ids of claims stored then were derived from it; they are still looked up under it."""
+    """How numbers were compared before claims named their municipality (case and spacing only): the ids of the claims
+    stored then, keyed by the number alone, derive from it (:meth:`RUOSNumberIndex.lima_wide_id`)."""
     return " ".join(ruos_number.split()).upper()
 
 
@@ -391,27 +396,29 @@ class RUOSNumberIndex(Aggregate):
 
     Each municipality (the MML, each district) keeps and numbers its own RUOS,
     so two may issue the same number: the claim's id is derived from the
-    municipality and the number (:meth:`create_id`). It is saved in the same
-    transaction as the OSV's registration: a second claim of the number in the
-    same RUOS conflicts in the store, and the registration that made it is not
-    written either. Claims made before they named their municipality
-    (``municipality_id`` None) are keyed by the number alone
-    (:meth:`lima_wide_id`) and hold it in the RUOS their OSV is registered in
-    (``Registry.ruos_number_holder``).
+    municipality and the number as compared (:meth:`create_id`, by
+    :func:`ruos_number_key`). It is saved in the same transaction as the OSV's
+    registration: a second claim of the number in the same RUOS conflicts in
+    the store, and the registration that made it is not written either.
+
+    Claims stored before have ids derived from the keys of their day: the number
+    alone (``municipality_id`` None, :meth:`lima_wide_id`; they hold it in the
+    RUOS their OSV is registered in), case and spacing only, dashes folded but
+    not separators nor leading zeros (tester 133 F5 to tester 208 F5). A number
+    typed otherwise derives none of those ids, so such claims are found by
+    reading the claims themselves and comparing their numbers by today's key
+    (``Registry.ruos_number_holder``): nothing is migrated or written at start,
+    and a registration of one of their numbers typed in any form is refused
+    after a restart as before it. Two claims stored before that are one number
+    by today's key (``RUOS-SJL-2026-0101`` and ``RUOS SJL 2026 0101``, both
+    taken before) both stay as recorded; the first claimed is the holder named.
     """
 
     @staticmethod
-    def create_id(ruos_number: str, municipality_id: str, key: Callable[[str], str] = ruos_number_key) -> UUID:
+    def create_id(ruos_number: str, municipality_id: str) -> UUID:
         """The claim on ``ruos_number`` in the RUOS of ``municipality_id`` (``mml`` or a district's ubigeo), the number
-        compared by ``key`` (:func:`legacy_ruos_number_key` for a claim stored before dashes were folded)."""
-        return uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:ruos:{municipality_id}:number:{key(ruos_number)}")
-
-    @staticmethod
-    def ids_to_look_up(ruos_number: str, municipality_id: str) -> list[UUID]:
-        """The ids a claim on ``ruos_number`` in ``municipality_id``'s RUOS may be stored under: the one claims are made
-        under now, and the one a claim made before dashes were folded has (the same for most numbers)."""
-        now, then = (RUOSNumberIndex.create_id(ruos_number, municipality_id, key) for key in (ruos_number_key, legacy_ruos_number_key))
-        return [now] if now == then else [now, then]
+        compared by :func:`ruos_number_key`: the id every claim is made under now."""
+        return uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:ruos:{municipality_id}:number:{ruos_number_key(ruos_number)}")
 
     @staticmethod
     def lima_wide_id(ruos_number: str) -> UUID:
