@@ -351,8 +351,9 @@ def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep, respo
     dates, and take one dated on or before it (the day itself included): a dissolved OSV's paper backlog. What has no
     date of the OSV's life to judge by is refused whatever its date: a second dissolution, and a merge with another OSV
     either way. So `dissolved_on` is not before the last of what registry holds of the OSV (its RUOS papers, application
-    steps, registration, board renewal, a change of details, loss or return of contact, a record merged into it): 422
-    `not_before_<field>`, naming that record and its day. A rejection, taken whatever its date, may come after it.
+    steps, registration, board renewal, loss or return of contact, a record merged into it): 422 `not_before_<field>`,
+    naming that record and its day. A rejection, taken whatever its date, and a change of details (dated the day it was
+    recorded when no day is given) may come after it.
     """
     return answered(response, OSVPublic.of(registry.dissolve(osv_id=osv_id, dissolved_on=body.dissolved_on, reason=body.reason, note=body.note), registry.calendar()))
 

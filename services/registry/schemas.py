@@ -468,8 +468,8 @@ class ContactRestoredCreate(Command):
 class DissolutionCreate(Command):
     dissolved_on: IsoDate = Field(
         description="When the OSV ceased to exist: not before its mapping nor the last of what registry holds of it (422 "
-        "`not_before_<field>`: its RUOS papers, application steps but a rejection, registration, board renewal, a change of "
-        "its details, loss or return of contact, a record merged into it); the day itself is taken."
+        "`not_before_<field>`: its RUOS papers, application steps but a rejection, registration, board renewal, loss or "
+        "return of contact, a record merged into it; not a change of its details); the day itself is taken."
     )
     reason: DissolutionReason = Field(description="Why, as a code.")
     note: Note | None = Field(default=None, description="Staff's words; kept in registry, never published.")

@@ -161,7 +161,6 @@ RECORDED_BEFORE_DISSOLVING: dict[str, tuple[Callable[[OSV], object], str, date, 
         lambda o: (o.register_in_ruos("RUOS-BREÑA-2021-0007", date(2021, 6, 1), municipality_id="mml"), o.renew_board(date(2021, 10, 1), date(2023, 10, 1))),
         "board_renewed_on", date(2021, 10, 1), "its board was renewed",
     ),
-    "details": (lambda o: (o.update_details({"kind": "cultural"}, date(2021, 9, 1)), o.update_details({"kind": "vecinal"}, date(2021, 7, 1))), "updated_on", date(2021, 9, 1), "its details were changed"),
     "contact_lost": (lambda o: o.lose_contact(date(2021, 9, 1)), "contact_lost_since", date(2021, 9, 1), "contact with it was lost"),
     "contact_restored": (
         lambda o: (o.lose_contact(date(2021, 6, 1)), o.restore_contact(date(2021, 9, 1))), "contact_restored_on", date(2021, 9, 1), "contact with it was restored",
@@ -209,6 +208,15 @@ def test_a_dissolution_may_be_dated_before_its_applications_rejection() -> None:
     osv.reject_application(application_id, date(2021, 9, 1), RejectionReason.WITHDRAWN)
     osv.dissolve(date(2021, 6, 1), DissolutionReason.INACTIVE)
     assert osv.dissolved_on == date(2021, 6, 1)
+
+
+def test_a_dissolution_learned_of_after_a_change_of_details_may_be_dated_before_it() -> None:
+    """A change of details is dated the day it is recorded when no day is given, and that day cannot be corrected: a
+    dissolution learned of after staff changed the OSV's contact channel would be dated by no day but that one."""
+    osv = mapped_osv()
+    osv.update_details({"kind": "cultural"}, date(2021, 9, 1))
+    osv.dissolve(date(2021, 6, 1), DissolutionReason.INACTIVE)
+    assert replayed(osv).dissolved_on == date(2021, 6, 1)
 
 
 COMMANDS: dict[str, Callable[[OSV], object]] = {

@@ -46,9 +46,11 @@ class DissolvedBeforeRecordError(RuleViolationError):
         )
 
 
-WINDING_DOWN = frozenset({"rejected_on"})
-"""What registry takes of a dissolved OSV whatever its date (an application's rejection or withdrawal closes it): no
-record a dissolution is dated after."""
+NOT_BEFORE_A_DISSOLUTION = frozenset({"rejected_on", "updated_on"})
+"""What a dissolution is not judged against: an application's rejection or withdrawal, which registry takes of a
+dissolved OSV whatever its date (it closes the application); and a change of details, whose ``updated_on`` is the day
+it was recorded when none is given, so a dissolution learned of after a change of the OSV's contact channel could be
+dated by no day but that one (and its ``updated_on`` cannot be corrected)."""
 
 
 class ContactAlreadyLostError(ConflictError):
@@ -152,15 +154,15 @@ class Lifecycle:
 
         Not dated before what registry holds of the OSV (tester 208 F1): 422 ``not_before_mapped_on``, or
         ``not_before_<field>`` naming the last of its records (``recorded_since_mapping``: ``registered_on``,
-        ``board_renewed_on``, ``updated_on``, ``contact_restored_on``…) or of ``merged_in`` (the days records were merged
-        into it, ``merged_on``): each is refused dated after a dissolution recorded first (409 ``osv_not_dissolved``; a
-        merge whatever its date), so a dissolution recorded after it is not dated before it either. The day itself is
-        the OSV's still. A rejection (:data:`WINDING_DOWN`) is no such record: taken whatever its date, it may come after.
+        ``board_renewed_on``, ``contact_restored_on``…) or of ``merged_in`` (the days records were merged into it,
+        ``merged_on``): each is refused dated after a dissolution recorded first (409 ``osv_not_dissolved``; a merge
+        whatever its date), so a dissolution recorded after it is not dated before it either. The day itself is the
+        OSV's still. A rejection and a change of details are not judged (:data:`NOT_BEFORE_A_DISSOLUTION`).
         """
         self.check_not_dissolved()  # type: ignore[attr-defined]
         self.check_not_before_mapped("dissolved_on", dissolved_on)  # type: ignore[attr-defined]
         recorded = [
-            *(r for r in self.recorded_since_mapping() if r[0] not in WINDING_DOWN),  # type: ignore[attr-defined]
+            *(r for r in self.recorded_since_mapping() if r[0] not in NOT_BEFORE_A_DISSOLUTION),  # type: ignore[attr-defined]
             *(("merged_on", day, "a record was merged into it") for day in merged_in),
         ]
         if recorded:
