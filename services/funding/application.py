@@ -93,7 +93,8 @@ class Funding(ServiceApplication):
     ) -> None:
         """``districts``: Lima's districts, whose municipalities take participatory budgets (the ``districts_file``
         setting's table, as registry's and engagement's; the shipped one when None). ``grant_ceilings``: the largest
-        grant made directly, by currency (the ``grant_ceiling_pen`` and ``grant_ceiling_usd`` settings)."""
+        grant, by currency, made directly, requested in a proposal or approved (the ``grant_ceiling_pen`` and
+        ``grant_ceiling_usd`` settings)."""
         super().__init__(env, answers=answers, keys=keys)
         self.osvs = osvs
         self.grant_ceilings = grant_ceilings
@@ -229,7 +230,8 @@ class Funding(ServiceApplication):
         withdrawn of the same kind, amount, currency and day that ``distinct_from`` does not name (tester 177 F4): read
         from that same history, so two identical requests at once record one (the second, run again, finds the first).
         Before anything is read, one made directly above the programme's ceiling for its currency is 422
-        ``at_most_grant_ceiling`` (tester 192 F2).
+        ``at_most_grant_ceiling`` (tester 192 F2); one made on a proposal is bounded by its approval, itself at most the
+        ceiling (:meth:`approve_proposal`).
         """
         if proposal_id is None:
             check_grant_ceiling(amount, currency, self.grant_ceilings)
@@ -517,7 +519,11 @@ class Funding(ServiceApplication):
         planned_outputs: Sequence[PlannedOutput],
         submitted_on: date,
     ) -> Proposal:
+        """Submit the OSV's proposal to the round and enter it there, saved together. Before the OSV is read, a
+        ``requested_amount`` above the programme's ceiling for one grant in the round's currency is 422
+        ``at_most_grant_ceiling`` (tester 208 F3: what is requested is what is approved and granted)."""
         round_ = self.get_round(round_id)
+        check_grant_ceiling(requested_amount, round_.currency, self.grant_ceilings, "requested_amount")
         osv = self.osvs.require_active(osv_id, on=submitted_on, dated="submitted_on")
         proposal = Proposal.submit(
             round_,
@@ -578,8 +584,14 @@ class Funding(ServiceApplication):
     @retried_on_collision
     def approve_proposal(self, proposal_id: UUID, amount: Decimal, approved_on: date) -> Proposal:
         """Approve a proposal every evaluator of its round has scored (409 ``scores_pending``) from its round's budget; 409
-        ``osv_not_dissolved`` if its OSV dissolved before ``approved_on``."""
+        ``osv_not_dissolved`` if its OSV dissolved before ``approved_on``.
+
+        Before anything else is read, an ``amount`` above the programme's ceiling for one grant in the proposal's
+        currency is 422 ``at_most_grant_ceiling`` (tester 208 F3), so that no grant made on the proposal exceeds it. A
+        proposal requested above the ceiling before the rule is approved within it; one approved above it before the
+        rule is granted within its approved amount (:mod:`~services.funding.domain.grantceilings`)."""
         proposal = self.get_proposal(proposal_id)
+        check_grant_ceiling(amount, proposal.currency, self.grant_ceilings)
         self.osvs.require_not_dissolved(proposal.osv_id, on=approved_on, dated="approved_on")
         round_ = self.get_round(proposal.round_id)
         proposal.approve(round_, amount, approved_on)
@@ -596,7 +608,11 @@ class Funding(ServiceApplication):
 
     @retried_on_collision
     def grant_from_proposal(self, proposal_id: UUID, kind: GrantKind, amount: Decimal, granted_on: date) -> Grant:
-        """Grant (part of) an approved proposal's amount: the grant, the proposal's record of it and the OSV's support history, saved together."""
+        """Grant (part of) an approved proposal's amount: the grant, the proposal's record of it and the OSV's support history, saved together.
+
+        The approved amount bounds it, and an approval is at most the programme's ceiling for one grant (:meth:`approve_proposal`),
+        so it is not checked against the ceiling again: a proposal approved above it before the rule is granted within its
+        approved amount."""
         proposal = self.get_proposal(proposal_id)
         proposal.check_grant(amount, granted_on)
         grant, history, restated = self.new_grant(

@@ -249,7 +249,11 @@ class ProposalCreate(Command):
     osv_id: UUID = Field(description="A mapped OSV, not dissolved before `submitted_on` (RUOS-registered, if the round asks for it).")
     title: Text = Field(description="The project's title; published.")
     summary: Summary = Field(description="What the project is about; kept in funding, never published.")
-    requested_amount: Money = Field(description="At most the round's budget, in its currency; a decimal string.")
+    requested_amount: Money = Field(
+        description="At most the round's budget, in its currency; a decimal string. At most the programme's ceiling for one "
+        "grant in that currency too (`FUNDING_GRANT_CEILING_PEN`, by default 100000.00; `FUNDING_GRANT_CEILING_USD`, "
+        "30000.00), else 422 `at_most_grant_ceiling`."
+    )
     planned_direct_beneficiaries: Count = Field(description="People the project plans to reach directly: 0 or more (422 `not_negative`).")
     planned_indirect_beneficiaries: Count = Field(description="People it plans to reach indirectly: 0 or more (422 `not_negative`).")
     planned_outputs: Annotated[list[PlannedOutputCreate], list_rules(_planned_outputs)] = Field(
@@ -277,7 +281,10 @@ class ScoringCreate(Command):
 
 
 class ApprovalCreate(Command):
-    amount: Money = Field(description="At most what was requested, and at most what remains of the round's budget.")
+    amount: Money = Field(
+        description="At most what was requested, and at most what remains of the round's budget; at most the programme's "
+        "ceiling for one grant in the proposal's currency (as a proposal's `requested_amount`), else 422 `at_most_grant_ceiling`."
+    )
     approved_on: IsoDate = Field(description="Not before the proposal was submitted, nor after its OSV's dissolution (409 `osv_not_dissolved`).")
 
 

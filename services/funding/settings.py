@@ -18,14 +18,16 @@ class FundingSettings(ServiceSettings):
     grant_ceiling_pen: Decimal = Field(
         default=DEFAULT_CEILINGS[Currency.PEN],
         gt=0,
-        description="The largest grant made directly, in PEN (422 `at_most_grant_ceiling` above it): a typing error's guard.",
+        description="The largest grant, in PEN, made directly, requested in a proposal or approved (422 `at_most_grant_ceiling` "
+        "above it): a typing error's guard.",
     )
     grant_ceiling_usd: Decimal = Field(
         default=DEFAULT_CEILINGS[Currency.USD],
         gt=0,
-        description="The largest grant made directly, in USD (422 `at_most_grant_ceiling` above it).",
+        description="The largest grant, in USD, made directly, requested in a proposal or approved (422 `at_most_grant_ceiling` "
+        "above it).",
     )
 
     def grant_ceilings(self) -> dict[Currency, Decimal]:
-        """The ceiling for one grant made directly, by currency (:mod:`services.funding.domain.grantceilings`)."""
+        """The ceiling for one grant, by currency (:mod:`services.funding.domain.grantceilings`)."""
         return {Currency.PEN: self.grant_ceiling_pen, Currency.USD: self.grant_ceiling_usd}

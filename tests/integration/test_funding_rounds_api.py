@@ -10,6 +10,7 @@ the error cases on SQLite.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -826,6 +827,62 @@ def test_only_an_approved_proposal_is_granted_from_and_not_before_its_approval(c
     over = assert_problem(client.post(grants, json={"kind": "goods", "amount": "3000.01", "granted_on": "2021-07-01"}), 409, "amount", "within_approved_amount")
     assert "PEN 3000.00 of the approved amount remains" in over["detail"]
     assert head(client) == before
+
+
+def test_a_proposal_and_its_approval_are_bounded_by_the_grant_ceiling_as_a_direct_grant_is(client: TestClient) -> None:
+    """A proposal of PEN 2,500,000.00 in a round of 9,999,999.99 was approved and granted whole, 25 times the ceiling a
+    direct grant is refused above (tester 208 F3): one OSV's grant is the same whichever way it is made."""
+    rid = a_round(client, committee=("EV-1",), budget="9999999.99")["id"]
+    before = head(client)
+    for requested in ("2500000.00", "100000.01"):
+        refused = client.post(f"/rounds/{rid}/proposals", json=proposal_body(registry(client).osv_mapped(), requested_amount=requested))
+        problem = assert_problem(refused, 422, "requested_amount", "at_most_grant_ceiling")
+        assert "requested_amount must be at most 100,000.00 PEN" in problem["detail"] and "FUNDING_GRANT_CEILING_PEN" in problem["detail"]
+    assert head(client) == before
+    assert client.get(f"/rounds/{rid}/proposals").json() == []
+
+    proposal = a_proposal(client, rid, requested_amount="100000.00")
+    score(client, proposal["id"], "EV-1", 8, 6, 4)
+    created(approve(client, proposal["id"], "100000.00"))
+    body = {"kind": "seed_fund", "amount": "100000.00", "granted_on": "2021-07-01"}
+    assert created(client.post(f"/proposals/{proposal['id']}/grants", json=body))["amount"] == "100000.00"
+
+
+def test_a_proposal_requested_or_approved_above_the_ceiling_before_the_rule_loads_and_is_granted_within_its_approval(
+    client: TestClient,
+) -> None:
+    """The ceiling bounds new commands (tester 208 F3): a proposal requested above it before the rule is approved within
+    it, and one approved above it before the rule is granted within its approved amount."""
+    from services.funding.domain.proposals import Proposal
+
+    funding = application_of(client)
+    rid = a_round(client, committee=("EV-1",), budget="9999999.99")["id"]
+
+    def requested_before_the_rule() -> Proposal:
+        round_ = funding.get_round(UUID(rid))
+        legacy = Proposal.submit(
+            round_, UUID(registry(client).osv_mapped()), None, "Mural", SUMMARY, Decimal("2500000.00"), 40, 300, [], date(2021, 5, 10)
+        )
+        funding.save(round_, legacy)  # as such a proposal's events replay
+        score(client, str(legacy.id), "EV-1", 8, 6, 4)
+        return legacy
+
+    requested = requested_before_the_rule()
+    assert client.get(f"/proposals/{requested.id}").json()["requested_amount"] == "2500000.00"
+    before = head(client)
+    assert_problem(approve(client, str(requested.id), "2500000.00"), 422, "amount", "at_most_grant_ceiling")
+    assert head(client) == before
+    assert created(approve(client, str(requested.id), "100000.00"))["approval"]["amount"] == "100000.00"
+
+    approved = requested_before_the_rule()
+    round_ = funding.get_round(UUID(rid))
+    approved = funding.get_proposal(approved.id)
+    approved.approve(round_, Decimal("2500000.00"), date(2021, 6, 10))
+    funding.save(round_, approved)
+    grants = f"/proposals/{approved.id}/grants"
+    assert created(client.post(grants, json={"kind": "seed_fund", "amount": "2000000.00", "granted_on": "2021-07-01"}))["amount"] == "2000000.00"
+    over = client.post(grants, json={"kind": "seed_fund", "amount": "500000.01", "granted_on": "2021-07-02"})
+    assert_problem(over, 409, "amount", "within_approved_amount")
 
 
 def test_an_approval_dated_after_the_osv_dissolved_is_409_and_commits_nothing_of_the_budget(client: TestClient) -> None:

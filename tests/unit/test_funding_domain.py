@@ -398,3 +398,8 @@ def test_a_direct_grant_is_bounded_by_its_currencys_ceiling_and_a_currency_witho
         check_grant_ceiling(Decimal("100000.01"), Currency.PEN, ceilings)
     assert (refused.value.field, refused.value.rule) == ("amount", "at_most_grant_ceiling")
     assert "100,000.00 PEN" in str(refused.value) and "100,000.01" in str(refused.value)
+    # A proposal's requested amount is named as itself (tester 208 F3).
+    with pytest.raises(AboveGrantCeilingError) as refused:
+        check_grant_ceiling(Decimal("2500000.00"), Currency.PEN, ceilings, "requested_amount")
+    assert (refused.value.field, refused.value.rule) == ("requested_amount", "at_most_grant_ceiling")
+    assert str(refused.value).startswith("requested_amount must be at most 100,000.00 PEN")
