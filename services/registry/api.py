@@ -565,7 +565,9 @@ def decree_non_working_day(body: NonWorkingDayCreate, registry: RegistryDep) -> 
     Each application whose deadline the day moves (observed, not yet amended, registered or rejected, with the day
     within its window) has `RUOSAmendmentDeadlineMoved`, with its new `amend_by` and the one before, saved with the
     decree and published under its OSV's municipality, so the district's partner and the MML's learn the day registry
-    goes by. A day decreed twice is 409 `non_working_day_once`, and writes nothing.
+    goes by. A day decreed twice is 409 `non_working_day_once`, and writes nothing. A Saturday, a Sunday or a public
+    holiday of Peru is no working day whatever is decreed: 422 `working_day`, saying which (a mistyped day?).
+    A decree recorded after a deadline it moves had lapsed moves it all the same: the decree was published before its day.
     """
     day = registry.decree_non_working_day(day=body.day, decree=body.decree, scope=body.scope, source=body.source)
     return NonWorkingDayPublic.of(day, True)

@@ -71,7 +71,9 @@ class DecreedDaysRecords:
     def decree_non_working_day(self, day: date, decree: str, scope: str = "nacional", source: str | None = None) -> NonWorkingDay:
         """Record a día no laborable a decree set (records `NonWorkingDayDecreed`); every deadline skips it, those of
         applications observed already included: each application under observation whose deadline it moves records
-        `RUOSAmendmentDeadlineMoved` on its OSV, saved with the decree (:meth:`_deadlines_moved`)."""
+        `RUOSAmendmentDeadlineMoved` on its OSV, saved with the decree (:meth:`_deadlines_moved`). A deadline that had
+        lapsed when the decree is recorded moves too: the decree was published before its day, so the deadline was the
+        later one (tester 208 F8). A weekend or a public holiday is 422 ``working_day`` (:func:`.check_working_day`)."""
         recorded = self.find(DecreedDays.create_id(), DecreedDays) or DecreedDays()
         before = self._calendar_with(recorded)
         made = recorded.decree(day, decree, scope, source, self.shipped_calendar.decreed)

@@ -24,10 +24,10 @@ from services.registry.domain.ruos import (
     RUOSDocument,
     document_mistakes,
 )
-from services.registry.domain.workingdays import NonWorkingDay, WorkingCalendar
+from services.registry.domain.workingdays import NonWorkingDay, WorkingCalendar, check_working_day
 from shared import dryrun
 from shared.documents import DocumentType
-from shared.schemas import Command, IsoDate, Name, Text, application_rule, list_rules, one_visible_line
+from shared.schemas import Command, IsoDate, Name, Text, application_rule, domain_rule, list_rules, one_visible_line
 
 
 def _with_a_letter_or_digit(number: str) -> str:
@@ -579,9 +579,10 @@ class MunicipalityPublic(BaseModel):
 
 
 class NonWorkingDayCreate(Command):
-    day: IsoDate = Field(
+    day: Annotated[IsoDate, domain_rule(check_working_day)] = Field(
         description="The día no laborable: past, or ahead of it, as decrees are published before their days (up to 10 years "
-        "ahead: 422 `within_planning_horizon`)."
+        "ahead: 422 `within_planning_horizon`). A working day: a Saturday, a Sunday or a public holiday of Peru is not one "
+        "whatever is decreed, so a decree on it moves no deadline (422 `working_day`, saying which: a mistyped day?)."
     )
     decree: Text = Field(description="The decree that set it, e.g. `D.S. N.º 161-2021-PCM`.")
     scope: Text = Field(

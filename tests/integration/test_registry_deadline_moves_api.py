@@ -120,6 +120,39 @@ def test_a_day_decreed_within_an_observed_applications_window_tells_its_municipa
 def test_a_day_that_moves_no_deadline_records_the_decree_alone(registry: TestClient) -> None:
     osv_id = new_osv(registry, name="Vecinos Unidos de Collique", mapped_on="2022-03-15")
     observed(registry, osv_id, "2022-09-01", 3, COMAS)
-    for day, scope in (("2022-09-03", "nacional"), ("2022-09-05", "Región Cusco"), ("2022-08-31", "nacional")):  # a Saturday, elsewhere, before
+    for day, scope in (("2022-09-05", "Región Cusco"), ("2022-08-31", "nacional")):  # elsewhere, before
         assert registry.post("/non-working-days", json={"day": day, "decree": DECREE, "scope": scope}).status_code == 201
+    # A Saturday is refused as a mistyped day (tester 208 F8), whatever its scope: it moves no deadline either way.
+    saturday = registry.post("/non-working-days", json={"day": "2022-09-03", "decree": DECREE, "scope": "nacional"})
+    assert_problem(saturday, 422, "day", "working_day")
     assert moves(feed(registry)) == []
+
+
+def test_a_decree_recorded_after_a_deadline_lapsed_moves_it_and_an_amendment_within_the_new_one_is_taken(
+    registry: TestClient,
+) -> None:
+    """Tester 208 F8: a decree recorded after the deadline it moves had lapsed made the missed deadline met. That is the
+    rule: a decree is published before its day, so the deadline really was the later one, and the programme, recording
+    the decree late, catches up with it. An application rejected for the missed deadline before the decree was recorded
+    stays rejected: it is under observation no more, and no deadline of it moves."""
+    # Observed Thursday 25 August 2022 with 1 working day: Friday 26 (lapsed by Sunday 4 September, registry's today).
+    late = new_osv(registry, name="Vecinos de la Quebrada", mapped_on="2022-03-15")
+    moved = observed(registry, late, "2022-08-25", 1, COMAS)
+    rejected_osv = new_osv(registry, name="Vecinos del Cerro", mapped_on="2022-03-15")
+    rejected = observed(registry, rejected_osv, "2022-08-25", 1, COMAS)
+    missed = step(registry, rejected_osv, rejected, "rejection", rejected_on="2022-09-01", reason="amendment_deadline_missed")
+    assert missed.status_code == 201, missed.text
+
+    # Friday 26 decreed non-working, recorded on Sunday 4 September: the deadline moves past Monday 29 (shipped, D.S.
+    # 033-2022-PCM) and Tuesday 30 (Santa Rosa de Lima) to Wednesday 31.
+    assert registry.post("/non-working-days", json={"day": "2022-08-26", "decree": DECREE}).status_code == 201
+    assert moves(feed(registry)) == [(moved, "2022-08-26", "2022-08-31", COMAS, False)]
+    moved_event = next(e for e in feed(registry) if e["type"] == "RUOSAmendmentDeadlineMoved")
+    assert moved_event["data"]["moved_on"] == "2022-09-04"
+    assert registry.get(f"/osvs/{late}/ruos-applications/{moved}").json()["amend_by"] == "2022-08-31"
+    # An amendment dated Thursday 1 September is late; one dated Wednesday 31 August, within it, is taken.
+    assert_problem(step(registry, late, moved, "amendment", amended_on="2022-09-01", documents=["croquis"]), 422,
+                   "amended_on", "within_amendment_deadline")
+    amended = step(registry, late, moved, "amendment", amended_on="2022-08-31", documents=["croquis"])
+    assert amended.status_code == 201, amended.text
+    assert registry.get(f"/osvs/{rejected_osv}/ruos-applications/{rejected}").json()["status"] == "rejected"

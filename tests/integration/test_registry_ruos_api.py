@@ -691,6 +691,40 @@ def test_a_non_working_day_is_decreed_and_revoked_ahead_of_it_within_the_plannin
                    "within_planning_horizon")
 
 
+def test_a_decree_on_a_weekend_or_a_public_holiday_is_a_mistyped_day_and_writes_nothing(registry: TestClient) -> None:
+    """Tester 208 F8: a Saturday and the Inmaculada Concepción were recorded and published as decreed días no
+    laborables; neither is a working day whatever is decreed, so the day is most likely mistyped."""
+    written = head(registry)
+    decree = {"decree": "D.S. N.º 999-2026-PCM", "scope": "nacional"}
+    saturday = assert_problem(registry.post("/non-working-days", json={"day": "2026-11-28", **decree}), 422, "day", "working_day")
+    assert "2026-11-28 is a Saturday" in saturday["detail"]
+    assert "a Sunday" in assert_problem(registry.post("/non-working-days", json={"day": "2026-11-29", **decree}), 422, "day", "working_day")["detail"]
+    for scope in ("nacional", "Región Cusco"):  # a national holiday is one in every area
+        holiday = registry.post("/non-working-days", json={"day": "2026-12-08", "decree": decree["decree"], "scope": scope})
+        assert "a public holiday in Peru (Inmaculada Concepción)" in assert_problem(holiday, 422, "day", "working_day")["detail"]
+    # With the body's other mistakes, in one 422.
+    both = assert_problem(registry.post("/non-working-days", json={"day": "2026-12-08", **decree, "source": "javascript:1"}), 422)
+    assert {(e["field"], e["rule"]) for e in both["errors"]} == {("day", "working_day"), ("source", "web_address")}
+    assert head(registry) == written
+    assert not {"2026-11-28", "2026-11-29", "2026-12-08"} & {d["day"] for d in registry.get("/non-working-days", params={"year": 2026}).json()}
+    assert registry.post("/non-working-days", json={"day": "2026-11-27", **decree}).status_code == 201  # the Friday
+
+
+def test_a_non_working_day_recorded_on_a_weekend_before_the_rule_still_loads_and_is_revoked(registry: TestClient) -> None:
+    """A store holding a decree on a Saturday, recorded before 422 ``working_day`` (tester 208 F8), lists it as recorded,
+    and it can be revoked as any other."""
+    from services.registry.domain.workingdays import DecreedDays
+
+    application = application_of(registry)
+    recorded = application.find(DecreedDays.create_id(), DecreedDays) or DecreedDays()
+    recorded._decreed(day=date(2026, 11, 28), decree="D.S. N.º 999-2026-PCM", scope="nacional", source=None)  # as it replays
+    application.save(recorded)
+    listed = registry.get("/non-working-days", params={"year": 2026}).json()
+    assert [d["day"] for d in listed if d["recorded"]] == ["2026-11-28"]
+    revoked = registry.post("/non-working-days/2026-11-28/revocation", json={"revoked_by": "D.S. N.º 1000-2026-PCM"})
+    assert revoked.status_code == 201 and [d["day"] for d in revoked.json() if d["recorded"]] == []
+
+
 def test_documents_recorded_for_the_osv_are_the_applications_and_it_is_not_registered_while_any_is_missing(
     registry: TestClient,
 ) -> None:

@@ -33,6 +33,7 @@ from services.registry.domain.ruos import (
 )
 from services.registry.domain.workingdays import (
     DecreedDays,
+    NeverWorkingDayDecreedError,
     NonWorkingDay,
     NonWorkingDayAlreadyRecordedError,
     NonWorkingDayNotRecordedError,
@@ -183,6 +184,21 @@ def test_a_recorded_decree_is_one_per_day_and_can_be_revoked() -> None:
     assert recorded.days == {}
     with pytest.raises(NonWorkingDayNotRecordedError):
         recorded.revoke(date(2027, 7, 27), "again")
+
+
+def test_a_decree_on_a_weekend_or_a_public_holiday_is_refused_as_a_mistyped_day_whatever_its_scope() -> None:
+    """Tester 208 F8: the domain refuses it too, not only the HTTP body; the holiday named as the library names it in Spanish."""
+    recorded = DecreedDays()
+    for day, why in ((date(2026, 11, 28), "a Saturday"), (date(2026, 11, 29), "a Sunday"),
+                     (date(2026, 12, 8), "a public holiday in Peru (Inmaculada Concepción)"),
+                     (date(2026, 7, 28), "a public holiday in Peru (Día de la Independencia)")):
+        for scope in ("nacional", "Región Cusco"):
+            with pytest.raises(NeverWorkingDayDecreedError) as refused:
+                recorded.decree(day, "D.S. N.º 999-2026-PCM", scope, None, SHIPPED.decreed)
+            assert (refused.value.field, refused.value.rule) == ("day", "working_day")
+            assert f"{day.isoformat()} is {why}:" in str(refused.value)
+    assert recorded.days == {}
+    assert recorded.decree(date(2026, 11, 27), "D.S. N.º 999-2026-PCM", "nacional", None, SHIPPED.decreed).day == date(2026, 11, 27)
 
 
 # Submission ---------------------------------------------------------------------

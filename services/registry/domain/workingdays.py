@@ -22,9 +22,21 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 import holidays
 from eventsourcing.domain import Aggregate, event
 
-from shared.errors import ConflictError, NotFoundError
+from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
-PERUVIAN_HOLIDAYS = holidays.country_holidays("PE")
+PERUVIAN_HOLIDAYS = holidays.country_holidays("PE", language="es")
+"""Peru's public holidays, named in Spanish (``Inmaculada Concepción``): the library names them in English unless told."""
+
+WEEKEND = ("a Saturday", "a Sunday")
+
+
+def never_working(day: date) -> str | None:
+    """Why ``day`` is no working day anywhere in Peru, whatever is decreed: ``a Saturday``, ``a Sunday``, or ``a public
+    holiday in Peru (Inmaculada Concepción)``; None for a weekday that is no public holiday."""
+    if day.weekday() >= 5:
+        return WEEKEND[day.weekday() - 5]
+    name = PERUVIAN_HOLIDAYS.get(day)
+    return None if name is None else f"a public holiday in Peru ({name})"
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,7 @@ class WorkingCalendar:
 
     def is_working_day(self, day: date) -> bool:
         decreed = self.decreed.get(day)
-        return day.weekday() < 5 and day not in PERUVIAN_HOLIDAYS and (decreed is None or not decreed.applies_in_lima)
+        return never_working(day) is None and (decreed is None or not decreed.applies_in_lima)
 
     def add_working_days(self, start: date, days: int) -> date:
         """The date ``days`` working days after ``start`` (the day of ``start`` does not count)."""
@@ -100,6 +112,29 @@ class NonWorkingDayAlreadyRecordedError(ConflictError):
         )
 
 
+class NeverWorkingDayDecreedError(RuleViolationError):
+    """422 ``working_day`` (field ``day``): a decree's día no laborable on a weekend or a public holiday (tester 208 F8)."""
+
+    def __init__(self, day: date, why: str) -> None:
+        super().__init__(
+            f"day {day.isoformat()} is {why}: not a working day anywhere in Peru already, so a decree making it non-working "
+            "moves no deadline. Is the day mistyped? A decree sets a día no laborable on a working day",
+            field="day",
+            rule="working_day",
+        )
+
+
+def check_working_day(day: date) -> None:
+    """Raise :class:`NeverWorkingDayDecreedError` when ``day`` is no working day whatever is decreed (:func:`never_working`).
+
+    Whatever the decree's scope: a weekend and a national holiday are non-working in every area of Peru. A real decree
+    may name a Saturday (the APEC week's 16 November 2024, for a private sector that works Saturdays: it is shipped in
+    the list), but no deadline counted in días hábiles moves for it, so a weekend or holiday sent here is most likely a
+    mistyped day. Days recorded before this rule load as they were."""
+    if (why := never_working(day)) is not None:
+        raise NeverWorkingDayDecreedError(day, why)
+
+
 class NonWorkingDayNotRecordedError(NotFoundError):
     def __init__(self, day: date) -> None:
         super().__init__(f"no non-working day was recorded for {day.isoformat()}", field="day", rule="recorded_non_working_day")
@@ -117,10 +152,12 @@ class DecreedDays(Aggregate):
         self.days: dict[date, NonWorkingDay] = {}
 
     def decree(self, day: date, decree: str, scope: str, source: str | None, shipped: Mapping[date, NonWorkingDay]) -> NonWorkingDay:
-        """Record a day one decree made non-working; a day already known (shipped or recorded) is a conflict."""
+        """Record a day one decree made non-working; a day already known (shipped or recorded) is a conflict, a weekend
+        or a public holiday a mistyped day (422 ``working_day``, :func:`check_working_day`)."""
         known = self.days.get(day) or shipped.get(day)
         if known is not None:
             raise NonWorkingDayAlreadyRecordedError(known)
+        check_working_day(day)
         self._decreed(day=day, decree=decree, scope=scope, source=source)
         return self.days[day]
 
