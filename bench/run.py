@@ -1780,7 +1780,7 @@ def bench_as_of(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     with step("dashboard"):
         bench_dashboard(path, samples=max(5, min(samples, 30)), rows=rows, readmodel=readmodel, last=last)
     checkpoints = readmodel.checkpoints()
-    size = connection.execute("SELECT sum(length(state)), max(length(state)) FROM tally_checkpoints_4").fetchone()
+    size = connection.execute("SELECT sum(length(state)), max(length(state)) FROM tally_checkpoints_5").fetchone()
     table.notes.append(f"as-of: {len(checkpoints)} checkpoints, {size[0] / 1e6:.0f} MB in all, the largest {size[1] / 1e3:.0f} kB")
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     on_disk = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))

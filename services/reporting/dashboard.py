@@ -94,14 +94,17 @@ def cell(name: str, value: Any, t: Callable[..., str]) -> Markup:
     return Markup(_cell(name, value, t))
 
 
-def _cell(name: str, value: Any, t: Callable[..., str]) -> str:
-    """:func:`cell`'s HTML as a plain string, every text escaped (built with f-strings: a page has thousands of cells)."""
+def _cell(name: str, value: Any, t: Callable[..., str], left_out: frozenset[str] = frozenset()) -> str:
+    """:func:`cell`'s HTML as a plain string, every text escaped (built with f-strings: a page has thousands of cells); a
+    breakdown without its parts ``left_out`` (:func:`_parts_never_moved`)."""
     if value is None or (isinstance(value, Mapping | list) and not value):
         return "—"
     if isinstance(value, int) and not name.endswith(("_pen", "_usd", "_rate")):
         return str(value)  # a count: digits and a sign, nothing to escape (most of a page's thousands of cells)
     if isinstance(value, Mapping):
-        items = "".join(f'<li><span class="key">{_key_html(k, t)}:</span> {_cell(k, v, t)}</li>' for k, v in value.items())
+        items = "".join(
+            f'<li><span class="key">{_key_html(k, t)}:</span> {_cell(k, v, t)}</li>' for k, v in value.items() if k not in left_out
+        )
         return f'<ul class="breakdown">{items}</ul>'
     if isinstance(value, list):
         return ", ".join(_cell(name, v, t) for v in value)
@@ -125,6 +128,14 @@ def _money_never_moved(name: str, indicator_sets: tuple[Mapping[str, Any], ...])
         return False
 
 
+def _parts_never_moved(name: str, indicator_sets: tuple[Mapping[str, Any], ...]) -> frozenset[str]:
+    """The money parts of a breakdown (``participatory_budget``'s ``amount_funded_usd``) zero everywhere: left out of its
+    cells, as an indicator of a currency never used is left out of the table (:func:`_money_never_moved`)."""
+    figures = [s[name] for s in indicator_sets if isinstance(s.get(name), Mapping)]
+    parts = {part for figure in figures for part in figure if part.endswith(("_usd", "_pen"))}
+    return frozenset(part for part in parts if _money_never_moved(part, tuple(figures)))
+
+
 def ordered_names(*indicator_sets: Mapping[str, Any]) -> list[str]:
     """The indicators the JSON holds: the contract's in its order, then any others by name; a currency never used is left out."""
     present = {name for s in indicator_sets for name in s if not _money_never_moved(name, indicator_sets)}
@@ -136,14 +147,17 @@ def indicator_rows(phases: list[Mapping[str, Any]], total: Mapping[str, Any], t:
     for one not started), then the total; written here, as the cells are, not in the template's loops (a page has a
     table for the programme and one per zone or district, their cells the most of its rendering)."""
     rows = []
-    for name in ordered_names(total, *(phase["indicators"] for phase in phases)):
+    indicator_sets = (total, *(phase["indicators"] for phase in phases))
+    for name in ordered_names(*indicator_sets):
+        left_out = _parts_never_moved(name, indicator_sets)
         cells = "".join(
-            "      <td>—</td>\n" if phase.get("status") == "not_started" else f"      <td>{_cell(name, phase['indicators'].get(name), t)}</td>\n"
+            "      <td>—</td>\n" if phase.get("status") == "not_started"
+            else f"      <td>{_cell(name, phase['indicators'].get(name), t, left_out)}</td>\n"
             for phase in phases
         )
         rows.append(
             f'    <tr data-indicator="{escape(name)}">\n      <th scope="row">{escape(t("indicator." + name))}</th>\n{cells}'
-            f'      <td class="total">{_cell(name, total.get(name), t)}</td>\n    </tr>\n'
+            f'      <td class="total">{_cell(name, total.get(name), t, left_out)}</td>\n    </tr>\n'
         )
     return Markup("".join(rows))
 

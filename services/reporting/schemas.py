@@ -220,7 +220,7 @@ class TargetsUpdate(Command):
         description="The figure before the phase, as parts: `value` for a plain figure; `total`, `by_sex.F|M|X`, "
         "`by_nationality.VE|PE|other` for people; `total`, `first_time`, `repeat` for OSVs supported. Counts are whole numbers, "
         "money in the indicator's currency to the cent, a rate between 0 and 1 to 4 decimal places (more places: 422 `target_value`, never rounded). "
-        "Money (`seed_funds_granted_pen`, `participatory_budget`'s `amount_funded_pen`…) is a decimal string, as every amount the API "
+        "Money (`seed_funds_granted_pen`, `participatory_budget`'s `amount_funded_pen` and `amount_funded_usd`…) is a decimal string, as every amount the API "
         "takes (\"25000.00\"; a JSON number is 422 `decimal_text`); a count or a rate, a JSON number or a string of digits. "
         "Each part is a key of its own (`\"by_sex.F\": 60`; an object is 422 `indicator_part` naming the parts). "
         "A group of parts, shares of the total (`by_sex.*`, `by_nationality.*`; `first_time` with `repeat`), adds up to "

@@ -64,7 +64,7 @@ def contract_indicators(scale: int) -> dict[str, Any]:
         "osvs_dissolved": 0,
         "follow_up_meetings": 12 * scale,
         "actions_pending_at_phase_end": 3,
-        "participatory_budget": {"submitted": 2, "accepted": 1, "funded": 1, "amount_funded_pen": "30000.00"},
+        "participatory_budget": {"submitted": 2, "accepted": 1, "funded": 1, "amount_funded_pen": "30000.00", "amount_funded_usd": "0.00"},
         "osvs_with_a_new_indicator": 7,
     }
 
@@ -135,6 +135,23 @@ def test_nested_breakdowns_money_and_rates_read_as_text(client: TestClient) -> N
     assert table["seed_funds_granted_pen"][1:] == ["S/ 15,000.00", "S/ 30,000.00", "S/ 45,000.00"]
     assert table["ruos_registration_rate"][1] == "60.0 %"
     assert table["participatory_budget"][1] == "Presentadas: 2 Aceptadas: 1 Financiadas: 1 Monto financiado (S/): S/ 30,000.00"
+
+
+def test_a_participatory_budget_funded_in_dollars_shows_its_amount_in_every_cell_of_its_row() -> None:
+    """Dollars of a participatory budget were counted in no figure (tester 208 F2); now their part is shown, in every
+    phase once some phase has any (a phase of none says US$ 0.00), and left out while none was funded in dollars."""
+    from services.reporting.dashboard import indicator_rows
+
+    def budget(pen: str, usd: str) -> dict[str, Any]:
+        return {"participatory_budget": {"submitted": 1, "accepted": 1, "funded": 1, "amount_funded_pen": pen, "amount_funded_usd": usd}}
+
+    phases = [{"code": "F1", "indicators": budget("30000.00", "0.00")}, {"code": "F2", "indicators": budget("0.00", "15000.00")}]
+    table = rows(f"<table>{indicator_rows(phases, budget('30000.00', '15000.00'), translator('en'))}</table>", "data-indicator")
+    assert table["participatory_budget"][1:] == [
+        "Submitted: 1 Accepted: 1 Funded: 1 Amount funded (PEN): S/ 30,000.00 Amount funded (USD): US$ 0.00",
+        "Submitted: 1 Accepted: 1 Funded: 1 Amount funded (PEN): S/ 0.00 Amount funded (USD): US$ 15,000.00",
+        "Submitted: 1 Accepted: 1 Funded: 1 Amount funded (PEN): S/ 30,000.00 Amount funded (USD): US$ 15,000.00",
+    ]
 
 
 def test_as_of_and_by_reach_the_indicators_and_the_page_states_the_cut(client: TestClient, source: FakeReporting) -> None:

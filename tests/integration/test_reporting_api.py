@@ -270,6 +270,48 @@ def test_members_who_joined_and_left_are_answered_and_exported_by_sex_as_agents_
     assert ",Members who left,By sex: Men,Whole programme,1," in english
 
 
+def test_a_participatory_budget_funded_in_dollars_is_answered_and_exported_beside_the_soles(client: TestClient) -> None:
+    """Tester 208 F2: a project funded in USD was counted as funded, its amount in no report (the CSV had only "Monto
+    financiado (S/)"). Its amount is ``amount_funded_usd``, beside ``amount_funded_pen``, in the JSON, by zone, as of a
+    moment, and in the CSV and the sheet in both languages."""
+
+    def budget(position: int, submission: str, currency: str, amount: str, hours: float) -> list[dict[str, Any]]:
+        about = {"submission_id": submission, "osv_id": "osv-1", "municipality_id": "mml", "cycle_year": 2021, "currency": currency}
+        return [
+            cloudevent("funding", position, "ParticipatoryBudgetSubmitted", submission, at(hours), **about, project_title="Biblioteca",
+                       amount_requested="20000.00", submitted_on="2021-02-01", occurred_on="2021-02-01"),
+            cloudevent("funding", position + 1, "ParticipatoryBudgetDecided", submission, at(hours + 1), **about, outcome="funded",
+                       amount_funded=amount, decided_on="2021-03-01", occurred_on="2021-03-01"),
+        ]
+
+    application_of(client).readmodel.apply([
+        cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name="Fase 1", starts_on="2021-01-01",
+                   ends_on="2021-06-30", occurred_on="2021-01-01"),
+        cloudevent("registry", 1, "OSVMapped", "osv-1", at(1), osv_id="osv-1", district="Comas", zone="Lima Norte",
+                   mapped_on="2021-01-05", occurred_on="2021-01-05"),
+        *budget(2, "pb-soles", "PEN", "65000.00", 2), *budget(4, "pb-dollars", "USD", "15000.00", 10),
+    ])
+
+    answer = client.get("/indicators", params={"by": "zone"}).json()
+    both = {"submitted": 2, "accepted": 2, "funded": 2, "amount_funded_pen": "65000.00", "amount_funded_usd": "15000.00"}
+    assert answer["phases"][0]["indicators"]["participatory_budget"] == answer["total"]["participatory_budget"] == both
+    assert answer["breakdown"]["groups"]["Lima Norte"]["total"]["participatory_budget"] == both
+    before = client.get("/indicators", params={"as_of": stamp(at(9))}).json()["total"]["participatory_budget"]
+    assert (before["funded"], before["amount_funded_pen"], before["amount_funded_usd"]) == (1, "65000.00", "0.00")
+
+    table = csv.DictReader(io.StringIO(client.get("/indicators/export.csv").content.decode("utf-8-sig")))
+    read = {r["Código del desglose"]: (r["Desglose"], r["Valor"])
+            for r in table if r["Fase"] == "Fase 1" and r["Grupo"] == "Todo el programa" and r["Código del indicador"] == "participatory_budget"}
+    assert read["amount_funded_pen"] == ("Monto financiado (S/)", "65000.00")
+    assert read["amount_funded_usd"] == ("Monto financiado (US$)", "15000.00")
+    english = client.get("/indicators/export.csv", params={"lang": "en"}).content.decode("utf-8-sig")
+    assert ",Participatory budget,Amount funded (USD),Whole programme,15000.00," in english
+    sheet = load_workbook(io.BytesIO(client.get("/indicators/export.xlsx", params={"lang": "en"}).content))["Indicators"]
+    [dollars] = [row for row in sheet.iter_rows() if row[11].value == "amount_funded_usd" and row[0].value == "Fase 1"
+                 and row[5].value == "Whole programme"]
+    assert (Decimal(str(dollars[6].value)), dollars[6].number_format, dollars[4].value) == (Decimal("15000.00"), "#,##0.00", "Amount funded (USD)")
+
+
 def test_the_xlsx_has_a_frozen_header_widths_formatted_numbers_and_its_as_of_in_a_properties_sheet(client: TestClient) -> None:
     events = load(client, 500)
     as_of = events[300]["time"]

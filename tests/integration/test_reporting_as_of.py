@@ -86,6 +86,7 @@ def programme_log(count: int, seed: int = 1, merges: float = 0.0, corrections: f
     activities: list[tuple[str, str, str]] = []
     actions: list[tuple[str, str]] = []
     submissions: list[tuple[str, str]] = []
+    currencies: dict[str, str] = {}  # each submission's: every other one in dollars
     phase_two_opened = False
     while len(out) < count:
         now += timedelta(minutes=rng.randrange(30, 900))
@@ -179,13 +180,15 @@ def programme_log(count: int, seed: int = 1, merges: float = 0.0, corrections: f
                 outcome = rng.choice(["accepted", "not_accepted", "funded"])
                 emit("funding", "ParticipatoryBudgetDecided", submission, submission_id=submission, osv_id=osv,
                      municipality_id="mml", cycle_year=2021, outcome=outcome,
-                     amount_funded="2000.00" if outcome == "funded" else None, currency="PEN", decided_on=on, occurred_on=on)
+                     amount_funded="2000.00" if outcome == "funded" else None, currency=currencies[submission], decided_on=on,
+                     occurred_on=on)
             else:
                 submission = new_id("pb")
                 submissions.append((submission, osv))
+                currencies[submission] = "USD" if len(submissions) % 2 else "PEN"  # not drawn: the draws stay as they were
                 emit("funding", "ParticipatoryBudgetSubmitted", submission, submission_id=submission, osv_id=osv,
                      municipality_id="mml", cycle_year=2021, project_title="Parque", amount_requested="3000.00",
-                     currency="PEN", submitted_on=on, occurred_on=on)
+                     currency=currencies[submission], submitted_on=on, occurred_on=on)
         elif roll < 0.50:
             osv, member = rng.choice(osvs), new_id("member")
             nationality, sex = rng.choice(["VE", "VE", "PE", "CO"]), rng.choice(["F", "M"])
@@ -398,7 +401,7 @@ def test_a_report_right_after_the_next_phase_opened_re_cuts_its_checkpoint_as_it
 
 def test_the_former_checkpoints_table_is_left_to_replicas_of_the_earlier_version(database_url: str) -> None:
     """Checkpoints now say their latest day, in a table of their own (since 2026-12 ``tally_checkpoints_2``, now
-    ``tally_checkpoints_4``: the counts changed); a replica of the earlier version still running keeps its table."""
+    ``tally_checkpoints_5``: the counts changed); a replica of the earlier version still running keeps its table."""
     from sqlalchemy import inspect, text
 
     engine = make_engine(sqlalchemy_url(database_url))
@@ -408,7 +411,7 @@ def test_the_former_checkpoints_table_is_left_to_replicas_of_the_earlier_version
         connection.execute(text("INSERT INTO checkpoints (id, bounds, facts) VALUES (1, '[]', 0)"))
     readmodel = ReadModel(engine, checkpoint_every=20, settle_seconds=0)
     readmodel.apply(programme_log(100, seed=25))
-    assert inspect(engine).has_table("tally_checkpoints_4") and readmodel.checkpoints()
+    assert inspect(engine).has_table("tally_checkpoints_5") and readmodel.checkpoints()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM checkpoints")).scalar() == 1  # left as it was
     assert readmodel.report() == report(readmodel.facts())
@@ -425,7 +428,13 @@ def _without_listed(state: dict[str, Any]) -> None:
     state.pop("listed", None)
 
 
-@pytest.mark.parametrize("former, made_so", [("tally_checkpoints_2", _without_by_sex), ("tally_checkpoints_3", _without_listed)])
+def _without_pb_dollars(state: dict[str, Any]) -> None:
+    state["counters"] = [c for c in state["counters"] if c[0] != "participatory_budget/amount_funded_usd"]
+
+
+@pytest.mark.parametrize("former, made_so", [
+    ("tally_checkpoints_2", _without_by_sex), ("tally_checkpoints_3", _without_listed), ("tally_checkpoints_4", _without_pb_dollars),
+])
 def test_checkpoints_of_versions_that_counted_by_other_rules_are_left_and_made_again(
     database_url: str, former: str, made_so: Callable[[dict[str, Any]], None],
 ) -> None:
@@ -433,8 +442,9 @@ def test_checkpoints_of_versions_that_counted_by_other_rules_are_left_and_made_a
     restored from one would count by sex only the joinings folded after it, and a sex correction would take a member back
     from a sex they were never counted under. ``tally_checkpoints_3``'s states do not say which activities listed a member
     record (helper 189, tester 187 F1): a merge folded after one would count twice a person an activity listed by both
-    records. This version keeps its own (``tally_checkpoints_4``), made again from the facts; the former tables are left
-    to replicas of the versions before."""
+    records. ``tally_checkpoints_4``'s counters count no participatory budget's amount funded in dollars (tester 208 F2).
+    This version keeps its own (``tally_checkpoints_5``), made again from the facts; the former tables are left to
+    replicas of the versions before."""
     import zlib
 
     from sqlalchemy import text
@@ -448,7 +458,7 @@ def test_checkpoints_of_versions_that_counted_by_other_rules_are_left_and_made_a
     # what the version before left: checkpoints counted by its rules, in its table, and none in this version's
     blob = "BYTEA" if engine.dialect.name == "postgresql" else "BLOB"
     with engine.begin() as connection:
-        rows = connection.execute(text("SELECT id, cut, bounds, facts, latest_day, state FROM tally_checkpoints_4")).all()
+        rows = connection.execute(text("SELECT id, cut, bounds, facts, latest_day, state FROM tally_checkpoints_5")).all()
         connection.execute(text(f"CREATE TABLE {former} (id INTEGER PRIMARY KEY, cut TIMESTAMP, bounds TEXT, facts INTEGER, "
                                 f"latest_day INTEGER, state {blob})"))
         for row in rows:
@@ -456,7 +466,7 @@ def test_checkpoints_of_versions_that_counted_by_other_rules_are_left_and_made_a
             made_so(state)
             connection.execute(text(f"INSERT INTO {former} VALUES (:id, :cut, :bounds, :facts, :latest_day, :state)"),
                                {**row._asdict(), "state": zlib.compress(json_dumps(state), 1)})
-        connection.execute(text("DELETE FROM tally_checkpoints_4"))
+        connection.execute(text("DELETE FROM tally_checkpoints_5"))
     assert rows
 
     upgraded = ReadModel(engine, checkpoint_every=20, settle_seconds=0)
@@ -465,6 +475,7 @@ def test_checkpoints_of_versions_that_counted_by_other_rules_are_left_and_made_a
     assert upgraded.report(middle, "district") == report([f for f in facts if f.recorded_at <= middle], "district")
     assert upgraded.report() == report(facts)
     assert upgraded.report()["total"]["members_joined"]["by_sex"]
+    assert upgraded.report(middle)["total"]["participatory_budget"]["amount_funded_usd"] != "0.00"
     upgraded.advance_checkpoints()
     assert upgraded.checkpoints() and upgraded.report(middle) == report([f for f in facts if f.recorded_at <= middle])
     with engine.connect() as connection:

@@ -310,7 +310,34 @@ def test_participatory_budget_submissions_count_once_accepted_and_funded_with_th
         decided("s1", "2021-03-01", "accepted"), decided("s1", "2021-04-01", "funded", "800.00"),
         decided("s2", "2021-03-01", "funded", "1200.00"), decided("s3", "2021-03-01", "not_accepted"),
     ]
-    assert report(facts)["total"]["participatory_budget"] == {"submitted": 3, "accepted": 2, "funded": 2, "amount_funded_pen": "2000.00"}
+    assert report(facts)["total"]["participatory_budget"] == {
+        "submitted": 3, "accepted": 2, "funded": 2, "amount_funded_pen": "2000.00", "amount_funded_usd": "0.00",
+    }
+
+
+def test_participatory_budget_money_funded_in_dollars_is_counted_in_its_own_part_in_every_report() -> None:
+    """A project funded in USD was counted as funded, its amount in no figure (tester 208 F2): it is summed apart, as seed
+    funds' dollars are, in the phase, the total and the OSV's zone and district."""
+    def submitted(submission: str, currency: str) -> Fact:
+        return fact("ParticipatoryBudgetSubmitted", "2021-02-01", submission_id=submission, osv_id="a", municipality_id="mml",
+                    cycle_year=2021, amount_requested="20000.00", currency=currency)
+
+    def funded(submission: str, amount: str, currency: str) -> Fact:
+        return fact("ParticipatoryBudgetDecided", "2021-03-01", submission_id=submission, osv_id="a", municipality_id="mml",
+                    cycle_year=2021, outcome="funded", amount_funded=amount, currency=currency)
+
+    facts = [
+        phase(*F1), mapped("a", "2021-01-02", "Comas", "Lima Norte"),
+        submitted("soles", "PEN"), submitted("dollars", "USD"),
+        funded("soles", "65000.00", "PEN"), funded("dollars", "15000.00", "USD"),
+        funded("dollars", "15000.00", "USD"),  # told twice: counted once
+    ]
+    expected = {"submitted": 2, "accepted": 2, "funded": 2, "amount_funded_pen": "65000.00", "amount_funded_usd": "15000.00"}
+    result = report(facts, by="zone")
+    assert result["total"]["participatory_budget"] == expected
+    assert phases_of(result)["F1"]["participatory_budget"] == expected
+    assert result["breakdown"]["groups"]["Lima Norte"]["total"]["participatory_budget"] == expected
+    assert report(facts, by="district")["breakdown"]["groups"]["Comas"]["total"]["participatory_budget"] == expected
 
 
 def test_figures_break_down_by_the_osvs_zone_and_district_and_an_activity_by_its_own() -> None:

@@ -40,7 +40,7 @@ def test_targets_take_the_parts_the_indicator_is_disaggregated_by() -> None:
 def test_the_parts_of_an_indicator_that_are_money_are_known_and_a_count_or_rate_has_none() -> None:
     """What the API takes only as a decimal string, as every amount (services.reporting.schemas.TargetsUpdate)."""
     assert money_parts("seed_funds_granted_pen") == money_parts("goods_delivered_usd") == {"value"}
-    assert money_parts("participatory_budget") == {"amount_funded_pen"}  # its submitted, accepted and funded are counts
+    assert money_parts("participatory_budget") == {"amount_funded_pen", "amount_funded_usd"}  # its submitted, accepted and funded are counts
     assert money_parts("osvs_identified") == money_parts("ruos_registration_rate") == money_parts("agents_of_change") == set()
     assert money_parts("happiness") == set()  # no such indicator: set_targets answers 404 for it
 

@@ -162,7 +162,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator(
         "participatory_budget",
         POINT,
-        {"submitted": 0, "accepted": 0, "funded": 0, "amount_funded_pen": MONEY},
+        {"submitted": 0, "accepted": 0, "funded": 0, "amount_funded_pen": MONEY, "amount_funded_usd": MONEY},
         ("ParticipatoryBudgetSubmitted", "ParticipatoryBudgetDecided", M),
     ),
 )

@@ -437,8 +437,9 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange,
         if outcome == "funded" and submission not in self.pb_funded:
             self.pb_funded.add(submission)
             self._count("participatory_budget/funded", fact, osv=osv)
-            if d.get("currency") == "PEN" and d.get("amount_funded") is not None:
-                self._count("participatory_budget/amount_funded_pen", fact, Decimal(str(d["amount_funded"])), osv=osv)
+            currency = d.get("currency")
+            if currency in ("PEN", "USD") and d.get("amount_funded") is not None:  # each currency apart, as seed funds are (tester 208 F2)
+                self._count(f"participatory_budget/amount_funded_{currency.lower()}", fact, Decimal(str(d["amount_funded"])), osv=osv)
 
     # -- saving -------------------------------------------------------------
 
