@@ -61,7 +61,11 @@ PhaseCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 
 
 class PhaseCreate(Command):
-    code: PhaseCode = Field(description="Short unique code, e.g. `F1` (letters, digits, `.`, `_`, `-`).")
+    code: PhaseCode = Field(
+        description="Short unique code, e.g. `F1` (letters, digits, `.`, `_`, `-`), compared without regard to case: `f1` "
+        "while `F1` exists is 409 `unique_code`. Phases recorded before codes were so compared, differing only by case, "
+        "stay as they were."
+    )
     name: Name = Field(description="1-200 characters of one line, trimmed, each run of spaces made one (`Fase  1` is `Fase 1`).")
     starts_on: IsoDate
     ends_on: IsoDate = Field(description="Last day of the phase, not before `starts_on`.")

@@ -19,7 +19,7 @@ from eventsourcing.persistence import IntegrityError
 from fastapi.testclient import TestClient
 
 from services.funding.domain.grants import GrantKind, Support, SupportHistory, grant_support
-from services.funding.domain.phases import Phase
+from services.funding.domain.phases import Phase, PhaseCalendar
 from shared.clock import today_in_lima
 from shared.errors import ConflictError
 from shared.money import Currency
@@ -230,6 +230,31 @@ def test_a_phase_opened_over_grants_restates_those_within_it_by_the_support_befo
         409, "code", "unique_code",
     )
     assert len(restatements(client)) == 1
+
+
+def test_a_phase_code_is_taken_whatever_its_case_and_phases_of_a_store_from_before_that_differ_by_case_are_read(tmp_path: Path) -> None:
+    """Tester 208 F4: `f2` was opened (201) while `F2` existed, and the indicators listed both. It is 409 `unique_code`,
+    as ` F2 ` is. A store from before holding both (recorded then) still starts, and lists each as recorded."""
+    with service_client("funding", tmp_path) as client:
+        open_two_phases(client)
+        for code in ("f2", " F2 "):
+            refused = assert_problem(
+                client.post("/phases", json={"code": code, "name": "Fase 2 bis", "starts_on": "2022-01-01", "ends_on": "2022-06-30"}),
+                409, "code", "unique_code",
+            )
+            assert "'F2' already exists" in refused["detail"]
+        # what a version comparing codes by case recorded: a phase f2 beside F2
+        funding = application_of(client)
+        calendar = funding.find(PhaseCalendar.id_for(), PhaseCalendar)
+        calendar._dated(code="f2", starts_on=date(2022, 1, 1), ends_on=date(2022, 6, 30))
+        funding.save(Phase(code="f2", name="Fase 2 bis", starts_on=date(2022, 1, 1), ends_on=date(2022, 6, 30)), calendar)
+    with service_client("funding", tmp_path) as again:
+        phases = again.get("/phases").json()
+        assert [(p["code"], p["name"]) for p in phases] == [("F1", "Fase 1"), ("F2", "Fase 2"), ("f2", "Fase 2 bis")]
+        assert_problem(
+            again.post("/phases", json={"code": "F2", "name": "Otra", "starts_on": "2023-01-01", "ends_on": "2023-06-30"}),
+            409, "code", "unique_code",
+        )
 
 
 def test_a_phase_and_a_grant_within_it_decided_at_once_conflict_and_the_grant_is_marked_with_the_phase(client_on: TestClient) -> None:

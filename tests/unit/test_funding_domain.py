@@ -76,6 +76,25 @@ def test_a_phase_code_is_used_once() -> None:
     assert Phase.id_for("F1") == PhaseCalendar().open_phase("F1", "Fase 1", date(2021, 1, 1), date(2021, 9, 30)).id
 
 
+@pytest.mark.parametrize("code", ["f1", " F1 ", "f1 "])
+def test_a_phase_code_differing_only_by_case_or_spaces_is_the_code_taken(code: str) -> None:
+    """Tester 208 F4: `f3` was opened beside `F3`, and the indicators listed F1, F2, F3, f3."""
+    with pytest.raises(PhaseCodeTakenError) as refused:
+        calendar_with_phase_one().open_phase(code, "Fase 1 bis", date(2023, 1, 1), date(2023, 2, 1))
+    assert (refused.value.field, refused.value.rule) == ("code", "unique_code")
+    assert "'F1' already exists" in refused.value.message
+
+
+def test_phases_recorded_before_whose_codes_differ_only_by_case_are_kept_as_they_were() -> None:
+    """A calendar of a version before holds `F1` and `f1` (its events replayed, as a store's are): both stay, read as
+    recorded; only a new phase of either code is refused."""
+    calendar = calendar_with_phase_one()
+    calendar._dated(code="f1", starts_on=date(2023, 1, 1), ends_on=date(2023, 2, 1))  # as the version before recorded it
+    assert [p.code for p in calendar.phases] == ["F1", "f1"]
+    with pytest.raises(PhaseCodeTakenError):
+        calendar.open_phase("F1", "Otra", date(2024, 1, 1), date(2024, 2, 1))
+
+
 def test_a_one_day_phase_is_allowed() -> None:
     assert PhaseCalendar().open_phase("D", "Un día", date(2022, 5, 5), date(2022, 5, 5)).starts_on == date(2022, 5, 5)
 

@@ -17,8 +17,18 @@ from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
 
 class PhaseCodeTakenError(ConflictError):
-    def __init__(self, code: str) -> None:
-        super().__init__(f"a phase with code '{code}' already exists", field="code", rule="unique_code")
+    def __init__(self, code: str, taken: str | None = None) -> None:
+        same = "" if taken is None or taken == code else f" ('{code}' is it: codes compare without regard to case)"
+        super().__init__(f"a phase with code '{taken or code}' already exists{same}", field="code", rule="unique_code")
+
+
+def phase_code_key(code: str) -> str:
+    """What two phase codes compare by: the code without regard to case or surrounding spaces (`F3`, `f3` and ` F3 ` are
+    one code, as evaluator codes and RUOS numbers are: tester 208 F4; the API strips the spaces already). A phase is
+    shown, and its id made, by its code as opened. Phases a store holds from before, whose codes differ only by case, are
+    kept and read as they were (each its own id and figures, a report's ``phase`` matching each exactly): only a new
+    phase is refused so."""
+    return code.strip().casefold()
 
 
 class PhaseDatesError(RuleViolationError):
@@ -105,12 +115,14 @@ class PhaseCalendar(Aggregate):
         self.phases: list[PhaseDates] = []
 
     def open_phase(self, code: str, name: str, starts_on: date, ends_on: date) -> Phase:
-        """Open a phase if its dates are in order and overlap no other phase."""
+        """Open a phase if its dates are in order, its code is no other's (409 ``unique_code``, :func:`phase_code_key`) and
+        its dates overlap no other phase's."""
         if ends_on < starts_on:
             raise PhaseDatesError(starts_on, ends_on)
+        key = phase_code_key(code)
         for other in self.phases:
-            if other.code == code:
-                raise PhaseCodeTakenError(code)
+            if phase_code_key(other.code) == key:
+                raise PhaseCodeTakenError(code, other.code)
             if other.overlaps(starts_on, ends_on):
                 raise PhasesOverlapError(other)
         self._dated(code=code, starts_on=starts_on, ends_on=ends_on)
