@@ -165,6 +165,8 @@ def test_only_osvs_on_the_ruos_may_be_recorded_as_submitting(client: TestClient)
         ({"cycle_year": 1999}, "cycle_year", "cycle_year_range"),
         ({"cycle_year": 2101}, "cycle_year", "cycle_year_range"),
         ({"cycle_year": 2100}, "cycle_year", "within_planning_horizon"),  # submitted in 2021 (tester 192 F3)
+        ({"cycle_year": 2001}, "cycle_year", "not_before_previous_cycle"),  # submitted in 2021: a typo (tester 208 F6)
+        ({"cycle_year": 2019}, "cycle_year", "not_before_previous_cycle"),
         ({"cycle_year": "2022"}, "cycle_year", None),
         ({"amount_requested": "0"}, "amount_requested", "greater_than_0"),
         ({"amount_requested": "-1.00"}, "amount_requested", "greater_than_0"),
@@ -182,6 +184,19 @@ def test_a_bad_submission_is_422_naming_the_field_and_writes_nothing(
     osv_id = registry(client).osv_registered()
     assert_problem(client.post("/participatory-budgets", json=a_submission(osv_id, **change)), 422, field, rule)
     assert head(client) == 0
+
+
+def test_a_cycle_long_past_is_refused_telling_the_earliest_cycle_taken_and_the_year_before_is_taken(client: TestClient) -> None:
+    """Tester 208 F6: a submission of 2026-09-01 to the cycle of 2001 was taken; the planning horizon bounded only the future.
+    A municipality takes projects the year before the budget year they are for: 2025 is the earliest cycle then."""
+    osv_id = registry(client).osv_registered()
+    refused = assert_problem(
+        client.post("/participatory-budgets", json=a_submission(osv_id, cycle_year=2019, submitted_on="2021-07-15")),
+        422, "cycle_year", "not_before_previous_cycle",
+    )
+    assert "2020" in refused["detail"]
+    assert head(client) == 0
+    assert created(client.post("/participatory-budgets", json=a_submission(osv_id, cycle_year=2020, submitted_on="2021-07-15")))
 
 
 def test_a_submission_form_with_several_mistakes_gets_them_all_in_one_answer(client: TestClient) -> None:

@@ -74,6 +74,18 @@ def test_a_cycle_more_than_ten_years_after_the_submission_is_past_the_planning_h
     assert (refused.value.field, refused.value.rule) == ("cycle_year", "within_planning_horizon")
 
 
+def test_a_cycle_before_the_year_before_the_submission_is_long_past() -> None:
+    """A submission of 2026 to the cycle of 2001 was taken (tester 208 F6): the process runs the year before its cycle."""
+    from services.funding.domain.budgets import CycleLongPastError
+
+    on = date(2021, 7, 15)
+    assert submission(cycle_year=on.year - 1, submitted_on=on).cycle_year == 2020
+    with pytest.raises(CycleLongPastError) as refused:
+        submission(cycle_year=on.year - 2, submitted_on=on)
+    assert (refused.value.field, refused.value.rule) == ("cycle_year", "not_before_previous_cycle")
+    assert "the earliest cycle taken is 2020" in refused.value.message
+
+
 def test_only_an_osv_on_the_ruos_by_the_day_it_submits_may_submit() -> None:
     with pytest.raises(NotRUOSRegisteredError) as never:
         submission(registered_on=None)

@@ -25,6 +25,8 @@ from shared.municipalities import MunicipalityTable
 
 FIRST_CYCLE_YEAR = 2000
 LAST_CYCLE_YEAR = 2100
+CYCLE_YEARS_BEHIND = 1
+"""How many years before the submission's a cycle may be: the process runs the year before the budget year it is for."""
 
 
 class BudgetOutcome(StrEnum):
@@ -52,6 +54,20 @@ class CycleTooFarAheadError(RuleViolationError):
             f"reach {PLANNING_YEARS} years ahead at most",
             field="cycle_year",
             rule="within_planning_horizon",
+        )
+
+
+class CycleLongPastError(RuleViolationError):
+    """A cycle before the year before the submission's: a municipality takes projects the year before the budget year they
+    are for, so a submission of 2026 is for 2025 at the earliest, and one for 2001 is a typo (tester 208 F6: it was taken)."""
+
+    def __init__(self, cycle_year: int, submitted_on: date) -> None:
+        earliest = submitted_on.year - CYCLE_YEARS_BEHIND
+        super().__init__(
+            f"cycle_year {cycle_year} is long past for a submission of {submitted_on.isoformat()}: a participatory budget "
+            f"takes projects the year before its cycle, so the earliest cycle taken is {earliest}",
+            field="cycle_year",
+            rule="not_before_previous_cycle",
         )
 
 
@@ -213,11 +229,14 @@ def submit_participatory_budget(
     municipalities: MunicipalityTable,
 ) -> ParticipatoryBudgetSubmission:
     """Record an OSV's submission to one of ``municipalities``, if it was on the RUOS by ``submitted_on`` (``registered_on`` None: never),
-    to a cycle at most :data:`~shared.dates.PLANNING_YEARS` years after ``submitted_on``'s (422 ``within_planning_horizon``)."""
+    to a cycle at most :data:`~shared.dates.PLANNING_YEARS` years after ``submitted_on``'s (422 ``within_planning_horizon``)
+    and at most :data:`CYCLE_YEARS_BEHIND` before it (422 ``not_before_previous_cycle``)."""
     municipality_id = municipalities.require(municipality_id).id
     check_cycle_year(cycle_year)
     if cycle_year > submitted_on.year + PLANNING_YEARS:
         raise CycleTooFarAheadError(cycle_year, submitted_on)
+    if cycle_year < submitted_on.year - CYCLE_YEARS_BEHIND:
+        raise CycleLongPastError(cycle_year, submitted_on)
     amount_requested = check_money(amount_requested, "amount_requested")
     if registered_on is None or submitted_on < registered_on:
         raise NotRUOSRegisteredError(submitted_on, registered_on)
