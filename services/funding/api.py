@@ -26,6 +26,7 @@ from services.funding.roundschemas import (
     RoundCreate,
     RoundPublic,
     ScoringCreate,
+    scoring_body_rules,
 )
 from services.funding.schemas import (
     DisbursementCreate,
@@ -458,7 +459,10 @@ SCORE_ONCE = (
     "in a round (assigned before a person held one code per round), or was given another after one of theirs was withdrawn, and "
     "scored under one gets 409 `one_scoring_per_person` under another. Never after a decision. A scoring dated after "
     "the OSV's dissolution is 409 `osv_not_dissolved`, as an approval is: a dissolved OSV's proposal is rejected, not scored. "
-    "The answer shows an evaluator its own scoring alone, the mean and the version null: evaluators score blind."
+    "The answer shows an evaluator its own scoring alone, the mean and the version null: evaluators score blind. "
+    "Every mistake of the scores comes in one 422, each at its row, before any 409: a criterion not in the rubric "
+    "(`criterion_in_rubric`), scored again (`score_each_criterion_once`, with the schema's mistakes too), a score out of its "
+    "range (`score_within_range`), a criterion left unscored (`every_criterion_scored`)."
 )
 
 
@@ -468,6 +472,7 @@ SCORE_ONCE = (
     response_model=ProposalPublic,
     description=f"Record one evaluator's scores on every criterion of the rubric (records `ProposalScored`).\n\n{SCORE_ONCE} {SCORING_RULE}",
 )
+@route_body_rules(scoring_body_rules)
 def score_proposal(proposal_id: UUID, body: ScoringCreate, funding: FundingDep, caller: Scorer) -> ProposalPublic:
     """Record one evaluator's scores on every criterion of the rubric (records `ProposalScored`)."""
     scores = [Score(s.criterion, s.score) for s in body.scores]

@@ -45,7 +45,7 @@ from services.funding.domain.rounds import (
     Round,
     RoundNotFoundError,
 )
-from services.funding.domain.scoring import Criterion, Score
+from services.funding.domain.scoring import Criterion, Score, checked_scores
 from services.funding.views import OSVDirectory
 from shared.dates import checked_dates
 from shared.districts import DistrictTable
@@ -566,11 +566,14 @@ class Funding(ServiceApplication):
         404 unless the round is assigned to ``scorer``, or was until their code was withdrawn (then 409
         ``evaluator_withdrawn``, :meth:`.Round.scoring_code`); 409 ``osv_not_dissolved`` if the proposal's OSV dissolved
         before ``scored_on``, as its approval is: a dissolved OSV's proposal is rejected (what winds it down), not scored.
+        Every mistake of the scores by the round's rubric comes first, after the 404 only, in one 422
+        (:func:`~services.funding.domain.scoring.scoring_mistakes`).
         """
         proposal = self.load(proposal_id, Proposal, ProposalNotFoundError)
         round_ = self.get_round(proposal.round_id)
         if not round_.held_by(scorer):
             raise ProposalNotFoundError(proposal_id)
+        checked_scores(round_.criteria, scores)  # every mistake of the scores in one 422, before any 409 (tester 208 F7)
         self.osvs.require_not_dissolved(proposal.osv_id, on=scored_on, dated="scored_on")
         code = round_.scoring_code(scorer, evaluator)
         proposal.score(round_.criteria, code, scores, scored_on, [*round_.codes_of(scorer), *round_.withdrawn_codes_of(scorer)])

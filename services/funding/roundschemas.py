@@ -8,10 +8,10 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, TypeAdapter
 
 from services.funding.domain.grants import (
     GrantKind,
@@ -27,12 +27,13 @@ from services.funding.domain.proposals import (
     planned_output_mistakes,
 )
 from services.funding.domain.rounds import Eligibility, EvaluatorWithdrawalReason, Round, rubric_mistakes
-from services.funding.domain.scoring import Criterion, check_evaluator, check_subject
+from services.funding.domain.scoring import Criterion, check_evaluator, check_subject, repeated_criteria
 from services.funding.schemas import MAX_SCORE
 from shared import dryrun
 from shared.errors import PartlyRead, RuleViolationError, check_at_least_one
 from shared.money import Currency
 from shared.outputs import OutputKind
+from shared.problems import as_body_errors
 from shared.roles import shown_text
 from shared.schemas import (
     MAX_COUNT,
@@ -51,6 +52,7 @@ from shared.schemas import (
     domain_rule,
     list_rules,
     not_negative,
+    read_or_none,
 )
 from shared.views.osvdirectory import OSVDescription
 
@@ -265,6 +267,22 @@ class ProposalCreate(Command):
 class ScoreCreate(Command):
     criterion: CriterionCode = Field(description="A criterion code of the round's rubric.")
     score: Score = Field(description="A whole number within the criterion's range (422 `score_within_range`).")
+
+
+_CRITERION = TypeAdapter(CriterionCode)
+
+
+def scoring_body_rules(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A scoring its schema refused: each criterion scored again (422 ``score_each_criterion_once``, at its row's
+    ``criterion``) in the same 422 as the schema's mistakes (:func:`~shared.problems.route_body_rules`; tester 208 F7), a
+    mistake of the body alone. A body the schema took is judged whole by :meth:`Funding.score_proposal`: every row against
+    the round's rubric (a criterion not in it, scored again, out of its range; one left unscored) in one 422, before any
+    409. The ranges are the round's record, read only for a caller it is assigned to (another is told 404)."""
+    rows = body.get("scores")
+    if not isinstance(rows, list):
+        return []
+    criteria = [read_or_none(_CRITERION, row.get("criterion")) if isinstance(row, Mapping) else None for row in rows]
+    return as_body_errors(repeated_criteria(criteria))
 
 
 class ScoringCreate(Command):

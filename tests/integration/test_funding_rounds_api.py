@@ -730,6 +730,33 @@ def test_a_bad_scoring_is_422_naming_the_field_and_writes_nothing(
     assert head(client) == before
 
 
+def test_every_mistake_of_the_scores_comes_in_one_422_before_what_the_proposal_s_record_decides(client: TestClient) -> None:
+    """Tester 208 F7: each score out of range, each criterion scored again and each left unscored, in one 422, and before
+    the 409 of a code that scored already (a body's own mistakes first, as the README's API section says)."""
+    proposal = a_proposal(client, a_round(client)["id"])
+    url = f"/proposals/{proposal['id']}/scores"
+    before = head(client)
+    # (b) two rows out of range: both, not only the first
+    assert several(client.post(url, json=with_scores({**ORG, "score": 11}, {**ADMIN, "score": -1}, IMPACT))) == {
+        ("scores.0.score", "score_within_range"), ("scores.1.score", "score_within_range"),
+    }
+    # (c) a criterion scored again beside a score out of range: both, not the repeat once the range is put right
+    assert several(client.post(url, json=with_scores(ORG, ADMIN, {**IMPACT, "score": 6}, IMPACT))) == {
+        ("scores.2.score", "score_within_range"), ("scores.3.criterion", "score_each_criterion_once"),
+    }
+    # ... with a mistake the schema finds (the date's), the repeat comes in its 422 too
+    assert several(client.post(url, json=with_scores(ORG, ADMIN, IMPACT, ADMIN, scored_on="05/06/2021"))) == {
+        ("scores.3.criterion", "score_each_criterion_once"), ("scored_on", "iso_8601_date"),
+    }
+    assert head(client) == before
+    # (a) EV-1 scored already: the body's own mistakes are told first, not 409 score_once
+    score(client, proposal["id"], "EV-1", 8, 6, 4)
+    assert several(client.post(url, json=with_scores({**ORG, "score": 11}, {**ORG, "score": 1}))) == {
+        ("scores.0.score", "score_within_range"), ("scores.1.criterion", "score_each_criterion_once"), ("scores", "every_criterion_scored"),
+    }
+    assert_problem(client.post(url, json=scoring("EV-1", 10, 10, 5)), 409, "evaluator", "score_once")  # a body put right
+
+
 def test_an_evaluator_scores_a_proposal_once(client: TestClient) -> None:
     proposal = a_proposal(client, a_round(client)["id"])
     score(client, proposal["id"], "EV-1", 8, 6, 4)

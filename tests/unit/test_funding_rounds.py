@@ -380,6 +380,24 @@ def test_a_score_outside_its_range_is_refused_naming_it(marks: tuple[int, int, i
     assert (refused.value.field, refused.value.rule) == (field, "score_within_range")
 
 
+def test_every_mistake_of_the_scores_is_told_at_once_before_a_second_scoring_is_refused() -> None:
+    """Tester 208 F7: the first mistake hid the others, and a code that scored already was told 409 before them."""
+    round_ = a_round()
+    proposal = scored(a_proposal(round_), round_, "EV-1")
+    marks = [Score("organisational_capacity", 11), Score("organisational_capacity", 1), Score("administrative_capacity", -1), Score("beauty", 3)]
+    with pytest.raises(ScoreOutOfRangeError) as refused:
+        proposal.score(round_.criteria, "EV-1", marks, date(2021, 6, 6))
+    told = [refused.value, *refused.value.also]
+    assert [(m.field, m.rule) for m in told] == [
+        ("scores.0.score", "score_within_range"),
+        ("scores.1.criterion", "score_each_criterion_once"),
+        ("scores.2.score", "score_within_range"),
+        ("scores.3.criterion", "criterion_in_rubric"),
+        ("scores", "every_criterion_scored"),
+    ]
+    assert "'impact'" in told[-1].message and len(proposal.scorings) == 1
+
+
 def test_each_evaluator_scores_a_proposal_once() -> None:
     round_ = a_round()
     proposal = scored(a_proposal(round_), round_, "EV-1")

@@ -408,14 +408,16 @@ class Proposal(Aggregate):
     ) -> Scoring:
         """One evaluator scores every criterion of the rubric once; the weighted total is recorded with the scores.
 
-        ``holders_codes``: every code the person scoring holds, or held until it was withdrawn, in the round
+        Every mistake of the scores themselves (:func:`.scoring.scoring_mistakes`) comes first, in one 422, before the
+        409s the proposal's record decides. ``holders_codes``: every code the person scoring holds, or held until it was withdrawn, in the round
         (:meth:`.rounds.Round.codes_of`, :meth:`.rounds.Round.withdrawn_codes_of`). A person scores once: 409
         ``score_once`` for a code that scored already, 409 ``one_scoring_per_person`` for one whose holder scored under
         another of their codes (several only in a round assigned before one code per person, or when a code of theirs
         was withdrawn and they were given another: the scores it gave still count).
         """
-        self.check_undecided()
         check_evaluator(evaluator)
+        checked = checked_scores(rubric, scores)  # the body's own mistakes, all of them, before what the record says (tester 208 F7)
+        self.check_undecided()
         for earlier in self.scorings:
             if earlier.evaluator == evaluator:
                 raise AlreadyScoredError(evaluator, earlier.scored_on)
@@ -423,7 +425,6 @@ class Proposal(Aggregate):
             if earlier.evaluator in holders_codes:
                 raise ScoredUnderAnotherCodeError(evaluator, earlier.evaluator, earlier.scored_on)
         check_not_before_submission("scored_on", scored_on, self.submitted_on)
-        checked = checked_scores(rubric, scores)
         self._scored(
             round_id=self.round_id,
             osv_id=self.osv_id,

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from shared.errors import RuleViolationError
+from shared.errors import RuleViolationError, raise_first
 from shared.money import CENT
 
 EVALUATOR_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,19}")
@@ -168,19 +168,41 @@ def check_subject(subject: str) -> None:
         raise OIDCSubjectError()
 
 
-def checked_scores(rubric: Sequence[Criterion], scores: Sequence[Score]) -> dict[str, int]:
-    """Every criterion of the rubric scored exactly once, each within its range."""
+def scoring_mistakes(rubric: Sequence[Criterion], scores: Sequence[Score]) -> Iterator[RuleViolationError]:
+    """Every mistake of a scoring's list, in its order: each row's criterion not in the rubric (422 ``criterion_in_rubric``),
+    scored again (422 ``score_each_criterion_once``) and score out of its range (422 ``score_within_range``, a repeated
+    row's too), then the criteria left unscored (422 ``every_criterion_scored``). All come in one answer
+    (:func:`~shared.errors.raise_first`): a score out of range hid the next row's, and a repeated criterion showed only
+    once the range was put right (tester 208 F7)."""
     by_code = {c.code: c for c in rubric}
-    checked: dict[str, int] = {}
+    seen: set[str] = set()
     for index, score in enumerate(scores):
         criterion = by_code.get(score.criterion)
         if criterion is None:
-            raise UnknownCriterionError(index, score.criterion)
-        if score.criterion in checked:
-            raise CriterionScoredTwiceError(index, score.criterion)
-        if not criterion.min_score <= score.score <= criterion.max_score:
-            raise ScoreOutOfRangeError(index, criterion, score.score)
-        checked[score.criterion] = score.score
-    if missing := [c.code for c in rubric if c.code not in checked]:
-        raise CriterionNotScoredError(missing)
-    return checked
+            yield UnknownCriterionError(index, score.criterion)
+        elif score.criterion in seen:
+            yield CriterionScoredTwiceError(index, score.criterion)
+        if criterion is not None and not criterion.min_score <= score.score <= criterion.max_score:
+            yield ScoreOutOfRangeError(index, criterion, score.score)
+        seen.add(score.criterion)
+    if missing := [c.code for c in rubric if c.code not in seen]:
+        yield CriterionNotScoredError(missing)
+
+
+def repeated_criteria(criteria: Sequence[str | None]) -> Iterator[CriterionScoredTwiceError]:
+    """Each row (its criterion, None for one not read) scoring a criterion a row before it scored: a mistake of the list
+    alone, told with the body's other mistakes even when the rubric cannot judge it yet (:func:`scoring_mistakes`)."""
+    seen: set[str] = set()
+    for index, criterion in enumerate(criteria):
+        if criterion is None:
+            continue
+        if criterion in seen:
+            yield CriterionScoredTwiceError(index, criterion)
+        seen.add(criterion)
+
+
+def checked_scores(rubric: Sequence[Criterion], scores: Sequence[Score]) -> dict[str, int]:
+    """Every criterion of the rubric scored exactly once, each within its range: else the first of
+    :func:`scoring_mistakes`, the others with it."""
+    raise_first(scoring_mistakes(rubric, scores))
+    return {score.criterion: score.score for score in scores}
