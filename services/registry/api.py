@@ -234,7 +234,8 @@ def correct_mapping_date(
     Every report counts the OSV as identified in the corrected day's phase from then on, those of past phases included
     (a signed-off phase shows the difference as a restatement); one `as_of` a moment before counts it as then known.
     Funding and engagement take nothing of it dated before the corrected day from then on; what they took before stays.
-    A day after the first of what registry holds of the OSV is 422 `not_after_<field>`, naming it; a record merged into
+    A day after the first of what registry holds of the OSV (of a kind recorded more than once, its earliest: the first
+    change of details, the first loss of contact) is 422 `not_after_<field>`, naming it; a record merged into
     another is 409 `osv_not_merged` (correct its survivor's). With `If-Match`, an OSV changed since that `ETag` is 412
     `current_version`; the answer carries the OSV's new `ETag`."""
     osv = registry.correct_mapping_date(osv_id=osv_id, mapped_on=body.mapped_on, corrected_on=registry.today(), scope=scope, expected=expected)
@@ -350,10 +351,11 @@ def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep, respo
     Registry, funding and engagement answer a record dated after `dissolved_on` 409 `osv_not_dissolved`, naming both
     dates, and take one dated on or before it (the day itself included): a dissolved OSV's paper backlog. What has no
     date of the OSV's life to judge by is refused whatever its date: a second dissolution, and a merge with another OSV
-    either way. So `dissolved_on` is not before the last of what registry holds of the OSV (its RUOS papers, application
-    steps, registration, board renewal, loss or return of contact, a record merged into it): 422 `not_before_<field>`,
-    naming that record and its day. A rejection, taken whatever its date, and a change of details (dated the day it was
-    recorded when no day is given) may come after it.
+    either way. So `dissolved_on` is not before the last of what registry holds of the OSV (its RUOS papers, a document
+    recorded again by its last day, application steps, registration, board renewal, the last return of contact, a record
+    merged into it): 422 `not_before_<field>`, naming that record and its day. A rejection, taken whatever its date, a
+    change of details (dated the day it was recorded when no day is given) and a loss of contact (staff often learn of
+    the dissolution after they lost touch, and a loss cannot be corrected) may come after it.
     """
     return answered(response, OSVPublic.of(registry.dissolve(osv_id=osv_id, dissolved_on=body.dissolved_on, reason=body.reason, note=body.note), registry.calendar()))
 

@@ -117,7 +117,8 @@ class OSVMappingDateCorrection(Command):
     mapped_on: IsoDate = Field(
         description="The day the programme identified the OSV, as it should have been recorded: not after the first of what "
         "registry holds of it (422 `not_after_<field>`: its RUOS papers, application, registration, board renewal, a change of "
-        "its details, loss of contact, dissolution, a record merged into it), nor ahead of today in Lima."
+        "its details, loss of contact, dissolution, a record merged into it; of a kind recorded more than once, the earliest), "
+        "nor ahead of today in Lima."
     )
 
 
@@ -468,8 +469,9 @@ class ContactRestoredCreate(Command):
 class DissolutionCreate(Command):
     dissolved_on: IsoDate = Field(
         description="When the OSV ceased to exist: not before its mapping nor the last of what registry holds of it (422 "
-        "`not_before_<field>`: its RUOS papers, application steps but a rejection, registration, board renewal, loss or "
-        "return of contact, a record merged into it; not a change of its details); the day itself is taken."
+        "`not_before_<field>`: its RUOS papers (a document recorded again: its last day), application steps but a rejection, "
+        "registration, board renewal, the last return of contact, a record merged into it; not a change of its details nor "
+        "a loss of contact, often learned of before the dissolution); the day itself is taken."
     )
     reason: DissolutionReason = Field(description="Why, as a code.")
     note: Note | None = Field(default=None, description="Staff's words; kept in registry, never published.")

@@ -115,3 +115,25 @@ def test_a_mapping_day_is_corrected_only_on_a_record_that_takes_one_and_not_past
     ate = UUID(mapped(registry, "Vecinos de Ate", district="Ate"))
     with pytest.raises(OSVNotFoundError):
         application_of(registry).correct_mapping_date(ate, date(2021, 3, 1), date(2021, 8, 2), scope=MunicipalScope(ubigeos=frozenset({"150132"})))
+
+
+def test_a_mapping_day_is_not_corrected_past_the_first_change_of_details_nor_the_first_loss_of_contact(registry: TestClient) -> None:
+    """Tester 212 F2: with the OSV's contact channel changed on 2021-05-01 and again on a later day, or contact lost on
+    2021-04-01, restored and lost again, a mapping day corrected to between the two was 200: only the last change and
+    the current loss were kept, and the history held a change (a loss) dated before the OSV's mapping."""
+    changed = mapped(registry, "Club de Madres Santa Rosa")  # 2021-03-15
+    for channel, day in (("whatsapp", "2021-05-01"), ("phone", "2021-07-01")):
+        assert registry.patch(f"/osvs/{changed}", json={"contact_channel": channel, "updated_on": day}).status_code == 200
+    lost = mapped(registry, "Comedor Popular Virgen de Fátima")
+    for path, body in (("contact-lost", {"since": "2021-04-01"}), ("contact-restored", {"restored_on": "2021-05-01"}), ("contact-lost", {"since": "2021-07-01"})):
+        assert registry.post(f"/osvs/{lost}/{path}", json=body).status_code in (200, 201)
+    written = head(registry)
+
+    problem = assert_problem(correct(registry, changed, "2021-06-01"), 422, "mapped_on", "not_after_updated_on")
+    assert "its details were changed on 2021-05-01" in problem["detail"], problem
+    problem = assert_problem(correct(registry, lost, "2021-06-15"), 422, "mapped_on", "not_after_contact_lost_since")
+    assert "contact with it was lost on 2021-04-01" in problem["detail"], problem
+    assert head(registry) == written
+    assert registry.get(f"/osvs/{changed}").json()["mapped_on"] == registry.get(f"/osvs/{lost}").json()["mapped_on"] == "2021-03-15"
+
+    assert correct(registry, changed, "2021-05-01").status_code == correct(registry, lost, "2021-04-01").status_code == 200

@@ -412,6 +412,43 @@ def test_a_dissolution_dated_before_the_osvs_registration_and_board_renewal_is_4
     assert dissolved.status_code == 201, dissolved.text
 
 
+def test_a_dissolution_learned_of_after_contact_was_lost_is_dated_before_the_loss_but_not_before_contact_restored(registry: TestClient) -> None:
+    """Tester 212 F3: contact lost since 2021-07-10, then the dissolution on 2021-06-15 was 422 not_before_contact_lost_since;
+    staff learn only later that an OSV they lost touch with had dissolved (often why), and a loss cannot be corrected."""
+    osv_id = new_osv(registry)  # mapped 2021-03-15
+    assert registry.post(f"/osvs/{osv_id}/contact-lost", json={"since": "2021-07-10"}).status_code == 201
+    dissolved = registry.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": "2021-06-15", "reason": "inactive"})
+    assert dissolved.status_code == 201, dissolved.text
+    assert registry.get(f"/osvs/{osv_id}").json()["dissolution"]["dissolved_on"] == "2021-06-15"
+
+    # a contact restored says the OSV was there: the dissolution is not dated before it, though contact was lost again
+    back = new_osv(registry, name="Comedor Popular Virgen de Fátima")
+    for path, body in (("contact-lost", {"since": "2021-04-01"}), ("contact-restored", {"restored_on": "2021-05-01"}), ("contact-lost", {"since": "2021-07-01"})):
+        assert registry.post(f"/osvs/{back}/{path}", json=body).status_code == 201
+    written = head(registry)
+    problem = assert_problem(registry.post(f"/osvs/{back}/dissolution", json={"dissolved_on": "2021-04-20", "reason": "inactive"}),
+                             422, "dissolved_on", "not_before_contact_restored_on")
+    assert "contact with it was restored on 2021-05-01" in problem["detail"], problem
+    assert head(registry) == written
+    assert registry.post(f"/osvs/{back}/dissolution", json={"dissolved_on": "2021-05-01", "reason": "inactive"}).status_code == 201
+
+
+def test_a_dissolution_is_not_dated_before_a_ruos_document_recorded_again(registry: TestClient) -> None:
+    """Tester 212 F4: the croquis recorded on 2021-03-20 and again on 2021-07-10, a dissolution on 2021-06-01 was 201 (the
+    first day alone was kept); recorded the other way round, the document is 409 osv_not_dissolved."""
+    osv_id = new_osv(registry)
+    for day in ("2021-03-20", "2021-07-10"):
+        recorded = registry.post(f"/osvs/{osv_id}/documents", json={"document": "croquis", "prepared_on": day})
+        assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["prepared"]["croquis"] == "2021-03-20"  # the day it was first ready, as shown before
+    written = head(registry)
+    problem = assert_problem(registry.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": "2021-06-01", "reason": "inactive"}),
+                             422, "dissolved_on", "not_before_prepared_on")
+    assert "its croquis was prepared on 2021-07-10" in problem["detail"], problem
+    assert head(registry) == written and registry.get(f"/osvs/{osv_id}").json()["dissolution"] is None
+    assert registry.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": "2021-07-10", "reason": "inactive"}).status_code == 201
+
+
 def test_a_dissolution_dated_before_a_record_was_merged_into_the_osv_is_422(registry: TestClient) -> None:
     """A merge is refused on a dissolved OSV whatever its date; so the OSV a record was merged into is not dissolved before it."""
     survivor = new_osv(registry)

@@ -12,6 +12,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
 from services.registry.domain.lifecycle import ContactAlreadyLostError, ContactNotLostError, DissolvedBeforeRecordError
+from services.registry.domain.mappingdates import MappedAfterError
 from services.registry.domain.osvs import OSV, NothingToChangeError
 from services.registry.domain.ruos import RejectionReason, RUOSDocument
 from shared.errors import DateBeforeError, OSVDissolvedError
@@ -161,9 +162,18 @@ RECORDED_BEFORE_DISSOLVING: dict[str, tuple[Callable[[OSV], object], str, date, 
         lambda o: (o.register_in_ruos("RUOS-BREÑA-2021-0007", date(2021, 6, 1), municipality_id="mml"), o.renew_board(date(2021, 10, 1), date(2023, 10, 1))),
         "board_renewed_on", date(2021, 10, 1), "its board was renewed",
     ),
-    "contact_lost": (lambda o: o.lose_contact(date(2021, 9, 1)), "contact_lost_since", date(2021, 9, 1), "contact with it was lost"),
     "contact_restored": (
         lambda o: (o.lose_contact(date(2021, 6, 1)), o.restore_contact(date(2021, 9, 1))), "contact_restored_on", date(2021, 9, 1), "contact with it was restored",
+    ),
+    # tester 212 F3: a contact restored and lost again still bounds it by its restoring (the loss does not)
+    "contact_restored_and_lost_again": (
+        lambda o: (o.lose_contact(date(2021, 6, 1)), o.restore_contact(date(2021, 9, 1)), o.lose_contact(date(2021, 10, 1))),
+        "contact_restored_on", date(2021, 9, 1), "contact with it was restored",
+    ),
+    # tester 212 F4: a document recorded again bounds it by its last day, not the first kept for the application
+    "document_recorded_again": (
+        lambda o: (o.record_document(RUOSDocument.CROQUIS, date(2021, 3, 20)), o.record_document(RUOSDocument.CROQUIS, date(2021, 9, 1))),
+        "prepared_on", date(2021, 9, 1), "its croquis was prepared",
     ),
 }
 """Each recorded before the dissolution and dated after the day it is given (tester 208 F1: the OSV read registered on
@@ -190,10 +200,11 @@ def test_a_dissolution_is_not_dated_before_what_registry_holds_of_the_osv(record
 def test_a_dissolution_names_the_last_of_the_osvs_records_and_of_the_records_merged_into_it() -> None:
     osv = mapped_osv()
     osv.register_in_ruos("RUOS-BREÑA-2021-0007", date(2021, 6, 1), municipality_id="mml")
-    osv.lose_contact(date(2021, 7, 1))
+    osv.lose_contact(date(2021, 6, 15))
+    osv.restore_contact(date(2021, 7, 1))
     with pytest.raises(DissolvedBeforeRecordError) as refused:
         osv.dissolve(date(2021, 5, 1), DissolutionReason.INACTIVE)
-    assert refused.value.rule == "not_before_contact_lost_since"
+    assert refused.value.rule == "not_before_contact_restored_on"
     with pytest.raises(DissolvedBeforeRecordError) as refused:
         osv.dissolve(date(2021, 7, 1), DissolutionReason.INACTIVE, merged_in=[date(2021, 8, 1), date(2021, 3, 2)])
     assert (refused.value.rule, "a record was merged into it on 2021-08-01" in refused.value.message) == ("not_before_merged_on", True)
@@ -217,6 +228,54 @@ def test_a_dissolution_learned_of_after_a_change_of_details_may_be_dated_before_
     osv.update_details({"kind": "cultural"}, date(2021, 9, 1))
     osv.dissolve(date(2021, 6, 1), DissolutionReason.INACTIVE)
     assert replayed(osv).dissolved_on == date(2021, 6, 1)
+
+
+def test_a_dissolution_learned_of_after_contact_was_lost_may_be_dated_before_the_loss() -> None:
+    """Tester 212 F3: staff record that they lost touch with an OSV and learn only later that it had dissolved before
+    (often why they lost it); a loss cannot be corrected, so the dissolution's true day could never be recorded."""
+    osv = mapped_osv()
+    osv.lose_contact(date(2022, 1, 10))
+    osv.dissolve(date(2021, 12, 15), DissolutionReason.INACTIVE)
+    again = replayed(osv)
+    assert (again.dissolved_on, again.contact_lost_since) == (date(2021, 12, 15), date(2022, 1, 10))
+
+
+EARLIEST_OF_A_KIND: dict[str, tuple[Callable[[OSV], object], str, date]] = {
+    # recorded more than once, the first of each kind bounds a mapping day's correction: (how, the rule's field, its day)
+    "details": (
+        lambda o: (o.update_details({"contact_channel": "whatsapp"}, date(2021, 5, 1)), o.update_details({"contact_channel": "phone"}, date(2021, 9, 1))),
+        "updated_on", date(2021, 5, 1),
+    ),
+    "details_typed_out_of_order": (
+        lambda o: (o.update_details({"contact_channel": "phone"}, date(2021, 9, 1)), o.update_details({"contact_channel": "whatsapp"}, date(2021, 5, 1))),
+        "updated_on", date(2021, 5, 1),
+    ),
+    "contact_lost_restored_and_lost_again": (
+        lambda o: (o.lose_contact(date(2021, 4, 1)), o.restore_contact(date(2021, 5, 1)), o.lose_contact(date(2021, 7, 1))),
+        "contact_lost_since", date(2021, 4, 1),
+    ),
+    "document_recorded_again_earlier": (
+        lambda o: (o.record_document(RUOSDocument.CROQUIS, date(2021, 9, 1)), o.record_document(RUOSDocument.CROQUIS, date(2021, 5, 1))),
+        "prepared_on", date(2021, 5, 1),
+    ),
+}
+"""Tester 212 F2: only the last change of details and the current loss of contact were kept, and a mapping day was
+corrected past the earlier ones: the history held a change, a loss, dated before the OSV's mapping."""
+
+
+@pytest.mark.parametrize("recorded", EARLIEST_OF_A_KIND)
+def test_a_mapping_day_is_not_corrected_past_the_first_of_a_kind_of_record(recorded: str) -> None:
+    record, field, day = EARLIEST_OF_A_KIND[recorded]
+    osv = mapped_osv()  # 2021-03-01
+    record(osv)
+    osv = replayed(osv)  # what it keeps is rebuilt from its events
+    version = osv.version
+    with pytest.raises(MappedAfterError) as refused:
+        osv.correct_mapping_date(date(2021, 8, 1), date(2021, 10, 1))
+    assert (refused.value.field, refused.value.rule) == ("mapped_on", f"not_after_{field}")
+    assert f"on {day.isoformat()} ({field})" in refused.value.message
+    assert osv.version == version
+    assert osv.correct_mapping_date(day, date(2021, 10, 1)) and osv.mapped_on == day  # the day itself: mapped, then that
 
 
 COMMANDS: dict[str, Callable[[OSV], object]] = {

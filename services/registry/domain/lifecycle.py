@@ -46,11 +46,14 @@ class DissolvedBeforeRecordError(RuleViolationError):
         )
 
 
-NOT_BEFORE_A_DISSOLUTION = frozenset({"rejected_on", "updated_on"})
+NOT_BEFORE_A_DISSOLUTION = frozenset({"rejected_on", "updated_on", "contact_lost_since"})
 """What a dissolution is not judged against: an application's rejection or withdrawal, which registry takes of a
-dissolved OSV whatever its date (it closes the application); and a change of details, whose ``updated_on`` is the day
+dissolved OSV whatever its date (it closes the application); a change of details, whose ``updated_on`` is the day
 it was recorded when none is given, so a dissolution learned of after a change of the OSV's contact channel could be
-dated by no day but that one (and its ``updated_on`` cannot be corrected)."""
+dated by no day but that one (and its ``updated_on`` cannot be corrected); and a loss of contact (tester 212 F3): staff
+record that they lost touch and often learn only later that the OSV had dissolved before (often why they lost it), and a
+loss cannot be corrected, so the true day could never be recorded. A loss says nothing of the OSV being there; a contact
+restored does (the programme was back in touch with it), and still bounds the dissolution."""
 
 
 class ContactAlreadyLostError(ConflictError):
@@ -83,6 +86,8 @@ class Lifecycle:
     contact_lost_since: date | None
     contact_lost_note: str | None
     contact_restored_on: date | None
+    contact_first_lost_since: date | None
+    contact_last_restored_on: date | None
     dissolved_on: date | None
     dissolution_reason: DissolutionReason | None
     dissolution_note: str | None
@@ -102,6 +107,7 @@ class Lifecycle:
             aggregate.contact_lost_since = self.since
             aggregate.contact_lost_note = self.note
             aggregate.contact_restored_on = None
+            aggregate.contact_first_lost_since = min(self.since, aggregate.contact_first_lost_since or self.since)
 
     class ContactRestored(Aggregate.Event):
         """The programme is back in touch with the OSV from ``restored_on``."""
@@ -112,6 +118,7 @@ class Lifecycle:
             aggregate.contact_lost_since = None
             aggregate.contact_lost_note = None
             aggregate.contact_restored_on = self.restored_on
+            aggregate.contact_last_restored_on = max(self.restored_on, aggregate.contact_last_restored_on or self.restored_on)
 
     class OSVDissolved(Aggregate.Event):
         """The OSV ceased to exist on ``dissolved_on``; ``reason``: a :class:`~.details.DissolutionReason`'s value;
@@ -154,10 +161,11 @@ class Lifecycle:
 
         Not dated before what registry holds of the OSV (tester 208 F1): 422 ``not_before_mapped_on``, or
         ``not_before_<field>`` naming the last of its records (``recorded_since_mapping``: ``registered_on``,
-        ``board_renewed_on``, ``contact_restored_on``…) or of ``merged_in`` (the days records were merged into it,
-        ``merged_on``): each is refused dated after a dissolution recorded first (409 ``osv_not_dissolved``; a merge
-        whatever its date), so a dissolution recorded after it is not dated before it either. The day itself is the
-        OSV's still. A rejection and a change of details are not judged (:data:`NOT_BEFORE_A_DISSOLUTION`).
+        ``board_renewed_on``, the last ``contact_restored_on``, the last day a document was recorded, a document recorded
+        again included…) or of ``merged_in`` (the days records were merged into it, ``merged_on``): each is refused dated
+        after a dissolution recorded first (409 ``osv_not_dissolved``; a merge whatever its date), so a dissolution
+        recorded after it is not dated before it either. The day itself is the OSV's still. A rejection, a change of
+        details and a loss of contact are not judged (:data:`NOT_BEFORE_A_DISSOLUTION`).
         """
         self.check_not_dissolved()  # type: ignore[attr-defined]
         self.check_not_before_mapped("dissolved_on", dissolved_on)  # type: ignore[attr-defined]

@@ -54,14 +54,19 @@ class MappingDateCorrections:
     def recorded_since_mapping(self) -> list[tuple[str, date, str]]:
         """What registry holds of the OSV dated from its mapping on, as (field, day, how a message says it): each a day of
         the OSV's life given by whoever recorded it. Its RUOS papers (``prepared_on``); each application's submission,
-        observations, amendments and rejection; its registration (through an application or recorded directly), last
-        board renewal and last change of details (``updated_on``); the loss and return of contact; and its dissolution.
+        observations, amendments and rejection; its registration (through an application or recorded directly), board
+        renewals and changes of details (``updated_on``); the losses and returns of contact; and its dissolution.
         Not the days registry stamps on its own corrections (``corrected_on``, a deadline's ``moved_on``): they date a
-        record, not the OSV's life. The mapping-day correction goes by the first of them, a dissolution by the last
-        (:meth:`~.lifecycle.Lifecycle.dissolve`)."""
-        recorded: list[tuple[str, date, str]] = [
-            ("prepared_on", day, f"its {document} was prepared") for document, day in self.documents_ready.items()  # type: ignore[attr-defined]
-        ]
+        record, not the OSV's life.
+
+        Of a kind recorded more than once, the first and the last day are both listed, whatever order they were recorded
+        in: the earliest and latest change of details, the first loss and the current one, the last return of contact, each
+        document's earliest and latest day (recorded again, tester 212 F4). The mapping-day correction goes by the first of
+        them all, a dissolution by the last (:meth:`~.lifecycle.Lifecycle.dissolve`): before tester 212 F2 only the last
+        change of details and the current loss were kept, and a mapping day was corrected past an earlier one."""
+        recorded: list[tuple[str, date, str]] = []
+        for document, days in self.documents_prepared.items():  # type: ignore[attr-defined]
+            recorded.extend(("prepared_on", day, f"its {document} was prepared") for day in dict.fromkeys(days))
         for application in self.applications:  # type: ignore[attr-defined]
             recorded.append(("submitted_on", application.submitted_on, "its RUOS application was submitted"))
             for observation in application.observations:
@@ -72,14 +77,16 @@ class MappingDateCorrections:
                 recorded.append(("rejected_on", application.rejected_on, "its RUOS application was rejected"))
         for field, kept_as, said in (
             ("registered_on", "registered_on", "it was registered in the RUOS"),
-            ("board_renewed_on", "board_renewed_on", "its board was renewed"),
+            ("board_renewed_on", "board_renewed_on", "its board was renewed"),  # renewals go forward: the last
+            ("updated_on", "details_first_updated_on", "its details were changed"),
             ("updated_on", "details_updated_on", "its details were changed"),
+            ("contact_lost_since", "contact_first_lost_since", "contact with it was lost"),
             ("contact_lost_since", "contact_lost_since", "contact with it was lost"),
-            ("contact_restored_on", "contact_restored_on", "contact with it was restored"),
+            ("contact_restored_on", "contact_last_restored_on", "contact with it was restored"),
             ("dissolved_on", "dissolved_on", "it dissolved"),
         ):
             day = getattr(self, kept_as)
-            if day is not None:
+            if day is not None and (field, day) not in {(f, d) for f, d, _ in recorded}:
                 recorded.append((field, day, said))
         return recorded
 

@@ -149,12 +149,21 @@ class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, Lifecycle
         self.board_term_ends_on: date | None = None
         self.board_renewed_on: date | None = None
         self.documents_ready: dict[RUOSDocument, date] = {}
+        """Each document the OSV has, with the day it was first recorded (what an application and its assessment go by)."""
+        self.documents_prepared: dict[RUOSDocument, tuple[date, date]] = {}
+        """Each document's earliest and latest day recorded, a document recorded again included (tester 212 F4)."""
         self.applications: list[RUOSApplication] = []
         self.contact_lost_since: date | None = None
         self.contact_lost_note: str | None = None
         self.contact_restored_on: date | None = None
+        self.contact_first_lost_since: date | None = None
+        """The day contact was first lost, whether restored since or not (tester 212 F2)."""
+        self.contact_last_restored_on: date | None = None
+        """The day contact was last restored, whether lost again since or not (tester 212 F3)."""
         self.details_updated_on: date | None = None
-        """The latest ``updated_on`` of a change of its details (a dissolution is not dated before it)."""
+        """The latest ``updated_on`` of a change of its details."""
+        self.details_first_updated_on: date | None = None
+        """The earliest ``updated_on`` of a change of its details: its mapping is not corrected past it (tester 212 F2)."""
         self.dissolved_on: date | None = None
         self.dissolution_reason: DissolutionReason | None = None
         self.dissolution_note: str | None = None
@@ -253,6 +262,7 @@ class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, Lifecycle
     @event("OSVDetailsUpdated")
     def _details_updated(self, updated_on: date, changes: dict[str, Any]) -> None:
         self.details_updated_on = max(updated_on, self.details_updated_on or updated_on)
+        self.details_first_updated_on = min(updated_on, self.details_first_updated_on or updated_on)
         for name, value in kept_details(changes).items():
             setattr(self, name, value)
 
@@ -272,9 +282,12 @@ class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, Lifecycle
             application.missing_documents = missing_from(application.documents)
 
     def _keep_documents(self, documents: Iterable[str], on: date) -> None:
-        """The OSV's one list of documents: what it prepared, filed with an application or an amendment (first day kept)."""
+        """The OSV's one list of documents: what it prepared, filed with an application or an amendment (first day kept in
+        ``documents_ready``; the earliest and latest days in ``documents_prepared``)."""
         for document in documents:
             self.documents_ready.setdefault(RUOSDocument(document), on)
+            first, last = self.documents_prepared.get(RUOSDocument(document), (on, on))
+            self.documents_prepared[RUOSDocument(document)] = (min(first, on), max(last, on))
 
     @property
     def missing_documents(self) -> list[RUOSDocument]:
