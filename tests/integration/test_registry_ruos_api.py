@@ -524,6 +524,22 @@ def test_an_ruos_number_typed_with_spaces_or_without_its_leading_zeros_is_the_nu
     assert taken.json()["ruos"]["number"] == "RUOS SJL 2026 0102"  # kept as typed
 
 
+def test_an_ruos_number_typed_with_another_number_sign_is_the_number_another_osv_holds(registry: TestClient) -> None:
+    """Tester 212 F1: "RUOS N.º 077-2021-MDSJL/GDS", "RUOS Nº …", "RUOS N° …" and "ruos n. 77 2021 mdsjl gds" were each 201
+    for another OSV of San Juan de Lurigancho: one real number held four times."""
+    holder = new_osv(registry, name="Comedor Popular Virgen de Fátima", district="San Juan de Lurigancho")
+    first = registry.post(f"/osvs/{holder}/ruos-registration", json={"municipality_id": SJL, "ruos_number": "RUOS N.º 077-2021-MDSJL/GDS", "registered_on": "2021-07-12"})
+    assert first.status_code == 201, first.text
+    other = new_osv(registry, name="Club de Madres Santa Rosa", district="San Juan de Lurigancho")
+    written = head(registry)
+    for typed in ("RUOS Nº 077-2021-MDSJL/GDS", "RUOS N° 077-2021-MDSJL/GDS", "ruos n. 77 2021 mdsjl gds", "R.U.O.S. Nro. 077-2021-MDSJL/GDS"):
+        again = registry.post(f"/osvs/{other}/ruos-registration", json={"municipality_id": SJL, "ruos_number": typed, "registered_on": "2021-07-12"})
+        problem = assert_problem(again, 409, "ruos_number", "ruos_number_unique")
+        assert holder in problem["detail"] and typed in problem["detail"], (typed, problem)
+    assert head(registry) == written
+    assert registry.get(f"/osvs/{holder}").json()["ruos"]["number"] == "RUOS N.º 077-2021-MDSJL/GDS"  # kept as typed
+
+
 def test_a_focal_point_learns_neither_another_districts_osv_nor_its_municipalitys_documents_through_the_ruos(
     registry: TestClient, tokens: IssuedTokens
 ) -> None:

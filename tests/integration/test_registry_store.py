@@ -201,6 +201,23 @@ def test_numbers_claimed_under_the_key_of_their_day_are_held_after_a_restart_wha
     registry.close()
 
 
+def test_a_claim_typed_another_way_on_a_stale_check_still_meets_the_first_in_the_store(database_url: str) -> None:
+    """Tester 212 F1: "RUOS N.º 077-2021-MDSJL/GDS" and "ruos n. 77 2021 mdsjl gds" are one number; two registrations
+    racing for it, each typed its way, claim one id, and the store refuses the second with its registration."""
+    registry = registry_on(database_url)
+    first = registry.map_osv("Comedor Popular Virgen de Fátima", "San Juan de Lurigancho", date(2021, 3, 15))
+    second = registry.map_osv("Club de Madres Santa Rosa", "San Juan de Lurigancho", date(2021, 3, 16))
+    registry.register_in_ruos(first, "RUOS N.º 077-2021-MDSJL/GDS", date(2021, 7, 12), municipality_id="150132")
+
+    late = registry.get_osv(second)  # a writer that looked before the first claim was stored
+    late.register_in_ruos("ruos n. 77 2021 mdsjl gds", date(2021, 7, 13), municipality_id="150132")
+    with pytest.raises(IntegrityError):
+        registry.save(late, RUOSNumberIndex(ruos_number="ruos n. 77 2021 mdsjl gds", osv_id=second, municipality_id="150132"))
+    assert registry.get_osv(second).ruos_number is None
+    assert registry.ruos_number_holder("RUOS Nº 077-2021-MDSJL/GDS", "150132") == first
+    registry.close()
+
+
 def test_municipalities_and_applications_survive_a_restart(database_url: str) -> None:
     registry = registry_on(database_url)
     osv_id = registry.map_osv("Vecinos Unidos de Collique", "Comas", date(2021, 3, 15), composition=None, focus_areas=["health"])

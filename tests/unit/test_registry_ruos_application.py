@@ -481,6 +481,24 @@ def test_an_ruos_number_typed_with_other_separators_or_without_its_leading_zeros
     assert ruos_number_key("OSV-0A1") == "OSV-0A1"
 
 
+def test_an_ruos_number_typed_with_any_number_sign_abbreviation_or_separator_is_the_same_number() -> None:
+    """Tester 212 F1: in San Juan de Lurigancho four OSVs were registered with "RUOS N.º 077-2021-MDSJL/GDS", "RUOS Nº
+    077-2021-MDSJL/GDS", "RUOS N° 077-2021-MDSJL/GDS" and "ruos n. 77 2021 mdsjl gds": staff type the number sign any
+    way, and "R.U.O.S." for RUOS, and copy numbers with commas or middle dots between their parts."""
+    same = ["RUOS N.º 077-2021-MDSJL/GDS", "RUOS Nº 077-2021-MDSJL/GDS", "RUOS N° 077-2021-MDSJL/GDS", "ruos n. 77 2021 mdsjl gds",
+            "RUOS No. 077-2021-MDSJL/GDS", "RUOS Nro. 077-2021-MDSJL-GDS", "RUOS Núm. 77-2021 MDSJL GDS", "RUOS \u2116 077-2021-MDSJL/GDS",
+            "RUOS N ° 077/2021/MDSJL/GDS", "R.U.O.S. N.º 077-2021-MDSJL/GDS", "RUOS 077-2021-MDSJL/GDS", "RUOS,077,2021,MDSJL,GDS"]
+    assert {ruos_number_key(number) for number in same} == {"RUOS-77-2021-MDSJL-GDS"}
+    assert len({RUOSNumberIndex.create_id(number, "150132") for number in same}) == 1
+    assert {ruos_number_key(n) for n in ("R.U.O.S. 0901", "RUOS-0901", "RUOS,0901", "RUOS\u00b70901", "RUOS #0901", "r.u.o.s.0901")} == {"RUOS-901"}
+    assert ruos_number_key("S.J.L.-2026-0101") == ruos_number_key("SJL 2026 101")
+    # what stays apart: a part is not split further, single letters apart from dots are parts, zeros of letters and digits
+    assert ruos_number_key("PAC 0122026") != ruos_number_key("PAC 012-2026")
+    assert ruos_number_key("RUOS-A-B-1") == "RUOS-A-B-1" and ruos_number_key("OSV-0A1") == "OSV-0A1"
+    assert ruos_number_key("RUOS N") == "RUOS-N"  # a number sign only before digits
+    assert ruos_number_key("ÑAÑA·2021") == "ÑAÑA-2021"  # letters of any script are letters
+
+
 def test_each_municipality_s_ruos_claims_its_own_numbers_apart_from_the_claims_made_before_they_said_whose() -> None:
     """Each municipality numbers its own RUOS: Comas's 045-2026 and San Juan de Lurigancho's are two claims (tester 127
     F4). A claim made before claims named their municipality kept the id of the number alone, which is still found."""

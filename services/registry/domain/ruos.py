@@ -9,6 +9,7 @@ holds the application's state, its documents and the rules of its steps.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -369,20 +370,71 @@ class RUOSApplication:
             raise DateBeforeError(field, on, earlier_field, earlier)
 
 
-_SEPARATORS = re.compile(r"[\s\-/._]+")
+_NUMBER_SIGN_ORDINAL = re.compile(r"(?<![^\W\d_])[Nn][.\s]*[º°]\.?")
+"""``N`` with an ordinal indicator or a degree sign (``Nº``, ``N.º``, ``N°``, ``N °.``): the number sign, read ``NO``."""
+
+_ORDINALS = "º°ª"
+"""Ordinal indicators and the degree sign typed for one: elsewhere than after ``N``, separators (``1º`` is ``1``)."""
+
+NUMBER_SIGNS = frozenset({"N", "NO", "NR", "NRO", "NUM", "NÚM", "NUMERO", "NÚMERO"})
+"""Words for "number" staff type before one (``N.º``, ``Nº``, ``N°``, ``No.``, ``Nro.``, ``Núm.``, ``n.``…): not a part
+of the number when a part of digits follows."""
+
+
+def _is_part_char(char: str) -> bool:
+    """A letter (of any script, with its marks) or a digit: what a number's parts are made of."""
+    return char.isalnum() or unicodedata.category(char).startswith("M")
+
+
+def ruos_number_parts(ruos_number: str) -> list[str]:
+    """The parts of an RUOS number as compared (see :func:`ruos_number_key`)."""
+    text = _NUMBER_SIGN_ORDINAL.sub(" NO ", ruos_number)
+    text = "".join(" " if char in _ORDINALS else char for char in text)
+    text = unicodedata.normalize("NFKC", text).upper()
+    runs = ["".join(run) for _, run in itertools.groupby(text, key=_is_part_char)]
+    if runs and not _is_part_char(runs[0][0]):
+        runs.insert(0, "")
+    parts: list[str] = []
+    joining = False  # the last part is single letters, and a bare "." follows it
+    for part, after in itertools.zip_longest(runs[::2], runs[1::2], fillvalue=""):
+        single_letter = len(part) == 1 and part.isalpha()
+        if joining and single_letter:
+            parts[-1] += part  # R.U.O.S. is RUOS
+        elif part:
+            parts.append(part)
+        joining = single_letter and after == "."
+    kept = [
+        part for index, part in enumerate(parts)
+        if not (part in NUMBER_SIGNS and index + 1 < len(parts) and parts[index + 1].isdigit())
+    ]
+    return [(part.lstrip("0") or "0") if part.isascii() and part.isdigit() else part for part in kept]
 
 
 def ruos_number_key(ruos_number: str) -> str:
     """The form under which RUOS numbers are compared: its parts without case, each of digits alone without its leading
-    zeros, joined by one ``-``. Between parts, any run of spaces, dashes of any kind (‐, –, —, −: a number copied from a
-    resolution's PDF or a word processor), ``/``, ``.`` and ``_`` is one separator, and full-width or other compatibility
-    forms of letters and digits (Unicode NFKC) are the plain ones: ``RUOS-SJL-2026-0101``, ``RUOS SJL 2026 101``,
-    ``ruos/sjl/2026/0101`` and ``RUOS–SJL–2026–0101`` are all ``RUOS-SJL-2026-101`` (tester 133 F5, tester 208 F5). A
-    part is not split further: ``PAC 0122026`` is another number than ``PAC 012-2026``. The number kept and shown is
-    the one typed."""
-    text = "".join("-" if unicodedata.category(c) == "Pd" or c == "\u2212" else c for c in unicodedata.normalize("NFKC", ruos_number))
-    parts = [part for part in _SEPARATORS.split(text.upper()) if part]
-    return "-".join((part.lstrip("0") or "0") if part.isascii() and part.isdigit() else part for part in parts)
+    zeros, joined by one ``-``. The number kept and shown is the one typed. Step by step:
+
+    - ``N`` followed by ``º``, ``°`` (the degree sign, typed for it) with dots or spaces between or none is the number
+      sign ``NO``: ``N.º``, ``Nº``, ``N°``, ``N °`` are one; elsewhere ``º``, ``°`` and ``ª`` are separators;
+    - full-width and other compatibility forms are the plain ones (Unicode NFKC: ``０１`` is ``01``, ``№`` is ``No``), and
+      case does not count;
+    - the parts are the runs of letters (of any script: ``Ñ``, ``Á`` are letters) and digits; any run of anything else is
+      one separator, whatever it is: spaces, dashes of any kind (‐, –, —, −: a number copied from a resolution's PDF),
+      ``/``, ``.``, ``,``, ``·``, ``_``, ``#``, ``:``…;
+    - single letters separated by a bare ``.`` (no space) are one part, an abbreviation: ``R.U.O.S.`` is ``RUOS``,
+      ``S.J.L`` is ``SJL``, ``N.o`` is ``NO``;
+    - a number sign (``N``, ``NO``, ``NR``, ``NRO``, ``NUM``, ``NÚM``, ``NUMERO``, ``NÚMERO``) right before a part of
+      digits is dropped: ``N.º 077``, ``Nº 077``, ``No. 077``, ``Nro. 077``, ``n. 77`` are ``77``; a lone ``N`` before
+      digits is so read as the sign, never as a code of its own;
+    - a part of digits alone loses its leading zeros (``0101`` is ``101``, ``000`` is ``0``); a part of letters and
+      digits keeps them (``0A1``).
+
+    So ``RUOS N.º 077-2021-MDSJL/GDS``, ``RUOS Nº 077-2021-MDSJL/GDS``, ``RUOS N° 077-2021-MDSJL/GDS`` and
+    ``ruos n. 77 2021 mdsjl gds`` are all ``RUOS-77-2021-MDSJL-GDS`` (tester 212 F1); ``R.U.O.S. 0901``, ``RUOS-0901``,
+    ``RUOS,0901`` and ``RUOS·0901`` are ``RUOS-901``; ``RUOS-SJL-2026-0101``, ``RUOS SJL 2026 101``,
+    ``ruos/sjl/2026/0101`` and ``RUOS–SJL–2026–0101`` are ``RUOS-SJL-2026-101`` (tester 133 F5, tester 208 F5). A part is
+    not split further: ``PAC 0122026`` is another number than ``PAC 012-2026``, ``SJL2026`` than ``SJL-2026``."""
+    return "-".join(ruos_number_parts(ruos_number))
 
 
 def legacy_ruos_number_key(ruos_number: str) -> str:
@@ -404,14 +456,17 @@ class RUOSNumberIndex(Aggregate):
     Claims stored before have ids derived from the keys of their day: the number
     alone (``municipality_id`` None, :meth:`lima_wide_id`; they hold it in the
     RUOS their OSV is registered in), case and spacing only, dashes folded but
-    not separators nor leading zeros (tester 133 F5 to tester 208 F5). A number
+    not separators nor leading zeros (tester 133 F5 to tester 208 F5), parts
+    split at spaces, dashes, ``/``, ``.`` and ``_`` alone with no number sign
+    dropped (tester 208 F5 to tester 212 F1). A number
     typed otherwise derives none of those ids, so such claims are found by
     reading the claims themselves and comparing their numbers by today's key
     (``Registry.ruos_number_holder``): nothing is migrated or written at start,
     and a registration of one of their numbers typed in any form is refused
     after a restart as before it. Two claims stored before that are one number
     by today's key (``RUOS-SJL-2026-0101`` and ``RUOS SJL 2026 0101``, both
-    taken before) both stay as recorded; the first claimed is the holder named.
+    taken before) both stay as recorded; the first claimed is the holder named,
+    even when a later one's id is today's (tester 212 F6).
     """
 
     @staticmethod
