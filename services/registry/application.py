@@ -504,16 +504,17 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, 
         """The OSV holding ``ruos_number`` (compared by :func:`~services.registry.domain.ruos.ruos_number_key`) in the RUOS
         of ``municipality_id`` (``mml`` or a district's ubigeo), or None.
 
-        The claim made under today's key is looked up by its id. A claim stored
-        before (under the key of its day, or the number alone) is found by
-        reading every claim and comparing its number by today's key: read as
-        such, it needs no migration, and a restart changes nothing of it. A
-        claim keyed by the number alone holds it in the RUOS its OSV is
-        registered in (:meth:`_ruos_registered_in`), and in no other. Of two
-        stored before that are one number now, the first claimed is named.
+        The claims are read, oldest first, and their numbers compared by
+        today's key: a claim stored before (under the key of its day, or the
+        number alone) is so found with no migration, and a restart changes
+        nothing of it. A claim keyed by the number alone holds it in the RUOS
+        its OSV is registered in (:meth:`_ruos_registered_in`), and in no other.
+        Of two or more that are one number now (registered under an older key,
+        each typed another way), the first claimed is named, even when a later
+        one's id is the one today's key derives (tester 212 F6): the scan is
+        made whether or not that id is found. The claim under today's key, looked
+        up by its id, answers only when the log lists none.
         """
-        if (claim := self.find(RUOSNumberIndex.create_id(ruos_number, municipality_id), RUOSNumberIndex)) is not None:
-            return claim.osv_id
         key = ruos_number_key(ruos_number)
         for claimed in self._ruos_number_claims():
             if ruos_number_key(claimed.ruos_number) != key:
@@ -523,6 +524,8 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, 
                 claimed_in = self._ruos_registered_in(self.load(claimed.osv_id, OSV, OSVNotFoundError))
             if claimed_in == municipality_id:
                 return UUID(str(claimed.osv_id))
+        if (claim := self.find(RUOSNumberIndex.create_id(ruos_number, municipality_id), RUOSNumberIndex)) is not None:
+            return claim.osv_id
         return None
 
     def _ruos_number_claims(self) -> Iterator[RUOSNumberIndex.RUOSNumberClaimed]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from functools import partial
@@ -215,6 +217,41 @@ def test_a_claim_typed_another_way_on_a_stale_check_still_meets_the_first_in_the
         registry.save(late, RUOSNumberIndex(ruos_number="ruos n. 77 2021 mdsjl gds", osv_id=second, municipality_id="150132"))
     assert registry.get_osv(second).ruos_number is None
     assert registry.ruos_number_holder("RUOS Nº 077-2021-MDSJL/GDS", "150132") == first
+    registry.close()
+
+
+def claimed_by_parts_then(registry: Registry, osv_id: UUID, ruos_number: str, municipality_id: str) -> None:
+    """Register the OSV and claim its number as registry did from tester 208 F5 to tester 212 F1: the number split at
+    spaces, dashes, slashes, dots and underscores alone, no number sign dropped, no ``°`` folded."""
+    osv = registry.get_osv(osv_id)
+    osv._registered(ruos_number=ruos_number, registered_on=date(2021, 7, 12), municipality_id=municipality_id)
+    text = "".join("-" if unicodedata.category(c) == "Pd" else c for c in unicodedata.normalize("NFKC", ruos_number))
+    parts = [part for part in re.split(r"[\s\-/._]+", text.upper()) if part]
+    key = "-".join((part.lstrip("0") or "0") if part.isascii() and part.isdigit() else part for part in parts)
+    then = uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:ruos:{municipality_id}:number:{key}")
+    registry.save(osv, RUOSNumberIndex._create(RUOSNumberIndex.RUOSNumberClaimed, id=then, ruos_number=ruos_number, osv_id=osv_id, municipality_id=municipality_id))
+
+
+def test_of_claims_of_one_number_stored_under_the_key_before_the_first_is_named_though_a_later_ones_id_is_todays(database_url: str) -> None:
+    """Tester 212 F6: three typings of one number were each taken before N.º, Nº and the number sign were folded; the
+    third one's key then is today's, so the lookup by today's id found it and the 409 named it, not the first claimed."""
+    registry = registry_on(database_url)
+    osvs = [registry.map_osv(name, "San Juan de Lurigancho", date(2021, 3, 15)) for name in (
+        "Comedor Popular Virgen de Fátima", "Club de Madres Santa Rosa", "Vaso de Leche Las Flores", "Vecinos Solidarios de Zárate")]
+    typed = ("RUOS N.º 077-2021-MDSJL/GDS", "RUOS Nº 077-2021-MDSJL/GDS", "RUOS 077-2021-MDSJL/GDS")
+    for osv_id, number in zip(osvs, typed, strict=False):
+        claimed_by_parts_then(registry, osv_id, number, "150132")
+    assert RUOSNumberIndex.create_id(typed[2], "150132") == RUOSNumberIndex.create_id(typed[0], "150132")  # today's id, the third's
+    registry.close()
+
+    registry = registry_on(database_url)
+    head = registry.log_head()
+    for number in (*typed, "RUOS N° 077-2021-MDSJL/GDS", "ruos n. 77 2021 mdsjl gds"):
+        assert registry.ruos_number_holder(number, "150132") == osvs[0], number
+        with pytest.raises(RUOSNumberTakenError) as refused:
+            registry.register_in_ruos(osvs[3], number, date(2021, 8, 2), municipality_id="150132")
+        assert str(osvs[0]) in refused.value.message
+    assert registry.log_head() == head and registry.get_osv(osvs[3]).ruos_number is None
     registry.close()
 
 
