@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from defusedcsv import csv as defused_csv
+from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 LEADING_BLANKS = ("\t", "\r")
@@ -62,9 +63,15 @@ def csv_writer(out: TextIO, **options: Any) -> Any:
     return _Writer(defused_csv.writer(out, **{**options, "lineterminator": "\r\n"}))
 
 
-def append_row(sheet: Worksheet, values: Iterable[Any]) -> None:
-    """``sheet.append(values)``, each text cell kept as text: one openpyxl would store as a formula is stored as a string."""
-    sheet.append(list(values))
-    for cell in sheet[sheet.max_row]:
+def append_row(sheet: Worksheet, values: Iterable[Any]) -> list[Cell]:
+    """``sheet.append(values)``, each text cell kept as text: one openpyxl would store as a formula is stored as a string.
+
+    Returns the row's cells, for the caller to format. The cells are made here and handed to ``append``: finding the
+    row again (``sheet[sheet.max_row]``) scanned every cell of the sheet, for every row, and an export of 5,000 rows
+    took a minute (tester 212 F5)."""
+    cells = [Cell(sheet, value=value) for value in values]
+    for cell in cells:
         if isinstance(cell.value, str) and cell.data_type == "f":
             cell.data_type = "s"
+    sheet.append(cells)
+    return cells

@@ -226,9 +226,9 @@ def to_xlsx(
         sheet.column_dimensions[chr(ord("A") + index)].width = width
     share_column = VALUE_COLUMNS[-1] + 1
     for row in rows(report, lang, plans, whole):
-        append_row(sheet, row.cells())
+        cells = append_row(sheet, row.cells())  # the row's own cells: sheet.max_row scans the whole sheet (tester 212 F5)
         for column in DATE_COLUMNS:  # text in the CSV, a date cell here (a total's row has none: left empty)
-            cell = sheet.cell(row=sheet.max_row, column=column)
+            cell = cells[column - 1]
             if isinstance(cell.value, str) and cell.value:
                 cell.value, cell.number_format = date.fromisoformat(cell.value), "yyyy-mm-dd"
         if row.indicator_code.endswith("_rate"):
@@ -239,8 +239,8 @@ def to_xlsx(
             number_format = None
         if number_format:
             for column in VALUE_COLUMNS:
-                sheet.cell(row=sheet.max_row, column=column).number_format = number_format
-        sheet.cell(row=sheet.max_row, column=share_column).number_format = "0.00%"
+                cells[column - 1].number_format = number_format
+        cells[share_column - 1].number_format = "0.00%"
     sheet.auto_filter.ref = sheet.dimensions
 
     properties = workbook.create_sheet(t("export.properties"))
