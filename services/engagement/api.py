@@ -259,7 +259,8 @@ def join_osv(member_id: UUID, body: MembershipCreate, engagement: EngagementDep,
     A rejoining dated before the day the person left that OSV is 422 `stays_apart` on `joined_on`, naming the earlier
     membership: a person's stays in one OSV never overlap (the day they left, or later, is taken). The answer carries
     the member's new `ETag`. An OSV engagement has not heard of is 422 `osv_mapped_in_registry` with `Retry-After`, in
-    the same 422 as the body's other mistakes."""
+    the same 422 as the body's other mistakes. A member not found is 404 `known_member` first, whatever the OSV named
+    (a dissolved or merged one's 409 is told only for a member found)."""
     member = engagement.join_osv(member_id=member_id, osv_id=body.osv_id, role=body.role, joined_on=body.joined_on)
     tagged(response, engagement.version_of(member))
     return MembershipPublic.of(member.latest_membership)

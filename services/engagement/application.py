@@ -199,13 +199,12 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
         """The member, with a new membership (their latest): they joined another OSV, or rejoined one. An OSV this service
         has not heard of (422 ``osv_mapped_in_registry``) is said with the joining's own mistakes (a board role for a
         minor, a stay overlapping an earlier one) in one 422, as a registration says it (tester 206 F5); a member not
-        found is 404 first."""
+        found is 404 first, whatever the OSV named (a dissolved or merged one's 409 came before it: tester 212 F8)."""
+        member = self.get_member(member_id)
         try:
             self.osvs.require_active(osv_id, on=joined_on, dated="joined_on")
         except OSVNotInRegistryError as unknown:
-            member = self.get_member(member_id)
             raise_first([unknown, *refused(member.join, osv_id, role, joined_on)])
-        member = self.get_member(member_id)
         membership = member.join(osv_id, role, joined_on)
         roster = self._roster_of(osv_id)
         roster.seat(membership, member.id, member.document_type, self.today())

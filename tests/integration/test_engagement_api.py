@@ -506,6 +506,19 @@ def test_a_joining_naming_an_unknown_osv_is_told_the_joinings_own_domain_mistake
     assert head(client) == before  # nothing recorded
 
 
+def test_a_joining_for_a_member_not_found_is_404_whatever_the_osv_named(client: TestClient) -> None:
+    """Tester 212 F8: for an unknown member, a dissolved OSV was told 409 osv_not_dissolved and a merged duplicate 409
+    osv_not_merged, an unknown or live OSV 404: the member not found is 404 first, whichever OSV the body names."""
+    dissolved, live, duplicate = map_osv(client), map_osv(client), map_osv(client)
+    dissolve_osv(client, dissolved)
+    registry_publishes(client, "OSVMerged", osv_id=duplicate, into_osv_id=live, merged_on="2024-01-15")
+    before = head(client)
+    for osv_id in (dissolved, duplicate, live, str(uuid4())):
+        answer = client.post(f"/members/{uuid4()}/memberships", json={"osv_id": osv_id, "role": "member", "joined_on": "2024-04-01"})
+        assert answer.status_code == 404, answer.text
+    assert head(client) == before
+
+
 def test_a_person_joins_only_an_osv_registry_has_mapped_and_not_dissolved(client: TestClient) -> None:
     unknown = problem_of(client.post("/members", json=a_person(osv_id=str(uuid4()))), 422)
     assert (unknown["field"], unknown["rule"]) == ("osv_id", "osv_mapped_in_registry")
