@@ -227,7 +227,7 @@ class ParticipatoryBudgetCreate(Command):
     )
     cycle_year: Annotated[
         int, Field(strict=True, json_schema_extra={"minimum": FIRST_CYCLE_YEAR, "maximum": LAST_CYCLE_YEAR}), domain_rule(check_cycle_year)
-    ] = Field(description=f"The participatory-budget cycle's year, {FIRST_CYCLE_YEAR} to {LAST_CYCLE_YEAR} (422 `cycle_year_range`), at most 10 years after `submitted_on`'s (422 `within_planning_horizon`), and not before the year before it (a municipality takes projects the year before the budget year they are for: submitted in 2026, 2025 at the earliest; else 422 `not_before_previous_cycle`).")
+    ] = Field(description=f"The participatory-budget cycle's year, {FIRST_CYCLE_YEAR} to {LAST_CYCLE_YEAR} (422 `cycle_year_range`), at most 10 years after `submitted_on`'s (422 `within_planning_horizon`), and not before the year before it (a submission is for its own year's cycle or a later one, as a municipality takes projects the year before the budget year they are for; one year back is taken for a submission recorded late: submitted in 2026, 2025 at the earliest; else 422 `not_before_previous_cycle`).")
     project_title: Text = Field(description="The project's title as submitted.")
     amount_requested: Money
     currency: Currency

@@ -84,6 +84,8 @@ def test_a_cycle_before_the_year_before_the_submission_is_long_past() -> None:
         submission(cycle_year=on.year - 2, submitted_on=on)
     assert (refused.value.field, refused.value.rule) == ("cycle_year", "not_before_previous_cycle")
     assert "the earliest cycle taken is 2020" in refused.value.message
+    # tester 212 F10: the reason given was the process's year, by which a 2021 submission is for 2022, not 2020
+    assert "its own year's cycle or a later one" in refused.value.message and "the year before its cycle" not in refused.value.message
 
 
 def test_only_an_osv_on_the_ruos_by_the_day_it_submits_may_submit() -> None:

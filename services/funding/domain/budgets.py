@@ -26,7 +26,8 @@ from shared.municipalities import MunicipalityTable
 FIRST_CYCLE_YEAR = 2000
 LAST_CYCLE_YEAR = 2100
 CYCLE_YEARS_BEHIND = 1
-"""How many years before the submission's a cycle may be: the process runs the year before the budget year it is for."""
+"""How many years before the submission's a cycle may be: a submission is for its own year's cycle or a later one (the
+process runs the year before the budget year it is for), and one year back is taken for one recorded late."""
 
 
 class BudgetOutcome(StrEnum):
@@ -58,14 +59,18 @@ class CycleTooFarAheadError(RuleViolationError):
 
 
 class CycleLongPastError(RuleViolationError):
-    """A cycle before the year before the submission's: a municipality takes projects the year before the budget year they
-    are for, so a submission of 2026 is for 2025 at the earliest, and one for 2001 is a typo (tester 208 F6: it was taken)."""
+    """A cycle before the year before the submission's. A municipality takes projects the year before the budget year they
+    are for, so a submission is for its own year's cycle or a later one; one year back is taken too, for a submission
+    recorded late (a process that ran into its budget year, an entry made after the year turned). A submission of 2026 is
+    for 2025 at the earliest, and one for 2001 is a typo (tester 208 F6: it was taken). The message said the process's
+    year was the reason for the bound, by which a 2021 submission is for 2022, not 2020 (tester 212 F10)."""
 
     def __init__(self, cycle_year: int, submitted_on: date) -> None:
         earliest = submitted_on.year - CYCLE_YEARS_BEHIND
         super().__init__(
-            f"cycle_year {cycle_year} is long past for a submission of {submitted_on.isoformat()}: a participatory budget "
-            f"takes projects the year before its cycle, so the earliest cycle taken is {earliest}",
+            f"cycle_year {cycle_year} is long past for a submission of {submitted_on.isoformat()}: a submission is for "
+            f"its own year's cycle or a later one, and one year back is taken for one recorded late, so the earliest "
+            f"cycle taken is {earliest}",
             field="cycle_year",
             rule="not_before_previous_cycle",
         )
