@@ -26,12 +26,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
-from shared.errors import DateInFutureError, RuleViolationError
+from shared.errors import DateInFutureError, DomainError, RuleViolationError, raise_first
 
 EARLIEST_DATE = date(2000, 1, 1)
 """The default earliest plausible date of any fact the programme records."""
@@ -48,6 +48,7 @@ PLANNED_FIELDS = frozenset(
 """The dates that plan rather than record: they may lie in the future."""
 
 PLANNED_DATES_ATTRIBUTE = "__planned_dates__"
+TOLD_WITH_ATTRIBUTE = "__dates_told_with__"
 F = TypeVar("F", bound=Callable[..., Any])
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -64,6 +65,31 @@ def plans(*names: str) -> Callable[[F], F]:
         return command
 
     return mark
+
+
+def dates_told_with(mistakes: Callable[..., Iterable[RuleViolationError]]) -> Callable[[F], F]:
+    """Mark a command whose date-rule refusal comes in one 422 with ``mistakes(*its arguments)``: the body's other
+    mistakes, found as the command finds them, reading only. The rule is checked before the command runs
+    (:func:`check_command_dates`), and its refusal was told alone: a scoring dated 2099 with a score of 11 was told the
+    date, then the score (tester 212 F7). A 404 or a 409 ``mistakes`` meets is not told: the date's 422 stands, as
+    before. Put it under the command's other decorators (``@retried_on_collision``), which read it."""
+
+    def mark(command: F) -> F:
+        setattr(command, TOLD_WITH_ATTRIBUTE, mistakes)
+        return command
+
+    return mark
+
+
+def _told_with(mistakes: Callable[..., Iterable[RuleViolationError]], args: Any, kwargs: Any) -> list[RuleViolationError]:
+    """What ``mistakes`` finds of the command's arguments, its refusals' ``also`` too; none if it meets another refusal."""
+    try:
+        found = list(mistakes(*args, **kwargs))
+    except RuleViolationError as refusal:
+        found = [refusal]
+    except DomainError:
+        return []
+    return [each for refusal in found for each in (refusal, *refusal.also) if isinstance(each, RuleViolationError)]
 
 
 class DateBeforeProgrammeError(RuleViolationError):
@@ -173,7 +199,10 @@ def _arguments(signature: inspect.Signature, positional: tuple[str, ...] | None,
 def check_command_dates(
     command: Callable[..., Any], signature: inspect.Signature, args: Any, kwargs: Any, positional: tuple[str, ...] | None = None
 ) -> None:
-    """Every date among the command's arguments meets its application's :class:`DateRule` (``application.date_rule()``, the first argument's)."""
+    """Every date among the command's arguments meets its application's :class:`DateRule` (``application.date_rule()``, the first argument's).
+
+    Every date refused comes in one 422, with the command's other mistakes where it says how to find them
+    (:func:`dates_told_with`)."""
     application = args[0] if args else None
     date_rule = getattr(application, "date_rule", None)
     if date_rule is None:
@@ -182,8 +211,16 @@ def check_command_dates(
     dated = [(field, day) for name, value in arguments.items() if name != "self" for field, day in dates_in(value, name)]
     if dated:  # a command without dates (a read that logs, a redaction) never reads the clock
         rule, planned = date_rule(), getattr(command, PLANNED_DATES_ATTRIBUTE, frozenset())
+        refusals: list[RuleViolationError] = []
         for field, day in dated:
-            rule.check(day, field, planned=field in planned)
+            try:
+                rule.check(day, field, planned=field in planned)
+            except RuleViolationError as refusal:
+                refusals.append(refusal)
+        if refusals and (mistakes := getattr(command, TOLD_WITH_ATTRIBUTE, None)) is not None:
+            told = {(r.field, r.rule) for r in refusals}
+            refusals += [m for m in _told_with(mistakes, args, kwargs) if (m.field, m.rule) not in told]
+        raise_first(refusals)
 
 
 def checked_dates(command: Callable[P, R]) -> Callable[P, R]:

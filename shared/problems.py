@@ -324,9 +324,12 @@ def _in_body_order(body: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], tup
 def _headers_of(exc: DomainError) -> dict[str, str] | None:
     """The headers a refusal carries: when to ask again, for one that clears up once another service's event arrives
     (or an operator fixes a setting); the record's ``ETag`` now, for a failed ``If-Match`` (RFC 9110 lets a 412 carry
-    it), so a client may send its change again on it without reading the record first."""
+    it), so a client may send its change again on it without reading the record first. A lag among a 422's other
+    mistakes (``also``: an OSV not heard of yet, told after a date refused) gives it too."""
     if isinstance(exc, (LagRefusal, UnavailableError)):
         return {"Retry-After": str(exc.retry_after)}
+    if lags := [each.retry_after for each in getattr(exc, "also", ()) if isinstance(each, LagRefusal)]:
+        return {"Retry-After": str(max(lags))}
     if isinstance(exc, PreconditionFailedError):
         return {"ETag": etag_of(exc.current_version)}
     return None

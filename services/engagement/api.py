@@ -145,7 +145,8 @@ async def register_member(body: MemberCreate, engagement: EngagementDep, respons
     A document already registered is 409 `person_already_registered` naming its holder's member id (never the number):
     a lookup by document, so it is logged on the holder's access log as `POST /members/lookup` is (purpose
     `duplicate_check`, disclosure `registration_refused`), before the answer goes out, for a dry run too. An OSV engagement
-    has not heard of is 422 `osv_mapped_in_registry` with `Retry-After`, in the same 422 as the body's other mistakes."""
+    has not heard of is 422 `osv_mapped_in_registry` with `Retry-After`, in the same 422 as the body's other mistakes
+    (a `joined_on` in the future among them)."""
     # On the event loop when the store takes it at once, else in a worker thread (shared.inplace): a plain `def` route takes
     # a thread hop for the command and a second one to check the answer.
     return answered(response, await run_command(engagement, registered, body, engagement))
@@ -259,7 +260,7 @@ def join_osv(member_id: UUID, body: MembershipCreate, engagement: EngagementDep,
     A rejoining dated before the day the person left that OSV is 422 `stays_apart` on `joined_on`, naming the earlier
     membership: a person's stays in one OSV never overlap (the day they left, or later, is taken). The answer carries
     the member's new `ETag`. An OSV engagement has not heard of is 422 `osv_mapped_in_registry` with `Retry-After`, in
-    the same 422 as the body's other mistakes. A member not found is 404 `known_member` first, whatever the OSV named
+    the same 422 as the body's other mistakes, a `joined_on` in the future among them. A member not found is 404 `known_member` first, whatever the OSV named
     (a dissolved or merged one's 409 is told only for a member found)."""
     member = engagement.join_osv(member_id=member_id, osv_id=body.osv_id, role=body.role, joined_on=body.joined_on)
     tagged(response, engagement.version_of(member))

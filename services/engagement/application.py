@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timezone
 from typing import Any
 from uuid import UUID
@@ -35,9 +35,10 @@ from services.engagement.personalreads import PersonalDataReads
 from services.engagement.views import GrantDirectory, OSVDirectory
 from services.engagement.views.grants import NotAProjectError
 from shared.clock import Clock, today_in_lima
+from shared.dates import dates_told_with
 from shared.districts import DistrictTable
 from shared.documents import DocumentType
-from shared.errors import raise_first, refused
+from shared.errors import DomainError, RuleViolationError, raise_first, refused
 from shared.idempotency import AnswerBook
 from shared.preconditions import check_version
 from shared.roles import ALL_LIMA, MunicipalScope
@@ -142,7 +143,64 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
             osv_id, full_name, document_type, document_number, nationality, sex, joined_on, birth_year, role, phone
         ).id
 
+    def _new_member(
+        self,
+        osv_id: UUID,
+        full_name: str,
+        document_type: DocumentType,
+        document_number: str | None,
+        nationality: str,
+        sex: Sex,
+        joined_on: date,
+        birth_year: int | None = None,
+        role: Role = Role.MEMBER,
+        phone: str | None = None,
+    ) -> Member:
+        """The person :meth:`registered_member` registers, not saved: its refusals are the person's own mistakes."""
+        return Member.register(
+            full_name=full_name,
+            document_type=document_type,
+            document_number=document_number,
+            nationality=nationality,
+            sex=sex,
+            birth_year=birth_year,
+            osv_id=osv_id,
+            joined_on=joined_on,
+            today=self.today(),
+            role=role,
+            phone=phone,
+        )
+
+    def _osv_not_heard_of(self, osv_id: UUID, joined_on: date) -> Iterator[RuleViolationError]:
+        """The 422 of an OSV this service has not heard of, if it has not; a 409 (dissolved, merged) is not told here."""
+        try:
+            self.osvs.require_active(osv_id, on=joined_on, dated="joined_on")
+        except OSVNotInRegistryError as unknown:
+            yield unknown
+        except DomainError:
+            return
+
+    def _registration_told_with_dates(
+        self,
+        osv_id: UUID,
+        full_name: str,
+        document_type: DocumentType,
+        document_number: str | None,
+        nationality: str,
+        sex: Sex,
+        joined_on: date,
+        birth_year: int | None = None,
+        role: Role = Role.MEMBER,
+        phone: str | None = None,
+    ) -> Iterator[RuleViolationError]:
+        """:meth:`registered_member`'s 422s, read only, for the date rule's refusal of ``joined_on`` to come with them
+        (tester 212 F7, as tester 206 F5 found of the OSV not heard of)."""
+        yield from self._osv_not_heard_of(osv_id, joined_on)
+        person = (osv_id, full_name, document_type, document_number, nationality, sex, joined_on, birth_year, role, phone)
+        yield from refused(self._new_member, *person)
+
     @retried_on_collision
+    @dates_told_with(_registration_told_with_dates)
     def registered_member(
         self,
         osv_id: UUID,
@@ -159,28 +217,13 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
         """:meth:`register_member`, giving the member as saved: what ``POST /members`` answers, without reading them back
         (and unsealing their personal data again). An OSV this service has not heard of (422 ``osv_mapped_in_registry``)
         is said with the person's own mistakes (a board role for a minor…) in one 422: they came one answer at a time
-        (tester 206 F5)."""
-
-        def registered() -> Member:
-            return Member.register(
-                full_name=full_name,
-                document_type=document_type,
-                document_number=document_number,
-                nationality=nationality,
-                sex=sex,
-                birth_year=birth_year,
-                osv_id=osv_id,
-                joined_on=joined_on,
-                today=self.today(),
-                role=role,
-                phone=phone,
-            )
-
+        (tester 206 F5); a ``joined_on`` the date rule refuses, with them too (tester 212 F7)."""
+        person = (osv_id, full_name, document_type, document_number, nationality, sex, joined_on, birth_year, role, phone)
         try:
             self.osvs.require_active(osv_id, on=joined_on, dated="joined_on")
         except OSVNotInRegistryError as unknown:
-            raise_first([unknown, *refused(registered)])
-        member = registered()
+            raise_first([unknown, *refused(self._new_member, *person)])
+        member = self._new_member(*person)
         roster = self._roster_of(osv_id)
         roster.check_seat(member.latest_membership.membership_id, member.latest_membership.role)  # before claiming the document
         drawn_at_random(member.id)  # a new person: their key is made without looking for it first
@@ -194,7 +237,14 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
         self.save(member, index, roster)
         return member
 
+    def _joining_told_with_dates(self, member_id: UUID, osv_id: UUID, role: Role, joined_on: date) -> Iterator[RuleViolationError]:
+        """:meth:`join_osv`'s 422s, read only, for the date rule's refusal of ``joined_on`` to come with them (tester 212 F7)."""
+        member = self.get_member(member_id)
+        yield from self._osv_not_heard_of(osv_id, joined_on)
+        yield from refused(member.join, osv_id, role, joined_on)
+
     @retried_on_collision
+    @dates_told_with(_joining_told_with_dates)
     def join_osv(self, member_id: UUID, osv_id: UUID, role: Role, joined_on: date) -> Member:
         """The member, with a new membership (their latest): they joined another OSV, or rejoined one. An OSV this service
         has not heard of (422 ``osv_mapped_in_registry``) is said with the joining's own mistakes (a board role for a

@@ -462,7 +462,8 @@ SCORE_ONCE = (
     "The answer shows an evaluator its own scoring alone, the mean and the version null: evaluators score blind. "
     "Every mistake of the scores comes in one 422, each at its row, before any 409: a criterion not in the rubric "
     "(`criterion_in_rubric`), scored again (`score_each_criterion_once`, with the schema's mistakes too), a score out of its "
-    "range (`score_within_range`), a criterion left unscored (`every_criterion_scored`)."
+    "range (`score_within_range`), a criterion left unscored (`every_criterion_scored`), and `scored_on` before the "
+    "proposal's submission (`not_before_submission`) or in the future (`not_in_future`)."
 )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from uuid import UUID
@@ -45,10 +45,11 @@ from services.funding.domain.rounds import (
     Round,
     RoundNotFoundError,
 )
-from services.funding.domain.scoring import Criterion, Score, checked_scores
+from services.funding.domain.scoring import Criterion, Score
 from services.funding.views import OSVDirectory
-from shared.dates import checked_dates
+from shared.dates import checked_dates, dates_told_with
 from shared.districts import DistrictTable
+from shared.errors import RuleViolationError, raise_first
 from shared.history import RecordedEvent, stored_history
 from shared.idempotency import AnswerBook
 from shared.money import Currency
@@ -557,7 +558,23 @@ class Funding(ServiceApplication):
         """A round's proposals in the order they were submitted (``evaluator``: see :meth:`get_round`)."""
         return [self.get_proposal(i) for i in self.get_round(round_id, evaluator).proposal_ids]
 
+    def _scoring_told_with_dates(
+        self, proposal_id: UUID, evaluator: str | None, scores: Sequence[Score], scored_on: date, *, scorer: str
+    ) -> Iterator[RuleViolationError]:
+        """:meth:`score_proposal`'s 422s, read only, for the date rule's refusal to come with them (tester 212 F7)."""
+        proposal, round_ = self._held_proposal(proposal_id, scorer)
+        return proposal.scoring_mistakes(round_.criteria, scores, scored_on)
+
+    def _held_proposal(self, proposal_id: UUID, scorer: str) -> tuple[Proposal, Round]:
+        """The proposal and its round, if the round is assigned to ``scorer`` (or was): else 404."""
+        proposal = self.load(proposal_id, Proposal, ProposalNotFoundError)
+        round_ = self.get_round(proposal.round_id)
+        if not round_.held_by(scorer):
+            raise ProposalNotFoundError(proposal_id)
+        return proposal, round_
+
     @retried_on_collision
+    @dates_told_with(_scoring_told_with_dates)
     def score_proposal(
         self, proposal_id: UUID, evaluator: str | None, scores: Sequence[Score], scored_on: date, *, scorer: str
     ) -> Proposal:
@@ -566,14 +583,12 @@ class Funding(ServiceApplication):
         404 unless the round is assigned to ``scorer``, or was until their code was withdrawn (then 409
         ``evaluator_withdrawn``, :meth:`.Round.scoring_code`); 409 ``osv_not_dissolved`` if the proposal's OSV dissolved
         before ``scored_on``, as its approval is: a dissolved OSV's proposal is rejected (what winds it down), not scored.
-        Every mistake of the scores by the round's rubric comes first, after the 404 only, in one 422
-        (:func:`~services.funding.domain.scoring.scoring_mistakes`).
+        Every mistake of the body comes first, after the 404 only, in one 422: the scores' by the round's rubric and a
+        ``scored_on`` before the submission (:meth:`.Proposal.scoring_mistakes`), and the date rule's refusal of
+        ``scored_on`` with them (:func:`~shared.dates.dates_told_with`; tester 212 F7).
         """
-        proposal = self.load(proposal_id, Proposal, ProposalNotFoundError)
-        round_ = self.get_round(proposal.round_id)
-        if not round_.held_by(scorer):
-            raise ProposalNotFoundError(proposal_id)
-        checked_scores(round_.criteria, scores)  # every mistake of the scores in one 422, before any 409 (tester 208 F7)
+        proposal, round_ = self._held_proposal(proposal_id, scorer)
+        raise_first(proposal.scoring_mistakes(round_.criteria, scores, scored_on))  # before any 409 (testers 208 F7, 212 F7)
         self.osvs.require_not_dissolved(proposal.osv_id, on=scored_on, dated="scored_on")
         code = round_.scoring_code(scorer, evaluator)
         proposal.score(round_.criteria, code, scores, scored_on, [*round_.codes_of(scorer), *round_.withdrawn_codes_of(scorer)])

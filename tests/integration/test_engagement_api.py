@@ -476,6 +476,24 @@ def test_a_registration_naming_an_unknown_osv_is_told_the_persons_own_mistakes_i
     assert head(client) == before
 
 
+def test_a_joined_on_in_the_future_is_told_with_the_unknown_osv_in_one_422(client: TestClient) -> None:
+    """Tester 212 F7 (as tester 206 F5 found of the person's own mistakes): a future joined_on was told alone, by the date
+    rule checked before the command ran, and the unknown OSV only once the date was put right."""
+    member = join(client, document_number="V-28765432")
+    before = head(client)
+
+    registration = client.post("/members", json=a_person(osv_id=str(uuid4()), joined_on="2099-03-20"))
+    joining = client.post(f"/members/{member['id']}/memberships", json={"osv_id": str(uuid4()), "role": "president", "joined_on": "2099-03-20"})
+
+    for answer in (registration, joining):
+        assert answer.status_code == 422, answer.text
+        assert [(e["field"], e["rule"]) for e in answer.json()["errors"]] == [("joined_on", "not_in_future"), ("osv_id", "osv_mapped_in_registry")]
+        assert answer.headers["Retry-After"] == str(LAG_RETRY_AFTER_SECONDS)  # the OSV may yet be heard of
+    nobody = client.post(f"/members/{uuid4()}/memberships", json={"osv_id": str(uuid4()), "role": "member", "joined_on": "2099-03-20"})
+    assert [(e["field"], e["rule"]) for e in nobody.json()["errors"]] == [("joined_on", "not_in_future")]  # as before: the date alone
+    assert head(client) == before
+
+
 def test_a_joining_naming_an_unknown_osv_with_a_mistake_of_its_own_is_told_both_in_one_422(client: TestClient) -> None:
     """Helper 201: as a registration (tester 199 F5), a member's joining of another OSV was told its role's mistake, and
     the unknown OSV only once that was put right."""

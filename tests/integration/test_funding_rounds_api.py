@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.persistence import IntegrityError
@@ -755,6 +755,27 @@ def test_every_mistake_of_the_scores_comes_in_one_422_before_what_the_proposal_s
         ("scores.0.score", "score_within_range"), ("scores.1.criterion", "score_each_criterion_once"), ("scores", "every_criterion_scored"),
     }
     assert_problem(client.post(url, json=scoring("EV-1", 10, 10, 5)), 409, "evaluator", "score_once")  # a body put right
+
+
+def test_a_scoring_s_wrong_date_comes_in_the_same_422_as_its_scores_mistakes(client: TestClient) -> None:
+    """Tester 212 F7: a scored_on before the proposal's submission, or in the future, beside a score of 11 was told the
+    score alone (before submission), or the date alone (the date rule, checked before the command ran), the other once
+    that one was put right."""
+    proposal = a_proposal(client, a_round(client)["id"])  # submitted on 2021-05-10
+    url = f"/proposals/{proposal['id']}/scores"
+    before = head(client)
+    assert several(client.post(url, json=with_scores({**ORG, "score": 11}, ADMIN, IMPACT, scored_on="2021-05-01"))) == {
+        ("scored_on", "not_before_submission"), ("scores.0.score", "score_within_range"),
+    }
+    assert several(client.post(url, json=with_scores({**ORG, "score": 11}, ADMIN, ADMIN, scored_on="2099-03-20"))) == {
+        ("scored_on", "not_in_future"), ("scores.0.score", "score_within_range"), ("scores.2.criterion", "score_each_criterion_once"),
+        ("scores", "every_criterion_scored"),
+    }
+    assert head(client) == before
+    # the date alone is still told alone, and a proposal the caller is not assigned (or none) is told only the date, as before
+    assert several(client.post(url, json=with_scores(ORG, ADMIN, IMPACT, scored_on="2099-03-20"))) == {("scored_on", "not_in_future")}
+    nowhere = client.post(f"/proposals/{uuid4()}/scores", json=with_scores({**ORG, "score": 11}, ADMIN, IMPACT, scored_on="2099-03-20"))
+    assert several(nowhere) == {("scored_on", "not_in_future")}
 
 
 def test_an_evaluator_scores_a_proposal_once(client: TestClient) -> None:

@@ -32,8 +32,8 @@ from services.funding.domain.scoring import (
     Score,
     Scoring,
     check_evaluator,
-    checked_scores,
     mean,
+    scoring_mistakes,
     weighted_total,
 )
 from shared.errors import (
@@ -47,6 +47,7 @@ from shared.errors import (
     check_positive,
     field_of,
     raise_first,
+    refused,
 )
 from shared.money import CENT, Currency, money
 from shared.outputs import OutputKind
@@ -408,15 +409,16 @@ class Proposal(Aggregate):
     ) -> Scoring:
         """One evaluator scores every criterion of the rubric once; the weighted total is recorded with the scores.
 
-        Every mistake of the scores themselves (:func:`.scoring.scoring_mistakes`) comes first, in one 422, before the
-        409s the proposal's record decides. ``holders_codes``: every code the person scoring holds, or held until it was withdrawn, in the round
+        Every mistake of the body (:meth:`scoring_mistakes`: the scores', a ``scored_on`` before the submission) comes
+        first, in one 422, before the 409s the proposal's record decides. ``holders_codes``: every code the person scoring holds, or held until it was withdrawn, in the round
         (:meth:`.rounds.Round.codes_of`, :meth:`.rounds.Round.withdrawn_codes_of`). A person scores once: 409
         ``score_once`` for a code that scored already, 409 ``one_scoring_per_person`` for one whose holder scored under
         another of their codes (several only in a round assigned before one code per person, or when a code of theirs
         was withdrawn and they were given another: the scores it gave still count).
         """
         check_evaluator(evaluator)
-        checked = checked_scores(rubric, scores)  # the body's own mistakes, all of them, before what the record says (tester 208 F7)
+        raise_first(self.scoring_mistakes(rubric, scores, scored_on))  # the body's own, all of them, before what the record says
+        checked = {score.criterion: score.score for score in scores}
         self.check_undecided()
         for earlier in self.scorings:
             if earlier.evaluator == evaluator:
@@ -424,7 +426,6 @@ class Proposal(Aggregate):
         for earlier in self.scorings:
             if earlier.evaluator in holders_codes:
                 raise ScoredUnderAnotherCodeError(evaluator, earlier.evaluator, earlier.scored_on)
-        check_not_before_submission("scored_on", scored_on, self.submitted_on)
         self._scored(
             round_id=self.round_id,
             osv_id=self.osv_id,
@@ -434,6 +435,13 @@ class Proposal(Aggregate):
             scored_on=scored_on,
         )
         return self.scorings[-1]
+
+    def scoring_mistakes(self, rubric: Sequence[Criterion], scores: Sequence[Score], scored_on: date) -> Iterator[RuleViolationError]:
+        """Every mistake of a scoring's body: the scores' (:func:`.scoring.scoring_mistakes`, tester 208 F7), then a
+        ``scored_on`` before the proposal's submission (422 ``not_before_submission``), told with them: it came only once
+        a score out of range was put right (tester 212 F7)."""
+        yield from scoring_mistakes(rubric, scores)
+        yield from refused(check_not_before_submission, "scored_on", scored_on, self.submitted_on)
 
     @event("ProposalScored")
     def _scored(
