@@ -172,7 +172,7 @@ def get_evidence(
     name: str,
     reporting: ReportingDep,
     scope: Figures,
-    phase: Annotated[str, Query(max_length=30, description="A phase's code, or `total`.")] = "total",
+    phase: Annotated[str, Query(max_length=30, description="A phase's code (in any case, as a URL's phase), or `total`.")] = "total",
     group: Annotated[str | None, Query(max_length=100, description="Only this zone's or district's part of the figure.")] = None,
     as_of: AsOf = None,
 ) -> dict[str, Any]:
@@ -182,7 +182,9 @@ def get_evidence(
 
 # The leads' phase reports: targets and sign-offs ----------------------------------------
 
-PhaseCode = Annotated[str, Path(description="The phase's code, as funding opened it (`F1`…).")]
+PhaseCode = Annotated[str, Path(description="The phase's code, as funding opened it (`F1`…), in any case (`f1`): the phase with that "
+                                 "code exactly, else the one whose code differs by case alone (two such phases from before funding "
+                                 "refused the second, neither named exactly: 422 `exact_phase_code`); none, 404 `known_phase`.")]
 Lead = Annotated[Caller, Depends(requires(Permission.PHASES_MANAGE))]
 """A lead: sets targets and signs phases off, recorded under the token's subject."""
 
@@ -239,7 +241,7 @@ def get_sign_offs(
     reporting: ReportingDep,
     scope: Figures,
     as_of: AsOf = None,
-    phase: Annotated[str | None, Query(max_length=30, pattern=r"^[A-Za-z0-9._-]+$", description="Only this phase's sign-offs (its code); 404 `known_phase` for a phase no one opened.")] = None,
+    phase: Annotated[str | None, Query(max_length=30, pattern=r"^[A-Za-z0-9._-]+$", description="Only this phase's sign-offs (its code, in any case, as a URL's phase); 404 `known_phase` for a phase no one opened.")] = None,
 ) -> dict[str, Any]:
     """List the signed phase reports, each with its restatement: signed and current figures, the difference and the events behind it.
 

@@ -33,7 +33,7 @@ from services.reporting.domain.alerts import (
     only_in,
     without_deliberation,
 )
-from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown, Phase, flatten, report_digest
+from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown, Phase, flatten, phase_of_code, report_digest
 from services.reporting.domain.phasereports import PhaseReport, as_signed, digest_of, intact, share_reached
 from services.reporting.inuse import ReadModelInUse
 from services.reporting.translations import Language
@@ -41,7 +41,7 @@ from services.reporting.views.readmodel import ReadModel
 from services.reporting.views.tables import recorded_at
 from shared.clock import LIMA, Clock, today_in_lima
 from shared.districts import DistrictTable, UnknownDistrictError, district_key
-from shared.errors import ConflictError, MomentInFutureError, NotFoundError, RuleViolationError
+from shared.errors import ConflictError, MomentInFutureError, RuleViolationError
 from shared.municipalities import MunicipalityTable
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.store import ServiceApplication, retried_on_collision
@@ -63,11 +63,6 @@ def difference(signed: Any, current: Any) -> Any:
         return current - signed
     places = max(len(str(v).partition(".")[2]) for v in (signed, current))
     return f"{Decimal(str(current)) - Decimal(str(signed)):.{places}f}"
-
-
-class PhaseNotFoundError(NotFoundError):
-    def __init__(self, code: str) -> None:
-        super().__init__(f"No phase has the code '{code}'.", field="phase", rule="known_phase")
 
 
 class PhaseNotEndedError(ConflictError):
@@ -355,10 +350,8 @@ class Reporting:
     # Targets and sign-offs ------------------------------------------------
 
     def _phase(self, code: str, as_of: datetime | None = None) -> Phase:
-        for phase in self.readmodel.phases(as_of):
-            if phase.code == code:
-                return phase
-        raise PhaseNotFoundError(code)
+        """The phase ``code`` names, exactly or else without regard to case (:func:`~.domain.indicators.phase_of_code`)."""
+        return phase_of_code(self.readmodel.phases(as_of), code)
 
     def _reports(self, as_of: datetime | None) -> list[tuple[Phase, PhaseReport]]:
         """The phases known by ``as_of`` that have a report (targets or sign-offs), in date order."""
@@ -366,8 +359,9 @@ class Reporting:
         return [(phase, report) for phase, report in found if report is not None]
 
     def set_targets(self, phase: str, indicator: str, baseline: Mapping[str, Any], target: Mapping[str, Any], set_by: str) -> dict[str, Any]:
-        """Record a phase's baseline and target for one indicator (``TargetsSet``); the same ones again record nothing."""
-        self._phase(phase)
+        """Record a phase's baseline and target for one indicator (``TargetsSet``); the same ones again record nothing.
+        ``phase``: its code, in any case (:meth:`_phase`); recorded and answered as opened."""
+        phase = self._phase(phase).code
         targets = self.phase_reports.set_targets(phase, indicator, baseline, target, set_by, self.now())
         return {"phase": phase, **self._targets_public(targets)}
 
@@ -416,6 +410,7 @@ class Reporting:
         """
         self.check_past(as_of)
         known = self._phase(phase)
+        phase = known.code  # as opened, whatever its case as named (tester 212 F9)
         if not any(opened.code == phase for opened in self.readmodel.phases(as_of)):
             raise RuleViolationError(
                 f"Phase '{phase}' was not opened yet as of {rfc3339(as_of)}: sign a cut recorded after it was opened.",
@@ -435,7 +430,7 @@ class Reporting:
         """
         self.check_past(as_of)
         if phase is not None:
-            self._phase(phase)
+            phase = self._phase(phase).code
         if not scope.all_of_lima:
             return {"as_of": rfc3339(as_of), "sign_offs": []}
         current = {p["code"]: p["indicators"] for p in self.readmodel.report(as_of, today=self.cut_day(as_of))["phases"]}

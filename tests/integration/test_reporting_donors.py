@@ -377,6 +377,38 @@ def test_targets_that_cannot_be_set_are_refused_naming_the_field(
     assert client.get("/targets").json()["phases"][0]["indicators"] == []
 
 
+def test_a_phase_is_named_in_a_url_or_query_without_regard_to_case(desk: tuple[TestClient, FakeNow]) -> None:
+    """Tester 212 F9: funding refuses f1 beside F1, yet reporting answered PUT /phases/f1/targets/... 404 known_phase. A
+    phase named in any case is the one opened so, recorded and answered by its code as opened; two phases from before
+    that rule, differing by case alone, are told apart by the exact code, and a code matching both otherwise is 422."""
+    client, _ = desk
+    programme(client)
+
+    answer = client.put("/phases/f1/targets/osvs_identified", headers=LEAD(), json={"target": {"value": 3}})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["phase"] == "F1"
+    assert [r["indicator"] for r in client.get("/targets").json()["phases"][0]["indicators"]] == ["osvs_identified"]
+    evidence = client.get("/indicators/osvs_identified/evidence", params={"phase": "f1"})
+    assert evidence.status_code == 200, evidence.text
+    assert evidence.json()["phase"] == "F1" and evidence.json()["value"] == client.get("/indicators").json()["phases"][0]["indicators"]["osvs_identified"]
+    signed = client.post("/phases/f1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(SIGNED_CUT))})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["phase"] == "F1"
+    assert [s["phase"] for s in client.get("/sign-offs", params={"phase": "f1"}).json()["sign_offs"]] == ["F1"]
+
+    # two phases a store holds from before codes compared without regard to case
+    application_of(client).readmodel.apply([
+        cloudevent("funding", 2, "PhaseOpened", "p2", at(3), phase_id="p2", code="F2-x", name="Fase 2", starts_on="2021-07-01",
+                   ends_on="2021-12-31", occurred_on="2021-07-01"),
+        cloudevent("funding", 3, "PhaseOpened", "p3", at(4), phase_id="p3", code="f2-X", name="Fase 2 bis", starts_on="2021-07-01",
+                   ends_on="2021-12-31", occurred_on="2021-07-01"),
+    ])
+    assert client.put("/phases/f2-X/targets/osvs_identified", headers=LEAD(), json={"target": {"value": 1}}).json()["phase"] == "f2-X"
+    assert_problem(client.put("/phases/F2-X/targets/osvs_identified", headers=LEAD(), json={"target": {"value": 1}}), 422, "phase", "exact_phase_code")
+    assert_problem(client.get("/indicators/osvs_identified/evidence", params={"phase": "f2-x"}), 422, "phase", "exact_phase_code")
+    assert_problem(client.put("/phases/F9/targets/osvs_identified", headers=LEAD(), json={"target": {"value": 1}}), 404, "phase", "known_phase")
+
+
 def test_a_signed_phase_keeps_its_figures_and_later_facts_show_as_a_restatement(desk: tuple[TestClient, FakeNow]) -> None:
     client, clock = desk
     programme(client)  # act-2 (3 more people in F1) is recorded at 5000 hours

@@ -24,7 +24,9 @@ class PhaseCodeTakenError(ConflictError):
 
 def phase_code_key(code: str) -> str:
     """What two phase codes compare by: the code without regard to case or surrounding spaces (`F3`, `f3` and ` F3 ` are
-    one code, as evaluator codes and RUOS numbers are: tester 208 F4; the API strips the spaces already). A phase is
+    one code: tester 208 F4; the API strips the spaces already), and nothing else: `F3_2022` and `F3-2022` are two codes
+    (a RUOS number folds its separators, a phase code does not; tester 212 F9). Reporting finds a phase a client names
+    so too. A phase is
     shown, and its id made, by its code as opened. Phases a store holds from before, whose codes differ only by case, are
     kept and read as they were (each its own id and figures, a report's ``phase`` matching each exactly): only a new
     phase is refused so."""

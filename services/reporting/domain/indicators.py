@@ -18,7 +18,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from shared.errors import NotFoundError
+from shared.errors import NotFoundError, RuleViolationError
 
 ZONES = ("Lima Centro", "Lima Este", "Lima Norte", "Lima Sur")
 UNKNOWN = "unknown"
@@ -257,11 +257,42 @@ def indicator_figures(inside: Mapping[str, int | Decimal], upto: Mapping[str, in
 
 
 def phase_named(phases: Sequence[Phase], code: str) -> Phase | None:
+    """The phase ``code`` names (:func:`phase_of_code`), or None for the ``total``."""
     if code == TOTAL:
         return None
+    return phase_of_code(phases, code)
+
+
+def phase_code_key(code: str) -> str:
+    """What a phase code a client names is matched by: the code without regard to case or surrounding spaces, as funding
+    compares two phases' codes (its own ``phase_code_key``) and refuses a second phase differing only so."""
+    return code.strip().casefold()
+
+
+class AmbiguousPhaseCodeError(RuleViolationError):
+    def __init__(self, code: str, matches: Sequence[str]) -> None:
+        named = ", ".join(f"'{m}'" for m in matches)
+        super().__init__(
+            f"No phase has the code '{code}' exactly, and the phases {named} (opened before codes compared without regard to "
+            f"case) differ from it by case alone: name one of them as opened.",
+            field="phase",
+            rule="exact_phase_code",
+        )
+
+
+def phase_of_code(phases: Sequence[Phase], code: str) -> Phase:
+    """The phase a client names by ``code`` (a URL's, a query's): the one opened with that code exactly, else the one whose
+    code is the same without regard to case or surrounding spaces (:func:`phase_code_key`): funding opens ``F3-2022`` and
+    refuses ``f3-2022`` beside it, and reporting answered ``f3-2022`` 404 (tester 212 F9). Two phases from before that
+    rule, differing only by case, neither named exactly: 422 ``exact_phase_code`` naming them. None: 404 ``known_phase``."""
     for phase in phases:
         if phase.code == code:
             return phase
+    folded = [phase for phase in phases if phase_code_key(phase.code) == phase_code_key(code)]
+    if len(folded) == 1:
+        return folded[0]
+    if folded:
+        raise AmbiguousPhaseCodeError(code, [phase.code for phase in folded])
     raise NotFoundError(f"No phase has the code '{code}'.", field="phase", rule="known_phase")
 
 
