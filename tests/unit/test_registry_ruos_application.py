@@ -496,6 +496,16 @@ def test_an_ruos_number_typed_with_any_number_sign_abbreviation_or_separator_is_
     assert ruos_number_key("PAC 0122026") != ruos_number_key("PAC 012-2026")
     assert ruos_number_key("RUOS-A-B-1") == "RUOS-A-B-1" and ruos_number_key("OSV-0A1") == "OSV-0A1"
     assert ruos_number_key("RUOS N") == "RUOS-N"  # a number sign only before digits
+    assert ruos_number_key("RUOS Nº A-0904") == ruos_number_key("RUOS A-0904") == "RUOS-A-904"  # before a series letter too
+
+
+def test_an_n_series_is_part_of_an_ruos_number_not_a_number_sign() -> None:
+    """Tester 215 F1: "RUOS 0903-N-2022" held, "RUOS 0903-2022" was refused as taken (and "RUOS N-0901-2022-MDSJL" against
+    "RUOS 0901-2022-MDSJL"): an N after the number began, or with no dot, º or ° to write it as a sign, is a series."""
+    assert ruos_number_key("RUOS 0903-N-2022") != ruos_number_key("RUOS 0903-2022")
+    assert ruos_number_key("RUOS N-0901-2022-MDSJL") == "RUOS-N-901-2022-MDSJL" != ruos_number_key("RUOS 0901-2022-MDSJL")
+    assert ruos_number_key("RUOS 12 Nº 5") == "RUOS-12-NO-5"  # a sign after the number began is kept as typed
+    assert ruos_number_key("RUOS n. 0901") == ruos_number_key("RUOS N° 901") == "RUOS-901"
     assert ruos_number_key("ÑAÑA·2021") == "ÑAÑA-2021"  # letters of any script are letters
 
 

@@ -395,19 +395,37 @@ def ruos_number_parts(ruos_number: str) -> list[str]:
     if runs and not _is_part_char(runs[0][0]):
         runs.insert(0, "")
     parts: list[str] = []
+    dotted: list[bool] = []  # whether a "." follows each part (``n. 77``: the sign written as one)
     joining = False  # the last part is single letters, and a bare "." follows it
     for part, after in itertools.zip_longest(runs[::2], runs[1::2], fillvalue=""):
         single_letter = len(part) == 1 and part.isalpha()
         if joining and single_letter:
             parts[-1] += part  # R.U.O.S. is RUOS
+            dotted[-1] = after.startswith(".")
         elif part:
             parts.append(part)
+            dotted.append(after.startswith("."))
         joining = single_letter and after == "."
-    kept = [
-        part for index, part in enumerate(parts)
-        if not (part in NUMBER_SIGNS and index + 1 < len(parts) and parts[index + 1].isdigit())
-    ]
+    kept = [part for index, part in enumerate(parts) if not _number_sign(parts, dotted, index)]
     return [(part.lstrip("0") or "0") if part.isascii() and part.isdigit() else part for part in kept]
+
+
+def _has_digit(part: str) -> bool:
+    return any(char.isdigit() for char in part)
+
+
+def _number_sign(parts: list[str], dotted: list[bool], index: int) -> bool:
+    """Whether ``parts[index]`` is a number sign: one of :data:`NUMBER_SIGNS` before the number begins (no part with a
+    digit before it) and right before it (the next part has a digit, or is a series letter before one: ``Nº A-0904``);
+    a lone ``N`` only when written as a sign, with a ``.``, ``º`` or ``°`` (``n. 77``, ``N° 77``): ``RUOS N-0901`` is an
+    N series, another number than ``RUOS 0901``, and ``RUOS 0903-N-2022`` than ``RUOS 0903-2022`` (tester 215 F1)."""
+    part = parts[index]
+    if part not in NUMBER_SIGNS or (part == "N" and not dotted[index]) or any(_has_digit(p) for p in parts[:index]):
+        return False
+    after = parts[index + 1:index + 3]
+    if after and _has_digit(after[0]):
+        return True
+    return len(after) == 2 and len(after[0]) == 1 and after[0].isalpha() and _has_digit(after[1])
 
 
 def ruos_number_key(ruos_number: str) -> str:
@@ -423,9 +441,11 @@ def ruos_number_key(ruos_number: str) -> str:
       ``/``, ``.``, ``,``, ``·``, ``_``, ``#``, ``:``…;
     - single letters separated by a bare ``.`` (no space) are one part, an abbreviation: ``R.U.O.S.`` is ``RUOS``,
       ``S.J.L`` is ``SJL``, ``N.o`` is ``NO``;
-    - a number sign (``N``, ``NO``, ``NR``, ``NRO``, ``NUM``, ``NÚM``, ``NUMERO``, ``NÚMERO``) right before a part of
-      digits is dropped: ``N.º 077``, ``Nº 077``, ``No. 077``, ``Nro. 077``, ``n. 77`` are ``77``; a lone ``N`` before
-      digits is so read as the sign, never as a code of its own;
+    - a number sign (``NO``, ``NR``, ``NRO``, ``NUM``, ``NÚM``, ``NUMERO``, ``NÚMERO``, and ``N`` written with a ``.``)
+      before the number begins and right before it (a part with a digit, or a series letter and one) is dropped:
+      ``N.º 077``, ``Nº 077``, ``No. 077``, ``Nro. 077``, ``n. 77`` are ``77``, ``Nº A-0904`` is ``A-904``; an ``N``
+      without a dot (``RUOS N-0901``) or after the number began (``RUOS 0903-N-2022``) is a part of it, an N series
+      (:func:`_number_sign`, tester 215 F1);
     - a part of digits alone loses its leading zeros (``0101`` is ``101``, ``000`` is ``0``); a part of letters and
       digits keeps them (``0A1``).
 
