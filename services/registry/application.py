@@ -482,23 +482,22 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, 
         RUOS may hold the same, as each numbers its own). The 409 names the holder only to a caller whose ``scope``
         reaches it: a focal point learnt another district's OSV ids by trying RUOS numbers (tester 37 F6)."""
         if (holder := self.ruos_number_holder(ruos_number, municipality_id)) is not None:
-            raise RUOSNumberTakenError(ruos_number, self.municipalities.find(municipality_id), self._named_within(holder, scope))
+            raise RUOSNumberTakenError(ruos_number, self.municipalities.find(municipality_id), *self._holder_named(holder, scope))
         try:
             self.save(osv, RUOSNumberIndex(ruos_number=ruos_number, osv_id=osv.id, municipality_id=municipality_id))
         except IntegrityError:
             # Another writer claimed the number in this RUOS (or changed the OSV) since we looked.
             if (holder := self.ruos_number_holder(ruos_number, municipality_id)) is not None:
-                taken = RUOSNumberTakenError(ruos_number, self.municipalities.find(municipality_id), self._named_within(holder, scope))
+                taken = RUOSNumberTakenError(ruos_number, self.municipalities.find(municipality_id), *self._holder_named(holder, scope))
                 raise taken from None
             raise
 
-    def _named_within(self, osv_id: UUID, scope: MunicipalScope) -> UUID | None:
-        """``osv_id`` if ``scope`` reaches that OSV, else None (an error then says "another OSV")."""
+    def _holder_named(self, osv_id: UUID, scope: MunicipalScope) -> tuple[UUID | None, str | None]:
+        """The holder of an RUOS number, and the number as its registration typed it, if ``scope`` reaches it; else None twice."""
         try:
-            self.get_osv(osv_id, scope)
+            return osv_id, self.get_osv(osv_id, scope).ruos_number
         except OSVNotFoundError:
-            return None
-        return osv_id
+            return None, None
 
     def ruos_number_holder(self, ruos_number: str, municipality_id: str) -> UUID | None:
         """The OSV holding ``ruos_number`` (compared by :func:`~services.registry.domain.ruos.ruos_number_key`) in the RUOS

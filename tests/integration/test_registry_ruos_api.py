@@ -536,8 +536,12 @@ def test_an_ruos_number_typed_with_another_number_sign_is_the_number_another_osv
         again = registry.post(f"/osvs/{other}/ruos-registration", json={"municipality_id": SJL, "ruos_number": typed, "registered_on": "2021-07-12"})
         problem = assert_problem(again, 409, "ruos_number", "ruos_number_unique")
         assert holder in problem["detail"] and typed in problem["detail"], (typed, problem)
+        # the holder's own typing, so that whoever is refused sees why their number is the one held (tester 215 F1)
+        assert "typed 'RUOS N.º 077-2021-MDSJL/GDS' (the same number" in problem["detail"], problem
     assert head(registry) == written
     assert registry.get(f"/osvs/{holder}").json()["ruos"]["number"] == "RUOS N.º 077-2021-MDSJL/GDS"  # kept as typed
+    same = registry.post(f"/osvs/{other}/ruos-registration", json={"municipality_id": SJL, "ruos_number": "RUOS N.º 077-2021-MDSJL/GDS", "registered_on": "2021-07-12"})
+    assert "typed" not in assert_problem(same, 409, "ruos_number", "ruos_number_unique")["detail"]  # typed alike: said once
 
 
 def test_a_focal_point_learns_neither_another_districts_osv_nor_its_municipalitys_documents_through_the_ruos(

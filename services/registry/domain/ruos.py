@@ -134,12 +134,20 @@ class AlreadyRegisteredError(ConflictError):
 
 
 class RUOSNumberTakenError(ConflictError):
-    def __init__(self, ruos_number: str, municipality: MunicipalityReference, osv_id: object | None) -> None:
+    def __init__(
+        self, ruos_number: str, municipality: MunicipalityReference, osv_id: object | None, held_as: str | None = None
+    ) -> None:
         """The number is held in ``municipality``'s RUOS (each municipality numbers its own: another's may hold the same);
-        ``osv_id`` None: the holder is not the caller's to know of (an OSV outside its reach)."""
+        ``osv_id`` None: the holder is not the caller's to know of (an OSV outside its reach). ``held_as``: the number as
+        the holder's registration typed it, said when it differs from ``ruos_number`` (a focal point was told their own
+        typing "already held", and could not see why: tester 215 F1)."""
+        typed = (
+            f", typed '{held_as}' (the same number: case, separators, a number sign and leading zeros make no new one)"
+            if held_as is not None and held_as != ruos_number else ""
+        )
         super().__init__(
             f"RUOS number {ruos_number} is already held in the RUOS of {municipality.name} ('{municipality.id}') by "
-            + (f"OSV {osv_id}" if osv_id is not None else "another OSV"),
+            + (f"OSV {osv_id}{typed}" if osv_id is not None else "another OSV"),
             field="ruos_number",
             rule="ruos_number_unique",
         )
