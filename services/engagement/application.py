@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timezone
@@ -180,24 +181,12 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
         except DomainError:
             return
 
-    def _registration_told_with_dates(
-        self,
-        osv_id: UUID,
-        full_name: str,
-        document_type: DocumentType,
-        document_number: str | None,
-        nationality: str,
-        sex: Sex,
-        joined_on: date,
-        birth_year: int | None = None,
-        role: Role = Role.MEMBER,
-        phone: str | None = None,
-    ) -> Iterator[RuleViolationError]:
-        """:meth:`registered_member`'s 422s, read only, for the date rule's refusal of ``joined_on`` to come with them
-        (tester 212 F7, as tester 206 F5 found of the OSV not heard of)."""
-        yield from self._osv_not_heard_of(osv_id, joined_on)
-        person = (osv_id, full_name, document_type, document_number, nationality, sex, joined_on, birth_year, role, phone)
-        yield from refused(self._new_member, *person)
+    def _registration_told_with_dates(self, *args: Any, **kwargs: Any) -> Iterator[RuleViolationError]:
+        """:meth:`registered_member`'s 422s (its arguments, as :meth:`_new_member` takes them), read only, for the date
+        rule's refusal of ``joined_on`` to come with them (tester 212 F7, as tester 206 F5 found of the OSV not heard of)."""
+        person = inspect.signature(self._new_member).bind(*args, **kwargs).arguments
+        yield from self._osv_not_heard_of(person["osv_id"], person["joined_on"])
+        yield from refused(lambda: self._new_member(*args, **kwargs))
 
     @retried_on_collision
     @dates_told_with(_registration_told_with_dates)
