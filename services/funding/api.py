@@ -110,7 +110,7 @@ Paged = Annotated[Page, Depends(page_query)]
 
 @phases.post("", status_code=status.HTTP_201_CREATED, response_model=PhasePublic, dependencies=[Depends(requires(Permission.PHASES_MANAGE))])
 def open_phase(body: PhaseCreate, funding: FundingDep) -> PhasePublic:
-    """Open a programme phase (records `PhaseOpened`); codes are unique whatever their case, dates never overlap.
+    """Open a programme phase (records `PhaseOpened`); codes are unique whatever their case (and never `total`), dates never overlap.
 
     Grants already recorded within its dates are then compared with their OSV's support before the phase starts: each
     whose mark that changes records `GrantSupportRestated` (`phase_opened`), in the same transaction."""

@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints, TypeAdapter
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, TypeAdapter
+from pydantic_core import PydanticCustomError
 
 from services.funding.application import Funding
 from services.funding.domain.budgets import (
@@ -32,7 +33,7 @@ from services.funding.domain.grants import (
     Withdrawal,
     WithdrawalReason,
 )
-from services.funding.domain.phases import Phase
+from services.funding.domain.phases import Phase, phase_code_key
 from shared.errors import refused
 from shared.money import Currency
 from shared.problems import as_body_errors
@@ -57,14 +58,31 @@ MAX_SCORE = 1000
 MAX_TRANCHES = 100
 """More tranches than any seed fund is paid in."""
 
-PhaseCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._-]+$")]
+TOTAL_CODE = "total"
+"""The name reporting gives the sum of every phase (a report's ``total``, ``?phase=total``): no phase's code."""
+
+
+def _not_the_total(code: str) -> str:
+    """Refuse ``total`` in any case (422 ``not_total``): reporting names the sum of every phase so, where a phase is
+    named by its code in any case (``?phase=TOTAL`` is the total: tester 215 F5), and a phase of that code could not be
+    asked for. A store's phase opened so before keeps its code; reporting's total is what that name gives."""
+    if phase_code_key(code) == TOTAL_CODE:
+        raise PydanticCustomError("not_total", f"must not be '{TOTAL_CODE}' in any case: reporting names the sum of every phase so")
+    return code
+
+
+PhaseCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._-]+$"),
+    AfterValidator(_not_the_total),
+]
 
 
 class PhaseCreate(Command):
     code: PhaseCode = Field(
         description="Short unique code, e.g. `F1` (letters, digits, `.`, `_`, `-`), compared without regard to case: `f1` "
-        "while `F1` exists is 409 `unique_code`. Phases recorded before codes were so compared, differing only by case, "
-        "stay as they were."
+        "while `F1` exists is 409 `unique_code`; `total`, in any case, is reporting's name for the sum of every phase (422 "
+        "`not_total`). Phases recorded before codes were so compared, differing only by case, stay as they were."
     )
     name: Name = Field(description="1-200 characters of one line, trimmed, each run of spaces made one (`Fase  1` is `Fase 1`).")
     starts_on: IsoDate

@@ -257,6 +257,20 @@ def test_a_phase_code_is_taken_whatever_its_case_and_phases_of_a_store_from_befo
         )
 
 
+def test_total_in_any_case_is_no_phase_code_for_it_is_reportings_name_for_the_sum_of_every_phase(tmp_path: Path) -> None:
+    """Tester 215 F5: reporting names a phase in any case and the sum of every phase `total`; a phase opened as `Total`
+    could not be asked for. Refused with the body's other mistakes the schema finds (422); nothing is opened."""
+    with service_client("funding", tmp_path) as client:
+        for code in ("total", "TOTAL", " Total "):
+            refused = assert_problem(
+                client.post("/phases", json={"code": code, "name": "Fase", "starts_on": "2022-01-01", "ends_on": "2022-13-01"}),
+                422, "code", "not_total",
+            )
+            assert any(e["field"] == "ends_on" for e in refused["errors"]), refused  # told with the other mistakes
+        assert client.get("/phases").json() == []
+        assert created(client.post("/phases", json={"code": "TOTAL-2", "name": "Fase", "starts_on": "2022-01-01", "ends_on": "2022-06-30"}))
+
+
 def test_a_phase_and_a_grant_within_it_decided_at_once_conflict_and_the_grant_is_marked_with_the_phase(client_on: TestClient) -> None:
     client, funding = client_on, application_of(client_on)
     osv_id = UUID(registry(client).osv_mapped())

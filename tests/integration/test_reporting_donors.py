@@ -409,6 +409,30 @@ def test_a_phase_is_named_in_a_url_or_query_without_regard_to_case(desk: tuple[T
     assert_problem(client.put("/phases/F9/targets/osvs_identified", headers=LEAD(), json={"target": {"value": 1}}), 404, "phase", "known_phase")
 
 
+def test_the_total_is_named_in_any_case_as_a_phase_is(desk: tuple[TestClient, FakeNow]) -> None:
+    """Tester 215 F5: `?phase=TOTAL` on an indicator's evidence was 404 `known_phase` while `total` worked and phase codes
+    are found in any case. A phase a store holds from before funding refused that code is named by its exact code."""
+    client, _ = desk
+    programme(client)
+    total = client.get("/indicators/osvs_identified/evidence").json()
+    assert total["phase"] == "total" and total["events"], total
+    for named in ("TOTAL", "Total"):
+        answer = client.get("/indicators/osvs_identified/evidence", params={"phase": named})
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == total
+    supported = client.get("/indicators/osvs_supported/evidence", params={"phase": "TOTAL"})
+    assert supported.status_code == 200, supported.text
+    assert supported.json() == client.get("/indicators/osvs_supported/evidence", params={"phase": "total"}).json()
+
+    application_of(client).readmodel.apply([
+        cloudevent("funding", 2, "PhaseOpened", "p9", at(3), phase_id="p9", code="Total", name="Fase total", starts_on="2023-01-01",
+                   ends_on="2023-06-30", occurred_on="2023-01-01"),
+    ])
+    assert client.get("/indicators/osvs_identified/evidence", params={"phase": "Total"}).json()["phase"] == "Total"
+    assert client.get("/indicators/osvs_identified/evidence", params={"phase": "TOTAL"}).json()["phase"] == "Total"
+    assert client.get("/indicators/osvs_identified/evidence", params={"phase": "total"}).json()["phase"] == "total"
+
+
 def test_a_signed_phase_keeps_its_figures_and_later_facts_show_as_a_restatement(desk: tuple[TestClient, FakeNow]) -> None:
     client, clock = desk
     programme(client)  # act-2 (3 more people in F1) is recorded at 5000 hours

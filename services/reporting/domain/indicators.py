@@ -257,10 +257,16 @@ def indicator_figures(inside: Mapping[str, int | Decimal], upto: Mapping[str, in
 
 
 def phase_named(phases: Sequence[Phase], code: str) -> Phase | None:
-    """The phase ``code`` names (:func:`phase_of_code`), or None for the ``total``."""
+    """The phase ``code`` names (:func:`phase_of_code`), or None for the ``total``, named in any case as a phase is
+    (``TOTAL``: tester 215 F5): a phase opened as ``TOTAL`` before funding refused that code is named exactly only."""
     if code == TOTAL:
         return None
-    return phase_of_code(phases, code)
+    try:
+        return phase_of_code(phases, code)
+    except (NotFoundError, AmbiguousPhaseCodeError):
+        if phase_code_key(code) == TOTAL:
+            return None
+        raise
 
 
 def phase_code_key(code: str) -> str:

@@ -246,7 +246,7 @@ class TallyReading:
         assert self.traces is not None, "evidence needs a tally folded with trace=True"
         indicator = indicator_named(name)
         phase = phase_named(phases, phase_code)
-        phase_code = phase.code if phase is not None else phase_code  # as opened, whatever its case as named (tester 212 F9)
+        phase_code = phase.code if phase is not None else TOTAL  # as opened, whatever its case as named (tester 212 F9, 215 F5)
         if phase is not None and today is not None and phase_status(phase, today) == NOT_STARTED:
             return {"indicator": name, "phase": phase_code, "group": group, "value": indicator_figures({}, {}, {})[name], "events": []}
         by: Breakdown | None = None if group is None else ("zone" if group in ZONES or group in self.zones.values() else "district")
