@@ -188,7 +188,8 @@ def test_a_bad_submission_is_422_naming_the_field_and_writes_nothing(
 
 def test_a_cycle_long_past_is_refused_telling_the_earliest_cycle_taken_and_the_year_before_is_taken(client: TestClient) -> None:
     """Tester 208 F6: a submission of 2026-09-01 to the cycle of 2001 was taken; the planning horizon bounded only the future.
-    A municipality takes projects the year before the budget year they are for: 2025 is the earliest cycle then."""
+    A submission is to its own year's cycle or a later one (a municipality takes projects the year before the budget year
+    they are for); one year back is taken for a submission recorded late, so 2025 was the earliest cycle then."""
     osv_id = registry(client).osv_registered()
     refused = assert_problem(
         client.post("/participatory-budgets", json=a_submission(osv_id, cycle_year=2019, submitted_on="2021-07-15")),
