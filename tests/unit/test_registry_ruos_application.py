@@ -509,6 +509,55 @@ def test_an_n_series_is_part_of_an_ruos_number_not_a_number_sign() -> None:
     assert ruos_number_key("ÑAÑA·2021") == "ÑAÑA-2021"  # letters of any script are letters
 
 
+def test_a_number_sign_glued_to_the_digits_is_dropped_as_one_written_apart() -> None:
+    """Tester 215 F2: "RUOS Nro0905" was another number than "RUOS 905": a sign word glued to the digits is the sign."""
+    same = ["RUOS Nro0905", "RUOS nro0905", "RUOS No0905", "RUOS NR0905", "RUOS Núm0905", "RUOS Numero0905", "RUOS Nro. 0905", "RUOS 905"]
+    assert {ruos_number_key(number) for number in same} == {"RUOS-905"}
+    assert ruos_number_key("RUOS Nro0905-2022-MDSJL") == ruos_number_key("RUOS 905-2022-MDSJL") == "RUOS-905-2022-MDSJL"
+    assert ruos_number_key("RUOS Nro0905A") == ruos_number_key("RUOS Nro. 0905A") == "RUOS-0905A"  # the rest as a part is
+    # what stays apart: an N alone is a series glued as written apart, a sign after the number began is typed
+    assert ruos_number_key("RUOS N0905") == "RUOS-N0905" != ruos_number_key("RUOS 905")
+    assert ruos_number_key("RUOS 12 Nro5") == "RUOS-12-NRO5"
+    assert ruos_number_key("RUOS NROS5") == "RUOS-NROS5" and ruos_number_key("NORTE5") == "NORTE5"  # no sign word before the digits
+
+
+def test_an_abbreviation_spaced_after_its_dots_is_the_abbreviation_written_close() -> None:
+    """Tester 215 F2: "R. G. 0045" (Resolución de Gerencia) was another number than "R.G. 0045", and "R. U. O. S. 0901"
+    than "RUOS 0901": single letters each written with its dot are one part, with or without spaces after the dots."""
+    assert {ruos_number_key(n) for n in ("R. G. 0045", "R.G. 0045", "R.G.0045", "R. G.0045", "r. g. 45")} == {"RG-45"}
+    assert {ruos_number_key(n) for n in ("R. U. O. S. 0901", "R.U. O.S. 0901", "R. U. O. S. N.º 0901", "RUOS 0901")} == {"RUOS-901"}
+    assert ruos_number_key("S. J. L. 2026 0101") == ruos_number_key("SJL-2026-0101")
+    # an N. before the number is its sign, not the abbreviation's last letter
+    assert ruos_number_key("R.U.O.S. N. 0901") == ruos_number_key("R. U. O. S. N. 0901") == "RUOS-901"
+    assert ruos_number_key("R. U. O. S. N. A-0904") == "RUOS-A-904"
+    # what stays apart: letters without their dots are parts, a letter without its dot ends the abbreviation
+    assert ruos_number_key("R G 0045") == ruos_number_key("R-G-0045") == "R-G-45" != ruos_number_key("R. G. 0045")
+    assert ruos_number_key("RUOS N. A-0904") == "RUOS-A-904" and ruos_number_key("RUOS A. 12") == "RUOS-A-12"
+
+
+def test_a_thousands_dot_within_digits_does_not_split_the_number() -> None:
+    """Tester 215 F2: "RUOS 1.234-2022" was parts 1 and 234, another number than "RUOS 1234-2022". A dot joins digits
+    only as a thousands separator: one to three digits, not led by a zero, then groups of exactly three."""
+    assert {ruos_number_key(n) for n in ("RUOS 1.234-2022", "RUOS 1234-2022", "RUOS 01234-2022")} == {"RUOS-1234-2022"}
+    assert ruos_number_key("RUOS 1.234.567") == "RUOS-1234567" and ruos_number_key("RUOS Nº 12.345") == "RUOS-12345"
+    # what stays apart: a dash is no thousands separator, nor a dot before other than three digits or after a year
+    assert ruos_number_key("RUOS 12-2022") != ruos_number_key("RUOS 1-22022")
+    assert ruos_number_key("RUOS 1-234-2022") == "RUOS-1-234-2022" != ruos_number_key("RUOS 1.234-2022")
+    assert ruos_number_key("RUOS 2022.123") == "RUOS-2022-123"  # four digits before: a year and a number
+    assert ruos_number_key("RUOS 012.345") == "RUOS-12-345"  # led by a zero: no thousands
+    assert ruos_number_key("RUOS 1.23") == "RUOS-1-23" and ruos_number_key("RUOS 1.2345") == "RUOS-1-2345"
+    assert ruos_number_key("RUOS 1.234.5") == "RUOS-1-234-5"  # a group of other than three: the dots all separators
+    assert ruos_number_key("RUOS 1. 234") == "RUOS-1-234"  # a spaced dot separates
+
+
+def test_an_n_with_a_dot_before_the_number_is_its_sign_and_an_n_with_a_dash_a_series() -> None:
+    """Helper 213: "RUOS N. 0901" is "RUOS 0901" (the sign written "N."), "RUOS N-0901" an N series: the dot, not the
+    separator after it, writes the sign."""
+    assert {ruos_number_key(n) for n in ("RUOS N. 0901", "RUOS N.0901", "RUOS n. 901", "RUOS 0901")} == {"RUOS-901"}
+    assert {ruos_number_key(n) for n in ("RUOS N-0901", "RUOS N 0901", "RUOS N/0901", "RUOS N0901")} == {"RUOS-N-901", "RUOS-N0901"}
+    assert ruos_number_key("RUOS N-0901") == ruos_number_key("RUOS N 0901") == "RUOS-N-901" != ruos_number_key("RUOS 0901")
+
+
 def test_each_municipality_s_ruos_claims_its_own_numbers_apart_from_the_claims_made_before_they_said_whose() -> None:
     """Each municipality numbers its own RUOS: Comas's 045-2026 and San Juan de Lurigancho's are two claims (tester 127
     F4). A claim made before claims named their municipality kept the id of the number alone, which is still found."""
