@@ -544,6 +544,26 @@ def test_an_ruos_number_typed_with_another_number_sign_is_the_number_another_osv
     assert "typed" not in assert_problem(same, 409, "ruos_number", "ruos_number_unique")["detail"]  # typed alike: said once
 
 
+def test_an_ruos_number_typed_with_a_glued_sign_spaced_dots_or_a_thousands_dot_is_the_number_another_osv_holds(registry: TestClient) -> None:
+    """Tester 215 F2: "RUOS Nro0905", "R. U. O. S. 0901" and "RUOS 1.234-2022" were each 201 beside the plain number
+    another OSV held. A dash is no thousands separator, and an N with a dash a series: those are other numbers."""
+    holder = new_osv(registry, name="Comedor Popular Virgen de Fátima", district="San Juan de Lurigancho")
+    first = registry.post(f"/osvs/{holder}/ruos-registration", json={"municipality_id": SJL, "ruos_number": "RUOS 1234-2022", "registered_on": "2021-07-12"})
+    assert first.status_code == 201, first.text
+    other = new_osv(registry, name="Club de Madres Santa Rosa", district="San Juan de Lurigancho")
+    written = head(registry)
+    for typed in ("RUOS 1.234-2022", "RUOS Nro1234-2022", "R. U. O. S. 1.234-2022", "R. U. O. S. N. 1234 2022"):
+        again = registry.post(f"/osvs/{other}/ruos-registration", json={"municipality_id": SJL, "ruos_number": typed, "registered_on": "2021-07-12"})
+        problem = assert_problem(again, 409, "ruos_number", "ruos_number_unique")
+        assert holder in problem["detail"] and "typed 'RUOS 1234-2022'" in problem["detail"], (typed, problem)
+    assert head(registry) == written
+    for typed in ("RUOS 1-234-2022", "RUOS N-1234-2022"):
+        apart = new_osv(registry, name=f"Vecinos {typed}", district="San Juan de Lurigancho")
+        taken = registry.post(f"/osvs/{apart}/ruos-registration",
+                              json={"municipality_id": SJL, "ruos_number": typed, "registered_on": "2021-07-12"})
+        assert taken.status_code == 201, taken.text
+
+
 def test_a_focal_point_learns_neither_another_districts_osv_nor_its_municipalitys_documents_through_the_ruos(
     registry: TestClient, tokens: IssuedTokens
 ) -> None:
