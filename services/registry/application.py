@@ -484,7 +484,8 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, 
         if (holder := self.ruos_number_holder(ruos_number, municipality_id)) is not None:
             raise RUOSNumberTakenError(ruos_number, self.municipalities.find(municipality_id), *self._holder_named(holder, scope))
         try:
-            self.save(osv, RUOSNumberIndex(ruos_number=ruos_number, osv_id=osv.id, municipality_id=municipality_id))
+            claim_id = self.ruos_number_claim_id(ruos_number, municipality_id)
+            self.save(osv, RUOSNumberIndex.made_under(claim_id, ruos_number, osv.id, municipality_id))
         except IntegrityError:
             # Another writer claimed the number in this RUOS (or changed the OSV) since we looked.
             if (holder := self.ruos_number_holder(ruos_number, municipality_id)) is not None:
@@ -511,8 +512,12 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, 
         Of two or more that are one number now (registered under an older key,
         each typed another way), the first claimed is named, even when a later
         one's id is the one today's key derives (tester 212 F6): the scan is
-        made whether or not that id is found. The claim under today's key, looked
-        up by its id, answers only when the log lists none.
+        made whether or not that id is found. The claim under today's id, looked
+        up by it, answers only when the log lists none, and only when its number
+        is the one asked for by today's key: a claim stored under an older key
+        may hold the id of a number that is another now (``RUOS 1.234-2022``'s
+        is ``RUOS 1-234-2022``'s), and holds its own number alone
+        (:meth:`ruos_number_claim_id`).
         """
         key = ruos_number_key(ruos_number)
         for claimed in self._ruos_number_claims():
@@ -523,9 +528,19 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, 
                 claimed_in = self._ruos_registered_in(self.load(claimed.osv_id, OSV, OSVNotFoundError))
             if claimed_in == municipality_id:
                 return UUID(str(claimed.osv_id))
-        if (claim := self.find(RUOSNumberIndex.create_id(ruos_number, municipality_id), RUOSNumberIndex)) is not None:
-            return claim.osv_id
-        return None
+        claim = self.find(RUOSNumberIndex.create_id(ruos_number, municipality_id), RUOSNumberIndex)
+        return claim.osv_id if claim is not None and ruos_number_key(claim.ruos_number) == key else None
+
+    def ruos_number_claim_id(self, ruos_number: str, municipality_id: str) -> UUID:
+        """The id a claim on ``ruos_number`` in the RUOS of ``municipality_id`` is made under: the first of
+        :meth:`RUOSNumberIndex.claim_ids` free or holding this number by today's key (then the save is refused, the
+        holder one that raced us). Two registrations of one number derive one id, so the store refuses the second."""
+        key = ruos_number_key(ruos_number)
+        for claim_id in RUOSNumberIndex.claim_ids(ruos_number, municipality_id):
+            claim = self.find(claim_id, RUOSNumberIndex)
+            if claim is None or ruos_number_key(claim.ruos_number) == key:
+                return claim_id
+        raise AssertionError("claim_ids has no end")  # pragma: no cover
 
     def _ruos_number_claims(self) -> Iterator[RUOSNumberIndex.RUOSNumberClaimed]:
         """Every claim on an RUOS number stored, oldest first (the claims' only events, read from the log)."""

@@ -255,6 +255,53 @@ def test_of_claims_of_one_number_stored_under_the_key_before_the_first_is_named_
     registry.close()
 
 
+def claimed_under(registry: Registry, osv_id: UUID, ruos_number: str, municipality_id: str, key_then: str) -> None:
+    """Register the OSV and claim its number under the id ``key_then`` derived, the key of the claim's day."""
+    osv = registry.get_osv(osv_id)
+    osv._registered(ruos_number=ruos_number, registered_on=date(2021, 7, 12), municipality_id=municipality_id)
+    then = uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:ruos:{municipality_id}:number:{key_then}")
+    registry.save(osv, RUOSNumberIndex._create(RUOSNumberIndex.RUOSNumberClaimed, id=then, ruos_number=ruos_number, osv_id=osv_id, municipality_id=municipality_id))
+
+
+def test_a_claim_stored_under_a_key_that_told_apart_numbers_less_holds_its_number_alone(database_url: str) -> None:
+    """Tester 215 F2, and F1 before it: "RUOS 1.234-2022" was keyed RUOS-1-234-2022 before thousands dots joined,
+    "R. G. 0045" R-G-45 before spaced abbreviations did, "RUOS N-0901" RUOS-901 before an N with no dot was a series.
+    Each claim's id is today's id of another number ("RUOS 1-234-2022", "R-G-0045", "RUOS 0901"), which that id alone
+    refused, naming the old claim as "the same number"; each is claimed under the next id, and the old claims hold
+    their own numbers, however typed now."""
+    registry = registry_on(database_url)
+    old = {number: registry.map_osv(f"Comedor Popular {n}", "San Juan de Lurigancho", date(2021, 3, 15)) for n, number in enumerate(
+        ("RUOS 1.234-2022", "R. G. 0045", "RUOS N-0901"))}
+    for (number, osv_id), key_then in zip(old.items(), ("RUOS-1-234-2022", "R-G-45", "RUOS-901"), strict=True):
+        claimed_under(registry, osv_id, number, "150132", key_then)
+    registry.close()
+
+    registry = registry_on(database_url)
+    newcomers = [registry.map_osv(f"Club de Madres {n}", "San Juan de Lurigancho", date(2021, 3, 16)) for n in range(6)]
+    for number, typed_now in (("RUOS 1.234-2022", "RUOS 1234-2022"), ("R. G. 0045", "R.G. 0045"), ("RUOS N-0901", "RUOS N 901")):
+        assert registry.ruos_number_holder(typed_now, "150132") == old[number]
+        with pytest.raises(RUOSNumberTakenError):
+            registry.register_in_ruos(newcomers[5], typed_now, date(2021, 8, 2), municipality_id="150132")
+    for newcomer, number in zip(newcomers, ("RUOS 1-234-2022", "R-G-0045", "RUOS 0901"), strict=False):
+        assert registry.ruos_number_holder(number, "150132") is None
+        registry.register_in_ruos(newcomer, number, date(2021, 8, 2), municipality_id="150132")
+    registry.close()
+
+    registry = registry_on(database_url)
+    for newcomer, number in zip(newcomers, ("ruos 1 234 2022", "R G 45", "RUOS 901"), strict=False):
+        assert registry.ruos_number_holder(number, "150132") == newcomer
+        with pytest.raises(RUOSNumberTakenError) as refused:
+            registry.register_in_ruos(newcomers[5], number, date(2021, 8, 2), municipality_id="150132")
+        assert str(newcomer) in refused.value.message
+    assert [registry.ruos_number_holder(number, "150132") for number in old] == list(old.values())
+    # a claim racing for one of them on a stale check derives the same next id, and the store refuses it
+    late = registry.get_osv(newcomers[4])
+    late.register_in_ruos("RUOS-0901", date(2021, 8, 3), municipality_id="150132")
+    with pytest.raises(IntegrityError):
+        registry.save(late, RUOSNumberIndex.made_under(registry.ruos_number_claim_id("RUOS-0901", "150132"), "RUOS-0901", newcomers[4], "150132"))
+    registry.close()
+
+
 def test_municipalities_and_applications_survive_a_restart(database_url: str) -> None:
     registry = registry_on(database_url)
     osv_id = registry.map_osv("Vecinos Unidos de Collique", "Comas", date(2021, 3, 15), composition=None, focus_areas=["health"])

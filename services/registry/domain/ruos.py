@@ -142,7 +142,7 @@ class RUOSNumberTakenError(ConflictError):
         the holder's registration typed it, said when it differs from ``ruos_number`` (a focal point was told their own
         typing "already held", and could not see why: tester 215 F1)."""
         typed = (
-            f", typed '{held_as}' (the same number: case, separators, a number sign and leading zeros make no new one)"
+            f", typed '{held_as}' (the same number: case, separators, dots, a number sign and leading zeros make no new one)"
             if held_as is not None and held_as != ruos_number else ""
         )
         super().__init__(
@@ -563,6 +563,23 @@ class RUOSNumberIndex(Aggregate):
         """The claim on ``ruos_number`` in the RUOS of ``municipality_id`` (``mml`` or a district's ubigeo), the number
         compared by :func:`ruos_number_key`: the id every claim is made under now."""
         return uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:ruos:{municipality_id}:number:{ruos_number_key(ruos_number)}")
+
+    @staticmethod
+    def claim_ids(ruos_number: str, municipality_id: str) -> Iterator[UUID]:
+        """The ids a claim on ``ruos_number`` in the RUOS of ``municipality_id`` may be made under, in turn: :meth:`create_id`'s,
+        then ``…:number:<key>:again:<n>`` for n = 2, 3… without end. A claim stored under an older key may hold
+        :meth:`create_id`'s for a number that is another now (``RUOS 1.234-2022``'s, keyed ``RUOS-1-234-2022`` before
+        thousands dots joined, is today's id of ``RUOS 1-234-2022``): the number is claimed under the first id no such
+        claim holds (``Registry.ruos_number_claim_id``). Keys have no ``:``, so no key's id is another's next."""
+        yield RUOSNumberIndex.create_id(ruos_number, municipality_id)
+        key = ruos_number_key(ruos_number)
+        for n in itertools.count(2):
+            yield uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:ruos:{municipality_id}:number:{key}:again:{n}")
+
+    @classmethod
+    def made_under(cls, claim_id: UUID, ruos_number: str, osv_id: UUID, municipality_id: str) -> RUOSNumberIndex:
+        """A claim made under ``claim_id``, one of :meth:`claim_ids` (the first is the one the plain constructor gives)."""
+        return cls._create(cls.RUOSNumberClaimed, id=claim_id, ruos_number=ruos_number, osv_id=osv_id, municipality_id=municipality_id)
 
     @staticmethod
     def lima_wide_id(ruos_number: str) -> UUID:
