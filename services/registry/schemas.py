@@ -157,10 +157,12 @@ class OSVDetailsChange(Command):
 RUOS_NUMBER = (
     "The number the municipality gave in its RUOS. Each municipality numbers its own: one OSV's within that municipality's "
     "RUOS, compared by its parts (runs of letters and digits): case, full-width characters, the separators between parts "
-    "(any run of anything else: spaces, any dash, `/`, `.`, `,`, `_`…), dots within an abbreviation (`R.U.O.S.`), a number "
-    "sign before the number begins however typed (`N.º`, `Nº`, `N°`, `No.`, `Nro.`, `n.`; an `N` with no dot, `º` or `°`, or "
-    "one after the number began, is an N series: `RUOS N-0901` is not `RUOS 0901`) and a part's leading zeros do not make a "
-    "new number (`RUOS SJL 2026 101` is `RUOS-SJL-2026-0101`, `ruos n. 77-2021` is `RUOS N° 077-2021`); 409 "
+    "(any run of anything else: spaces, any dash, `/`, `.`, `,`, `_`…), dots within an abbreviation, spaced or not "
+    "(`R.U.O.S.`, `R. G.`), a thousands dot (`1.234` is `1234`; `2022.123` and `1-234` are two parts), a number sign before "
+    "the number begins however typed (`N.º`, `Nº`, `N°`, `No.`, `Nro.`, `n.`, glued: `Nro0905`; an `N` with no dot, `º` or "
+    "`°`, or one after the number began, is an N series: `RUOS N. 0901` is `RUOS 0901`, `RUOS N-0901` is not) and a part's "
+    "leading zeros do not make a new number (`RUOS SJL 2026 101` is `RUOS-SJL-2026-0101`, `ruos n. 77-2021` is `RUOS N° "
+    "077-2021`); 409 "
     "`ruos_number_unique` if another OSV holds it there; another municipality's RUOS may hold the same. Kept as typed."
 )
 """An RUOS number, as both registrations take it."""

@@ -547,7 +547,9 @@ class RUOSNumberIndex(Aggregate):
     RUOS their OSV is registered in), case and spacing only, dashes folded but
     not separators nor leading zeros (tester 133 F5 to tester 208 F5), parts
     split at spaces, dashes, ``/``, ``.`` and ``_`` alone with no number sign
-    dropped (tester 208 F5 to tester 212 F1). A number
+    dropped (tester 208 F5 to tester 212 F1), an ``N`` with no dot dropped
+    as a sign (to tester 215 F1), no glued sign dropped, no spaced abbreviation
+    joined, thousands dots separators (to tester 215 F2). A number
     typed otherwise derives none of those ids, so such claims are found by
     reading the claims themselves and comparing their numbers by today's key
     (``Registry.ruos_number_holder``): nothing is migrated or written at start,
@@ -555,7 +557,10 @@ class RUOSNumberIndex(Aggregate):
     after a restart as before it. Two claims stored before that are one number
     by today's key (``RUOS-SJL-2026-0101`` and ``RUOS SJL 2026 0101``, both
     taken before) both stay as recorded; the first claimed is the holder named,
-    even when a later one's id is today's (tester 212 F6).
+    even when a later one's id is today's (tester 212 F6). A claim stored before
+    whose number is parted now from the one its id was derived for
+    (``RUOS 1.234-2022``, keyed ``RUOS-1-234-2022``) holds its own number
+    alone: the other is claimed under the next of :meth:`claim_ids`.
     """
 
     @staticmethod
