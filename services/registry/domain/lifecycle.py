@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -33,17 +33,32 @@ class MergeRegisteredError(ConflictError):
         super().__init__(detail, field="duplicate_id", rule=rule)
 
 
-class DissolvedBeforeRecordError(RuleViolationError):
+class RecordedBeforeError(RuleViolationError):
+    """A day that closes an OSV's record, its dissolution or its merge into another, dated before the last of what
+    registry holds of it (:meth:`Lifecycle.check_not_before_last_recorded`): 422 on :attr:`closing`, rule
+    ``not_before_<later_field>``, the message naming that record and its day. Each kind of closing is a subclass."""
+
+    closing: ClassVar[str]
+    """The field the request dates the closing by (``dissolved_on``, ``merged_on``)."""
+    whose: ClassVar[str] = ""
+    """What the message says before the record (``its`` in it names the OSV whose record it is)."""
+    why: ClassVar[str]
+
+    def __init__(self, on: date, later_field: str, later: date, later_said: str) -> None:
+        super().__init__(
+            f"{self.closing} {on.isoformat()} is before {self.whose}{later_said} on {later.isoformat()} ({later_field}): "
+            f"{self.why}",
+            field=self.closing,
+            rule=f"not_before_{later_field}",
+        )
+
+
+class DissolvedBeforeRecordError(RecordedBeforeError):
     """A dissolution dated before something registry holds of the OSV (its registration, a board renewal…): registry
     takes nothing of it dated after its dissolution, so it would not have taken that, recorded the other way round."""
 
-    def __init__(self, dissolved_on: date, later_field: str, later: date, later_said: str) -> None:
-        super().__init__(
-            f"dissolved_on {dissolved_on.isoformat()} is before {later_said} on {later.isoformat()} ({later_field}): an OSV "
-            "dissolves after what is recorded of it; date the dissolution on or after that day",
-            field="dissolved_on",
-            rule=f"not_before_{later_field}",
-        )
+    closing = "dissolved_on"
+    why = "an OSV dissolves after what is recorded of it; date the dissolution on or after that day"
 
 
 NOT_BEFORE_A_DISSOLUTION = frozenset({"rejected_on", "updated_on", "contact_lost_since"})
@@ -169,17 +184,25 @@ class Lifecycle:
         """
         self.check_not_dissolved()  # type: ignore[attr-defined]
         self.check_not_before_mapped("dissolved_on", dissolved_on)  # type: ignore[attr-defined]
+        self.check_not_before_last_recorded(dissolved_on, merged_in, DissolvedBeforeRecordError)
+        self.trigger_event(  # type: ignore[attr-defined]
+            self.OSVDissolved, dissolved_on=dissolved_on, reason=str(DissolutionReason(reason)), note=note
+        )
+
+    def check_not_before_last_recorded(self, on: date, merged_in: Iterable[date], refused: type[RecordedBeforeError]) -> None:
+        """The day that closes this OSV's record (``refused.closing``: its dissolution, its merge into another) is not
+        before the last of what registry holds of it: ``recorded_since_mapping`` but what
+        :data:`NOT_BEFORE_A_DISSOLUTION` leaves out, and ``merged_in`` (the days records were merged into it, their
+        ``merged_on``). Raises ``refused`` (422 ``not_before_<field>``) naming that record and its day; the day itself is
+        taken."""
         recorded = [
             *(r for r in self.recorded_since_mapping() if r[0] not in NOT_BEFORE_A_DISSOLUTION),  # type: ignore[attr-defined]
             *(("merged_on", day, "a record was merged into it") for day in merged_in),
         ]
         if recorded:
             field, day, said = max(recorded, key=lambda r: r[1])
-            if dissolved_on < day:
-                raise DissolvedBeforeRecordError(dissolved_on, field, day, said)
-        self.trigger_event(  # type: ignore[attr-defined]
-            self.OSVDissolved, dissolved_on=dissolved_on, reason=str(DissolutionReason(reason)), note=note
-        )
+            if on < day:
+                raise refused(on, field, day, said)
 
     # Two records of one organisation ------------------------------------------
 
