@@ -249,7 +249,8 @@ def merge_osvs(osv_id: UUID, body: OSVMergeCreate, registry: RegistryDep, scope:
 
     `OSVMerged` is recorded on the duplicate and goes out under its district's municipality; `DuplicateMergedIn` is
     recorded on this OSV and goes out under this OSV's, so both districts' partners learn of a merge across them. Neither may be dissolved, whatever `merged_on` says (409 `osv_not_dissolved`): a merge is staff's correction of
-    the records, not a fact of the organisation's life a paper backlog would hold.
+    the records, not a fact of the organisation's life a paper backlog would hold. `merged_on` is not before either's
+    mapping nor before the last of what registry holds of the duplicate (422 `not_before_<field>`, judged as a dissolution's day).
     """
     return answered(response, OSVPublic.of(registry.merge_osvs(survivor_id=osv_id, duplicate_id=body.duplicate_id, merged_on=body.merged_on, scope=scope), registry.calendar()))
 

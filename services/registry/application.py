@@ -190,7 +190,7 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, 
 
     def merged_in_days(self, osv: OSV) -> list[date]:
         """The days the records merged into ``osv`` were merged (their ``merged_on``): what registry holds of it too, for the
-        rules that date its mapping and its dissolution against its records."""
+        rules that date its mapping, its dissolution and its merge into another against its records."""
         return [day for duplicate in osv.merged_from if (day := self.get_osv(duplicate).merged_on) is not None]
 
     def district_roll(self, district: str) -> DistrictRoll:
@@ -204,13 +204,15 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, 
         duplicate and `DuplicateMergedIn` on the survivor: each goes out under its own OSV's municipality).
 
         Both must be in ``scope`` (the caller's municipalities): a survivor outside it is 404, a duplicate
-        outside it 422 ``duplicate_id`` as if it did not exist.
+        outside it 422 ``duplicate_id`` as if it did not exist. ``merged_on`` is 422 ``not_before_<field>`` before
+        either's mapping or the last of what registry holds of the duplicate, the records merged into it included
+        (:meth:`~services.registry.domain.lifecycle.Lifecycle.merge_into`).
         """
         survivor = self.get_osv(survivor_id, scope)
         duplicate = self.load(duplicate_id, OSV, lambda i: OSVToMergeNotFoundError(i))
         if not scope.covers(self.ubigeo_of(duplicate)):
             raise OSVToMergeNotFoundError(duplicate_id)
-        duplicate.merge_into(survivor, merged_on)
+        duplicate.merge_into(survivor, merged_on, self.merged_in_days(duplicate))
         roll = self.district_roll(duplicate.district)
         roll.keep_merged(duplicate.id, survivor.id)  # its name stays a name of the survivor
         self.save(survivor, duplicate, roll)

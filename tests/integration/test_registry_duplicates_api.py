@@ -173,6 +173,55 @@ def test_a_merge_needs_another_osv_and_a_day_after_both_were_mapped(
     assert head(registry) == written
 
 
+def test_a_merge_dated_before_the_duplicates_own_records_is_422_and_stores_nothing(registry: TestClient) -> None:
+    """Tester 215 F4: a merge was checked only against both mappings, so a duplicate whose croquis was prepared on
+    2021-06-10 was merged on 2021-05-01, folded before its own papers. The survivor's own later records bound nothing."""
+    survivor = mapped(registry, ZARATE)  # both mapped 2021-03-15
+    duplicate = mapped(registry, "Vecinos de Zárate Sector 2", distinct_from=[survivor])
+    for osv_id, day in ((duplicate, "2021-06-10"), (survivor, "2021-07-20")):
+        recorded = registry.post(f"/osvs/{osv_id}/documents", json={"document": "croquis", "prepared_on": day})
+        assert recorded.status_code == 201, recorded.text
+    written = head(registry)
+
+    back_dated = registry.post(f"/osvs/{survivor}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-05-01"})
+    problem = assert_problem(back_dated, 422, "merged_on", "not_before_prepared_on")
+    assert "merged_on 2021-05-01 is before the duplicate's last record, its croquis was prepared on 2021-06-10" in problem["detail"], problem
+    assert head(registry) == written and registry.get(f"/osvs/{duplicate}").json()["merged_into"] is None
+
+    merged = registry.post(f"/osvs/{survivor}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-06-10"})
+    assert merged.status_code == 201, merged.text  # the day itself, before the survivor's own croquis
+
+
+def test_a_merge_is_not_dated_before_a_record_merged_into_the_duplicate(registry: TestClient) -> None:
+    """A into B on 2021-07-01, then B into C: B holds A's merge, so B's merge is not dated before it."""
+    a = mapped(registry, "Comedor Popular Santa Rosa de Jicamarca")
+    b = mapped(registry, "Comedor Santa Rosa Jicamarca Sector 2", distinct_from=[a])
+    c = mapped(registry, "Comedor Popular Santa Rosa", district="Ate")
+    assert registry.post(f"/osvs/{b}/merges", json={"duplicate_id": a, "merged_on": "2021-07-01"}).status_code == 201
+    written = head(registry)
+    problem = assert_problem(registry.post(f"/osvs/{c}/merges", json={"duplicate_id": b, "merged_on": "2021-06-20"}), 422, "merged_on", "not_before_merged_on")
+    assert "a record was merged into it on 2021-07-01" in problem["detail"], problem
+    assert head(registry) == written
+    assert registry.post(f"/osvs/{c}/merges", json={"duplicate_id": b, "merged_on": "2021-07-01"}).status_code == 201
+
+
+def test_the_survivors_dissolution_is_not_dated_before_what_the_duplicate_folded_into_it_held(registry: TestClient) -> None:
+    """Tester 215 F4: the survivor's dissolution is bounded by the merge's day alone; now that no merge is dated before
+    the duplicate's records, its dissolution is not either (the duplicate's application submitted on 2021-06-10)."""
+    survivor = mapped(registry, ZARATE)
+    duplicate = mapped(registry, "Vecinos de Zárate Sector 2", distinct_from=[survivor])
+    submitted = registry.post(f"/osvs/{duplicate}/ruos-applications", json={"municipality_id": "150132", "submitted_on": "2021-06-10"})
+    assert submitted.status_code == 201, submitted.text
+    assert_problem(registry.post(f"/osvs/{survivor}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-05-01"}), 422, "merged_on", "not_before_submitted_on")
+    assert registry.post(f"/osvs/{survivor}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-06-10"}).status_code == 201
+    written = head(registry)
+
+    back_dated = registry.post(f"/osvs/{survivor}/dissolution", json={"dissolved_on": "2021-05-15", "reason": "inactive"})
+    assert_problem(back_dated, 422, "dissolved_on", "not_before_merged_on")
+    assert head(registry) == written
+    assert registry.post(f"/osvs/{survivor}/dissolution", json={"dissolved_on": "2021-06-10", "reason": "inactive"}).status_code == 201
+
+
 def test_a_merge_reaches_only_osvs_in_the_callers_municipalities(registry: TestClient) -> None:
     """Both records must be the caller's to command: a survivor outside its scope is 404, a duplicate 422 as unknown."""
     sjl = UUID(mapped(registry, ZARATE))

@@ -11,7 +11,12 @@ import pytest
 from eventsourcing.utils import get_topic, resolve_topic
 
 from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
-from services.registry.domain.lifecycle import ContactAlreadyLostError, ContactNotLostError, DissolvedBeforeRecordError
+from services.registry.domain.lifecycle import (
+    ContactAlreadyLostError,
+    ContactNotLostError,
+    DissolvedBeforeRecordError,
+    MergedBeforeRecordError,
+)
 from services.registry.domain.mappingdates import MappedAfterError
 from services.registry.domain.osvs import OSV, NothingToChangeError
 from services.registry.domain.ruos import RejectionReason, RUOSDocument
@@ -238,6 +243,64 @@ def test_a_dissolution_learned_of_after_contact_was_lost_may_be_dated_before_the
     osv.dissolve(date(2021, 12, 15), DissolutionReason.INACTIVE)
     again = replayed(osv)
     assert (again.dissolved_on, again.contact_lost_since) == (date(2021, 12, 15), date(2022, 1, 10))
+
+
+def _survivor() -> OSV:
+    """Another record of the organisation :func:`mapped_osv` maps, on the same day."""
+    return OSV(name="Vecinos Unidos de Breña", district="Breña", zone="Lima Centro", mapped_on=date(2021, 3, 1), kind=None)
+
+
+REGISTERED_ONLY = frozenset({"registration", "direct_registration", "board_renewal"})
+"""What a duplicate cannot hold: a registered record is kept and the other merged into it (409 ``keep_the_registered_osv``)."""
+
+
+@pytest.mark.parametrize("recorded", [kind for kind in RECORDED_BEFORE_DISSOLVING if kind not in REGISTERED_ONLY])
+def test_a_merge_is_not_dated_before_what_registry_holds_of_the_duplicate(recorded: str) -> None:
+    """Tester 215 F4: a duplicate whose RUOS application was submitted on 2021-09-01 was merged on 2021-04-01, folded before
+    its own papers; it takes nothing after its merge, so the merge is judged as its dissolution would be."""
+    record, field, day, said = RECORDED_BEFORE_DISSOLVING[recorded]
+    duplicate, survivor = mapped_osv(), _survivor()
+    record(duplicate)
+    versions = (duplicate.version, survivor.version)
+    with pytest.raises(MergedBeforeRecordError) as refused:
+        duplicate.merge_into(survivor, date(2021, 4, 1))
+    assert (refused.value.field, refused.value.rule) == ("merged_on", f"not_before_{field}")
+    assert f"merged_on 2021-04-01 is before the duplicate's last record, {said} on {day.isoformat()}" in refused.value.message
+    assert (duplicate.version, survivor.version) == versions and not duplicate.merged and survivor.merged_from == []
+
+    duplicate.merge_into(survivor, day)  # the day itself is taken
+    assert replayed(duplicate).merged_on == day and survivor.merged_from == [duplicate.id]
+
+
+def test_a_merge_is_not_dated_before_a_record_merged_into_the_duplicate() -> None:
+    duplicate, survivor = mapped_osv(), _survivor()
+    with pytest.raises(MergedBeforeRecordError) as refused:
+        duplicate.merge_into(survivor, date(2021, 7, 1), merged_in=[date(2021, 3, 2), date(2021, 8, 1)])
+    assert refused.value.rule == "not_before_merged_on"
+    assert "the duplicate's last record, a record was merged into it on 2021-08-01" in refused.value.message
+    duplicate.merge_into(survivor, date(2021, 8, 1), merged_in=[date(2021, 8, 1)])
+    assert duplicate.merged_on == date(2021, 8, 1)
+
+
+def test_a_merge_may_be_dated_before_the_survivors_own_records() -> None:
+    """The survivor's records are not folded by the merge: they stay its own whatever the merge's day."""
+    duplicate, survivor = mapped_osv(), _survivor()
+    survivor.register_in_ruos("RUOS-BREÑA-2021-0007", date(2021, 9, 1), municipality_id="mml")
+    survivor.renew_board(date(2021, 10, 1), date(2023, 10, 1))
+    duplicate.merge_into(survivor, date(2021, 4, 1))
+    assert (duplicate.merged_on, survivor.merged_from) == (date(2021, 4, 1), [duplicate.id])
+
+
+def test_a_merge_may_be_dated_before_the_duplicates_rejection_change_of_details_or_loss_of_contact() -> None:
+    """What bounds no dissolution bounds no merge: the merge's day bounds the survivor's dissolution, so an organisation
+    that dissolved before staff lost touch with one of its records can still be dissolved on its true day."""
+    duplicate, survivor = mapped_osv(), _survivor()
+    duplicate.reject_application(_submitted(duplicate), date(2021, 9, 1), RejectionReason.WITHDRAWN)
+    duplicate.update_details({"kind": "cultural"}, date(2021, 9, 2))
+    duplicate.lose_contact(date(2021, 9, 3))
+    duplicate.merge_into(survivor, date(2021, 6, 1))
+    survivor.dissolve(date(2021, 6, 1), DissolutionReason.INACTIVE, merged_in=[date(2021, 6, 1)])
+    assert (replayed(duplicate).merged_on, survivor.dissolved_on) == (date(2021, 6, 1), date(2021, 6, 1))
 
 
 EARLIEST_OF_A_KIND: dict[str, tuple[Callable[[OSV], object], str, date]] = {

@@ -61,6 +61,15 @@ class DissolvedBeforeRecordError(RecordedBeforeError):
     why = "an OSV dissolves after what is recorded of it; date the dissolution on or after that day"
 
 
+class MergedBeforeRecordError(RecordedBeforeError):
+    """A merge dated before something registry holds of the duplicate (its RUOS papers, an application…): a merged
+    record takes nothing more, so all it holds was recorded before the merge (tester 215 F4)."""
+
+    closing = "merged_on"
+    whose = "the duplicate's last record, "
+    why = "a record is merged into another after what is recorded of it; date the merge on or after that day"
+
+
 NOT_BEFORE_A_DISSOLUTION = frozenset({"rejected_on", "updated_on", "contact_lost_since"})
 """What a dissolution is not judged against: an application's rejection or withdrawal, which registry takes of a
 dissolved OSV whatever its date (it closes the application); a change of details, whose ``updated_on`` is the day
@@ -68,7 +77,8 @@ it was recorded when none is given, so a dissolution learned of after a change o
 dated by no day but that one (and its ``updated_on`` cannot be corrected); and a loss of contact (tester 212 F3): staff
 record that they lost touch and often learn only later that the OSV had dissolved before (often why they lost it), and a
 loss cannot be corrected, so the true day could never be recorded. A loss says nothing of the OSV being there; a contact
-restored does (the programme was back in touch with it), and still bounds the dissolution."""
+restored does (the programme was back in touch with it), and still bounds the dissolution. Nor is a merge into another
+(:meth:`Lifecycle.merge_into`), whose day bounds the survivor's dissolution."""
 
 
 class ContactAlreadyLostError(ConflictError):
@@ -241,7 +251,7 @@ class Lifecycle:
         def apply(self, aggregate: Any) -> None:
             aggregate.merged_from.append(self.duplicate_id)
 
-    def merge_into(self, survivor: OSV, merged_on: date) -> None:
+    def merge_into(self, survivor: OSV, merged_on: date, merged_in: Iterable[date] = ()) -> None:
         """This OSV and ``survivor`` are one organisation recorded twice: this one is merged into ``survivor``.
 
         Both keep their history; from then on this one takes no records and
@@ -250,6 +260,18 @@ class Lifecycle:
         and two registered OSVs are two organisations. Neither may be dissolved,
         whatever ``merged_on`` says (409 ``osv_not_dissolved``): a merge corrects
         the records, it is no fact of the organisation's life a backlog holds.
+
+        ``merged_on`` is not before either's mapping (422 ``not_before_mapped_on``), nor before the last of what registry
+        holds of this duplicate (tester 215 F4): 422 ``not_before_<field>`` (:class:`MergedBeforeRecordError`) naming
+        it, judged as a dissolution is (:meth:`check_not_before_last_recorded`; ``merged_in``: the days records were
+        merged into this one, their ``merged_on``). A merged record takes nothing more, so all it holds was recorded
+        before the merge; a merge dated before it read as folded before its own RUOS papers or application. The same
+        records as a dissolution's, a loss of contact, a change of details and a rejection left out: the survivor's
+        dissolution is bounded by ``merged_on``, so what the merge folds into it bounds that dissolution as it bounded
+        the duplicate's own, and a merge that had to follow a loss of contact would keep the organisation's dissolution
+        (often why contact was lost) from its true day. The survivor's own records do not bound it: they are not
+        folded, stay the survivor's whatever the merge's day, and it goes on taking records after; only its mapping
+        does (the record was there to take the duplicate).
         """
         if survivor.id == self.id:
             raise MergeWithItselfError
@@ -268,6 +290,7 @@ class Lifecycle:
             )
         self.check_not_before_mapped("merged_on", merged_on)  # type: ignore[attr-defined]
         survivor.check_not_before_mapped("merged_on", merged_on)
+        self.check_not_before_last_recorded(merged_on, merged_in, MergedBeforeRecordError)
         self.trigger_event(  # type: ignore[attr-defined]
             self.OSVMerged, into_osv_id=survivor.id, merged_on=merged_on, district=self.district, zone=self.zone,
             mapped_on=self.mapped_on,
