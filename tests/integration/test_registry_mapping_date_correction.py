@@ -117,6 +117,19 @@ def test_a_mapping_day_is_corrected_only_on_a_record_that_takes_one_and_not_past
         application_of(registry).correct_mapping_date(ate, date(2021, 3, 1), date(2021, 8, 2), scope=MunicipalScope(ubigeos=frozenset({"150132"})))
 
 
+def test_a_survivors_mapping_day_is_corrected_past_the_duplicates_own_records_but_not_past_the_merge(registry: TestClient) -> None:
+    """Tester 215 F4 looked for the merge's gap here too: the duplicate's croquis is the history of the organisation's
+    other mapping, and the survivor may have been mapped after it; what it took from the merge is the merge's day."""
+    survivor = mapped(registry, "Comité Vecinal Los Jazmines")  # 2021-03-15
+    duplicate = mapped(registry, "Los Jazmines de Zárate (duplicado)", distinct_from=[survivor])
+    assert registry.post(f"/osvs/{duplicate}/documents", json={"document": "croquis", "prepared_on": "2021-05-01"}).status_code == 201
+    assert registry.post(f"/osvs/{survivor}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-06-01"}).status_code == 201
+
+    assert_problem(correct(registry, survivor, "2021-06-02"), 422, "mapped_on", "not_after_merged_on")
+    corrected = correct(registry, survivor, "2021-05-20")
+    assert corrected.status_code == 200 and corrected.json()["mapped_on"] == "2021-05-20", corrected.text
+
+
 def test_a_mapping_day_is_not_corrected_past_the_first_change_of_details_nor_the_first_loss_of_contact(registry: TestClient) -> None:
     """Tester 212 F2: with the OSV's contact channel changed on 2021-05-01 and again on a later day, or contact lost on
     2021-04-01, restored and lost again, a mapping day corrected to between the two was 200: only the last change and

@@ -95,7 +95,14 @@ class MappingDateCorrections:
         done). 409 ``osv_not_merged`` on a record merged into another (its survivor is the organisation's record); 422
         ``not_after_<field>`` for a day after the first of what registry holds of it (:meth:`recorded_since_mapping`, and
         ``merged_in``: the days records were merged into it, ``merged_on``). The caller checks the day as any command's
-        (not ahead of today in Lima, not before the earliest the programme records)."""
+        (not ahead of today in Lima, not before the earliest the programme records).
+
+        Of a record merged into it, the day of the merge bounds it, not that record's own facts (tester 215 F4 looked
+        for the gap a merge had with its dissolution): the merge was not dated before this OSV's mapping (the record
+        was there to take the duplicate), so its mapping is not corrected past the merge; but the duplicate's papers
+        and application are the history of the organisation's other mapping, often the earlier one, and this record
+        may well have been mapped after them. The merge itself is no longer dated before them either
+        (:meth:`~.lifecycle.Lifecycle.merge_into`)."""
         self.check_not_merged()  # type: ignore[attr-defined]
         if mapped_on == self.mapped_on:
             return False
