@@ -34,7 +34,14 @@ from services.reporting.domain.alerts import (
     without_deliberation,
 )
 from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown, Phase, flatten, phase_of_code, report_digest
-from services.reporting.domain.phasereports import PhaseReport, as_signed, digest_of, intact, share_reached
+from services.reporting.domain.phasereports import (
+    PhaseReport,
+    as_signed,
+    digest_of,
+    intact,
+    parts_as_figures,
+    share_reached,
+)
 from services.reporting.inuse import ReadModelInUse
 from services.reporting.translations import Language
 from services.reporting.views.readmodel import ReadModel
@@ -367,8 +374,10 @@ class Reporting:
 
     @staticmethod
     def _targets_public(targets: Mapping[str, Any]) -> dict[str, Any]:
-        return {"indicator": targets["indicator"], "baseline": targets["baseline"], "target": targets["target"],
-                "set_by": targets["set_by"], "set_at": rfc3339(targets["set_at"])}
+        """One indicator's targets as answered: each part written as the indicator's figures are (:func:`parts_as_figures`)."""
+        indicator = targets["indicator"]
+        return {"indicator": indicator, "baseline": parts_as_figures(indicator, targets["baseline"]),
+                "target": parts_as_figures(indicator, targets["target"]), "set_by": targets["set_by"], "set_at": rfc3339(targets["set_at"])}
 
     def plans(self, as_of: datetime | None = None) -> dict[tuple[str, str], dict[str, Any]]:
         """Each (phase code, indicator)'s targets as set by ``as_of``."""

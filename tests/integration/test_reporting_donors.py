@@ -28,6 +28,7 @@ from openpyxl import load_workbook
 
 from services.reporting import iati
 from services.reporting.application import Reporting
+from services.reporting.domain.indicators import flatten
 from shared.clock import LIMA
 from tests.integration.test_reporting_as_of import START, cloudevent
 from tests.support.api import assert_problem
@@ -260,7 +261,7 @@ def test_a_lead_sets_targets_and_sees_them_against_the_actuals_with_the_share_re
     body = {"baseline": {"total": 0}, "target": {"total": 40, "by_sex.F": 20, "by_nationality.VE": "24"}}
     answer = client.put("/phases/F1/targets/beneficiaries_direct", headers=LEAD(), json=body)
     assert answer.status_code == 200, answer.text
-    assert answer.json()["target"] == {"total": "40", "by_sex.F": "20", "by_nationality.VE": "24"}
+    assert answer.json()["target"] == {"total": 40, "by_sex.F": 20, "by_nationality.VE": 24}
     assert answer.json()["set_by"] == "lead"
 
     f1 = client.get("/targets").json()["phases"][0]
@@ -274,7 +275,7 @@ def test_a_lead_sets_targets_and_sees_them_against_the_actuals_with_the_share_re
     body = {"target": {"total": 30, "by_sex.F": 18, "by_sex.M": 12}}
     answer = client.put("/phases/F1/targets/members_joined", headers=LEAD(), json=body)
     assert answer.status_code == 200, answer.text
-    assert answer.json()["target"] == {"total": "30", "by_sex.F": "18", "by_sex.M": "12"}
+    assert answer.json()["target"] == {"total": 30, "by_sex.F": 18, "by_sex.M": 12}
 
     page = client.get("/dashboard", params={"lang": "en"})
     assert page.status_code == 200
@@ -601,9 +602,34 @@ def test_only_a_lead_sets_targets_and_signs_off_and_a_focal_point_sees_its_munic
     assert "San Martín de Porres" not in sheet.text
     assert client.get("/sign-offs", headers=focal).json()["sign_offs"] == []
     [row] = client.get("/targets", headers=focal).json()["phases"][0]["indicators"]
-    assert (row["actual"]["total"], row["target"], row["share_reached"]) == (20, {"total": "40"}, {"total": "0.5000"})
+    assert (row["actual"]["total"], row["target"], row["share_reached"]) == (20, {"total": 40}, {"total": "0.5000"})
     assert actual_total(client.get("/iati/activity.xml", headers=focal).content, DIRECT) == "20"
     assert actual_total(client.get("/iati/activity.xml", headers=auditor).content, DIRECT) == "29"
+
+
+def test_a_target_and_its_actual_are_written_alike_counts_as_numbers_money_and_rates_as_text(desk: tuple[TestClient, FakeNow]) -> None:
+    """Tester 218 F3: a target of 100 people came back as "100" beside an actual of 28, so a client comparing them compared
+    a string with a number. Each part is written as the indicator's figures are, in the answer and in GET /targets."""
+    client, _ = desk
+    programme(client)
+    aims = {
+        "beneficiaries_direct": {"total": 100, "by_sex.F": "60"},
+        "seed_funds_granted_pen": {"value": "25000.50"},
+        "ruos_registration_rate": {"value": 0.25},
+        "osvs_supported": {"total": 10, "first_time": 6},
+    }
+    for indicator, target in aims.items():
+        answer = client.put(f"/phases/F1/targets/{indicator}", headers=LEAD(), json={"baseline": {}, "target": target})
+        assert answer.status_code == 200, answer.text
+    rows = {r["indicator"]: r for r in client.get("/targets").json()["phases"][0]["indicators"]}
+    assert rows["beneficiaries_direct"]["target"] == {"total": 100, "by_sex.F": 60}
+    assert rows["seed_funds_granted_pen"]["target"] == {"value": "25000.50"}
+    assert rows["ruos_registration_rate"]["target"] == {"value": "0.2500"}
+    assert rows["osvs_supported"]["target"] == {"total": 10, "first_time": 6}
+    for indicator, row in rows.items():
+        actual = flatten(row["actual"])
+        for part, aim in row["target"].items():
+            assert type(aim) is type(actual[part]), (indicator, part, aim, actual)
 
 
 def test_a_focal_points_iati_file_is_its_municipalitys_own_activity_under_the_programmes(desk: tuple[TestClient, FakeNow]) -> None:
@@ -707,7 +733,7 @@ def test_a_phase_that_has_not_started_has_no_figures_and_a_phase_is_signed_off_o
         f3 = next(p for p in client.get("/targets").json()["phases"] if p["code"] == "F3")
         assert f3["status"] == "not_started"
         assert [(r["indicator"], r["target"], r["actual"], r["share_reached"]) for r in f3["indicators"]] == [
-            ("osvs_identified", {"value": "4"}, None, None)
+            ("osvs_identified", {"value": 4}, None, None)
         ]
         assert client.get("/dashboard", params={"lang": "en"}).status_code == 200  # its targets table shows "—" for them
 

@@ -57,7 +57,7 @@ def test_one_part_above_the_total_is_refused_naming_it_and_targets_set_before_st
 
     assert [e["message"].split(":")[0] for e in problem["errors"]] == ["by_sex.F is 120, more than the total, 100"]
     [kept] = set_ones(client)
-    assert kept["target"] == {"total": "100", "by_sex.F": "60"}
+    assert kept["target"] == {"total": 100, "by_sex.F": 60}
 
 
 @pytest.mark.parametrize(

@@ -208,6 +208,15 @@ def _part_written(indicator: str, field: str, part: str, raw: object) -> str:
     return str(int(value))
 
 
+def parts_as_figures(indicator: str, parts: Mapping[str, str]) -> dict[str, int | str]:
+    """A baseline's or target's parts (as kept: decimal strings) written as the indicator's figures are: a count as a JSON
+    integer, money (PEN or USD, 2 places) and a rate (4 places) as the decimal strings they are kept as. A target of
+    ``"100"`` people beside an actual of ``28`` had a client compare a string with a number (tester 218 F3)."""
+    kept_as_text = BY_NAME[indicator].kind == DERIVED
+    money = money_parts(indicator)
+    return {part: value if kept_as_text or part in money else int(value) for part, value in parts.items()}
+
+
 def share_reached(actual: Any, target: Mapping[str, str]) -> dict[str, str | None]:
     """Per part of the target, the actual over the target, 4 places; None where the target is 0."""
     parts = flatten(actual)
