@@ -17,8 +17,10 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
+from services.funding.domain.duplicates import NotAPossibleDuplicateError as NotAPossibleDuplicateError
+from services.funding.domain.duplicates import check_named_apart
 from services.funding.domain.grants import Grant, GrantKind, SupportHistory
-from shared.errors import ConflictError, RuleViolationError
+from shared.errors import ConflictError
 from shared.money import Currency
 
 
@@ -51,18 +53,12 @@ class PossibleDuplicateGrantError(ConflictError):
         }
 
 
-class NotAPossibleDuplicateError(RuleViolationError):
+def _named_none(index: int, named: UUID) -> NotAPossibleDuplicateError:
     """422 ``possible_duplicate_named`` at ``distinct_from.<index>``: an id that is none of the OSV's grants this one could
     repeat; kept, it was published in ``FundGranted`` (a grant of another municipality's OSV went to this one's partner,
     tester 191 F1)."""
-
-    def __init__(self, index: int, named: UUID) -> None:
-        super().__init__(
-            f"{named} is none of this OSV's grants of the same kind, amount, currency and granted_on (a withdrawn one is no "
-            "duplicate): distinct_from names only the grants a 409 possible_duplicate named",
-            field=f"distinct_from.{index}",
-            rule="possible_duplicate_named",
-        )
+    alike = "this OSV's grants of the same kind, amount, currency and granted_on (a withdrawn one is no duplicate)"
+    return NotAPossibleDuplicateError(index, named, alike, "grants")
 
 
 def same_day_and_kind(
@@ -99,11 +95,5 @@ def check_not_duplicate(
 ) -> None:
     """Raise :class:`PossibleDuplicateGrantError` (409) naming the :func:`possible_duplicates` among ``grants``, if any;
     then :class:`NotAPossibleDuplicateError` (422) for the first id of ``distinct_from`` that is none of them."""
-    grants, named = list(grants), list(distinct_from)
-    duplicates = possible_duplicates(amount, currency, granted_on, kind, grants, named)
-    if duplicates:
-        raise PossibleDuplicateGrantError(duplicates)
-    alike = {g.id for g in possible_duplicates(amount, currency, granted_on, kind, grants)}
-    for index, grant_id in enumerate(named):
-        if grant_id not in alike:
-            raise NotAPossibleDuplicateError(index, grant_id)
+    alike = possible_duplicates(amount, currency, granted_on, kind, grants)
+    check_named_apart(alike, distinct_from, lambda grant: grant.id, PossibleDuplicateGrantError, _named_none)
