@@ -17,6 +17,9 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.funding.domain.deliveries import DeliveredItem as DeliveredItem
+from services.funding.domain.deliveries import GoodsDelivery as GoodsDelivery
+from services.funding.domain.deliveries import check_not_delivered, item_mistakes
 from services.funding.domain.granterrors import (
     BeyondGrantAmountError as BeyondGrantAmountError,
 )
@@ -48,7 +51,7 @@ from services.funding.domain.granterrors import (
     WrongGrantKindError as WrongGrantKindError,
 )
 from services.funding.domain.phases import Phase, PhaseDates, phase_containing
-from shared.errors import BelowOneError, check_not_before
+from shared.errors import BelowOneError, check_not_before, raise_first
 from shared.money import CENT, Currency, check_money
 
 
@@ -107,27 +110,6 @@ class WithdrawalReason(StrEnum):
 
 
 # Grants ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DeliveredItem:
-    """A line of a goods delivery: what, how many, and what each is worth."""
-
-    item: str
-    quantity: int
-    unit_value: Decimal
-
-    @property
-    def value(self) -> Decimal:
-        return (self.quantity * self.unit_value).quantize(CENT)
-
-
-@dataclass(frozen=True)
-class GoodsDelivery:
-    delivery_id: UUID
-    items: tuple[DeliveredItem, ...]
-    total_value: Decimal
-    delivered_on: date
 
 
 @dataclass(frozen=True)
@@ -233,8 +215,15 @@ class Grant(Aggregate):
 
     # Goods
 
-    def deliver_goods(self, items: Sequence[DeliveredItem], delivered_on: date) -> GoodsDelivery:
-        """Record goods handed over; their total value stays within what remains of the grant."""
+    def deliver_goods(self, items: Sequence[DeliveredItem], delivered_on: date, distinct_from: Sequence[UUID] = ()) -> GoodsDelivery:
+        """Record goods handed over; their total value (in the grant's currency, to the cent) stays within what remains of
+        the grant (409 ``within_grant_amount``).
+
+        Each item listed once (422 ``unique_item`` at ``items.<index>.item``, :func:`~.deliveries.item_mistakes`); the same
+        goods on the same day as a delivery the grant holds is 409 ``possible_duplicate`` naming it, unless
+        ``distinct_from`` names it (an id there that is none of those deliveries is 422 ``possible_duplicate_named``;
+        :func:`~.deliveries.check_not_delivered`). Kept, ``distinct_from`` is recorded with the delivery.
+        """
         self.check_kind(GrantKind.GOODS, "goods deliveries")
         self.check_open()
         check_not_before("delivered_on", delivered_on, "granted_on", self.granted_on)
@@ -244,6 +233,8 @@ class Grant(Aggregate):
             if line.quantity < 1:
                 raise BelowOneError(f"items.{index}.quantity", line.quantity)
             check_money(line.unit_value, f"items.{index}.unit_value")
+        raise_first(item_mistakes(items))
+        check_not_delivered(self.id, self.currency, self.deliveries, items, delivered_on, distinct_from)
         total = sum((line.value for line in items), Decimal("0.00"))
         if total > self.remaining:
             raise BeyondGrantAmountError(self, "a delivery", total, "items")
@@ -254,6 +245,7 @@ class Grant(Aggregate):
             total_value=total,
             currency=self.currency,
             delivered_on=delivered_on,
+            distinct_from=list(dict.fromkeys(distinct_from)),
         )
         return self.deliveries[-1]
 
@@ -266,9 +258,11 @@ class Grant(Aggregate):
         total_value: Decimal,
         currency: Currency,
         delivered_on: date,
+        distinct_from: list[UUID] | None = None,
     ) -> None:
+        """``distinct_from``: None in a ``GoodsDelivered`` stored before it was kept."""
         lines = tuple(DeliveredItem(i["item"], i["quantity"], i["unit_value"]) for i in items)
-        self.deliveries.append(GoodsDelivery(delivery_id, lines, total_value, delivered_on))
+        self.deliveries.append(GoodsDelivery(delivery_id, lines, total_value, delivered_on, tuple(distinct_from or ())))
 
     # Seed funds
 
