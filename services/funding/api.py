@@ -200,9 +200,17 @@ def grant_history(grant_id: UUID, funding: FundingDep, caller: Auditor, page: Pa
 
 @grants.post("/{grant_id}/goods-deliveries", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES)
 def deliver_goods(grant_id: UUID, body: GoodsDeliveryCreate, funding: FundingDep) -> GrantPublic:
-    """Record goods handed over on a goods grant (records `GoodsDelivered`); answers the grant as it now stands."""
+    """Record goods handed over on a goods grant (records `GoodsDelivered`); answers the grant as it now stands.
+
+    A delivery is not undone, so it is not taken twice: the same goods (each item, its name read without regard to case
+    or spaces, in the same quantity at the same `unit_value`, rows in any order) on the same `delivered_on` as a delivery
+    the grant holds is 409 `possible_duplicate` naming it (`possible_duplicates`): send it again with `distinct_from`
+    naming them if it is another delivery; a request sent again is sent with its `Idempotency-Key`, and answered as the
+    first. One item listed twice in a delivery is 422 `unique_item` at the later row's `item`. Beyond what remains of the
+    grant is 409 `within_grant_amount`."""
     items = [line.to_domain() for line in body.items]
-    return GrantPublic.of(funding.deliver_goods(grant_id=grant_id, items=items, delivered_on=body.delivered_on))
+    delivered = funding.deliver_goods(grant_id=grant_id, items=items, delivered_on=body.delivered_on, distinct_from=body.distinct_from)
+    return GrantPublic.of(delivered)
 
 
 @grants.post("/{grant_id}/disbursements", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES)

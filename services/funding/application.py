@@ -257,11 +257,13 @@ class Funding(ServiceApplication):
         return grant, history, restated
 
     @retried_on_collision
-    def deliver_goods(self, grant_id: UUID, items: Sequence[DeliveredItem], delivered_on: date) -> Grant:
-        """Record goods handed over on a goods grant; 409 ``osv_not_dissolved`` if its OSV dissolved before ``delivered_on``."""
+    def deliver_goods(self, grant_id: UUID, items: Sequence[DeliveredItem], delivered_on: date, distinct_from: Sequence[UUID] = ()) -> Grant:
+        """Record goods handed over on a goods grant; 409 ``osv_not_dissolved`` if its OSV dissolved before ``delivered_on``;
+        409 ``possible_duplicate`` (a resend racing the first collides on the grant, and run again finds it), 422
+        ``unique_item`` and the rest as :meth:`Grant.deliver_goods`."""
         grant = self.get_grant(grant_id)
         self.osvs.require_not_dissolved(grant.osv_id, on=delivered_on, dated="delivered_on")
-        grant.deliver_goods(items, delivered_on)
+        grant.deliver_goods(items, delivered_on, distinct_from)
         self.save(grant)
         return grant
 

@@ -91,6 +91,16 @@ class GoodsDelivered(PublicEvent):
     total_value: MoneyText = Field(description="Σ quantity × unit_value, in `currency`.")
     currency: Currency
     delivered_on: date
+    distinct_from: list[UUID] = Field(
+        default_factory=list,
+        description="The grant's deliveries of the same `delivered_on` and goods that staff said this one is not (without "
+        "them it was refused as a possible duplicate); empty for most deliveries, and in those recorded before it was kept.",
+    )
+
+    @field_validator("distinct_from", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value
 
 
 @catalogue.publishes(Grant.DisbursementMade)

@@ -20,6 +20,7 @@ from services.funding.domain.budgets import (
     check_amount_funded,
     check_cycle_year,
 )
+from services.funding.domain.deliveries import item_mistakes
 from services.funding.domain.grantceilings import check_grant_ceiling
 from services.funding.domain.grants import (
     DeliveredItem,
@@ -48,6 +49,7 @@ from shared.schemas import (
     Text,
     application_rule,
     domain_rule,
+    list_rules,
     one_visible_line,
     read_or_none,
     serving,
@@ -119,8 +121,22 @@ class DeliveredItemCreate(Command):
 
 
 class GoodsDeliveryCreate(Command):
-    items: list[DeliveredItemCreate] = Field(min_length=1, max_length=100, description="The goods delivered, one line per item.")
+    items: Annotated[list[DeliveredItemCreate], list_rules(item_mistakes)] = Field(
+        min_length=1,
+        max_length=100,
+        description="The goods delivered, one line per item: an item listed twice, its name read without regard to case or "
+        "spaces, is 422 `unique_item` at the later row's `item`, whatever its quantity or value (goods of another size or "
+        "value are another item: name them apart, `olla 20 l`, `olla 50 l`).",
+    )
     delivered_on: IsoDate = Field(description="When the goods were handed over; not before the grant, nor after its OSV's dissolution (409 `osv_not_dissolved`).")
+    distinct_from: list[UUID] = Field(
+        default_factory=list,
+        max_length=50,
+        description="The grant's deliveries of the same `delivered_on` and goods (each item in the same quantity at the same "
+        "`unit_value`, in any order) that this one is not (the same kit handed over twice that day): without them, such a "
+        "delivery is refused with 409 `possible_duplicate`, which names them. An id that is none of them is 422 "
+        "`possible_duplicate_named`.",
+    )
 
 
 class DisbursementCreate(Command):
@@ -171,6 +187,10 @@ class GoodsDeliveryPublic(BaseModel):
     items: list[DeliveredItemPublic]
     total_value: MoneyText = Field(description="The sum of the items' values.")
     delivered_on: date
+    distinct_from: list[UUID] = Field(
+        default_factory=list,
+        description="The grant's deliveries of the same day and goods that staff said this one is not (the request's `distinct_from`).",
+    )
 
     @classmethod
     def of(cls, delivery: GoodsDelivery) -> GoodsDeliveryPublic:
@@ -179,6 +199,7 @@ class GoodsDeliveryPublic(BaseModel):
             items=[DeliveredItemPublic.of(line) for line in delivery.items],
             total_value=delivery.total_value,
             delivered_on=delivery.delivered_on,
+            distinct_from=list(delivery.distinct_from),
         )
 
 
