@@ -28,17 +28,15 @@ import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, Integer, String, Text, select, tuple_
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.roles import Caller, Permission
 from shared.views import create_tables, json_loads, json_text
-
-if TYPE_CHECKING:
-    from shared.roles import Caller
 
 SYSTEM_PREFIX = "system:"
 """How a system actor's ``client_id`` begins (``system:restore``, ``system:follower``…); its subject is null."""
@@ -56,6 +54,13 @@ class Actor:
     def as_json(self) -> dict[str, Any]:
         """``{"subject": ..., "client_id": ..., "roles": [...]}``: what an auditor reads."""
         return {"subject": self.subject, "client_id": self.client_id, "roles": list(self.roles)}
+
+    def may(self, permission: Permission) -> bool:
+        """Whether the actor's roles grant ``permission`` (:data:`~shared.roles.ROLE_PERMISSIONS`); the system, which no
+        request made, may (what it runs is the service's own work)."""
+        if self.subject is None and (self.client_id or "").startswith(SYSTEM_PREFIX):
+            return True
+        return Caller(subject=self.subject or "", roles=frozenset(self.roles)).may(permission)
 
     @classmethod
     def of_caller(cls, caller: Caller) -> Actor:

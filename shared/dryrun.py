@@ -41,6 +41,14 @@ lookup's entry on their access log is recorded all the same (:func:`suspended`,
 that a read it made is not logged. A dry run of the lookup itself (``POST /members/lookup``, a read sent as a POST) is
 that lookup, logged.
 
+Who may ask for one: whoever may send the command, but for a command whose route asks for more
+(:func:`needs_to_read`): a meeting's or an activity's dry run checks the members it names (a member of that OSV on that
+day, erased or not), and answers it with nothing left behind, so it is for a caller who may read members
+(``members:read``). The Kobo webhook's machine account (``importer``, which reads nobody) was told, one silent dry run
+after another, which OSV a person belongs to and since when (tester 218 F1): such a dry run is 403 ``dry_run_reads``
+naming ``Dry-Run``, before the command runs. A registration's dry run stays the webhook's (it checks a submission's
+people so): its one disclosure, a document's holder, is logged on the holder's access log.
+
 What a dry run cannot promise: that the real request, sent later, gets the
 same answer. Someone else's command in between (an OSV dissolved, a document
 registered) may change it.
@@ -60,8 +68,11 @@ from eventsourcing.application import Repository
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 
+from shared.auth import CallerDep
+from shared.errors import ForbiddenError
 from shared.guards import problem
 from shared.lastdependency import append_last
+from shared.roles import Permission
 
 PARAMETER = "dry_run"
 HEADER = "Dry-Run"
@@ -286,6 +297,35 @@ def refuse_once_let_in(api: FastAPI) -> None:
 def _refusal_of(route: Any, dependant: Any) -> Callable[[Request], Awaitable[None]] | None:
     """:func:`refuse_bad_value` for a write (POST, PUT, PATCH); None for any other route."""
     return refuse_bad_value if set(getattr(route, "methods", None) or ()) & set(METHODS) else None
+
+
+class DryRunReadsError(ForbiddenError):
+    """403 ``dry_run_reads`` on ``Dry-Run``: a dry run of a command whose checks read what the caller may not (see
+    :func:`needs_to_read`)."""
+
+    def __init__(self, permission: Permission, what: str) -> None:
+        super().__init__(
+            f"a dry run (Dry-Run or ?dry_run=) of this command answers what its checks read of {what}, and leaves nothing "
+            f"behind: it needs the permission {permission.value!r}, which your roles do not give. Nothing was run; send the "
+            "command without it",
+            field=HEADER,
+            rule="dry_run_reads",
+        )
+
+
+def needs_to_read(permission: Permission, what: str) -> Callable[[Any], Awaitable[None]]:
+    """A route's dependency: a dry run of it is 403 :class:`DryRunReadsError` for a caller without ``permission``, the
+    reading of ``what`` its checks answer (``"the members it names"``), before the command runs; a real request goes on.
+
+    A dry run is only for a caller who could read what it reveals: refused for real, a command writes nothing either, but
+    carried out it leaves its record for staff to see, where its dry run leaves none (tester 218 F1)."""
+
+    async def dependency(caller: CallerDep) -> None:  # no I/O: answered on the event loop
+        if active() and not caller.may(permission):
+            raise DryRunReadsError(permission, what)
+
+    dependency.__name__ = f"dry_run_needs_{permission.name.lower()}"
+    return dependency
 
 
 # OpenAPI ----------------------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ from services.engagement.schemas import (
     member_look_ups,
 )
 from services.engagement.settings import EngagementSettings
+from shared import dryrun
 from shared.auth import Caller, MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.guards import not_heard_of_yet, osv_district_in_table
@@ -72,6 +73,10 @@ MembersReader = Annotated[Caller, Depends(requires(Permission.MEMBERS_READ))]
 Finder = Annotated[Caller, Depends(requires(Permission.MEMBERS_FIND))]
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
 RECORDS = [Depends(requires(Permission.SUBMISSIONS_RECORD))]  # what a field form's submission sends (the Kobo webhook too)
+RECORDS_NAMING_MEMBERS = [*RECORDS, Depends(dryrun.needs_to_read(Permission.MEMBERS_READ, "the members it names"))]
+"""A command that names members (a meeting's attendees, an activity's participants): its dry run is for a caller who may read
+members (403 `dry_run_reads` on `Dry-Run` to the Kobo webhook's account, tester 218 F1)."""
+Recorder = Annotated[Caller, Depends(requires(Permission.SUBMISSIONS_RECORD))]
 OSV_NOT_HEARD_OF = {**not_heard_of_yet("osv_mapped_in_registry"), **osv_district_in_table("engagement")}
 """A command naming an OSV: refused with `Retry-After` while registry's `OSVMapped` has not arrived here, or while the OSV's
 district is one this service's districts table lacks (503)."""
@@ -419,7 +424,8 @@ def list_active_members(
 
 
 @follow_up_router.post(
-    "/osvs/{osv_id}/meetings", status_code=status.HTTP_201_CREATED, response_model=MeetingPublic, dependencies=RECORDS, responses=OSV_NOT_HEARD_OF
+    "/osvs/{osv_id}/meetings", status_code=status.HTTP_201_CREATED, response_model=MeetingPublic, dependencies=RECORDS_NAMING_MEMBERS,
+    responses=OSV_NOT_HEARD_OF,
 )
 @route_body_rules(meeting_look_ups)
 def hold_meeting(osv_id: UUID, body: MeetingCreate, engagement: EngagementDep) -> MeetingPublic:
@@ -427,7 +433,12 @@ def hold_meeting(osv_id: UUID, body: MeetingCreate, engagement: EngagementDep) -
 
     An attendee merged into another member (one person recorded twice) is 409 `member_not_merged`, naming the member to
     name instead, unless an attendee listed before it is refused: then the 422 names every attendee refused, as an
-    activity's participants are read in their order."""
+    activity's participants are read in their order.
+
+    To a caller who may not read members (`members:read`: the Kobo webhook's account, whose forms name no attendee), every
+    attendee refused is 422 `known_member`, one message for a stranger, a person erased and a record merged into another
+    (no 409 naming the member it went into), each member named is recorded on their access log (purpose `follow_up`,
+    disclosure `meeting_attendee`), whatever the answer, and a dry run is 403 `dry_run_reads` on `Dry-Run`."""
     follow_up, meeting = engagement.hold_meeting(
         osv_id=osv_id,
         held_on=body.held_on,
@@ -518,18 +529,24 @@ def list_overdue(
     "/activities",
     status_code=status.HTTP_201_CREATED,
     response_model=ActivityPublic,
-    dependencies=RECORDS,
+    dependencies=RECORDS_NAMING_MEMBERS,
     responses=not_heard_of_yet("osv_mapped_in_registry", "grant_made_in_funding"),
 )
 @route_body_rules(activity_look_ups)
-def report_activity(body: ActivityCreate, engagement: EngagementDep) -> ActivityPublic:
+def report_activity(body: ActivityCreate, engagement: EngagementDep, caller: Recorder) -> ActivityPublic:
     """Record an activity an OSV held, its beneficiaries and outputs (records `ActivityReported`).
 
     A `grant_id` names a grant of the same OSV, made by `held_on` and not closed before it (409 `grant_open`), nor
     withdrawn in funding as entered in error (409 `grant_not_withdrawn`, field `grant_id`, whatever the date: an activity
     recorded on it before the withdrawal stays as recorded). A participant merged into another member (one person
     recorded twice) is 409 `member_not_merged`, naming the member to list instead, unless a participant listed before it
-    is refused: then the 422 names every participant refused."""
+    is refused: then the 422 names every participant refused.
+
+    To a caller who may not read members (`members:read`: the Kobo webhook's account, whose forms list no participant), the
+    answer gives no member's nationality or sex (null in `participants`, left out of `direct_beneficiaries`), a member id
+    of a person erased or of a record merged into another is 422 `known_member` as one of nobody, each member named is
+    recorded on their access log (purpose `follow_up`, disclosure `activity_participant`), whatever the answer, and a dry
+    run is 403 `dry_run_reads` on `Dry-Run`."""
     activity = engagement.report_activity(
         osv_id=body.osv_id,
         held_on=body.held_on,
@@ -544,7 +561,7 @@ def report_activity(body: ActivityCreate, engagement: EngagementDep) -> Activity
         grant_id=body.grant_id,
         description=body.description,
     )
-    return ActivityPublic.of(activity, text=True)
+    return ActivityPublic.of(activity, text=True, members=caller.may(Permission.MEMBERS_READ))
 
 
 @activities_router.get("/activities/{activity_id}", response_model=ActivityPublic)

@@ -26,8 +26,10 @@ from services.engagement.domain.activities import (
     ActivityKind,
     BeneficiaryGroup,
     Output,
+    Participant,
     ParticipantsAndCountsError,
     beneficiary_mistakes,
+    counted_from,
     output_mistakes,
     participant_mistakes,
 )
@@ -486,9 +488,23 @@ class OutputPublic(BaseModel):
 
 class ParticipantPublic(BaseModel):
     person_id: UUID
-    nationality: str
-    sex: Sex
+    nationality: str | None = Field(
+        description="ISO 3166-1 alpha-2; a member's is their record's, null in a command's answer to a caller who may not "
+        "read members (`members:read`: the Kobo webhook's account)."
+    )
+    sex: Sex | None = Field(description="`F`, `M` or `X`; a member's null as their nationality is.")
     member: bool
+
+    @classmethod
+    def of(cls, participant: Participant, *, members: bool) -> ParticipantPublic:
+        """The participant; a member's nationality and sex only when ``members`` (the reader may read members)."""
+        shown = members or not participant.member
+        return cls(
+            person_id=participant.person_id,
+            nationality=participant.nationality if shown else None,
+            sex=participant.sex if shown else None,
+            member=participant.member,
+        )
 
 
 class WithdrawalPublic(BaseModel):
@@ -503,8 +519,11 @@ class ActivityPublic(BaseModel):
     kind: ActivityKind
     district: str
     zone: str
-    direct_beneficiaries: list[BeneficiariesPublic]
-    direct_beneficiary_total: int = Field(description="The direct beneficiaries' counts added up.")
+    direct_beneficiaries: list[BeneficiariesPublic] = Field(
+        description="How many people were reached, by nationality and sex (counted from `participants` when they are listed); "
+        "in a command's answer to a caller who may not read members, the participants who are members are left out."
+    )
+    direct_beneficiary_total: int = Field(description="The direct beneficiaries' counts added up (every participant counted).")
     participants: list[ParticipantPublic] = Field(default_factory=list, description="Each person at the activity once, by pseudonymous id.")
     counted_by: str = Field(description="`persons` (participants listed), `aggregate` (counts only) or `none`.")
     indirect_beneficiaries: int
@@ -515,9 +534,15 @@ class ActivityPublic(BaseModel):
     version: int = Field(description="How many events the activity has recorded.")
 
     @classmethod
-    def of(cls, activity: Activity, *, text: bool) -> ActivityPublic:
-        """The activity; its description and withdrawal reason only when ``text``, else withheld."""
+    def of(cls, activity: Activity, *, text: bool, members: bool = True) -> ActivityPublic:
+        """The activity; its description and withdrawal reason only when ``text``, else withheld; its members' nationality
+        and sex only when ``members`` (the reader may read members: a command's answer to the Kobo webhook's account gives
+        none, tester 218 F1), else null in ``participants`` and left out of ``direct_beneficiaries``, whose rows count
+        the other participants (the total counts everyone)."""
         withdrawal = activity.withdrawal
+        groups = activity.direct_beneficiaries
+        if not members and any(p.member for p in activity.participants):
+            groups = counted_from([p for p in activity.participants if not p.member])
         return cls(
             id=activity.id,
             osv_id=activity.osv_id,
@@ -526,13 +551,10 @@ class ActivityPublic(BaseModel):
             district=activity.district,
             zone=activity.zone,
             direct_beneficiaries=[
-                BeneficiariesPublic(nationality=g.nationality, sex=g.sex, count=g.count)
-                for g in activity.direct_beneficiaries
+                BeneficiariesPublic(nationality=g.nationality, sex=g.sex, count=g.count) for g in groups
             ],
             direct_beneficiary_total=activity.direct_beneficiary_total,
-            participants=[
-                ParticipantPublic(person_id=p.person_id, nationality=p.nationality, sex=p.sex, member=p.member) for p in activity.participants
-            ],
+            participants=[ParticipantPublic.of(p, members=members) for p in activity.participants],
             counted_by="persons" if activity.participants else "aggregate" if activity.aggregate else "none",
             indirect_beneficiaries=activity.indirect_beneficiaries,
             outputs=[OutputPublic(kind=o.kind, count=o.count) for o in activity.outputs],

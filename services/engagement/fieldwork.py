@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
+from services.engagement.domain.accesslog import Disclosure
 from services.engagement.domain.activities import (
     Activity,
     ActivityKind,
@@ -72,7 +73,9 @@ class Fieldwork:
         attendees = self.members_by_id(attendee_member_ids)  # each read once, for both checks
         # Another OSV's member, or one erased since: 422 (tester 163 F10, tester 166 observation).
         known = self.members_of(osv_id, attendees, on=held_on)
-        self.check_attendees_not_merged(attendee_member_ids, attendees, known)  # 409 naming the member it went into (tester 187 F5)
+        counted = self._attendees_counted(attendees, known)
+        if self.caller_reads_members():
+            self.check_attendees_not_merged(attendee_member_ids, attendees, known)  # 409 naming the member it went into (tester 187 F5)
         follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
         meeting = follow_up.hold_meeting(
             held_on,
@@ -82,7 +85,7 @@ class Fieldwork:
             other_attendees,
             notes,
             action_items,
-            known_members=known | self.merged_among(attendees),  # one after a refused attendee: its 409 waits, as above
+            known_members=counted,
             today=self.today(),
             mapped_on=osv.mapped_on,
         )
@@ -97,8 +100,27 @@ class Fieldwork:
         not, the 404 is said once the body is put right). An attendee merged into another record (409) waits for the
         body to be put right."""
         found = self.members_by_id(a for a in attendee_member_ids if a is not None)
-        known = self.members_of(osv_id, found, on=held_on) | self.merged_among(found)  # check_attendees_not_merged's 409
+        known = self._attendees_counted(found, self.members_of(osv_id, found, on=held_on))
         return [m for m in attendee_mistakes(attendee_member_ids, known) if isinstance(m, UnknownAttendeeError)]  # repeats: the body's
+
+    def _attendees_counted(self, found: dict[UUID, Member | None], known: set[UUID]) -> set[UUID]:
+        """The attendees a meeting takes, of those ``found``: those ``known`` (:meth:`members_of`), and those merged into
+        another record, whose 409 ``member_not_merged`` (:meth:`check_attendees_not_merged`) waits for a refused attendee
+        before them.
+
+        To a caller who may not read members (the Kobo webhook's account, whose forms name no attendee) a record merged
+        into another is 422 ``known_member`` as a stranger is, not a 409 naming the member it went into, nor one told
+        apart from a person erased (a merged record erased is a stranger's 422 to anyone): one message for every attendee
+        refused. Each member named is then recorded on their access log (:meth:`log_named_members`), before the answer,
+        whatever it is: a meeting taken or refused for another mistake tells as surely as a 422 ``known_member`` whether
+        they were a member of the OSV on its day, and that is all it tells (tester 218 F1: probing with a member id from a
+        registration's 409 found a person's OSV and joining date, and left no trace). A meeting carried out is logged too:
+        it records a fact staff read in the OSV's follow-up, but the data protection officer, who answers the person, reads
+        their access log, not OSVs' follow-ups."""
+        if self.caller_reads_members():
+            return known | self.merged_among(found)
+        self.log_named_members(found.values(), Disclosure.MEETING_ATTENDEE)
+        return known
 
     @retried_on_collision
     def complete_action(self, osv_id: UUID, action_id: UUID, completed_on: date) -> ActionItem:
@@ -249,6 +271,7 @@ class Fieldwork:
         member listed by a ``person_id`` (422 ``member_or_person``) in one answer: they were named one answer at a time
         (tester 187 F4c). A record merged into another is 409 ``member_not_merged`` as before, when no row before it
         was one of those 422s."""
+        self._log_participants_named(participants)
         persons: list[Participant] = []
         mistakes: list[RuleViolationError] = []
         for index, given in enumerate(participants):
@@ -273,8 +296,25 @@ class Fieldwork:
         return Participant(given.person_id, given.nationality, Sex(given.sex), member=False)
 
     def _listed_member(self, index: int, member_id: UUID) -> Member:
-        """The member a participant's ``member_id`` names; 422 ``known_member`` for an id of none."""
-        return self.load(member_id, Member, lambda i: ParticipantNotMemberError(index, i))
+        """The member a participant's ``member_id`` names; 422 ``known_member`` for an id of none, and, to a caller who may
+        not read members (:meth:`_log_participants_named`), for a person erased or being erased or a record merged into
+        another too: one message for each, where a person erased was taken and another record's id named in a 409."""
+        member = self.load(member_id, Member, lambda i: ParticipantNotMemberError(index, i))
+        if not self.caller_reads_members() and (member.erased_on or member.erasure_begun_on or member.merged_into) is not None:
+            raise ParticipantNotMemberError(index, member_id)
+        return member
+
+    def _log_participants_named(self, participants: Sequence[ParticipantGiven] | Sequence[tuple[UUID | None, UUID | None]]) -> None:
+        """To a caller who may not read members (the Kobo webhook's account, whose forms list no participant), each member
+        an activity names, by ``member_id`` or by their id given as a ``person_id``, recorded on their access log before
+        the answer, whatever it is (:meth:`log_named_members`): a member taken, or refused, told that the id is a living
+        member's (tester 218 F1). Their nationality and sex, the record's, are not in its answer
+        (:meth:`~services.engagement.fieldschemas.ActivityPublic.of`). An activity carried out is logged too, as a
+        meeting is (:meth:`_attendees_counted`)."""
+        if self.caller_reads_members():
+            return
+        ids = [p.member_id or p.person_id if isinstance(p, ParticipantGiven) else p[0] or p[1] for p in participants]
+        self.log_named_members(self.members_by_id(i for i in ids if i is not None).values(), Disclosure.ACTIVITY_PARTICIPANT)
 
     def _check_not_a_member(self, index: int, person_id: UUID) -> None:
         """422 ``member_or_person`` for a registered member's id given as a ``person_id``: else counted under what the
@@ -287,6 +327,7 @@ class Fieldwork:
         to be named in the same 422 (:func:`services.engagement.fieldschemas.activity_look_ups`): each ``(member_id,
         person_id)`` listed, as read of the body (None where unread), by the rules :meth:`report_activity` reads them by.
         A record merged into another (409) waits for the body to be put right."""
+        self._log_participants_named(listed)
         mistakes: list[RuleViolationError] = []
         for index, (member_id, person_id) in enumerate(listed):
             if member_id is not None:

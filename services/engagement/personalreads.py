@@ -7,7 +7,7 @@ DPO reads the access log and the changes made to a person's data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,7 +28,7 @@ from services.engagement.personaldata import DocumentDirectory
 from shared import dryrun
 from shared.actors import Actor, current_actor
 from shared.documents import DocumentType
-from shared.roles import ALL_LIMA
+from shared.roles import ALL_LIMA, Permission
 from shared.sealing import drawn_at_random
 from shared.store import retried_on_collision
 
@@ -176,18 +176,46 @@ class PersonalDataReads:
         caller (:attr:`Purpose.DUPLICATE_CHECK`): the lookup by document ``POST /members/lookup`` logs, made by a
         registration or a correction (a security tester's finding: it was logged by neither).
 
-        Recorded before the 409 goes out, and apart from the command (:meth:`~shared.store.ServiceApplication.save_apart`):
-        the command is refused, and a dry run (:mod:`shared.dryrun`) writes none of its facts, but its answer named the
-        holder all the same. Who: the command's actor (:mod:`shared.actors`), the token's subject, as a read's
-        ``reader``. A form sent twice (the person a member of that very OSV already) is logged too: the OSV's roster
-        lists its members, not which of them holds the document."""
+        Recorded before the 409 goes out, and apart from the command (:meth:`_log_disclosed`). A form sent twice (the
+        person a member of that very OSV already) is logged too: the OSV's roster lists its members, not which of them
+        holds the document."""
+        self._log_disclosed([holder_id], Purpose.DUPLICATE_CHECK, disclosure)
+
+    @staticmethod
+    def caller_reads_members() -> bool:
+        """Whether the caller of the command run now may read members (``members:read``): staff, leads; not the Kobo
+        webhook's account (``importer``). No request (a test, the system): it may. A command naming members answers
+        such a caller less (:meth:`log_named_members` and the meetings' and activities' rules)."""
+        actor = current_actor()
+        return actor is None or actor.may(Permission.MEMBERS_READ)
+
+    def log_named_members(self, named: Iterable[Member | None], disclosure: Disclosure) -> None:
+        """Record on each member of ``named`` (as read: None for an id of none, left out) that a command naming them told
+        its caller, who may not read members (:attr:`Purpose.FOLLOW_UP`), something of them: the Kobo webhook's account,
+        with a member id a registration's 409 gave it, learnt which OSV a person belongs to and since when, and nothing
+        showed it (tester 218 F1). A member whose personal data is erased is left out, as a read of them is (the answer
+        tells nothing of them: one message for them and a stranger). Recorded apart from the command
+        (:meth:`_log_disclosed`), before its answer goes out, whatever that is."""
+        members = [m for m in named if m is not None and m.erased_on is None]
+        self._log_disclosed(list(dict.fromkeys(m.id for m in members)), Purpose.FOLLOW_UP, disclosure)
+
+    def _log_disclosed(self, member_ids: Sequence[UUID], purpose: Purpose, disclosure: Disclosure) -> None:
+        """Record on each of ``member_ids``' access log that a command's answer told its caller something of them.
+
+        Saved apart from the command (:meth:`~shared.store.ServiceApplication.save_apart`), in one transaction: the
+        command may be refused, and a dry run (:mod:`shared.dryrun`) writes none of its facts, but its answer told the
+        caller all the same. Who: the command's actor (:mod:`shared.actors`), the token's subject, as a read's ``reader``."""
+        if not member_ids:
+            return
         actor = current_actor() or Actor.system(self.name)
+        reader, read_at = actor.subject or actor.client_id or self.name, self.now()
         with dryrun.suspended():
-            log = self.find(AccessLog.id_for(holder_id), AccessLog) or AccessLog(member_id=holder_id)
-            log.record(
-                read_at=self.now(), reader=actor.subject or actor.client_id or self.name, purpose=Purpose.DUPLICATE_CHECK, disclosure=disclosure
-            )
-            self.save_apart(log)
+            logs = []
+            for member_id in member_ids:
+                log = self.find(AccessLog.id_for(member_id), AccessLog) or AccessLog(member_id=member_id)
+                log.record(read_at=read_at, reader=reader, purpose=purpose, disclosure=disclosure)
+                logs.append(log)
+            self.save_apart(*logs)
 
     def _document_index_of(self, member: Member) -> tuple[DocumentIndex | None, list[str]]:
         """The member's own index entry, and the forms of their document whose rows to forget with them.

@@ -1,8 +1,10 @@
 """Who read a person's plain personal data, when, and for what stated purpose. Pure.
 
 Every read that shows a member's name, document number, phone or birth year,
-and every command refused because the document it gives is a registered
-person's (its 409 names them: a lookup by document, :class:`Disclosure`), is
+every command refused because the document it gives is a registered
+person's (its 409 names them: a lookup by document, :class:`Disclosure`), and
+every meeting or activity naming a member sent by a caller who may not read
+members (its answer tells something of them), is
 recorded on the member's :class:`AccessLog`, a private aggregate that
 never leaves engagement (no event of it is published or in ``GET /events``).
 The data protection officer lists it per member. The purpose is one of a
@@ -29,7 +31,9 @@ class Purpose(StrEnum):
     CONTACT = "contact"
     """To reach the person (call, visit, message)."""
     FOLLOW_UP = "follow_up"
-    """To follow up the OSV: meetings, attendance, pending actions."""
+    """To follow up the OSV: meetings, attendance, pending actions; also what a meeting or an activity naming a member
+    by a caller who may not read members is logged under (:attr:`Disclosure.MEETING_ATTENDEE`,
+    :attr:`Disclosure.ACTIVITY_PARTICIPANT`)."""
     RUOS_APPLICATION = "ruos_application"
     """To prepare the OSV's RUOS application (board and members' documents)."""
     PROJECT_ENROLMENT = "project_enrolment"
@@ -62,6 +66,12 @@ class Disclosure(StrEnum):
     CORRECTION_REFUSED = "correction_refused"
     """``POST /members/{member_id}/correction`` of another person refused (409 ``person_already_registered``, its dry run
     too): the document given is this person's, and the answer names them."""
+    MEETING_ATTENDEE = "meeting_attendee"
+    """``POST /osvs/{osv_id}/meetings`` naming this member as an attendee, by a caller who may not read members (the Kobo
+    webhook's account): carried out or refused, its answer told whether they were a member of that OSV on its day."""
+    ACTIVITY_PARTICIPANT = "activity_participant"
+    """``POST /activities`` naming this member as a participant (by ``member_id``, or their id given as a ``person_id``), by
+    a caller who may not read members: its answer told that the id is a member's, not erased."""
 
 
 class PurposeRequiredError(RuleViolationError):
