@@ -347,7 +347,9 @@ QUERY_PARAMETER = {
         "as the real request's does. With an `Idempotency-Key` already carried out, the first answer is given again, "
         "as for a retry. `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`; any other value, the parameter without one "
         "included (`?dry_run`, `?dry_run=`), is 422 `bool_parsing` and runs nothing, once the caller is let in: without a "
-        "valid token it is 401, without the permission 403, as for any write."
+        "valid token it is 401, without the permission 403, as for any write. A command whose checks read what the caller "
+        "may not (a meeting's attendees, an activity's participants, to a caller without `members:read`) takes no dry run: "
+        "403 `dry_run_reads` on `Dry-Run`, nothing run."
     ),
 }
 

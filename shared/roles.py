@@ -97,8 +97,10 @@ _STAFF = frozenset(
 #:   erases, and reads the access log; nothing else of the programme's records.
 #: * ``partner`` (a machine) and ``service`` (the services themselves) read feeds only.
 #: * ``importer`` is the Kobo webhook's client (``osv-imports``, :mod:`services.imports`): it sends what a form's
-#:   submission records (an OSV's mapping, members' registration, a meeting, an activity), each as a dry run first, and
-#:   reads only the answers to those commands (registry's 409 ``possible_duplicates`` among them). So it may record
+#:   submission records (an OSV's mapping, members' registration, a meeting, an activity), a submission of several
+#:   members' registrations as dry runs first, and reads only the answers to those commands (registry's 409
+#:   ``possible_duplicates`` among them; no member's nationality or sex, and what a meeting or activity naming a member
+#:   tells is logged on their access log, its dry run refused: tester 218 F1). So it may record
 #:   those four (``submissions:record``) and nothing else: no other command (no dissolution, merge, grant, correction or
 #:   erasure), no read of anyone's personal data, no lookup by document, no history, indicators, proposals or feeds.
 #:   The webhook is the part KoboToolbox reaches from the internet, so its secret leaked must not open every person's

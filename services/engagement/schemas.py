@@ -557,7 +557,10 @@ class AccessPublic(BaseModel):
     disclosure: Disclosure = Field(
         description="What showed it: `member` (GET /members/{id}), `lookup` (POST /members/lookup, a lookup by document), `osv_members` (GET /osvs/{id}/members), "
         "`registration_refused` (POST /members refused 409 `person_already_registered`, a dry run too: its answer named this member as "
-        "the document's holder; purpose `duplicate_check`), `correction_refused` (the same for another member's POST /members/{id}/correction)."
+        "the document's holder; purpose `duplicate_check`), `correction_refused` (the same for another member's POST /members/{id}/correction), "
+        "`meeting_attendee` and `activity_participant` (POST /osvs/{id}/meetings naming this member as an attendee, POST /activities as a "
+        "participant, sent by a caller who may not read members, the Kobo webhook's account: taken or refused, its answer told something of "
+        "them; purpose `follow_up`)."
     )
 
     @classmethod
