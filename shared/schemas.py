@@ -133,7 +133,10 @@ def _runs_made_one_before_measured(value: object) -> object:
     return _SPACE_RUNS.sub(" ", unicodedata.normalize("NFC", value)) if isinstance(value, str) else value
 
 
-Name = Annotated[Text, BeforeValidator(_runs_made_one_before_measured), AfterValidator(_single_spaced)]
+single_spaced = AfterValidator(_single_spaced)
+"""For a one-line text published as a name that is no :data:`Name` (another length): its runs of spaces made one."""
+
+Name = Annotated[Text, BeforeValidator(_runs_made_one_before_measured), single_spaced]
 """A name as it is published (an OSV's, a person's): a :data:`Text` whose runs of spaces are made one space and whose
 letters are composed, Unicode NFC (before its 1-200 characters are counted); its case is kept as given
 ("ASOCIACIÓN  DE VECINOS" is "ASOCIACIÓN DE VECINOS")."""

@@ -53,6 +53,7 @@ from shared.schemas import (
     one_visible_line,
     read_or_none,
     serving,
+    single_spaced,
 )
 
 MAX_SCORE = 1000
@@ -105,7 +106,9 @@ class PhasePublic(BaseModel):
 
 # Goods deliveries, disbursements, closing ------------------------------------
 
-ItemName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), one_visible_line]
+ItemName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), one_visible_line, single_spaced]
+"""An item's name as recorded and published: one visible line of 1-100 characters, its runs of spaces made one
+(``cocina  industrial`` is ``cocina industrial``, as a delivery compares items)."""
 ReportReference = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/#-]*$")
 ]

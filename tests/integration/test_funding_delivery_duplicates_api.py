@@ -102,3 +102,14 @@ def test_identical_deliveries_sent_at_once_without_a_key_are_recorded_once(clien
     responses = at_once(6, lambda _: deliver(client, grant_id, DELIVERY))
     assert sorted(r.status_code for r in responses) == [201] + [409] * 5, [r.text for r in responses]
     assert client.get(f"/grants/{grant_id}").json()["totals"]["delivered"] == "3000.00"
+
+
+def test_an_items_name_is_recorded_and_published_with_its_runs_of_spaces_made_one(client: TestClient) -> None:
+    """Helper 220's note: deliveries compared "cocina  industrial" as "cocina industrial", yet recorded and published the
+    double space a spreadsheet cell carried; an OSV's or a person's name is published single-spaced."""
+    grant_id = a_goods_grant(client)
+    grant = created(deliver(client, grant_id, {"items": [{"item": "  cocina \u00a0  industrial ", "quantity": 1, "unit_value": "2500.00"}],
+                                               "delivered_on": "2026-04-10"}))
+    assert [line["item"] for line in grant["deliveries"][0]["items"]] == ["cocina industrial"]
+    [published] = [e for e in feed(client) if e["type"] == "GoodsDelivered"]
+    assert [line["item"] for line in published["data"]["items"]] == ["cocina industrial"]
