@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timezone
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 from uuid import UUID
 
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from eventsourcing.utils import get_topic
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from shared.restore import StreamTailAccepted
 
@@ -53,6 +53,15 @@ def subject_of_cloudevent(service: str, cloudevent: dict[str, Any]) -> str:
     """The subject a CloudEvent of ``service`` goes out on, from its ``type``, ``municipality`` and ``audience``."""
     programme = cloudevent.get("audience") == PROGRAMME_AUDIENCE
     return subject_for(service, cloudevent.get("municipality"), cloudevent["type"], programme=programme)
+
+
+def _none_is_empty(value: Any) -> Any:
+    return [] if value is None else value
+
+
+DistinctFrom = Annotated[list[UUID], BeforeValidator(_none_is_empty)]
+"""An event's ``distinct_from``: the records staff said the fact is not a duplicate of, a list of ids; empty when none,
+and for an event stored before the field was kept (absent, or ``null``)."""
 
 
 class PublicEvent(BaseModel):

@@ -9,10 +9,10 @@ bookkeeping and never leave the service.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, ClassVar
+from typing import ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.funding.domain.budgets import BudgetOutcome, OSVParticipatoryBudgets, ParticipatoryBudgetSubmission
 from services.funding.domain.grants import (
@@ -27,7 +27,7 @@ from services.funding.domain.grants import (
 from services.funding.domain.phases import Phase, PhaseCalendar
 from services.funding.domain.proposals import Proposal, RejectionReason
 from services.funding.domain.rounds import Eligibility, Round
-from shared.events import EventCatalogue, PublicEvent
+from shared.events import DistinctFrom, EventCatalogue, PublicEvent
 from shared.idempotency import IdempotentRequest
 from shared.money import Currency
 from shared.outputs import OutputKind
@@ -91,16 +91,11 @@ class GoodsDelivered(PublicEvent):
     total_value: MoneyText = Field(description="Σ quantity × unit_value, in `currency`.")
     currency: Currency
     delivered_on: date
-    distinct_from: list[UUID] = Field(
+    distinct_from: DistinctFrom = Field(
         default_factory=list,
         description="The grant's deliveries of the same `delivered_on` and goods that staff said this one is not (without "
         "them it was refused as a possible duplicate); empty for most deliveries, and in those recorded before it was kept.",
     )
-
-    @field_validator("distinct_from", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: Any) -> Any:
-        return [] if value is None else value
 
 
 @catalogue.publishes(Grant.DisbursementMade)
@@ -213,16 +208,11 @@ class FundGranted(PublicEvent):
     proposal_id: UUID | None = Field(description="The approved proposal it was granted on; null for a grant made directly.")
     round_id: UUID | None = Field(description="The funding round of that proposal; null for a grant made directly.")
     granted_on: date
-    distinct_from: list[UUID] = Field(
+    distinct_from: DistinctFrom = Field(
         default_factory=list,
         description="The OSV's grants of the same kind, amount, currency and `granted_on` that staff said this one is not "
         "(without them it was refused as a possible duplicate); empty for most grants, and in those recorded before it was kept.",
     )
-
-    @field_validator("distinct_from", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: Any) -> Any:
-        return [] if value is None else value
 
 
 @catalogue.publishes(Grant.GrantSupportRestated)

@@ -19,7 +19,7 @@ from services.registry.domain.municipalities import Municipality
 from services.registry.domain.osvs import OSV
 from services.registry.domain.ruos import RUOSNumberIndex
 from services.registry.domain.workingdays import DecreedDays
-from shared.events import EventCatalogue, PublicEvent
+from shared.events import DistinctFrom, EventCatalogue, PublicEvent
 from shared.idempotency import IdempotentRequest
 
 catalogue = EventCatalogue("registry")
@@ -63,12 +63,12 @@ class OSVMapped(PublicEvent):
     contact_channel: str | None = Field(
         default=None, description="How the programme reaches the OSV (`whatsapp`, `phone`…): the kind only, never a number."
     )
-    distinct_from: list[UUID] = Field(
+    distinct_from: DistinctFrom = Field(
         default_factory=list,
         description="OSVs of the same district with the same or a near name that staff said are other organisations.",
     )
 
-    @field_validator("focus_areas", "distinct_from", mode="before")
+    @field_validator("focus_areas", mode="before")
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return [] if value is None else value
@@ -113,16 +113,11 @@ class OSVNameCorrected(PublicEvent):
     previous_name: str = Field(description="The name it had until now (as `OSVMapped` or an earlier `OSVNameCorrected` gave it).")
     name: str = Field(description="The organisation's name, corrected.")
     corrected_on: date = Field(description="The day registry recorded the correction (Lima).")
-    distinct_from: list[UUID] = Field(
+    distinct_from: DistinctFrom = Field(
         default_factory=list,
         description="OSVs of the same district with the same or a near name that staff said, correcting it, are other "
         "organisations (empty for a correction recorded before they were kept).",
     )
-
-    @field_validator("distinct_from", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: Any) -> Any:
-        return [] if value is None else value
 
 
 @catalogue.publishes(OSV.OSVMappingDateCorrected)
