@@ -202,8 +202,8 @@ def grant_history(grant_id: UUID, funding: FundingDep, caller: Auditor, page: Pa
 def deliver_goods(grant_id: UUID, body: GoodsDeliveryCreate, funding: FundingDep) -> GrantPublic:
     """Record goods handed over on a goods grant (records `GoodsDelivered`); answers the grant as it now stands.
 
-    A delivery is not undone, so it is not taken twice: the same goods (each item, its name read without regard to case
-    or spaces, in the same quantity at the same `unit_value`, rows in any order) on the same `delivered_on` as a delivery
+    A delivery is not undone, so it is not taken twice: the same goods (each item, its name read without regard to case,
+    spaces, accents or punctuation, in the same quantity at the same `unit_value`, rows in any order) on the same `delivered_on` as a delivery
     the grant holds is 409 `possible_duplicate` naming it (`possible_duplicates`): send it again with `distinct_from`
     naming them if it is another delivery; a request sent again is sent with its `Idempotency-Key`, and answered as the
     first. One item listed twice in a delivery is 422 `unique_item` at the later row's `item`. Beyond what remains of the

@@ -127,8 +127,8 @@ class GoodsDeliveryCreate(Command):
     items: Annotated[list[DeliveredItemCreate], list_rules(item_mistakes)] = Field(
         min_length=1,
         max_length=100,
-        description="The goods delivered, one line per item: an item listed twice, its name read without regard to case or "
-        "spaces, is 422 `unique_item` at the later row's `item`, whatever its quantity or value (goods of another size or "
+        description="The goods delivered, one line per item: an item listed twice, its name read without regard to case, "
+        "spaces, accents or punctuation, is 422 `unique_item` at the later row's `item`, whatever its quantity or value (goods of another size or "
         "value are another item: name them apart, `olla 20 l`, `olla 50 l`).",
     )
     delivered_on: IsoDate = Field(description="When the goods were handed over; not before the grant, nor after its OSV's dissolution (409 `osv_not_dissolved`).")

@@ -113,3 +113,16 @@ def test_an_items_name_is_recorded_and_published_with_its_runs_of_spaces_made_on
     assert [line["item"] for line in grant["deliveries"][0]["items"]] == ["cocina industrial"]
     [published] = [e for e in feed(client) if e["type"] == "GoodsDelivered"]
     assert [line["item"] for line in published["data"]["items"]] == ["cocina industrial"]
+
+
+def test_a_resend_that_lost_its_accents_or_gained_a_dot_is_the_same_delivery(client: TestClient) -> None:
+    """Tester 221 F5: `Balón de gas` and `Balon de gas` in one delivery were two rows counted, and a resend typed
+    `alumínio` for `aluminio` was recorded again."""
+    grant_id = a_goods_grant(client)
+    gas = {"item": "Balón de gas", "quantity": 2, "unit_value": "45.00"}
+    assert_problem(deliver(client, grant_id, {"items": [gas, {**gas, "item": "Balon de gas."}], "delivered_on": "2026-04-10"}),
+                   422, "items.1.item", "unique_item")
+    pots = [{"item": "Ollas de aluminio 50 L", "quantity": 4, "unit_value": "80.00"}, gas]
+    created(deliver(client, grant_id, {"items": pots, "delivered_on": "2026-04-10"}))
+    typed_again = [{**gas, "item": "balon de gas"}, {**pots[0], "item": "Ollas de alumínio 50-L"}]
+    assert_problem(deliver(client, grant_id, {"items": typed_again, "delivered_on": "2026-04-10"}), 409, "grant_id", "possible_duplicate")

@@ -9,12 +9,11 @@ stay as they were recorded):
 - a delivery of the same goods on the same day as one the grant holds is a possible duplicate (:func:`check_not_delivered`,
   409 ``possible_duplicate``), unless the request names that delivery in ``distinct_from``.
 
-Items are compared as people read their names (:func:`item_key`): "Ollas", "ollas " and "OLLAS" are one item.
+Items are compared as people read their names (:func:`item_key`): "Ollas", "ollas ", "OLLAS" and "Ollás." are one item.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from services.funding.domain.duplicates import NotAPossibleDuplicateError, check_named_apart
+from shared.districts import fold
 from shared.errors import ConflictError, RuleViolationError, field_of
 from shared.money import CENT, Currency
 
@@ -51,9 +51,12 @@ class GoodsDelivery:
 
 
 def item_key(item: str) -> str:
-    """An item's name as people read it, to compare two: its letters composed (Unicode NFC), its runs of spaces made one,
-    trimmed, and its case folded ("Cocina  Industrial" is "cocina industrial"). Accents count: they spell another word."""
-    return " ".join(unicodedata.normalize("NFC", item).split()).casefold()
+    """An item's name as people read it, to compare two (:func:`shared.districts.fold`, as district names are compared):
+    case, accents, punctuation and runs of spaces do not count ("Cocina  Industrial" is "cocina industrial", "Balón de
+    gas." is "Balon de gas", "olla 20-L" is "olla 20 L"). A resend typed on another phone or copied from a spreadsheet
+    loses its accents and gains a dot, and was taken as other goods (tester 221 F5); Spanish tells no two goods apart by an
+    accent alone. Digits and letters count: "olla 20 l" is not "olla 50 l"."""
+    return fold(item)
 
 
 # One delivery lists each item once ------------------------------------------------
