@@ -34,7 +34,8 @@ from services.funding.domain.grants import (
     Withdrawal,
     WithdrawalReason,
 )
-from services.funding.domain.phases import Phase, phase_code_key
+from services.funding.domain.phases import Phase
+from shared.districts import fold
 from shared.errors import refused
 from shared.money import Currency
 from shared.problems import as_body_errors
@@ -66,10 +67,10 @@ TOTAL_CODE = "total"
 
 
 def _not_the_total(code: str) -> str:
-    """Refuse ``total`` in any case (422 ``not_total``): reporting names the sum of every phase so, where a phase is
+    """Refuse ``total`` in any case, and with punctuation around it (``total.``, ``-TOTAL``; 422 ``not_total``): reporting names the sum of every phase so, where a phase is
     named by its code in any case (``?phase=TOTAL`` is the total: tester 215 F5), and a phase of that code could not be
     asked for. A store's phase opened so before keeps its code; reporting's total is what that name gives."""
-    if phase_code_key(code) == TOTAL_CODE:
+    if fold(code) == TOTAL_CODE:  # `Total.` beside the sum in a donor's export reads as it (tester 221 F6)
         raise PydanticCustomError("not_total", f"must not be '{TOTAL_CODE}' in any case: reporting names the sum of every phase so")
     return code
 
