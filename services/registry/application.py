@@ -36,8 +36,8 @@ from services.registry.domain.ruos import (
     RUOSNumberTakenError,
     check_recorded_for,
     registering_municipality,
-    ruos_number_key,
 )
+from services.registry.domain.ruoskeys import ruos_number_key
 from services.registry.domain.workingdays import (
     WorkingCalendar,
 )
@@ -503,7 +503,7 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, 
             return None, None
 
     def ruos_number_holder(self, ruos_number: str, municipality_id: str) -> UUID | None:
-        """The OSV holding ``ruos_number`` (compared by :func:`~services.registry.domain.ruos.ruos_number_key`) in the RUOS
+        """The OSV holding ``ruos_number`` (compared by :func:`~services.registry.domain.ruoskeys.ruos_number_key`) in the RUOS
         of ``municipality_id`` (``mml`` or a district's ubigeo), or None.
 
         The claims are read, oldest first, and their numbers compared by

@@ -29,8 +29,8 @@ from services.registry.domain.ruos import (
     RUOSNumberIndex,
     check_recorded_for,
     registering_municipality,
-    ruos_number_key,
 )
+from services.registry.domain.ruoskeys import ruos_number_key
 from services.registry.domain.workingdays import (
     DecreedDays,
     NeverWorkingDayDecreedError,
