@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from uuid import NAMESPACE_URL, uuid5
 
@@ -506,7 +507,7 @@ def test_an_n_series_is_part_of_an_ruos_number_not_a_number_sign() -> None:
     assert ruos_number_key("RUOS N-0901-2022-MDSJL") == "RUOS-N-901-2022-MDSJL" != ruos_number_key("RUOS 0901-2022-MDSJL")
     assert ruos_number_key("RUOS 12 Nº 5") == "RUOS-12-NO-5"  # a sign after the number began is kept as typed
     assert ruos_number_key("RUOS n. 0901") == ruos_number_key("RUOS N° 901") == "RUOS-901"
-    assert ruos_number_key("ÑAÑA·2021") == "ÑAÑA-2021"  # letters of any script are letters
+    assert ruos_number_key("ÑAÑA·2021") == "NANA-2021"  # letters are letters, their accents dropped (tester 221 F3)
 
 
 def test_a_number_sign_glued_to_the_digits_is_dropped_as_one_written_apart() -> None:
@@ -548,6 +549,38 @@ def test_a_thousands_dot_within_digits_does_not_split_the_number() -> None:
     assert ruos_number_key("RUOS 1.23") == "RUOS-1-23" and ruos_number_key("RUOS 1.2345") == "RUOS-1-2345"
     assert ruos_number_key("RUOS 1.234.5") == "RUOS-1-234-5"  # a group of other than three: the dots all separators
     assert ruos_number_key("RUOS 1. 234") == "RUOS-1-234"  # a spaced dot separates
+
+
+def test_an_ruos_number_typed_with_or_without_its_accents_is_the_same_number() -> None:
+    """Tester 221 F3: "Resolución de Gerencia N.º 0045-2023-GDS-MDSJL" and "Resolucion de Gerencia N° 45-2023-GDS-MDSJL"
+    were two numbers: staff often type without accents, so a letter's accents and other marks make no new number."""
+    same = ["Resolución de Gerencia N.º 0045-2023-GDS-MDSJL", "Resolucion de Gerencia N° 45-2023-GDS-MDSJL",
+            "RESOLUCIÓN DE GERENCIA Nº 045-2023-GDS-MDSJL", "Resolucio\u0301n de Gerencia Nº 45-2023-GDS-MDSJL"]
+    assert {ruos_number_key(number) for number in same} == {"RESOLUCION-DE-GERENCIA-45-2023-GDS-MDSJL"}
+    assert ruos_number_key("RUOS Breña 0045") == ruos_number_key("RUOS BRENA 45") == "RUOS-BRENA-45"
+    assert ruos_number_key("RUOS Núm. 0905") == ruos_number_key("RUOS Num0905") == "RUOS-905"  # the sign still a sign
+    # what stays apart: another letter, another digit, the number sign's rules as before
+    assert ruos_number_key("Resolución de Gerencia N.º 0046-2023-GDS-MDSJL") != ruos_number_key(same[1])
+    assert ruos_number_key("RUOS BREÑA 0045") != ruos_number_key("RUOS BREMA 0045")
+    assert ruos_number_key("RUOS Ñ-0901") == ruos_number_key("RUOS N-0901") == "RUOS-N-901" != ruos_number_key("RUOS 0901")
+
+
+def test_a_look_alike_of_the_degree_sign_after_n_is_the_number_sign_and_no_key_keeps_a_lone_mark() -> None:
+    """Tester 221 F4: "RUOS N˚ 0908" (U+02DA, ring above) was keyed RUOS-N-̊-908, a lone combining mark its own part.
+    What staff paste for ``°`` or ``º`` after N is the number sign; ``Nª`` too (``ª`` is ``º`` shifted)."""
+    same = ["RUOS N˚ 0908", "RUOS Nᵒ 0908", "RUOS N⁰ 0908", "RUOS N\u030a 0908", "RUOS N∘ 0908", "RUOS N\u0366 0908",
+            "RUOS N.˚ 0908", "RUOS Nª 0908", "RUOS N° 0908", "RUOS Nº 0908", "RUOS 908"]
+    assert {ruos_number_key(number) for number in same} == {"RUOS-908"}
+    assert ruos_number_key("RUOS Nª A-0904") == ruos_number_key("RUOS Nº A-0904") == "RUOS-A-904"
+    # elsewhere than after N a spacing look-alike separates as º does, and a combining mark is dropped with the others
+    assert ruos_number_key("RUOS 12˚5") == ruos_number_key("RUOS 12º5") == "RUOS-12-5"
+    marks = [chr(code) for code in range(0x300, 0x370)]
+    for mark in [*marks, "\u02da", "\u1d52", "\u00b4", "\u02dc"]:
+        for typed in (f"RUOS N{mark} 0908", f"RUOS {mark}0908", f"RUOS{mark}-A{mark}1"):
+            assert not any(unicodedata.category(char).startswith("M") for char in ruos_number_key(typed)), (typed, ruos_number_key(typed))
+    # what stays apart: an N series, and a sign after the number began, as before
+    assert ruos_number_key("RUOS N˚ 0908") != ruos_number_key("RUOS N-0908")
+    assert ruos_number_key("RUOS 12 N˚ 5") == "RUOS-12-NO-5"
 
 
 def test_an_n_with_a_dot_before_the_number_is_its_sign_and_an_n_with_a_dash_a_series() -> None:

@@ -12,15 +12,22 @@ import itertools
 import re
 import unicodedata
 
-_NUMBER_SIGN_ORDINAL = re.compile(r"(?<![^\W\d_])[Nn][.\s]*[º°]\.?")
-"""``N`` with an ordinal indicator or a degree sign (``Nº``, ``N.º``, ``N°``, ``N °.``): the number sign, read ``NO``."""
+_ORDINAL_SIGNS = "º°ª˚ᵒ⁰∘\u030a\u0366"
+"""What staff type, or paste, after ``N`` for the number sign: the ordinal indicators ``º`` (``ª`` on the same key of a
+Spanish keyboard, shifted) and the degree sign ``°`` typed for one, and their look-alikes pasted from word processors
+and PDFs: ring above ``˚`` (U+02DA) and its combining form (U+030A), superscript ``ᵒ`` (U+1D52), superscript zero ``⁰``
+(U+2070), ring operator ``∘`` (U+2218), combining small ``o`` (U+0366)."""
 
-_ORDINALS = "º°ª"
-"""Ordinal indicators and the degree sign typed for one: elsewhere than after ``N``, separators (``1º`` is ``1``)."""
+_NUMBER_SIGN_ORDINAL = re.compile(r"(?<![^\W\d_])[Nn][.\s]*[" + _ORDINAL_SIGNS + r"]\.?")
+"""``N`` with one of :data:`_ORDINAL_SIGNS` (``Nº``, ``N.º``, ``N°``, ``N °.``, ``N˚``): the number sign, read ``NO``."""
 
-NUMBER_SIGNS = frozenset({"N", "NO", "NR", "NRO", "NUM", "NÚM", "NUMERO", "NÚMERO"})
-"""Words for "number" staff type before one (``N.º``, ``Nº``, ``N°``, ``No.``, ``Nro.``, ``Núm.``, ``n.``…): not a part
-of the number when a part of digits follows."""
+_ORDINALS = "º°ª˚ᵒ"
+"""Ordinal indicators, the degree sign and their spacing look-alikes: elsewhere than after ``N``, separators (``1º`` is
+``1``). A combining one is a mark, dropped with the others; ``⁰`` elsewhere is the digit it reads as."""
+
+NUMBER_SIGNS = frozenset({"N", "NO", "NR", "NRO", "NUM", "NUMERO"})
+"""Words for "number" staff type before one (``N.º``, ``Nº``, ``N°``, ``No.``, ``Nro.``, ``Núm.``, ``n.``…), as compared
+(marks dropped: ``Núm.`` is ``NUM``): not a part of the number when a part of digits follows."""
 
 
 _GLUED_NUMBER_SIGN = re.compile("(?:" + "|".join(sorted(NUMBER_SIGNS - {"N"}, key=len, reverse=True)) + r")(?=[0-9])")
@@ -34,15 +41,22 @@ _SPACED_DOT = re.compile(r"\.\s+")
 
 
 def _is_part_char(char: str) -> bool:
-    """A letter (of any script, with its marks) or a digit: what a number's parts are made of."""
-    return char.isalnum() or unicodedata.category(char).startswith("M")
+    """A letter (of any script) or a digit: what a number's parts are made of."""
+    return char.isalnum()
+
+
+def _without_marks(text: str) -> str:
+    """``text`` with its letters' accents and other combining marks dropped (canonical decomposition, NFD): ``Ó`` is
+    ``O``, ``Ñ`` is ``N``, ``Ü`` is ``U``; a mark with no letter before it is dropped as well."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", "".join(char for char in decomposed if not unicodedata.category(char).startswith("M")))
 
 
 def ruos_number_parts(ruos_number: str) -> list[str]:
     """The parts of an RUOS number as compared (see :func:`ruos_number_key`)."""
     text = _NUMBER_SIGN_ORDINAL.sub(" NO ", ruos_number)
     text = "".join(" " if char in _ORDINALS else char for char in text)
-    text = unicodedata.normalize("NFKC", text).upper()
+    text = _without_marks(unicodedata.normalize("NFKC", text).upper())
     text = _THOUSANDS.sub(lambda digits: digits[0].replace(".", ""), text)
     runs = ["".join(run) for _, run in itertools.groupby(text, key=_is_part_char)]
     if runs and not _is_part_char(runs[0][0]):
@@ -108,7 +122,7 @@ def _right_before_number(parts: list[str], index: int) -> bool:
 
 def _number_sign(parts: list[str], dotted: list[bool], index: int) -> bool:
     """Whether ``parts[index]`` is a number sign: one of :data:`NUMBER_SIGNS` right before the number begins
-    (:func:`_right_before_number`); a lone ``N`` only when written as a sign, with a ``.``, ``º`` or ``°`` (``n. 77``,
+    (:func:`_right_before_number`); a lone ``N`` only when written as a sign, with a ``.``, ``º``, ``°``… (``n. 77``,
     ``N. 77``, ``N° 77``): ``RUOS N-0901`` and ``RUOS N 0901`` are an N series, another number than ``RUOS 0901``, and
     ``RUOS 0903-N-2022`` than ``RUOS 0903-2022`` (tester 215 F1, helper 213)."""
     part = parts[index]
@@ -121,14 +135,23 @@ def ruos_number_key(ruos_number: str) -> str:
     """The form under which RUOS numbers are compared: its parts without case, each of digits alone without its leading
     zeros, joined by one ``-``. The number kept and shown is the one typed. Step by step:
 
-    - ``N`` followed by ``º``, ``°`` (the degree sign, typed for it) with dots or spaces between or none is the number
-      sign ``NO``: ``N.º``, ``Nº``, ``N°``, ``N °`` are one; elsewhere ``º``, ``°`` and ``ª`` are separators;
+    - ``N`` followed by ``º``, ``°`` (the degree sign, typed for it), ``ª`` (``º`` shifted, on one key of a Spanish
+      keyboard) or a look-alike pasted for them (``˚``, ``ᵒ``, ``⁰``, ``∘``, a combining ring or ``o``:
+      :data:`_ORDINAL_SIGNS`, tester 221 F4) with dots or spaces between or none is the number sign ``NO``: ``N.º``,
+      ``Nº``, ``N°``, ``N °``, ``N˚`` are one; elsewhere ``º``, ``°``, ``ª``, ``˚`` and ``ᵒ`` are separators;
     - full-width and other compatibility forms are the plain ones (Unicode NFKC: ``０１`` is ``01``, ``№`` is ``No``), and
       case does not count;
+    - nor do accents: a letter's marks are dropped (Unicode NFD, combining marks left out), ``Ó`` is ``O``, ``Ñ`` is
+      ``N``, and a key keeps no mark, not even one typed alone (tester 221 F3, F4). Staff type ``Resolucion``, ``Brena``
+      as often as ``Resolución``, ``Breña``, and systems with plain-letter fields write ``Ñ`` as ``N``. An RUOS number's
+      letters are acronyms (``RUOS``, ``MDSJL``, ``GDS``), series letters and the words of a resolution's title: its
+      digits and year tell two numbers apart, and an accent never does; ``Ñ`` against ``N`` alone would only with a
+      series ``Ñ`` beside a series ``N`` of the same digits in one RUOS, while the same number typed with and without
+      its ``Ñ`` is an everyday slip, so ``Ñ`` is folded too;
     - digits grouped by thousands with dots are one run of digits: ``1.234`` is ``1234``, ``12.345.678`` is ``12345678``
       (one to three digits not led by a zero, then groups of exactly three; tester 215 F2). Any other dot between digits
       separates: ``2022.123`` (four digits before it: a year and a number), ``012.345``, ``1.23``, ``1.234.5``, ``1. 234``;
-    - the parts are the runs of letters (of any script: ``Ñ``, ``Á`` are letters) and digits; any run of anything else is
+    - the parts are the runs of letters (of any script, accents dropped) and digits; any run of anything else is
       one separator, whatever it is: spaces, dashes of any kind (‐, –, —, −: a number copied from a resolution's PDF),
       ``/``, ``.``, ``,``, ``·``, ``_``, ``#``, ``:``…; a dash is never a thousands separator (``RUOS 12-2022`` is not
       ``RUOS 1-22022``);
@@ -137,13 +160,13 @@ def ruos_number_key(ruos_number: str) -> str:
       dot joins the letter after it even without its own dot; after a dot and spaces the next letter needs its dot:
       ``N. A-0904`` is the sign and the series ``A``). Single letters without dots are parts (``R G``, ``R-G`` are
       ``R-G``, not ``RG``);
-    - a number sign (``NO``, ``NR``, ``NRO``, ``NUM``, ``NÚM``, ``NUMERO``, ``NÚMERO``, and ``N`` written with a ``.``)
-      before the number begins and right before it (a part with a digit, or a series letter and one) is dropped:
+    - a number sign (``NO``, ``NR``, ``NRO``, ``NUM``, ``NUMERO``, so ``Núm.`` and ``Número`` too, and ``N`` written with
+      a ``.``) before the number begins and right before it (a part with a digit, or a series letter and one) is dropped:
       ``N.º 077``, ``Nº 077``, ``No. 077``, ``Nro. 077``, ``n. 77`` are ``77``, ``Nº A-0904`` is ``A-904``; so is one of
       those words glued to the number's first digits (``Nro0905``, ``No0905`` are ``905``: tester 215 F2), and an ``N.``
       ending a spaced abbreviation right before the number (``R. U. O. S. N. 0901`` is ``RUOS-901``);
-    - the ``N`` is the sign only written as one, with a ``.``, ``º`` or ``°`` after it: ``RUOS N. 0901`` and ``RUOS n.0901``
-      are ``RUOS 0901``. An ``N`` followed by anything else (``RUOS N-0901``, ``RUOS N 0901``, ``RUOS N/0901``, glued:
+    - the ``N`` is the sign only written as one, with a ``.``, ``º``, ``°`` or their look-alikes after it: ``RUOS N. 0901``
+      and ``RUOS n.0901`` are ``RUOS 0901``. An ``N`` followed by anything else (``RUOS N-0901``, ``RUOS N 0901``, ``RUOS N/0901``, glued:
       ``RUOS N0901``) or after the number began (``RUOS 0903-N-2022``) is a part of the number, an N series
       (:func:`_number_sign`, tester 215 F1, helper 213): municipalities number series by letter, and a dash or a space
       is how a series letter is written, a dot how an abbreviation is;
