@@ -583,6 +583,28 @@ def test_a_look_alike_of_the_degree_sign_after_n_is_the_number_sign_and_no_key_k
     assert ruos_number_key("RUOS 12 N˚ 5") == "RUOS-12-NO-5"
 
 
+def test_an_n_with_its_dot_ending_an_abbreviation_right_before_the_number_is_its_sign_spaced_or_not() -> None:
+    """Tester 221 F3: "R.U.O.S.N. 0907" was RUOSN-907, another number than "RUOS 0907", and "R.G.N. 123-2022-MDSMP"
+    than "R.G. N° 123-2022-MDSMP": the N. closing an unspaced abbreviation is the sign, as in "R. U. O. S. N. 0901"."""
+    assert {ruos_number_key(n) for n in ("R.U.O.S.N. 0907", "R.U.O.S.N.0907", "r.u.o.s.n.907", "R.U.O.S. N. 0907", "RUOS 0907")} == {"RUOS-907"}
+    assert ruos_number_key("R.G.N. 123-2022-MDSMP") == ruos_number_key("R.G. N° 123-2022-MDSMP") == "RG-123-2022-MDSMP"
+    # what stays apart: an N with no dot of its own ends the abbreviation as before, and an N. after the number began
+    assert ruos_number_key("R.U.O.S.N 0907") == ruos_number_key("R.U.O.S.N-0907") == "RUOSN-907" != ruos_number_key("RUOS 0907")
+    assert ruos_number_key("R.U.O.S. 12 N. 5") == "RUOS-12-N-5" and ruos_number_key("R.U.O.S.N.") == "RUOSN"
+    assert ruos_number_key("R.G.N. 123-2022-MDSMP") != ruos_number_key("R.G.N. 124-2022-MDSMP")
+
+
+def test_a_number_sign_glued_to_the_letters_before_it_is_the_sign() -> None:
+    """Tester 221 F4: "RUOSNº0905" was RUOSN-905, another number than "RUOS 905": the º after the N writes the sign,
+    glued on both sides too."""
+    same = ["RUOSNº0905", "RUOSN°0905", "ruosnº905", "RUOSN.º0905", "RUOSN˚0905", "RUOS Nº 0905", "RUOS 905"]
+    assert {ruos_number_key(number) for number in same} == {"RUOS-905"}
+    assert ruos_number_key("R.G.Nº123-2022") == ruos_number_key("R.G. N° 123-2022") == "RG-123-2022"
+    # what stays apart: a glued N with no º is a part as before, and a sign after the number began is kept
+    assert ruos_number_key("RUOSN0905") == "RUOSN0905" and ruos_number_key("RUOSN-0905") == "RUOSN-905" != ruos_number_key("RUOS 905")
+    assert ruos_number_key("RUOS12Nº5") == "RUOS12-NO-5" != ruos_number_key("RUOS12-5")
+
+
 def test_an_n_with_a_dot_before_the_number_is_its_sign_and_an_n_with_a_dash_a_series() -> None:
     """Helper 213: "RUOS N. 0901" is "RUOS 0901" (the sign written "N."), "RUOS N-0901" an N series: the dot, not the
     separator after it, writes the sign."""

@@ -18,8 +18,9 @@ Spanish keyboard, shifted) and the degree sign ``°`` typed for one, and their l
 and PDFs: ring above ``˚`` (U+02DA) and its combining form (U+030A), superscript ``ᵒ`` (U+1D52), superscript zero ``⁰``
 (U+2070), ring operator ``∘`` (U+2218), combining small ``o`` (U+0366)."""
 
-_NUMBER_SIGN_ORDINAL = re.compile(r"(?<![^\W\d_])[Nn][.\s]*[" + _ORDINAL_SIGNS + r"]\.?")
-"""``N`` with one of :data:`_ORDINAL_SIGNS` (``Nº``, ``N.º``, ``N°``, ``N °.``, ``N˚``): the number sign, read ``NO``."""
+_NUMBER_SIGN_ORDINAL = re.compile(r"[Nn][.\s]*[" + _ORDINAL_SIGNS + r"]\.?")
+"""``N`` with one of :data:`_ORDINAL_SIGNS` (``Nº``, ``N.º``, ``N°``, ``N °.``, ``N˚``): the number sign, read ``NO``,
+glued to the letters before it too (``RUOSNº0905``, tester 221 F4): the ``º`` after the ``N`` writes the sign."""
 
 _ORDINALS = "º°ª˚ᵒ"
 """Ordinal indicators, the degree sign and their spacing look-alikes: elsewhere than after ``N``, separators (``1º`` is
@@ -94,15 +95,13 @@ def _joins(tokens: list[tuple[str, str]], index: int) -> bool:
     """Whether the part after ``tokens[index]`` is joined to it in one abbreviation: both single letters, the first
     followed by a bare ``.`` (``R.U.O.S``, ``S.J.L``), or by a ``.`` and spaces when the second has its ``.`` too
     (``R. U. O. S.``, ``R. G.``; in ``N. A-0904`` the ``A`` has none), unless the second is an ``N.`` right before the
-    number, its sign (``R.U.O.S. N. 0901``)."""
+    number, its sign, spaced or not (``R. U. O. S. N. 0901``, ``R.U.O.S.N. 0907``, ``R.G.N. 123``: tester 221 F3)."""
     (part, after), (following, its_after) = tokens[index], tokens[index + 1]
     if not (_single_letter(part) and _single_letter(following)):
         return False
-    if after == ".":
-        return True
-    raw = [token for token, _ in tokens]
-    return (_SPACED_DOT.fullmatch(after) is not None and its_after.startswith(".")
-            and not (following == "N" and _right_before_number(raw, index + 1)))
+    if following == "N" and its_after.startswith(".") and _right_before_number([token for token, _ in tokens], index + 1):
+        return False
+    return after == "." or (_SPACED_DOT.fullmatch(after) is not None and its_after.startswith("."))
 
 
 def _has_digit(part: str) -> bool:
@@ -163,8 +162,10 @@ def ruos_number_key(ruos_number: str) -> str:
     - a number sign (``NO``, ``NR``, ``NRO``, ``NUM``, ``NUMERO``, so ``Núm.`` and ``Número`` too, and ``N`` written with
       a ``.``) before the number begins and right before it (a part with a digit, or a series letter and one) is dropped:
       ``N.º 077``, ``Nº 077``, ``No. 077``, ``Nro. 077``, ``n. 77`` are ``77``, ``Nº A-0904`` is ``A-904``; so is one of
-      those words glued to the number's first digits (``Nro0905``, ``No0905`` are ``905``: tester 215 F2), and an ``N.``
-      ending a spaced abbreviation right before the number (``R. U. O. S. N. 0901`` is ``RUOS-901``);
+      those words glued to the number's first digits (``Nro0905``, ``No0905`` are ``905``: tester 215 F2), a sign with
+      its ``º`` glued to the letters before it (``RUOSNº0905`` is ``RUOS-905``), and an ``N.`` ending an abbreviation
+      right before the number, spaced or not (``R. U. O. S. N. 0901``, ``R.U.O.S.N. 0901`` and ``R.U.O.S.N.0901`` are
+      ``RUOS-901``, ``R.G.N. 123`` is ``RG-123``: tester 221 F3, F4);
     - the ``N`` is the sign only written as one, with a ``.``, ``º``, ``°`` or their look-alikes after it: ``RUOS N. 0901``
       and ``RUOS n.0901`` are ``RUOS 0901``. An ``N`` followed by anything else (``RUOS N-0901``, ``RUOS N 0901``, ``RUOS N/0901``, glued:
       ``RUOS N0901``) or after the number began (``RUOS 0903-N-2022``) is a part of the number, an N series
