@@ -303,31 +303,32 @@ def test_a_claim_stored_under_a_key_that_told_apart_numbers_less_holds_its_numbe
 
 
 def test_a_claim_stored_before_tester_221_holds_its_own_number_and_the_number_its_key_was_is_claimed_apart(database_url: str) -> None:
-    """Tester 221 F3, F4: "R.U.O.S.N.0901" was keyed RUOSN-901 and "RUOSNº0905" RUOSN-905 before an N. ending an
-    abbreviation and a sign glued to the letters before it were the sign; "Resolución N.º 0045" kept its accent. Each
-    old claim holds its own number as typed now; "R.U.O.S.N 0901" and "RUOSN-0905", whose ids today are those old
-    claims' (an N without its own dot or º is no sign), are other numbers, claimed under the next ids."""
+    """Tester 221 F3, F4: "R.U.O.S.N.0901" was keyed RUOSN-901, "RUOSNº0905" RUOSN-905 and "RUOS 1,235-2022"
+    RUOS-1-235-2022 before an N. ending an abbreviation, a sign glued to the letters before it and a thousands comma
+    joined; "Resolución N.º 0045" kept its accent. Each old claim holds its own number as typed now; "R.U.O.S.N 0901",
+    "RUOSN-0905" and "RUOS 1-235-2022", whose ids today are those old claims' (an N without its own dot or º is no
+    sign, a dash no thousands separator), are other numbers, claimed under the next ids."""
     registry = registry_on(database_url)
     old = {number: registry.map_osv(f"Comedor Popular {n}", "San Juan de Lurigancho", date(2021, 3, 15)) for n, number in enumerate(
-        ("R.U.O.S.N.0901", "RUOSNº0905", "Resolución N.º 0045"))}
-    for (number, osv_id), key_then in zip(old.items(), ("RUOSN-901", "RUOSN-905", "RESOLUCIÓN-45"), strict=True):
+        ("R.U.O.S.N.0901", "RUOSNº0905", "RUOS 1,235-2022", "Resolución N.º 0045"))}
+    for (number, osv_id), key_then in zip(old.items(), ("RUOSN-901", "RUOSN-905", "RUOS-1-235-2022", "RESOLUCIÓN-45"), strict=True):
         claimed_under(registry, osv_id, number, "150132", key_then)
     assert RUOSNumberIndex.create_id("R.U.O.S.N 0901", "150132") == uuid5(NAMESPACE_URL, "urn:osv-platform:registry:ruos:150132:number:RUOSN-901")
     registry.close()
 
     registry = registry_on(database_url)
-    newcomers = [registry.map_osv(f"Club de Madres {n}", "San Juan de Lurigancho", date(2021, 3, 16)) for n in range(3)]
-    for number, typed_now in zip(old, ("RUOS 0901", "RUOS Nº 905", "Resolucion N° 45"), strict=True):
+    newcomers = [registry.map_osv(f"Club de Madres {n}", "San Juan de Lurigancho", date(2021, 3, 16)) for n in range(4)]
+    for number, typed_now in zip(old, ("RUOS 0901", "RUOS Nº 905", "RUOS 1235-2022", "Resolucion N° 45"), strict=True):
         assert registry.ruos_number_holder(typed_now, "150132") == old[number]
         with pytest.raises(RUOSNumberTakenError):
-            registry.register_in_ruos(newcomers[2], typed_now, date(2021, 8, 2), municipality_id="150132")
-    for newcomer, number in zip(newcomers, ("R.U.O.S.N 0901", "RUOSN-0905"), strict=False):
+            registry.register_in_ruos(newcomers[3], typed_now, date(2021, 8, 2), municipality_id="150132")
+    for newcomer, number in zip(newcomers, ("R.U.O.S.N 0901", "RUOSN-0905", "RUOS 1-235-2022"), strict=False):
         assert registry.ruos_number_holder(number, "150132") is None
         registry.register_in_ruos(newcomer, number, date(2021, 8, 2), municipality_id="150132")
     registry.close()
 
     registry = registry_on(database_url)
-    for newcomer, number in zip(newcomers, ("RUOSN 901", "RUOSN/0905"), strict=False):
+    for newcomer, number in zip(newcomers, ("RUOSN 901", "RUOSN/0905", "RUOS 1 235 2022"), strict=False):
         assert registry.ruos_number_holder(number, "150132") == newcomer
     assert [registry.ruos_number_holder(number, "150132") for number in old] == list(old.values())
     registry.close()

@@ -605,6 +605,20 @@ def test_a_number_sign_glued_to_the_letters_before_it_is_the_sign() -> None:
     assert ruos_number_key("RUOS12Nº5") == "RUOS12-NO-5" != ruos_number_key("RUOS12-5")
 
 
+def test_a_thousands_comma_within_digits_does_not_split_the_number() -> None:
+    """Tester 221 F4: "RUOS 1,235-2022" was parts 1 and 235, another number than "RUOS 1235-2022". A comma joins digits
+    as a dot does, only as a thousands separator: one to three digits, not led by a zero, then groups of exactly three."""
+    assert {ruos_number_key(n) for n in ("RUOS 1,235-2022", "RUOS 1235-2022", "RUOS 1.235-2022", "RUOS Nº 1,235-2022")} == {"RUOS-1235-2022"}
+    assert ruos_number_key("RUOS 1,234,567") == "RUOS-1234567" and ruos_number_key("RUOS 12,345-2022") == "RUOS-12345-2022"
+    # what stays apart: commas between parts, led by a zero, before other than three digits, after a year, mixed
+    assert ruos_number_key("RUOS,077,2021") == "RUOS-77-2021" and ruos_number_key("RUOS,077,2021,MDSJL,GDS") == "RUOS-77-2021-MDSJL-GDS"
+    assert ruos_number_key("RUOS 12,3456") == "RUOS-12-3456" and ruos_number_key("RUOS 1,23") == "RUOS-1-23"
+    assert ruos_number_key("RUOS 2022,123") == "RUOS-2022-123" and ruos_number_key("RUOS 012,345") == "RUOS-12-345"
+    assert ruos_number_key("RUOS 1,234.5") == "RUOS-1-234-5" and ruos_number_key("RUOS 1, 234") == "RUOS-1-234"
+    assert ruos_number_key("RUOS 1-235-2022") == "RUOS-1-235-2022" != ruos_number_key("RUOS 1,235-2022")
+    assert ruos_number_key("RUOS 1.234,567") == ruos_number_key("RUOS 1.234-567") == "RUOS-1234-567"  # dots as before
+
+
 def test_an_n_with_a_dot_before_the_number_is_its_sign_and_an_n_with_a_dash_a_series() -> None:
     """Helper 213: "RUOS N. 0901" is "RUOS 0901" (the sign written "N."), "RUOS N-0901" an N series: the dot, not the
     separator after it, writes the sign."""

@@ -38,6 +38,10 @@ _THOUSANDS = re.compile(r"(?<![0-9])(?<![0-9]\.)[1-9][0-9]{0,2}(?:\.[0-9]{3})+(?
 """Digits grouped by thousands with dots (``1.234``, ``12.345.678``): one to three digits not led by a zero, then
 groups of exactly three, among no other digits and dots (not ``2022.123``, ``012.345``, ``1.234.5``)."""
 
+_THOUSANDS_BY_COMMAS = re.compile(r"(?<![0-9])(?<![0-9][.,])[1-9][0-9]{0,2}(?:,[0-9]{3})+(?![0-9]|[.,][0-9])")
+"""Digits grouped by thousands with commas (``1,235``, ``12,345,678``), by :data:`_THOUSANDS`'s rule, among no other
+digits, dots or commas (not ``2022,123``, ``077,2021``, ``12,3456``, ``1,234.5``); read after the dots'."""
+
 _SPACED_DOT = re.compile(r"\.\s+")
 
 
@@ -59,6 +63,7 @@ def ruos_number_parts(ruos_number: str) -> list[str]:
     text = "".join(" " if char in _ORDINALS else char for char in text)
     text = _without_marks(unicodedata.normalize("NFKC", text).upper())
     text = _THOUSANDS.sub(lambda digits: digits[0].replace(".", ""), text)
+    text = _THOUSANDS_BY_COMMAS.sub(lambda digits: digits[0].replace(",", ""), text)
     runs = ["".join(run) for _, run in itertools.groupby(text, key=_is_part_char)]
     if runs and not _is_part_char(runs[0][0]):
         runs.insert(0, "")
@@ -150,6 +155,12 @@ def ruos_number_key(ruos_number: str) -> str:
     - digits grouped by thousands with dots are one run of digits: ``1.234`` is ``1234``, ``12.345.678`` is ``12345678``
       (one to three digits not led by a zero, then groups of exactly three; tester 215 F2). Any other dot between digits
       separates: ``2022.123`` (four digits before it: a year and a number), ``012.345``, ``1.23``, ``1.234.5``, ``1. 234``;
+    - so are digits grouped by thousands with commas, by the same rule: ``1,235`` is ``1235`` (tester 221 F4), while
+      ``RUOS,077,2021`` (led by a zero), ``12,3456``, ``2022,123`` and ``1,234.5`` are parts. Both ways of grouping
+      thousands are in use in Peru (``1,235`` as in prices, ``1.235`` as in Spanish), and a comma between digits is
+      never a decimal comma here: an RUOS number counts registrations, a whole number, and its parts (an entry, a
+      year, a resolution's number) are whole numbers too, so a comma between digits either groups thousands or
+      separates two parts; a run of commas and digits fits only one of the two, as a dot's does;
     - the parts are the runs of letters (of any script, accents dropped) and digits; any run of anything else is
       one separator, whatever it is: spaces, dashes of any kind (‐, –, —, −: a number copied from a resolution's PDF),
       ``/``, ``.``, ``,``, ``·``, ``_``, ``#``, ``:``…; a dash is never a thousands separator (``RUOS 12-2022`` is not
@@ -178,7 +189,7 @@ def ruos_number_key(ruos_number: str) -> str:
     ``ruos n. 77 2021 mdsjl gds`` are all ``RUOS-77-2021-MDSJL-GDS`` (tester 212 F1); ``R.U.O.S. 0901``,
     ``R. U. O. S. 0901``, ``RUOS-0901``, ``RUOS,0901`` and ``RUOS·0901`` are ``RUOS-901``; ``RUOS-SJL-2026-0101``,
     ``RUOS SJL 2026 101``, ``ruos/sjl/2026/0101`` and ``RUOS–SJL–2026–0101`` are ``RUOS-SJL-2026-101`` (tester 133 F5,
-    tester 208 F5); ``RUOS 1.234-2022`` is ``RUOS-1234-2022``. A part is not split further: ``PAC 0122026`` is another
+    tester 208 F5); ``RUOS 1.234-2022`` and ``RUOS 1,234-2022`` are ``RUOS-1234-2022``. A part is not split further: ``PAC 0122026`` is another
     number than ``PAC 012-2026``, ``SJL2026`` than ``SJL-2026``, ``RUOS 12 Nro5`` (a sign after the number began) than
     ``RUOS 12 Nro. 5``."""
     return "-".join(ruos_number_parts(ruos_number))
