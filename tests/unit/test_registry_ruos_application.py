@@ -519,7 +519,7 @@ def test_a_number_sign_glued_to_the_digits_is_dropped_as_one_written_apart() -> 
     # what stays apart: an N alone is a series glued as written apart, a sign after the number began is typed
     assert ruos_number_key("RUOS N0905") == "RUOS-N0905" != ruos_number_key("RUOS 905")
     assert ruos_number_key("RUOS 12 Nro5") == "RUOS-12-NRO5"
-    assert ruos_number_key("RUOS NROS5") == "RUOS-NROS5" and ruos_number_key("NORTE5") == "NORTE5"  # no sign word before the digits
+    assert ruos_number_key("RUOS NROX5") == "RUOS-NROX5" and ruos_number_key("NORTE5") == "NORTE5"  # no sign word before the digits
 
 
 def test_an_abbreviation_spaced_after_its_dots_is_the_abbreviation_written_close() -> None:
@@ -617,6 +617,15 @@ def test_a_thousands_comma_within_digits_does_not_split_the_number() -> None:
     assert ruos_number_key("RUOS 1,234.5") == "RUOS-1-234-5" and ruos_number_key("RUOS 1, 234") == "RUOS-1-234"
     assert ruos_number_key("RUOS 1-235-2022") == "RUOS-1-235-2022" != ruos_number_key("RUOS 1,235-2022")
     assert ruos_number_key("RUOS 1.234,567") == ruos_number_key("RUOS 1.234-567") == "RUOS-1234-567"  # dots as before
+
+
+def test_the_plural_number_sign_is_a_number_sign() -> None:
+    """Tester 221 F4, the rarer forms: "RUOS Nros. 0905" was RUOS-NROS-905; "Nros." is typed for "Nro." as well."""
+    same = ["RUOS Nros. 0905", "RUOS nros 0905", "RUOS Nros0905", "RUOS Nro. 0905", "RUOS 905"]
+    assert {ruos_number_key(number) for number in same} == {"RUOS-905"}
+    assert ruos_number_key("RUOS NROS. A-0905") == ruos_number_key("RUOS A-0905") == "RUOS-A-905"
+    # what stays apart: after the number began it is kept as typed, and a word that only begins like it is a word
+    assert ruos_number_key("RUOS 12 Nros. 5") == "RUOS-12-NROS-5" and ruos_number_key("RUOS NROSA5") == "RUOS-NROSA5"
 
 
 def test_an_n_with_a_dot_before_the_number_is_its_sign_and_an_n_with_a_dash_a_series() -> None:

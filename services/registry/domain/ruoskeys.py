@@ -26,8 +26,8 @@ _ORDINALS = "º°ª˚ᵒ"
 """Ordinal indicators, the degree sign and their spacing look-alikes: elsewhere than after ``N``, separators (``1º`` is
 ``1``). A combining one is a mark, dropped with the others; ``⁰`` elsewhere is the digit it reads as."""
 
-NUMBER_SIGNS = frozenset({"N", "NO", "NR", "NRO", "NUM", "NUMERO"})
-"""Words for "number" staff type before one (``N.º``, ``Nº``, ``N°``, ``No.``, ``Nro.``, ``Núm.``, ``n.``…), as compared
+NUMBER_SIGNS = frozenset({"N", "NO", "NR", "NRO", "NROS", "NUM", "NUMERO"})
+"""Words for "number" staff type before one (``N.º``, ``Nº``, ``N°``, ``No.``, ``Nro.``, ``Nros.``, ``Núm.``, ``n.``…), as compared
 (marks dropped: ``Núm.`` is ``NUM``): not a part of the number when a part of digits follows."""
 
 
@@ -170,8 +170,8 @@ def ruos_number_key(ruos_number: str) -> str:
       dot joins the letter after it even without its own dot; after a dot and spaces the next letter needs its dot:
       ``N. A-0904`` is the sign and the series ``A``). Single letters without dots are parts (``R G``, ``R-G`` are
       ``R-G``, not ``RG``);
-    - a number sign (``NO``, ``NR``, ``NRO``, ``NUM``, ``NUMERO``, so ``Núm.`` and ``Número`` too, and ``N`` written with
-      a ``.``) before the number begins and right before it (a part with a digit, or a series letter and one) is dropped:
+    - a number sign (``NO``, ``NR``, ``NRO``, ``NROS``, ``NUM``, ``NUMERO``, so ``Núm.`` and ``Número`` too, and ``N``
+      written with a ``.``) before the number begins and right before it (a part with a digit, or a series letter and one) is dropped:
       ``N.º 077``, ``Nº 077``, ``No. 077``, ``Nro. 077``, ``n. 77`` are ``77``, ``Nº A-0904`` is ``A-904``; so is one of
       those words glued to the number's first digits (``Nro0905``, ``No0905`` are ``905``: tester 215 F2), a sign with
       its ``º`` glued to the letters before it (``RUOSNº0905`` is ``RUOS-905``), and an ``N.`` ending an abbreviation
