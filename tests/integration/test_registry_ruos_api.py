@@ -564,6 +564,32 @@ def test_an_ruos_number_typed_with_a_glued_sign_spaced_dots_or_a_thousands_dot_i
         assert taken.status_code == 201, taken.text
 
 
+def test_an_ruos_number_typed_without_its_accents_with_a_pasted_degree_sign_or_a_thousands_comma_is_the_number_another_osv_holds(
+    registry: TestClient,
+) -> None:
+    """Tester 221 F3, F4: "Resolucion de Gerencia N° 45-2023-GDS-MDSJL" beside "Resolución de Gerencia N.º
+    0045-2023-GDS-MDSJL", "RUOS N˚ 0908", "R.U.O.S.N. 0907", "RUOSNº0905" and "RUOS 1,235-2022" beside the plain
+    numbers were each 201 for a second OSV. Numbers apart by a digit, an N series or a comma between parts stay apart."""
+    held = ("Resolución de Gerencia N.º 0045-2023-GDS-MDSJL", "RUOS 0908", "RUOS 0907", "RUOS 905", "RUOS 1235-2022")
+    holders = {}
+    for n, number in enumerate(held):
+        holders[number] = new_osv(registry, name=f"Comedor Popular {n}", district="San Juan de Lurigancho")
+        first = registry.post(f"/osvs/{holders[number]}/ruos-registration", json={"municipality_id": SJL, "ruos_number": number, "registered_on": "2021-07-12"})
+        assert first.status_code == 201, first.text
+    other = new_osv(registry, name="Club de Madres Santa Rosa", district="San Juan de Lurigancho")
+    written = head(registry)
+    for number, typed in zip(held, ("Resolucion de Gerencia N° 45-2023-GDS-MDSJL", "RUOS N˚ 0908", "R.U.O.S.N. 0907", "RUOSNº0905",
+                                    "RUOS 1,235-2022"), strict=True):
+        again = registry.post(f"/osvs/{other}/ruos-registration", json={"municipality_id": SJL, "ruos_number": typed, "registered_on": "2021-07-12"})
+        problem = assert_problem(again, 409, "ruos_number", "ruos_number_unique")
+        assert holders[number] in problem["detail"] and f"typed '{number}'" in problem["detail"], (typed, problem)
+    assert head(registry) == written
+    for typed in ("Resolucion de Gerencia N° 46-2023-GDS-MDSJL", "RUOS N-0908", "R.U.O.S.N 0907", "RUOS 1-235-2022", "RUOS 12,3456"):
+        apart = new_osv(registry, name=f"Vecinos {typed}", district="San Juan de Lurigancho")
+        taken = registry.post(f"/osvs/{apart}/ruos-registration", json={"municipality_id": SJL, "ruos_number": typed, "registered_on": "2021-07-12"})
+        assert taken.status_code == 201, taken.text
+
+
 def test_a_focal_point_learns_neither_another_districts_osv_nor_its_municipalitys_documents_through_the_ruos(
     registry: TestClient, tokens: IssuedTokens
 ) -> None:
