@@ -156,10 +156,12 @@ class OSVDetailsChange(Command):
 
 RUOS_NUMBER = (
     "The number the municipality gave in its RUOS. Each municipality numbers its own: one OSV's within that municipality's "
-    "RUOS, compared by its parts (runs of letters and digits): case, full-width characters, the separators between parts "
+    "RUOS, compared by its parts (runs of letters and digits): case, accents (`Resolucion` is `Resolución`, `Ñ` is `N`), "
+    "full-width characters, the separators between parts "
     "(any run of anything else: spaces, any dash, `/`, `.`, `,`, `_`…), dots within an abbreviation, spaced or not "
-    "(`R.U.O.S.`, `R. G.`), a thousands dot (`1.234` is `1234`; `2022.123` and `1-234` are two parts), a number sign before "
-    "the number begins however typed (`N.º`, `Nº`, `N°`, `No.`, `Nro.`, `n.`, glued: `Nro0905`; an `N` with no dot, `º` or "
+    "(`R.U.O.S.`, `R. G.`), a thousands dot or comma (`1.234` and `1,234` are `1234`; `2022.123`, `077,2021` and `1-234` are "
+    "two parts), a number sign before the number begins however typed (`N.º`, `Nº`, `N°`, `N˚`, `Nª`, `No.`, `Nro.`, "
+    "`Nros.`, `n.`, glued: `Nro0905`, `RUOSNº0905`, closing an abbreviation: `R.U.O.S.N. 0907`; an `N` with no dot, `º` or "
     "`°`, or one after the number began, is an N series: `RUOS N. 0901` is `RUOS 0901`, `RUOS N-0901` is not) and a part's "
     "leading zeros do not make a new number (`RUOS SJL 2026 101` is `RUOS-SJL-2026-0101`, `ruos n. 77-2021` is `RUOS N° "
     "077-2021`); 409 "

@@ -394,7 +394,11 @@ class RUOSNumberIndex(Aggregate):
     split at spaces, dashes, ``/``, ``.`` and ``_`` alone with no number sign
     dropped (tester 208 F5 to tester 212 F1), an ``N`` with no dot dropped
     as a sign (to tester 215 F1), no glued sign dropped, no spaced abbreviation
-    joined, thousands dots separators (to tester 215 F2). A number
+    joined, thousands dots separators (to tester 215 F2), accents kept, a
+    look-alike of ``°`` after ``N`` no sign, an ``N.`` closing an unspaced
+    abbreviation (``R.U.O.S.N.0901``, keyed ``RUOSN-901``) and an ``Nº`` glued to
+    the letters before it (``RUOSNº0905``) parts of the number, thousands
+    commas separators, ``Nros.`` no sign (to tester 221 F3/F4). A number
     typed otherwise derives none of those ids, so such claims are found by
     reading the claims themselves and comparing their numbers by today's key
     (``Registry.ruos_number_holder``): nothing is migrated or written at start,
@@ -404,8 +408,9 @@ class RUOSNumberIndex(Aggregate):
     taken before) both stay as recorded; the first claimed is the holder named,
     even when a later one's id is today's (tester 212 F6). A claim stored before
     whose number is parted now from the one its id was derived for
-    (``RUOS 1.234-2022``, keyed ``RUOS-1-234-2022``) holds its own number
-    alone: the other is claimed under the next of :meth:`claim_ids`.
+    (``RUOS 1.234-2022``, keyed ``RUOS-1-234-2022``; ``R.U.O.S.N.0901``, keyed
+    ``RUOSN-901``, today ``R.U.O.S.N 0901``'s) holds its own number alone: the
+    other is claimed under the next of :meth:`claim_ids`.
     """
 
     @staticmethod
