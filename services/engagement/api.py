@@ -546,7 +546,10 @@ def report_activity(body: ActivityCreate, engagement: EngagementDep, caller: Rec
     answer gives no member's nationality or sex (null in `participants`, left out of `direct_beneficiaries`), a member id
     of a person erased or of a record merged into another is 422 `known_member` as one of nobody, each member named is
     recorded on their access log (purpose `follow_up`, disclosure `activity_participant`), whatever the answer, and a dry
-    run is 403 `dry_run_reads` on `Dry-Run`."""
+    run is 403 `dry_run_reads` on `Dry-Run`. A member record's id given as a `person_id` (a living member's, a person
+    erased, a record merged) is 422 `member_or_person`, one message for each, and logged on that record's access log,
+    an erased person's too: it tells that the id is a member record's, and, with the same id as a `member_id`, whether a
+    living one's."""
     activity = engagement.report_activity(
         osv_id=body.osv_id,
         held_on=body.held_on,

@@ -372,8 +372,10 @@ class ParticipantCreate(Command):
     person_id: UUID | None = Field(
         default=None,
         description="Someone who is not a member: a random id the front end keeps for that person, the same at every activity "
-        "(never derived from a name or document). A registered member's id here is 422 `member_or_person`: list them by "
-        "`member_id`, so they are counted as their record says.",
+        "(never derived from a name or document). A member record's id here (a member's, a person erased, a record merged "
+        "into another) is 422 `member_or_person`, one message for each: list a member by `member_id`, so they are counted "
+        "as their record says. To a caller who may not read members (the Kobo webhook's account) that refusal tells that "
+        "the id is a member record's, and is recorded on that record's access log (`activity_participant`).",
     )
     nationality: Annotated[str, StringConstraints(max_length=10), domain_rule(nationality_of)] | None = Field(
         default=None, description="With `person_id`: ISO 3166-1 alpha-2 country code (422 `iso_3166_alpha_2`)."

@@ -306,19 +306,36 @@ class Fieldwork:
 
     def _log_participants_named(self, participants: Sequence[ParticipantGiven] | Sequence[tuple[UUID | None, UUID | None]]) -> None:
         """To a caller who may not read members (the Kobo webhook's account, whose forms list no participant), each member
-        an activity names, by ``member_id`` or by their id given as a ``person_id``, recorded on their access log before
-        the answer, whatever it is (:meth:`log_named_members`): a member taken, or refused, told that the id is a living
-        member's (tester 218 F1). Their nationality and sex, the record's, are not in its answer
+        an activity names recorded on their access log before the answer, whatever it is (:meth:`log_named_members`).
+
+        By ``member_id``: a member taken, or refused for the activity's other mistakes, told that the id is a living
+        member's (tester 218 F1); a person erased or a record merged is refused as a stranger (:meth:`_listed_member`),
+        which tells nothing of them, and is not logged. By ``person_id``: any member record's id, a living member's, a
+        person erased or being erased, a record merged into another, is refused alike (:meth:`_check_not_a_member`),
+        which tells that the id is one of engagement's members' records, living or not: logged on that record's access
+        log whatever its state, an erased person's too (tester 221 F1: their 422, where a stranger's random id is taken,
+        went unlogged). Together the two tell a living member from a record erased or merged, and both are logged.
+        Their nationality and sex, the record's, are not in its answer
         (:meth:`~services.engagement.fieldschemas.ActivityPublic.of`). An activity carried out is logged too, as a
         meeting is (:meth:`_attendees_counted`)."""
         if self.caller_reads_members():
             return
-        ids = [p.member_id or p.person_id if isinstance(p, ParticipantGiven) else p[0] or p[1] for p in participants]
-        self.log_named_members(self.members_by_id(i for i in ids if i is not None).values(), Disclosure.ACTIVITY_PARTICIPANT)
+        listed = [(p.member_id, p.person_id) if isinstance(p, ParticipantGiven) else p for p in participants]
+        found = self.members_by_id(i for pair in listed for i in pair if i is not None)
+        self.log_named_members(
+            [found[m] for m, _ in listed if m is not None],
+            Disclosure.ACTIVITY_PARTICIPANT,
+            records=[found[p] for m, p in listed if m is None and p is not None],
+        )
 
     def _check_not_a_member(self, index: int, person_id: UUID) -> None:
-        """422 ``member_or_person`` for a registered member's id given as a ``person_id``: else counted under what the
-        entry says, not their record."""
+        """422 ``member_or_person`` for any member record's id given as a ``person_id``: a living member's, else counted
+        under what the entry says, not their record; and one of a person erased or being erased, or of a record merged
+        into another, else the published ``ActivityReported`` would tie the pseudonymous id the store keeps of them to
+        new data of theirs (a nationality, a sex, an activity) as a non-member's (tester 221 F1). One message for every
+        one of them, to every caller (:class:`MemberListedAsPersonError`): to a caller who may not read members it tells
+        that the id is a member record's, living or not, and is logged on that record's access log
+        (:meth:`_log_participants_named`); a stranger's random id is a person's."""
         if self.find(person_id, Member) is not None:
             raise MemberListedAsPersonError(index, person_id)
 

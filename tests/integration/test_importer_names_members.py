@@ -159,3 +159,44 @@ def test_what_a_command_of_the_webhook_told_of_a_member_is_on_their_access_log(c
     before = len(logged(client, person))
     created(client.post(f"/osvs/{theirs}/meetings", json=a_meeting(held_on="2025-03-11", attendee_member_ids=[person])))
     assert len(logged(client, person)) == before  # staff: nothing told that they may not read
+
+
+def test_any_member_records_id_given_the_webhook_as_a_person_id_is_refused_alike_and_logged_on_that_record(client: TestClient) -> None:
+    """Tester 221 F1: a person_id that is a member record's id is refused (taken, it would tie a person erased, by the
+    pseudonymous id the published events keep, to new data of theirs), and to the webhook one refusal for a member, a
+    person erased and a record merged into another, logged on that record's access log, the erased person's too (it was
+    left out, so the 422, where a stranger's random id is taken, told an erased person unlogged). The erased person's
+    access log stays the DPO's alone."""
+    up = upstream(client)
+    here, there = up.osv_mapped(district="Comas"), up.osv_mapped(district="Comas")
+    living = member_of(client, here, "Ramón Quispe", "40718293", "2024-02-01")
+    erased = member_of(client, here, "Wilmer Rojas", "41829304", "2024-02-01")
+    merged = member_of(client, here, "Yolanda Mamani", "42930415", "2024-02-01")
+    survivor = member_of(client, there, "Yolanda Mamani Ccori", "42930416", "2024-02-01")
+    ok(client.post(f"/members/{erased}/erasure", json={"erased_on": "2025-04-01"}))
+    created(client.post(f"/members/{survivor}/merges", json={"duplicate_id": merged}))
+    webhook = webhook_subject(client)
+
+    def listing(person_id: str) -> Any:
+        participant = {"person_id": person_id, "nationality": "VE", "sex": "F"}
+        return client.post("/activities", json=an_activity(there, direct_beneficiaries=[], participants=[participant]), headers=as_webhook())
+
+    refusals = {who: listing(who) for who in (living, erased, merged)}
+
+    for who, answer in refusals.items():
+        assert_problem(answer, 422, "participants.0.person_id", "member_or_person")
+    assert len({refusal_of(answer)[2].replace(who, "<id>") for who, answer in refusals.items()}) == 1
+    for who in (living, erased, merged):
+        assert logged(client, who) == [(webhook, "follow_up", "activity_participant")], who
+    assert survivor not in str([a.text for a in refusals.values()]) and logged(client, survivor) == []
+    # A stranger's random id is a person's, taken.
+    created(listing("5c0e2a7d-4b3f-4e1a-9d8c-6f1b2a3c4d5e"))
+    # What a refusal to a body with other mistakes says is the same, and logged so.
+    in_future = client.post("/activities", headers=as_webhook(), json=an_activity(
+        there, held_on="2999-01-01", direct_beneficiaries=[], participants=[{"person_id": erased, "nationality": "VE", "sex": "F"}],
+    ))
+    assert ("participants.0.person_id", "member_or_person") in {(e["field"], e["rule"]) for e in in_future.json()["errors"]}
+    assert logged(client, erased) == [(webhook, "follow_up", "activity_participant")] * 2
+    # The erased person's access log is the DPO's to read, as any person's: 403 to everyone else.
+    for other in ("staff", WEBHOOK):
+        assert client.get(f"/members/{erased}/access-log", headers=signed_in_headers(other)).status_code == 403

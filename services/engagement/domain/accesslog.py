@@ -70,8 +70,10 @@ class Disclosure(StrEnum):
     """``POST /osvs/{osv_id}/meetings`` naming this member as an attendee, by a caller who may not read members (the Kobo
     webhook's account): carried out or refused, its answer told whether they were a member of that OSV on its day."""
     ACTIVITY_PARTICIPANT = "activity_participant"
-    """``POST /activities`` naming this member as a participant (by ``member_id``, or their id given as a ``person_id``), by
-    a caller who may not read members: its answer told that the id is a member's, not erased."""
+    """``POST /activities`` naming this member as a participant, by a caller who may not read members: by ``member_id``,
+    its answer told that the id is a living member's (one erased or merged is refused as a stranger, and not logged);
+    by ``person_id``, refused, that the id is a member record's, living, erased or merged (logged on an erased
+    person's access log too, tester 221 F1)."""
 
 
 class PurposeRequiredError(RuleViolationError):

@@ -104,9 +104,15 @@ class ParticipantNotMemberError(RuleViolationError):
 
 
 class MemberListedAsPersonError(RuleViolationError):
+    """A member record's id given as a ``person_id``: a member's, a person erased or being erased, or a record merged into
+    another, in one message to every caller (it tells the caller who may not read members that the id is one of them,
+    and no more: the application logs it on that record's access log)."""
+
     def __init__(self, index: int, member_id: object) -> None:
         super().__init__(
-            f"{member_id} is a registered member's id: list them by member_id (their nationality and sex are on record)",
+            f"{member_id} is the id of a member's record (registered, since erased, or merged into another): a person_id "
+            "is an id of the activity's own for someone not registered; list a registered member by member_id (their "
+            "nationality and sex are on record)",
             field=f"participants.{index}.person_id",
             rule="member_or_person",
         )
