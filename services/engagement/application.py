@@ -206,7 +206,12 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
         """:meth:`register_member`, giving the member as saved: what ``POST /members`` answers, without reading them back
         (and unsealing their personal data again). An OSV this service has not heard of (422 ``osv_mapped_in_registry``)
         is said with the person's own mistakes (a board role for a minor…) in one 422: they came one answer at a time
-        (tester 206 F5); a ``joined_on`` the date rule refuses, with them too (tester 212 F7)."""
+        (tester 206 F5); a ``joined_on`` the date rule refuses, with them too (tester 212 F7).
+
+        A document registered already is 409 ``person_already_registered`` naming its holder, telling staff whether they
+        are an active member of this OSV already (a form sent twice) or a membership is to add; a caller who may not read
+        members (the Kobo webhook's account) is told to add one unless they are, one message for both: its dry runs, one
+        per OSV, found which OSV a person is in (tester 221 F2)."""
         person = (osv_id, full_name, document_type, document_number, nationality, sex, joined_on, birth_year, role, phone)
         try:
             self.osvs.require_active(osv_id, on=joined_on, dated="joined_on")
@@ -219,6 +224,8 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
         try:
             index = self._claim_document(member, Disclosure.REGISTRATION_REFUSED)
         except PersonAlreadyRegisteredError as held:
+            if not self.caller_reads_members():  # told which, the Kobo webhook's dry runs, one per OSV, found the person's (tester 221 F2)
+                raise PersonAlreadyRegisteredError(held.member_id, member_here=None) from None
             if roster.seats_member(held.member_id):  # a form sent twice: a membership is not what to add
                 raise PersonAlreadyRegisteredError(held.member_id, member_here=True) from None
             raise

@@ -200,3 +200,33 @@ def test_any_member_records_id_given_the_webhook_as_a_person_id_is_refused_alike
     # The erased person's access log is the DPO's to read, as any person's: 403 to everyone else.
     for other in ("staff", WEBHOOK):
         assert client.get(f"/members/{erased}/access-log", headers=signed_in_headers(other)).status_code == 403
+
+
+def test_a_registration_refused_to_the_webhook_for_a_registered_document_does_not_tell_which_osv_the_person_is_in(client: TestClient) -> None:
+    """Tester 221 F2: the webhook's registration dry runs (its own, to check a submission's people) of one document in
+    each OSV found the person's: the 409 said "an active member of this OSV already" at theirs and "add a membership to
+    them" elsewhere. To a caller who may not read members one message for both, telling the field to check; staff are
+    told which, as before. Each refusal is logged on the holder's access log."""
+    up = upstream(client)
+    theirs, elsewhere = up.osv_mapped(district="Comas"), up.osv_mapped(district="Comas")
+    person = member_of(client, theirs, "Yusmary Cordero Palacios", "40718293", "2024-02-01")
+    webhook = webhook_subject(client)
+
+    def registering(osv_id: str, **headers: str) -> Any:
+        registration = {"osv_id": osv_id, "full_name": "Yusmary Cordero", "document_type": "DNI", "document_number": "40718293",
+                        "nationality": "PE", "sex": "M", "joined_on": "2024-03-01"}
+        return client.post("/members", json=registration, headers=headers)
+
+    to_webhook = [registering(osv, **as_webhook(**{"Dry-Run": "true"})) for osv in (theirs, elsewhere)]
+    to_webhook += [registering(osv, **as_webhook()) for osv in (theirs, elsewhere)]
+
+    messages = {assert_problem(answer, 409, "document_number", "person_already_registered")["detail"] for answer in to_webhook}
+    assert len(messages) == 1, messages
+    [message] = messages
+    assert person in message and "unless" in message and "memberships" in message
+    assert logged(client, person) == [(webhook, "duplicate_check", "registration_refused")] * 4
+    # Staff read the OSV's members: they are told which.
+    here = assert_problem(registering(theirs, **{"Dry-Run": "true"}), 409, "document_number", "person_already_registered")
+    there = assert_problem(registering(elsewhere), 409, "document_number", "person_already_registered")
+    assert "an active member of this OSV already: nothing to add" in here["detail"]
+    assert f"add a membership to them (POST /members/{person}/memberships)" in there["detail"] and "unless" not in there["detail"]

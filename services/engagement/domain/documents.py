@@ -62,14 +62,21 @@ class InvalidDocumentNumberError(RuleViolationError):
 
 class PersonAlreadyRegisteredError(ConflictError):
     """The document belongs to a registered person: name them, never the number. ``member_here``: they are an active
-    member of the OSV the command registers them in already (a form sent twice), so a membership is not what to add."""
+    member of the OSV the command registers them in already (a form sent twice), so a membership is not what to add;
+    None when the caller may not be told whether they are (one who may not read members: a dry run per OSV found the
+    person's, tester 221 F2), told to check instead."""
 
-    def __init__(self, member_id: UUID, *, member_here: bool = False, correcting: bool = False) -> None:
+    def __init__(self, member_id: UUID, *, member_here: bool | None = False, correcting: bool = False) -> None:
         if correcting:  # a registration's advice, a membership to add, fits no correction (tester 176 F5)
             then = (
                 "a correction gives no one another person's document: check the number given (if the two records are one "
                 f"person's, member {member_id}'s is the one this document leads to: merge the other into it with "
                 f"POST /members/{member_id}/merges, its id as duplicate_id)"
+            )
+        elif member_here is None:
+            then = (
+                f"add a membership to them (POST /members/{member_id}/memberships) unless they are an active member of this "
+                "OSV already (a form sent twice): then there is nothing to add; staff who read the OSV's members can tell"
             )
         elif member_here:
             then = f"an active member of this OSV already: nothing to add (their details are corrected with POST /members/{member_id}/correction)"
