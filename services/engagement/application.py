@@ -222,7 +222,7 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
         roster.check_seat(member.latest_membership.membership_id, member.latest_membership.role)  # before claiming the document
         drawn_at_random(member.id)  # a new person: their key is made without looking for it first
         try:
-            index = self._claim_document(member, Disclosure.REGISTRATION_REFUSED)
+            index = self._claim_document(member, Disclosure.REGISTRATION_REFUSED, osv_id)
         except PersonAlreadyRegisteredError as held:
             if not self.caller_reads_members():  # told which, the Kobo webhook's dry runs, one per OSV, found the person's (tester 221 F2)
                 raise PersonAlreadyRegisteredError(held.member_id, member_here=None) from None

@@ -143,12 +143,12 @@ class PersonalDataReads:
                 self.save_apart(*logs)
 
 
-    def _claim_document(self, member: Member, refused: Disclosure) -> DocumentIndex:
+    def _claim_document(self, member: Member, refused: Disclosure, osv_id: UUID | None = None) -> DocumentIndex:
         """The member's document's index entry, claimed for them (made the first time the document is registered); for a
         person without one, an entry no document leads to.
 
         409 ``person_already_registered``, naming the holder, when another person holds it, once the holder's access log
-        records the disclosure (``refused``: :meth:`_log_holder_found`); while this process has not checked its stream's
+        records the disclosure (``refused``, with the OSV a registration names, ``osv_id``: :meth:`_log_holder_found`); while this process has not checked its stream's
         erasures (:meth:`hold_personal_data`), 503 ``erasures_not_checked`` instead: a restored entry may lead to a person
         erased since, whose id the 409 would name (tester 30b, L1).
         """
@@ -167,19 +167,20 @@ class PersonalDataReads:
             index.claim(member.id)
         except PersonAlreadyRegisteredError as held:
             self.hold_personal_data()
-            self._log_holder_found(held.member_id, refused)
+            self._log_holder_found(held.member_id, refused, osv_id)
             raise
         return index
 
-    def _log_holder_found(self, holder_id: UUID, disclosure: Disclosure) -> None:
+    def _log_holder_found(self, holder_id: UUID, disclosure: Disclosure, osv_id: UUID | None = None) -> None:
         """Record on the holder's access log that a command refused because its document is theirs named them to its
         caller (:attr:`Purpose.DUPLICATE_CHECK`): the lookup by document ``POST /members/lookup`` logs, made by a
         registration or a correction (a security tester's finding: it was logged by neither).
 
         Recorded before the 409 goes out, and apart from the command (:meth:`_log_disclosed`). A form sent twice (the
         person a member of that very OSV already) is logged too: the OSV's roster lists its members, not which of them
-        holds the document."""
-        self._log_disclosed([holder_id], Purpose.DUPLICATE_CHECK, disclosure)
+        holds the document. A registration's entry names the OSV it named (``osv_id``): the DPO sees a caller's dry runs
+        of one document in OSV after OSV (tester 221 F2)."""
+        self._log_disclosed([holder_id], Purpose.DUPLICATE_CHECK, disclosure, osv_id)
 
     @staticmethod
     def caller_reads_members() -> bool:
@@ -201,8 +202,9 @@ class PersonalDataReads:
         members = [m for m in named if m is not None and m.erased_on is None] + [m for m in records if m is not None]
         self._log_disclosed(list(dict.fromkeys(m.id for m in members)), Purpose.FOLLOW_UP, disclosure)
 
-    def _log_disclosed(self, member_ids: Sequence[UUID], purpose: Purpose, disclosure: Disclosure) -> None:
-        """Record on each of ``member_ids``' access log that a command's answer told its caller something of them.
+    def _log_disclosed(self, member_ids: Sequence[UUID], purpose: Purpose, disclosure: Disclosure, osv_id: UUID | None = None) -> None:
+        """Record on each of ``member_ids``' access log that a command's answer told its caller something of them (of the
+        OSV ``osv_id`` names, :attr:`~services.engagement.domain.accesslog.Access.osv_id`).
 
         Saved apart from the command (:meth:`~shared.store.ServiceApplication.save_apart`), in one transaction: the
         command may be refused, and a dry run (:mod:`shared.dryrun`) writes none of its facts, but its answer told the
@@ -215,7 +217,7 @@ class PersonalDataReads:
             logs = []
             for member_id in member_ids:
                 log = self.find(AccessLog.id_for(member_id), AccessLog) or AccessLog(member_id=member_id)
-                log.record(read_at=read_at, reader=reader, purpose=purpose, disclosure=disclosure)
+                log.record(read_at=read_at, reader=reader, purpose=purpose, disclosure=disclosure, osv_id=osv_id)
                 logs.append(log)
             self.save_apart(*logs)
 

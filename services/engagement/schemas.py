@@ -562,7 +562,12 @@ class AccessPublic(BaseModel):
         "participant, sent by a caller who may not read members, the Kobo webhook's account: taken or refused, its answer told something of "
         "them; purpose `follow_up`)."
     )
+    osv_id: UUID | None = Field(
+        default=None,
+        description="With `registration_refused`: the OSV the refused registration named, so that dry runs of one document "
+        "in one OSV after another show as such; null otherwise, and for an entry logged before it was kept.",
+    )
 
     @classmethod
     def of(cls, access: Access) -> AccessPublic:
-        return cls(read_at=access.read_at, reader=access.reader, purpose=access.purpose, disclosure=access.disclosure)
+        return cls(read_at=access.read_at, reader=access.reader, purpose=access.purpose, disclosure=access.disclosure, osv_id=access.osv_id)

@@ -225,6 +225,8 @@ def test_a_registration_refused_to_the_webhook_for_a_registered_document_does_no
     [message] = messages
     assert person in message and "unless" in message and "memberships" in message
     assert logged(client, person) == [(webhook, "duplicate_check", "registration_refused")] * 4
+    # The DPO sees the OSV each refused registration named: a dry run per OSV shows as such.
+    assert [a["osv_id"] for a in ok(client.get(f"/members/{person}/access-log"))] == [theirs, elsewhere] * 2
     # Staff read the OSV's members: they are told which.
     here = assert_problem(registering(theirs, **{"Dry-Run": "true"}), 409, "document_number", "person_already_registered")
     there = assert_problem(registering(elsewhere), 409, "document_number", "person_already_registered")

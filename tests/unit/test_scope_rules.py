@@ -152,6 +152,21 @@ def test_a_plain_read_needs_a_purpose_from_the_vocabulary_and_each_is_kept() -> 
     ]
 
 
+def test_an_access_logged_before_entries_named_an_osv_replays_with_none() -> None:
+    """Tester 221 F2: a refused registration's entry names the OSV it named; ``PersonalDataRead`` events stored before
+    have no ``osv_id``, and the access log they make is read as before."""
+    log = AccessLog(member_id=a_round().id)
+    log.record(read_at=RECORDED, reader="osv-imports", purpose="duplicate_check", disclosure="registration_refused", osv_id=a_round().id)
+    log.record(read_at=RECORDED, reader="staff", purpose=Purpose.CONTACT, disclosure=Disclosure.MEMBER)
+    opened, *reads = log.collect_events()
+    object.__delattr__(reads[1], "osv_id")  # as stored before the field was
+    replayed = None
+    for stored in (opened, *reads):
+        replayed = stored.mutate(replayed)
+    assert isinstance(replayed, AccessLog)
+    assert [a.osv_id for a in replayed.accesses] == [log.accesses[0].osv_id, None]
+
+
 # -- roles whose reach is an assignment ----------------------------------------------------------------------
 
 

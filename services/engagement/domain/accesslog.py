@@ -103,6 +103,9 @@ class Access:
     """The token's subject: a login name."""
     purpose: Purpose
     disclosure: Disclosure
+    osv_id: UUID | None = None
+    """With :attr:`Disclosure.REGISTRATION_REFUSED`: the OSV the refused registration named (a dry run per OSV, each
+    refused, was each one entry alike: tester 221 F2); None otherwise, and for an entry recorded before it was kept."""
 
 
 @dataclass(frozen=True)
@@ -144,5 +147,6 @@ class AccessLog(Aggregate):
         self.accesses: list[Access] = []
 
     @event("PersonalDataRead")
-    def record(self, read_at: datetime, reader: str, purpose: Purpose, disclosure: Disclosure) -> None:
-        self.accesses.append(Access(read_at, reader, Purpose(purpose), Disclosure(disclosure)))
+    def record(self, read_at: datetime, reader: str, purpose: Purpose, disclosure: Disclosure, osv_id: UUID | None = None) -> None:
+        """``osv_id``: see :attr:`Access.osv_id` (an event stored before it has none: the method's default)."""
+        self.accesses.append(Access(read_at, reader, Purpose(purpose), Disclosure(disclosure), osv_id))
