@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from shared.tls import default_tls
 from shared.views import Missing, View
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class FeedFollower:
         return [hole for state in self.state.values() for hole in state.missing]
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=self.timeout, auth=self.auth) as client:
+        async with httpx.AsyncClient(timeout=self.timeout, auth=self.auth, verify=default_tls()) as client:
             while True:
                 with contextlib.suppress(Exception):
                     await self.check(client)

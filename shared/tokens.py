@@ -13,9 +13,7 @@ set it was checked against is the one in use. The settings are
 
 from __future__ import annotations
 
-import functools
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +26,7 @@ from joserfc.errors import BadSignatureError, ExpiredTokenError, InvalidClaimErr
 from joserfc.jwk import KeySet
 
 from shared.roles import Caller, roles_from_claims
+from shared.tls import default_tls
 
 if TYPE_CHECKING:
     from shared.auth import AuthSettings
@@ -57,14 +56,6 @@ class _Verified:
     caller: Caller
 
 
-@functools.cache
-def _default_tls() -> ssl.SSLContext:
-    """The TLS context an ``httpx.Client`` makes by default (certifi's CA bundle, or ``SSL_CERT_FILE``'s), made once per
-    process: loading the bundle was 30 ms of CPU for each validator, so of each service app made (the tests make some
-    1,500). A context is safe to share between clients and threads."""
-    return httpx.create_ssl_context()
-
-
 class TokenValidator:
     """Validates access tokens and makes a :class:`Caller` of them. Thread-safe; no I/O until first used.
 
@@ -77,7 +68,7 @@ class TokenValidator:
         self, settings: AuthSettings, *, http: httpx.Client | None = None, clock: Callable[[], float] = time.time
     ) -> None:
         self.settings = settings
-        self._http = http or httpx.Client(timeout=settings.http_timeout_seconds, verify=_default_tls())
+        self._http = http or httpx.Client(timeout=settings.http_timeout_seconds, verify=default_tls())
         self._clock = clock
         self._lock = threading.Lock()
         self._keys: KeySet | None = None
