@@ -438,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(announced) == len(services):
             print(f"  {'nats':<11} {nats.server.public_url}   (JetStream store: {local.var_dir / 'nats'}, pid {nats.pid()})", flush=True)
             print(
-                f"  {'partners':<11} `osv-partner --nats-dir {local.var_dir / 'nats'} add --municipality 150132` prints a municipal partner's "
+                f"  {'partners':<11} `{Path(sys.executable).parent / 'osv-partner'} --nats-dir {local.var_dir / 'nats'} add --municipality 150132` prints a municipal partner's "
                 "NATS credentials; the services sign in as `osv` (var/nats/accounts.json)",
                 flush=True,
             )
