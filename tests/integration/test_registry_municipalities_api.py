@@ -91,6 +91,9 @@ def test_focal_point_errors_name_the_field_and_rule(registry: TestClient) -> Non
     assert_problem(registry.post(path, json={"office": OFFICE, "role": "coordinadora", "assigned_on": "2021-01-31"}), 422, "assigned_on", "not_before_current_assigned_on")
     assert_problem(registry.post(path, json={"office": OFFICE, "role": "coordinadora", "assigned_on": "2021-05-03", "name": "Rosa Huamán"}), 422, "name", "extra_forbidden")
     assert_problem(registry.post(path, json={"office": "", "role": "coordinadora", "assigned_on": "2021-05-03"}), 422, "office")
+    named = registry.post(path, json={"office": OFFICE, "role": "Lic. Carmen Salazar Quispe", "assigned_on": "2021-05-03"})
+    assert_problem(named, 422, "role", "post_not_person")  # published to partners and kept for good (tester 225 F7)
+    assert "Carmen" not in named.text
     assert_problem(registry.post(f"{path}/{focal_point}/departure", json={"left_on": "2021-01-01"}), 422, "left_on", "not_before_assigned_on")
     assert_problem(registry.post(f"{path}/00000000-0000-4000-8000-000000000000/departure", json={"left_on": "2021-06-01"}), 404)
     registry.post(f"{path}/{focal_point}/departure", json={"left_on": "2021-06-01"})

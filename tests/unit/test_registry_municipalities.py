@@ -13,6 +13,7 @@ from services.registry.domain.municipalities import (
     FocalPointAlreadyLeftError,
     FocalPointNotFoundError,
     Municipality,
+    PersonNamedError,
     municipality_uuid,
 )
 from shared.districts import DistrictTable, UnknownDistrictError
@@ -88,6 +89,31 @@ def test_a_new_focal_point_is_a_rotation_the_previous_one_leaves_that_day() -> N
     assert current is not None and (current.focal_point_id, current.role) == (second, "coordinadora")
     recorded = [type(e).__name__ for e in municipality.collect_events()]
     assert recorded == ["MunicipalityRecordOpened", "FocalPointAssigned", "FocalPointLeft", "FocalPointAssigned"]
+
+
+@pytest.mark.parametrize(
+    ("office", "role", "fields"),
+    [
+        (OFFICE, "Lic. Carmen Salazar Quispe", ["role"]),  # tester 225 F7: published to partners, kept for good
+        (OFFICE, "especialista (Sra.Rosa Huamán)", ["role"]),
+        ("Despacho del Dr. Pérez", "ING. Luis Paredes", ["office", "role"]),
+    ],
+)
+def test_a_focal_point_whose_office_or_post_names_a_person_is_refused_every_field_at_once(office: str, role: str, fields: list[str]) -> None:
+    municipality = comas()
+    with pytest.raises(PersonNamedError) as refused:
+        municipality.assign_focal_point(office, role, date(2021, 2, 1))
+    assert [e.field for e in (refused.value, *refused.value.also)] == fields
+    assert {e.rule for e in (refused.value, *refused.value.also)} == {"post_not_person"}
+    assert not any(name in str(e) for e in (refused.value, *refused.value.also) for name in ("Carmen", "Rosa", "Pérez", "Luis"))
+    assert municipality.current_focal_point is None
+
+
+@pytest.mark.parametrize("role", ["especialista", "Subgerente de Ingeniería", "coordinadora (e)", "Prof"])
+def test_posts_and_offices_without_a_persons_title_are_taken(role: str) -> None:
+    municipality = comas()
+    municipality.assign_focal_point("Subgerencia de Participación Vecinal y Programas Sociales", role, date(2021, 2, 1))
+    assert municipality.current_focal_point is not None
 
 
 def test_a_rotation_dated_before_the_current_focal_point_was_assigned_is_refused() -> None:

@@ -13,7 +13,8 @@ names are personal data and do not belong in events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
@@ -21,7 +22,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from shared.documents import DocumentType
-from shared.errors import ConflictError, DateBeforeError, NotFoundError, RuleViolationError
+from shared.errors import ConflictError, DateBeforeError, NotFoundError, RuleViolationError, raise_first
 from shared.municipalities import MunicipalityReference
 
 # What a municipality accepts until the programme records otherwise: the Peruvian
@@ -66,6 +67,32 @@ class FocalPointAlreadyLeftError(ConflictError):
             rule="leave_once",
         )
 
+
+
+PERSONS_TITLES = re.compile(r"(?<![\w.])(sra?|srta|dra?|licd?a?|ing|abog|prof|profa|mg|arq|cpc)\.(?=\s*\w)", re.IGNORECASE)
+"""A title written before a person's name in Peru (Sr., Sra., Srta., Dr., Dra., Lic., Licda., Ing., Abog., Prof., Mg.,
+Arq., CPC.), followed by a word: a focal point's ``office`` or ``role`` that names the official who holds the post."""
+
+
+class PersonNamedError(RuleViolationError):
+    """A focal point's office or post names a person: it is published to the municipality's partners and kept for
+    good, and a person's name may be neither (officials rotate; the post stays). Never repeats the name."""
+
+    def __init__(self, field: str, title: str) -> None:
+        super().__init__(
+            f"{field} names a post, never the person who holds it: '{title}' comes before a person's name; give the post "
+            "alone (e.g. especialista de participación vecinal); focal points are published to partners and kept for good",
+            field=field,
+            rule="post_not_person",
+        )
+
+
+def people_named(**posts: str) -> Iterator[PersonNamedError]:
+    """The refusal of each of ``posts`` (field name → text) that writes a person's title before a name (:data:`PERSONS_TITLES`)."""
+    for field, text in posts.items():
+        title = PERSONS_TITLES.search(text)
+        if title is not None:
+            yield PersonNamedError(field, title.group(0))
 
 class AcceptedDocumentsUnchangedError(RuleViolationError):
     def __init__(self) -> None:
@@ -160,6 +187,7 @@ class Municipality(Aggregate):
         """A new focal point; the current one, if any, leaves on the same day (a rotation). With none, the post was
         vacant since the last one left: the new one is assigned on or after that day (422 ``not_before_last_left_on``;
         an earlier date left two or three posts open at once, tester 37 F7)."""
+        raise_first(people_named(office=office, role=role))
         current = self.current_focal_point
         if current is None:
             last_left = max((f.left_on for f in self.focal_points if f.left_on is not None), default=None)
