@@ -48,11 +48,13 @@ others run. The window is the few milliseconds between a row's dry run and
 its commands, and only rows with several commands (a members' registration)
 can be partial.
 
-Two rows of one file under one submission's keys (a row copied in the
-spreadsheet keeps Kobo's ``_uuid``) with other answers are both refused
-before anything is sent, each naming the other and the columns that differ:
-the services would take the second for the first carried out before and drop
-it. Answers are compared as the services store them (a name's runs of spaces
+Rows of one file under one submission's keys (a row copied in the
+spreadsheet keeps Kobo's ``_uuid``) with other answers are all refused, exact
+copies of either included, before anything is sent, each naming the other
+and the columns that differ: the services would take the second for the
+first carried out before and drop it, and nothing under the ``_uuid`` is
+written until the person chooses (:mod:`services.imports.domain.copies`).
+Answers are compared as the services store them (a name's runs of spaces
 made one): two rows that differ only so are the same row twice.
 
 A dry run cannot see what an earlier row of the same file would record, so
@@ -89,8 +91,8 @@ from services.imports.domain.commands import (
     Problem,
     Row,
     registered_by_an_earlier_row,
-    same_key_other_answers,
 )
+from services.imports.domain.copies import same_key_other_answers
 from services.imports.exports import Cell
 from services.imports.refusals import (
     DUPLICATE_OSV_RULE,
@@ -177,7 +179,8 @@ class SeenInFile:
     keys: dict[str, dict[UUID, str]] = field(default_factory=dict)
     """The same names folded (registry's :func:`~services.registry.domain.duplicates.name_key`): each folded once per file."""
     osvs: dict[UUID, Cell] = field(default_factory=dict)
-    """An OSV mapped by a row of the file (its id as registry answered) → that row."""
+    """An OSV mapped by a row of the file (its id as registry answered) → that row: the first giving it, not a copy found
+    "already there" after it."""
 
 
 def _osv_of(command: Command, answer: Answer) -> tuple[UUID, str, str] | None:
@@ -248,7 +251,8 @@ class Importer:
 
     def run(self, rows: Iterable[Row], *, dry_run: bool, progress: Callable[[RowResult], None] = lambda _: None) -> Summary:
         """Every row of one file, in order (:meth:`run_row`); rows sharing a submission's key with other answers (a row
-        copied in the spreadsheet with its ``_uuid``) are refused first, before anything is sent (:func:`same_key_other_answers`).
+        copied in the spreadsheet with its ``_uuid``), and their copies, are refused first, before anything is sent
+        (:func:`~services.imports.domain.copies.same_key_other_answers`).
         In a dry run, a row the same as an earlier one that would be created, keys and answers, is already there, as the
         import then finds it (its keys carried out by the earlier row)."""
         summary = Summary(dry_run=dry_run)
@@ -448,7 +452,7 @@ class Importer:
                 continue
             osv_id, name, district = osv
             if answer.carried_out_before:  # mapped by an earlier import of the file: registry's own dry run compares with it
-                seen.osvs[osv_id] = command.where
+                seen.osvs.setdefault(osv_id, command.where)
                 continue
             earlier, keys = seen.names.setdefault(district, {}), seen.keys.setdefault(district, {})
             near = possible_duplicates(name, earlier, keys=keys)
@@ -466,8 +470,8 @@ class Importer:
         if not _accepted(answer):
             return RowResult(row, Outcome.REFUSED, list(dict.fromkeys(_refusal(command, answer, seen, self._suggest(row)))))
         osv = _osv_of(command, answer)
-        if seen is not None and osv is not None:
-            seen.osvs[osv[0]] = command.where
+        if seen is not None and osv is not None:  # a copy of the row, "already there", did not map it (tester 226 F1)
+            seen.osvs.setdefault(osv[0], command.where)
         if answer.carried_out_before:
             return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, [answer]))
         return RowResult(row, Outcome.CREATED, recorded=[command.key])

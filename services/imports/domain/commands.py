@@ -47,7 +47,7 @@ import calendar
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -157,7 +157,7 @@ class Command:
     read_as: dict[str, Callable[[str], str]] = field(default_factory=dict)
     """Each text field of the body (its path, ``action_items.0.owner``) the API trims and cleans as it reads it, with the
     API's own clean-up (:func:`~shared.schemas.as_name_reads`, :func:`~shared.schemas.as_text_reads`): two answers are
-    one when the API would store them the same (:func:`same_key_other_answers`)."""
+    one when the API would store them the same (:func:`~services.imports.domain.copies.same_key_other_answers`)."""
     choices: dict[str, str] = field(default_factory=dict)
     """Each field of the body answered by a select question → what the form takes there (:meth:`Form.expected`: its
     labels and codes), for a refusal of a value that is none of them to say so in the form's words."""
@@ -323,15 +323,6 @@ def _read(value: Any, read_as: Mapping[str, Callable[[str], str]], path: str) ->
         return [_read(v, read_as, f"{path}.{place}") for place, v in enumerate(value)]
     clean = read_as.get(path)
     return clean(value) if clean is not None and isinstance(value, str) else value
-
-
-def _differing(value: Any, other: Any, path: str = "") -> list[str]:
-    """The fields (paths) whose answers differ between two bodies as the API reads them; a list of other length as a whole."""
-    if isinstance(value, dict) and isinstance(other, dict):
-        return [p for k in dict.fromkeys([*value, *other]) for p in _differing(value.get(k), other.get(k), f"{path}.{k}" if path else k)]
-    if isinstance(value, list) and isinstance(other, list) and len(value) == len(other) and all(isinstance(v, dict) for v in value):
-        return [p for place, (v, o) in enumerate(zip(value, other, strict=True)) for p in _differing(v, o, f"{path}.{place}")]
-    return [] if value == other else [path]
 
 
 def loose_document(kind: Any, number: Any) -> tuple[str, str] | None:
@@ -532,65 +523,6 @@ def row_of(form: Form, submission: Submission, *, spreadsheet: bool = True) -> R
 
 NOT_AN_ANSWER_RULE = "kobo_answer"
 """A webhook post giving a question a JSON object, array or boolean: Kobo posts answers as text (or numbers)."""
-
-SAME_KEY_RULE = "same_uuid_other_answers"
-"""Two rows of one file making a command under one Idempotency-Key (one Kobo ``_uuid``) with other answers."""
-
-
-def same_key_other_answers(rows: Sequence[Row]) -> None:
-    """Refuse, on each row, the rows of one file that share a command's Idempotency-Key with another row but not its
-    answers: a row copied in the spreadsheet keeps the original's ``_uuid``, and the services would take the second as
-    the first carried out before ("already there") and drop it, while a dry run (which records nothing) says it would be
-    created. Both rows are refused before anything is sent, each naming the other and the columns whose answers differ:
-    which is Kobo's own is not known here.
-
-    Answers are compared as the API reads them (:meth:`Command.as_the_api_reads`: a name's runs of spaces made one): two
-    rows the API would store the same are the same row twice, whose later command goes with the earlier one's body, so
-    the services take it for the same request (recorded once, "already there" the second time). They were refused as
-    other answers (tester 171 F3)."""
-    first: dict[str, tuple[Row, Command]] = {}
-    clashes: dict[int, list[tuple[Row, list[Cell]]]] = {}
-    for row in rows:
-        for command in row.commands:
-            earlier = first.setdefault(command.key, (row, command))
-            if earlier[0] is row or earlier[1].body == command.body:
-                continue
-            differing = _differing(command.as_the_api_reads(), earlier[1].as_the_api_reads())
-            if not differing:
-                command.body = earlier[1].body
-                command.personal = (*command.personal, *earlier[1].personal)
-                continue
-            for this, that, other in ((row, command, earlier[0]), (earlier[0], earlier[1], row)):
-                named = clashes.setdefault(id(this), [])
-                cells = [that.cell_for(path) for path in differing]
-                found = next((n for n in named if n[0] is other), None)
-                if found is None:
-                    named.append((other, cells))
-                else:
-                    found[1].extend(cells)
-    for row in rows:
-        for other, cells in clashes.get(id(row), []):
-            row.problems.append(same_uuid(row, other, cells))
-
-
-def same_uuid(row: Row, other: Row, cells: Sequence[Cell] = ()) -> Problem:
-    """``row`` has the ``_uuid`` (Kobo's key for a submission) of ``other`` of the same file, with other answers, in
-    ``cells`` (of ``row``): named by their columns, never their values."""
-    main = row.submission.main
-    columns = list(dict.fromkeys(
-        (cell.column + (f" of sheet {cell.sheet!r}" if cell.sheet != main.sheet else "")) if cell.column
-        else f"the entries of sheet {cell.sheet!r}"
-        for cell in cells
-    ))
-    differing = f" (they differ in {', '.join(columns)})" if columns else ""
-    return Problem(
-        main.cell("_uuid"),
-        "_uuid",
-        SAME_KEY_RULE,
-        f"this row has the _uuid of {entry_of(other.where)} (Kobo's key for one submission) with other answers{differing}: "
-        "the import would record only one of them. If one is a copy made in the spreadsheet, clear its _uuid (a row "
-        "without one is keyed by its answers); neither row is imported until then",
-    )
 
 
 PRESIDENT_RULE = "one_president"
