@@ -274,13 +274,16 @@ class Importer:
             progress(result)
         return summary
 
-    def run_row(self, row: Row, *, dry_run: bool, seen: SeenInFile | None = None) -> RowResult:
+    def run_row(self, row: Row, *, dry_run: bool, seen: SeenInFile | None = None, joins: bool = True) -> RowResult:
         """One row, all or nothing: its own rules, then every command as a dry run, then (unless ``dry_run``) for real.
 
         ``seen``: the earlier rows of the same file (:meth:`run` keeps it), to compare this one with and to add it to.
+        ``joins``: False for a row refused already, checked for its other mistakes only
+        (:meth:`_with_the_others_mistakes`): compared with the earlier rows all the same, it records nothing, so it is
+        not added to them.
         """
         if row.problems:
-            return RowResult(row, Outcome.REFUSED, self._with_the_others_mistakes(row))
+            return RowResult(row, Outcome.REFUSED, self._with_the_others_mistakes(row, seen))
         row = self._marked_distinct(row)
         if not dry_run and len(row.commands) == 1:
             return self._run_alone(row, row.commands[0], seen)
@@ -298,8 +301,8 @@ class Importer:
                 else:
                     documents[command.document] = command.where
             if not problems:
-                problems = self._earlier_names(checks, seen)
-            if not problems:  # a row refused records nobody: a later row registering the same person is not refused for it
+                problems = self._earlier_names(checks, seen, joins=joins)
+            if not problems and joins:  # a row refused records nobody: a later row registering the same person is not refused for it
                 seen.documents.update(documents)
         if problems:
             return RowResult(row, Outcome.REFUSED, problems)
@@ -387,7 +390,7 @@ class Importer:
             return []
         return [p for p in problems_of(command, answer) if p.field not in DOCUMENT_FIELDS]
 
-    def _with_the_others_mistakes(self, row: Row) -> list[Problem]:
+    def _with_the_others_mistakes(self, row: Row, seen: SeenInFile | None = None) -> list[Problem]:
         """The problems of a row refused before anything is sent, in its entries' order; when they are only people given
         twice or a second president (:data:`CHECKED_ANYWAY`: the commands are whole), with what a dry run of each of its
         commands finds too (a DNI of 7 digits, a phone of 4), so the promoter fixes the form once: the repeats hid every
@@ -395,15 +398,19 @@ class Importer:
         so did a second president (tester 199 F2). An entry whose document the dry run refuses (``00000000``, a DNI of
         2 digits) is told that, not that it is "a person" given before; a second president whose role engagement
         refuses (the OSV has one already), engagement's words. A person given again is not sent (:meth:`_dry_runs`).
-        Nothing is recorded."""
+        Nothing is recorded.
+
+        In a file (``seen``: its earlier rows), the commands are compared with the earlier rows as any row's are: a person
+        an earlier row registers (the same cédula written ``V-19.111.222`` there and ``19111222`` here) was told only
+        once the row's other refusals were fixed, the dry run that told it left out here (tester 226 F7a)."""
         if any(p.rule not in CHECKED_ANYWAY for p in row.problems):  # a value the form could not read: its commands are not whole
-            return self._with_the_others_mistakes_beside_unread_dates(row)
-        checked = self.run_row(replace(row, problems=[]), dry_run=True)
+            return self._with_the_others_mistakes_beside_unread_dates(row, seen)
+        checked = self.run_row(replace(row, problems=[]), dry_run=True, seen=seen, joins=False)
         refused = {p.cell for p in checked.problems}  # a document, a role, the service refuses: its word, not the import's
         own = [p for p in row.problems if p.cell not in refused]
         return in_entries_order(row, [*own, *checked.problems])
 
-    def _with_the_others_mistakes_beside_unread_dates(self, row: Row) -> list[Problem]:
+    def _with_the_others_mistakes_beside_unread_dates(self, row: Row, seen: SeenInFile | None = None) -> list[Problem]:
         """A row refused for a date the import could not read (and nothing else it could not read): with the mistakes a
         dry run of its commands without those dates finds in its other cells (the API's words on the dates themselves
         left out: the import's are said), so the row is not fixed one mistake per round (tester 137 F6: a date then
@@ -421,7 +428,7 @@ class Importer:
             replace(command, body={k: v for k, v in command.body.items() if command.sources.get(k) not in cells})
             for command in row.commands
         ]
-        checked = self.run_row(replace(row, commands=commands, problems=[], repeats=[]), dry_run=True)
+        checked = self.run_row(replace(row, commands=commands, problems=[], repeats=[]), dry_run=True, seen=seen, joins=False)
         others = [p for p in checked.problems if p.cell not in cells]
         return in_entries_order(row, [*row.problems, *others])
 
@@ -442,9 +449,10 @@ class Importer:
         return replace(row, commands=commands)
 
     @staticmethod
-    def _earlier_names(checks: list[tuple[Command, Answer]], seen: SeenInFile) -> list[Problem]:
+    def _earlier_names(checks: list[tuple[Command, Answer]], seen: SeenInFile, *, joins: bool = True) -> list[Problem]:
         """A dry run's mapping that registry would refuse once the earlier rows are recorded: its name the same as or near
-        one of theirs in its district (registry's rule, :func:`possible_duplicates`). A mapping it would record joins them."""
+        one of theirs in its district (registry's rule, :func:`possible_duplicates`). A mapping it would record joins them
+        (unless ``joins`` is False: see :meth:`run_row`)."""
         problems = []
         for command, answer in checks:
             osv = _osv_of(command, answer)
@@ -452,14 +460,16 @@ class Importer:
                 continue
             osv_id, name, district = osv
             if answer.carried_out_before:  # mapped by an earlier import of the file: registry's own dry run compares with it
-                seen.osvs.setdefault(osv_id, command.where)
+                if joins:
+                    seen.osvs.setdefault(osv_id, command.where)
                 continue
-            earlier, keys = seen.names.setdefault(district, {}), seen.keys.setdefault(district, {})
+            earlier, keys = seen.names.get(district, {}), seen.keys.get(district, {})
             near = possible_duplicates(name, earlier, keys=keys)
             if near:
                 problems.append(same_osv(command, district, seen.osvs[near[0].osv_id]))
-            else:
-                earlier[osv_id], keys[osv_id] = name, name_key(name)
+            elif joins:
+                seen.names.setdefault(district, earlier)[osv_id] = name
+                seen.keys.setdefault(district, keys)[osv_id] = name_key(name)
                 seen.osvs[osv_id] = command.where
         return problems
 

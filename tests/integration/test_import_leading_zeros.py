@@ -97,3 +97,79 @@ def test_a_number_of_zeros_only_in_two_rows_of_a_file_is_refused_in_each_as_a_pl
 
     assert [r.outcome for r in dry.results] == [Outcome.REFUSED, Outcome.REFUSED]
     assert [{(p.field, p.rule) for p in r.problems} for r in dry.results] == [{("document_number", "not_all_zeros")}] * 2
+
+
+def test_a_person_an_earlier_row_registers_is_told_beside_the_rows_other_refusals_in_one_dry_run(
+    engagement: TestClient, tmp_path: Path
+) -> None:
+    """Tester 226 F7a: a second submission repeated the first's cédula and CE without their V- and zeros, and listed a
+    third woman twice. The dry run told only her twice; the repeated documents came out in the next run, once she was
+    taken out. One run now tells all three, each naming where the other is, and nothing is recorded."""
+    registry = Upstream(application_of(engagement))
+    first_osv, second_osv = (
+        registry.osv_mapped(district=d, mapped_on="2021-03-15") for d in ("Comas", "San Juan de Lurigancho")
+    )
+
+    def person(name: str, kind: str, number: object) -> dict[str, object]:
+        return {
+            "nombre_completo": name,
+            "tipo_documento": kind,
+            "numero_documento": number,
+            "nacionalidad": "VE",
+            "sexo": "F",
+            "rol": "member",
+            "fecha_ingreso": "2022-08-01",
+        }
+
+    submissions = [
+        Answers(
+            {"osv": first_osv},
+            {
+                "miembros": [
+                    person("Mirla Josefina Toro", "CEDULA_VE", "V-19.111.222"),
+                    person("Héctor Luis Paz", "CE", "0000371933"),
+                ]
+            },
+        ),
+        Answers(
+            {"osv": second_osv},
+            {
+                "miembros": [
+                    person("Mirla Josefina Toro", "CEDULA_VE", "19111222"),
+                    person("Héctor Luis Paz", "CE", 371933),
+                    person("María José Pérez Gómez", "DNI", "45.678.912"),
+                    person("María José Pérez Gómez", "DNI", "45678912"),
+                ]
+            },
+        ),
+    ]
+    sheet = read_xlsx(write_xlsx(tmp_path / "miembros.xlsx", MEMBERS, submissions), MEMBERS)
+    rows = [row_of(sheet.form, s) for s in sheet.submissions]
+
+    dry = importer_of(engagement).run(rows, dry_run=True)
+
+    assert [r.outcome for r in dry.results] == [Outcome.CREATED, Outcome.REFUSED]
+    problems = dry.results[1].problems
+    assert [(p.cell.sheet, p.cell.row, p.field, p.rule) for p in problems] == [
+        ("miembros", row, "document_number", "person_already_registered") for row in (4, 5, 7)
+    ]
+    assert [p.message.split(":")[0] for p in problems] == [
+        "a person with this document is registered already by row 2 of sheet 'miembros' of this file",
+        "a person with this document is registered already by row 3 of sheet 'miembros' of this file",
+        "a person with this document is row 6 of sheet 'miembros' of this file too",
+    ]
+    assert [
+        len(engagement.get(f"/osvs/{o}/members", params={"purpose": "follow_up"}).json())
+        for o in (first_osv, second_osv)
+    ] == [0, 0]
+
+    # A row refused for a woman given twice alone registers nobody: a later row registering her is not told she is.
+    twice = Answers({"osv": second_osv}, {"miembros": submissions[1].repeats["miembros"][2:]})
+    again = Answers({"osv": first_osv}, {"miembros": [person("María José Pérez Gómez", "DNI", "45678912")]})
+    sheet = read_xlsx(write_xlsx(tmp_path / "miembros.xlsx", MEMBERS, [submissions[0], twice, again]), MEMBERS)
+    dry = importer_of(engagement).run([row_of(sheet.form, s) for s in sheet.submissions], dry_run=True)
+    assert [(r.outcome, [p.rule for p in r.problems]) for r in dry.results] == [
+        (Outcome.CREATED, []),
+        (Outcome.REFUSED, ["person_already_registered"]),
+        (Outcome.CREATED, []),
+    ]
