@@ -154,8 +154,12 @@ class Summary:
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
 
+    def said(self, outcome: Outcome) -> str:
+        """``outcome`` as this run's summary and report say it: a dry run's rows to record "would be created"."""
+        return "would be created" if self.dry_run and outcome is Outcome.CREATED else str(outcome)
+
     def line(self) -> str:
-        created = "would be created" if self.dry_run else "created"
+        created = self.said(Outcome.CREATED)
         noted = sum(1 for r in self.results if r.outcome is Outcome.ALREADY_THERE and r.problems)
         in_part = sum(1 for r in self.results if r.outcome is Outcome.CREATED and r.problems)
         parts = [

@@ -82,9 +82,12 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | 
         if str(args.file) == "osvs":
             return write_osv_list(services, args.output)
         return import_file(args, services)
-    except ImportStopped as stopped:
+    except ImportStopped as error:
+        stopped = str(error).rstrip(".")  # a service's detail ends with its own full stop
         if str(args.file) == "osvs":
             print(f"osv-import: stopped: {stopped}. No list was written.", file=sys.stderr)
+        elif args.dry_run:  # it recorded nothing: no row stands (tester 226 F8)
+            print(f"osv-import: stopped: {stopped}. A dry run: nothing was recorded, and no report written; run it again.", file=sys.stderr)
         else:
             print(f"osv-import: stopped: {stopped}. Rows done stand; run it again to go on (nothing is recorded twice).", file=sys.stderr)
         return 2

@@ -4,7 +4,7 @@ Sheet ``Problems``: for each refused cell, the sheet, row and column as the
 person's file names them, the API field, the rule and the message, in the
 API's words (but a "retry after Retry-After", a header the person never sees:
 :func:`~services.imports.refusals.for_a_spreadsheet`). Sheet ``Rows``: every row's outcome (created, already there,
-refused, partial) and its submission's ``_uuid``. Sheet ``Ignored columns``:
+refused, partial; a dry run's "would be created") and its submission's ``_uuid``. Sheet ``Ignored columns``:
 the columns of each sheet that are not the form's (a renamed question's
 answers are not imported: tester 137 F3). No answer's value, and so
 no personal data, is ever written, but a date the import could not read
@@ -92,7 +92,8 @@ def _workbook(summary: Summary, source_name: str, ignored: Mapping[str, Sequence
     rows = workbook.create_sheet("Rows")
     rows.append(ROW_COLUMNS)
     for result in summary.results:
-        append_row(rows, [result.where.sheet, result.where.row, result.row.submission.uuid or "", str(result.outcome), len(result.problems)])
+        outcome = summary.said(result.outcome)  # a dry run's "would be created", as its summary says (tester 226 F8)
+        append_row(rows, [result.where.sheet, result.where.row, result.row.submission.uuid or "", outcome, len(result.problems)])
     unused = workbook.create_sheet("Ignored columns")
     unused.append(IGNORED_COLUMNS)
     for sheet_name, columns in ignored.items():
