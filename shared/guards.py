@@ -33,7 +33,7 @@ from starlette.routing import Match
 
 from shared.errors import LAG_RETRY_AFTER_SECONDS, MISCONFIGURED_RETRY_AFTER_SECONDS
 from shared.listing import document_pages
-from shared.strictjson import NotJsonNumber, duplicate_key, first_unreadable_number
+from shared.strictjson import NotJsonNumber, duplicate_key, first_unreadable_number, texts_with_control_characters
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -161,7 +161,8 @@ class RequestGuard:
       string holding a control character other than tab and line breaks
       (NUL among them, which PostgreSQL's text columns refuse, in a name
       that is published and never redactable) gets 422, rule
-      ``control_characters``; an object giving one key twice gets 422, rule
+      ``control_characters``, field each such text's path (a key's own; the
+      Kobo webhook checks its answers itself: ``control_characters``); an object giving one key twice gets 422, rule
       ``duplicate_key``, naming it (the last would win, unseen); ``NaN`` or
       ``Infinity`` (no JSON numbers, which Python's decoder reads), or a
       number past a double's range (``1e400``, ``1e-400``: read as infinity
@@ -180,13 +181,24 @@ class RequestGuard:
     - A ``HEAD`` is answered as the ``GET`` of the same URL, without its body (:func:`answered_as_get`).
     """
 
-    def __init__(self, app: Any, limit: int, max_depth: int = MAX_JSON_DEPTH, path_of: Callable[[Sequence[str]], str] | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        limit: int,
+        max_depth: int = MAX_JSON_DEPTH,
+        path_of: Callable[[Sequence[str]], str] | None = None,
+        *,
+        control_characters: bool = True,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.max_depth = max_depth
         self.path_of = path_of or dotted_path
         """How an error names a place in the body from its keys and indexes: ``participants.1.sex``; the Kobo webhook
         names it as Kobo does (``miembros[2]/sexo``)."""
+        self.control_characters = control_characters
+        """Whether a text holding a control character is refused here: True but for the Kobo webhook, which sends no text
+        as posted and refuses each answer holding one itself, on its question, with the submission's other mistakes."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -264,10 +276,8 @@ class RequestGuard:
             return _unprocessable_body("max_json_depth", f"arrays and objects nest deeper than {self.max_depth} levels")
         if _LONG_NUMBER.search(_STRING.sub(b'""', body)):
             return _unprocessable_body("max_number_digits", f"a number has more than {MAX_NUMBER_DIGITS} digits")
-        if _CONTROL_ESCAPE.search(body):
-            return _unprocessable_body(
-                "control_characters", "a text holds a control character (only tab and line breaks may appear in texts)"
-            )
+        if self.control_characters and _CONTROL_ESCAPE.search(body):
+            return self.holding_control_characters(body)
         try:
             twice = duplicate_key(body)
         except RecursionError:  # the depth check above stops this first; never a 500 if it did not
@@ -282,6 +292,22 @@ class RequestGuard:
             message = f"the key '{key}' is given twice in one object{at}: say each field once"
             return problem(422, "Unprocessable Content", f"{field}: {message}", [{"field": field, "rule": "duplicate_key", "message": message}])
         return None
+
+
+    def holding_control_characters(self, body: bytes) -> JSONResponse:
+        """422 ``control_characters`` naming each text that holds one by its path (``members.0.full_name``; the Kobo
+        webhook's ``miembros[1]/nombre_completo``), the first :data:`MOST_NAMED_TEXTS`, ``errors_not_listed`` counting
+        the rest; ``body`` when the body is no JSON to find them in. They were all one ``body`` (tester 226 F4)."""
+        message = "this text holds a control character (only tab and line breaks may appear in texts)"
+        paths, count = texts_with_control_characters(body, MOST_NAMED_TEXTS)
+        fields = [self.path_of(path) for path in paths] or ["body"]
+        errors = [{"field": field, "rule": "control_characters", "message": message} for field in fields]
+        more = {"errors_not_listed": count - len(paths)} if count > len(paths) else None
+        return problem(422, "Unprocessable Content", f"{', '.join(fields[:5])}: {message}", errors, extensions=more)
+
+
+MOST_NAMED_TEXTS = 100
+"""The most texts holding a control character a refusal names (as many as a 422 lists errors)."""
 
 
 SINGLE_HEADERS = {

@@ -1,9 +1,11 @@
-"""JSON bodies read strictly: the first key an object gives twice, and the first number the services cannot take as sent.
+"""JSON bodies read strictly: the first key an object gives twice, the first number the services cannot take as sent, and
+the texts holding a control character.
 
 Python's decoder takes what RFC 8259 leaves to the reader or does not allow: the last of a key given twice
 (``{"amount": "100.00", "amount": "999.00"}``), ``NaN`` and ``Infinity``, a number past a double's range read as
 infinity or zero, and one with more digits than a double carries read as another. The request guard
-(:class:`shared.guards.RequestGuard`) refuses such a body with 422 naming the place: these find it.
+(:class:`shared.guards.RequestGuard`) refuses such a body with 422 naming the place: these find it. It refuses a text
+holding a control character (:data:`CONTROL_CHARACTER`) the same way, naming each (:func:`texts_with_control_characters`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,11 @@ import math
 import re
 from decimal import Decimal
 from typing import Any
+
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+"""A control character other than tab, line feed and carriage return (NUL, a vertical tab, a form feed, an escape…): no
+text the services take holds one (PostgreSQL's text columns refuse a NUL; a name is published for good). The request
+guard refuses them in every command's body; the import, in every answer it reads (a vertical tab pasted into a name)."""
 
 
 class _DuplicateKey(ValueError):
@@ -150,3 +157,34 @@ def _first_twice(node: Any, path: list[str]) -> list[str] | None:
         if found is not None:
             return found
     return None
+
+
+def texts_with_control_characters(body: bytes, most: int) -> tuple[list[list[str]], int]:
+    """The paths of the first ``most`` texts of ``body`` holding a :data:`CONTROL_CHARACTER`, in the body's order (a
+    value's, ``["members", "0", "full_name"]``; a key's, the key's own path), and how many there are in all; ``([], 0)``
+    for a body that is not JSON (the route's own parsing answers that)."""
+    try:
+        tree = json.loads(body, object_pairs_hook=_Object, parse_constant=lambda _: None)
+    except ValueError:
+        return [], 0
+    found: list[list[str]] = []
+    count = 0
+    last: list[str] | None = None
+
+    def walk(node: Any, path: list[str]) -> None:
+        nonlocal count, last
+        if isinstance(node, str):
+            if CONTROL_CHARACTER.search(node) and path != last:  # a key and its text value are one place
+                count, last = count + 1, path
+                if len(found) < most:
+                    found.append(path)
+        elif isinstance(node, _Object):
+            for key, child in node:
+                walk(key, [*path, key])
+                walk(child, [*path, key])
+        elif isinstance(node, list):
+            for place, child in enumerate(node):
+                walk(child, [*path, str(place)])
+
+    walk(tree, [])
+    return found, count

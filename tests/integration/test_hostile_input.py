@@ -222,14 +222,17 @@ def test_brackets_and_digits_inside_strings_do_not_count_as_nesting_or_numbers(s
 
 @pytest.mark.parametrize("service", WRITE_SERVICES)
 def test_a_text_holding_a_control_character_gets_422_on_every_command(services: dict[str, TestClient], service: str) -> None:
-    # A NUL in a name is published for good, and PostgreSQL's text columns (the services' views) refuse it.
+    # A NUL in a name is published for good, and PostgreSQL's text columns (the services' views) refuse it. Each text
+    # holding one is named by its path, as every other rule names a field, not "body" (tester 226 F4).
     client = services[service]
     head = client.get("/events").json()["head"]
     for text in ("Club\u0000Deportivo", "Olla \u001b[31mComún", "Vaso de leche\b"):
-        body = json.dumps({"name": text, "district": "Breña", "mapped_on": "2021-03-01"}).encode()
+        named = {"name": text, "district": "Breña", "mapped_on": "2021-03-01"}
+        body = json.dumps({**named, "members": [{"full_name": "Ana\u000bPérez"}]}).encode()
         for method, path in post_routes(client):
             response = client.request(method, path, content=body, headers={"content-type": "application/json"})
-            assert_problem(response, 422, field="body", rule="control_characters")
+            errors = assert_problem(response, 422, rule="control_characters")["errors"]
+            assert [e["field"] for e in errors] == ["name", "members.0.full_name"], response.text
     assert client.get("/events").json()["head"] == head
 
 
