@@ -17,6 +17,9 @@ from shared.idempotency.keys import header_value
 REPLAYED = "idempotent-replayed"
 COMPLETED_RULE = "idempotent_request_completed"
 IN_PROGRESS_RULE = "idempotent_request_in_progress"
+DRY_RUN_READS_RULE = "dry_run_reads"
+"""Engagement's 403 to a dry run its caller may not make (the webhook's of a meeting or an activity, which name members):
+an answer, not a refused token (:meth:`Services.send`)."""
 
 
 class ImportStopped(RuntimeError):
@@ -114,7 +117,7 @@ class Services:
 
         ``patient=False``: a 422 with ``Retry-After`` is answered at once (a command naming a record
         already waited for in vain: :meth:`Importer._send`). Raises :class:`ImportStopped` when the token is refused
-        or the service cannot answer.
+        or the service cannot answer; a dry run the token may not make (403 :data:`DRY_RUN_READS_RULE`) is answered.
         """
         url = self.urls[command.service].rstrip("/") + command.path
         params = {"dry_run": "true"} if dry_run else None
@@ -131,7 +134,7 @@ class Services:
                 pause = min(0.5 * 2**attempt, 5.0)
                 continue
             answer = Answer(response.status_code, _json(response), response.headers.get(REPLAYED) == "true", retry_after_of(response))
-            if response.status_code in (401, 403):
+            if response.status_code in (401, 403) and answer.rule != DRY_RUN_READS_RULE:
                 detail = answer.body.get("detail") if isinstance(answer.body, dict) else response.text
                 raise ImportStopped(f"{command.service} refused the import's token ({response.status_code}): {detail}")
             if response.status_code >= 500 or (response.status_code == 409 and answer.rule == IN_PROGRESS_RULE):

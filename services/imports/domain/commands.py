@@ -30,7 +30,10 @@ first, never month first), ``2021-03-15``, either with a time of midnight
 (``2021-03-15 00:00:00``, a date cell saved as CSV), or an Excel serial
 (``44270``, a date cell formatted as a number, 1950–2099), and sent as ISO
 8601; anything else is refused (``date_as_excel_writes_it``) naming the cell,
-the value and these forms (:func:`iso_date`).
+the value and these forms (:func:`iso_date`). An answer holding a control
+character, which the services' request guard refuses for the whole request,
+is refused on its cell (``control_characters``:
+:func:`~services.imports.domain.answers.control_character_mistake`).
 
 Each command's ``Idempotency-Key`` is the submission's ``_uuid`` and the
 command's place in it (``kobo:<_uuid>:osv_members:miembros/2``), so the same
@@ -43,18 +46,15 @@ of itself (:meth:`_Builder.key`).
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time
 from typing import Any
 from urllib.parse import quote
 
-from openpyxl.utils.datetime import from_excel
-
+from services.imports.domain.answers import CONTROL_RULE, DATE_RULE, control_character_mistake, date_mistake, iso_date
 from services.imports.domain.submissions import Cell, Entry, Submission, entry_of
 from services.imports.forms import Form
 from shared.documents import DocumentType, compared_number, without_card_code
@@ -63,58 +63,6 @@ from shared.schemas import as_name_reads, as_text_reads
 
 INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
 """A whole number as a cell or Kobo writes it (``5``, a spreadsheet's ``5.0``), in the digits 0-9 only (``٣`` went as 3)."""
-DATE_RULE = "date_as_excel_writes_it"
-"""The import's rule for a ``date`` answer it cannot read as a date (:func:`iso_date`)."""
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
-"""A date as written: ISO 8601, or day first as Peru (and Spanish Excel) writes it; never month first."""
-MIDNIGHT_FORMATS = (" %H:%M:%S", " %H:%M", "T%H:%M:%S", "T%H:%M")
-"""A time after a date (a date cell saved as CSV, a datetime): taken only when it is midnight."""
-EXCEL_SERIALS = range(18264, 73051)
-"""Excel serial numbers read as dates: 1950-01-01 to 2099-12-31 (a date cell formatted as a number)."""
-ACCEPTED_DATES = "15/03/2021 (day first), 2021-03-15, either with 00:00 as its time (2021-03-15T00:00:00.000-05:00 as Kobo writes it), or a date cell of Excel"
-
-
-def iso_date(text: str) -> str | None:
-    """A date answer as ISO 8601 (``2021-03-15``), or None when it is none of the forms :data:`ACCEPTED_DATES` names:
-    ``dd/mm/yyyy`` (day first), ``yyyy-mm-dd``, either followed by a time of midnight, or an Excel serial number in
-    :data:`EXCEL_SERIALS` (read with openpyxl's :func:`~openpyxl.utils.datetime.from_excel`, Excel's own 1900 calendar)."""
-    text = text.strip()
-    if text.isdigit():
-        return from_excel(int(text)).date().isoformat() if int(text) in EXCEL_SERIALS else None
-    for day in DATE_FORMATS:
-        for written in (day, *(day + clock for clock in MIDNIGHT_FORMATS)):
-            try:
-                read = datetime.strptime(text, written)
-            except ValueError:
-                continue
-            return read.date().isoformat() if read.time() == time(0) else None
-    try:  # Kobo's own datetime: 2021-09-17T00:00:00.000-05:00 (milliseconds, the offset of Lima)
-        read = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return read.date().isoformat() if read.time() == time(0) else None
-
-
-def date_mistake(text: str) -> str:
-    """Why :func:`iso_date` read no date in ``text``, in the words a row's problem says it: a day the calendar does not
-    have ("31/09/2021": September has 30 days), a time other than midnight, or a form it does not take."""
-    text = text.strip()
-    written = re.fullmatch(r"(?P<day>[0-9]{1,2})/(?P<month>[0-9]{1,2})/(?P<year>[0-9]{4})(?:[ T][0-9:.+\-Z]*)?", text) or re.fullmatch(
-        r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})(?:[ T][0-9:.+\-Z]*)?", text
-    )
-    if written is not None:
-        day, month, year = int(written["day"]), int(written["month"]), int(written["year"])
-        if not 1 <= month <= 12:
-            if 1 <= day <= 12 and month <= calendar.monthrange(year, day)[1]:  # month first: its own day said back (tester 184 F6)
-                timed = iso_date(f"{month:02d}/{day:02d}/{year}{text[max(map(written.end, ('day', 'month', 'year'))):]}") is None  # and its time, if no day's (tester 187 F12)
-                return (f"'{text}' has no month {month}: the day comes first, write {month:02d}/{day:02d}/{year} for "
-                        f"{calendar.month_name[day]} {month}, {year}" + (", with no time (a date answer is a day)" if timed else ""))
-            return f"'{text}' has no month {month}: the day comes first, write {ACCEPTED_DATES}"
-        days = calendar.monthrange(year, month)[1]
-        if not 1 <= day <= days:
-            return f"'{text}' is not a day of the calendar: {calendar.month_name[month]} {year} has {days} days"
-        return f"'{text}' has a time other than 00:00: a date answer is a day, write {ACCEPTED_DATES}"
-    return f"'{text}' is not a date the import reads: write {ACCEPTED_DATES}"
 DUPLICATE_RULE = "person_already_registered"
 """The rule engagement names when a document is registered already; the import uses it for the same person twice in a
 submission (:func:`same_person`) or in a file (:func:`registered_by_an_earlier_row`): one rule for one person twice, the
@@ -254,13 +202,19 @@ class _Builder:
         """Set ``body[api_field]`` from question ``name`` when answered; record its cell (at ``path``) either way.
 
         A ``date`` answer goes as ISO 8601 (:func:`iso_date`); one in none of the forms it takes is sent as given, the row
-        refused beforehand with a :data:`DATE_RULE` problem naming the cell, the value and the forms taken."""
+        refused beforehand with a :data:`DATE_RULE` problem naming the cell, the value and the forms taken. An answer
+        holding a control character is refused so too, :data:`CONTROL_RULE` on its cell (the services' guard named the
+        whole request, ``body``, and none of the row's other mistakes: tester 226 F4)."""
         question = self.form.questions.get(name)
         # An answer the post or file lacks is named by its Kobo key, group and all (cantidades/cantidad_workshop).
         sources[path or api_field] = entry.cell(name, question.xpath if question is not None else None)
         self.expect(path or api_field, name)
         value = self.value(entry, name)
-        if self.spreadsheet and value is not None and question is not None and question.type == "date":
+        mistake = control_character_mistake(str(entry.values.get(name) or ""))
+        if mistake is not None:  # an OSV's answer, given to each member of a submission, is said once
+            unread = Problem(entry.cell(name), path or api_field, CONTROL_RULE, mistake)
+            self.problems += [unread] if unread not in self.problems else []
+        elif self.spreadsheet and value is not None and question is not None and question.type == "date":
             read = iso_date(str(value))
             if read is None:
                 self.problems.append(Problem(

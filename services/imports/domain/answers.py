@@ -1,0 +1,105 @@
+"""How the import reads an answer before sending it: a date as Excel writes it, and a text no service takes.
+
+Pure. A ``date`` question's answer in an export is read as Spanish Excel writes it (:func:`iso_date`), one it cannot
+read refused as :data:`DATE_RULE` saying why (:func:`date_mistake`); an answer holding a control character (a vertical
+tab pasted into a name) is refused as :data:`CONTROL_RULE` on its own cell (:func:`control_character_mistake`), where
+the services' request guard would refuse the whole request. :mod:`services.imports.domain.commands` applies them.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import datetime, time
+
+from openpyxl.utils.datetime import from_excel
+
+from shared.strictjson import CONTROL_CHARACTER
+
+DATE_RULE = "date_as_excel_writes_it"
+"""The import's rule for a ``date`` answer it cannot read as a date (:func:`iso_date`)."""
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
+"""A date as written: ISO 8601, or day first as Peru (and Spanish Excel) writes it; never month first."""
+MIDNIGHT_FORMATS = (" %H:%M:%S", " %H:%M", "T%H:%M:%S", "T%H:%M")
+"""A time after a date (a date cell saved as CSV, a datetime): taken only when it is midnight."""
+EXCEL_SERIALS = range(18264, 73051)
+"""Excel serial numbers read as dates: 1950-01-01 to 2099-12-31 (a date cell formatted as a number)."""
+ACCEPTED_DATES = "15/03/2021 (day first), 2021-03-15, either with 00:00 as its time (2021-03-15T00:00:00.000-05:00 as Kobo writes it), or a date cell of Excel"
+
+
+def iso_date(text: str) -> str | None:
+    """A date answer as ISO 8601 (``2021-03-15``), or None when it is none of the forms :data:`ACCEPTED_DATES` names:
+    ``dd/mm/yyyy`` (day first), ``yyyy-mm-dd``, either followed by a time of midnight, or an Excel serial number in
+    :data:`EXCEL_SERIALS` (read with openpyxl's :func:`~openpyxl.utils.datetime.from_excel`, Excel's own 1900 calendar)."""
+    text = text.strip()
+    if text.isdigit():
+        return from_excel(int(text)).date().isoformat() if int(text) in EXCEL_SERIALS else None
+    for day in DATE_FORMATS:
+        for written in (day, *(day + clock for clock in MIDNIGHT_FORMATS)):
+            try:
+                read = datetime.strptime(text, written)
+            except ValueError:
+                continue
+            return read.date().isoformat() if read.time() == time(0) else None
+    try:  # Kobo's own datetime: 2021-09-17T00:00:00.000-05:00 (milliseconds, the offset of Lima)
+        read = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return read.date().isoformat() if read.time() == time(0) else None
+
+
+def date_mistake(text: str) -> str:
+    """Why :func:`iso_date` read no date in ``text``, in the words a row's problem says it: a day the calendar does not
+    have ("31/09/2021": September has 30 days), a time other than midnight, or a form it does not take."""
+    text = text.strip()
+    written = re.fullmatch(
+        r"(?P<day>[0-9]{1,2})/(?P<month>[0-9]{1,2})/(?P<year>[0-9]{4})(?:[ T][0-9:.+\-Z]*)?", text
+    ) or re.fullmatch(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})(?:[ T][0-9:.+\-Z]*)?", text)
+    if written is not None:
+        day, month, year = int(written["day"]), int(written["month"]), int(written["year"])
+        if not 1 <= month <= 12:
+            if (
+                1 <= day <= 12 and month <= calendar.monthrange(year, day)[1]
+            ):  # month first: its own day said back (tester 184 F6)
+                timed = (
+                    iso_date(f"{month:02d}/{day:02d}/{year}{text[max(map(written.end, ('day', 'month', 'year'))) :]}")
+                    is None
+                )  # and its time, if no day's (tester 187 F12)
+                return (
+                    f"'{text}' has no month {month}: the day comes first, write {month:02d}/{day:02d}/{year} for "
+                    f"{calendar.month_name[day]} {month}, {year}"
+                    + (", with no time (a date answer is a day)" if timed else "")
+                )
+            return f"'{text}' has no month {month}: the day comes first, write {ACCEPTED_DATES}"
+        days = calendar.monthrange(year, month)[1]
+        if not 1 <= day <= days:
+            return f"'{text}' is not a day of the calendar: {calendar.month_name[month]} {year} has {days} days"
+        return f"'{text}' has a time other than 00:00: a date answer is a day, write {ACCEPTED_DATES}"
+    return f"'{text}' is not a date the import reads: write {ACCEPTED_DATES}"
+
+
+CONTROL_RULE = "control_characters"
+"""The services' rule for a text holding a control character (:data:`~shared.strictjson.CONTROL_CHARACTER`), which the
+import says on the answer's own cell (tester 226 F4: the request guard's 422 named the whole request, ``body``)."""
+CONTROL_NAMES = {
+    "\x00": "a NUL",
+    "\x08": "a backspace",
+    "\x0b": "a vertical tab",
+    "\x0c": "a form feed",
+    "\x1b": "an escape",
+}
+
+
+def control_character_mistake(text: str) -> str | None:
+    """Why an answer holding a control character is refused, naming the first (``U+000B``, a vertical tab: no personal
+    data), or None for an answer without one."""
+    found = CONTROL_CHARACTER.search(text)
+    if found is None:
+        return None
+    character = found.group()
+    named = f" ({CONTROL_NAMES[character]})" if character in CONTROL_NAMES else ""
+    return (
+        f"this answer holds an invisible control character, U+{ord(character):04X}{named}, most often pasted with text "
+        "copied from another program: delete it (retype the space or letter it stands in); only tabs and line breaks "
+        "may stand in an answer"
+    )
