@@ -55,17 +55,21 @@ def recorded_otherwise(row: Row, answers: Iterable[Answer]) -> list[Problem]:
 
 
 def correction_of(commands: Iterable[Command]) -> str:
-    """The service's own command that corrects what ``commands`` recorded, as the person importing would send it:
+    """The service's own commands that correct what ``commands`` recorded, as the person importing would send them:
     a mapping's ``PATCH /osvs/{id}``, a member's ``POST /members/{id}/correction`` (tester 33, F2: a member row was told
     to use the mapping's), each with the fields it corrects and what to do for the others (tester 137 F2: a district
-    or a nationality was sent to a command that refuses it)."""
+    or a nationality was sent to a command that refuses it). A member's joining date, an OSV's name and mapping date have
+    commands of their own (tester 226 F2: a joining date was said to have "no correction yet, tell the programme's lead",
+    a name and a mapping date none)."""
     paths = {command.path for command in commands}
     if "/members" in paths:
         return ("POST /members/{id}/correction, for each person: a name, document, phone, birth year, nationality or sex; "
-                "a joining date has no correction yet, tell the programme's lead")
+                "a joining date, POST /members/{id}/memberships/{membership id}/joining-date-correction (the membership's "
+                "id in GET /members/{id}?masked=true)")
     if "/osvs" in paths:
-        return ("PATCH /osvs/{id}: its kind, composition, focus areas or contact channel; a name, district or mapping date "
-                "has no correction: map the organisation again as a new submission and merge the mistaken record into it, "
+        return ("PATCH /osvs/{id}: its kind, composition, focus areas or contact channel; a name, POST "
+                "/osvs/{id}/name-correction; a mapping date, POST /osvs/{id}/mapping-date-correction; a district has no "
+                "correction: map the organisation again as a new submission and merge the mistaken record into it, "
                 "POST /osvs/{new id}/merges")
     return "the command that corrects that record; README's endpoint table lists them"
 

@@ -239,13 +239,46 @@ def test_a_refused_or_noted_row_names_the_command_that_corrects_what_its_form_re
     assert "POST /members/{id}/correction" in key_taken(member).message and "PATCH" not in key_taken(member).message
     assert "PATCH /osvs/{id}" in key_taken(mapping).message
     # Tester 137 F2: a district or nationality was sent to a command that refuses it (422 extra_forbidden).
-    assert "a name, district or mapping date has no correction" in key_taken(mapping).message
+    assert "a district has no correction" in key_taken(mapping).message
     assert "POST /osvs/{new id}/merges" in key_taken(mapping).message
-    assert "birth year, nationality or sex; a joining date has no correction yet" in key_taken(member).message
+    assert "nationality or sex; a joining date, POST /members/{id}/memberships/" in key_taken(member).message
     noted = refused("Idempotency-Key", "idempotency_key_reused", "used before")  # a key kept before same_request was said
     assert noted.recorded_otherwise
     [note] = recorded_otherwise(a_row(member, command(2)), [noted])
     assert "POST /members/{id}/correction" in note.message
+
+
+def test_each_command_a_row_refused_for_its_key_is_pointed_to_is_a_route_of_its_service() -> None:
+    """Tester 226 F2: a member row was told "a joining date has no correction yet, tell the programme's lead", while
+    engagement corrects one (``POST .../joining-date-correction``); a mapping, that its name and mapping date had none,
+    while registry corrects both. Each field is pointed to its command, and each command named is one the services serve."""
+    import re
+
+    from fastapi import APIRouter
+
+    from services.engagement import api as engagement
+    from services.imports.refusals import key_taken
+    from services.registry import api as registry
+
+    served = {
+        (method, re.sub(r"\{[^}]*\}", "{}", route.path))
+        for module in (engagement, registry)
+        for router in vars(module).values()
+        if isinstance(router, APIRouter)
+        for route in router.routes
+        for method in getattr(route, "methods", ())
+    }
+    mapping = Command("registry", "/osvs", {"name": "Olla"}, "kobo:u:osv_mapping:osv", Cell("main", 2, ""), {}, ())
+    for made, fields in ((command(1), ["joining date"]), (mapping, ["name", "mapping date"])):
+        message = key_taken(made).message
+        named = re.findall(r"(GET|POST|PATCH) ((?:/(?:\{[^}]*\}|[\w-]+))+)", message)
+        assert {(method, re.sub(r"\{[^}]*\}", "{}", path)) for method, path in named} <= served, named
+        for field_name in fields:
+            assert re.search(rf"\b{field_name}, (POST|PATCH) /", message), (field_name, message)
+        assert "no correction yet" not in message and "tell the programme's lead" not in message
+    assert "POST /members/{id}/memberships/{membership id}/joining-date-correction" in key_taken(command(1)).message
+    assert "POST /osvs/{id}/name-correction" in key_taken(mapping).message
+    assert "POST /osvs/{id}/mapping-date-correction" in key_taken(mapping).message
 
 
 def test_two_runs_writing_their_reports_at_once_each_keep_theirs(tmp_path) -> None:  # type: ignore[no-untyped-def]
