@@ -173,3 +173,33 @@ def test_a_person_an_earlier_row_registers_is_told_beside_the_rows_other_refusal
         (Outcome.REFUSED, ["person_already_registered"]),
         (Outcome.CREATED, []),
     ]
+
+
+def test_a_card_number_short_of_six_digits_from_a_number_cell_is_refused_saying_a_cell_may_have_dropped_its_zeros(
+    engagement: TestClient, tmp_path: Path
+) -> None:
+    """Tester 226 F5: a CE, PTP and CPP typed as the numbers 45678, 5678 and 98765 were refused as "6 to 12 (15) letters
+    or digits" alone, where a DNI's message says a number cell may have dropped its zero. Not padded back (a digit left
+    out when typing looks the same): each is refused, saying how many zeros the card's 9 digits would begin with."""
+    osv_id = Upstream(application_of(engagement)).osv_mapped(mapped_on="2021-03-15")
+    person = {"nacionalidad": "VE", "sexo": "F", "rol": "member", "fecha_ingreso": "2021-06-01"}
+    cards = (("Karla Mendoza", "CE", 45678), ("Rosa Rojas", "PTP", 5678), ("Ana Pérez", "CPP", 98765))  # number cells
+    people = [
+        {**person, "nombre_completo": name, "tipo_documento": kind, "numero_documento": number}
+        for name, kind, number in cards
+    ]
+    export = write_xlsx(tmp_path / "miembros.xlsx", MEMBERS, [Answers({"osv": osv_id}, {"miembros": people})])
+    rows = [row_of(MEMBERS, submission) for submission in read_xlsx(export, MEMBERS).submissions]
+
+    [result] = importer_of(engagement).run(rows, dry_run=False).results
+
+    assert result.outcome == Outcome.REFUSED
+    assert [(p.cell.row, p.field, p.rule) for p in result.problems] == [
+        (2, "document_number", "ce_6_to_12_alphanumerics"),
+        (3, "document_number", "ptp_6_to_15_alphanumerics"),
+        (4, "document_number", "cpp_6_to_15_alphanumerics"),
+    ]
+    for problem, zeros in zip(result.problems, ("0000", "00000", "0000"), strict=True):
+        assert f"if the card's 9 digits begin with {zeros}, a spreadsheet's number cell dropped them" in problem.message
+        assert "type the number as text with its zeros" in problem.message
+    assert application_of(engagement).log_head() == 0  # nothing recorded, nothing padded

@@ -199,13 +199,21 @@ def normalise_document_number(document_type: DocumentType, number: str | None) -
 
 
 def _zeros_lost(document_type: DocumentType, normal: str) -> str:
-    """For a DNI of 6 or 7 digits, what most likely happened: a spreadsheet's number cell dropped its leading zeros.
+    """For a DNI of 6 or 7 digits, or a Migraciones card's number (:data:`PADDED_TO_CARD_DIGITS`) of 1 to 5 digits (one
+    of 6 to 8 is padded back to the card's 9), what may have happened: a spreadsheet's number cell dropped its leading
+    zeros (tester 226 F5: a CE typed as the number 45678 was told only "6 to 12 letters or digits").
 
     Never guessed back (a digit left out when typing looks the same): the refusal says how to send it.
     """
-    if document_type is DocumentType.DNI and normal.isascii() and normal.isdigit() and 6 <= len(normal) < 8:
+    if not (normal.isascii() and normal.isdigit() and normal.strip("0")):
+        return ""
+    if document_type is DocumentType.DNI and 6 <= len(normal) < 8:
         return (f"; this one has {len(normal)}: if the DNI begins with {'0' * (8 - len(normal))}, a spreadsheet's number cell "
                 "dropped it, so type the number as text with its zeros")
+    if document_type in PADDED_TO_CARD_DIGITS and len(normal) < CARD_DIGITS:  # 6 to 8 are padded: fewer are refused
+        return (f"; this one has {len(normal)} digits: if the card's {CARD_DIGITS} digits begin with "
+                f"{'0' * (CARD_DIGITS - len(normal))}, a spreadsheet's number cell dropped them, so type the number as text "
+                "with its zeros")
     return ""
 
 
