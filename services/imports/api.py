@@ -52,7 +52,7 @@ from services.imports.domain.commands import Problem, row_of
 from services.imports.domain.submissions import kobo_json_path, kobo_path
 from services.imports.exports import from_kobo_json
 from services.imports.forms import shipped
-from services.imports.refusals import AFTER_RETRY_AFTER, REDACTED
+from services.imports.refusals import AFTER_RETRY_AFTER, REDACTED, for_a_kobo_admin
 from services.imports.schemas import SubmissionNote, SubmissionPublic
 from services.imports.settings import ImportSettings
 from shared.auth import AuthError, AuthSettings
@@ -140,7 +140,10 @@ def _answer(form_id: str, uuid: str | None, result: RowResult) -> JSONResponse:
             form_id=form_id, uuid=uuid, outcome=str(result.outcome), commands=len(result.row.commands), notes=notes
         )
         return JSONResponse(body.model_dump(), status_code=201 if result.outcome == Outcome.CREATED else 200)
-    errors = [{"field": kobo_path(p.cell) or p.field, "rule": p.rule, "message": for_kobo_log(p.message)} for p in result.problems]
+    errors = [
+        {"field": kobo_path(p.cell) or p.field, "rule": p.rule, "message": for_kobo_log(for_a_kobo_admin(p).message)}
+        for p in result.problems
+    ]
     # Bounded as the services' 422s are: the answer is kept in Kobo's REST Services log (tester 33c F6: 25,001 errors
     # answered 3.2 MB for a 175 KB submission).
     detail, listed, extensions = listed_errors(errors)

@@ -189,6 +189,23 @@ def suggesting_distinct(problems: list[Problem], answer: Answer, row: int) -> li
     ]
 
 
+FROM_THE_EXPORT = (
+    " If it is another organisation, the webhook cannot map it (it never sends distinct_from: nobody reviews its "
+    "submissions): the programme's staff map it from the form's export, with osv-import --distinct naming its row and "
+    "that OSV; if it is the same, it is mapped already and this submission needs nothing more"
+)
+"""What the Kobo webhook's answer advises on a ``possible_duplicate`` mapping, for a Kobo admin to act on."""
+
+
+def for_a_kobo_admin(problem: Problem) -> Problem:
+    """Registry's ``possible_duplicate`` refusal as the Kobo webhook answers it: registry's advice, to send the request
+    again with ``distinct_from``, is for an API client, and a Kobo admin cannot make Kobo send it (tester 226 F6); the
+    submission is mapped from the export (:data:`FROM_THE_EXPORT`). Any other problem as it is."""
+    if problem.rule != DUPLICATE_OSV_RULE:
+        return problem
+    return replace(problem, message=problem.message.partition(" If it is another organisation")[0] + FROM_THE_EXPORT)
+
+
 def naming_rows(problems: list[Problem], answer: Answer, osvs: Mapping[UUID, Cell]) -> list[Problem]:
     """Registry's ``possible_duplicate`` refusal, its message naming the rows of this file that mapped the OSVs it found."""
     found = answer.body.get("possible_duplicates") if isinstance(answer.body, dict) else None

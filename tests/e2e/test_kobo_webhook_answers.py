@@ -103,6 +103,37 @@ def test_a_person_registered_elsewhere_is_refused_without_naming_their_member_id
         assert named not in refused.text
 
 
+def test_a_mapping_like_an_osv_of_its_district_is_refused_with_what_a_kobo_admin_can_do(
+    system: tuple[Any, dict[str, ServedApp]], hook: ServedApp
+) -> None:
+    """Tester 226 F6: the webhook's ``possible_duplicate`` told the Kobo admin to "send the request again with
+    "distinct_from": [<those ids>]", which Kobo cannot send: such a submission is mapped from the export, with
+    ``osv-import --distinct``, and the answer says so. Registry's own API keeps its advice to an API client."""
+    _, served = system
+    registry = served["registry"].url
+    first = {"name": "Comedor Popular Santa Rosa", "district": "San Juan de Lurigancho", "mapped_on": "2021-03-15"}
+    mapped = httpx.post(f"{registry}/osvs", json=first, headers=signed_in_headers("staff"), timeout=30)
+    assert mapped.status_code == 201, mapped.text
+    again = Answers({"nombre": "Comedor  Popular Santa Rosa", "distrito": "150132", "fecha_mapeo": "2021-04-02"})
+
+    refused = post(hook, "osv_mapping", kobo_json(MAPPING, again))
+
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert (error["field"], error["rule"]) == ("osv/nombre", "possible_duplicate")
+    assert "Comedor Popular Santa Rosa" in error["message"] and mapped.json()["id"] not in refused.text
+    assert 'distinct_from": [' not in error["message"] and "send the request again" not in error["message"]
+    assert "the programme's staff map it from the form's export, with osv-import --distinct" in error["message"]
+    assert "if it is the same, it is mapped already" in error["message"]
+    body = {**first, "name": "Comedor  Popular Santa Rosa", "mapped_on": "2021-04-02"}
+    staff = signed_in_headers("staff")
+    own = httpx.post(f"{registry}/osvs", json=body, headers=staff, params={"dry_run": "true"}, timeout=30)
+    assert own.status_code == 409, own.text
+    assert 'send the request again with "distinct_from": [<those ids>]' in own.json()["detail"]  # the API's, unchanged
+    mapped_now = httpx.get(f"{registry}/osvs", headers=staff, timeout=30).json()
+    assert [o["name"] for o in mapped_now] == ["Comedor Popular Santa Rosa"]
+
+
 def test_a_submission_another_account_recorded_first_is_answered_already_there_with_the_note(
     system: tuple[Any, dict[str, ServedApp]], hook: ServedApp, tokens: IssuedTokens
 ) -> None:
