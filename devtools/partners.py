@@ -243,7 +243,12 @@ def _add(store_dir: Path, municipality: str, url: str) -> Credentials:
         raise _not_a_municipality(accounts, municipality)
     _server_pid(store_dir)
     if municipality in accounts.partners:
-        raise PartnerError(f"{municipality} is already a partner: revoke it first to issue new credentials")
+        # Not "revoke it first" (tester 225 F6): revoke deletes the stream and its durable consumers, and a re-add delivers
+        # the whole history again; rotate gives new credentials and keeps both.
+        raise PartnerError(
+            f"{municipality} is already a partner: for new credentials run `osv-partner rotate --municipality {municipality}` "
+            "(a new password; its stream and durable consumers stay); `revoke` is for ending the partnership (it deletes them)"
+        )
     _reached(url, PROGRAMME_USER, accounts.programme_password, "no partner was added")
     password = secrets.token_urlsafe(24)
     partner = accounts.add(municipality, password)

@@ -414,6 +414,23 @@ def test_osv_partner_lists_revokes_and_refuses_what_is_not_a_municipality(nats_s
     del partner
 
 
+def test_adding_a_partner_again_points_to_rotate_which_keeps_its_stream_not_to_revoke_which_deletes_it(
+    nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Tester 225 F6: "revoke it first to issue new credentials"; a revoke deletes the stream and durable consumers, and
+    # the re-added partner got its whole history again.
+    cli = ["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url]
+    assert partners.main([*cli, "add", "--municipality", SJL]) == 0
+    capsys.readouterr()
+
+    assert partners.main([*cli, "add", "--municipality", SJL]) == 1
+
+    refusal = capsys.readouterr().err
+    assert len(refusal.splitlines()) == 1 and "Traceback" not in refusal, refusal
+    assert f"osv-partner rotate --municipality {SJL}" in refusal and "revoke it first" not in refusal, refusal
+    assert "ending the partnership" in refusal, refusal
+
+
 def test_osv_partner_prints_no_traceback_while_the_server_reloads_its_accounts(
     nats_server: NatsServer, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
