@@ -3,7 +3,7 @@
     osv-partner add --municipality 150132     # prints the partner's NATS credentials, once
     osv-partner list
     osv-partner rotate --municipality 150132  # a new password (printed once); the stream and its consumers stay
-    osv-partner revoke --municipality 150132
+    osv-partner revoke --municipality 150132  # its NATS user and stream, and its machine client for GET /events
     osv-partner purge                         # takes out of the partners' streams the events no partner reads
 
 A municipality is the MML (``mml``) or a district's, by ubigeo, of the districts
@@ -22,6 +22,12 @@ partner's connections are closed at once. The server must be running
 refuses, as the other commands do, a server that lets anyone in; a server not reached (stopped, or a wrong ``--url``)
 leaves the partners listed with their events "unknown" and the reason, exit 0. A count is tried again for up to
 :data:`COUNT_SECONDS` (another command's reload refuses a sign-in now and then); one still not read says why.
+
+``revoke`` also removes the partner's machine client ``partner-<ubigeo>`` (``GET /events``) from the embedded
+identity provider whose state is ``--idp-dir`` (``<var>/idp`` beside ``--nats-dir``): no new token is issued to it,
+and no start brings it back; a token issued before lasts until it expires (1 hour). With no such state there (a
+deployment's own provider) it says to remove the client there. ``list`` shows each partner's client
+(:mod:`devtools.partner_clients`).
 
 The partner's password is printed once and kept only as a bcrypt hash. The
 embedded server is for one machine; past one, NATS's operator mode (``nsc``)
@@ -60,6 +66,7 @@ from devtools.nats_accounts import (
     partner_user,
     source_filter,
 )
+from devtools.partner_clients import HttpAccessNotEnded, end_http_access, http_clients, idp_dir_beside, left_to_do
 
 
 class PartnerError(Exception):
@@ -73,6 +80,10 @@ class ServerNotReached(PartnerError):
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class NotAPartner(PartnerError):
+    """``revoke`` of a municipality with no NATS partner: it may still have a machine client at the identity provider."""
 
 
 class UnconfirmedRotation(PartnerError):
@@ -388,7 +399,7 @@ def _revoke(store_dir: Path, municipality: str, url: str) -> None:
     if partner is None:
         if municipality not in accounts.known():  # tester 203 F3 c: "150199 is not a partner", where rotate named it no municipality
             raise _not_a_municipality(accounts, municipality)
-        raise PartnerError(f"{municipality} is not a partner")
+        raise NotAPartner(f"{municipality} is not a partner")
     _server_pid(store_dir)
     # Within seconds, not after _as_admin's 50 tries of a reload that never came (tester 133 F2: four minutes, the lock held).
     _reached(url, admin_user(municipality), partner.admin_password, "nothing was changed, the partner keeps its access")
@@ -417,7 +428,7 @@ async def _until_refused(url: str, municipality: str, password: str, attempts: i
     raise PartnerError(f"the server still lets {admin_user(municipality)} in after the reload: see the server's log for a refused reload")
 
 
-def listing(store_dir: Path, url: str | None = None) -> list[dict[str, Any]]:
+def listing(store_dir: Path, url: str | None = None, idp_dir: Path | None = None) -> list[dict[str, Any]]:
     """Each partner of the record: municipality, user, account, when added and, given ``url``, how many events its
     stream holds on the server there.
 
@@ -426,23 +437,36 @@ def listing(store_dir: Path, url: str | None = None) -> list[dict[str, Any]]:
     one not reached leaves every partner listed, its events "unknown (the nats-server was not reached at …)". Each
     count is tried for up to :data:`COUNT_SECONDS`; one still not read is "unknown (not read within …: <error>)".
     With no partner, no server is asked.
+
+    Given ``idp_dir`` holding the embedded identity provider's state, each row's ``http_client`` names the partner's
+    machine client there (``GET /events``), or is None; a municipality with such a client and no NATS user is listed
+    too, its ``user``, ``account`` and ``added_at`` None (tester 225 F2: the client went on after a revoke, unlisted).
     """
     accounts = Accounts.load(store_dir)
     rows: list[dict[str, Any]] = [
         {"municipality": municipality, "user": partner_user(municipality), "account": partner_account(municipality), "added_at": partner.added_at}
         for municipality, partner in sorted(accounts.partners.items())
     ]
-    if url is None or not rows:
+    clients = http_clients(idp_dir) if idp_dir is not None else None
+    if clients is not None:
+        for row in rows:
+            row["http_client"] = f"partner-{row['municipality']}" if row["municipality"] in clients else None
+        rows += [
+            {"municipality": code, "user": None, "account": None, "added_at": None, "http_client": f"partner-{code}"}
+            for code in sorted(clients - set(accounts.partners))
+        ]
+    if url is None or not accounts.partners:
         return rows
     try:
         _reached(url, PROGRAMME_USER, accounts.programme_password, "no partner's events were counted")
     except ServerNotReached as error:
         for row in rows:
-            row["events"] = f"unknown ({error.reason})"
+            if row["user"] is not None:
+                row["events"] = f"unknown ({error.reason})"
         return rows
 
     async def count_all() -> None:
-        for row in rows:
+        for row in (row for row in rows if row["user"] is not None):
             row["events"] = await _events_held(url, row["municipality"], accounts.partners[row["municipality"]].admin_password)
 
     asyncio.run(count_all())
@@ -505,6 +529,27 @@ def purge_not_for_partners(store_dir: Path, url: str) -> dict[str, int]:
     return purged
 
 
+def _revoke_everywhere(store_dir: Path, idp_dir: Path, municipality: str, url: str) -> int:
+    """``osv-partner revoke``: the NATS partner (:func:`revoke`), then its machine client at the embedded identity
+    provider (:func:`end_http_access`), so that no access is left (tester 225 F2). A municipality with no NATS partner
+    but such a client has the client removed. A removal refused is a warning saying what is left to do, exit 1."""
+    code = _municipality(municipality)
+    try:
+        code = revoke(store_dir, municipality, url)
+        print(f"partner {code} revoked: its stream and account are gone, its connections closed")
+    except NotAPartner:
+        if code not in (http_clients(idp_dir) or ()):
+            raise
+        print(f"{code} has no NATS partner: nothing to revoke on NATS")
+    try:
+        said = end_http_access(idp_dir, code)
+    except HttpAccessNotEnded as error:
+        print(f"osv-partner: WARNING: {error}", file=sys.stderr)
+        return 1
+    print(said or left_to_do(idp_dir, code))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="osv-partner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nats-dir", type=Path, default=Path(os.environ.get("OSV_VAR_DIR", "var")) / "nats", help="the embedded server's store (default var/nats)")
@@ -512,10 +557,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--url", default=make_run, help="the server's address, as partners reach it (default make run's: OSV_HOST, OSV_NATS_PORT)"
     )
+    parser.add_argument(
+        "--idp-dir", type=Path, default=None,
+        help="the embedded identity provider's state, whose partner-<ubigeo> machine clients revoke removes and list shows (default: idp beside --nats-dir)",
+    )
     # --nats-dir and --url before the command or after it (tester 135 F9: after it, "unrecognized arguments")
     placed_after = argparse.ArgumentParser(add_help=False)
     placed_after.add_argument("--nats-dir", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     placed_after.add_argument("--url", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    placed_after.add_argument("--idp-dir", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
     for name in ("add", "rotate", "revoke"):
         command = commands.add_parser(name, parents=[placed_after])
@@ -524,6 +574,7 @@ def main(argv: list[str] | None = None) -> int:
     listed = commands.add_parser("list", parents=[placed_after])
     listed.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    idp_dir = args.idp_dir or idp_dir_beside(args.nats_dir)
     try:
         if args.command == "add":
             print(add(args.nats_dir, args.municipality, args.url).describe())
@@ -542,16 +593,19 @@ def main(argv: list[str] | None = None) -> int:
             purged = purge_not_for_partners(args.nats_dir, args.url)
             print("; ".join(f"{m}: {n} events no partner reads purged" for m, n in purged.items()) or "nothing to purge")
         elif args.command == "revoke":
-            revoked = revoke(args.nats_dir, args.municipality, args.url)
-            print(f"partner {revoked} revoked: its stream and account are gone, its connections closed")
+            return _revoke_everywhere(args.nats_dir, idp_dir, args.municipality, args.url)
         else:
-            rows = listing(args.nats_dir, args.url)
+            rows = listing(args.nats_dir, args.url, idp_dir)
             if args.json:
                 print(json.dumps(rows, indent=2))
             elif not rows:
                 print("no partners")
             for row in rows if not args.json else []:
-                print(f"{row['municipality']:<8} {row['user']:<16} {row['account']:<16} added {row['added_at']}  events: {row.get('events', '?')}")
+                http = f"  GET /events: {row['http_client'] or 'no machine client'}" if "http_client" in row else ""
+                if row["user"] is None:
+                    print(f"{row['municipality']:<8} {'(no NATS user)':<33}{http}")
+                else:
+                    print(f"{row['municipality']:<8} {row['user']:<16} {row['account']:<16} added {row['added_at']}  events: {row.get('events', '?')}{http}")
             uncounted = [row["municipality"] for row in rows if isinstance(row.get("events"), str)]
             if uncounted:
                 where = "each one's \"events\" in the JSON" if args.json else "\"unknown\" above"

@@ -10,7 +10,8 @@ its data (SQLite database, signing keys, demo passwords) under a state folder
   evaluator codes are held by distinct people, and the demo's rounds have two;
 * the machine client ``partner-150132`` (client credentials, role
   ``partner-150132``; another municipality's, ``partner-<ubigeo>``, once
-  :meth:`IdentityProvider.add_partner_client` made it), the services' own client ``osv-services`` (role
+  :meth:`IdentityProvider.add_partner_client` made it), made with a new state only: a partner's client
+  :meth:`IdentityProvider.remove_partner_client` took out stays out; the services' own client ``osv-services`` (role
   ``service``), used to read each other's ``GET /events`` feeds, and the
   Kobo webhook's client ``osv-imports`` (role ``importer``: it records submissions, and reads nobody's data). A
   machine client's service account holds exactly the roles named here, on an older state too: a start takes it out
@@ -37,22 +38,17 @@ CLI: ``python -m devtools.identity token <user>`` (``make token USER=<user>``).
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import logging
 import os
-import re
 import secrets
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -60,10 +56,21 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devtools.identity.flows import SignInError, client_credentials_token, sign_in
-from devtools.identity.provider import API_AUDIENCE, AccountSpec, ClientSpec
+from devtools.identity.provider import ACCESS_TOKEN_SECONDS, API_AUDIENCE, AccountSpec, ClientSpec
+from devtools.identity.state import (
+    CLI_CLIENT,
+    DEMO_ACCOUNT_GROUPS,
+    DEMO_ACCOUNTS,
+    DEMO_PARTNER,
+    MACHINE_CLIENTS,
+    PARTNER_CLIENT,
+    _machine_clients,
+    _new_signing_key,
+    _State,
+)
 from devtools.processes import free_port, probe_client
 from shared.lifecycle import ending_with_this_process
-from shared.municipalities import LIMA_UBIGEO, MML_ID, NOT_IN_LIMA
+from shared.municipalities import NOT_IN_LIMA
 
 __all__ = [
     "API_AUDIENCE",
@@ -71,6 +78,7 @@ __all__ = [
     "DASHBOARD_CLIENT",
     "DEMO_ACCOUNTS",
     "DEMO_ACCOUNT_GROUPS",
+    "DEMO_PARTNER",
     "MACHINE_CLIENTS",
     "SERVICE_CLIENT",
     "IdentityProvider",
@@ -79,36 +87,15 @@ __all__ = [
     "SignInError",
     "docs_client_id",
     "loopback_aliases",
+    "partner_client_removed",
 ]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-#: The demo people, by login name; each belongs to the group (role) of the same name, unless :data:`DEMO_ACCOUNT_GROUPS` says otherwise.
-DEMO_ACCOUNTS: tuple[str, ...] = ("staff", "lead", "municipal-150132", "evaluator", "evaluator-2", "auditor", "dpo")
-#: The groups of a demo account not named after its role: a second person with the role.
-#: ``evaluator-2``: a round's evaluator codes are held by distinct people (one code per person per round).
-DEMO_ACCOUNT_GROUPS: Mapping[str, tuple[str, ...]] = {"evaluator-2": ("evaluator",)}
-#: Machine clients (client-credentials grant) and the roles of their service accounts.
-MACHINE_CLIENTS: Mapping[str, tuple[str, ...]] = {
-    "partner-150132": ("partner-150132",),
-    "osv-services": ("service",),
-    # The Kobo webhook (services.imports): it records submissions and nothing else (shared.roles explains `importer`).
-    "osv-imports": ("importer",),
-}
-PARTNER_CLIENT = re.compile(rf"^partner-({LIMA_UBIGEO.pattern}|{MML_ID})$")
-"""A municipal partner's machine client: ``partner-<ubigeo>`` of a district of Lima, or ``partner-mml``, with the role of its name."""
-
-
-def _machine_clients(state: _State) -> dict[str, tuple[str, ...]]:
-    """:data:`MACHINE_CLIENTS`, and the partner clients ``state`` holds a secret for (:meth:`IdentityProvider.add_partner_client`)."""
-    added = {client_id: (client_id,) for client_id in state.client_secrets if PARTNER_CLIENT.match(client_id)}
-    return {**MACHINE_CLIENTS, **added}
 
 
 SERVICE_CLIENT = "osv-services"
 DASHBOARD_CLIENT = "osv-dashboard"
-CLI_CLIENT = "osv-cli"
 # The CLI's redirect target is never listened on: the scripted sign-in reads the code from the redirect itself.
 CLI_REDIRECT_URI = "http://127.0.0.1/osv-cli/callback"
 
@@ -177,97 +164,14 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-@dataclass
-class _State:
-    """The provider's secrets, kept in ``state.json`` (0600) beside its database."""
-
-    secret_key: str
-    active_jwks: list[dict[str, Any]]
-    inactive_jwks: list[dict[str, Any]]
-    passwords: dict[str, str]
-    client_secrets: dict[str, str]
-
-    @classmethod
-    def load_or_create(cls, path: Path, extra_accounts: tuple[str, ...] = ()) -> _State:
-        """The state at ``path``, made (or completed with accounts and clients it lacks) and saved when needed.
-
-        Under an exclusive ``flock`` on ``state.lock`` beside it: threads or processes asking at once (a test's
-        clients signing in together, ``make token`` beside ``make run``) get the same state, made once.
-        """
-        with cls._locked(path):
-            return cls._load_or_create(path, extra_accounts)
-
-    @classmethod
-    def change(cls, path: Path, extra_accounts: tuple[str, ...], edit: Callable[[_State], T]) -> T:
-        """:meth:`load_or_create`, ``edit`` the state, and save it, all under the one lock; returns what ``edit`` returns.
-
-        A change read, made and saved outside the lock would write back a copy read before another's change (a
-        rotation lost, an account's password handed out and then replaced).
-        """
-        with cls._locked(path):
-            state = cls._load_or_create(path, extra_accounts)
-            made = edit(state)
-            state.save(path)
-            return made
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _locked(path: Path) -> Iterator[None]:
-        """An exclusive ``flock`` on ``state.lock`` beside ``path``, held for the block."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path.with_suffix(".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-            yield
-
-    @classmethod
-    def _load_or_create(cls, path: Path, extra_accounts: tuple[str, ...]) -> _State:
-        data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-        state = cls(
-            secret_key=data.get("secret_key") or secrets.token_urlsafe(32),
-            active_jwks=data.get("active_jwks") or [_new_signing_key()],
-            inactive_jwks=data.get("inactive_jwks") or [],
-            passwords=dict(data.get("passwords") or {}),
-            client_secrets=dict(data.get("client_secrets") or {}),
-        )
-        for name in (*DEMO_ACCOUNTS, *extra_accounts):
-            state.passwords.setdefault(name, _new_password())
-        for client_id in (*MACHINE_CLIENTS, CLI_CLIENT):
-            state.client_secrets.setdefault(client_id, secrets.token_urlsafe(32))
-        if state.__dict__ != data:
-            state.save(path)
-        return state
-
-    @classmethod
-    def load(cls, path: Path) -> _State:
-        """The state as ``path`` holds it, written by nothing; raises :class:`FileNotFoundError` when there is none."""
-        data: dict[str, Any] = json.loads(path.read_text())
-        return cls(
-            secret_key=data.get("secret_key") or "",
-            active_jwks=list(data.get("active_jwks") or []),
-            inactive_jwks=list(data.get("inactive_jwks") or []),
-            passwords=dict(data.get("passwords") or {}),
-            client_secrets=dict(data.get("client_secrets") or {}),
-        )
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix="state.", suffix=".tmp")  # 0600, a name of its own
-        with os.fdopen(fd, "w") as file:
-            json.dump(self.__dict__, file, indent=2)
-        os.replace(temporary, path)
-
-
-def _new_signing_key() -> dict[str, Any]:
-    from joserfc.jwk import RSAKey
-
-    key = RSAKey.generate_key(2048, auto_kid=True)
-    return dict(key.as_dict(private=True))
-
-
-def _new_password() -> str:
-    # Readable, and long enough: four groups of four lowercase letters and digits.
-    alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
-    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
+def partner_client_removed(client_id: str, *, was_there: bool) -> str:
+    """What a removal of the partner's machine client (:meth:`IdentityProvider.remove_partner_client`) tells: ``remove-partner`` and ``osv-partner revoke`` print it."""
+    if not was_there:
+        return f"No machine client {client_id} at the identity provider: nothing to remove there"
+    return (
+        f"Machine client {client_id} removed from the identity provider: no new token is issued to it; a token it "
+        f"got before still reads GET /events until it expires (at most {ACCESS_TOKEN_SECONDS // 60} minutes)"
+    )
 
 
 class IdentityProvider:
@@ -607,6 +511,36 @@ class IdentityProvider:
             return secret
 
         return client_id, _State.change(self._state_path, tuple(self.extra_accounts), added)
+
+    def remove_partner_client(self, municipality: str) -> str | None:
+        """Take the partner's machine client ``partner-<municipality>`` out, as ``osv-partner revoke`` does: from the
+        provider's database when it exists (a running provider issues it no token from its next request on, without a
+        restart) and from the state (no start brings it back, :data:`DEMO_PARTNER` included; ``add-partner`` makes it
+        again, with a new secret). Access tokens issued to it before stay valid until their ``exp`` (at most
+        :data:`~devtools.identity.provider.ACCESS_TOKEN_SECONDS`): the services check tokens offline.
+
+        Returns the client id, or None when there was no such client. Raises :class:`IdentityProviderError` for a
+        read-only client or a code that names no partner client (``partner-staff``).
+        """
+        if self.read_only:
+            raise IdentityProviderError(f"a read-only client of {self._state_path} cannot remove a client")
+        client_id = f"partner-{municipality.strip().lower()}"
+        if not PARTNER_CLIENT.match(client_id):
+            raise IdentityProviderError(NOT_IN_LIMA.format(municipality))
+
+        from devtools.identity import provider as canaille_provider
+
+        app = self.canaille_app() if self.database_path.exists() else None  # it reads the state: before the lock
+
+        def removed(state: _State) -> str | None:
+            # Out of the database under the state's lock, before the state is saved, as a rotation is set: a database that
+            # refuses leaves the state as it was, and the command run again finds the client still there.
+            found = state.client_secrets.pop(client_id, None) is not None
+            if app is not None:
+                found = canaille_provider.remove_client(app, client_id) or found
+            return client_id if found else None
+
+        return _State.change(self._state_path, tuple(self.extra_accounts), removed)
 
     @contextlib.contextmanager
     def provisioning(self) -> Iterator[None]:

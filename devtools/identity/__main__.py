@@ -4,6 +4,7 @@
     python -m devtools.identity accounts        # the demo accounts, their passwords and the warning
     python -m devtools.identity rotate-secret partner-150132   # a new client secret, the last line; the old one refused at once
     python -m devtools.identity add-partner 150133             # a machine client partner-150133 for GET /events; its secret, the last line
+    python -m devtools.identity remove-partner 150133          # no new token for partner-150133 (osv-partner revoke does it too)
     python -m devtools.identity serve ...       # the provider process (started by IdentityProvider)
 
 ``token`` uses the provider ``make run`` started (``OSV_IDP_PORT``, default
@@ -22,7 +23,13 @@ import logging
 import sys
 from pathlib import Path
 
-from devtools.identity import IdentityProvider, IdentityProviderError, IdentitySettings, SignInError
+from devtools.identity import (
+    IdentityProvider,
+    IdentityProviderError,
+    IdentitySettings,
+    SignInError,
+    partner_client_removed,
+)
 
 SERVICES_HOLD = ("osv-services", "osv-imports")
 """Machine clients whose secret ``make run`` hands the services at their start (a rotation needs a restart)."""
@@ -142,6 +149,25 @@ def _add_partner(args: argparse.Namespace) -> int:
     return 0
 
 
+def _remove_partner(args: argparse.Namespace) -> int:
+    """A municipal partner's machine client taken out of the provider ``make run`` keeps (``OSV_VAR_DIR``/idp)."""
+    idp = IdentityProvider.from_settings(IdentitySettings())
+    if not idp.state_dir.exists():
+        print(f"error: no identity provider state in {idp.state_dir} (OSV_VAR_DIR names the folder `make run` keeps)", file=sys.stderr)
+        return 1
+    logging.disable(logging.INFO)  # Canaille's schema check logs alembic's INFO lines (see _rotate_secret)
+    try:
+        removed = idp.remove_partner_client(args.municipality)
+    except IdentityProviderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        logging.disable(logging.NOTSET)
+    client_id = removed or f"partner-{args.municipality.strip().lower()}"
+    print(partner_client_removed(client_id, was_there=removed is not None))
+    return 0
+
+
 def _accounts(_: argparse.Namespace) -> int:
     print(IdentityProvider.from_settings(IdentitySettings()).describe())
     return 0
@@ -165,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     partner = commands.add_parser("add-partner", help="add a municipal partner's machine client (its secret, the last line)")
     partner.add_argument("municipality", help="a district's ubigeo of Lima (150133) or mml")
     partner.set_defaults(run=_add_partner)
+
+    removal = commands.add_parser("remove-partner", help="take a municipal partner's machine client out: no new token is issued to it")
+    removal.add_argument("municipality", help="a district's ubigeo of Lima (150133) or mml")
+    removal.set_defaults(run=_remove_partner)
 
     serve = commands.add_parser("serve", help="run the provider in this process (IdentityProvider starts it)")
     serve.add_argument("--state-dir", required=True)

@@ -405,6 +405,28 @@ def set_client_secret(app: Any, client_id: str, secret: str) -> bool:
         return True
 
 
+def remove_client(app: Any, client_id: str) -> bool:
+    """Delete the registered client ``client_id`` and its service account (its roles) from the provider's database.
+
+    A running provider reads its clients afresh on every request, so the client gets no token from the next request
+    on. Returns False when no such client was registered. Tokens it was issued stay valid until they expire: the
+    services check them offline.
+    """
+    from canaille.app import models
+    from canaille.backends import Backend
+
+    with app.app_context():
+        backend = Backend.instance
+        client = backend.get(models.Client, client_id=client_id)
+        account = backend.get(models.User, user_name=SERVICE_ACCOUNT_PREFIX + client_id)
+        if account is not None:
+            backend.delete(account)
+        if client is None:
+            return False
+        backend.delete(client)
+        return True
+
+
 SHUTDOWN_POLL_SECONDS = 0.05
 """How soon the provider's server notices it is asked to stop (SIGTERM, SIGINT, its launcher gone), in seconds."""
 

@@ -461,6 +461,45 @@ def test_a_partner_added_for_another_municipality_gets_tokens_for_its_own_role_a
         client_credentials_token(issuer=provider.issuer, client_id="partner-150133", client_secret=rotated.stdout.strip().splitlines()[-1])
 
 
+def test_a_partners_client_removed_gets_no_token_at_once_and_no_restart_brings_it_back(tmp_path: Path) -> None:
+    """Tester 225 F2: nothing took a partner's machine client out, and ``partner-150132`` was given a secret again at
+    every start. Removed (``osv-partner revoke`` does it too), it gets no new token from the running provider, nor after a
+    restart (the launcher restarts a provider that crashed); ``add-partner`` makes it again, with a new secret."""
+    from devtools.identity.flows import client_credentials_token
+
+    with IdentityProvider(tmp_path / "idp") as provider:
+        pid, old = provider.pid, provider.client_secret("partner-150132")
+        before = client_credentials_token(issuer=provider.issuer, client_id="partner-150132", client_secret=old)["access_token"]
+
+        removed = _identity_command(tmp_path, provider.port, "remove-partner", "150132")
+
+        assert removed.returncode == 0, removed.stderr
+        said = removed.stdout.strip()
+        assert said.startswith("Machine client partner-150132 removed") and "at most 60 minutes" in said and old not in said, said
+        with pytest.raises(SignInError, match="partner-150132"):
+            client_credentials_token(issuer=provider.issuer, client_id="partner-150132", client_secret=old)
+        assert provider.pid == pid  # at once, without a restart
+        # A token it got before lasts until its exp, as the message says: the services check tokens offline.
+        assert TokenValidator(AuthSettings(issuer=provider.issuer)).caller(before).roles == {"partner-150132"}
+
+        provider.restart()
+        with pytest.raises(SignInError, match="partner-150132"):
+            client_credentials_token(issuer=provider.issuer, client_id="partner-150132", client_secret=old)
+        assert "partner-150132" not in provider.machine_clients() and "partner-150132" not in provider.describe()
+        assert "no demo account or machine client named 'partner-150132'" in _make_token("partner-150132", tmp_path, provider.port).stderr
+
+        again = _identity_command(tmp_path, provider.port, "remove-partner", "150132")
+        assert again.returncode == 0 and again.stdout.strip().startswith("No machine client partner-150132"), again.stdout
+        refused = _identity_command(tmp_path, provider.port, "remove-partner", "staff")
+        assert refused.returncode == 1 and len(refused.stderr.splitlines()) == 1, refused.stderr
+
+        made = _identity_command(tmp_path, provider.port, "add-partner", "150132")
+        assert made.returncode == 0, made.stderr
+        new = made.stdout.strip().splitlines()[-1]
+        assert new != old
+        client_credentials_token(issuer=provider.issuer, client_id="partner-150132", client_secret=new)
+
+
 def test_a_provider_started_on_a_state_where_the_webhooks_client_was_staff_gives_it_the_importer_role_alone(tmp_path: Path) -> None:
     """``osv-imports`` was in the group ``staff`` (tester 192 F5: its token read every person's plain data). A start only
     added missing groups, so a ``make run`` on such a ``var/idp`` would have kept it staff beside its new role."""

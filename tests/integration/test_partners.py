@@ -28,7 +28,9 @@ from nats.js.manager import JetStreamManager
 
 from devtools import partners
 from devtools.embedded import NatsServer
-from devtools.nats_accounts import PARTNER_STREAM, source_filter
+from devtools.identity import IdentityProvider, SignInError
+from devtools.identity.flows import client_credentials_token
+from devtools.nats_accounts import PARTNER_STREAM, municipalities, source_filter
 from devtools.processes import free_port, port_accepts
 from services.registry.decreeddays import shipped_non_working_days
 from shared.clock import today_in_lima
@@ -40,6 +42,7 @@ from tests.support.identity import IssuedTokens
 from tests.support.system import System, eventually, running_system
 
 SJL, COMAS = "150132", "150110"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -429,6 +432,64 @@ def test_adding_a_partner_again_points_to_rotate_which_keeps_its_stream_not_to_r
     assert len(refusal.splitlines()) == 1 and "Traceback" not in refusal, refusal
     assert f"osv-partner rotate --municipality {SJL}" in refusal and "revoke it first" not in refusal, refusal
     assert "ending the partnership" in refusal, refusal
+
+
+def test_revoking_a_partner_ends_its_http_access_too_its_machine_client_gets_no_new_token(
+    system: System, nats_server: NatsServer, identity_provider: IdentityProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Tester 225 F2: "its stream and account are gone", yet partner-150110 still got tokens and read its 45 Comas events
+    # from GET /events; nothing removed the client and `list` did not show it. The session's provider is the services'.
+    cli = ["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url, "--idp-dir", str(identity_provider.state_dir)]
+    client_id, secret = identity_provider.add_partner_client(COMAS, municipalities(None))
+    assert partners.main([*cli, "add", "--municipality", COMAS]) == 0
+    two_districts_story(system)
+
+    def token() -> str:
+        return str(client_credentials_token(issuer=identity_provider.issuer, client_id=client_id, client_secret=secret)["access_token"])
+
+    before = token()
+    assert partner_feed(system, {"Authorization": f"Bearer {before}"}) == events_of(system, COMAS) != set()
+    listed = subprocess.run([sys.executable, "-m", "devtools.partners", *cli, "list", "--json"], capture_output=True, text=True, check=False, cwd=REPO)
+    row = next(r for r in json.loads(listed.stdout) if r["municipality"] == COMAS)
+    assert row["http_client"] == client_id, listed.stdout
+
+    revoked = subprocess.run([sys.executable, "-m", "devtools.partners", *cli, "revoke", "--municipality", COMAS], capture_output=True, text=True, check=False, cwd=REPO)
+
+    assert revoked.returncode == 0 and not revoked.stderr, revoked.stderr
+    said = revoked.stdout.splitlines()
+    assert said[0].startswith(f"partner {COMAS} revoked: ") and said[1].startswith(f"Machine client {client_id} removed"), said
+    assert "at most 60 minutes" in said[1] and secret not in revoked.stdout
+    with pytest.raises(SignInError, match=client_id):
+        token()
+    assert client_id not in identity_provider.machine_clients()  # the provider's next start does not bring it back
+    listed = subprocess.run([sys.executable, "-m", "devtools.partners", *cli, "list", "--json"], capture_output=True, text=True, check=False, cwd=REPO)
+    assert COMAS not in {r["municipality"] for r in json.loads(listed.stdout)}, listed.stdout
+
+    # A municipality that reads GET /events alone, with no NATS user: listed, and revoked all the same.
+    alone, _ = identity_provider.add_partner_client("150133", municipalities(None))
+    assert partners.listing(nats_server.store_dir, None, identity_provider.state_dir)[-1] == {
+        "municipality": "150133", "user": None, "account": None, "added_at": None, "http_client": alone
+    }
+    capsys.readouterr()
+    assert partners.main([*cli, "revoke", "--municipality", "150133"]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert said[0] == "150133 has no NATS partner: nothing to revoke on NATS" and said[1].startswith(f"Machine client {alone} removed"), said
+    assert partners.main([*cli, "revoke", "--municipality", "150133"]) == 1  # nothing left of it
+    assert "150133 is not a partner" in capsys.readouterr().err
+
+
+def test_revoke_says_what_is_left_to_do_where_no_embedded_identity_provider_keeps_the_partners_client(
+    nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli = ["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url]
+    assert partners.main([*cli, "add", "--municipality", SJL]) == 0
+    capsys.readouterr()
+
+    assert partners.main([*cli, "revoke", "--municipality", SJL]) == 0
+
+    said = capsys.readouterr().out.splitlines()
+    assert len(said) == 2 and said[0].startswith(f"partner {SJL} revoked: "), said
+    assert said[1].startswith(f"No embedded identity provider in {nats_server.store_dir.parent / 'idp'}") and "your identity provider" in said[1], said
 
 
 def test_osv_partner_prints_no_traceback_while_the_server_reloads_its_accounts(
