@@ -437,8 +437,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {child.name:<11} {child.url}   ({what}, {processes})", flush=True)
         if len(announced) == len(services):
             print(f"  {'nats':<11} {nats.server.public_url}   (JetStream store: {local.var_dir / 'nats'}, pid {nats.pid()})", flush=True)
+            # --url: run as printed in a shell without OSV_NATS_PORT, it signed in at 4222, not where NATS runs (tester 225 F9).
+            partner = f"{Path(sys.executable).parent / 'osv-partner'} --nats-dir {local.var_dir / 'nats'} --url {nats.server.public_url}"
             print(
-                f"  {'partners':<11} `{Path(sys.executable).parent / 'osv-partner'} --nats-dir {local.var_dir / 'nats'} add --municipality 150132` prints a municipal partner's "
+                f"  {'partners':<11} `{partner} add --municipality 150132` prints a municipal partner's "
                 "NATS credentials; the services sign in as `osv` (var/nats/accounts.json)",
                 flush=True,
             )

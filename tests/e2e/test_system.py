@@ -67,10 +67,11 @@ def launched(var_dir: Path, ports: dict[str, int], stop: signal.Signals = signal
         printed = "".join(banner)
         assert f"http://127.0.0.1:{ports['idp']}" in printed and "for local use only" in printed
         assert all(re.search(rf"^\s+{name}\s+password \S+$", printed, re.MULTILINE) for name in DEMO_ACCOUNTS), printed
-        # The partner command it prints runs as printed in a shell whose PATH has no virtual environment (tester 226 F3).
+        # The partner command it prints runs as printed in a fresh shell: its PATH has no virtual environment (tester 226
+        # F3), and none of make run's settings (tester 225 F9: without OSV_NATS_PORT it signed in at 4222).
         partner_command = re.search(r"^\s+partners\s+`([^`]+)`", printed, re.MULTILINE)
         assert partner_command, printed
-        shell = env | {"PATH": "/usr/bin:/bin", "VIRTUAL_ENV": ""}
+        shell = {key: value for key, value in os.environ.items() if not key.startswith("OSV_")} | {"PATH": "/usr/bin:/bin", "VIRTUAL_ENV": ""}
         added = subprocess.run(partner_command.group(1), shell=True, env=shell, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
         added_now = added.returncode == 0 and f"nats://127.0.0.1:{ports['nats']}" in added.stdout
         added_before = added.returncode == 1 and "150132 is already a partner" in added.stderr  # launched again on this var
