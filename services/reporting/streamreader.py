@@ -98,9 +98,30 @@ APPLIER_GONE = 3
 class NatsUnreachableError(ConnectionError):
     """No NATS server took the connection; the message gives the last refusal (never the URLs, which may carry a password)."""
 
+    def __init__(self, message: str, last: str | None = None) -> None:
+        super().__init__(message)
+        self.last = last
+        """The last refusal alone, ``ErrorType: message`` (``None``: none answered)."""
 
-async def _connect(servers: list[str]) -> Any:
-    """A connection to one of ``servers``: a few tries each, a second apart (nats-py's default: two minutes of silence)."""
+
+class NatsSignInRefusedError(NatsUnreachableError):
+    """A NATS server answered but refused the user or its password (``Authorization Violation``)."""
+
+
+def refused_sign_in(error: Exception) -> bool:
+    """Whether ``error`` is a server's refusal of the user or password: nats-py's ``AuthorizationError``, or the server's
+    ``-ERR 'Authorization Violation'`` as the connect's reply."""
+    return type(error).__name__ == "AuthorizationError" or "authorization violation" in str(error).lower()
+
+
+async def connect(servers: list[str]) -> Any:
+    """A connection to one of ``servers``: a few tries each, a second apart (nats-py's default: two minutes of silence,
+    and a traceback logged at each try).
+
+    Raises :class:`NatsSignInRefusedError` when a server refused the user or password, else
+    :class:`NatsUnreachableError` when none took the connection: within seconds (about 3 s for a port nothing listens
+    on or a wrong password; each try waits at most 5 s for an address that does not answer).
+    """
     refusals: list[Exception] = []
 
     async def refused(error: Exception) -> None:
@@ -113,12 +134,15 @@ async def _connect(servers: list[str]) -> Any:
     except NoServersError:
         said = [error for error in refusals if not isinstance(error, OSError)]  # what a server said (a refused login) over how it hung up
         last = (said or refusals)[-1] if refusals else None
-        raise NatsUnreachableError(f"no NATS server took the connection (the last: {type(last).__name__}: {last})" if last else
-                                   "no NATS server took the connection (none answered)") from None
+        named = f"{type(last).__name__}: {last}" if last is not None else None
+        if last is not None and refused_sign_in(last):
+            raise NatsSignInRefusedError(f"the NATS server refused the sign-in (the last: {named})", named) from None
+        raise NatsUnreachableError(f"no NATS server took the connection (the last: {named})" if named else
+                                   "no NATS server took the connection (none answered)", named) from None
 
 
 async def _read(servers: list[str], streams: list[tuple[str, str]], batch: int, out: Any) -> None:
-    nc = await _connect(servers)
+    nc = await connect(servers)
     try:
         js = nc.jetstream()
         found = []

@@ -264,7 +264,9 @@ def test_a_nats_server_that_refuses_the_user_is_named_by_its_refusal_and_no_pass
     address = nats_server.public_url.split("://", 1)[1]  # the server wants `osv`'s password
     done = rebuild(database, f"nats://osv:not-the-password-4f1e@{address}", tmp_path)
     assert done.returncode == 1
-    assert "Authorization Violation" in done.stderr.strip().splitlines()[-1], done.stderr[-800:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert "NatsSignInRefusedError: the NATS server refused the sign-in (the last: " in last, done.stderr[-800:]  # "took no connection", before
+    assert "Authorization Violation" in last and "Traceback" not in done.stderr, done.stderr[-800:]
     assert "not-the-password-4f1e" not in done.stderr + done.stdout
     assert osvs_identified(database) == 1
 
