@@ -2,9 +2,10 @@
 
 Tester 225 found a typo in ``--store``'s path answered ``ok: 0 events`` (an empty store made in its place, folder and
 all), or, with ``--nats``, a tail "cut": a false alarm; another service's store checked as the one named (``ok``, or a
-history "rewritten"); and a wrong NATS password or port answered with hundreds of lines of nats-py's tracebacks, and
-the port after two minutes. The command runs in a process of its own, from another folder, against real stores and a
-real nats-server, as an auditor runs it.
+history "rewritten"); a wrong NATS password or port answered with hundreds of lines of nats-py's tracebacks, and the
+port after two minutes; and "no published heads were given" when ``--nats`` was, its bucket holding none of the
+service's yet. The command runs in a process of its own, from another folder, against real stores and a real
+nats-server, as an auditor runs it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from devtools import partners
 from devtools.nats_server import NatsServer
 from devtools.processes import free_port
 from services.registry.application import Registry
+from services.reporting.application import PhaseReports
 from shared.store import persistence_env
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -162,6 +164,31 @@ def test_a_nats_server_that_refuses_the_password_or_is_out_of_reach_is_one_line_
     said = one_line_refusal(osv_verify("--service", "registry", "--store", store, "--nats", as_partner))
     assert said.startswith(f"osv-verify: the NATS server at nats://{partner.user}:***@{address} did not give the heads in OSV_CHAIN_HEADS"), said
     assert said.endswith("sign in as the auditor, who may read them") and partner.password not in said
+
+
+def test_a_bucket_without_the_services_head_is_said_to_hold_none_yet_not_that_no_heads_were_given(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    """Reporting's head is given out once its store moves: before, the bucket holds none of reporting's."""
+    store = f"sqlite:///{tmp_path / 'reporting' / 'events.db'}"
+    reports = PhaseReports(persistence_env(store))
+    reports.set_targets("F1", "osvs_identified", {}, {"value": 30}, "a lead", datetime(2021, 3, 1, tzinfo=timezone.utc))
+    reports.close()
+    auditor = nats_server.auditor_url.replace(nats_server.accounts.auditor_password, "***")
+
+    done = osv_verify("--service", "reporting", "--store", store, "--nats", nats_server.auditor_url)
+
+    assert done.returncode == 0 and done.stdout.startswith("reporting: ok: "), (done.stdout, done.stderr[-1500:])
+    assert done.stderr.strip() == f"note: the bucket OSV_CHAIN_HEADS at {auditor} holds no head of reporting yet: only the chain itself was checked"
+
+    heads = tmp_path / "report.json"
+    heads.write_text('{"heads": {"registry": {"position": 3, "hash": "ab"}, "reporting": null}}')
+    done = osv_verify("--service", "reporting", "--store", store, "--nats", nats_server.auditor_url, "--heads", str(heads))
+    assert done.stderr.strip() == (f"note: neither the bucket OSV_CHAIN_HEADS at {auditor} nor {heads} holds a head of reporting yet: "
+                                   "only the chain itself was checked")
+
+    done = osv_verify("--service", "reporting", "--store", store)
+    assert done.stderr.strip() == "note: no published heads were given (--nats, --heads): only the chain itself was checked"
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "mysql://db/registry"])
