@@ -114,13 +114,18 @@ def check_postgres_store(url: str, service: str) -> None:
             raise StoreUnreadError(redacted(f"the database at {url} holds no table {name}: give {service}'s database (its store is {table})"))
 
 
+def application_of(service: str) -> type[ServiceApplication]:
+    """An application of the service's store alone (no key ring: the chain is over the stored bytes), named as the
+    service's own is (:data:`STORE_NAMES`)."""
+    name = STORE_NAMES.get(service, service)
+    return type(name.title(), (ServiceApplication,), {"name": name})
+
+
 def open_store(url: str, service: str) -> ServiceApplication:
     """The service's store at ``url``, as the service opens it: its tables made if missing (``osv-restore accept-tail``
     writes through it; ``osv-verify`` reads through :func:`open_store_to_read`). On PostgreSQL its tables are named
     after the service's application: ``registry_events``…, reporting's ``phasereports_events``."""
-    name = STORE_NAMES.get(service, service)
-    application = type(name.title(), (ServiceApplication,), {"name": name})
-    return application(persistence_env(url))
+    return application_of(service)(persistence_env(url))
 
 
 def open_store_to_read(url: str, service: str) -> ServiceApplication:
@@ -134,9 +139,7 @@ def open_store_to_read(url: str, service: str) -> ServiceApplication:
         except ValueError as error:
             raise StoreUnreadError(redacted(f"--store {url}: {error}")) from None
         check_postgres_store(url, service)
-    name = STORE_NAMES.get(service, service)
-    application = type(name.title(), (ServiceApplication,), {"name": name})
-    return application({**env, "CREATE_TABLE": "n"})
+    return application_of(service)({**env, "CREATE_TABLE": "n"})
 
 
 def service_of_store(app: ServiceApplication, page: int = 500) -> str | None:
