@@ -15,8 +15,9 @@ cannot be reached is refused in one line, nothing made in its place; so is a
 store whose events are another service's (their topics say whose) and a feed
 whose ``/chain`` names another service than ``--service`` (exit 2 for each).
 Heads come from the ``OSV_CHAIN_HEADS`` key-value bucket (every revision) and
-from JSON files: an as-of report or export's ``heads``, or a list of
-``{service, position, hash}``; a NATS server out of reach, or one that refuses
+from files (:mod:`audit.headsfiles`): a report's JSON ``heads`` or a list of
+``{service, position, hash}``, an XLSX export's properties, or a CSV export's
+``Chain-Heads`` header saved as text; a NATS server out of reach, or one that refuses
 the user, is one line naming its URL (the password ``***``), exit 2. Prints
 ``ok`` or the first position that fails and why; exits 1 on a failure.
 """
@@ -31,13 +32,13 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import httpx
 import nats.errors
 import psycopg
 
+from audit.headsfiles import HeadsFileError, heads_from_file
 from services.reporting.streamreader import NatsSignInRefusedError, NatsUnreachableError, connect
 from shared.chain import CHAIN_SUFFIX
 from shared.chaincheck import Entry, Head, Verdict, entries_of_store, verify
@@ -191,16 +192,6 @@ def verify_feed(service: str, client: httpx.Client, heads: Sequence[Head]) -> Ve
     return verify(service, entries_of_feed(client, service), [h for h in heads if h.service == service])
 
 
-def heads_from_file(path: Path, source: str | None = None) -> list[Head]:
-    """Heads in a JSON file: a report's or export's ``heads`` (per service), or a list of ``{service, position, hash}``."""
-    document: Any = json.loads(path.read_text("utf-8"))
-    if isinstance(document, dict) and "heads" in document:
-        document = document["heads"]
-    if isinstance(document, dict):
-        document = [{"service": name, **value} for name, value in document.items() if value]
-    return [Head(h["service"], int(h["position"]), h["hash"], h.get("published_at"), source or str(path)) for h in document]
-
-
 class HeadsUnreadError(Exception):
     """The heads' NATS server is out of reach, refused the user, or gave no heads. The message is the line to print,
     naming the server's URL (its password ``***``)."""
@@ -269,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--feed", help="the service's base URL, read through GET /chain")
     parser.add_argument("--token", help="a bearer token for --feed (an auditor's)")
     parser.add_argument("--nats", help="NATS URL: read every head published to the OSV_CHAIN_HEADS bucket")
-    parser.add_argument("--heads", type=Path, action="append", default=[], help="a JSON file of heads (an as-of report, an export's heads); repeatable")
+    parser.add_argument("--heads", type=Path, action="append", default=[], help="a file of heads: a report's JSON, an XLSX export, or a CSV export's Chain-Heads header saved as text; repeatable")
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
     args = parser.parse_args(argv)
     if fault := token_fault(args.token):
@@ -277,10 +268,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         heads, verdict = check(args)
-    except (StoreUnreadError, HeadsUnreadError, ChainOfAnotherServiceError) as error:
+    except (StoreUnreadError, HeadsUnreadError, HeadsFileError, ChainOfAnotherServiceError) as error:
         # A store not there: "ok" of an empty one made in its place; another service's store: "ok" or "rewritten"
         # (tester 225 F1); NATS out of reach or refusing the user: hundreds of lines of tracebacks (tester 225 F5);
-        # another service's feed: "ok" (tester 161 F3).
+        # another service's feed: "ok" (tester 161 F3); a --heads file not there or not a report's JSON, an export's heads
+        # included: a traceback (tester 224 F3).
         print(f"osv-verify: {redacted(str(error))}", file=sys.stderr)
         return 2
     except httpx.HTTPStatusError as error:

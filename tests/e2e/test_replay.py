@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from audit import replay as osv_replay
-from audit.verify import heads_from_file, verify_store
+from audit import verify as osv_verify
+from audit.headsfiles import heads_from_file
+from audit.verify import verify_store
 from deploy.demo import Apis, load
 from devtools.embedded import NatsServer
 from tests.support.identity import SECOND_EVALUATOR, TESTER, IssuedTokens, SignedInAs
@@ -34,6 +36,11 @@ def test_osv_replay_rebuilds_a_cut_of_the_demo_from_the_feeds_with_the_digest_re
         grants = [e for e in system.funding.get("/events", params={"limit": 1000}).json()["events"] if e["type"] == "FundGranted"]
         cut = grants[len(grants) // 2]["time"]  # halfway through the funding: the report then differs from the latest
         given = system.reporting.get("/indicators", params={"as_of": cut, "by": "zone"}).json()
+        # The exports of that cut give the same heads out: the XLSX in its properties sheet, the CSV in a header.
+        (tmp_path / "report.xlsx").write_bytes(system.reporting.get("/indicators/export.xlsx", params={"as_of": cut}).content)
+        csv = system.reporting.get("/indicators/export.csv", params={"as_of": cut})
+        (tmp_path / "report.csv").write_bytes(csv.content)
+        (tmp_path / "chain-heads.txt").write_text(csv.headers["chain-heads"] + "\n")
         latest = system.reporting.get("/indicators").json()
         assert given["digest"] != latest["digest"]
         feeds = [f"--feed={name}={served[name].url}" for name in WRITERS]
@@ -87,6 +94,14 @@ def test_osv_replay_rebuilds_a_cut_of_the_demo_from_the_feeds_with_the_digest_re
     saved.write_text(json.dumps(given))
     heads = heads_from_file(saved)
     assert {h.service for h in heads} == set(WRITERS)
+    # Tester 224 F3: the XLSX export and the CSV's Chain-Heads header, given to --heads, ended in tracebacks.
+    for export in ("report.xlsx", "chain-heads.txt"):
+        assert sorted((h.service, h.position, h.hash) for h in heads_from_file(tmp_path / export)) == sorted((h.service, h.position, h.hash) for h in heads)
+    for unread, said in (("report.csv", "Chain-Heads response header"), ("no-such-report.json", "No such file")):
+        store = f"sqlite:///{var / 'registry' / 'events.db'}"
+        assert osv_verify.main(["--service", "registry", "--store", store, "--heads", str(tmp_path / unread)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and said in err and "XLSX export" in err and "Traceback" not in err, err
     for service in WRITERS:
         verdict = verify_store(service, f"sqlite:///{var / service / 'events.db'}", heads)
         assert verdict.ok and verdict.heads_checked == 1, verdict.describe()
