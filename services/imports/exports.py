@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
+from openpyxl.utils.escape import unescape
 
 from services.imports.domain.submissions import Cell, Entry, Submission
 from services.imports.forms import Form, Question, fold
@@ -147,11 +148,18 @@ def _check_form(form: Form, layout: _Layout, sheet: str) -> None:
 # XLSX ----------------------------------------------------------------------------------------------------
 
 
+def _unescaped(value: Any) -> Any:
+    """A cell's text with the workbook's ``_xHHHH_`` escapes read back (``openpyxl.utils.escape.unescape``): Excel keeps a
+    control character so (a vertical tab pasted in a name: ``_x000B_``), and openpyxl reads it as it stands, so it went
+    through as those letters, unchecked (tester 231 F3); read back, the import refuses it on its column."""
+    return unescape(value) if isinstance(value, str) and "_x" in value else value
+
+
 def read_xlsx(path: Path, form: Form) -> Sheet:
     """Read a Kobo XLSX export of ``form``: the first sheet, and a sheet per repeat group that has answers."""
     workbook = load_workbook(path, read_only=True, data_only=True)
     try:
-        sheets = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in workbook.worksheets}
+        sheets = {ws.title: [[_unescaped(v) for v in r] for r in ws.iter_rows(values_only=True)] for ws in workbook.worksheets}
     finally:
         workbook.close()
     if not sheets:

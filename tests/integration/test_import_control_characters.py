@@ -25,14 +25,14 @@ from services.imports.application import Importer, Outcome, Services
 from services.imports.client import Bearer
 from services.imports.domain.commands import row_of
 from services.imports.domain.submissions import kobo_path
-from services.imports.exports import from_kobo_json, read_csv
+from services.imports.exports import from_kobo_json, read_csv, read_xlsx
 from services.imports.forms import shipped
 from services.imports.settings import ImportSettings
 from shared.auth import AuthSettings
 from tests.support.api import Upstream
 from tests.support.clients import application_of
 from tests.support.identity import signed_in_headers
-from tests.support.kobo import Answers, kobo_json, write_csv
+from tests.support.kobo import Answers, kobo_json, write_csv, write_xlsx
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -94,15 +94,25 @@ def test_a_vertical_tab_in_a_name_is_refused_on_its_question_with_the_submission
     assert answer.status_code == 201, answer.text
 
 
+@pytest.mark.parametrize(
+    ("write", "read", "name"),
+    [
+        (write_csv, read_csv, "Olla\u000bComún Prueba"),
+        # Excel keeps a control character in an XLSX as the escape _x000B_, which openpyxl reads as it stands: it went
+        # through as those seven letters (tester 231 F3).
+        (write_xlsx, read_xlsx, "Olla_x000B_Común Prueba"),
+    ],
+    ids=["csv", "xlsx"],
+)
 def test_a_control_character_in_a_files_answer_is_refused_on_its_column_with_the_rows_other_mistakes(
-    registry: TestClient, tmp_path: Path
+    registry: TestClient, tmp_path: Path, write: Any, read: Any, name: str, request: pytest.FixtureRequest
 ) -> None:
     osvs = [
-        Answers({"nombre": "Olla\u000bComún Prueba", "distrito": "Narnia", "fecha_mapeo": "2022-05-03"}),
+        Answers({"nombre": name, "distrito": "Narnia", "fecha_mapeo": "2022-05-03"}),
         Answers({"nombre": "Olla Común Prueba", "distrito": "150110", "fecha_mapeo": "2022-05-03"}),
     ]
-    export = write_csv(tmp_path / "mapeo.csv", MAPPING, osvs, language=0)  # headers as Spanish labels
-    rows = [row_of(MAPPING, submission) for submission in read_csv(export, MAPPING).submissions]
+    export = write(tmp_path / f"mapeo.{request.node.callspec.id}", MAPPING, osvs, language=0)  # headers as Spanish labels
+    rows = [row_of(MAPPING, submission) for submission in read(export, MAPPING).submissions]
     urls = {"registry": str(registry.base_url), "engagement": "http://engagement.invalid"}
     importer = Importer(Services(urls, token(), transport=registry._transport, sleep=lambda _: None), {})  # noqa: SLF001
 
