@@ -69,9 +69,13 @@ class FocalPointAlreadyLeftError(ConflictError):
 
 
 
-PERSONS_TITLES = re.compile(r"(?<![\w.])(sra?|srta|dra?|licd?a?|ing|abog|prof|profa|mg|arq|cpc)\.(?=\s*\w)", re.IGNORECASE)
+PERSONS_TITLES = re.compile(r"(?<![\w.])(sra?|srta|dra?|licd?a?|ing|abog|prof|profa|mg|arq|cpc)\.\s*", re.IGNORECASE)
 """A title written before a person's name in Peru (Sr., Sra., Srta., Dr., Dra., Lic., Licda., Ing., Abog., Prof., Mg.,
-Arq., CPC.), followed by a word: a focal point's ``office`` or ``role`` that names the official who holds the post."""
+Arq., CPC.): a focal point's ``office`` or ``role`` that names the official who holds the post writes one before two
+capitalised words (:func:`people_named`)."""
+
+NAME_WORD = re.compile(r"[A-ZÁÉÍÓÚÜÑ][a-záéíóúüñ'-]+")
+"""A capitalised word of a person's name: Carmen, Salazar, Huamán."""
 
 
 class PersonNamedError(RuleViolationError):
@@ -88,11 +92,16 @@ class PersonNamedError(RuleViolationError):
 
 
 def people_named(**posts: str) -> Iterator[PersonNamedError]:
-    """The refusal of each of ``posts`` (field name → text) that writes a person's title before a name (:data:`PERSONS_TITLES`)."""
+    """The refusal of each of ``posts`` (field name → text) that writes a person's title (:data:`PERSONS_TITLES`) before two
+    capitalised words, a name and a surname: "Lic. Carmen Salazar", not "Ing. residente", "Lic. en Trabajo Social" nor
+    "Sr. Especialista" (a senior post), which are posts (tester 231 F2). One word after it ("Dr. Pérez") is let through:
+    it cannot be told from a post ("Sr. Analista")."""
     for field, text in posts.items():
-        title = PERSONS_TITLES.search(text)
-        if title is not None:
-            yield PersonNamedError(field, title.group(0))
+        for title in PERSONS_TITLES.finditer(text):
+            words = text[title.end() :].split()[:2]
+            if len(words) == 2 and all(NAME_WORD.fullmatch(word.strip(",;)")) for word in words):
+                yield PersonNamedError(field, title.group(0).strip())
+                break
 
 class AcceptedDocumentsUnchangedError(RuleViolationError):
     def __init__(self) -> None:
