@@ -23,8 +23,17 @@ from openpyxl import load_workbook
 
 from shared.chaincheck import Head
 
-HEADS_LABEL = re.compile(r"^\s*(?:[a-z]+@\d+:[0-9a-f]+\s*(?:,\s*|$))+$")
-"""``funding@7:<hash>,registry@12:<hash>``: the ``Chain-Heads`` header's and the XLSX properties' form."""
+HEADS_LABEL = re.compile(r"^\s*(?:[a-z]+@-?\d+:[0-9a-z]*\s*(?:,\s*|$))+$", re.IGNORECASE)
+"""``funding@7:<hash>,registry@12:<hash>``: the ``Chain-Heads`` header's and the XLSX properties' form (each head is
+checked after: :func:`checked_head`)."""
+
+HEADER_LINE = re.compile(r"^\s*chain-heads\s*:(.*)$", re.IGNORECASE | re.MULTILINE)
+"""The ``Chain-Heads`` line of a response's headers saved whole (``curl -D headers.txt``)."""
+
+CHAIN_HASH = re.compile(r"[0-9a-f]{64}")
+"""A chain hash: SHA-256, 64 hexadecimal digits (``shared.chain``)."""
+
+SERVICES = ("registry", "funding", "engagement", "reporting")
 
 LABEL_MARK = "osv-verify --heads"
 """What the XLSX properties sheet's label of the heads row holds, in either language."""
@@ -53,21 +62,40 @@ def heads_from_file(path: Path, source: str | None = None) -> list[Head]:
         text = raw.decode("utf-8-sig", errors="replace").strip()
         if text.startswith(("{", "[")):
             return _json_heads(path, text, where)
-        label = text.removeprefix("Chain-Heads:").strip()
-        if text.count("\n") > 0 and not HEADS_LABEL.match(label):
+        header = HEADER_LINE.search(text)
+        label = header.group(1).strip() if header else text
+        if "\n" in label and not HEADS_LABEL.match(label):
             raise HeadsFileError(
                 f"--heads {path}: holds no chain heads (a CSV export carries them in its Chain-Heads response header, "
                 f"not in the file: save that header's value to a file and give it); it takes {FORMS}"
             )
     if label is None or not HEADS_LABEL.match(label):
         raise HeadsFileError(f"--heads {path}: holds no chain heads; it takes {FORMS}")
-    return [_head(item, where) for item in label.split(",") if item.strip()]
+    heads = []
+    for item in (item.strip() for item in label.split(",") if item.strip()):
+        service, rest = item.split("@", 1)
+        position, hash_ = rest.split(":", 1)
+        heads.append(checked_head(path, service, int(position), hash_, None, where))
+    return heads
 
 
-def _head(item: str, where: str) -> Head:
-    service, rest = item.strip().split("@", 1)
-    position, hash_ = rest.split(":", 1)
-    return Head(service, int(position), hash_, None, where)
+def checked_head(path: Path, service: Any, position: Any, hash_: Any, published_at: Any, where: str) -> Head:
+    """A head as given, checked: a service of the chain, a position from 1, a hash of 64 hexadecimal digits (read in
+    either case). A head cut short in a copy, or of a position no log has, was checked against the store and said
+    "the history up to here was rewritten", exit 1: a false tamper alarm (tester 231 F1)."""
+    if isinstance(position, str) and position.strip().isdigit():  # a list written by hand: "273"
+        position = int(position)
+    named = f"{service}@{position}"
+    if service not in SERVICES:
+        raise HeadsFileError(f"--heads {path}: {named} names no service of the chain ({', '.join(SERVICES)})")
+    if isinstance(position, bool) or not isinstance(position, int) or position < 1:
+        raise HeadsFileError(f"--heads {path}: {named}: a head's position is a whole number from 1")
+    if not isinstance(hash_, str) or not CHAIN_HASH.fullmatch(hash_.lower()):
+        given = f"{len(hash_)} characters" if isinstance(hash_, str) else type(hash_).__name__
+        raise HeadsFileError(
+            f"--heads {path}: the hash of {named} is {given}, not 64 hexadecimal digits: was it copied whole?"
+        )
+    return Head(service, position, hash_.lower(), published_at, where)
 
 
 def _json_heads(path: Path, text: str, where: str) -> list[Head]:
@@ -77,9 +105,13 @@ def _json_heads(path: Path, text: str, where: str) -> list[Head]:
             document = document["heads"]
         if isinstance(document, dict):
             document = [{"service": name, **value} for name, value in document.items() if value]
-        return [Head(h["service"], int(h["position"]), h["hash"], h.get("published_at"), where) for h in document]
-    except (ValueError, TypeError, KeyError, AttributeError) as error:
-        raise HeadsFileError(f"--heads {path}: its JSON holds no heads ({type(error).__name__}); it takes {FORMS}") from None
+        heads = [(h["service"], h["position"], h["hash"], h.get("published_at")) for h in document]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        raise HeadsFileError(
+            f"--heads {path}: its JSON holds no heads (a report's \"heads\", or a list of "
+            '{"service", "position", "hash"}); it takes ' + FORMS
+        ) from None
+    return [checked_head(path, *head, where) for head in heads]
 
 
 def _xlsx_heads(path: Path) -> str | None:
