@@ -182,7 +182,7 @@ def test_a_bucket_without_the_services_head_is_said_to_hold_none_yet_not_that_no
     assert done.stderr.strip() == f"note: the bucket OSV_CHAIN_HEADS at {auditor} holds no head of reporting yet: only the chain itself was checked"
 
     heads = tmp_path / "report.json"
-    heads.write_text('{"heads": {"registry": {"position": 3, "hash": "ab"}, "reporting": null}}')
+    heads.write_text('{"heads": {"registry": {"position": 3, "hash": "abababababababababababababababababababababababababababababababab"}, "reporting": null}}')
     done = osv_verify("--service", "reporting", "--store", store, "--nats", nats_server.auditor_url, "--heads", str(heads))
     assert done.stderr.strip() == (f"note: neither the bucket OSV_CHAIN_HEADS at {auditor} nor {heads} holds a head of reporting yet: "
                                    "only the chain itself was checked")
