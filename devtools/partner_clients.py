@@ -8,7 +8,6 @@ revoke alone left the client getting tokens and reading the feeds (tester 225 F2
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 
@@ -32,19 +31,17 @@ def end_http_access(idp_dir: Path, municipality: str) -> str | None:
     """
     if not (idp_dir / "state.json").is_file():
         return None
-    from devtools.identity import IdentityProvider, partner_client_removed
+    from devtools.identity import IdentityProvider, partner_client_removed, schema_check_quiet
 
     client_id = f"partner-{municipality}"
-    logging.disable(logging.INFO)  # Canaille's schema check logs alembic's INFO lines (see devtools.identity's rotate-secret)
     try:
-        removed = IdentityProvider(idp_dir).remove_partner_client(municipality)
+        with schema_check_quiet():
+            removed = IdentityProvider(idp_dir).remove_partner_client(municipality)
     except Exception as error:  # noqa: BLE001 - its database or state refused: said in one line, with what to do
         raise HttpAccessNotEnded(
             f"the machine client {client_id} was not removed from the identity provider in {idp_dir} ({_first_line(error)}): "
             f"it still gets tokens for GET /events; once that is put right, run `osv-partner revoke --municipality {municipality}` again"
         ) from None
-    finally:
-        logging.disable(logging.NOTSET)
     return partner_client_removed(client_id, was_there=removed is not None)
 
 

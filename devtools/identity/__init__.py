@@ -164,6 +164,17 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+@contextlib.contextmanager
+def schema_check_quiet() -> Iterator[None]:
+    """INFO lines off while a command opens the provider's database: Canaille's schema check logs alembic's (its env.py
+    sets up logging itself), and the person running the command is told its own lines only."""
+    logging.disable(logging.INFO)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
 def partner_client_removed(client_id: str, *, was_there: bool) -> str:
     """What a removal of the partner's machine client (:meth:`IdentityProvider.remove_partner_client`) tells: ``remove-partner`` and ``osv-partner revoke`` print it."""
     if not was_there:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import logging
 import sys
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from devtools.identity import (
     IdentitySettings,
     SignInError,
     partner_client_removed,
+    schema_check_quiet,
 )
 
 SERVICES_HOLD = ("osv-services", "osv-imports")
@@ -92,22 +92,26 @@ def _token_of(name: str, settings: IdentitySettings) -> int:
     return 0
 
 
-def _rotate_secret(args: argparse.Namespace) -> int:
-    """A new secret for a machine client of the provider ``make run`` keeps (``OSV_VAR_DIR``/idp), printed once."""
+def _kept_provider() -> IdentityProvider | None:
+    """The provider ``make run`` keeps (``OSV_VAR_DIR``/idp); None, said on stderr, when no state is there."""
     idp = IdentityProvider.from_settings(IdentitySettings())
     if not idp.state_dir.exists():
         print(f"error: no identity provider state in {idp.state_dir} (OSV_VAR_DIR names the folder `make run` keeps)", file=sys.stderr)
+        return None
+    return idp
+
+
+def _rotate_secret(args: argparse.Namespace) -> int:
+    """A new secret for a machine client of the provider ``make run`` keeps (``OSV_VAR_DIR``/idp), printed once."""
+    idp = _kept_provider()
+    if idp is None:
         return 1
-    # Canaille's schema check, opening the database, logs alembic's INFO lines (its env.py sets up logging itself):
-    # the official is told the command's own lines only.
-    logging.disable(logging.INFO)
     try:
-        secret = idp.rotate_client_secret(args.client)
+        with schema_check_quiet():
+            secret = idp.rotate_client_secret(args.client)
     except IdentityProviderError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    finally:
-        logging.disable(logging.NOTSET)
     print(
         f"New secret for {args.client}: the old one is refused from now on; tokens issued with it stay valid until "
         f"they expire (1 hour).",
@@ -121,23 +125,20 @@ def _rotate_secret(args: argparse.Namespace) -> int:
 
 def _add_partner(args: argparse.Namespace) -> int:
     """A municipal partner's machine client in the provider ``make run`` keeps (``OSV_VAR_DIR``/idp); its secret printed."""
-    idp = IdentityProvider.from_settings(IdentitySettings())
-    if not idp.state_dir.exists():
-        print(f"error: no identity provider state in {idp.state_dir} (OSV_VAR_DIR names the folder `make run` keeps)", file=sys.stderr)
+    idp = _kept_provider()
+    if idp is None:
         return 1
     from devtools.nats_accounts import municipalities
     from services.registry.settings import RegistrySettings
 
     # The municipalities osv-partner takes: the shipped table's, or those of the districts file registry maps with.
     known = municipalities(RegistrySettings().districts_file)
-    logging.disable(logging.INFO)  # Canaille's schema check logs alembic's INFO lines (see _rotate_secret)
     try:
-        client_id, secret = idp.add_partner_client(args.municipality, known)
+        with schema_check_quiet():
+            client_id, secret = idp.add_partner_client(args.municipality, known)
     except IdentityProviderError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    finally:
-        logging.disable(logging.NOTSET)
     code = client_id.removeprefix("partner-")
     reach = "every municipality's events (all of Lima)" if code == "mml" else f"the events of {known[code]} only"
     print(
@@ -151,18 +152,15 @@ def _add_partner(args: argparse.Namespace) -> int:
 
 def _remove_partner(args: argparse.Namespace) -> int:
     """A municipal partner's machine client taken out of the provider ``make run`` keeps (``OSV_VAR_DIR``/idp)."""
-    idp = IdentityProvider.from_settings(IdentitySettings())
-    if not idp.state_dir.exists():
-        print(f"error: no identity provider state in {idp.state_dir} (OSV_VAR_DIR names the folder `make run` keeps)", file=sys.stderr)
+    idp = _kept_provider()
+    if idp is None:
         return 1
-    logging.disable(logging.INFO)  # Canaille's schema check logs alembic's INFO lines (see _rotate_secret)
     try:
-        removed = idp.remove_partner_client(args.municipality)
+        with schema_check_quiet():
+            removed = idp.remove_partner_client(args.municipality)
     except IdentityProviderError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    finally:
-        logging.disable(logging.NOTSET)
     client_id = removed or f"partner-{args.municipality.strip().lower()}"
     print(partner_client_removed(client_id, was_there=removed is not None))
     return 0
