@@ -44,6 +44,9 @@ BATCHES_AHEAD = 4
 CONNECT_ATTEMPTS = 3
 """Tries per NATS server, at the start and after a lost connection, before the read fails."""
 
+CONNECT_TIMEOUT_SECONDS = 5
+"""Seconds each try waits for a server's greeting."""
+
 
 def main() -> int:
     """Read the streams named on standard input (JSON: servers, streams, batch) and write them to standard output.
@@ -114,6 +117,15 @@ def refused_sign_in(error: Exception) -> bool:
     return type(error).__name__ == "AuthorizationError" or "authorization violation" in str(error).lower()
 
 
+def described(error: Exception) -> str:
+    """``ErrorType: message``; a timeout, which nats-py gives without a message, says what it means: the address took the
+    connection but sent no NATS greeting (``INFO``) in time, as a port of another program does (tester 231 F5)."""
+    if isinstance(error, TimeoutError) and not str(error).strip():
+        return (f"{type(error).__name__}: no NATS greeting within {CONNECT_TIMEOUT_SECONDS} s, "
+                "is it a NATS server's client port (4222 unless set)?")
+    return f"{type(error).__name__}: {error}"
+
+
 async def connect(servers: list[str]) -> Any:
     """A connection to one of ``servers``: a few tries each, a second apart (nats-py's default: two minutes of silence,
     and a traceback logged at each try).
@@ -129,12 +141,12 @@ async def connect(servers: list[str]) -> Any:
 
     try:
         return await nats.connect(
-            servers, connect_timeout=5, max_reconnect_attempts=CONNECT_ATTEMPTS, reconnect_time_wait=1, error_cb=refused
+            servers, connect_timeout=CONNECT_TIMEOUT_SECONDS, max_reconnect_attempts=CONNECT_ATTEMPTS, reconnect_time_wait=1, error_cb=refused
         )
     except NoServersError:
         said = [error for error in refusals if not isinstance(error, OSError)]  # what a server said (a refused login) over how it hung up
         last = (said or refusals)[-1] if refusals else None
-        named = f"{type(last).__name__}: {last}" if last is not None else None
+        named = described(last) if last is not None else None
         if last is not None and refused_sign_in(last):
             raise NatsSignInRefusedError(f"the NATS server refused the sign-in (the last: {named})", named) from None
         raise NatsUnreachableError(f"no NATS server took the connection (the last: {named})" if named else

@@ -576,6 +576,30 @@ def test_from_the_feeds_a_service_given_two_feeds_is_refused_rather_than_the_las
     assert osvs_identified(database) == 1
 
 
+def test_a_port_that_takes_the_connection_but_is_not_nats_is_said_so_not_a_bare_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operator or auditor who gives ``--nats`` another program's port (an HTTP service's) was told ``out of reach
+    (TimeoutError: )``: nats-py's timeout has no message (tester 231 F5). One try of one second, to keep the test short."""
+    monkeypatch.setattr(streamreader, "CONNECT_ATTEMPTS", 1)
+    monkeypatch.setattr(streamreader, "CONNECT_TIMEOUT_SECONDS", 1)
+
+    async def attempt() -> streamreader.NatsUnreachableError:
+        async def says_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(100)  # an HTTP server waits for a request; nats-py waits for the server's INFO
+
+        server = await asyncio.start_server(says_nothing, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            with pytest.raises(streamreader.NatsUnreachableError) as refused:
+                await streamreader.connect([f"nats://127.0.0.1:{port}"])
+            return refused.value
+        finally:
+            server.close()
+
+    error = asyncio.run(attempt())
+    assert error.last == "TimeoutError: no NATS greeting within 1 s, is it a NATS server's client port (4222 unless set)?", error.last
+    assert str(error).endswith(f"(the last: {error.last})")
+
+
 def test_a_failed_rebuild_into_a_new_sqlite_file_leaves_no_file_behind(tmp_path: Path) -> None:
     """Tester 47 F6: it left a file of empty tables, while saying the read model "is left as it was"; the folder made
     for it goes too. A file that was there is never removed, and a rebuild that succeeds keeps the one it made."""
