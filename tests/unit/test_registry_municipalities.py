@@ -97,6 +97,9 @@ def test_a_new_focal_point_is_a_rotation_the_previous_one_leaves_that_day() -> N
         (OFFICE, "Lic. Carmen Salazar Quispe", ["role"]),  # tester 225 F7: published to partners, kept for good
         (OFFICE, "especialista (Sra.Rosa Huamán)", ["role"]),
         ("Despacho del Dr. Luis Pérez", "ING. Luis Paredes", ["office", "role"]),
+        # Titles the first list missed, and titles written without their dot (tester 231's note).
+        (OFFICE, "Lcda. Carmen Salazar", ["role"]), (OFFICE, "Bach. Rosa Huamán", ["role"]), (OFFICE, "Mtra. Rosa Huamán", ["role"]),
+        (OFFICE, "Lic Carmen Salazar", ["role"]), ("Despacho de la Sra Rosa Huamán", "Tec. Luis Paredes", ["office", "role"]),
     ],
 )
 def test_a_focal_point_whose_office_or_post_names_a_person_is_refused_every_field_at_once(office: str, role: str, fields: list[str]) -> None:
@@ -117,6 +120,9 @@ def test_a_focal_point_whose_office_or_post_names_a_person_is_refused_every_fiel
         "Ing. residente", "Ing. de sistemas", "Especialista Lic. en Trabajo Social", "Trabajadora social (Lic. en TS)",
         "Mg. en Gestión Pública (especialista)", "Arq. de la Subgerencia de Obras", "Dr. de turno del policlínico",
         "CPC. de planta", "Sr. Analista de Programas Sociales", "Sr. Especialista",
+        # Words that begin as a title does, with no dot and no name after them.
+        "Técnica de campo", "Ingeniera Residente", "Licenciada en Trabajo Social", "Bachiller en Derecho", "Tec de campo",
+        "Economista Senior", "Psicóloga Comunitaria",
     ],
 )
 def test_posts_and_offices_without_a_persons_title_are_taken(role: str) -> None:

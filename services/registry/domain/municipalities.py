@@ -69,10 +69,14 @@ class FocalPointAlreadyLeftError(ConflictError):
 
 
 
-PERSONS_TITLES = re.compile(r"(?<![\w.])(sra?|srta|dra?|licd?a?|ing|abog|prof|profa|mg|arq|cpc)\.\s*", re.IGNORECASE)
-"""A title written before a person's name in Peru (Sr., Sra., Srta., Dr., Dra., Lic., Licda., Ing., Abog., Prof., Mg.,
-Arq., CPC.): a focal point's ``office`` or ``role`` that names the official who holds the post writes one before two
-capitalised words (:func:`people_named`)."""
+PERSONS_TITLES = re.compile(
+    r"(?<![\w.])(sra?|srta|dra?|licd?a?|lcd[oa]|ing|abog|prof|profa|mg|mtr[oa]|arq|cpc|bach|tec|econ|psic|obst)(?:\.\s*|\s+)",
+    re.IGNORECASE,
+)
+"""A title written before a person's name in Peru (Sr., Sra., Srta., Dr., Dra., Lic., Licda., Lcdo., Lcda., Ing., Abog.,
+Prof., Mg., Mtro., Mtra., Arq., CPC., Bach., Tec., Econ., Psic., Obst.), with its dot or without ("Lic Carmen Salazar",
+tester 231's note): a focal point's ``office`` or ``role`` that names the official who holds the post writes one before
+two capitalised words (:func:`people_named`)."""
 
 NAME_WORD = re.compile(r"[A-ZÁÉÍÓÚÜÑ][a-záéíóúüñ'-]+")
 """A capitalised word of a person's name: Carmen, Salazar, Huamán."""
