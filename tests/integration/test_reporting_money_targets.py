@@ -152,3 +152,22 @@ def test_a_money_part_that_is_no_number_at_all_is_told_money_is_a_decimal_string
     problem = assert_problem(put_raw(client, "seed_funds_granted_pen", body), 422, "target.value", "decimal_text")
     [said] = [e["message"] for e in problem["errors"] if e["field"] == "target.value"]
     assert said.startswith('must be a decimal string such as "1500.00"') and "JSON number (12.5)" not in said
+
+
+@pytest.mark.parametrize(("indicator", "part"), [("seed_funds_granted_pen", "value"), ("participatory_budget", "submitted"),
+                                                 ("agents_of_change", "total")])
+@pytest.mark.parametrize("digits", [21, 30, 60])
+def test_a_figure_of_more_digits_than_a_decimal_holds_is_refused_as_too_long_never_a_500(
+    client: TestClient, indicator: str, part: str, digits: int
+) -> None:
+    """Tester 233 F2: a money value of 30 digits or more was a 500 (``InvalidOperation`` cutting it to the cent, past the
+    decimal context's 28 digits, in the rules run on the body as sent), and the connection reset after it."""
+    programme(client)
+    for figure in ("target", "baseline"):
+        body = {"target": {part: "1"}, figure: {part: "1" * digits}}
+
+        answer = put_raw(client, indicator, json.dumps(body).encode())
+
+        problem = assert_problem(answer, 422)
+        assert [(e["field"], e["rule"]) for e in problem["errors"]] == [(f"{figure}.{part}", "decimal_text")], problem
+    assert set_ones(client) == []
