@@ -144,7 +144,8 @@ class GoodsDeliveryCreate(Command):
 
 
 class DisbursementCreate(Command):
-    tranche: int = Field(strict=True, ge=1, le=MAX_TRANCHES, description="The tranche's number: 1, 2, 3… in order.")
+    tranche: int = Field(strict=True, ge=1, le=MAX_TRANCHES, description="The tranche's number: 1, 2, 3… in order (422 `next_tranche` naming the next; "
+                        "a tranche recorded already, sent again, 409 `tranche_once` naming it, its `disbursement_id` in the answer).")
     amount: Money = Field(description="What was paid, a decimal string > 0 in the grant's currency.")
     disbursed_on: IsoDate = Field(
         description="When it was paid; not before the grant nor the previous tranche, nor after its OSV's dissolution (409 `osv_not_dissolved`)."

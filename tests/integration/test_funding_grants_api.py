@@ -480,13 +480,18 @@ def test_tranches_come_in_order_and_the_refusal_names_the_next(client: TestClien
         "next_tranche",
     )
     assert "tranche 1 is next" in problem["detail"]
-    created(client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 1, "amount": "10.00", "disbursed_on": "2021-11-01"}))
-    assert_problem(
-        client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 1, "amount": "10.00", "disbursed_on": "2021-11-02"}),
-        422,
+    first = created(client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 1, "amount": "10.00", "disbursed_on": "2021-11-01"}))
+    # Sent again after a timeout: told it is recorded, naming it, not that its number is wrong (tester 233 F4).
+    resent = assert_problem(
+        client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 1, "amount": "10.00", "disbursed_on": "2021-11-01"}),
+        409,
         "tranche",
-        "next_tranche",
+        "tranche_once",
     )
+    assert resent["detail"] == ("tranche 1 is recorded already (10.00 PEN disbursed on 2021-11-01): nothing was recorded "
+                                "again; tranche 2 is the next")
+    assert resent["disbursement_id"] == first["disbursements"][0]["id"]
+    assert [d["tranche"] for d in client.get(f"/grants/{seed['id']}").json()["disbursements"]] == [1]
     out_of_order = assert_problem(
         client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 2, "amount": "10.00", "disbursed_on": "2021-10-31"}),
         422,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
 if TYPE_CHECKING:
-    from services.funding.domain.grants import Closing, Grant, GrantKind, Support, Withdrawal
+    from services.funding.domain.grants import Closing, Disbursement, Grant, GrantKind, Support, Withdrawal
 
 
 class GrantNotFoundError(NotFoundError):
@@ -78,6 +78,20 @@ class BeyondGrantAmountError(ConflictError):
             field=field,
             rule="within_grant_amount",
         )
+
+
+class TrancheRecordedError(ConflictError):
+    """A tranche recorded already, sent again (a resend after a timeout): 409 naming it, ``disbursement_id`` in
+    ``extensions``; nothing is recorded (tester 233 F4: it was told its number was wrong, 422 ``next_tranche``)."""
+
+    def __init__(self, recorded: Disbursement, currency: str, expected: int) -> None:
+        super().__init__(
+            f"tranche {recorded.tranche} is recorded already ({recorded.amount} {currency} disbursed on "
+            f"{recorded.disbursed_on.isoformat()}): nothing was recorded again; tranche {expected} is the next",
+            field="tranche",
+            rule="tranche_once",
+        )
+        self.extensions = {"disbursement_id": str(recorded.disbursement_id)}
 
 
 class NotNextTrancheError(RuleViolationError):

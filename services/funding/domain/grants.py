@@ -48,6 +48,9 @@ from services.funding.domain.granterrors import (
     SupportChangedError as SupportChangedError,
 )
 from services.funding.domain.granterrors import (
+    TrancheRecordedError as TrancheRecordedError,
+)
+from services.funding.domain.granterrors import (
     WrongGrantKindError as WrongGrantKindError,
 )
 from services.funding.domain.phases import Phase, PhaseDates, phase_containing
@@ -271,6 +274,8 @@ class Grant(Aggregate):
         self.check_kind(GrantKind.SEED_FUND, "disbursements")
         self.check_open()
         expected = len(self.disbursements) + 1
+        if 1 <= tranche < expected:  # a resend: told it is recorded, not that its number is wrong
+            raise TrancheRecordedError(self.disbursements[tranche - 1], self.currency.value, expected)
         if tranche != expected:
             raise NotNextTrancheError(tranche, expected)
         amount = check_money(amount)
