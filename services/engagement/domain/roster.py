@@ -6,11 +6,17 @@ update records the full current count (never who holds what).
 
 An OSV has one president at a time: a membership seated as president while
 another holds the role is refused (409 ``one_president``, naming the holder's
-member id); the holder's new role, or departure, is recorded first.
+member id); the holder's new role, or departure, is recorded first. Nor may a
+president's term begin within another's, past or present (409 ``one_president``,
+naming that term's dates: :func:`check_term_apart`): the board's history is what
+the municipal registry (RUOS) records. The roster knows which memberships were
+ever seated as president (:attr:`OSVRoster.presidents`); their terms are the
+memberships' roles (:func:`terms_of`), read by the application.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -34,6 +40,59 @@ class PresidentSeatTakenError(ConflictError):
             rule="one_president",
         )
         self.holder = holder
+
+
+class PresidentTermsOverlapError(ConflictError):
+    """A president's term would begin within another's in the same OSV: that term is named by its dates and its holder's
+    member id, never by name. ``field`` is the date given (``changed_on``, ``joined_on``)."""
+
+    def __init__(self, field: str, began_on: date, holder: UUID, other: Term) -> None:
+        until = f"until {other.ended_on}" if other.ended_on is not None else "and holds it still"
+        super().__init__(
+            f"member {holder} was this OSV's president from {other.began_on} {until}: an OSV has one president at "
+            f"a time, and a president's term from {began_on} would overlap theirs; a new president's term begins on "
+            "or after the day the one before it ended (the day that president's role changed or they left)",
+            field=field,
+            rule="one_president",
+        )
+        self.holder = holder
+        until_day = other.ended_on.isoformat() if other.ended_on is not None else None
+        self.extensions = {"overlapping_term": {"from": other.began_on.isoformat(), "until": until_day}}
+
+
+@dataclass(frozen=True)
+class Term:
+    """Days a membership held a role: from ``began_on`` until ``ended_on``, the day the role changed or the member left
+    (not counted: a new president may begin that day), or None while it is held."""
+
+    began_on: date
+    ended_on: date | None = None
+
+    def overlaps(self, other: Term) -> bool:
+        """Whether the two share a day (a term that ended the day it began shares none)."""
+        if self.began_on == self.ended_on or other.began_on == other.ended_on:
+            return False
+        return self.began_on < (other.ended_on or date.max) and other.began_on < (self.ended_on or date.max)
+
+
+def terms_of(membership: Membership, role: Role = Role.PRESIDENT) -> list[Term]:
+    """The membership's terms in ``role``, in order: each from the day it took the role until its next role or its
+    departure."""
+    held = membership.roles
+    return [
+        Term(each.since, held[index + 1].since if index + 1 < len(held) else membership.left_on)
+        for index, each in enumerate(held)
+        if each.role is role
+    ]
+
+
+def check_term_apart(field: str, term: Term, others: Iterable[tuple[UUID, Term]]) -> None:
+    """409 ``one_president`` on ``field`` when a president's ``term`` overlaps one of the ``others`` (each with its
+    holder's member id): the one of them that ended last is named, the day on or after which the new term may begin."""
+    overlapping = [(holder, other) for holder, other in others if term.overlaps(other)]
+    if overlapping:
+        holder, other = max(overlapping, key=lambda found: found[1].ended_on or date.max)
+        raise PresidentTermsOverlapError(field, term.began_on, holder, other)
 
 
 @dataclass(frozen=True)
@@ -70,7 +129,7 @@ class OSVRoster(Aggregate):
     records the full current count: the municipal registry keeps the latest.
     """
 
-    FLAT_COPIED = ("seats", "board_counts", "member_counts")
+    FLAT_COPIED = ("seats", "board_counts", "member_counts", "presidents")
     """Hold only values that never change: copied for a command as they are (:func:`shared.kept.copy_kept`)."""
 
     @staticmethod
@@ -85,6 +144,11 @@ class OSVRoster(Aggregate):
         self.board_counts: dict[DocumentType, int] = {}
         self.member_counts: dict[DocumentType, int] = {}
         """:func:`tally` of the seats, kept as each seat changes: a change costs the same with 10 members or 1,000."""
+        self.presidents: dict[UUID, UUID] = {}
+        """Every membership ever seated as president here (current or past), with its member's id, in the order first
+        seated: whose terms a new president's is checked against (:func:`check_term_apart`). Worked out from the
+        ``DocumentsCounted`` events as they are replayed: a roster recorded before it was kept knows its past
+        presidents too."""
 
     def check_seat(self, membership_id: UUID, role: Role) -> None:
         """Whether a membership may sit in ``role``: 409 ``one_president`` when it is president and another active
@@ -94,6 +158,11 @@ class OSVRoster(Aggregate):
         for seated, seat in self.seats.items():
             if seated != membership_id and seat.role is Role.PRESIDENT:
                 raise PresidentSeatTakenError(seat.member_id)
+
+    def presidents_besides(self, membership_id: UUID) -> dict[UUID, UUID]:
+        """:attr:`presidents` but ``membership_id``: membership id to member id, whose terms a president's start is
+        checked against. Empty in most OSVs' first years; one a term at most."""
+        return {seated: member_id for seated, member_id in self.presidents.items() if seated != membership_id}
 
     def seats_member(self, member_id: UUID) -> bool:
         """Whether the person ``member_id`` holds an active membership of this OSV."""
@@ -141,6 +210,8 @@ class OSVRoster(Aggregate):
             self.seats.pop(membership_id, None)
         else:
             self.seats[membership_id] = after  # a role changed keeps its place: the order members joined in
+            if after.role is Role.PRESIDENT:
+                self.presidents.setdefault(membership_id, member_id)
         self.board_counts = _recount(self.board_counts, before, after, board_only=True)
         self.member_counts = _recount(self.member_counts, before, after, board_only=False)
         self.counted_on = counted_on
