@@ -27,7 +27,7 @@ from services.engagement.domain.memberrules import (
 )
 from services.engagement.domain.members import UNCHANGED, Member, Membership, Unchanged
 from services.engagement.domain.needs import NeedsRecord
-from services.engagement.domain.roster import OSVRoster
+from services.engagement.domain.roster import OSVRoster, Term, check_term_apart, terms_of
 from services.engagement.fieldwork import Fieldwork
 from services.engagement.forgetting import Forgetting
 from services.engagement.merging import Merging
@@ -220,6 +220,7 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
         member = self._new_member(*person)
         roster = self._roster_of(osv_id)
         roster.check_seat(member.latest_membership.membership_id, member.latest_membership.role)  # before claiming the document
+        self._check_president_term(roster, member.latest_membership, "joined_on")
         drawn_at_random(member.id)  # a new person: their key is made without looking for it first
         try:
             index = self._claim_document(member, Disclosure.REGISTRATION_REFUSED, osv_id)
@@ -253,6 +254,8 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
             raise_first([unknown, *refused(member.join, osv_id, role, joined_on)])
         membership = member.join(osv_id, role, joined_on)
         roster = self._roster_of(osv_id)
+        roster.check_seat(membership.membership_id, membership.role)
+        self._check_president_term(roster, membership, "joined_on")
         roster.seat(membership, member.id, member.document_type, self.today())
         self.save(member, roster)
         return member
@@ -271,6 +274,8 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
         membership = member.change_role(membership_id, role, changed_on)
         self.osvs.require_not_dissolved(membership.osv_id, on=changed_on, dated="changed_on")
         roster = self._roster_of(membership.osv_id)
+        roster.check_seat(membership.membership_id, membership.role)
+        self._check_president_term(roster, membership, "changed_on")
         roster.seat(membership, member.id, member.document_type, self.today())
         self.save(member, roster)
         return member
@@ -306,9 +311,12 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
         membership = self.membership_recorded_on(member, membership_id)
         check_version("the member", self.version_of(member), expected)
         attended = self._meetings_attended(member)  # before the correction changes the membership
+        previous = membership.joined_on
         if member.correct_joining(membership_id, joined_on, self.today()):
             self.osvs.require_not_dissolved(membership.osv_id, on=joined_on, dated="joined_on")
             self._check_meetings_attended(member, membership, "joined_on", joined_on, attended)
+            if joined_on < previous:  # a president's first term, begun earlier, may overlap another's
+                self._check_president_term(self._roster_of(membership.osv_id), membership, "joined_on", first=True)
             self.save(member)
         return member
 
@@ -518,6 +526,25 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
             for day in sorted(days, reverse=field == "left_on"):  # the meeting that bounds the date most
                 if not held_on(memberships, day):
                     raise AttendedMeetingError(field, given, day)
+
+    def _check_president_term(
+        self, roster: OSVRoster, membership: Membership, field: str, *, first: bool = False
+    ) -> None:
+        """409 ``one_president`` on ``field`` when the term ``membership`` begins as president (its latest role;
+        ``first``: its first, a joining date corrected) overlaps another president's in its OSV, past or present
+        (:func:`~services.engagement.domain.roster.check_term_apart`; tester 232 F4: a term backdated before the last
+        president stepped down was taken). Nothing is read unless that role is president: a member's registration
+        costs what it did; a president's reads the members the OSV ever seated as president (one a term)."""
+        held = membership.roles[0 if first else -1]
+        if held.role is not Role.PRESIDENT:
+            return
+        term = terms_of(membership)[0 if first else -1]
+        others: list[tuple[UUID, Term]] = []
+        for membership_id, member_id in roster.presidents_besides(membership.membership_id).items():
+            holder = self.find(member_id, Member)
+            if holder is not None and membership_id in holder.memberships:
+                others += [(member_id, other) for other in terms_of(holder.memberships[membership_id])]
+        check_term_apart(field, term, others)
 
     def _roster_of(self, osv_id: UUID) -> OSVRoster:
         return self.find(OSVRoster.create_id(osv_id), OSVRoster) or OSVRoster(osv_id=osv_id)
