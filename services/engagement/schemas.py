@@ -64,7 +64,9 @@ BOARD_RULES = (
     " `president` and `board_member` are the board, for adults: 18 or over on the day the role starts by `birth_year` "
     "(with only the year known, 18 from 31 December of the year they turn 18; 422 `board_role_adult`; no birth year, no "
     "check); a minor takes part as a `member`. An OSV has one president at a time (409 `one_president`, naming the "
-    "current president's member id): record their new role or departure first."
+    "current president's member id): record their new role or departure first. Nor may a president's term begin "
+    "within another president's, past or present (409 `one_president` on the date, naming that term's dates): a term "
+    "ends the day the role changes or the member leaves, the next president's first day."
 )
 
 
