@@ -155,7 +155,8 @@ class MemberMerges:
         ``no_merged_records`` for a duplicate with records merged into it (merge the other way); 409 ``not_erased`` for
         either erased or being erased; 409 ``same_nationality`` or ``same_sex`` when the two differ (correct the wrong one
         first); 409 ``stays_apart`` for two stays in one OSV that overlap (both active, say: the same stay recorded
-        twice); 409 ``enrol_once`` for a project both take part in. ``through``: the records merged into ``survivor``
+        twice, which cannot be merged yet: the message says not to record a departure to get past it); 409
+        ``enrol_once`` for a project both take part in. ``through``: the records merged into ``survivor``
         before, whose memberships and projects the person holds too (tester 187 F2).
 
         Records ``MemberMerged`` on this record, once per OSV either was a member of (in the order they were joined), and
@@ -186,12 +187,7 @@ class MemberMerges:
         for mine in self.memberships.values():
             for theirs in held:
                 if theirs.osv_id == mine.osv_id and _overlap(mine, theirs):
-                    raise MergeRefusedError(
-                        f"membership {mine.membership_id} of the duplicate and {theirs.membership_id} of member {survivor.id} "
-                        "are stays in one OSV at the same time: record the end of the one that ended (its departure), "
-                        "then merge; the same stay recorded twice cannot be merged yet",
-                        "stays_apart",
-                    )
+                    raise MergeRefusedError(_stays_overlap(mine, theirs, survivor.id), "stays_apart")
         for record in (survivor, *through):
             shared = sorted(str(grant) for grant in self.participations if grant in record.participations)
             if shared:
@@ -203,6 +199,43 @@ class MemberMerges:
         for osv_id in osv_ids:
             self.trigger_event(self.MemberMerged, into_member_id=survivor.id, osv_id=osv_id, merged_on=merged_on)  # type: ignore[attr-defined]
         survivor.trigger_event(survivor.DuplicateMergedIn, duplicate_id=self.id, merged_on=merged_on)
+
+
+def _stays_overlap(mine: Membership, theirs: Membership, survivor_id: UUID) -> str:
+    """``stays_apart``'s message: the duplicate's stay ``mine`` and the survivor's ``theirs``, in one OSV, overlap.
+
+    Most often both are one stay recorded twice (the person registered again in the same OSV under another document):
+    such records cannot be merged yet, and no departure gets past it (the other stay, active, overlaps any departure's
+    day), so the message says plainly not to record one: it is counted in ``members_left`` and stays for
+    good. It told staff to record the end of the one that ended, and they recorded a departure that never happened
+    (tester 232 F2). Only a person who truly left and joined again has a departure to record: the earlier stay's, on
+    or before the later one's joining day, which the message names; a stay that joined before an earlier one's departure
+    was typed with a wrong day.
+    """
+
+    def told(membership: Membership, whose: str) -> str:
+        until = "active" if membership.left_on is None else f"left on {membership.left_on.isoformat()}"
+        return f"membership {membership.membership_id} of {whose} (joined on {membership.joined_on}, {until})"
+
+    said = (
+        f"{told(mine, 'the duplicate')} and {told(theirs, f'member {survivor_id}')} "
+        "are in the same OSV at the same time. When they are the same stay recorded twice, the two records cannot be "
+        "merged yet: leave both as they are, and do not record a departure to get past this (a departure is counted "
+        "among those who left, stays recorded for good, and the merge would still be refused)"
+    )
+    earlier, later = sorted((mine, theirs), key=lambda m: m.joined_on)
+    if earlier.joined_on == later.joined_on:
+        return f"{said}: joined the same day, they are"
+    if earlier.left_on is None:
+        return (
+            f"{said}. Only if the person truly left the OSV and joined it again is a departure to be recorded: "
+            f"membership {earlier.membership_id}'s, dated on or before {later.joined_on} (the later stay's joining "
+            "day); then merge"
+        )
+    return (
+        f"{said}. When they are two stays, a day was typed wrong: the later stay joined on {later.joined_on}, before "
+        f"the earlier one's departure on {earlier.left_on}; correct the joining day typed wrong, then merge"
+    )
 
 
 def _overlap(one: Membership, other: Membership) -> bool:

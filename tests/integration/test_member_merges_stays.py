@@ -1,0 +1,75 @@
+"""A person's stays in OSVs around a merge of two of their records (tester 232 F2, F3).
+
+Yusmary was registered twice in Comas, once with her CPP and once with her old PTP: the commonest duplicate, one stay
+recorded twice. Such records cannot be merged yet, and the refusal must not lead staff into recording a departure that
+never happened (it is counted, and stays for good). Once two records in two OSVs are merged, the person is active in
+both: a departure that does not name its membership must not pick one. Runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.integration.test_engagement_api import map_osv
+from tests.integration.test_member_merges import CPP, PTP, merge, register
+from tests.support.api import assert_problem
+from tests.support.clients import feed_types, service_client
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    with service_client("engagement", tmp_path / "var", database_url) as client:
+        yield client
+
+
+def left(client: TestClient, member_id: str, left_on: str, membership_id: str | None = None, **params: str) -> object:
+    url = f"/members/{member_id}" + (f"/memberships/{membership_id}" if membership_id else "") + "/departure"
+    return client.post(url, json={"left_on": left_on, "reason": "moved_in_peru"}, params=params or None)
+
+
+# F2: the same stay recorded twice ----------------------------------------------------------------------------------
+
+
+def test_the_same_stay_recorded_twice_is_refused_saying_plainly_not_to_record_a_departure(client: TestClient) -> None:
+    comas = map_osv(client)
+    survivor = register(client, comas, "CPP", CPP)
+    same_day = register(client, comas, "PTP", PTP)  # typed in again from the same paper list
+
+    refused = merge(client, survivor["id"], same_day["id"])
+
+    assert_problem(refused, 409, "duplicate_id", "stays_apart")
+    detail = refused.json()["detail"]
+    assert "cannot be merged yet" in detail and "do not record a departure" in detail
+    assert "departure to be recorded" not in detail  # joined the same day: nothing to record, whatever the person did
+    assert "MemberLeft" not in feed_types(client)
+
+
+def test_a_duplicate_stay_is_told_apart_from_a_rejoining_whose_departure_is_named_and_dated(client: TestClient) -> None:
+    comas = map_osv(client)
+    survivor = register(client, comas, "CPP", CPP)  # joined on 2024-03-01
+    later = register(client, comas, "PTP", PTP, joined_on="2024-05-10")
+    survivors_stay = survivor["memberships"][0]["membership_id"]
+
+    refused = merge(client, survivor["id"], later["id"])
+
+    assert_problem(refused, 409, "duplicate_id", "stays_apart")
+    detail = refused.json()["detail"]
+    assert "cannot be merged yet" in detail and "do not record a departure" in detail
+    # The one departure that helps is named, with the latest day it may carry: no other gets the merge through.
+    told = f"a departure to be recorded: membership {survivors_stay}'s, dated on or before 2024-05-10"
+    assert f"Only if the person truly left the OSV and joined it again is {told}" in detail
+    assert "record the end of the one that ended" not in detail
+    # A departure from the later record, as tester 232 was led to record, leaves the merge refused, and says so again.
+    assert left(client, later["id"], "2024-06-20").status_code == 200
+    again = merge(client, survivor["id"], later["id"])
+    assert_problem(again, 409, "duplicate_id", "stays_apart")
+    assert "do not record a departure" in again.json()["detail"]
+    # A person who truly left on or before the later joining is merged.
+    assert left(client, survivor["id"], "2024-05-10").status_code == 200
+    assert merge(client, survivor["id"], later["id"]).status_code == 201
