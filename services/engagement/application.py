@@ -284,8 +284,15 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
     def record_departure(
         self, member_id: UUID, left_on: date, reason: DepartureReason, membership_id: UUID | None = None
     ) -> Member:
-        """Record a departure from one membership; without its id, from the member's only active one."""
+        """Record a departure from one membership; without its id, from the person's only active one
+        (:meth:`only_active_membership`: 409 ``one_active_membership`` for several, those of the records merged into the
+        member counted), recorded where it is: on a record merged into the member when it holds it."""
         member = self.get_member(member_id)
+        only = self.only_active_membership(member) if membership_id is None else None
+        if only is not None and only[0] is not member:
+            record, membership = only
+            self.record_departure(record.id, left_on, reason, membership.membership_id)
+            return member  # its read shows the merged record's memberships as they are now (merged_records reads them)
         attended = self._meetings_attended(member)  # before the departure changes their memberships
         if membership_id is None:
             membership = member.leave(left_on, reason)

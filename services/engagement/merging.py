@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from services.engagement.domain.memberrules import MembershipNotFoundError
+from services.engagement.domain.memberrules import MembershipNotFoundError, SeveralActiveMembershipsError
 from services.engagement.domain.members import Member, Membership
 from services.engagement.domain.merges import DuplicateMemberNotFoundError
 from shared.preconditions import check_version
@@ -69,6 +69,17 @@ class Merging:
         except MembershipNotFoundError:
             holder = next((record.id for record in self.merged_records(member) if membership_id in record.memberships), None)
             raise MembershipNotFoundError(membership_id, holder) from None
+
+    def only_active_membership(self, member: Member) -> tuple[Member, Membership] | None:
+        """The person's only active membership and the record it is recorded on: ``member``'s own, or one of a record
+        merged into them, as their read lists it; None when ``member`` has none of their own and no record merged into
+        them has one (the member's own departure answers). 409 ``one_active_membership`` for a person active in several
+        OSVs, counting those of the records merged into them: a departure without its membership closed the member's own
+        while the merged record's stayed active, whichever OSV the read showed (tester 232 F3)."""
+        active = [(record, m) for record in (member, *self.merged_records(member)) for m in record.active_memberships]
+        if len(active) > 1:
+            raise SeveralActiveMembershipsError(len(active), merged=any(record is not member for record, _ in active))
+        return active[0] if active else None
 
     def merged_memberships(self, member: Member) -> list[Membership]:
         """The memberships of the records merged into ``member``: the person's too, recorded where they were."""

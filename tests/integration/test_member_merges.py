@@ -360,9 +360,13 @@ def test_every_answer_about_the_survivor_is_what_its_read_shows(client: TestClie
         return client.get(f"/members/{survivor['id']}", params={"masked": "true"}).json()
 
     assert merged == read()
-    left = client.post(f"/members/{survivor['id']}/departure", json={"left_on": "2024-08-01", "reason": "moved_in_peru"})
+    comas_stay = survivor["memberships"][0]["membership_id"]
+    departure = {"left_on": "2024-08-01", "reason": "moved_in_peru"}
+    assert client.post(f"/members/{survivor['id']}/memberships/{comas_stay}/departure", json=departure).status_code == 200
+    # The person's only active stay is the duplicate's: the departure without its membership closes it (tester 232 F3).
+    left = client.post(f"/members/{survivor['id']}/departure", json={**departure, "left_on": "2024-09-01"})
     assert left.status_code == 200, left.text
-    assert left.json() == read() and left.json()["osv_id"] == los_olivos  # the duplicate's stay goes on
+    assert left.json() == read() and (left.json()["osv_id"], left.json()["membership"]["left_on"]) == (los_olivos, "2024-09-01")
     corrected = client.post(f"/members/{survivor['id']}/correction", json={"phone": "+51 911 111 111"})
     assert corrected.status_code == 200, corrected.text
     assert corrected.json() == read()

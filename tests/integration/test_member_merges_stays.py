@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.integration.test_engagement_api import map_osv
-from tests.integration.test_member_merges import CPP, PTP, merge, register
+from tests.integration.test_member_merges import CPP, PTP, merge, register, yusmary_twice
 from tests.support.api import assert_problem
-from tests.support.clients import feed_types, service_client
+from tests.support.clients import feed_types, head, service_client
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -73,3 +73,38 @@ def test_a_duplicate_stay_is_told_apart_from_a_rejoining_whose_departure_is_name
     # A person who truly left on or before the later joining is merged.
     assert left(client, survivor["id"], "2024-05-10").status_code == 200
     assert merge(client, survivor["id"], later["id"]).status_code == 201
+
+
+# F3: a departure without its membership, after a merge ------------------------------------------------------------
+
+
+def test_a_survivor_active_in_two_osvs_through_the_merge_names_the_membership_to_leave(client: TestClient) -> None:
+    survivor, duplicate, comas, los_olivos = yusmary_twice(client)
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+    before = head(client)
+
+    for params in ({"dry_run": "true"}, {}):
+        refused = left(client, survivor["id"], "2024-08-01", **params)
+        assert_problem(refused, 409, "membership_id", "one_active_membership")
+        assert "merged into this one" in refused.json()["detail"]
+
+    assert head(client) == before
+    shown = client.get(f"/members/{survivor['id']}", params={"masked": "true"}).json()
+    assert {m["osv_id"]: m["status"] for m in shown["memberships"]} == {comas: "active", los_olivos: "active"}
+
+
+def test_a_survivors_only_active_stay_on_the_merged_record_is_the_one_its_departure_closes(client: TestClient) -> None:
+    survivor, duplicate, comas, los_olivos = yusmary_twice(client)
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+    comas_stay = survivor["memberships"][0]["membership_id"]
+    assert left(client, survivor["id"], "2024-06-01", comas_stay).status_code == 200
+
+    answered = left(client, survivor["id"], "2024-08-01")
+
+    assert answered.status_code == 200, answered.text  # was 409 `leave_once`: "already left the OSV on 2024-06-01"
+    body = answered.json()
+    by_osv = {m["osv_id"]: (m["status"], m["left_on"], m["recorded_on"]) for m in body["memberships"]}
+    assert by_osv == {comas: ("left", "2024-06-01", None), los_olivos: ("left", "2024-08-01", duplicate["id"])}
+    assert (body["osv_id"], body["membership"]["left_on"]) == (los_olivos, "2024-08-01")
+    assert answered.headers["etag"] == f'"{body["version"]}"'
+    assert feed_types(client).count("MemberLeft") == 2

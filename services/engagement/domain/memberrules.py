@@ -168,10 +168,20 @@ class AlreadyLeftError(ConflictError):
 
 
 class SeveralActiveMembershipsError(ConflictError):
-    def __init__(self, count: int) -> None:
+    """409 ``one_active_membership``: a departure without its membership, for a person active in ``count`` OSVs.
+    ``merged``: some of those memberships are recorded on records merged into the member (tester 232 F3), where their
+    departure is recorded."""
+
+    def __init__(self, count: int, *, merged: bool = False) -> None:
+        where = (
+            " (some through a record of the same person merged into this one: record its departure on that record, "
+            "the membership's `recorded_on`)"
+            if merged
+            else ""
+        )
         super().__init__(
             f"this member is active in {count} OSVs: record the departure on the membership "
-            "(POST /members/{id}/memberships/{membership_id}/departure)",
+            f"(POST /members/{{id}}/memberships/{{membership_id}}/departure){where}",
             field="membership_id",
             rule="one_active_membership",
         )
