@@ -8,7 +8,7 @@ here; the column types' conversions; its errors) and leave the driver the
 execution. Everywhere else the services go through SQLAlchemy as usual.
 
 Used for a command's side rows (a person's data key, a document's entry,
-written in its events' transaction), the data-key and document lookups and
+written in its events' transaction, or deleted in it), the data-key and document lookups and
 the local OSV directory's check of the OSV a command names.
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
-from sqlalchemy import Connection, Engine, Table, bindparam, exc, insert
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, exc, insert
 
 
 def write_rows(rows: list[tuple[Engine, Table, dict[str, Any]]], connection: Connection | None = None) -> None:
@@ -62,6 +62,13 @@ def insert_sql(engine: Engine, table: Table, values: dict[str, Any]) -> tuple[st
     in the statement's order. The statement is compiled once per table and columns.
     """
     sql, order = _driver_sql(engine.dialect, _insert_of(table, tuple(values)))
+    return sql, _in_order(values, order)
+
+
+def delete_sql(engine: Engine, table: Table, values: dict[str, Any]) -> tuple[str, Any]:
+    """The DELETE of the row of ``table`` whose columns hold ``values`` (its primary key's), in ``engine``'s own SQL, and its
+    parameters as the driver takes them, as :func:`insert_sql` gives an insert's."""
+    sql, order = _driver_sql(engine.dialect, _delete_of(table, tuple(values)))
     return sql, _in_order(values, order)
 
 
@@ -142,6 +149,11 @@ def _in_order(values: dict[str, Any], order: tuple[str, ...] | None) -> Any:
 @functools.lru_cache(maxsize=64)
 def _insert_of(table: Table, columns: tuple[str, ...]) -> Any:
     return insert(table).values({name: bindparam(name) for name in columns})
+
+
+@functools.lru_cache(maxsize=64)
+def _delete_of(table: Table, columns: tuple[str, ...]) -> Any:
+    return delete(table).where(and_(*(table.c[name] == bindparam(name) for name in columns)))
 
 
 @functools.lru_cache(maxsize=64)

@@ -116,6 +116,8 @@ class SideWrites:
     save writes them all with its events (:meth:`shared.store.ServiceApplication.construct_event_store`),
     in the events' transaction when they live in the store's database (as the
     services are wired). A command refused before it saves writes none of them.
+    So are the rows it deletes (:attr:`removed`): a re-keyed document's old
+    entries and their key, gone with the events or not at all.
     """
 
     rows: list[tuple[Engine, Table, dict[str, Any]]] = field(default_factory=list)
@@ -126,6 +128,8 @@ class SideWrites:
     fresh: set[UUID] = field(default_factory=set)
     """Owners whose ids this command drew at random (a new person, a new document entry): no key of theirs
     can be stored yet, so :meth:`KeyRing.key_of` does not look for one (see :func:`drawn_at_random`)."""
+    removed: list[tuple[Engine, Table, dict[str, Any]]] = field(default_factory=list)
+    """Rows to delete with the events, each named by its primary key's values (``{"owner_id": "…"}``)."""
 
     def add(self, engine: Engine, table: Table, values: dict[str, Any]) -> None:
         self.rows.append((engine, table, values))
@@ -134,6 +138,14 @@ class SideWrites:
         """The rows not written yet (they are written by whoever takes them)."""
         rows, self.rows = self.rows, []
         return rows
+
+    def remove(self, engine: Engine, table: Table, key: dict[str, Any]) -> None:
+        self.removed.append((engine, table, key))
+
+    def take_removed(self) -> list[tuple[Engine, Table, dict[str, Any]]]:
+        """The rows not deleted yet (they are deleted by whoever takes them)."""
+        removed, self.removed = self.removed, []
+        return removed
 
 
 _side_writes: ContextVar[SideWrites | None] = ContextVar("side_writes", default=None)
@@ -284,6 +296,18 @@ class KeyRing:
             return True
 
         forget_rows(self.engine, DataKey.__tablename__, delete_keys)
+
+    def forget_on_save(self, *owner_ids: UUID) -> None:
+        """Delete the keys with the events of the command being run (:class:`SideWrites`), in their transaction: a command
+        refused after this, or whose save the store refuses (run again on a collision), has forgotten none. The traces
+        of their bytes go as :meth:`forget`'s do, once the events are stored (:mod:`shared.siderows`). Outside a command,
+        and in a dry run, as :meth:`forget`."""
+        side = side_writes()
+        if side is None or dryrun.current() is not None:
+            self.forget(*owner_ids)
+            return
+        for owner_id in owner_ids:
+            side.remove(self.engine, DataKey.__table__, {"owner_id": str(owner_id)})
 
 
 def key_engine(key_url: str, view_engine: Engine) -> Engine:

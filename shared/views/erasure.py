@@ -86,6 +86,20 @@ def forget_rows(
             connection.rollback()
             return
         connection.commit()
+    clear_traces(engine, table, checkpoint_wait_ms=checkpoint_wait_ms, retry_seconds=retry_seconds)
+
+
+def clear_traces(
+    engine: Engine,
+    table: str,
+    *,
+    checkpoint_wait_ms: int = CHECKPOINT_WAIT_MS,
+    retry_seconds: float = TRUNCATE_RETRY_SECONDS,
+) -> None:
+    """What :func:`forget_rows` does once its deletes are committed, for rows of ``table`` deleted in a transaction of
+    someone else's (a command's, with its events: :mod:`shared.siderows`), with SQLite's ``secure_delete`` on: SQLite's
+    write-ahead log checkpointed and truncated (retried as :func:`forget_rows` says), PostgreSQL's ``table`` vacuumed."""
+    sqlite = engine.dialect.name == "sqlite"
     if sqlite and not truncate_log(engine, wait_ms=0 if _pending(engine) else checkpoint_wait_ms):
         _truncate_when_let(engine, table, checkpoint_wait_ms, retry_seconds)
     if engine.dialect.name == "postgresql":
