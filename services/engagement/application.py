@@ -346,8 +346,9 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
 
         A document that changed re-keys the document index: the new one is claimed (409 ``person_already_registered``,
         naming its holder, when it is another person's), then the old one's entry is released and forgotten as an
-        erasure forgets it (its directory rows and its key, before the correction is saved: a save that fails leaves a
-        person no lookup finds, whom the correction asked again re-keys). A document type that changed counts the
+        erasure forgets it (its directory rows and its key, deleted in the correction's events' transaction: a
+        correction refused after its save collided, 412 or 409 when run again, leaves the person found by their
+        document, tester 233 F1). A document type that changed counts the
         member's active memberships again (``OSVDocumentsCounted``, counts only). 409 ``not_erased`` once erased;
         nothing is recorded when nothing changes. 412 ``current_version`` when ``expected`` (an ``If-Match``'s versions)
         does not name the member's version (:meth:`version_of`, :func:`shared.preconditions.check_version`).
@@ -367,9 +368,9 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
             except PersonAlreadyRegisteredError as held:
                 raise PersonAlreadyRegisteredError(held.member_id, correcting=True) from None
             self.refuse_while_behind()  # nor forgotten for a correction the store would refuse to record
-            self.documents.forget(*forms)
+            self.documents.forget_on_save(*forms)  # with the correction's events: refused, it forgets nothing
             if own is not None:
-                self.keys.forget(own.id)
+                self.keys.forget_on_save(own.id)
                 own.release()
                 saved.append(own)
             saved.append(claimed)

@@ -207,6 +207,18 @@ class DocumentDirectory:
 
         forget_rows(self.engine, DocumentEntry.__tablename__, delete_row)
 
+    def forget_on_save(self, *identities: str) -> None:
+        """Delete the rows of the document under each of ``identities`` with the events of the command being run, in
+        their transaction (:meth:`~shared.sealing.KeyRing.forget_on_save`): a command refused after this, or whose save
+        the store refuses, has forgotten none (tester 233 F1: a correction refused after its save collided left its
+        person found by no number, and registered twice). Outside a command, and in a dry run, as :meth:`forget`."""
+        side = side_writes()
+        if side is None or dryrun.active():
+            self.forget(*identities)
+            return
+        for identity in identities:
+            side.remove(self.engine, DocumentEntry.__table__, {"digest": self.digest(identity)})
+
 
 # Sealing on the way to the store ------------------------------------------------------
 
