@@ -138,13 +138,17 @@ def test_a_correction_to_a_number_registered_meanwhile_is_409_and_leaves_the_doc
     assert lookup(client, "DNI", NEW_DNI).json()["id"] != member["id"]
 
 
-def test_the_old_documents_row_and_key_deleted_with_the_correction_leave_no_bytes_in_the_sqlite_file(
-    client: TestClient, database_url: str
-) -> None:
+@pytest.fixture
+def sqlite_client(tmp_path: Path) -> Iterator[TestClient]:
+    with service_client("engagement", tmp_path / "var", f"sqlite:///{tmp_path / 'events.db'}") as client:
+        yield client
+
+
+def test_the_old_documents_row_and_key_deleted_with_the_correction_leave_no_bytes_in_the_sqlite_file(sqlite_client: TestClient) -> None:
     # Deleted in the events' transaction now, not by an erasure's own: SQLite must still overwrite them and truncate its
-    # log, or the old number's digest and its entry's wrapped key stay readable in the file.
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the bytes of an SQLite file; PostgreSQL's table is vacuumed as an erasure's is")
+    # log, or the old number's digest and its entry's wrapped key stay readable in the file. (The bytes of an SQLite
+    # file: PostgreSQL's table is vacuumed as an erasure's is.)
+    client = sqlite_client
     member = register_zoraida(client, map_osv(client))
     engagement = application_of(client)
     entry_id = engagement.documents.entry_of(f"CE:{OLD_CE}")
