@@ -110,6 +110,8 @@ CONTEXT_SAMPLE = 100_000
 APPLY_SAMPLE = 100_000
 """Events ``ReadModel.apply`` alone and its SQLAlchemy Core baseline insert (the first ones published)."""
 SERVICES = ("registry", "funding", "engagement")
+MEMBERS_AN_OSV = 20
+"""Members registered into each OSV by the bench's second engagement figure (the field's OSVs count 10-30)."""
 HOST = "127.0.0.1"
 DISTRICTS = [d.name for d in DistrictTable.of_lima().districts]
 ZONES = {d.name: d.zone for d in DistrictTable.of_lima().districts}
@@ -999,6 +1001,14 @@ def commands_with_ceilings_beside(args: argparse.Namespace, tmp: Path, table: Ta
                         run = drive(engagement.url, "/members", member_body, n, c, engagement.proc_pid, server.pid)
                         say(f"  {run.per_second:,.0f} cmd/s, {len(run.errors)} failures")
                         add("engagement POST /members", run, before, engagement)
+                        # Beside it, not instead: the field's common case, members joining OSVs whose roster is open
+                        # (10-30 a OSV), four events a registration where a first member's is five.
+                        joining = min(len(osv_ids), max(1, n // MEMBERS_AN_OSV))
+                        before = beside.measure()
+                        run = drive(engagement.url, "/members", lambda i: {**member_body(3 * n + i), "osv_id": osv_ids[i % joining]},
+                                    n, c, engagement.proc_pid, server.pid)
+                        say(f"  {run.per_second:,.0f} cmd/s into {joining:,} OSVs with members, {len(run.errors)} failures")
+                        add(f"engagement POST /members, {n // joining:,} members into each of {joining:,} OSVs with a roster open", run, before, engagement)
                         followed = " and ".join(f"{source}'s {head:,}" for source, head in heads.items())
                         rows.append(Row(f"  engagement: its views had applied {followed} events (before the timed run)", fmt_ms(views_caught_up)))
             except RuntimeError as error:
