@@ -215,3 +215,57 @@ def test_a_person_recorded_twice_merged_after_a_signed_phase_shows_as_a_restatem
     then = client.get("/indicators", params={"as_of": stamp(at(4900))}).json()["phases"][0]["indicators"]
     assert (now["agents_of_change"]["total"], then["agents_of_change"]["total"]) == (1, 2)
     assert now["members_joined"]["total"] == then["members_joined"]["total"] == 2  # joinings stay joinings
+
+
+def test_an_activity_listing_both_records_merged_after_a_signed_phase_restates_attendances_naming_the_merge(
+    desk: tuple[TestClient, FakeNow],
+) -> None:
+    """Tester 232 F1: a workshop of F1 listed Wilmer by both his records, and Ana: three rows, two people. Merged after
+    F1 was signed, the workshop counts two attendances from the merge on; the figure's evidence, of the district and of
+    all Lima, adds up to it with the merge taking the second listing back, and the sign-off's restatement names the merge."""
+    client, clock = desk
+    readmodel = application_of(client).readmodel
+    listed = [("wilmer", "PE", "M"), ("ana", "VE", "F"), ("wilmer-dup", "PE", "M")]
+    readmodel.apply([
+        *a_first_phase_and_an_osv(),
+        joined(1, 2.1, "wilmer", "2021-02-01", "PE", sex="M"), joined(2, 2.2, "wilmer-dup", "2021-02-03", "PE", sex="M"),
+        joined(3, 2.3, "ana", "2021-02-05", "VE"),
+        cloudevent("engagement", 4, "ActivityReported", "w1", at(3), activity_id="w1", osv_id="osv-1", kind="workshop",
+                   held_on="2021-04-10", district="San Juan de Lurigancho", zone="Lima Este",
+                   direct_beneficiaries=[{"nationality": "PE", "sex": "M", "count": 2}, {"nationality": "VE", "sex": "F", "count": 1}],
+                   indirect_beneficiaries=0, outputs=[], counted_by="persons", occurred_on="2021-04-10",
+                   participants=[{"person_id": p, "member": True, "nationality": n, "sex": s} for p, n, s in listed]),
+    ])
+    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(4300))})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["figures"]["attendances"] == {"total": 3, "by_nationality": {"PE": 2, "VE": 1}, "by_sex": {"F": 1, "M": 2}}
+
+    readmodel.apply([cloudevent(
+        "engagement", 5, "MemberMerged", "wilmer-dup", at(5000), member_id="wilmer-dup", into_member_id="wilmer", osv_id="osv-1",
+        merged_on="2021-07-31", occurred_on="2021-07-31",
+    )])
+    clock.moment = at(6000)
+
+    figure = {"total": 2, "by_nationality": {"PE": 1, "VE": 1}, "by_sex": {"F": 1, "M": 1}}
+    assert client.get("/indicators").json()["phases"][0]["indicators"]["attendances"] == figure
+    for group in ("San Juan de Lurigancho", None):
+        found = client.get("/indicators/attendances/evidence", params={"phase": "F1", **({"group": group} if group else {})}).json()
+        assert found["value"] == figure, group
+        assert sum(row["adds"].get("total", 0) for row in found["events"]) == 2, group
+        assert [(row["type"], row["adds"]) for row in found["events"] if row["type"] == "MemberMerged"] == [
+            ("MemberMerged", {"by_nationality.PE": -1, "by_sex.M": -1, "total": -1}),
+        ], group
+
+    [listed_off] = client.get("/sign-offs").json()["sign_offs"]
+    assert listed_off["figures"] == signed.json()["figures"] and listed_off["reproduced"] is True
+    restated = {changed["indicator"]: changed for changed in listed_off["restatement"]}
+    assert set(restated) == {"attendances", "beneficiaries_direct"}  # three people reached were two
+    for name, changed in restated.items():
+        assert {p["part"]: (p["signed"], p["current"], p["difference"]) for p in changed["parts"]} == {
+            "total": (3, 2, -1), "by_nationality.PE": (2, 1, -1), "by_sex.M": (2, 1, -1),
+        }, name
+        assert [(e["event_id"], e["type"], e["adds"]) for e in changed["events"]] == [
+            ("engagement:5", "MemberMerged", {"by_nationality.PE": -1, "by_sex.M": -1, "total": -1}),
+        ], name
+    then = client.get("/indicators", params={"as_of": stamp(at(4900))}).json()["phases"][0]["indicators"]["attendances"]
+    assert then["total"] == 3  # as of before the merge, the workshop's three rows
