@@ -114,3 +114,45 @@ def test_the_3w_export_names_no_project_for_an_activity_on_a_grant_withdrawn_and
 
     assert sheet() == [("act-1", None, "3")]  # libhxl reads an empty cell as None
     assert sheet(as_of=stamp(at(4999))) == [("act-1", "g-2", "3")]
+
+
+def test_agents_of_change_of_a_grant_withdrawn_after_the_sign_off_are_a_restatement_their_evidence_adds_up_to(
+    desk: tuple[TestClient, FakeNow],
+) -> None:
+    # Ana was enrolled in g-2, the acta typed twice, and Rosa in g-1 (found while fixing tester 232 F1): from the
+    # withdrawal of g-2 Ana took part in no project, so F1 counts one agent of change; the evidence, which read the
+    # withdrawal nowhere, still gave two, and the sign-off's restatement named no event behind the -1.
+    client, clock = desk
+    readmodel = application_of(client).readmodel
+
+    def enrolled(position: int, hours: float, member: str, grant: str) -> dict[str, Any]:
+        return cloudevent("engagement", position, "ParticipantEnrolled", member, at(hours), member_id=member, grant_id=grant,
+                          osv_id="osv-1", nationality="VE", sex="F", age_band="30-44", enrolled_on="2021-03-15",
+                          occurred_on="2021-03-15")
+
+    readmodel.apply([
+        *a_first_phase_and_an_osv(), granted(2, 2, "g-1"), granted(3, 3, "g-2"),
+        enrolled(1, 4, "rosa", "g-1"), enrolled(2, 5, "ana", "g-2"),
+    ])
+    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(4300))})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["figures"]["agents_of_change"]["total"] == 2
+
+    readmodel.apply([withdrawn(4, 5000, "g-2")])
+    clock.moment = at(6000)
+
+    figure = phase_one(client.get("/indicators").json())["agents_of_change"]
+    assert figure == {"total": 1, "new": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
+    for group in ("San Juan de Lurigancho", None):
+        found = client.get("/indicators/agents_of_change/evidence", params={"phase": "F1", **({"group": group} if group else {})}).json()
+        assert found["value"] == figure, group
+        assert sum(row["adds"].get("total", 0) for row in found["events"]) == 1, group
+        assert [(row["type"], row["adds"]["total"]) for row in found["events"] if row["type"] == "GrantWithdrawn"] == [
+            ("GrantWithdrawn", -1),
+        ], group
+
+    [listed] = client.get("/sign-offs").json()["sign_offs"]
+    restated = {r["indicator"]: r for r in listed["restatement"]}
+    parts = {p["part"]: (p["signed"], p["current"], p["difference"]) for p in restated["agents_of_change"]["parts"]}
+    assert parts["total"] == (2, 1, -1) and parts["new"] == (2, 1, -1)
+    assert [(e["event_id"], e["type"]) for e in restated["agents_of_change"]["events"]] == [("funding:4", "GrantWithdrawn")]
