@@ -69,7 +69,11 @@ STATUS_OF: Mapping[type[Exception], tuple[int, str]] = {
 
 
 def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
+    """The field an error of pydantic's or a route's names, dotted (``action_items.0.due_on``); the body as a whole when the
+    location names none, and the query itself for a parameter without a name (``?=true``, tester 233 F5: it said ``body``)."""
     parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+    if not any(parts) and len(location) > 1 and location[0] in ("query", "header"):
+        return str(location[0])
     return ".".join(parts) or "body"
 
 

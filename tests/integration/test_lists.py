@@ -103,6 +103,14 @@ def test_an_unknown_query_parameter_on_a_command_is_422_and_nothing_is_written(r
     assert registry.get("/osvs").json() == []
 
 
+def test_a_query_parameter_without_a_name_is_said_to_be_in_the_query_not_in_the_body(registry: TestClient) -> None:
+    """Tester 233 F5: ``POST /osvs?=true&dry_run=true`` was told ``known_parameter`` on the field ``body``."""
+    body = {"name": "Vecinos", "district": "comas", "mapped_on": "2021-03-15"}
+    problem = assert_problem(registry.post("/osvs?=true&dry_run=true", json=body), 422, "query", "known_parameter")
+    assert [e["field"] for e in problem["errors"]] == ["query"]
+    assert registry.get("/osvs").json() == []
+
+
 def test_a_caller_without_a_token_gets_401_before_any_word_on_its_query(registry: TestClient) -> None:
     response = registry.get("/osvs", params={"nmae": "x"}, headers={"Authorization": ""})
     assert response.status_code == 401, response.text
