@@ -171,3 +171,23 @@ def test_a_figure_of_more_digits_than_a_decimal_holds_is_refused_as_too_long_nev
         problem = assert_problem(answer, 422)
         assert [(e["field"], e["rule"]) for e in problem["errors"]] == [(f"{figure}.{part}", "decimal_text")], problem
     assert set_ones(client) == []
+
+
+def test_a_fault_in_the_rules_run_on_a_refused_body_still_answers_the_schemas_422_and_logs_no_value(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Tester 233 F2: a fault of those rules was a 500, the connection dropped after it, and the logged traceback held the
+    body's values. The body is refused all the same: the schema's mistakes are the answer."""
+    programme(client)
+
+    def faulty(body: object, indicator: str) -> list[object]:
+        raise ArithmeticError("a rule's own fault")
+
+    monkeypatch.setattr("services.reporting.api.targets_body_mistakes", faulty)
+    answer = put_raw(client, "agents_of_change", b'{"target": {"total": 5}, "extra": "Zoraida Quispe"}')
+
+    problem = assert_problem(answer, 422, "extra", "extra_forbidden")
+    assert [e["field"] for e in problem["errors"]] == ["extra"]
+    assert "a refused body's rules failed" in caplog.text and "ArithmeticError" in caplog.text
+    assert "Zoraida" not in caplog.text
+    assert set_ones(client) == []
