@@ -209,6 +209,8 @@ def _rule_and_message(error: Mapping[str, Any]) -> tuple[str, str]:
         return kind, f"must be {words}"
     if kind == "string_too_short" and (error.get("ctx") or {}).get("min_length") == 1:  # "String should have at least 1
         return kind, "must not be empty: spaces alone are no text"  # character" of a name of spaces, trimmed (tester 184 F6)
+    if kind in ("enum", "literal_error") and (expected := (error.get("ctx") or {}).get("expected")):  # "Input should be
+        return kind, f"must be one of {expected}: the API's own codes, in English"  # 'president'…" read as pydantic's (tester 232 F5)
     in_text = tuple(error.get("loc", ()))[:1] in (("query",), ("path",), ("header",))
     plain = PLAIN_MESSAGES_IN_TEXT.get(kind) if in_text else None
     return kind, plain or PLAIN_MESSAGES.get(kind, str(error.get("msg", "")).removeprefix("Value error, "))

@@ -251,6 +251,17 @@ def test_a_row_with_several_mistakes_gets_them_all_in_one_answer(client: TestCli
     assert client.get("/events").json()["head"] == head
 
 
+def test_a_value_none_of_the_apis_codes_is_told_the_codes_in_plain_words_not_pydantics(client: TestClient) -> None:
+    """Tester 232 F5: a coordinator typing "presidenta" read pydantic's "Input should be 'president', …"."""
+    response = client.post("/members", json=a_person(role="presidenta", sex="mujer"))
+
+    problem = assert_problem(response, 422)
+    assert [(e["field"], e["rule"], e["message"]) for e in problem["errors"]] == [
+        ("sex", "enum", "must be one of 'F', 'M' or 'X': the API's own codes, in English"),
+        ("role", "enum", "must be one of 'president', 'board_member' or 'member': the API's own codes, in English"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("overrides", "mistakes"),
     [
