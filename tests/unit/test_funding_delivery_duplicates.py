@@ -21,7 +21,7 @@ from services.funding.domain.deliveries import (
     item_mistakes,
     same_deliveries,
 )
-from services.funding.domain.duplicates import NotAPossibleDuplicateError
+from shared.duplicates import NotAPossibleDuplicateError
 from services.funding.domain.grants import DeliveredItem, Grant, GrantKind, grant_fund
 from shared.errors import PartlyRead
 from shared.money import Currency

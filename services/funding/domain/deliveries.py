@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
-from services.funding.domain.duplicates import NotAPossibleDuplicateError, check_named_apart
+from shared.duplicates import NotAPossibleDuplicateError, check_named_apart
 from shared.districts import fold
 from shared.errors import ConflictError, RuleViolationError, field_of
 from shared.money import CENT, Currency

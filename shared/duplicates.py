@@ -1,5 +1,7 @@
-"""How funding refuses a record that may be one it holds already, typed twice: a grant (:mod:`.grantduplicates`) or a
-goods delivery (:mod:`.deliveries`). Pure: no I/O.
+"""How a service refuses a record that may be one it holds already, typed twice: in funding a grant
+(:mod:`services.funding.domain.grantduplicates`) or a goods delivery (:mod:`services.funding.domain.deliveries`); in
+engagement a meeting, technical assistance, a needs assessment or an activity
+(:mod:`services.engagement.domain.repeats`). Pure: no I/O.
 
 The records alike the new one are named in a 409 ``possible_duplicate``, unless the request names them in
 ``distinct_from`` (staff say it is another record); an id there that is none of them is 422 ``possible_duplicate_named``
