@@ -21,8 +21,8 @@ from services.funding.domain.deliveries import (
     item_mistakes,
     same_deliveries,
 )
-from shared.duplicates import NotAPossibleDuplicateError
 from services.funding.domain.grants import DeliveredItem, Grant, GrantKind, grant_fund
+from shared.duplicates import NotAPossibleDuplicateError
 from shared.errors import PartlyRead
 from shared.money import Currency
 

@@ -21,8 +21,8 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
-from shared.duplicates import NotAPossibleDuplicateError, check_named_apart
 from shared.districts import fold
+from shared.duplicates import NotAPossibleDuplicateError, check_named_apart
 from shared.errors import ConflictError, RuleViolationError, field_of
 from shared.money import CENT, Currency
 

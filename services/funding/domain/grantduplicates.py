@@ -17,9 +17,9 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
+from services.funding.domain.grants import Grant, GrantKind, SupportHistory
 from shared.duplicates import NotAPossibleDuplicateError as NotAPossibleDuplicateError
 from shared.duplicates import check_named_apart
-from services.funding.domain.grants import Grant, GrantKind, SupportHistory
 from shared.errors import ConflictError
 from shared.money import Currency
 
