@@ -26,13 +26,12 @@ from services.engagement.fieldschemas import (
     FollowUpPublic,
     MeetingCreate,
     MeetingPublic,
-    NeedsAssessmentCreate,
-    NeedsAssessmentPublic,
     OverdueOSVPublic,
     activity_look_ups,
     meeting_look_ups,
 )
 from services.engagement.forgetting import ERASURES_UNCHECKED_RETRY_AFTER_SECONDS
+from services.engagement.needschemas import NeedsAssessmentCreate, NeedsAssessmentPublic
 from services.engagement.schemas import (
     AccessPublic,
     CorrectionCreate,
