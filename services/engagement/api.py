@@ -452,6 +452,7 @@ def hold_meeting(osv_id: UUID, body: MeetingCreate, engagement: EngagementDep) -
         other_attendees=body.other_attendees,
         notes=body.notes,
         action_items=[ActionItemDraft(a.description, a.owner, a.due_on) for a in body.action_items],
+        distinct_from=body.distinct_from,
     )
     return MeetingPublic.of(follow_up, meeting, engagement.today(), text=True, attendees=meeting.attendee_member_ids)  # just checked
 
@@ -475,7 +476,7 @@ def complete_action(
 def give_assistance(osv_id: UUID, body: AssistanceCreate, engagement: EngagementDep) -> AssistancePublic:
     """Record hours of technical assistance given to an OSV (records `TechnicalAssistanceGiven`)."""
     assistance = engagement.give_assistance(
-        osv_id=osv_id, given_on=body.given_on, topic=body.topic, hours=body.hours, note=body.note
+        osv_id=osv_id, given_on=body.given_on, topic=body.topic, hours=body.hours, note=body.note, distinct_from=body.distinct_from
     )
     return AssistancePublic.of(assistance, text=True)
 

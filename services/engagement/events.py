@@ -29,7 +29,7 @@ from services.engagement.domain.members import Member
 from services.engagement.domain.needs import NeedArea, NeedsRecord, Priority
 from services.engagement.domain.roster import OSVRoster
 from shared.documents import DocumentType
-from shared.events import EventCatalogue, PublicEvent
+from shared.events import DistinctFrom, EventCatalogue, PublicEvent
 from shared.idempotency import IdempotentRequest
 from shared.outputs import OutputKind
 
@@ -322,6 +322,11 @@ class FollowUpMeetingHeld(PublicEvent):
     attendee_count: int = Field(description="Members named as attendees plus others present (staff, officials).")
     topics: list[MeetingTopic]
     action_items: list[ActionItemDue] = Field(description="The actions agreed, each with its due date.")
+    distinct_from: DistinctFrom = Field(
+        default_factory=list,
+        description="The OSV's meetings of the same `held_on` and `mode` that staff said this one is not (without them it was "
+        "refused as a possible duplicate); empty for most meetings, and in those recorded before it was kept.",
+    )
 
     @classmethod
     def from_domain(cls, event: Any) -> FollowUpMeetingHeld:
@@ -334,6 +339,7 @@ class FollowUpMeetingHeld(PublicEvent):
             attendee_count=len(event.attendee_member_ids) + event.other_attendees,
             topics=event.topics,
             action_items=[ActionItemDue(action_id=a["action_id"], due_on=a["due_on"]) for a in event.action_items],
+            distinct_from=getattr(event, "distinct_from", None),
             occurred_on=event.held_on,
         )
 
@@ -364,6 +370,11 @@ class TechnicalAssistanceGiven(PublicEvent):
     given_on: date
     topic: AssistanceTopic
     hours: Decimal = Field(description="Decimal string, e.g. \"2.50\"; more than 0, at most 24.")
+    distinct_from: DistinctFrom = Field(
+        default_factory=list,
+        description="The OSV's technical assistance of the same `given_on` and `topic` that staff said this is not (without "
+        "them it was refused as a possible duplicate); empty for most records, and in those recorded before it was kept.",
+    )
 
 
 class DirectBeneficiaries(BaseModel):

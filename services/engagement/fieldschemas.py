@@ -97,6 +97,22 @@ MAX_ACTION_ITEMS = 50
 MAX_PARTICIPANTS = 2000
 
 
+def distinct_from_given(alike: str, record: str) -> Any:
+    """A request's ``distinct_from``: the OSV's records ``alike`` (:mod:`services.engagement.domain.repeats`) that this
+    ``record`` is not."""
+    return Field(
+        default_factory=list,
+        max_length=50,
+        description=f"The OSV's {alike} that this {record} is not (another held that day): without them, such a {record} is "
+        "refused with 409 `possible_duplicate`, which names them. An id that is none of them is 422 `possible_duplicate_named`.",
+    )
+
+
+def distinct_from_shown(alike: str) -> Any:
+    """An answer's ``distinct_from``: as the request gave it; empty in one recorded before it was kept."""
+    return Field(default_factory=list, description=f"The OSV's {alike} that staff said this one is not (the request's `distinct_from`).")
+
+
 Hours = Annotated[
     Decimal,
     decimal_text("2.5"),
@@ -182,6 +198,7 @@ class MeetingCreate(Command):
     )
     notes: Notes | None = Field(default=None, description="Free notes for staff; kept, never published.")
     action_items: list[ActionItemCreate] = Field(default_factory=list, max_length=MAX_ACTION_ITEMS, description="The actions agreed.")
+    distinct_from: list[UUID] = distinct_from_given("meetings held the same `held_on` in the same `mode`", "meeting")
 
 
 class ActionCompletionCreate(Command):
@@ -193,6 +210,7 @@ class AssistanceCreate(Command):
     topic: AssistanceTopic = Field(description="What the assistance was about.")
     hours: Hours
     note: Notes | None = Field(default=None, description="Free note for staff; kept, never published.")
+    distinct_from: list[UUID] = distinct_from_given("technical assistance given the same `given_on` on the same `topic`", "record")
 
 
 WITHHELD = (
@@ -238,6 +256,7 @@ class MeetingPublic(BaseModel):
     topics: list[MeetingTopic]
     notes: str | None = Field(description="Free notes for staff; null if none. " + WITHHELD)
     action_items: list[ActionItemPublic]
+    distinct_from: list[UUID] = distinct_from_shown("meetings of the same day and mode")
 
     @classmethod
     def of(cls, follow_up: FollowUp, meeting: Meeting, today: date, *, text: bool, attendees: Sequence[UUID]) -> MeetingPublic:
@@ -254,6 +273,7 @@ class MeetingPublic(BaseModel):
             topics=list(meeting.topics),
             notes=shown_text(meeting.notes, text),
             action_items=[ActionItemPublic.of(follow_up.action_items[a], today, text=text) for a in meeting.action_ids],
+            distinct_from=list(meeting.distinct_from),
         )
 
 
@@ -263,6 +283,7 @@ class AssistancePublic(BaseModel):
     topic: AssistanceTopic
     hours: Decimal = Field(description="Decimal string.")
     note: str | None = Field(description="Free note for staff; null if none. " + WITHHELD)
+    distinct_from: list[UUID] = distinct_from_shown("technical assistance of the same day and topic")
 
     @classmethod
     def of(cls, record: TechnicalAssistance, *, text: bool) -> AssistancePublic:
@@ -273,6 +294,7 @@ class AssistancePublic(BaseModel):
             topic=record.topic,
             hours=record.hours,
             note=shown_text(record.note, text),
+            distinct_from=list(record.distinct_from),
         )
 
 

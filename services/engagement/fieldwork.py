@@ -67,8 +67,11 @@ class Fieldwork:
         other_attendees: int = 0,
         notes: str | None = None,
         action_items: Sequence[ActionItemDraft] = (),
+        distinct_from: Sequence[UUID] = (),
     ) -> tuple[FollowUp, Meeting]:
-        """Record a meeting; the follow-up comes back too, holding the meeting's action items."""
+        """Record a meeting; the follow-up comes back too, holding the meeting's action items. One held the same day in the
+        same mode as one the OSV holds is 409 ``possible_duplicate`` unless ``distinct_from`` names it (tester 233 F3): the
+        follow-up is saved with every meeting, so identical requests racing collide, and the one run again finds it."""
         osv = self.osvs.require_active(osv_id, on=held_on, dated="held_on")
         attendees = self.members_by_id(attendee_member_ids)  # each read once, for both checks
         # Another OSV's member, or one erased since: 422 (tester 163 F10, tester 166 observation).
@@ -88,6 +91,7 @@ class Fieldwork:
             known_members=counted,
             today=self.today(),
             mapped_on=osv.mapped_on,
+            distinct_from=distinct_from,
         )
         self.save(follow_up)
         return follow_up, meeting
@@ -133,11 +137,21 @@ class Fieldwork:
 
     @retried_on_collision
     def give_assistance(
-        self, osv_id: UUID, given_on: date, topic: AssistanceTopic, hours: Decimal, note: str | None = None
+        self,
+        osv_id: UUID,
+        given_on: date,
+        topic: AssistanceTopic,
+        hours: Decimal,
+        note: str | None = None,
+        distinct_from: Sequence[UUID] = (),
     ) -> TechnicalAssistance:
+        """Record hours of technical assistance; the same day and topic as a record the OSV holds is 409
+        ``possible_duplicate`` unless ``distinct_from`` names it (tester 233 F3)."""
         osv = self.osvs.require_active(osv_id, on=given_on, dated="given_on")
         follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
-        assistance = follow_up.give_assistance(given_on, topic, hours, note, today=self.today(), mapped_on=osv.mapped_on)
+        assistance = follow_up.give_assistance(
+            given_on, topic, hours, note, today=self.today(), mapped_on=osv.mapped_on, distinct_from=distinct_from
+        )
         self.save(follow_up)
         return assistance
 

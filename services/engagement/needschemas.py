@@ -57,8 +57,12 @@ def _needs(needs: list[NeedCreate | PartlyRead | None], members_assessed: int) -
 
 class NeedsAssessmentCreate(Command):
     assessed_on: IsoDate = Field(description="When the members were asked: not in the future." + NOT_AFTER_DISSOLUTION)
-    members_assessed: Annotated[Count, domain_rule(_members_assessed)] = Field(description="How many members were asked: at least 1 (422 `at_least_1`).")
-    members_over_5_years_in_peru: Annotated[NotNegativeCount, domain_rule(_over_5_years_within_assessed, "members_assessed")] = Field(
+    members_assessed: Annotated[Count, domain_rule(_members_assessed)] = Field(
+        description="How many members were asked: at least 1 (422 `at_least_1`)."
+    )
+    members_over_5_years_in_peru: Annotated[
+        NotNegativeCount, domain_rule(_over_5_years_within_assessed, "members_assessed")
+    ] = Field(
         description="How many of them have lived in Peru more than 5 years: 0 or more (422 `not_negative`, said even when "
         "`members_assessed` is wrong), at most members_assessed (422 `within_members_assessed`)."
     )
@@ -89,5 +93,8 @@ class NeedsAssessmentPublic(BaseModel):
             assessed_on=assessment.assessed_on,
             members_assessed=assessment.members_assessed,
             members_over_5_years_in_peru=assessment.members_over_5_years_in_peru,
-            needs=[NeedPublic(area=n.area, members_affected=n.members_affected, priority=n.priority) for n in assessment.needs],
+            needs=[
+                NeedPublic(area=n.area, members_affected=n.members_affected, priority=n.priority)
+                for n in assessment.needs
+            ],
         )

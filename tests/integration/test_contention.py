@@ -98,16 +98,17 @@ def test_twenty_field_records_on_one_osv_at_once_are_all_kept(engagement: TestCl
     osv_id = Upstream(engagement.app.state.runtime.app).osv_mapped()  # type: ignore[attr-defined]
 
     def record(i: int) -> Any:
+        day = f"2024-05-{i // 4 + 1:02d}"  # each record another day: the same day again is a possible duplicate (tester 233 F3)
         if i % 4 == 0:
-            body = {"held_on": "2024-05-02", "mode": "in_person", "topics": ["ruos_registration"], "other_attendees": 3}
+            body = {"held_on": day, "mode": "in_person", "topics": ["ruos_registration"], "other_attendees": 3}
             return engagement.post(f"/osvs/{osv_id}/meetings", json=body)
         if i % 4 == 1:
-            body = {"given_on": "2024-05-02", "topic": "ruos_registration", "hours": "1.5"}
+            body = {"given_on": day, "topic": "ruos_registration", "hours": "1.5"}
             return engagement.post(f"/osvs/{osv_id}/technical-assistance", json=body)
         if i % 4 == 2:
-            body = {"osv_id": osv_id, "held_on": "2024-05-02", "kind": "workshop", "district": "Comas", "indirect_beneficiaries": i}
+            body = {"osv_id": osv_id, "held_on": day, "kind": "workshop", "district": "Comas", "indirect_beneficiaries": i}
             return engagement.post("/activities", json=body)
-        body = {"assessed_on": "2024-05-02", "members_assessed": 10, "members_over_5_years_in_peru": 2}
+        body = {"assessed_on": day, "members_assessed": 10, "members_over_5_years_in_peru": 2}
         return engagement.post(f"/osvs/{osv_id}/needs-assessments", json=body)
 
     responses = at_once(CLIENTS, record)

@@ -113,6 +113,7 @@ def test_a_published_meeting_says_when_how_many_and_what_about_but_not_who_or_wh
         "attendee_count": 3,
         "topics": ["ruos_registration", "activities_report"],
         "action_items": [{"action_id": str(action_id), "due_on": "2025-06-01"}],
+        "distinct_from": [],
     }
 
 
@@ -264,6 +265,7 @@ def test_published_assistance_carries_hours_but_not_the_note() -> None:
         "given_on": "2025-04-01",
         "topic": "leadership",
         "hours": "1.50",
+        "distinct_from": [],
     }
 
 

@@ -23,6 +23,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.engagement.domain.repeats import check_not_recorded, kept
 from shared.errors import (
     BelowOneError,
     ConflictError,
@@ -254,6 +255,8 @@ class Meeting:
     topics: tuple[MeetingTopic, ...]
     notes: str | None
     action_ids: tuple[UUID, ...]
+    distinct_from: tuple[UUID, ...] = ()
+    """The OSV's meetings of the same day and mode that staff said this one is not; none in one stored before."""
 
     @property
     def attendee_count(self) -> int:
@@ -267,6 +270,8 @@ class TechnicalAssistance:
     topic: AssistanceTopic
     hours: Decimal
     note: str | None
+    distinct_from: tuple[UUID, ...] = ()
+    """The OSV's assistance of the same day and topic that staff said this one is not; none in one stored before."""
 
 
 @dataclass(frozen=True)
@@ -324,8 +329,12 @@ class FollowUp(Aggregate):
         known_members: Collection[UUID],
         today: date,
         mapped_on: date | None = None,
+        distinct_from: Sequence[UUID] = (),
     ) -> Meeting:
-        """Record a follow-up meeting with the OSV and the actions it agreed: not before the programme mapped it (``mapped_on``)."""
+        """Record a follow-up meeting with the OSV and the actions it agreed: not before the programme mapped it (``mapped_on``).
+
+        A meeting held the same day in the same mode as one the OSV holds is 409 ``possible_duplicate`` naming it, unless
+        ``distinct_from`` names it (:mod:`~services.engagement.domain.repeats`); kept, ``distinct_from`` is recorded."""
         raise_first([  # every mistake in one 422, in the body's order: it was told one at a time (helper 193)
             *refused(check_not_in_future, held_on, today, "held_on"),
             *refused(check_not_before, "held_on", held_on, "mapped_on", mapped_on),
@@ -334,6 +343,7 @@ class FollowUp(Aggregate):
             *attendee_mistakes(attendee_member_ids, known_members),
             *(DueBeforeMeetingError(index, item.due_on, held_on) for index, item in enumerate(action_items) if item.due_on < held_on),
         ])
+        self.check_meeting_not_held(held_on, mode, distinct_from)
         meeting_id = uuid4()
         self._meeting_held(
             osv_id=self.osv_id,
@@ -345,8 +355,25 @@ class FollowUp(Aggregate):
             other_attendees=other_attendees,
             notes=notes,
             action_items=[{"action_id": uuid4(), **asdict(item)} for item in action_items],
+            distinct_from=kept(distinct_from),
         )
         return self.meetings[meeting_id]
+
+    def check_meeting_not_held(self, held_on: date, mode: MeetingMode, distinct_from: Sequence[UUID]) -> None:
+        """409 ``possible_duplicate`` (field ``held_on``) naming the OSV's meetings held on ``held_on`` in ``mode`` that
+        ``distinct_from`` does not name; 422 ``possible_duplicate_named`` for an id there that is none of them.
+        ``possible_duplicates``: ``meeting_id``, ``held_on``, ``mode``, ``topics``, ``attendee_count``."""
+        mode = MeetingMode(mode)
+        check_not_recorded(
+            [m for m in self.meetings.values() if m.held_on == held_on and m.mode is mode],
+            distinct_from,
+            record="meeting", records="meetings", field="held_on", said=f"held on {held_on.isoformat()} {mode.value}",
+            id_field="meeting_id", id_of=lambda m: m.meeting_id,
+            shown=lambda m: {
+                "meeting_id": str(m.meeting_id), "held_on": m.held_on.isoformat(), "mode": m.mode.value,
+                "topics": [t.value for t in m.topics], "attendee_count": m.attendee_count,
+            },
+        )
 
     @event("FollowUpMeetingHeld")
     def _meeting_held(
@@ -360,7 +387,9 @@ class FollowUp(Aggregate):
         other_attendees: int,
         notes: str | None,
         action_items: list[dict[str, Any]],
+        distinct_from: list[UUID] | None = None,
     ) -> None:
+        """``distinct_from``: None in a ``FollowUpMeetingHeld`` stored before it was kept."""
         for item in action_items:
             self.action_items[item["action_id"]] = ActionItem(
                 action_id=item["action_id"],
@@ -379,6 +408,7 @@ class FollowUp(Aggregate):
             topics=tuple(MeetingTopic(t) for t in topics),
             notes=notes,
             action_ids=tuple(item["action_id"] for item in action_items),
+            distinct_from=tuple(distinct_from or ()),
         )
 
     def complete_action(self, action_id: UUID, completed_on: date, *, today: date) -> ActionItem:
@@ -409,12 +439,25 @@ class FollowUp(Aggregate):
     # Technical assistance
 
     def give_assistance(
-        self, given_on: date, topic: AssistanceTopic, hours: Decimal, note: str | None, *, today: date, mapped_on: date | None = None
+        self,
+        given_on: date,
+        topic: AssistanceTopic,
+        hours: Decimal,
+        note: str | None,
+        *,
+        today: date,
+        mapped_on: date | None = None,
+        distinct_from: Sequence[UUID] = (),
     ) -> TechnicalAssistance:
-        """Record hours of technical assistance given to the OSV on one day, not before the programme mapped it (``mapped_on``)."""
+        """Record hours of technical assistance given to the OSV on one day, not before the programme mapped it (``mapped_on``).
+
+        Assistance given the same day on the same topic as a record the OSV holds is 409 ``possible_duplicate`` naming
+        it, unless ``distinct_from`` names it (:mod:`~services.engagement.domain.repeats`); kept, ``distinct_from`` is
+        recorded."""
         check_not_in_future(given_on, today, "given_on")
         check_not_before("given_on", given_on, "mapped_on", mapped_on)
         check_hours(hours)
+        self.check_assistance_not_given(given_on, topic, distinct_from)
         assistance_id = uuid4()
         self._assistance_given(
             osv_id=self.osv_id,
@@ -423,14 +466,37 @@ class FollowUp(Aggregate):
             topic=topic,
             hours=hours.quantize(CENT),
             note=note,
+            distinct_from=kept(distinct_from),
         )
         return self.assistance[-1]
 
+    def check_assistance_not_given(self, given_on: date, topic: AssistanceTopic, distinct_from: Sequence[UUID]) -> None:
+        """409 ``possible_duplicate`` (field ``given_on``) naming the OSV's assistance given on ``given_on`` on ``topic``
+        that ``distinct_from`` does not name; 422 ``possible_duplicate_named`` for an id there that is none of them.
+        ``possible_duplicates``: ``assistance_id``, ``given_on``, ``topic``, ``hours`` (a decimal string)."""
+        topic = AssistanceTopic(topic)
+        check_not_recorded(
+            [a for a in self.assistance if a.given_on == given_on and a.topic is topic],
+            distinct_from,
+            record="technical assistance record", records="technical assistance records", field="given_on",
+            said=f"given on {given_on.isoformat()} on {topic.value}", id_field="assistance_id", id_of=lambda a: a.assistance_id,
+            shown=lambda a: {"assistance_id": str(a.assistance_id), "given_on": a.given_on.isoformat(), "topic": a.topic.value, "hours": str(a.hours)},
+        )
+
     @event("TechnicalAssistanceGiven")
     def _assistance_given(
-        self, osv_id: UUID, assistance_id: UUID, given_on: date, topic: AssistanceTopic, hours: Decimal, note: str | None
+        self,
+        osv_id: UUID,
+        assistance_id: UUID,
+        given_on: date,
+        topic: AssistanceTopic,
+        hours: Decimal,
+        note: str | None,
+        distinct_from: list[UUID] | None = None,
     ) -> None:
-        self.assistance.append(TechnicalAssistance(assistance_id, given_on, AssistanceTopic(topic), hours, note))
+        """``distinct_from``: None in a ``TechnicalAssistanceGiven`` stored before it was kept."""
+        record = TechnicalAssistance(assistance_id, given_on, AssistanceTopic(topic), hours, note, tuple(distinct_from or ()))
+        self.assistance.append(record)
 
     # Redactions: recorded, then the text's key is deleted
 

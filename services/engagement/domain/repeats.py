@@ -1,0 +1,86 @@
+"""A field record that may be one engagement holds already, typed twice (tester 233 F3). Pure: no I/O.
+
+The same technical assistance sent twice without an ``Idempotency-Key`` (a timeout retry, a double tap) was recorded
+twice: one 2-hour session showed ``total_hours`` 4.00, and a fair of 7 sent eight times counted 56 people reached.
+Meetings, technical assistance and needs assessments have no withdrawal, so such a double stayed in the figures for
+good. A new record that looks the same as one the OSV holds is refused with 409 ``possible_duplicate`` naming it,
+unless the request names it in ``distinct_from`` (staff say it is another), as funding refuses a grant or a goods
+delivery (:mod:`shared.duplicates`, whose check this is):
+
+==========================  ================================================================================
+record                      looks the same as one of the OSV's
+==========================  ================================================================================
+meeting                     held the same day (``held_on``) in the same ``mode``
+technical assistance        given the same day (``given_on``) on the same ``topic``
+needs assessment            assessed the same day (``assessed_on``)
+activity                    held the same day (``held_on``), of the same ``kind``, in the same district; a
+                            withdrawn one is none
+==========================  ================================================================================
+
+The same day only, not near days: the day is the one it happened, copied from the field record, so a resend carries it
+as the first did, while a meeting a few days on is as likely another. Counts, hours, topics, attendees and words are not
+compared: a resend retyped after a timeout may differ in them, and two sessions of one kind with one OSV on one day are
+rare enough for staff to say so. Each record is judged against the aggregate it is saved with (the OSV's follow-up, its
+needs record, its activity index), so identical requests racing collide in the store, and the one run again finds the
+other's record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+from uuid import UUID
+
+from shared.duplicates import NotAPossibleDuplicateError, check_named_apart
+from shared.errors import ConflictError
+
+R = TypeVar("R")
+
+
+class PossibleDuplicateError(ConflictError):
+    """409 ``possible_duplicate`` at ``field`` (the record's day): the OSV holds a ``record`` that looks the same;
+    ``possible_duplicates`` (in :attr:`extensions`) describes each (ids, the day, kinds and counts; never staff's words)."""
+
+    def __init__(
+        self, record: str, field: str, alike: str, duplicates: Sequence[dict[str, Any]], id_field: str
+    ) -> None:
+        named = ", ".join(str(d[id_field]) for d in duplicates)
+        super().__init__(
+            f"this OSV already has a {record} {alike}: {named}. If this is another {record}, send the request again with "
+            '"distinct_from": [<those ids>]; if it is the same, it is recorded already (a request sent again is sent '
+            "with the same Idempotency-Key)",
+            field=field,
+            rule="possible_duplicate",
+        )
+        self.extensions = {"possible_duplicates": list(duplicates)}
+
+
+def check_not_recorded(
+    alike: Sequence[R],
+    distinct_from: Iterable[UUID],
+    *,
+    record: str,
+    records: str,
+    field: str,
+    said: str,
+    id_field: str,
+    id_of: Callable[[R], UUID],
+    shown: Callable[[R], dict[str, Any]],
+) -> None:
+    """Raise :class:`PossibleDuplicateError` (409 at ``field``) of the records of ``alike`` (the OSV's ``records`` that
+    look like the new ``record``, as ``said``: "held on 2022-04-05 in_person") that ``distinct_from`` does not name, each
+    described by ``shown``; then 422 ``possible_duplicate_named`` at ``distinct_from.<index>`` for the first id there that
+    is none of them (it is kept with the record, and published)."""
+
+    def refused(unnamed: list[R]) -> ConflictError:
+        return PossibleDuplicateError(record, field, said, [shown(r) for r in unnamed], id_field)
+
+    def named_none(index: int, named: UUID) -> NotAPossibleDuplicateError:
+        return NotAPossibleDuplicateError(index, named, f"this OSV's {records} {said}", records)
+
+    check_named_apart(alike, distinct_from, id_of, refused, named_none)
+
+
+def kept(distinct_from: Iterable[UUID]) -> list[UUID]:
+    """``distinct_from`` as recorded: each id once, in the order given."""
+    return list(dict.fromkeys(distinct_from))
