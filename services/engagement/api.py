@@ -568,6 +568,7 @@ def report_activity(body: ActivityCreate, engagement: EngagementDep, caller: Rec
         outputs=[o.to_domain() for o in body.outputs],
         grant_id=body.grant_id,
         description=body.description,
+        distinct_from=body.distinct_from,
     )
     return ActivityPublic.of(activity, text=True, members=caller.may(Permission.MEMBERS_READ))
 
@@ -617,6 +618,7 @@ def assess_needs(osv_id: UUID, body: NeedsAssessmentCreate, engagement: Engageme
         members_assessed=body.members_assessed,
         members_over_5_years_in_peru=body.members_over_5_years_in_peru,
         needs=[n.to_domain() for n in body.needs],
+        distinct_from=body.distinct_from,
     )
     return NeedsAssessmentPublic.of(osv_id, assessment)
 

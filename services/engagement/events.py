@@ -434,6 +434,11 @@ class ActivityReported(PublicEvent):
         description="`persons` when the participants are listed (a person at two activities of a phase is one person reached), "
         "`aggregate` when only the counts were given (they cannot be told apart from other activities' people), `none` without direct beneficiaries.",
     )
+    distinct_from: DistinctFrom = Field(
+        default_factory=list,
+        description="The OSV's activities of the same `held_on`, `kind` and district that staff said this one is not (without "
+        "them it was refused as a possible duplicate); empty for most activities, and in those recorded before it was kept.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -481,3 +486,8 @@ class NeedsAssessed(PublicEvent):
     members_assessed: int = Field(ge=1)
     members_over_5_years_in_peru: int = Field(ge=0, description="Members assessed who have lived in Peru more than 5 years.")
     needs: list[AssessedNeed] = Field(description="One row per area.")
+    distinct_from: DistinctFrom = Field(
+        default_factory=list,
+        description="The OSV's assessments of the same `assessed_on` that staff said this one is not (without them it was "
+        "refused as a possible duplicate); empty for most assessments, and in those recorded before it was kept.",
+    )

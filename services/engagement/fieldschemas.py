@@ -485,6 +485,9 @@ class ActivityCreate(Command):
     )
     grant_id: UUID | None = Field(default=None, description="The funded project it belongs to: a grant to the same OSV.")
     description: Notes | None = Field(default=None, description="Free description for staff; kept, never published.")
+    distinct_from: list[UUID] = distinct_from_given(
+        "activities held the same `held_on`, of the same `kind`, in the same `district` (none withdrawn)", "activity"
+    )
 
 
 class ActivityWithdrawalCreate(Command):
@@ -547,6 +550,7 @@ class ActivityPublic(BaseModel):
     grant_id: UUID | None
     description: str | None = Field(description="Free description for staff; null if none. " + WITHHELD)
     withdrawal: WithdrawalPublic | None = Field(description="Set when the activity was withdrawn as a mistake.")
+    distinct_from: list[UUID] = distinct_from_shown("activities of the same day, kind and district")
     version: int = Field(description="How many events the activity has recorded.")
 
     @classmethod
@@ -579,5 +583,6 @@ class ActivityPublic(BaseModel):
             withdrawal=WithdrawalPublic(withdrawn_on=withdrawal.withdrawn_on, reason=shown_text(withdrawal.reason, text) or "")
             if withdrawal
             else None,
+            distinct_from=list(activity.distinct_from),
             version=dryrun.version_shown(activity),
         )

@@ -45,6 +45,7 @@ from services.engagement.domain.memberrules import Sex
 from services.engagement.domain.members import Member
 from services.engagement.domain.merges import MemberMergedError
 from services.engagement.domain.needs import Need, NeedsAssessment, NeedsRecord
+from services.engagement.domain.repeats import check_activity_not_reported
 from shared.errors import RuleViolationError, raise_first, refused
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import text_key
@@ -252,13 +253,17 @@ class Fieldwork:
         grant_id: UUID | None = None,
         description: str | None = None,
         participants: Sequence[ParticipantGiven] = (),
+        distinct_from: Sequence[UUID] = (),
     ) -> Activity:
-        """Record an activity; its ``participants`` are members (nationality and sex from their record) or pseudonymous persons."""
+        """Record an activity; its ``participants`` are members (nationality and sex from their record) or pseudonymous persons.
+        One held the same day, of the same kind, in the same district as one of the OSV's not withdrawn is 409
+        ``possible_duplicate`` unless ``distinct_from`` names it (tester 233 F3)."""
         osv = self.osvs.require_active(osv_id, on=held_on, dated="held_on")
         found = self.districts.find(district, on=held_on)
         persons = self._participants(participants)
         # An activity of a grant's project is held by its closing (409 ``grant_open`` after it).
         grant_osv_id = UUID(self.grants.require_open(grant_id, on=held_on, dated="held_on").osv_id) if grant_id is not None else None
+        index = self.find(OSVActivities.id_for(osv_id), OSVActivities) or OSVActivities(osv_id=osv_id)
         activity = Activity.report(
             osv_id,
             held_on,
@@ -274,9 +279,12 @@ class Fieldwork:
             today=self.today(),
             participants=persons,
             mapped_on=osv.mapped_on,
+            distinct_from=distinct_from,
         )
-        index = self.find(OSVActivities.id_for(osv_id), OSVActivities) or OSVActivities(osv_id=osv_id)
-        index.add(activity.id)
+        # Judged after the report's own rules (a 422 first), on the index saved with it: identical reports racing collide.
+        same_day = [self.get_activity(a) for a in index.held_on_or_unknown(held_on)]
+        check_activity_not_reported(same_day, held_on, kind, found.name, distinct_from)
+        index.add(activity.id, held_on)
         self.save(activity, index)
         return activity
 
@@ -401,11 +409,20 @@ class Fieldwork:
         members_assessed: int,
         members_over_5_years_in_peru: int,
         needs: Sequence[Need] = (),
+        distinct_from: Sequence[UUID] = (),
     ) -> NeedsAssessment:
+        """Record a needs assessment; one of the same day as one the OSV holds is 409 ``possible_duplicate`` unless
+        ``distinct_from`` names it (tester 233 F3)."""
         osv = self.osvs.require_active(osv_id, on=assessed_on, dated="assessed_on")
         record = self.find(NeedsRecord.id_for(osv_id), NeedsRecord) or NeedsRecord(osv_id=osv_id)
         assessment = record.assess(
-            assessed_on, members_assessed, members_over_5_years_in_peru, needs, today=self.today(), mapped_on=osv.mapped_on
+            assessed_on,
+            members_assessed,
+            members_over_5_years_in_peru,
+            needs,
+            today=self.today(),
+            mapped_on=osv.mapped_on,
+            distinct_from=distinct_from,
         )
         self.save(record)
         return assessment

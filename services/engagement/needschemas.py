@@ -19,6 +19,7 @@ from services.engagement.domain.needs import (
     check_within_members_assessed,
     needs_mistakes,
 )
+from services.engagement.fieldschemas import distinct_from_given, distinct_from_shown
 from shared.errors import PartlyRead, RuleViolationError, check_at_least_one
 from shared.schemas import (
     NOT_AFTER_DISSOLUTION,
@@ -69,6 +70,7 @@ class NeedsAssessmentCreate(Command):
     needs: Annotated[list[NeedCreate], list_rules(_needs, "members_assessed")] = Field(
         default_factory=list, max_length=len(NeedArea), description="The needs found: one row per area."
     )
+    distinct_from: list[UUID] = distinct_from_given("assessments of the same `assessed_on`", "assessment")
 
 
 class NeedPublic(BaseModel):
@@ -84,6 +86,7 @@ class NeedsAssessmentPublic(BaseModel):
     members_assessed: int
     members_over_5_years_in_peru: int
     needs: list[NeedPublic]
+    distinct_from: list[UUID] = distinct_from_shown("assessments of the same day")
 
     @classmethod
     def of(cls, osv_id: UUID, assessment: NeedsAssessment) -> NeedsAssessmentPublic:
@@ -97,4 +100,5 @@ class NeedsAssessmentPublic(BaseModel):
                 NeedPublic(area=n.area, members_affected=n.members_affected, priority=n.priority)
                 for n in assessment.needs
             ],
+            distinct_from=list(assessment.distinct_from),
         )

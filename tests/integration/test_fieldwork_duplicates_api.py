@@ -162,3 +162,100 @@ def test_identical_assistance_sent_at_once_without_a_key_records_one(client: Tes
 
     assert sorted(a.status_code for a in answers) == [201] + [409] * 5
     assert client.get(f"/osvs/{osv_id}/follow-up").json()["technical_assistance"]["total_hours"] == "2.00"
+
+
+# Needs assessments ---------------------------------------------------------------------------
+
+ASSESSMENT = {"assessed_on": "2025-04-05", "members_assessed": 12, "members_over_5_years_in_peru": 3}
+
+
+def test_a_needs_assessment_sent_again_without_its_key_is_409_naming_it_and_distinct_from_records_another(
+    client_on: TestClient,
+) -> None:
+    client = client_on
+    osv_id = an_osv(client)
+    path = f"/osvs/{osv_id}/needs-assessments"
+    first = created(client.post(path, json=ASSESSMENT))
+    written = head(client)
+
+    for params in ({}, {"dry_run": "true"}):
+        refused = client.post(path, json={**ASSESSMENT, "members_assessed": 13}, params=params)
+        problem = assert_problem(refused, 409, "assessed_on", "possible_duplicate")
+        assert problem["possible_duplicates"] == [
+            {"assessment_id": first["assessment_id"], "assessed_on": "2025-04-05", "members_assessed": 12}
+        ]
+    assert head(client) == written and len(client.get(path).json()) == 1
+
+    created(client.post(path, json={**ASSESSMENT, "assessed_on": "2025-04-06"}))
+    second = created(client.post(path, json={**ASSESSMENT, "distinct_from": [first["assessment_id"]]}))
+    assert second["distinct_from"] == [first["assessment_id"]]
+    assert {a["assessment_id"]: a["distinct_from"] for a in client.get(path).json()}[second["assessment_id"]] == [
+        first["assessment_id"]
+    ]
+    assessed = {e["assessment_id"]: e["distinct_from"] for e in published(client, "NeedsAssessed")}
+    assert assessed[second["assessment_id"]] == [first["assessment_id"]] and assessed[first["assessment_id"]] == []
+
+
+# Activities ----------------------------------------------------------------------------------
+
+
+def a_fair(osv_id: str, **overrides: Any) -> dict[str, Any]:
+    fair = {
+        "osv_id": osv_id,
+        "held_on": "2025-04-06",
+        "kind": "fair",
+        "district": "150132",
+        "direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": 7}],
+    }
+    return {**fair, **overrides}
+
+
+def test_an_activity_sent_again_without_its_key_is_409_and_its_people_are_counted_once(client_on: TestClient) -> None:
+    client = client_on
+    osv_id = an_osv(client)
+    first = created(client.post("/activities", json=a_fair(osv_id)))
+    written = head(client)
+
+    resent = a_fair(
+        osv_id, district="San Juan de Lurigancho", direct_beneficiaries=[{"nationality": "VE", "sex": "F", "count": 8}]
+    )
+    for params in ({}, {"dry_run": "true"}):
+        problem = assert_problem(
+            client.post("/activities", json=resent, params=params), 409, "held_on", "possible_duplicate"
+        )
+        assert problem["possible_duplicates"] == [
+            {
+                "activity_id": first["id"],
+                "osv_id": osv_id,
+                "held_on": "2025-04-06",
+                "kind": "fair",
+                "district": "San Juan de Lurigancho",
+                "direct_beneficiary_total": 7,
+            }
+        ]
+    assert head(client) == written and len(client.get(f"/osvs/{osv_id}/activities").json()) == 1
+
+    # Another kind, district or day is another activity; so is one staff say is another.
+    created(client.post("/activities", json=a_fair(osv_id, kind="workshop")))
+    created(client.post("/activities", json=a_fair(osv_id, district="Comas")))
+    created(client.post("/activities", json=a_fair(osv_id, held_on="2025-04-07")))
+    second = created(client.post("/activities", json=a_fair(osv_id, distinct_from=[first["id"]])))
+    assert second["distinct_from"] == [first["id"]] and first["distinct_from"] == []
+    reported = {e["activity_id"]: e["distinct_from"] for e in published(client, "ActivityReported")}
+    assert reported[second["id"]] == [first["id"]] and reported[first["id"]] == []
+
+    # A withdrawn activity is none: the right one is reported again after withdrawing the wrong one.
+    withdrawn = created(client.post("/activities", json=a_fair(osv_id, kind="campaign")))
+    client.post(
+        f"/activities/{withdrawn['id']}/withdrawal", json={"reason": "typed under the wrong OSV"}
+    ).raise_for_status()
+    created(client.post("/activities", json=a_fair(osv_id, kind="campaign")))
+
+
+def test_identical_activities_sent_at_once_without_a_key_record_one(client: TestClient) -> None:
+    osv_id = an_osv(client)
+
+    answers = at_once(6, lambda _: client.post("/activities", json=a_fair(osv_id)))
+
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 5
+    assert len(published(client, "ActivityReported")) == 1

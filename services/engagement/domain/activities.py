@@ -317,6 +317,7 @@ class Activity(Aggregate):
         today: date,
         participants: Sequence[Participant] = (),
         mapped_on: date | None = None,
+        distinct_from: Sequence[UUID] = (),
     ) -> Activity:
         """Check the report, then record it. ``grant_osv_id`` is the OSV the grant was made to.
 
@@ -324,7 +325,8 @@ class Activity(Aggregate):
         are theirs; without, the counts given are an aggregate: reporting cannot
         tell whether those people were counted at another activity. An activity
         the programme counts is held once the programme knows the OSV: not
-        before ``mapped_on``.
+        before ``mapped_on``. ``distinct_from``: the OSV's activities it looks like that staff said it is not
+        (:func:`~services.engagement.domain.repeats.check_activity_not_reported`, read before), kept with it.
         """
         check_not_in_future(held_on, today, "held_on")
         check_not_before("held_on", held_on, "mapped_on", mapped_on)
@@ -347,6 +349,7 @@ class Activity(Aggregate):
             grant_id=grant_id,
             description=description,
             participants=[{"person_id": p.person_id, "nationality": p.nationality, "sex": str(p.sex), "member": p.member} for p in persons],
+            distinct_from=list(dict.fromkeys(distinct_from)),
         )
 
     @event("ActivityReported")
@@ -363,7 +366,9 @@ class Activity(Aggregate):
         grant_id: UUID | None,
         description: str | None,
         participants: list[dict[str, Any]] | None = None,
+        distinct_from: list[UUID] | None = None,
     ) -> None:
+        """``distinct_from``: None in an ``ActivityReported`` stored before it was kept."""
         self.osv_id = osv_id
         self.participants = [Participant(UUID(str(p["person_id"])), p["nationality"], Sex(p["sex"]), bool(p.get("member"))) for p in participants or []]
         """Each person once, by a pseudonymous id; empty when only counts were given (an aggregate report)."""
@@ -379,6 +384,8 @@ class Activity(Aggregate):
         self.grant_id = grant_id
         self.description = description
         self.withdrawal: Withdrawal | None = None
+        self.distinct_from = tuple(distinct_from or ())
+        """The OSV's activities of the same day, kind and district that staff said this one is not."""
 
     @property
     def direct_beneficiary_total(self) -> int:
@@ -423,5 +430,19 @@ class OSVActivities(Aggregate):
         self.activity_ids: list[UUID] = []
 
     @event("ActivityIndexed")
-    def add(self, activity_id: UUID) -> None:
+    def add(self, activity_id: UUID, held_on: date | None = None) -> None:
+        """``held_on``: None in an ``ActivityIndexed`` stored before the index kept it."""
         self.activity_ids.append(activity_id)
+        if held_on is not None:
+            self._days()[str(activity_id)] = held_on
+
+    def _days(self) -> dict[str, date]:
+        """Each activity's ``held_on`` (by its id as text), as indexed; none in a snapshot taken before the index kept them."""
+        return vars(self).setdefault("held_on_of", {})
+
+    def held_on_or_unknown(self, day: date) -> list[UUID]:
+        """The activities indexed as held on ``day``, and those indexed before the index kept their day: the only ones a
+        new activity of that day may repeat (:func:`~services.engagement.domain.repeats.check_activity_not_reported`),
+        read without reading the OSV's every activity."""
+        days = self._days()
+        return [a for a in self.activity_ids if days.get(str(a), day) == day]

@@ -15,6 +15,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.engagement.domain.repeats import check_not_recorded, kept
 from shared.errors import (
     PartlyRead,
     RuleViolationError,
@@ -119,6 +120,8 @@ class NeedsAssessment:
     members_assessed: int
     members_over_5_years_in_peru: int
     needs: tuple[Need, ...]
+    distinct_from: tuple[UUID, ...] = ()
+    """The OSV's assessments of the same day that staff said this one is not; none in one stored before."""
 
 
 class NeedsRecord(Aggregate):
@@ -152,16 +155,35 @@ class NeedsRecord(Aggregate):
         *,
         today: date,
         mapped_on: date | None = None,
+        distinct_from: Sequence[UUID] = (),
     ) -> NeedsAssessment:
         """Record how many members were asked, how many have lived in Peru over 5 years, and what they need.
 
-        The programme assesses an OSV it has mapped: not before ``mapped_on``.
+        The programme assesses an OSV it has mapped: not before ``mapped_on``. An assessment of the same day as one the
+        OSV holds is 409 ``possible_duplicate`` (field ``assessed_on``) naming it, unless ``distinct_from`` names it
+        (:mod:`~services.engagement.domain.repeats`; ``possible_duplicates``: ``assessment_id``, ``assessed_on``,
+        ``members_assessed``); kept, ``distinct_from`` is recorded.
         """
         check_not_in_future(assessed_on, today, "assessed_on")
         check_not_before("assessed_on", assessed_on, "mapped_on", mapped_on)
         check_at_least_one(members_assessed, "members_assessed")
         check_within_members_assessed(members_over_5_years_in_peru, members_assessed, "members_over_5_years_in_peru")
         check_needs(needs, members_assessed)
+        check_not_recorded(
+            [a for a in self.assessments if a.assessed_on == assessed_on],
+            distinct_from,
+            record="needs assessment",
+            records="needs assessments",
+            field="assessed_on",
+            said=f"assessed on {assessed_on.isoformat()}",
+            id_field="assessment_id",
+            id_of=lambda a: a.assessment_id,
+            shown=lambda a: {
+                "assessment_id": str(a.assessment_id),
+                "assessed_on": a.assessed_on.isoformat(),
+                "members_assessed": a.members_assessed,
+            },
+        )
         self._assessed(
             osv_id=self.osv_id,
             assessment_id=uuid4(),
@@ -169,6 +191,7 @@ class NeedsRecord(Aggregate):
             members_assessed=members_assessed,
             members_over_5_years_in_peru=members_over_5_years_in_peru,
             needs=[asdict(n) for n in needs],
+            distinct_from=kept(distinct_from),
         )
         return self.assessments[-1]
 
@@ -181,7 +204,9 @@ class NeedsRecord(Aggregate):
         members_assessed: int,
         members_over_5_years_in_peru: int,
         needs: list[dict[str, Any]],
+        distinct_from: list[UUID] | None = None,
     ) -> None:
+        """``distinct_from``: None in a ``NeedsAssessed`` stored before it was kept."""
         self.assessments.append(
             NeedsAssessment(
                 assessment_id=assessment_id,
@@ -189,6 +214,7 @@ class NeedsRecord(Aggregate):
                 members_assessed=members_assessed,
                 members_over_5_years_in_peru=members_over_5_years_in_peru,
                 needs=tuple(Need(NeedArea(n["area"]), n["members_affected"], Priority(n["priority"])) for n in needs),
+                distinct_from=tuple(distinct_from or ()),
             )
         )
 

@@ -28,9 +28,11 @@ other's record.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
+from services.engagement.domain.activities import Activity, ActivityKind
 from shared.duplicates import NotAPossibleDuplicateError, check_named_apart
 from shared.errors import ConflictError
 
@@ -79,6 +81,38 @@ def check_not_recorded(
         return NotAPossibleDuplicateError(index, named, f"this OSV's {records} {said}", records)
 
     check_named_apart(alike, distinct_from, id_of, refused, named_none)
+
+
+def check_activity_not_reported(
+    activities: Iterable[Activity], held_on: date, kind: ActivityKind, district: str, distinct_from: Iterable[UUID]
+) -> None:
+    """409 ``possible_duplicate`` (field ``held_on``) naming those of the OSV's ``activities`` held on ``held_on``, of
+    ``kind``, in ``district`` (its official name) and not withdrawn, that ``distinct_from`` does not name; 422
+    ``possible_duplicate_named`` for an id there that is none of them. ``possible_duplicates``: ``activity_id``,
+    ``osv_id``, ``held_on``, ``kind``, ``district``, ``direct_beneficiary_total``."""
+    kind = ActivityKind(kind)
+    check_not_recorded(
+        [
+            a
+            for a in activities
+            if a.held_on == held_on and a.kind is kind and a.district == district and a.withdrawal is None
+        ],
+        distinct_from,
+        record="activity",
+        records="activities",
+        field="held_on",
+        said=f"held on {held_on.isoformat()}, a {kind.value} in {district} (a withdrawn one is none)",
+        id_field="activity_id",
+        id_of=lambda a: a.id,
+        shown=lambda a: {
+            "activity_id": str(a.id),
+            "osv_id": str(a.osv_id),
+            "held_on": a.held_on.isoformat(),
+            "kind": a.kind.value,
+            "district": a.district,
+            "direct_beneficiary_total": a.direct_beneficiary_total,
+        },
+    )
 
 
 def kept(distinct_from: Iterable[UUID]) -> list[UUID]:
