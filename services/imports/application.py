@@ -226,7 +226,9 @@ class Importer:
     ``distinct``: row of the main sheet → the OSVs (ids) its organisation is
     another than, as the person who imports found (``osv-import --distinct``):
     its mapping is sent with them as registry's ``distinct_from``, so registry
-    maps it although it names them as possible duplicates. None (the Kobo
+    maps it although it names them as possible duplicates; for a row of a
+    meeting or an activity, the meetings or activities it is another than, sent
+    as engagement's ``distinct_from``. None (the Kobo
     webhook, where nobody reviews a row): a ``possible_duplicate`` refusal
     does not suggest the option.
     """
@@ -441,13 +443,14 @@ class Importer:
         return row.where.row if self.distinct is not None else None
 
     def _marked_distinct(self, row: Row) -> Row:
-        """``row`` with its OSV mapping sent as distinct from the OSVs :attr:`distinct` names for it (as given, in order)."""
+        """``row`` with its OSV mapping, meeting or activity (:func:`takes_distinct_from`) sent as distinct from the
+        records :attr:`distinct` names for it (as given, in order)."""
         ids = (self.distinct or {}).get(row.where.row)
         if not ids:
             return row
-        marked = [str(osv_id) for osv_id in ids]
+        marked = [str(record_id) for record_id in ids]
         commands = [
-            replace(command, body={**command.body, "distinct_from": marked}) if maps_an_osv(command) else command
+            replace(command, body={**command.body, "distinct_from": marked}) if takes_distinct_from(command) else command
             for command in row.commands
         ]
         return replace(row, commands=commands)
@@ -536,6 +539,16 @@ def _refused_fields(answer: Answer) -> set[str]:
 def maps_an_osv(command: Command) -> bool:
     """Whether the command is registry's ``POST /osvs`` (an OSV's mapping)."""
     return (command.service, command.path) == ("registry", "/osvs")
+
+
+def takes_distinct_from(command: Command) -> bool:
+    """Whether the command takes ``distinct_from`` from ``osv-import --distinct``: an OSV's mapping (registry's
+    ``POST /osvs``), a meeting or an activity (engagement's ``POST /osvs/{osv}/meetings``, ``POST /activities``), each
+    refused as a ``possible_duplicate`` of a record like it unless the request names that record (tester 233 F3: two
+    meetings with one OSV on one day in one mode are told apart only so)."""
+    if command.service != "engagement":
+        return maps_an_osv(command)
+    return command.path == "/activities" or (command.path.startswith("/osvs/") and command.path.endswith("/meetings"))
 
 
 def _accepted(answer: Answer) -> bool:

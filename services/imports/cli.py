@@ -4,6 +4,7 @@
     osv-import miembros.xlsx                # record the valid rows; write miembros.import-report.xlsx
     osv-import osvs --output osvs.csv       # the OSV list the forms choose from (a Kobo media file)
     osv-import mapeo.xlsx --distinct 14=<id>  # row 14 is another organisation than OSV <id> (a possible duplicate)
+    osv-import reuniones.xlsx --distinct 6=<id>  # row 6 is another meeting than meeting <id>, held that day too
 
 The form is found from the file's columns (``--form`` names it). The token
 is ``--token`` or ``IMPORTS_TOKEN``, a ``staff`` account's (``make token
@@ -27,7 +28,7 @@ import httpx
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from services.imports.application import Importer, Outcome, Summary, maps_an_osv
+from services.imports.application import Importer, Outcome, Summary, takes_distinct_from
 from services.imports.bootstrap import cli_services
 from services.imports.client import ImportStopped, Services
 from services.imports.domain.commands import Row, row_of
@@ -53,9 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--registry-url")
     parser.add_argument("--engagement-url")
     parser.add_argument(
-        "--distinct", action="append", default=[], metavar="ROW=OSV_ID[,OSV_ID...]",
-        help="row ROW (of the main sheet, as the report numbers it) maps another organisation than these OSVs, which "
-        "registry named as possible duplicates: map it all the same (registry's distinct_from); repeat for other rows",
+        "--distinct", action="append", default=[], metavar="ROW=ID[,ID...]",
+        help="row ROW (of the main sheet, as the report numbers it) maps another organisation than these OSVs, or records "
+        "another meeting or activity than these, which the service named as possible duplicates: record it all the same "
+        "(the service's distinct_from); repeat for other rows",
     )
     parser.add_argument("--report", type=Path, help="where to write the report (default: beside the input)")
     parser.add_argument("--output", type=Path, default=Path("osvs.csv"), help="with `osvs`: the CSV to write")
@@ -131,25 +133,27 @@ def import_file(args: argparse.Namespace, services: Services) -> int:
 
 
 def distinct_rows(given: Sequence[str], rows: Sequence[Row]) -> dict[int, tuple[UUID, ...]]:
-    """``--distinct`` values (``ROW=OSV_ID[,OSV_ID...]``) as row number → OSV ids.
+    """``--distinct`` values (``ROW=ID[,ID...]``) as row number → the ids of the OSVs (a mapping's row), meetings or
+    activities (a meeting's or an activity's row) it is another than.
 
     Raises :class:`ValueError` naming the value at fault: not of that shape, an id that is not a UUID, or a row that is
-    not one of the file's rows mapping an OSV (a mistyped row would otherwise be ignored without a word).
+    not one of the file's rows mapping an OSV or recording a meeting or an activity (a mistyped row would otherwise be
+    ignored without a word).
     """
-    mapping = {row.where.row for row in rows if any(maps_an_osv(command) for command in row.commands)}
+    taking = {row.where.row for row in rows if any(takes_distinct_from(command) for command in row.commands)}
     distinct: dict[int, tuple[UUID, ...]] = {}
     for value in given:
         number, equals, ids = value.partition("=")
         if not equals or not number.strip().isdigit() or not ids.strip():
-            raise ValueError(f"{value!r}: give ROW=OSV_ID[,OSV_ID...], the row as the report numbers it and the ids it names")
+            raise ValueError(f"{value!r}: give ROW=ID[,ID...], the row as the report numbers it and the ids it names")
         try:
-            osv_ids = tuple(UUID(osv_id.strip()) for osv_id in ids.split(",") if osv_id.strip())
+            record_ids = tuple(UUID(record_id.strip()) for record_id in ids.split(",") if record_id.strip())
         except ValueError:
-            raise ValueError(f"{value!r}: an OSV id is a UUID, as the report gives it") from None
+            raise ValueError(f"{value!r}: an id is a UUID, as the report gives it") from None
         row = int(number)
-        if row not in mapping:
-            raise ValueError(f"{value!r}: row {row} is not a row of this file that maps an OSV")
-        distinct[row] = tuple(dict.fromkeys((*distinct.get(row, ()), *osv_ids)))
+        if row not in taking:
+            raise ValueError(f"{value!r}: row {row} is not a row of this file that maps an OSV or records a meeting or an activity")
+        distinct[row] = tuple(dict.fromkeys((*distinct.get(row, ()), *record_ids)))
     return distinct
 
 

@@ -174,19 +174,37 @@ def _whole(value: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?<!\w[{joiners}]){re.escape(value)}(?!\w)(?![{joiners}]\w)")
 
 
-def suggesting_distinct(problems: list[Problem], answer: Answer, row: int) -> list[Problem]:
-    """Registry's ``possible_duplicate`` refusal with its advice in the import's terms: ``--distinct <row>=<the OSVs' ids>``."""
+DUPLICATE_RECORDS = (("osv_id", "organisation", "mapped"), ("meeting_id", "meeting", "recorded"), ("activity_id", "activity", "recorded"))
+"""What a ``possible_duplicate`` names, by the id its ``possible_duplicates`` give: registry's OSVs, engagement's meetings
+and activities (tester 233 F3), each as the import's advice calls it and what it already is."""
+
+
+def _duplicates_named(answer: Answer) -> tuple[list[str], str, str] | None:
+    """The ids a ``possible_duplicate`` answer names, with what they are (:data:`DUPLICATE_RECORDS`); None for none."""
     found = answer.body.get("possible_duplicates") if isinstance(answer.body, dict) else None
-    ids = [str(d["osv_id"]) for d in found or () if isinstance(d, dict) and d.get("osv_id")]
-    if not ids:
+    for id_field, record, already in DUPLICATE_RECORDS:
+        ids = [str(d[id_field]) for d in found or () if isinstance(d, dict) and d.get(id_field)]
+        if ids:
+            return ids, record, already
+    return None
+
+
+def _advice_cut(message: str) -> str:
+    """A ``possible_duplicate`` message without the service's advice to an API client (registry's "If it is another
+    organisation…", engagement's "If this is another meeting…")."""
+    return message.partition(" If it is another organisation")[0].partition(" If this is another ")[0]
+
+
+def suggesting_distinct(problems: list[Problem], answer: Answer, row: int) -> list[Problem]:
+    """A ``possible_duplicate`` refusal (registry's of a mapping, engagement's of a meeting or an activity) with its
+    advice in the import's terms: ``--distinct <row>=<the ids it names>``."""
+    named = _duplicates_named(answer)
+    if named is None:
         return problems
-    advice = (f" If it is another organisation, import the file again with --distinct {row}={','.join(ids)}; "
-              "if it is the same, it is mapped already: leave the row out")
-    return [
-        replace(p, message=p.message.partition(" If it is another organisation")[0] + advice)
-        if p.rule == DUPLICATE_OSV_RULE else p
-        for p in problems
-    ]
+    ids, record, already = named
+    advice = (f" If it is another {record}, import the file again with --distinct {row}={','.join(ids)}; "
+              f"if it is the same, it is {already} already: leave the row out")
+    return [replace(p, message=_advice_cut(p.message) + advice) if p.rule == DUPLICATE_OSV_RULE else p for p in problems]
 
 
 FROM_THE_EXPORT = (
@@ -197,13 +215,25 @@ FROM_THE_EXPORT = (
 """What the Kobo webhook's answer advises on a ``possible_duplicate`` mapping, for a Kobo admin to act on."""
 
 
+FROM_THE_EXPORT_RECORDED = (
+    " If it is another {record}, the webhook cannot record it (it never sends distinct_from: nobody reviews its "
+    "submissions): the programme's staff record it from the form's export, with osv-import --distinct naming its row and "
+    "that {record}; if it is the same, it is recorded already and this submission needs nothing more"
+)
+"""What the Kobo webhook's answer advises on a ``possible_duplicate`` meeting or activity (tester 233 F3)."""
+
+
 def for_a_kobo_admin(problem: Problem) -> Problem:
-    """Registry's ``possible_duplicate`` refusal as the Kobo webhook answers it: registry's advice, to send the request
-    again with ``distinct_from``, is for an API client, and a Kobo admin cannot make Kobo send it (tester 226 F6); the
-    submission is mapped from the export (:data:`FROM_THE_EXPORT`). Any other problem as it is."""
+    """A ``possible_duplicate`` refusal as the Kobo webhook answers it: the service's advice, to send the request again
+    with ``distinct_from``, is for an API client, and a Kobo admin cannot make Kobo send it (tester 226 F6); the
+    submission is recorded from the export (:data:`FROM_THE_EXPORT` for a mapping, :data:`FROM_THE_EXPORT_RECORDED` for
+    a meeting or an activity). Any other problem as it is."""
     if problem.rule != DUPLICATE_OSV_RULE:
         return problem
-    return replace(problem, message=problem.message.partition(" If it is another organisation")[0] + FROM_THE_EXPORT)
+    if " If this is another " in problem.message:  # engagement's, of a meeting or an activity
+        record = "activity" if " If this is another activity" in problem.message else "meeting"
+        return replace(problem, message=_advice_cut(problem.message) + FROM_THE_EXPORT_RECORDED.format(record=record))
+    return replace(problem, message=_advice_cut(problem.message) + FROM_THE_EXPORT)
 
 
 def naming_rows(problems: list[Problem], answer: Answer, osvs: Mapping[UUID, Cell]) -> list[Problem]:

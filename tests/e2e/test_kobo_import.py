@@ -368,7 +368,7 @@ def test_a_row_the_coordinator_found_to_be_another_organisation_is_mapped_with_d
     assert "is row 2 of sheet 'mapeo.csv' of this file" in problem[5]
     assert '"distinct_from"' not in problem[5]  # the API's advice, not a person importing a file's
 
-    for wrong, says in ((["--distinct", "3"], "give ROW=OSV_ID"), (["--distinct", "3=Santa Rosa"], "a UUID"),
+    for wrong, says in ((["--distinct", "3"], "give ROW=ID"), (["--distinct", "3=Santa Rosa"], "a UUID"),
                         (["--distinct", f"9={first}"], "row 9 is not a row of this file")):
         assert osv_import([str(mapping), *connection, *wrong]) == 2
         assert says in capsys.readouterr().err
