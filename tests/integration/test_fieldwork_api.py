@@ -526,6 +526,7 @@ def test_an_osv_reports_an_activity_of_its_funded_project_and_withdraws_a_duplic
         "grant_id": grant_id,
         "description": DESCRIPTION,
         "withdrawal": None,
+        "distinct_from": [],
         "version": 1,
     }
     assert (fair["district"], fair["zone"], fair["grant_id"], fair["description"]) == ("Lima", "Lima Centro", None, None)
@@ -876,6 +877,7 @@ def test_needs_are_assessed_as_counts_and_read_latest_first(client_on: TestClien
             {"area": "documentation", "members_affected": 7, "priority": "high"},
             {"area": "childcare", "members_affected": 3, "priority": "medium"},
         ],
+        "distinct_from": [],
     }
     assert client.get(f"/osvs/{osv_id}/needs-assessments").json() == [june, january]
     [assessed, _] = [e["data"] for e in feed(client)]

@@ -395,6 +395,7 @@ def test_a_published_activity_says_where_and_how_many_but_not_its_description() 
         "grant_id": str(GRANT_ID),
         "participants": [],
         "counted_by": "aggregate",  # counts only: reporting cannot tell its people from other activities'
+        "distinct_from": [],
     }
 
 
@@ -521,6 +522,7 @@ def test_a_needs_assessment_is_published_as_counts_only() -> None:
                 {"area": "documentation", "members_affected": 9, "priority": "high"},
                 {"area": "childcare", "members_affected": 0, "priority": "low"},
             ],
+            "distinct_from": [],
         }
     ]
 
@@ -529,7 +531,7 @@ def test_needs_assessments_read_latest_first() -> None:
     record = NeedsRecord(osv_id=OSV_ID)
     march = assess(record, assessed_on=date(2025, 3, 1))
     may = assess(record, assessed_on=date(2025, 5, 1))
-    also_march = assess(record, assessed_on=date(2025, 3, 1), members_over_5_years_in_peru=20)
+    also_march = assess(record, assessed_on=date(2025, 3, 1), members_over_5_years_in_peru=20, distinct_from=[march.assessment_id])
 
     assert record.latest_first() == [may, also_march, march]
 
