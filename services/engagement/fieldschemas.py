@@ -103,7 +103,7 @@ def distinct_from_given(alike: str, record: str) -> Any:
     return Field(
         default_factory=list,
         max_length=50,
-        description=f"The OSV's {alike} that this {record} is not (another held that day): without them, such a {record} is "
+        description=f"The OSV's {alike} that this {record} is not (another of that day): without them, such a {record} is "
         "refused with 409 `possible_duplicate`, which names them. An id that is none of them is 422 `possible_duplicate_named`.",
     )
 
