@@ -22,6 +22,7 @@ from services.funding.domain.grants import (
     Support,
     SupportChangedError,
     SupportHistory,
+    TrancheRecordedError,
     WrongGrantKindError,
     grant_fund,
     grant_support,
@@ -192,6 +193,21 @@ def test_a_seed_fund_is_paid_in_tranches_numbered_in_order() -> None:
     grant.disburse(2, Decimal("1500.00"), date(2021, 11, 25))
     assert [(d.tranche, d.amount) for d in grant.disbursements] == [(1, Decimal("2000.00")), (2, Decimal("1500.00"))]
     assert (grant.disbursed, grant.remaining) == (Decimal("3500.00"), Decimal("0.00"))
+
+
+def test_a_tranche_sent_again_is_told_it_is_recorded_and_what_comes_next_or_that_the_grant_is_paid_out() -> None:
+    """Tester 233 F4; tester 239 F6: on a grant paid out it pointed at a tranche 3 no amount was left for."""
+    grant = seed_fund()
+    grant.disburse(1, Decimal("2000.00"), date(2021, 10, 25))
+    with pytest.raises(TrancheRecordedError) as resent:
+        grant.disburse(1, Decimal("2000.00"), date(2021, 10, 25))
+    assert (resent.value.field, resent.value.rule) == ("tranche", "tranche_once")
+    assert resent.value.message.endswith("nothing was recorded again; tranche 2 is the next")
+    grant.disburse(2, Decimal("1500.00"), date(2021, 11, 25))
+    with pytest.raises(TrancheRecordedError) as resent:
+        grant.disburse(2, Decimal("1500.00"), date(2021, 11, 25))
+    assert resent.value.message.endswith("nothing was recorded again; the grant is paid out: no tranche is left")
+    assert len(grant.disbursements) == 2
 
 
 @pytest.mark.parametrize("tranche", [0, 2, 3])

@@ -84,10 +84,11 @@ class TrancheRecordedError(ConflictError):
     """A tranche recorded already, sent again (a resend after a timeout): 409 naming it, ``disbursement_id`` in
     ``extensions``; nothing is recorded (tester 233 F4: it was told its number was wrong, 422 ``next_tranche``)."""
 
-    def __init__(self, recorded: Disbursement, currency: str, expected: int) -> None:
+    def __init__(self, recorded: Disbursement, currency: str, expected: int, paid_out: bool = False) -> None:
+        after = "the grant is paid out: no tranche is left" if paid_out else f"tranche {expected} is the next"
         super().__init__(
             f"tranche {recorded.tranche} is recorded already ({recorded.amount} {currency} disbursed on "
-            f"{recorded.disbursed_on.isoformat()}): nothing was recorded again; tranche {expected} is the next",
+            f"{recorded.disbursed_on.isoformat()}): nothing was recorded again; {after}",
             field="tranche",
             rule="tranche_once",
         )

@@ -275,7 +275,7 @@ class Grant(Aggregate):
         self.check_open()
         expected = len(self.disbursements) + 1
         if 1 <= tranche < expected:  # a resend: told it is recorded, not that its number is wrong
-            raise TrancheRecordedError(self.disbursements[tranche - 1], self.currency.value, expected)
+            raise TrancheRecordedError(self.disbursements[tranche - 1], self.currency.value, expected, paid_out=not self.remaining)
         if tranche != expected:
             raise NotNextTrancheError(tranche, expected)
         amount = check_money(amount)
