@@ -100,6 +100,12 @@ def test_a_new_focal_point_is_a_rotation_the_previous_one_leaves_that_day() -> N
         # Titles the first list missed, and titles written without their dot (tester 231's note).
         (OFFICE, "Lcda. Carmen Salazar", ["role"]), (OFFICE, "Bach. Rosa Huamán", ["role"]), (OFFICE, "Mtra. Rosa Huamán", ["role"]),
         (OFFICE, "Lic Carmen Salazar", ["role"]), ("Despacho de la Sra Rosa Huamán", "Tec. Luis Paredes", ["office", "role"]),
+        # Names in capitals, hyphenated, compound or in lower case, and titles in full or as C.P.C. (tester 239 F1).
+        (OFFICE, "LIC. CARMEN SALAZAR", ["role"]), (OFFICE, "DRA. ÁNGELA NÚÑEZ", ["role"]), (OFFICE, "Ing. ROSA PÉREZ", ["role"]),
+        (OFFICE, "Lic. Carmen SALAZAR", ["role"]), (OFFICE, "Lic. CARMEN Salazar", ["role"]), (OFFICE, "Lic. Carmen Salazar-Ríos", ["role"]),
+        (OFFICE, "Lic. María de los Ángeles Torres", ["role"]), (OFFICE, "C.P.C. Jorge Vera", ["role"]),
+        (OFFICE, "Licenciada Carmen Salazar", ["role"]), (OFFICE, "Lic. Carmen salazar", ["role"]),
+        (OFFICE, "especialista (Ingeniera Rosa Huamán)", ["role"]),
     ],
 )
 def test_a_focal_point_whose_office_or_post_names_a_person_is_refused_every_field_at_once(office: str, role: str, fields: list[str]) -> None:
@@ -123,6 +129,11 @@ def test_a_focal_point_whose_office_or_post_names_a_person_is_refused_every_fiel
         # Words that begin as a title does, with no dot and no name after them.
         "Técnica de campo", "Ingeniera Residente", "Licenciada en Trabajo Social", "Bachiller en Derecho", "Tec de campo",
         "Economista Senior", "Psicóloga Comunitaria",
+        # Posts of two capitalised words after a title (tester 239 F1: refused as names).
+        "Ing. Civil Residente", "Ing. Residente Obra", "Ing. Supervisor General", "Abog. Asesor Legal", "Sr. Analista Programador",
+        "Sr. Especialista Social", "Econ. Especialista Presupuesto", "Lic. Asistenta Social", "Lic. Enfermería Comunitaria",
+        "Lic. Trabajo Social", "Ingeniera Residente de Obra", "Técnica de Campo", "Contador General", "Lic. en Trabajo Social",
+        "Dr. Pérez",
     ],
 )
 def test_posts_and_offices_without_a_persons_title_are_taken(role: str) -> None:

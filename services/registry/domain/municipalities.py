@@ -13,14 +13,15 @@ names are personal data and do not belong in events.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.registry.domain.postnames import PersonNamedError as PersonNamedError
+from services.registry.domain.postnames import people_named
 from shared.documents import DocumentType
 from shared.errors import ConflictError, DateBeforeError, NotFoundError, RuleViolationError, raise_first
 from shared.municipalities import MunicipalityReference
@@ -68,44 +69,6 @@ class FocalPointAlreadyLeftError(ConflictError):
         )
 
 
-
-PERSONS_TITLES = re.compile(
-    r"(?<![\w.])(sra?|srta|dra?|licd?a?|lcd[oa]|ing|abog|prof|profa|mg|mtr[oa]|arq|cpc|bach|tec|econ|psic|obst)(?:\.\s*|\s+)",
-    re.IGNORECASE,
-)
-"""A title written before a person's name in Peru (Sr., Sra., Srta., Dr., Dra., Lic., Licda., Lcdo., Lcda., Ing., Abog.,
-Prof., Mg., Mtro., Mtra., Arq., CPC., Bach., Tec., Econ., Psic., Obst.), with its dot or without ("Lic Carmen Salazar",
-tester 231's note): a focal point's ``office`` or ``role`` that names the official who holds the post writes one before
-two capitalised words (:func:`people_named`)."""
-
-NAME_WORD = re.compile(r"[A-ZÁÉÍÓÚÜÑ][a-záéíóúüñ'-]+")
-"""A capitalised word of a person's name: Carmen, Salazar, Huamán."""
-
-
-class PersonNamedError(RuleViolationError):
-    """A focal point's office or post names a person: it is published to the municipality's partners and kept for
-    good, and a person's name may be neither (officials rotate; the post stays). Never repeats the name."""
-
-    def __init__(self, field: str, title: str) -> None:
-        super().__init__(
-            f"{field} names a post, never the person who holds it: '{title}' comes before a person's name; give the post "
-            "alone (e.g. especialista de participación vecinal); focal points are published to partners and kept for good",
-            field=field,
-            rule="post_not_person",
-        )
-
-
-def people_named(**posts: str) -> Iterator[PersonNamedError]:
-    """The refusal of each of ``posts`` (field name → text) that writes a person's title (:data:`PERSONS_TITLES`) before two
-    capitalised words, a name and a surname: "Lic. Carmen Salazar", not "Ing. residente", "Lic. en Trabajo Social" nor
-    "Sr. Especialista" (a senior post), which are posts (tester 231 F2). One word after it ("Dr. Pérez") is let through:
-    it cannot be told from a post ("Sr. Analista")."""
-    for field, text in posts.items():
-        for title in PERSONS_TITLES.finditer(text):
-            words = text[title.end() :].split()[:2]
-            if len(words) == 2 and all(NAME_WORD.fullmatch(word.strip(",;)")) for word in words):
-                yield PersonNamedError(field, title.group(0).strip())
-                break
 
 class AcceptedDocumentsUnchangedError(RuleViolationError):
     def __init__(self) -> None:
