@@ -27,7 +27,7 @@ from services.engagement.domain.memberrules import (
 )
 from services.engagement.domain.members import UNCHANGED, Member, Membership, Unchanged
 from services.engagement.domain.needs import NeedsRecord
-from services.engagement.domain.roster import OSVRoster, Term, check_term_apart, terms_of
+from services.engagement.domain.roster import Holder, OSVRoster, Term, check_term_apart, terms_of
 from services.engagement.fieldwork import Fieldwork
 from services.engagement.forgetting import Forgetting
 from services.engagement.merging import Merging
@@ -219,7 +219,7 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
             raise_first([unknown, *refused(self._new_member, *person)])
         member = self._new_member(*person)
         roster = self._roster_of(osv_id)
-        roster.check_seat(member.latest_membership.membership_id, member.latest_membership.role)  # before claiming the document
+        self.check_seat(roster, member.latest_membership)  # before claiming the document
         self._check_president_term(roster, member.latest_membership, "joined_on")
         drawn_at_random(member.id)  # a new person: their key is made without looking for it first
         try:
@@ -254,7 +254,7 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
             raise_first([unknown, *refused(member.join, osv_id, role, joined_on)])
         membership = member.join(osv_id, role, joined_on)
         roster = self._roster_of(osv_id)
-        roster.check_seat(membership.membership_id, membership.role)
+        self.check_seat(roster, membership)
         self._check_president_term(roster, membership, "joined_on")
         roster.seat(membership, member.id, member.document_type, self.today())
         self.save(member, roster)
@@ -274,7 +274,7 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
         membership = member.change_role(membership_id, role, changed_on)
         self.osvs.require_not_dissolved(membership.osv_id, on=changed_on, dated="changed_on")
         roster = self._roster_of(membership.osv_id)
-        roster.check_seat(membership.membership_id, membership.role)
+        self.check_seat(roster, membership)
         self._check_president_term(roster, membership, "changed_on")
         roster.seat(membership, member.id, member.document_type, self.today())
         self.save(member, roster)
@@ -547,11 +547,11 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
         if held.role is not Role.PRESIDENT:
             return
         term = terms_of(membership)[0 if first else -1]
-        others: list[tuple[UUID, Term]] = []
+        others: list[tuple[Holder, Term]] = []
         for membership_id, member_id in roster.presidents_besides(membership.membership_id).items():
             holder = self.find(member_id, Member)
             if holder is not None and membership_id in holder.memberships:
-                others += [(member_id, other) for other in terms_of(holder.memberships[membership_id])]
+                others += [(Holder.of(holder, membership_id), other) for other in terms_of(holder.memberships[membership_id])]
         check_term_apart(field, term, others)
 
     def _roster_of(self, osv_id: UUID) -> OSVRoster:

@@ -16,6 +16,7 @@ from uuid import UUID
 from services.engagement.domain.memberrules import MembershipNotFoundError, SeveralActiveMembershipsError
 from services.engagement.domain.members import Member, Membership
 from services.engagement.domain.merges import DuplicateMemberNotFoundError
+from services.engagement.domain.roster import Holder, OSVRoster, PresidentSeatTakenError
 from shared.preconditions import check_version
 from shared.store import retried_on_collision
 
@@ -80,6 +81,19 @@ class Merging:
         if len(active) > 1:
             raise SeveralActiveMembershipsError(len(active), merged=any(record is not member for record, _ in active))
         return active[0] if active else None
+
+    def check_seat(self, roster: OSVRoster, membership: Membership) -> None:
+        """:meth:`~services.engagement.domain.roster.OSVRoster.check_seat`, its 409 ``one_president`` naming the person:
+        a president's membership recorded on a record merged into another is named by the member it went into, with the
+        record its role change or departure is sent to (:class:`~services.engagement.domain.roster.Holder`). The 409
+        named the merged record as "this OSV's president" (tester 239 F4). Reads the holder only when refused."""
+        try:
+            roster.check_seat(membership.membership_id, membership.role)
+        except PresidentSeatTakenError as taken:
+            record = self.find(taken.holder, Member)  # type: ignore[attr-defined]
+            if record is None or record.merged_into is None:
+                raise
+            raise PresidentSeatTakenError(Holder.of(record, taken.membership_id)) from None
 
     def merged_memberships(self, member: Member) -> list[Membership]:
         """The memberships of the records merged into ``member``: the person's too, recorded where they were."""

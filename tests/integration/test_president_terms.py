@@ -3,7 +3,9 @@
 The board's history (the *junta directiva*) is what the municipal registry (RUOS) records: a president's term may not begin
 within another's, past or present. A role change, a registration or a joining as president, and a president's joining date
 corrected earlier, dated into another president's term, is 409 ``one_president`` on the date given, naming that term's
-dates and its holder's member id, never their name; nothing is recorded. Runs on SQLite and on PostgreSQL.
+dates and its holder's member id, never their name; nothing is recorded. A president's membership recorded on a record
+merged into another is named by the person, with the record its new role goes to (tester 239 F4). Runs on SQLite and on
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from fastapi.testclient import TestClient
 
 from services.engagement.domain.members import Member
 from tests.integration.test_engagement_api import a_person, map_osv
+from tests.integration.test_member_merges import CPP, PTP, SECRETS, map_los_olivos, merge
+from tests.integration.test_member_merges import register as register_yusmary
 from tests.support.api import assert_problem
 from tests.support.clients import application_of, head, service_client
 
@@ -179,3 +183,49 @@ def test_a_members_registration_reads_no_president(client: TestClient) -> None:
         assert set(members_read) == {UUID(rosa["id"])}  # the one member the OSV ever seated as president
     finally:
         del application.find
+
+
+def test_a_president_recorded_on_a_merged_record_is_named_by_the_person_with_the_record_her_new_role_goes_to(
+    client: TestClient,
+) -> None:
+    # Yusmary, president of Los Olivos under her old PTP, was registered again in Comas with her CPP; the two are merged.
+    comas, los_olivos = map_osv(client), map_los_olivos(client)
+    yusmary = register_yusmary(client, comas, "CPP", CPP)
+    her_ptp = register_yusmary(client, los_olivos, "PTP", PTP, joined_on="2024-05-10", role="president")
+    assert merge(client, yusmary["id"], her_ptp["id"]).status_code == 201
+    presidency = her_ptp["memberships"][0]["membership_id"]
+    dayana = a_person(
+        osv_id=los_olivos,
+        full_name="Dayana Rojas Suárez",
+        document_type="DNI",
+        document_number="40999888",
+        nationality="PE",
+        joined_on="2024-06-01",
+        role="president",
+    )
+    before = head(client)
+
+    # Dayana registered as president while Yusmary holds it: the 409 named the merged record as "this OSV's president".
+    problem = assert_problem(client.post("/members", json=dayana), 409, "role", "one_president")
+    detail = problem["detail"]
+    assert detail.startswith(f"member {yusmary['id']} (through membership {presidency}, recorded on member {her_ptp['id']}")
+    assert f"POST /members/{her_ptp['id']}/memberships/{presidency}/role" in detail
+    assert not any(secret in detail for secret in (*SECRETS, "Dayana", "Rojas"))
+    assert head(client) == before
+
+    # Following it: her new role, sent where the 409 said, is taken.
+    stepped_down = client.post(
+        f"/members/{her_ptp['id']}/memberships/{presidency}/role", json={"role": "member", "changed_on": "2024-07-01"}
+    )
+    assert stepped_down.status_code == 200, stepped_down.text
+    before = head(client)
+
+    # Dayana from a day of Yusmary's term: that term is named by the person too, with the record it is recorded on.
+    problem = assert_problem(client.post("/members", json=dayana), 409, "joined_on", "one_president")
+    assert problem["detail"].startswith(
+        f"member {yusmary['id']} (through membership {presidency}, recorded on member {her_ptp['id']}"
+    )
+    assert problem["overlapping_term"] == {"from": "2024-05-10", "until": "2024-07-01"}
+    assert head(client) == before
+    dayana["joined_on"] = "2024-07-01"
+    assert client.post("/members", json=dayana).status_code == 201

@@ -8,7 +8,14 @@ from datetime import date
 import pytest
 
 from services.engagement.domain.memberrules import DepartureReason, Role
-from services.engagement.domain.roster import OSVRoster, PresidentTermsOverlapError, Term, check_term_apart, terms_of
+from services.engagement.domain.roster import (
+    Holder,
+    OSVRoster,
+    PresidentTermsOverlapError,
+    Term,
+    check_term_apart,
+    terms_of,
+)
 from shared.documents import DocumentType
 from tests.unit.test_engagement_domain import OSV_ID, TODAY, a_member
 
@@ -44,8 +51,8 @@ def test_terms_overlap_when_they_share_a_day_and_a_handover_day_is_the_new_presi
 def test_a_term_overlapping_others_is_refused_naming_the_one_that_ended_last_by_its_dates_and_member_id() -> None:
     rosa, maria = a_member(role=Role.PRESIDENT), a_member(document_type=DocumentType.DNI, document_number="41234567")
     others = [
-        (rosa.id, Term(date(2021, 10, 4), date(2021, 12, 1))),
-        (maria.id, Term(date(2022, 1, 10), date(2022, 6, 30))),
+        (Holder.of(rosa, rosa.latest_membership.membership_id), Term(date(2021, 10, 4), date(2021, 12, 1))),
+        (Holder.of(maria, maria.latest_membership.membership_id), Term(date(2022, 1, 10), date(2022, 6, 30))),
     ]
 
     with pytest.raises(PresidentTermsOverlapError) as refused:

@@ -9,7 +9,8 @@ another holds the role is refused (409 ``one_president``, naming the holder's
 member id); the holder's new role, or departure, is recorded first. Nor may a
 president's term begin within another's, past or present (409 ``one_president``,
 naming that term's dates: :func:`check_term_apart`): the board's history is what
-the municipal registry (RUOS) records. The roster knows which memberships were
+the municipal registry (RUOS) records. A holder is named as a :class:`Holder`:
+the person, and the merged record their membership is recorded on, if any. The roster knows which memberships were
 ever seated as president (:attr:`OSVRoster.presidents`); their terms are the
 memberships' roles (:func:`terms_of`), read by the application.
 """
@@ -24,38 +25,78 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from services.engagement.domain.memberrules import Role
-from services.engagement.domain.members import Membership
+from services.engagement.domain.members import Member, Membership
 from shared.documents import DocumentType
 from shared.errors import ConflictError
 
 
-class PresidentSeatTakenError(ConflictError):
-    """The OSV has a president already: its holder is named by member id, never by name."""
+@dataclass(frozen=True)
+class Holder:
+    """Who holds, or held, a president's membership, by ids only: ``member_id`` the person (the member a merged record
+    went into), ``membership_id`` the membership, ``recorded_on`` the record merged into that member which the membership
+    is recorded on (None: the member's own), where its role change or departure is sent. A 409 named the merged record
+    as "this OSV's president", and staff following its id landed on a record closed to new facts (tester 239 F4)."""
 
-    def __init__(self, holder: UUID) -> None:
+    member_id: UUID
+    membership_id: UUID
+    recorded_on: UUID | None = None
+
+    @classmethod
+    def of(cls, record: Member, membership_id: UUID) -> Holder:
+        """The holder of ``record``'s membership ``membership_id``: the member ``record`` was merged into, if it was."""
+        if record.merged_into is None:
+            return cls(record.id, membership_id)
+        return cls(record.merged_into, membership_id, record.id)
+
+    @property
+    def recorded_with(self) -> UUID:
+        """The member id a change to the membership is sent to: the record it is recorded on."""
+        return self.recorded_on or self.member_id
+
+    @property
+    def named(self) -> str:
+        """``member <id>``, with the merged record the membership is recorded on when it is."""
+        if self.recorded_on is None:
+            return f"member {self.member_id}"
+        return (
+            f"member {self.member_id} (through membership {self.membership_id}, recorded on member {self.recorded_on}, "
+            "a record of the same person merged into theirs)"
+        )
+
+
+class PresidentSeatTakenError(ConflictError):
+    """The OSV has a president already: its holder is named by ids, never by name. ``holder``: the person's member id;
+    ``membership_id``, ``recorded_on``: as :class:`Holder`'s, the membership a new role or departure is recorded on."""
+
+    def __init__(self, holder: Holder) -> None:
+        on = f"/members/{holder.recorded_with}/memberships/{holder.membership_id}"
         super().__init__(
-            f"member {holder} is this OSV's president: an OSV has one president at a time; record their new role "
-            "(POST /members/{member_id}/memberships/{membership_id}/role) or departure first, then the new president",
+            f"{holder.named} is this OSV's president: an OSV has one president at a time; record their new role "
+            f"(POST {on}/role) or departure (POST {on}/departure) first, then the new president",
             field="role",
             rule="one_president",
         )
-        self.holder = holder
+        self.holder = holder.member_id
+        self.membership_id = holder.membership_id
+        self.recorded_on = holder.recorded_on
 
 
 class PresidentTermsOverlapError(ConflictError):
-    """A president's term would begin within another's in the same OSV: that term is named by its dates and its holder's
-    member id, never by name. ``field`` is the date given (``changed_on``, ``joined_on``)."""
+    """A president's term would begin within another's in the same OSV: that term is named by its dates and its holder
+    (:class:`Holder`: the person's member id, and the merged record the membership is recorded on, if any), never by
+    name. ``field`` is the date given (``changed_on``, ``joined_on``); ``holder``, the person's member id."""
 
-    def __init__(self, field: str, began_on: date, holder: UUID, other: Term) -> None:
+    def __init__(self, field: str, began_on: date, holder: Holder, other: Term) -> None:
         until = f"until {other.ended_on}" if other.ended_on is not None else "and holds it still"
         super().__init__(
-            f"member {holder} was this OSV's president from {other.began_on} {until}: an OSV has one president at "
+            f"{holder.named} was this OSV's president from {other.began_on} {until}: an OSV has one president at "
             f"a time, and a president's term from {began_on} would overlap theirs; a new president's term begins on "
             "or after the day the one before it ended (the day that president's role changed or they left)",
             field=field,
             rule="one_president",
         )
-        self.holder = holder
+        self.holder = holder.member_id
+        self.recorded_on = holder.recorded_on
         until_day = other.ended_on.isoformat() if other.ended_on is not None else None
         self.extensions = {"overlapping_term": {"from": other.began_on.isoformat(), "until": until_day}}
 
@@ -86,9 +127,9 @@ def terms_of(membership: Membership, role: Role = Role.PRESIDENT) -> list[Term]:
     ]
 
 
-def check_term_apart(field: str, term: Term, others: Iterable[tuple[UUID, Term]]) -> None:
+def check_term_apart(field: str, term: Term, others: Iterable[tuple[Holder, Term]]) -> None:
     """409 ``one_president`` on ``field`` when a president's ``term`` overlaps one of the ``others`` (each with its
-    holder's member id): the one of them that ended last is named, the day on or after which the new term may begin."""
+    :class:`Holder`): the one of them that ended last is named, the day on or after which the new term may begin."""
     overlapping = [(holder, other) for holder, other in others if term.overlaps(other)]
     if overlapping:
         holder, other = max(overlapping, key=lambda found: found[1].ended_on or date.max)
@@ -152,12 +193,13 @@ class OSVRoster(Aggregate):
 
     def check_seat(self, membership_id: UUID, role: Role) -> None:
         """Whether a membership may sit in ``role``: 409 ``one_president`` when it is president and another active
-        membership of the OSV holds that role (an OSV has one president at a time)."""
+        membership of the OSV holds that role (an OSV has one president at a time), named by the record it is recorded
+        on: the roster knows no merges (:meth:`~services.engagement.merging.Merging.check_seat` names the person)."""
         if role is not Role.PRESIDENT:
             return
         for seated, seat in self.seats.items():
             if seated != membership_id and seat.role is Role.PRESIDENT:
-                raise PresidentSeatTakenError(seat.member_id)
+                raise PresidentSeatTakenError(Holder(seat.member_id, seated))
 
     def presidents_besides(self, membership_id: UUID) -> dict[UUID, UUID]:
         """:attr:`presidents` but ``membership_id``: membership id to member id, whose terms a president's start is
