@@ -254,7 +254,7 @@ def record_departure(member_id: UUID, body: DepartureCreate, engagement: Engagem
     """Record that the member left the only OSV they are active in (records `MemberLeft`).
 
     The memberships of records merged into the member count: active in several OSVs, with them, is 409
-    `one_active_membership` (name the membership); the only active one recorded on a merged record is left there."""
+    `one_active_membership`, listing each (`active_memberships`); the only active one on a merged record is left there."""
     member = engagement.record_departure(member_id=member_id, left_on=body.left_on, reason=body.reason)
     return answered(response, member_answered(member, engagement))
 

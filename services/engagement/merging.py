@@ -76,10 +76,11 @@ class Merging:
         merged into them, as their read lists it; None when ``member`` has none of their own and no record merged into
         them has one (the member's own departure answers). 409 ``one_active_membership`` for a person active in several
         OSVs, counting those of the records merged into them: a departure without its membership closed the member's own
-        while the merged record's stayed active, whichever OSV the read showed (tester 232 F3)."""
+        while the merged record's stayed active, whichever OSV the read showed (tester 232 F3). It lists each, with the
+        record it is recorded on when a merged one: it named none, and staff read the member to find them (tester 239 F5)."""
         active = [(record, m) for record in (member, *self.merged_records(member)) for m in record.active_memberships]
         if len(active) > 1:
-            raise SeveralActiveMembershipsError(len(active), merged=any(record is not member for record, _ in active))
+            raise SeveralActiveMembershipsError(member.id, [(m, None if record is member else record.id) for record, m in active])
         return active[0] if active else None
 
     def check_seat(self, roster: OSVRoster, membership: Membership) -> None:

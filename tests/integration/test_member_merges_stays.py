@@ -3,7 +3,8 @@
 Yusmary was registered twice in Comas, once with her CPP and once with her old PTP: the commonest duplicate, one stay
 recorded twice. Such records cannot be merged yet, and the refusal must not lead staff into recording a departure that
 never happened (it is counted, and stays for good). Once two records in two OSVs are merged, the person is active in
-both: a departure that does not name its membership must not pick one. Runs on SQLite and on PostgreSQL.
+both: a departure that does not name its membership must not pick one, and its refusal lists those to choose from, each
+with the record it is recorded on (tester 239 F5). Runs on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.integration.test_engagement_api import map_osv
-from tests.integration.test_member_merges import CPP, PTP, merge, register, yusmary_twice
+from tests.integration.test_member_merges import CPP, PTP, SECRETS, map_los_olivos, merge, register, yusmary_twice
 from tests.support.api import assert_problem
 from tests.support.clients import feed_types, head, service_client
 
@@ -108,3 +109,53 @@ def test_a_survivors_only_active_stay_on_the_merged_record_is_the_one_its_depart
     assert (body["osv_id"], body["membership"]["left_on"]) == (los_olivos, "2024-08-01")
     assert answered.headers["etag"] == f'"{body["version"]}"'
     assert feed_types(client).count("MemberLeft") == 2
+
+
+# Tester 239 F5: the refusal names the memberships to choose from --------------------------------------------------
+
+
+def test_a_departure_refused_after_a_merge_lists_each_active_stay_with_the_record_it_is_recorded_on(client: TestClient) -> None:
+    survivor, duplicate, comas, los_olivos = yusmary_twice(client)
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+    comas_stay = survivor["memberships"][0]["membership_id"]
+    los_olivos_stay = duplicate["memberships"][0]["membership_id"]
+
+    problem = assert_problem(left(client, survivor["id"], "2024-08-01"), 409, "membership_id", "one_active_membership")
+
+    assert problem["active_memberships"] == [
+        {"membership_id": comas_stay, "osv_id": comas, "joined_on": "2024-03-01", "recorded_on": None},
+        {"membership_id": los_olivos_stay, "osv_id": los_olivos, "joined_on": "2024-05-10", "recorded_on": duplicate["id"]},
+    ]
+    detail = problem["detail"]
+    assert f"membership {comas_stay} (OSV {comas}, joined 2024-03-01)" in detail
+    assert f"membership {los_olivos_stay} (OSV {los_olivos}, joined 2024-05-10, recorded on member {duplicate['id']}" in detail
+    assert f"POST /members/{survivor['id']}/memberships/{comas_stay}/departure" in detail
+    assert f"POST /members/{duplicate['id']}/memberships/{los_olivos_stay}/departure" in detail
+    assert not any(secret in detail for secret in SECRETS)
+
+    # Following it: the Los Olivos stay left where it is recorded; the shortcut then closes the one left, in Comas.
+    assert left(client, duplicate["id"], "2024-07-15", los_olivos_stay).status_code == 200
+    answered = left(client, survivor["id"], "2024-08-01")
+    assert answered.status_code == 200, answered.text
+    assert {m["osv_id"]: m["left_on"] for m in answered.json()["memberships"]} == {comas: "2024-08-01", los_olivos: "2024-07-15"}
+
+
+def test_a_departure_refused_for_a_member_active_in_two_osvs_without_a_merge_lists_both(client: TestClient) -> None:
+    comas, los_olivos = map_osv(client), map_los_olivos(client)
+    yusmary = register(client, comas, "CPP", CPP)
+    joined = client.post(
+        f"/members/{yusmary['id']}/memberships", json={"osv_id": los_olivos, "role": "member", "joined_on": "2024-05-10"}
+    )
+    assert joined.status_code == 201, joined.text
+    comas_stay, los_olivos_stay = yusmary["memberships"][0]["membership_id"], joined.json()["membership_id"]
+
+    problem = assert_problem(left(client, yusmary["id"], "2024-08-01"), 409, "membership_id", "one_active_membership")
+
+    assert problem["active_memberships"] == [
+        {"membership_id": comas_stay, "osv_id": comas, "joined_on": "2024-03-01", "recorded_on": None},
+        {"membership_id": los_olivos_stay, "osv_id": los_olivos, "joined_on": "2024-05-10", "recorded_on": None},
+    ]
+    detail = problem["detail"]
+    assert "merged" not in detail
+    for stay in (comas_stay, los_olivos_stay):
+        assert f"POST /members/{yusmary['id']}/memberships/{stay}/departure" in detail

@@ -7,7 +7,7 @@ Kept apart from :mod:`.members` (the aggregate and its events) by concern. No me
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -168,23 +168,38 @@ class AlreadyLeftError(ConflictError):
 
 
 class SeveralActiveMembershipsError(ConflictError):
-    """409 ``one_active_membership``: a departure without its membership, for a person active in ``count`` OSVs.
-    ``merged``: some of those memberships are recorded on records merged into the member (tester 232 F3), where their
-    departure is recorded."""
+    """409 ``one_active_membership``: a departure without its membership, for the member ``member_id`` active in several
+    OSVs. ``active``: each active membership, in the order their read lists them, with the record merged into the member
+    it is recorded on (None: the member's own; tester 232 F3), where its departure is recorded. Each is named in the
+    message and in ``active_memberships`` (``membership_id``, ``osv_id``, ``joined_on``, ``recorded_on``: ids and a
+    day, never the person's data): it named none, and staff read the member to find them (tester 239 F5)."""
 
-    def __init__(self, count: int, *, merged: bool = False) -> None:
-        where = (
-            " (some through a record of the same person merged into this one: record its departure on that record, "
-            "the membership's `recorded_on`)"
-            if merged
-            else ""
+    def __init__(self, member_id: UUID, active: Sequence[tuple[Membership, UUID | None]]) -> None:
+        merged = ", recorded on member {on}, a record of the same person merged into this one"
+        listed = "; ".join(
+            f"membership {m.membership_id} (OSV {m.osv_id}, joined {m.joined_on.isoformat()}"
+            + (merged.format(on=on) if on is not None else "")
+            + ")"
+            for m, on in active
         )
+        paths = " or ".join(f"POST /members/{on or member_id}/memberships/{m.membership_id}/departure" for m, on in active)
         super().__init__(
-            f"this member is active in {count} OSVs: record the departure on the membership "
-            f"(POST /members/{{id}}/memberships/{{membership_id}}/departure){where}",
+            f"this member is active in {len(active)} OSVs: {listed}. Record the departure on the membership they left "
+            f"({paths})",
             field="membership_id",
             rule="one_active_membership",
         )
+        self.extensions = {
+            "active_memberships": [
+                {
+                    "membership_id": str(m.membership_id),
+                    "osv_id": str(m.osv_id),
+                    "joined_on": m.joined_on.isoformat(),
+                    "recorded_on": str(on) if on is not None else None,
+                }
+                for m, on in active
+            ]
+        }
 
 
 class MembershipEndedError(ConflictError):

@@ -228,7 +228,7 @@ class Member(MemberMerges, Aggregate):
             latest = self.latest_membership
             raise AlreadyLeftError(latest.left_on or left_on)
         if len(active) > 1:
-            raise SeveralActiveMembershipsError(len(active))
+            raise SeveralActiveMembershipsError(self.id, [(m, None) for m in active])
         return self.leave_membership(active[0].membership_id, left_on, reason)
 
     def leave_membership(self, membership_id: UUID, left_on: date, reason: DepartureReason) -> Membership:
