@@ -156,3 +156,57 @@ def test_agents_of_change_of_a_grant_withdrawn_after_the_sign_off_are_a_restatem
     parts = {p["part"]: (p["signed"], p["current"], p["difference"]) for p in restated["agents_of_change"]["parts"]}
     assert parts["total"] == (2, 1, -1) and parts["new"] == (2, 1, -1)
     assert [(e["event_id"], e["type"]) for e in restated["agents_of_change"]["events"]] == [("funding:4", "GrantWithdrawn")]
+
+
+def test_an_osv_supported_only_by_a_grant_withdrawn_after_the_sign_off_is_a_restatement_naming_the_withdrawal(
+    desk: tuple[TestClient, FakeNow],
+) -> None:
+    # Tester 239 F3: OSV Unidos has g-1 and OSV Vecinos g-2; the same person, a member of both, is merged after the
+    # sign-off, then g-2 is withdrawn (typed under the wrong OSV). Vecinos was supported by g-2 alone: F1 counts one OSV
+    # supported, not two. The evidence read the OSVs supported at the end and left g-2 out with no line, so the
+    # restatement of osvs_supported named no event behind its -1, while seed funds and projects named GrantWithdrawn.
+    client, clock = desk
+    readmodel = application_of(client).readmodel
+    vecinos = {**GRANT, "osv_id": "osv-2", "amount": "4000.00"}
+
+    def member(position: int, who: str, osv: str) -> dict[str, Any]:
+        return cloudevent("engagement", position, "MemberJoined", who, at(3 + position), member_id=who, membership_id=f"{who}@{osv}",
+                          osv_id=osv, role="member", nationality="VE", sex="F", age_band="30-44", joined_on="2021-02-01",
+                          occurred_on="2021-02-01")
+
+    readmodel.apply([
+        *a_first_phase_and_an_osv(),
+        cloudevent("registry", 2, "OSVMapped", "osv-2", at(1.5), osv_id="osv-2", name="OSV Vecinos", district="San Juan de Lurigancho",
+                   zone="Lima Este", mapped_on="2021-01-06", occurred_on="2021-01-06"),
+        granted(2, 2, "g-1"),
+        cloudevent("funding", 3, "FundGranted", "g-2", at(3), grant_id="g-2", support="first_time", occurred_on="2021-03-10", **vecinos),
+        member(1, "yusmary", "osv-1"), member(2, "yusmary-dup", "osv-2"),
+    ])
+    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(4300))})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["figures"]["osvs_supported"] == {"total": 2, "first_time": 2, "repeat": 0}
+
+    readmodel.apply([
+        cloudevent("engagement", 3, "MemberMerged", "yusmary-dup", at(4900), member_id="yusmary-dup", into_member_id="yusmary",
+                   osv_id="osv-2", merged_on="2021-07-30", occurred_on="2021-07-30"),
+        cloudevent("funding", 4, "GrantWithdrawn", "g-2", at(5000), grant_id="g-2", reason="wrong_osv", withdrawn_on="2021-07-31",
+                   occurred_on="2021-07-31", **vecinos),
+    ])
+    clock.moment = at(6000)
+
+    figure = phase_one(client.get("/indicators").json())["osvs_supported"]
+    assert figure == {"total": 1, "first_time": 1, "repeat": 0}
+    for phase in ("F1", "total"):
+        found = client.get("/indicators/osvs_supported/evidence", params={"phase": phase}).json()
+        assert found["value"] == figure, phase
+        rows = [(row["event_id"], row["type"], row["osv"]["name"], row["adds"]) for row in found["events"]]
+        assert rows == [
+            ("funding:2", "FundGranted", "OSV Unidos", {"first_time": 1, "total": 1}),
+            ("funding:3", "FundGranted", "OSV Vecinos", {"first_time": 1, "total": 1}),
+            ("funding:4", "GrantWithdrawn", "OSV Vecinos", {"first_time": -1, "total": -1}),
+        ], phase
+
+    [listed] = client.get("/sign-offs").json()["sign_offs"]
+    restated = {r["indicator"]: r for r in listed["restatement"]}
+    assert [(p["part"], p["signed"], p["current"]) for p in restated["osvs_supported"]["parts"]] == [("first_time", 2, 1), ("total", 2, 1)]
+    assert [(e["event_id"], e["type"]) for e in restated["osvs_supported"]["events"]] == [("funding:4", "GrantWithdrawn")]

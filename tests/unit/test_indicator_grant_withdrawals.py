@@ -159,3 +159,55 @@ def test_a_tally_restored_before_a_withdrawal_takes_its_agents_of_change_back_as
     restored.fold(facts[7:])
     assert restored.report(phases, "zone") == report(facts, "zone")
     assert report(facts)["total"]["agents_of_change"]["total"] == 1
+
+
+def adds_of(facts: list[Fact], name: str, phase_code: str) -> list[tuple[str, str, dict]]:
+    """Each evidence row of one figure as (event id, type, what it adds)."""
+    return [(e["event_id"], e["type"], e["adds"]) for e in evidence(facts, name, phase_code)["events"]]
+
+
+def test_the_evidence_of_osvs_supported_names_the_withdrawal_and_adds_up_to_the_figure_in_every_phase() -> None:
+    # Tester 239 F3: the evidence read the OSVs supported at the end, so support a withdrawal took back had no line
+    # (and no event behind a restatement); F2's support turned first_time with nothing saying why.
+    facts = [phase(*F1), phase(*F2), mapped("a", "2021-01-05"), mapped("b", "2021-01-06")]
+    wrong, later, only = granted("g1", "a", "2021-03-01", "800.00", kind="goods"), granted("g2", "a", "2021-08-01"), granted("g3", "b", "2021-03-02")
+    taken_back, gone = withdrawn(wrong), withdrawn(only)
+    facts += [wrong, later, only, taken_back, gone]
+    assert adds_of(facts, "osvs_supported", "F1") == [
+        (wrong.event_id, "FundGranted", {"first_time": 1, "total": 1}),
+        (only.event_id, "FundGranted", {"first_time": 1, "total": 1}),
+        (taken_back.event_id, "GrantWithdrawn", {"first_time": -1, "total": -1}),
+        (gone.event_id, "GrantWithdrawn", {"first_time": -1, "total": -1}),
+    ]
+    assert adds_of(facts, "osvs_supported", "F2") == [
+        (later.event_id, "FundGranted", {"repeat": 1, "total": 1}),
+        (taken_back.event_id, "GrantWithdrawn", {"first_time": 1, "repeat": -1}),  # a's support in F2 is its first from then on
+    ]
+    result = report(facts)
+    for code, figure in zip(("F1", "F2", "total"), figures(result, "osvs_supported"), strict=True):
+        summed: dict[str, int] = {}
+        for _, _, adds in adds_of(facts, "osvs_supported", code):
+            for part, value in adds.items():
+                summed[part] = summed.get(part, 0) + value
+        assert {part: value for part, value in summed.items() if value} == {part: value for part, value in figure.items() if value}, code
+
+
+def test_the_evidence_of_osvs_supported_names_the_other_grant_that_supports_the_osv_once_one_is_withdrawn() -> None:
+    facts = [phase(*F1), phase(*F2), mapped("a", "2021-01-05")]
+    twice, kept = granted("g1", "a", "2021-03-01"), granted("g2", "a", "2021-03-05")
+    facts += [twice, kept, withdrawn(twice)]
+    assert [(kind, adds) for _, kind, adds in adds_of(facts, "osvs_supported", "F1")] == [
+        ("FundGranted", {"first_time": 1, "total": 1}),  # g1, the first to support it
+        ("FundGranted", {"first_time": 1, "total": 1}),  # g2, what supports it once g1 is withdrawn
+        ("GrantWithdrawn", {"first_time": -1, "total": -1}),
+    ]
+
+
+def test_the_evidence_of_osvs_supported_names_the_merge_that_makes_two_osvs_supported_one() -> None:
+    facts = [phase(*F1), phase(*F2), mapped("a", "2021-01-05"), mapped("b", "2021-01-06"), granted("g1", "a", "2021-03-01"),
+             granted("g2", "b", "2021-03-02"), merged("b", "a", "2021-05-01", "2021-01-06")]
+    assert report(facts)["phases"][0]["indicators"]["osvs_supported"] == {"total": 1, "first_time": 1, "repeat": 0}
+    assert [(kind, adds) for _, kind, adds in adds_of(facts, "osvs_supported", "F1")] == [
+        ("FundGranted", {"first_time": 1, "total": 1}), ("FundGranted", {"first_time": 1, "total": 1}),
+        ("OSVMerged", {"first_time": -1, "total": -1}),
+    ]

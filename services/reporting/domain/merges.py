@@ -41,7 +41,8 @@ class Merges:
     lost: dict[str, list[Any]]
     latest_day: int
     complete: bool
-    # and, from the tally: history, bounds, _same, _chain, _recall_unknown, _refigure, _count, fold, traces
+    # and, from the tally: history, bounds, _same, _chain, _recall_unknown, _refigure, _count, fold, traces, _once_before,
+    # _once_changed
 
     def _osv_merged(self, fact: Fact) -> None:
         """One organisation recorded twice: take back the duplicate's identification, and count the rest of it as the survivor's.
@@ -82,13 +83,15 @@ class Merges:
         mapped_on = date.fromisoformat(str(d["mapped_on"]))
         self.latest_day = max(self.latest_day, mapped_on.toordinal())
         self._count("osvs_identified/value", fact, -1, district=district, day=mapped_on)
-        for once in (self.supported, self.lost):
+        for once, name in ((self.supported, "osvs_supported"), (self.lost, "osvs_contact_lost")):
+            before = self._once_before(name, (duplicate, survivor))
             taken = once.pop(duplicate, None)
             if taken is None:
                 continue
             kept = once.setdefault(survivor, [self.places.get(survivor, taken[0]), {}])
             for segment, event in taken[1].items():
                 kept[1].setdefault(segment, event)
+            self._once_changed(name, fact, before)  # the evidence's line for two OSVs counted as one (:mod:`.countedonce`)
         if moves:
             self._move([f for f in history if str(f.data.get("osv_id")) in group], was, now)
 

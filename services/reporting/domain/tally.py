@@ -45,6 +45,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.reporting.domain.corrections import CORRECTED, Corrections
+from services.reporting.domain.countedonce import CountedOnce, OnceStep
 from services.reporting.domain.indicators import (
     UNKNOWN,
     Breakdown,
@@ -94,7 +95,7 @@ class Trace:
     fact: Fact
 
 
-class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange, TallyReading):
+class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange, CountedOnce, TallyReading):
     """Everything the indicators need, folded fact by fact in recorded order.
 
     ``phases`` cut the calendar into segments; ``lookup`` finds an activity's
@@ -118,6 +119,7 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange,
         self.zones: dict[str, str] = {}  # district -> zone
         self.supported: dict[str, list[Any]] = {}  # osv -> [district, {segment: first grant's event}]
         self.lost: dict[str, list[Any]] = {}  # osv -> [district, {segment: first ContactLost's event}]
+        self.once_steps: list[OnceStep] | None = [] if trace else None  # each change to those two, when tracing (:mod:`.countedonce`)
         self.closures: dict[str, int] = {}  # grant closed before its grant was folded -> closed on
         self.withdrawn: set[str] = set()  # activity ids
         self.grants_withdrawn: set[str] = set()  # grants withdrawn as entered in error: they count nowhere from then on
@@ -303,7 +305,9 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange,
     def _support(self, fact: Fact) -> None:
         """The OSV was granted support, was paid a tranche or handed goods: supported in the segment of that day."""
         osv = self._same(fact.data["osv_id"])
+        before = self._once_before("osvs_supported", (osv,))
         self.supported.setdefault(osv, [self.places.get(osv, UNKNOWN), {}])[1].setdefault(self.segment(fact.occurred_on), fact.event_id)
+        self._once_changed("osvs_supported", fact, before)
 
     def _granted(self, fact: Fact) -> None:
         d = fact.data
@@ -403,7 +407,9 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange,
 
     def _contact_lost(self, fact: Fact) -> None:
         osv = self._same(fact.data["osv_id"])
+        before = self._once_before("osvs_contact_lost", (osv,))
         self.lost.setdefault(osv, [self.places.get(osv, UNKNOWN), {}])[1].setdefault(self.segment(fact.occurred_on), fact.event_id)
+        self._once_changed("osvs_contact_lost", fact, before)
 
     def _dissolved(self, fact: Fact) -> None:
         """Count the dissolution, and end the OSV's projects and its agents' participations that day (records merged into it included)."""

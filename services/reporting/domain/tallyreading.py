@@ -118,25 +118,33 @@ class TallyReading:
         self, phases: Sequence[Phase], by: Breakdown | None, within: Within = None
     ) -> Iterable[tuple[str, tuple[str, str, str], dict[str, int]]]:
         """OSVs counted once per phase (supported, contact lost): (first event, (group, phase code|total, indicator), parts)."""
+        yield from self._once_items("osvs_supported", self.supported.values(), phases, by, within)
+        yield from self._once_items("osvs_contact_lost", self.lost.values(), phases, by, within)
+
+    def _once_items(
+        self, name: str, entries: Iterable[list[Any]], phases: Sequence[Phase], by: Breakdown | None, within: Within = None
+    ) -> Iterable[tuple[str, tuple[str, str, str], dict[str, int]]]:
+        """:meth:`_osv_items` of ``name`` for these OSVs' entries (``[district, {segment: first fact's event id}]``)."""
         segments = {p.code: self.segment(p.starts_on) for p in phases}
         known = set(segments.values())
-        for district, by_segment in self.supported.values():
-            in_phases = sorted(s for s in by_segment if s in known)
+        for district, by_segment in entries:
             groups = self._groups(district, by, within)
-            for code, segment in segments.items():
-                if segment in by_segment:
-                    kind = "repeat" if in_phases and in_phases[0] < segment else "first_time"
-                    for group in groups:
-                        yield by_segment[segment], (group, code, "osvs_supported"), {"total": 1, kind: 1}
-            # in the total, first time and again add up the phases': each OSV once first, then once per later phase
-            for group in groups:
-                yield by_segment[min(by_segment)], (group, TOTAL, "osvs_supported"), {"total": 1, "first_time": 1, "repeat": max(len(in_phases) - 1, 0)}
-        for district, by_segment in self.lost.values():
-            for group in self._groups(district, by, within):
-                yield by_segment[min(by_segment)], (group, TOTAL, "osvs_contact_lost"), {"value": 1}
+            if name == "osvs_supported":
+                in_phases = sorted(s for s in by_segment if s in known)
                 for code, segment in segments.items():
                     if segment in by_segment:
-                        yield by_segment[segment], (group, code, "osvs_contact_lost"), {"value": 1}
+                        kind = "repeat" if in_phases and in_phases[0] < segment else "first_time"
+                        for group in groups:
+                            yield by_segment[segment], (group, code, name), {"total": 1, kind: 1}
+                # in the total, first time and again add up the phases': each OSV once first, then once per later phase
+                for group in groups:
+                    yield by_segment[min(by_segment)], (group, TOTAL, name), {"total": 1, "first_time": 1, "repeat": max(len(in_phases) - 1, 0)}
+            else:
+                for group in groups:
+                    yield by_segment[min(by_segment)], (group, TOTAL, name), {"value": 1}
+                    for code, segment in segments.items():
+                        if segment in by_segment:
+                            yield by_segment[segment], (group, code, name), {"value": 1}
 
     def _osvs(self, phases: Sequence[Phase], by: Breakdown | None, within: Within = None) -> dict[str, dict[str, dict[str, dict[str, int]]]]:
         """What :meth:`_osv_items` adds up to, counted per district and set of segments (a few hundred), not per OSV (tens of thousands)."""
@@ -252,11 +260,8 @@ class TallyReading:
         by: Breakdown | None = None if group is None else ("zone" if group in ZONES or group in self.zones.values() else "district")
         key = ALL if group is None else group
         adds: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
-        if name in ("osvs_supported", "osvs_contact_lost"):
-            for event, (g, code, counted), parts in self._osv_items(phases, by, within):
-                if g == key and code == phase_code and counted == name:
-                    for part, value in parts.items():
-                        adds[event][part] += value
+        if name in ("osvs_supported", "osvs_contact_lost"):  # each change to the OSVs counted once, taking back included
+            adds.update(self._once_evidence(name, phases, by, within, key, phase_code))  # type: ignore[attr-defined]
         else:
             here = self.segment(phase.starts_on) if phase else None
             reads = {"ruos_registration_rate": {"osvs_registered_ruos": "numerator", "osvs_identified": "denominator"}}.get(

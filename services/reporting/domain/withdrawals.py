@@ -36,7 +36,7 @@ class GrantWithdrawals:
     supported: dict[str, list[Any]]
     latest_day: int
     history: Callable[[frozenset[str], Fact], list[Fact]]
-    # and, from the tally: _count, _same, _group, _grant_id, _refigure, _recall_unknown, segment
+    # and, from the tally: _count, _same, _group, _grant_id, _refigure, _recall_unknown, segment, _once_before, _once_changed
 
     SUPPORTING = ("FundGranted", "DisbursementMade", "GoodsDelivered")
     """The facts that make an OSV supported in a segment (``Tally._support``)."""
@@ -97,8 +97,10 @@ class GrantWithdrawals:
         for f in self.history(frozenset(group), because):
             if f.type in self.SUPPORTING and str(f.data.get("osv_id")) in group and self._grant_id(f) not in self.grants_withdrawn:
                 segments.setdefault(self.segment(f.occurred_on), f.event_id)
+        before = self._once_before("osvs_supported", (osv,))
         if segments:
             self.supported[osv][1] = segments
         else:
             del self.supported[osv]
+        self._once_changed("osvs_supported", because, before)  # the evidence's line for the support taken back (tester 239 F3)
 
