@@ -269,3 +269,51 @@ def test_an_activity_listing_both_records_merged_after_a_signed_phase_restates_a
         ], name
     then = client.get("/indicators", params={"as_of": stamp(at(4900))}).json()["phases"][0]["indicators"]["attendances"]
     assert then["total"] == 3  # as of before the merge, the workshop's three rows
+
+
+def test_the_evidence_names_where_a_merge_took_an_attendance_and_an_agent_back_not_the_merges_osv(
+    desk: tuple[TestClient, FakeNow],
+) -> None:
+    """Tester 239 F2: Luis is recorded at the olla in San Juan de Lurigancho (osv-1) and again at the association in San
+    Martín de Porres (osv-2), enrolled in each one's project; a training of osv-2, in SMP, lists both his records. The merge
+    (published first under osv-1) takes back the second listing, at osv-2's training, and his second agent of change, on
+    osv-2's project: each evidence row named osv-1 and San Juan de Lurigancho, sending an auditor to the wrong place."""
+    client, clock = desk
+    readmodel = application_of(client).readmodel
+    smp = {"district": "San Martín de Porres", "zone": "Lima Norte"}
+
+    def enrolled(position: int, member: str, grant: str, osv: str) -> dict[str, Any]:
+        return cloudevent("engagement", position, "ParticipantEnrolled", member, at(2 + position / 10), member_id=member, grant_id=grant,
+                          osv_id=osv, nationality="VE", sex="M", age_band="30-44", enrolled_on="2021-03-15", occurred_on="2021-03-15")
+
+    def granted(position: int, grant: str, osv: str) -> dict[str, Any]:
+        return cloudevent("funding", position, "FundGranted", grant, at(1.5 + position / 10), grant_id=grant, osv_id=osv, amount="3000.00",
+                          currency="PEN", kind="seed_fund", granted_on="2021-03-01", support="first_time", proposal_id=None, round_id=None,
+                          occurred_on="2021-03-01")
+
+    readmodel.apply([
+        *a_first_phase_and_an_osv(),
+        cloudevent("registry", 2, "OSVMapped", "osv-2", at(1.2), osv_id="osv-2", name="Fraternidad de Condevilla", mapped_on="2021-01-06",
+                   occurred_on="2021-01-06", **smp),
+        granted(2, "g-u", "osv-1"), granted(3, "g-v", "osv-2"),
+        enrolled(1, "luis", "g-u", "osv-1"), enrolled(2, "luis-cpp", "g-v", "osv-2"),
+        cloudevent("engagement", 3, "ActivityReported", "t1", at(3), activity_id="t1", osv_id="osv-2", kind="training",
+                   held_on="2021-04-20", direct_beneficiaries=[{"nationality": "VE", "sex": "M", "count": 2}], indirect_beneficiaries=0,
+                   outputs=[], counted_by="persons", occurred_on="2021-04-20",
+                   participants=[{"person_id": p, "member": True, "nationality": "VE", "sex": "M"} for p in ("luis-cpp", "luis")], **smp),
+        *(cloudevent("engagement", position, "MemberMerged", "luis-cpp", at(5000), member_id="luis-cpp", into_member_id="luis", osv_id=osv,
+                     merged_on="2021-07-31", occurred_on="2021-07-31") for position, osv in ((4, "osv-1"), (5, "osv-2"))),
+    ])
+    clock.moment = at(6000)
+
+    def rows(name: str, group: str | None) -> list[tuple[str, str, str, int]]:
+        found = client.get(f"/indicators/{name}/evidence", params={"phase": "F1", **({"group": group} if group else {})}).json()
+        return [(row["type"], row["osv"]["name"], row["district"], row["municipality"]["id"], row["adds"]["total"]) for row in found["events"]]
+
+    taken_back = ("MemberMerged", "Fraternidad de Condevilla", "San Martín de Porres", "150135", -1)
+    for group in ("San Martín de Porres", "Lima Norte", None):
+        assert rows("attendances", group) == [
+            ("ActivityReported", "Fraternidad de Condevilla", "San Martín de Porres", "150135", 2), taken_back,
+        ], group
+    assert rows("agents_of_change", None)[-1] == taken_back  # two records of one agent: the one merged away counted at osv-2
+    assert [row for row in rows("agents_of_change", "San Juan de Lurigancho") if row[0] == "MemberMerged"] == []

@@ -58,6 +58,8 @@ class MemberMerges:
     members: dict[str, list[Any]]
     agents_of: dict[str, set[str]]
     reached: dict[str, list[Any]]
+    traces: list[Any] | None
+    lookup: Callable[[str], Fact | None]
     # and, from the tally: _count, _refigure
 
     def _person(self, member_id: object) -> str:
@@ -80,16 +82,26 @@ class MemberMerges:
             return  # one event per OSV of the two records: the first applies the merge
         twice = self._listed_both(self._records_of(duplicate), self._records_of(survivor))
         self.members_merged[duplicate] = str(d.get("into_member_id"))
-        for district, day, _, nationality, sex in twice:
+        for activity, (district, day, _, nationality, sex) in twice:
+            at = self._held_at(activity, district)
             for part in ("total", f"by_nationality.{nationality}", f"by_sex.{sex}"):
-                self._count(f"attendances/{part}", fact, -1, district=district, day=date.fromordinal(day))
+                self._count(f"attendances/{part}", fact, -1, district=district, day=date.fromordinal(day), at=at)
         if duplicate in self.members:
             self._refigure(fact, (), [duplicate, survivor], self._agents_joined(duplicate, survivor))
         self._reached_joined(duplicate, survivor, fact)
 
-    def _listed_both(self, duplicate: set[str], survivor: set[str]) -> list[list[Any]]:
+    def _held_at(self, activity: str, district: str) -> dict[str, Any] | None:
+        """Where an activity was held (its OSV and district, as its report names them), for the evidence to name the
+        attendance a merge takes back there rather than the merge's OSV (tester 239 F2); None when not tracing."""
+        if self.traces is None:
+            return None
+        report = self.lookup(activity)
+        d = {} if report is None else report.data
+        return {"osv_id": d.get("osv_id"), "district": district, "municipality_id": d.get("municipality_id")}
+
+    def _listed_both(self, duplicate: set[str], survivor: set[str]) -> list[tuple[str, list[Any]]]:
         """Of each activity listing a record of both persons, the entry listed later of the first of each: the attendance
-        the merge takes back (the module)."""
+        the merge takes back (the module), with the activity's id."""
         firsts: dict[str, list[list[Any]]] = {}
         for records in (duplicate, survivor):
             entries: dict[str, list[Any]] = {}
@@ -99,7 +111,7 @@ class MemberMerges:
                         entries[activity] = entry
             for activity, entry in entries.items():
                 firsts.setdefault(activity, []).append(entry)
-        return [max(both, key=lambda entry: entry[2]) for both in firsts.values() if len(both) == 2]
+        return [(activity, max(both, key=lambda entry: entry[2])) for activity, both in firsts.items() if len(both) == 2]
 
     def _attended_once(self, activity: Fact, sign: int, because: Fact, district: str) -> None:
         """Count (sign 1) or take back (-1) an activity's participants as the person they are now: the rows counted a person

@@ -25,6 +25,7 @@ class AgentsOfChange:
     grants_withdrawn: set[str]
     places: dict[str, str]
     open: dict[tuple[str, str], int]
+    traces: list[Any] | None
     # and, from the tally: _same, _person, _dissolved_on, segment, last_segment, zone_of, _count
 
     def _end_of(self, member: list[Any], participation: list[Any]) -> int | None:
@@ -91,8 +92,11 @@ class AgentsOfChange:
         """The member left an OSV: their participations there end that day (:meth:`_end_of`)."""
         self._member(fact)[3].append([str(fact.data.get("osv_id")), fact.occurred_on.toordinal()])
 
-    def _agent_changed(self, member: list[Any], before: dict[str, set[int]], open_before: set[str], fact: Fact) -> None:
-        """Count a member's change of participation: the segments (and open-ended groups) gained and lost, and when they were new."""
+    def _agent_changed(
+        self, member: list[Any], before: dict[str, set[int]], open_before: set[str], fact: Fact, took_part: list[list[Any]] | None = None
+    ) -> None:
+        """Count a member's change of participation: the segments (and open-ended groups) gained and lost, and when they were new.
+        ``took_part``: the member's participations before, for the evidence to name where each change happened."""
         after = self._active(member)
         parts = ("agents_of_change/total", f"agents_of_change/by_nationality.{member[0]}", f"agents_of_change/by_sex.{member[1]}")
         open_after = self._open_groups(member)
@@ -103,15 +107,26 @@ class AgentsOfChange:
             was, now = before.get(group, set()), after.get(group, set())
             changes = [(s, 1) for s in now - was] + [(s, -1) for s in was - now] + ([(EVER, 1)] if now and not was else [])
             changes += [(EVER, -1)] if was and not now else []
+            at = {1: self._taking_part_at(group, member[2], took_part or []), -1: self._taking_part_at(group, took_part or [], member[2])}
             for segment, delta in changes:
                 for part in parts:
-                    self._count(part, fact, delta, district=group, segment=segment)
+                    self._count(part, fact, delta, district=group, segment=segment, at=at[delta])
             # new in the phase: the member's first segment of the group (and, in the total, everyone once)
             first_was, first_now = min(was, default=None), min(now, default=None)
             if first_was != first_now:
                 for segment, delta in ((first_was, -1), (first_now, 1)):
                     if segment is not None:
-                        self._count("agents_of_change/new", fact, delta, district=group, segment=segment)
+                        self._count("agents_of_change/new", fact, delta, district=group, segment=segment, at=at[delta])
             if bool(now) != bool(was):
-                self._count("agents_of_change/new", fact, 1 if now else -1, district=group, segment=EVER)
+                self._count("agents_of_change/new", fact, 1 if now else -1, district=group, segment=EVER, at=at[1 if now else -1])
+
+    def _taking_part_at(self, group: str, these: list[list[Any]], others: list[list[Any]]) -> dict[str, Any] | None:
+        """Where a member counted (or counts now) in a group, for the evidence (tester 239 F2): the OSV and district of one of
+        ``these`` participations there, preferring one not among ``others`` (the one the change made or ended); None when
+        not tracing or none is there (the fact's own OSV is named then)."""
+        if self.traces is None:
+            return None
+        there = [p for p in these if group in ("@*", f"@zone:{self.zone_of(p[1])}", f"@district:{p[1]}")]
+        changed = [p for p in there if p not in others] or there
+        return None if not changed else {"osv_id": changed[0][4], "district": changed[0][1], "municipality_id": None}
 

@@ -93,6 +93,9 @@ class Trace:
     counter: Counter
     delta: int | Decimal
     fact: Fact
+    at: Mapping[str, Any] | None = None
+    """Where the change happened when not where ``fact`` names (``osv_id``, ``district``): the activity whose attendance a
+    merge takes back, the OSV whose project an agent counted through (tester 239 F2)."""
 
 
 class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange, CountedOnce, TallyReading):
@@ -210,14 +213,14 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange,
         )
 
     def _count(self, part: str, fact: Fact, delta: int | Decimal = 1, *, osv: str | None = None, district: str | None = None,
-               day: date | None = None, segment: int | None = None) -> None:
+               day: date | None = None, segment: int | None = None, at: Mapping[str, Any] | None = None) -> None:
         if not delta:
             return
         place = district if district is not None else self.places.get(self._same(osv), UNKNOWN)
         counter = (part, self.segment(day or fact.occurred_on) if segment is None else segment, place)
         self.counters[counter] += delta
         if self.traces is not None:
-            self.traces.append(Trace(counter, delta, fact))
+            self.traces.append(Trace(counter, delta, fact, at))
 
     def _place(self, fact: Fact) -> str:
         district = str(fact.data.get("district") or UNKNOWN)
@@ -263,7 +266,8 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange,
     def _refigure(self, fact: Fact, grants: Iterable[str], members: Iterable[str], change: Callable[[], Any]) -> None:
         """Make a change to projects and members (ending, moving, starting them) and count what it changed, as ``fact``'s."""
         projects = {grant: self._project_counts(grant) for grant in grants}
-        people = {m: (self._active(self.members[m]), self._open_groups(self.members[m])) if m in self.members else ({}, set()) for m in members}
+        people = {m: (self._active(self.members[m]), self._open_groups(self.members[m]), [list(p) for p in self.members[m][2]])
+                  if m in self.members else ({}, set(), []) for m in members}
         change()
         for grant, (counted, open_before) in projects.items():
             now, open_now = self._project_counts(grant)
@@ -273,10 +277,10 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange,
                 for place, delta in ((open_before, -1), (open_now, 1)):
                     if place is not None:
                         self.open[("projects_active/value", place)] += delta
-        for member_id, (before, open_before) in people.items():
+        for member_id, (before, open_before, took_part) in people.items():
             member = self.members.get(member_id)
             if member is not None:
-                self._agent_changed(member, before, open_before, fact)
+                self._agent_changed(member, before, open_before, fact, took_part)
 
     # Projects: a seed-fund grant counts in every segment from its grant to its closure, or its OSV's dissolution.
 

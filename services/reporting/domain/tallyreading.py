@@ -259,9 +259,9 @@ class TallyReading:
             return {"indicator": name, "phase": phase_code, "group": group, "value": indicator_figures({}, {}, {})[name], "events": []}
         by: Breakdown | None = None if group is None else ("zone" if group in ZONES or group in self.zones.values() else "district")
         key = ALL if group is None else group
-        adds: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
+        adds: dict[tuple[str, Where], dict[str, Any]] = defaultdict(lambda: defaultdict(int))  # per event and where it changed the figure
         if name in ("osvs_supported", "osvs_contact_lost"):  # each change to the OSVs counted once, taking back included
-            adds.update(self._once_evidence(name, phases, by, within, key, phase_code))  # type: ignore[attr-defined]
+            adds.update({(event, None): parts for event, parts in self._once_evidence(name, phases, by, within, key, phase_code).items()})  # type: ignore[attr-defined]
         else:
             here = self.segment(phase.starts_on) if phase else None
             reads = {"ruos_registration_rate": {"osvs_registered_ruos": "numerator", "osvs_identified": "denominator"}}.get(
@@ -272,7 +272,7 @@ class TallyReading:
                 counted, _, sub = part.partition("/")
                 if counted not in reads or key not in self._groups(place, by, within) or not _selects(indicator, segment, here):
                     continue
-                adds[trace.fact.event_id][reads[counted] or sub] += trace.delta
+                adds[(trace.fact.event_id, _where(trace.at))][reads[counted] or sub] += trace.delta
         figure = self.report(phases, by, within)
         block = figure if group is None else figure["breakdown"]["groups"].get(group)
         empty = indicator_figures({}, {}, {})[name]
@@ -286,24 +286,33 @@ class TallyReading:
         events = [
             {
                 **cite(by_id[event]),
-                **self._named(by_id[event], names),
+                **self._named(by_id[event], names, where),
                 "adds": {part: money_text(v) if isinstance(v, Decimal) else v for part, v in sorted(parts.items()) if v},
             }
-            for event, parts in adds.items()
+            for (event, where), parts in adds.items()
             if any(parts.values())
         ]
         events.sort(key=lambda e: (e["occurred_on"], by_id[e["event_id"]].order))  # recorded order: one save's events by position
         return {"indicator": name, "phase": phase_code, "group": group, "value": value, "events": events}
 
-    def _named(self, fact: Fact, names: Mapping[str, str]) -> dict[str, Any]:
-        """Whom and where a fact speaks of, in words: its OSV (id and name, as mapped) and district; None where it names none."""
-        osv = fact.data.get("osv_id")
-        district = fact.data.get("district") or (self.places.get(self._same(osv)) if osv is not None else None)
+    def _named(self, fact: Fact, names: Mapping[str, str], where: Where = None) -> dict[str, Any]:
+        """Whom and where a fact speaks of, in words: its OSV (id and name, as mapped) and district; None where it names none.
+        ``where`` (:func:`_where`): the OSV, district and municipality where it changed the figure, when not its own."""
+        osv, district, municipality = (fact.data.get("osv_id"), fact.data.get("district"), fact.data.get("municipality_id")) if where is None else where
+        district = district or (self.places.get(self._same(osv)) if osv is not None else None)
         return {
             "osv": None if osv is None else {"id": str(osv), "name": names.get(str(osv)) or None},
             "district": None if district in (None, UNKNOWN) else str(district),
-            "municipality_id": fact.data.get("municipality_id"),
+            "municipality_id": municipality,
         }
+
+
+Where = tuple[Any, Any, Any] | None
+"""Where a step changed a figure, when not where its fact names: (OSV id, district, municipality id)."""
+
+
+def _where(at: Mapping[str, Any] | None) -> Where:
+    return None if at is None else (at.get("osv_id"), at.get("district"), at.get("municipality_id"))
 
 
 def _selects(indicator: Indicator, segment: int, here: int | None) -> bool:
