@@ -40,14 +40,15 @@ def check_named_apart(
     duplicate: Callable[[list[R]], ConflictError],
     named_none: Callable[[int, UUID], NotAPossibleDuplicateError],
 ) -> None:
-    """Raise ``duplicate`` (409) of the records of ``alike`` that ``distinct_from`` does not name, if any; then
-    ``named_none`` (422) for the first id of ``distinct_from`` that is none of ``alike``."""
+    """Raise ``named_none`` (422) for the first id of ``distinct_from`` that is none of ``alike``; then ``duplicate``
+    (409) of the records of ``alike`` that ``distinct_from`` does not name, if any. The 422 first: an id mistyped in
+    ``distinct_from`` was answered the 409 telling its sender to send ``distinct_from``, which they had (tester 242 F3)."""
     named = list(distinct_from)
-    skipped = set(named)
-    unnamed = [record for record in alike if id_of(record) not in skipped]
-    if unnamed:
-        raise duplicate(unnamed)
     ids = {id_of(record) for record in alike}
     for index, record_id in enumerate(named):
         if record_id not in ids:
             raise named_none(index, record_id)
+    skipped = set(named)
+    unnamed = [record for record in alike if id_of(record) not in skipped]
+    if unnamed:
+        raise duplicate(unnamed)

@@ -103,6 +103,19 @@ def test_a_meeting_distinct_from_an_id_that_is_none_of_those_alike_is_422_and_no
     assert head(client) == written
 
 
+def test_a_mistyped_id_in_distinct_from_is_told_as_such_before_the_meeting_it_meant_is_named(client: TestClient) -> None:
+    """Tester 242 F3: on a day with a meeting alike, a typo in ``distinct_from`` got the 409 telling its sender to send
+    ``distinct_from``, which they had; the 422 naming the id came only on a day with none."""
+    osv_id = an_osv(client)
+    path = f"/osvs/{osv_id}/meetings"
+    created(client.post(path, json=MEETING))
+    written = head(client)
+
+    mistyped = {**MEETING, "distinct_from": ["00000000-0000-4000-8000-000000000001"]}
+    assert_problem(client.post(path, json=mistyped), 422, "distinct_from.0", "possible_duplicate_named")
+    assert head(client) == written
+
+
 def test_identical_meetings_sent_at_once_without_a_key_record_one(client: TestClient) -> None:
     osv_id = an_osv(client)
 
@@ -233,6 +246,7 @@ def test_an_activity_sent_again_without_its_key_is_409_and_its_people_are_counte
                 "direct_beneficiary_total": 7,
             }
         ]
+        assert problem["detail"].startswith("this OSV already has an activity held on 2025-04-06")  # "a activity" (tester 242 F6)
     assert head(client) == written and len(client.get(f"/osvs/{osv_id}/activities").json()) == 1
 
     # Another kind, district or day is another activity; so is one staff say is another.

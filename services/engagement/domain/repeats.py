@@ -48,7 +48,7 @@ class PossibleDuplicateError(ConflictError):
     ) -> None:
         named = ", ".join(str(d[id_field]) for d in duplicates)
         super().__init__(
-            f"this OSV already has a {record} {alike}: {named}. If this is another {record}, send the request again with "
+            f"this OSV already has {'an' if record[0] in 'aeiou' else 'a'} {record} {alike}: {named}. If this is another {record}, send the request again with "
             '"distinct_from": [<those ids>]; if it is the same, it is recorded already (a request sent again is sent '
             "with the same Idempotency-Key)",
             field=field,
