@@ -106,6 +106,9 @@ def test_a_new_focal_point_is_a_rotation_the_previous_one_leaves_that_day() -> N
         (OFFICE, "Lic. María de los Ángeles Torres", ["role"]), (OFFICE, "C.P.C. Jorge Vera", ["role"]),
         (OFFICE, "Licenciada Carmen Salazar", ["role"]), (OFFICE, "Lic. Carmen salazar", ["role"]),
         (OFFICE, "especialista (Ingeniera Rosa Huamán)", ["role"]),
+        # A surname or a given name alone after a title (tester 242 F5).
+        (OFFICE, "Ing. Quispe", ["role"]), (OFFICE, "Lic. Rosa", ["role"]), (OFFICE, "Dr. Pérez", ["role"]),
+        (OFFICE, "especialista (Sra. Huamán)", ["role"]),
     ],
 )
 def test_a_focal_point_whose_office_or_post_names_a_person_is_refused_every_field_at_once(office: str, role: str, fields: list[str]) -> None:
@@ -133,7 +136,8 @@ def test_a_focal_point_whose_office_or_post_names_a_person_is_refused_every_fiel
         "Ing. Civil Residente", "Ing. Residente Obra", "Ing. Supervisor General", "Abog. Asesor Legal", "Sr. Analista Programador",
         "Sr. Especialista Social", "Econ. Especialista Presupuesto", "Lic. Asistenta Social", "Lic. Enfermería Comunitaria",
         "Lic. Trabajo Social", "Ingeniera Residente de Obra", "Técnica de Campo", "Contador General", "Lic. en Trabajo Social",
-        "Dr. Pérez",
+        "Ing. Sanitario", "Lic. Enfermería", "Ingeniero sanitario", "Ing. Jefe Obras", "LICENCIADA EN TRABAJO SOCIAL",
+        "Sr. Gerente Municipal", "Mg. Desarrollo Social", "C.P.C. Contador General", "Prof", "Ing.",
     ],
 )
 def test_posts_and_offices_without_a_persons_title_are_taken(role: str) -> None:

@@ -3,11 +3,12 @@
 A focal point's ``office`` and ``role`` are published to the municipality's partners and kept for good; officials
 rotate and the post stays, so neither may carry a person's name. A name is told by the title written before it in Peru
 ("Lic. Carmen Salazar"): a title (:data:`TITLES`), then a name-shaped word that is no word of a post, then, past any
-particles of a compound name ("de los"), a second word that is no word of a post either. Words of posts
+particles of a compound name ("de los"), nothing more or a second word that is no word of a post either. Words of posts
 (:data:`POST_WORDS`) are a closed list, names an open one: "Ing. Civil Residente", "Lic. Trabajo Social", "Sr.
-Analista Programador" are posts (tester 239 F1), "LIC. CARMEN SALAZAR", "Lic. María de los Ángeles Torres" and "C.P.C.
-Jorge Vera" are people. A surname alone after a title ("Dr. Pérez") cannot be told from a post ("Sr. Analista") and
-is let through, as is a name written without a title: staff's to keep out.
+Analista", "Ing. Sanitario" are posts (tester 239 F1), "LIC. CARMEN SALAZAR", "Lic. María de los Ángeles Torres",
+"C.P.C. Jorge Vera" and a surname or a given name alone, "Ing. Quispe", "Lic. Rosa" (tester 242 F5), are people. A post
+word missing from the list after a title is refused (the message says to give the post alone; "Ingeniero sanitario",
+in lower case after the title, is taken). A name written without a title cannot be told from a post: staff's to keep out.
 """
 
 from __future__ import annotations
@@ -56,7 +57,12 @@ seccion gerencia subgerencia mesa partes archivo servicios servicio defensa muje
 ambiente limpieza transporte transito rentas tributaria recursos tesoreria abastecimiento personal coordinacion
 supervision orientador orientadora facilitador facilitadora gestor gestora consultor consultora ingeniero ingeniera
 medico medica psicologo psicologa abogado abogada economista arquitecto arquitecta sociologo sociologa nutricionista
-obstetra enfermero enfermera docente profesor profesora titular interino interina suplente
+obstetra enfermero enfermera docente profesor profesora titular interino interina suplente sanitario sanitaria
+industrial agronomo agronoma electricista mecanico mecanica electronico electronica quimico quimica forestal ambiental
+zootecnista estadistico estadistica geografo geografa sociologia antropologia derecho comunicacion periodista
+psicologia economia contabilidad arquitectura ingenieria enfermeria nutricion obstetricia educacion inicial primaria
+secundaria especial colegiado colegiada habilitado habilitada asociado asociada auditor auditora cajero cajera
+notificador notificadora inspector inspectora jefatura encargatura
 """.split())
 """Words of a post or an office, without accents and in lower case: a word among them is never taken for a name."""
 
@@ -94,7 +100,7 @@ def _names_someone(words: list[str]) -> bool:
     while rest and rest[0].lower() in PARTICLES:
         rest = rest[1:]
     if not rest or not WORD.fullmatch(rest[0]):
-        return False
+        return True  # a surname or a given name alone: "Ing. Quispe", "Lic. Rosa" (tester 242 F5)
     return not _of_a_post(rest[0]) and rest[0].lower() not in NOT_A_NAME
 
 
