@@ -470,6 +470,27 @@ def test_after_a_merge_across_districts_the_organisation_counts_whole_in_the_sur
     assert figures_of(before["Comas"]) == (1, 1, "2000.00", "1000.00", 1, 1, 1)
 
 
+def test_after_a_merge_across_districts_each_districts_evidence_lists_the_records_support_once_where_it_counts(client: TestClient) -> None:
+    """Tester 242 F4: the record's grant was +1 in Comas's evidence of osvs_supported naming San Juan de Lurigancho (and the
+    merge -1), and +1 again in San Juan de Lurigancho's, while seed funds listed it there alone."""
+    merged_across_districts(client)
+    application_of(client).readmodel.apply([  # funding names the record's district's municipality on its grant, Comas's
+        cloudevent("funding", 5, "FundGranted", "g-f2", at(9), grant_id="g-f2", osv_id="osv-f", amount="500.00", currency="PEN",
+                   kind="seed_fund", granted_on="2021-02-15", occurred_on="2021-02-15", municipality_id="150110"),
+    ])
+
+    def rows(name: str, group: str | None) -> list[tuple[str, str, str | None, str | None]]:
+        found = client.get(f"/indicators/{name}/evidence", params={"phase": "F1", **({} if group is None else {"group": group})}).json()
+        return [(e["type"], e["osv"]["id"], e["district"], (e["municipality"] or {}).get("id")) for e in found["events"]]
+
+    for name in ("osvs_supported", "seed_funds_granted_pen"):
+        assert rows(name, "Comas") == [], name  # nothing of the record counts in Comas any more, as in its figure
+        there = rows(name, "San Juan de Lurigancho")
+        assert there and {(district, municipality) for _, _, district, municipality in there} == {("San Juan de Lurigancho", "150132")}, name
+        assert there == rows(name, None), name  # the whole programme's rows, each once
+    assert rows("osvs_supported", "San Juan de Lurigancho")[0][:2] == ("FundGranted", "osv-f")  # the record's grant, once
+
+
 def test_a_focal_points_breakdown_by_zone_is_given_by_district_not_under_the_zones_name(client: TestClient) -> None:
     """break29 #9: San Juan de Lurigancho's focal point got {"Lima Este": …} holding its own district's figures alone."""
     from tests.support.identity import signed_in_headers

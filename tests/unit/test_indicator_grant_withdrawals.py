@@ -211,3 +211,51 @@ def test_the_evidence_of_osvs_supported_names_the_merge_that_makes_two_osvs_supp
         ("FundGranted", {"first_time": 1, "total": 1}), ("FundGranted", {"first_time": 1, "total": 1}),
         ("OSVMerged", {"first_time": -1, "total": -1}),
     ]
+
+
+def test_after_a_merge_across_districts_the_evidence_lists_the_records_support_once_in_the_district_it_counts_in() -> None:
+    # Tester 242 F4: a grant in Ate to a record merged into an SJL OSV (whose own grant was withdrawn). The figures count
+    # the record whole in SJL (as if held there from the start, as its seed funds), but Ate's evidence of osvs_supported
+    # listed the grant +1 naming SJL and the merge -1, SJL's the same grant +1 again, and seed funds' Ate had no row.
+    sjl, ate = ("San Juan de Lurigancho", "Lima Este"), ("Ate", "Lima Este")
+    start = [phase(*F1), phase(*F2), mapped("s", "2021-01-05", *sjl), mapped("w", "2021-01-06", *ate)]
+    own = granted("gs", "s", "2021-10-01")
+    taken_back = withdrawn(own, "2021-10-20")
+    seed = granted("gw", "w", "2021-11-05", "2000.00")
+    seed.data["municipality_id"] = "150103"  # funding names the OSV's district's municipality, Ate's
+    merge = merged("w", "s", "2021-12-15", "2021-01-06", *ate)
+    for facts in ([*start, own, taken_back, seed, merge], [*start, own, seed, merge, taken_back]):  # withdrawn before or after
+        each_district_lists_what_counts_there(facts)
+
+
+def each_district_lists_what_counts_there(facts: list[Fact]) -> None:
+    def rows(name: str, group: str | None) -> list[tuple[str, str | None, str | None, dict]]:
+        return [(e["type"], e["osv"]["id"], e["district"], e["adds"]) for e in evidence(facts, name, "F2", group)["events"]]
+
+    assert evidence(facts, "osvs_supported", "F2", "Ate")["value"]["total"] == 0  # the figures were right
+    assert evidence(facts, "osvs_supported", "F2", "San Juan de Lurigancho")["value"]["total"] == 1
+    for name in ("osvs_supported", "seed_funds_granted_pen"):
+        assert rows(name, "Ate") == [], name  # nothing of the record counts in Ate any more, as in its figure
+        assert ("FundGranted", "w", "San Juan de Lurigancho") in [row[:3] for row in rows(name, "San Juan de Lurigancho")], name
+        whole: dict[tuple[str, str], float] = {}
+        found = evidence(facts, name, "F2", "San Juan de Lurigancho")
+        assert {e["district"] for e in found["events"]} == {"San Juan de Lurigancho"}, name  # each row names where it counts
+        assert "150103" not in {e["municipality_id"] for e in found["events"]}, name  # and not Ate's municipality with it
+        summed: dict[str, float] = {}
+        for e in found["events"]:
+            for part, value in e["adds"].items():
+                summed[part] = summed.get(part, 0) + float(value)
+                whole[(e["event_id"], part)] = whole.get((e["event_id"], part), 0) + float(value)
+        figure = found["value"] if isinstance(found["value"], dict) else {"value": found["value"]}
+        assert {p: v for p, v in summed.items() if v} == {p: float(v) for p, v in figure.items() if float(v)}, name
+        # the districts' rows, event by event, are the whole programme's: no event counts twice
+        ungrouped = {(e["event_id"], part): float(v) for e in evidence(facts, name, "F2")["events"] for part, v in e["adds"].items()}
+        assert {k: v for k, v in whole.items() if v} == ungrouped, name
+    # a report as of before the merge still lists the grant in Ate, where it counted then
+    cut = [f for f in facts if f.recorded_at < merge_of(facts).recorded_at]
+    assert ("FundGranted", "w", "Ate") in [row[:3] for row in (
+        (e["type"], e["osv"]["id"], e["district"]) for e in evidence(cut, "osvs_supported", "F2", "Ate")["events"])]
+
+
+def merge_of(facts: list[Fact]) -> Fact:
+    return next(f for f in facts if f.type == "OSVMerged")

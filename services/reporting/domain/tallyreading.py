@@ -261,7 +261,10 @@ class TallyReading:
         key = ALL if group is None else group
         adds: dict[tuple[str, Where], dict[str, Any]] = defaultdict(lambda: defaultdict(int))  # per event and where it changed the figure
         if name in ("osvs_supported", "osvs_contact_lost"):  # each change to the OSVs counted once, taking back included
-            adds.update({(event, None): parts for event, parts in self._once_evidence(name, phases, by, within, key, phase_code).items()})  # type: ignore[attr-defined]
+            for (event, (osv, district)), parts in self._once_evidence(name, phases, by, within, key, phase_code).items():  # type: ignore[attr-defined]
+                where = (osv or by_id[event].data.get("osv_id"), district, None)  # the district it counted in (tester 242 F4)
+                for part, value in parts.items():
+                    adds[(event, where)][part] += value
         else:
             here = self.segment(phase.starts_on) if phase else None
             reads = {"ruos_registration_rate": {"osvs_registered_ruos": "numerator", "osvs_identified": "denominator"}}.get(
@@ -272,7 +275,7 @@ class TallyReading:
                 counted, _, sub = part.partition("/")
                 if counted not in reads or key not in self._groups(place, by, within) or not _selects(indicator, segment, here):
                     continue
-                adds[(trace.fact.event_id, _where(trace.at))][reads[counted] or sub] += trace.delta
+                adds[(trace.fact.event_id, _where(trace.at) or self._counted_at(trace.fact, place))][reads[counted] or sub] += trace.delta
         figure = self.report(phases, by, within)
         block = figure if group is None else figure["breakdown"]["groups"].get(group)
         empty = indicator_figures({}, {}, {})[name]
@@ -294,6 +297,16 @@ class TallyReading:
         ]
         events.sort(key=lambda e: (e["occurred_on"], by_id[e["event_id"]].order))  # recorded order: one save's events by position
         return {"indicator": name, "phase": phase_code, "group": group, "value": value, "events": events}
+
+    def _counted_at(self, fact: Fact, place: str) -> Where:
+        """Where a fact naming no district counts: its counter's district, the survivor's for a record merged across districts
+        (and that district's municipality, not the record's), not wherever else its OSV's organisation is now (tester 242 F4)."""
+        d = fact.data
+        if d.get("district") or d.get("osv_id") is None or place.startswith("@"):  # "@…": a group, agents of change's
+            return None
+        municipality = d.get("municipality_id")
+        own = self.places.get(str(d["osv_id"])) == place or municipality == "mml"  # the MML is all of Lima's
+        return d.get("osv_id"), place, municipality if own else None
 
     def _named(self, fact: Fact, names: Mapping[str, str], where: Where = None) -> dict[str, Any]:
         """Whom and where a fact speaks of, in words: its OSV (id and name, as mapped) and district; None where it names none.
