@@ -63,8 +63,9 @@ services would: the same document twice (engagement's
 ``person_already_registered``), and an OSV's name the same as or near an
 earlier row's in the same district (registry's ``possible_duplicate``, with
 registry's own rule :func:`~services.registry.domain.duplicates.possible_duplicates`
-and the district as registry's dry run resolved it). Either names the
-earlier row. Without ``--dry-run`` the services see the earlier rows
+and the district as registry's dry run resolved it), and a meeting or an
+activity alike to an earlier row's as engagement compares them (its
+``possible_duplicate``: :func:`field_record_of`). Each names the earlier row. Without ``--dry-run`` the services see the earlier rows
 themselves; registry's refusal names the OSV it found, and the importer adds
 the row of the file that mapped it.
 
@@ -186,6 +187,9 @@ class SeenInFile:
     osvs: dict[UUID, Cell] = field(default_factory=dict)
     """An OSV mapped by a row of the file (its id as registry answered) → that row: the first giving it, not a copy found
     "already there" after it."""
+    records: dict[tuple[str, ...], Cell] = field(default_factory=dict)
+    """A meeting or an activity an earlier row would record, by what engagement compares (:func:`field_record_of`) → the
+    row (dry runs only)."""
 
 
 def _osv_of(command: Command, answer: Answer) -> tuple[UUID, str, str] | None:
@@ -208,6 +212,36 @@ def same_osv(command: Command, district: str, first: Cell) -> Problem:
         f"{district} would already have an OSV with this name or one very like it, mapped by row {first.row} of sheet "
         f"{first.sheet!r} of this file: if it is the same organisation, keep one row; if it is another, import the "
         "file, then again with --distinct naming this row and the OSV the first row mapped (the import's refusal says how)",
+    )
+
+
+def field_record_of(command: Command, answer: Answer) -> tuple[str, ...] | None:
+    """What engagement compares a new meeting or activity with the OSV's by (:mod:`services.engagement.domain.repeats`),
+    read from the dry run's answer (the district as engagement resolved it): a meeting's OSV, day and mode; an activity's
+    OSV, day, kind and district. None for another command or an answer without them."""
+    body = answer.body if isinstance(answer.body, dict) else {}
+    if not takes_distinct_from(command) or maps_an_osv(command):
+        return None
+    fields = ("osv_id", "held_on", "kind", "district") if command.path == "/activities" else ("osv_id", "held_on", "mode")
+    if not all(isinstance(body.get(name), str) for name in fields):
+        return None
+    return ("activity" if command.path == "/activities" else "meeting", *(str(body[name]) for name in fields))
+
+
+def same_record(command: Command, first: Cell, suggest: int | None) -> Problem:
+    """A meeting (an activity) held the same day as one an earlier row of the file records, alike as engagement compares
+    them: engagement would refuse the second as a ``possible_duplicate`` until ``--distinct`` names the first (tester
+    242 F1: the dry run said "would be created", the import then refused it)."""
+    activity = command.path == "/activities"
+    record, alike = ("activity", "of the same kind, in the same district") if activity else ("meeting", "in the same mode")
+    option = f"--distinct {suggest}=<the id of the {record} row {first.row} records>" if suggest is not None else "--distinct"
+    return Problem(
+        command.cell_for("held_on"),
+        "held_on",
+        DUPLICATE_OSV_RULE,
+        f"this OSV would already have {'an' if activity else 'a'} {record} held on this day {alike}, recorded by row "
+        f"{first.row} of sheet {first.sheet!r} of this file: if it is the same {record}, keep one row; if it is another, "
+        f"import the file, then again with {option} (the import's refusal gives the id)",
     )
 
 
@@ -308,7 +342,7 @@ class Importer:
                 else:
                     documents[command.document] = command.where
             if not problems:
-                problems = self._earlier_names(checks, seen, joins=joins)
+                problems = self._earlier_names(checks, seen, joins=joins) + self._earlier_records(row, checks, seen, joins=joins)
             if not problems and joins:  # a row refused records nobody: a later row registering the same person is not refused for it
                 seen.documents.update(documents)
         if problems:
@@ -478,6 +512,22 @@ class Importer:
                 seen.names.setdefault(district, earlier)[osv_id] = name
                 seen.keys.setdefault(district, keys)[osv_id] = name_key(name)
                 seen.osvs[osv_id] = command.where
+        return problems
+
+    def _earlier_records(self, row: Row, checks: list[tuple[Command, Answer]], seen: SeenInFile, *, joins: bool = True) -> list[Problem]:
+        """A dry run's meeting or activity that engagement would refuse once the earlier rows are recorded: alike, as
+        engagement compares them (:func:`field_record_of`), to one an earlier row would record. One it would record joins
+        them (unless ``joins`` is False); one recorded by an earlier import, engagement's own dry run compared it already."""
+        problems = []
+        for command, answer in checks:
+            record = field_record_of(command, answer)
+            if record is None or answer.carried_out_before:
+                continue
+            first = seen.records.get(record)
+            if first is not None:
+                problems.append(same_record(command, first, self._suggest(row)))
+            elif joins:
+                seen.records[record] = command.where
         return problems
 
     def _run_alone(self, row: Row, command: Command, seen: SeenInFile | None = None) -> RowResult:

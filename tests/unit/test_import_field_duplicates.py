@@ -99,3 +99,35 @@ def test_the_webhook_says_a_possible_duplicate_meeting_is_recorded_from_the_expo
     assert problem.message.startswith(f"this OSV already has a meeting held on 2025-04-05 in_person: {FIRST}.")
     assert "the webhook cannot record it" in problem.message and "osv-import --distinct" in problem.message
     assert '"distinct_from": [' not in problem.message
+
+
+def an_activity_row(row: int, kind: str, district: str) -> Row:
+    """Row ``row`` of sheet ``actividades``: an activity of the OSV on 2025-04-05, its district as the promoter typed it."""
+    body = {"osv_id": OSV, "held_on": "2025-04-05", "kind": kind, "district": district}
+    sources = {"held_on": Cell("actividades", row, "fecha"), "district": Cell("actividades", row, "distrito")}
+    command = Command("engagement", "/activities", body, f"kobo:a{row}:osv_activity:actividad", Cell("actividades", row, ""), sources)
+    return Row(Submission(f"a{row}", Entry("actividades", row)), [command])
+
+
+@dataclass
+class FakeActivities:
+    """Engagement's dry run of an activity, as it answers one it would record: the district as it resolves it."""
+
+    def send(self, command: Command, *, dry_run: bool, patient: bool = True) -> Answer:
+        district = {"150132": "San Juan de Lurigancho", "SJL": "San Juan de Lurigancho"}.get(command.body["district"], command.body["district"])
+        return Answer(201, {**command.body, "id": "would-be", "district": district}, replayed=False)
+
+
+def test_the_dry_run_refuses_an_activity_alike_to_an_earlier_rows_as_engagement_compares_them() -> None:
+    """Engagement compares an activity's day, kind and district (as it resolves it): the dry run, which cannot see what
+    an earlier row of the file would record, compares the rows so too, and names the earlier row (tester 242 F1)."""
+    rows = [an_activity_row(2, "fair", "150132"), an_activity_row(3, "fair", "SJL"), an_activity_row(4, "workshop", "SJL"),
+            an_activity_row(5, "fair", "Ate")]
+
+    summary = Importer(FakeActivities(), {}).run(rows, dry_run=True)  # type: ignore[arg-type]
+
+    assert [r.outcome for r in summary.results] == [Outcome.CREATED, Outcome.REFUSED, Outcome.CREATED, Outcome.CREATED]
+    [problem] = summary.results[1].problems
+    assert (problem.cell, problem.field, problem.rule) == (Cell("actividades", 3, "fecha"), "held_on", "possible_duplicate")
+    assert "an activity held on this day of the same kind, in the same district, recorded by row 2 of sheet 'actividades'" in problem.message
+    assert "--distinct 3=<the id of the activity row 2 records>" in problem.message
