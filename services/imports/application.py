@@ -27,9 +27,11 @@ twice. So does the same command another account sent under its key (422
 ``idempotency_key_reused`` with ``same_request: true``: the services never
 replay one caller's answer to another): the webhook (its own client) or a
 colleague recorded the submission, and the row comes with a note
-(``recorded_otherwise``, in the report and the summary). A key used for
-another request (``same_request: false``: an earlier version of the row,
-corrected in Kobo since or imported with other options, or a request of
+(``recorded_otherwise``, in the report and the summary). So does the same
+command but for its ``distinct_from`` (``differs_in``: the row imported before
+with other ``--distinct`` ids, or with the option and now without; tester 242
+F2). A key used for another request (``same_request: false``: an earlier
+version of the row, corrected in Kobo since, or a request of
 someone else's sent under the submission's key first) refuses the row
 (:func:`key_taken`): nothing of it is recorded, and the person importing must
 look at what the services hold. A key recorded before the services told the

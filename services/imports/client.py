@@ -57,15 +57,22 @@ class Answer:
         return found if isinstance(found, bool) else None
 
     @property
+    def told_apart_otherwise(self) -> bool:
+        """Its key's request was this one but for its ``distinct_from`` (``differs_in``): carried out, by an import with
+        other ``--distinct`` ids, or without the option while this one gives it (tester 242 F2)."""
+        return self.same_request is False and self.body.get("differs_in") == ["distinct_from"]
+
+    @property
     def recorded_otherwise(self) -> bool:
-        """Carried out under its key by another account (``same_request``), or a key recorded before the service could say
-        whether it was this request: taken for recorded, as then."""
-        return self.status == 422 and self.rule == KEY_REUSED_RULE and self.same_request is not False
+        """Carried out under its key by another account (``same_request``), with another ``distinct_from``
+        (:attr:`told_apart_otherwise`), or a key recorded before the service could say whether it was this request:
+        taken for recorded, as then."""
+        return self.status == 422 and self.rule == KEY_REUSED_RULE and (self.same_request is not False or self.told_apart_otherwise)
 
     @property
     def key_taken(self) -> bool:
         """Its key was used for another request (an earlier version of the row, or someone else's): the row is refused."""
-        return self.status == 422 and self.rule == KEY_REUSED_RULE and self.same_request is False
+        return self.status == 422 and self.rule == KEY_REUSED_RULE and self.same_request is False and not self.told_apart_otherwise
 
 
 MAX_RETRY_AFTER_SECONDS = 5.0

@@ -40,6 +40,13 @@ def recorded_otherwise(row: Row, answers: Iterable[Answer]) -> list[Problem]:
     noted = [answer for answer in answers if answer.recorded_otherwise]
     if not noted:
         return []
+    if all(answer.told_apart_otherwise for answer in noted):
+        return [Problem(
+            row.where, "Idempotency-Key", RECORDED_OTHERWISE_RULE,
+            "this submission was recorded before, as it is now but for --distinct (an earlier import gave other ids for "
+            "this row, or gave them where this one does not): it is not recorded again, and stays told apart from the "
+            "records that import named",
+        )]
     if all(answer.same_request for answer in noted):
         return [Problem(
             row.where, "Idempotency-Key", RECORDED_OTHERWISE_RULE,

@@ -9,7 +9,8 @@ connection broke before the answer came. Then:
   read as JSON, so key order and spacing do not matter) gets the first answer
   again, the same status and body, with ``Idempotent-Replayed: true``;
 - the same key with another request gets 422, naming the header (rule ``idempotency_key_reused``); its
-  ``same_request`` says whether it is the same request from another caller (:mod:`shared.idempotency.middleware`);
+  ``same_request`` says whether it is the same request from another caller, and ``differs_in: ["distinct_from"]``
+  that it is the same but for the records its body tells it apart from (:mod:`shared.idempotency.middleware`);
 - the same key while the first request is still running gets 409
   (rule ``idempotent_request_in_progress``), with ``Retry-After``;
 - a request without the header is handled as it always was; GETs ignore it.
@@ -121,7 +122,9 @@ class IdempotentRequest(Aggregate):
     ``saved`` lists what the command's first save stored: ``{"id", "kind",
     "version", "from"}`` for each aggregate (its id as text, its class name, its
     version after the save, the first version the save stored: records before
-    2026-12 lack it); ``request``, its :func:`fingerprint` without the caller ("" in older records).
+    2026-12 lack it); ``request``, its :func:`fingerprint` without the caller ("" in older records); ``apart``, that
+    fingerprint with the body's ``distinct_from`` left out (:func:`~shared.idempotency.keys.apart_from_told_apart`), ""
+    when the body had none or the record is older.
     """
 
     @staticmethod
@@ -129,8 +132,10 @@ class IdempotentRequest(Aggregate):
         return uuid5(NAMESPACE_URL, f"/osv-platform/{service}/idempotent-request/{key}")
 
     @event("Recorded")
-    def __init__(self, id: UUID, fingerprint: str, method: str, path: str, saved: list[dict[str, Any]], request: str = "") -> None:  # noqa: A002
-        self.fingerprint, self.request = fingerprint, request
+    def __init__(
+        self, id: UUID, fingerprint: str, method: str, path: str, saved: list[dict[str, Any]], request: str = "", apart: str = ""  # noqa: A002
+    ) -> None:
+        self.fingerprint, self.request, self.apart = fingerprint, request, apart
         self.method = method
         self.path = path
         self.saved = saved
@@ -157,6 +162,7 @@ class IdempotentCall:
     method: str
     path: str
     request: str = ""  # the fingerprint without the caller: the same request from someone else is told from another
+    apart: str = ""  # the fingerprint without the caller, nor the body's distinct_from ("" when it has none)
     recorded: IdempotentRequest | None = None
     """Set once the command's first save, the record with it, is committed."""
 
@@ -171,7 +177,8 @@ class IdempotentCall:
             for a in aggregates
         ]
         return IdempotentRequest(
-            id=self.request_id, fingerprint=self.fingerprint, method=self.method, path=self.path, saved=saved, request=self.request
+            id=self.request_id, fingerprint=self.fingerprint, method=self.method, path=self.path, saved=saved, request=self.request,
+            apart=self.apart,
         )
 
 

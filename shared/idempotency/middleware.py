@@ -7,7 +7,10 @@ A key recorded for another request is refused with 422 ``idempotency_key_reused`
 ``same_request`` tells the two cases a client must handle apart: ``true``, the same request (method, path,
 query, body, and its ``If-*`` preconditions) was sent under the key by another caller and carried out for them (their answer is not given
 to this one); ``false``, the key was used for a different request. A record kept before the caller-free
-fingerprint was (its ``request`` empty) cannot say: the field is left out, as the answer was before.
+fingerprint was (its ``request`` empty) cannot say: the field is left out, as the answer was before. A request that
+differs from the key's first only in its body's ``distinct_from`` (the records staff told it apart from) is
+``false`` with ``differs_in: ["distinct_from"]``: it was carried out, and stays as first sent (tester 242 F2: an
+export imported with ``osv-import --distinct`` and again without was refused as if nothing of it were recorded).
 """
 
 from __future__ import annotations
@@ -39,7 +42,14 @@ from shared.idempotency import (
     IdempotentRequestInProgressError,
     serving,
 )
-from shared.idempotency.keys import MAX_KEY_LENGTH, conditions_of, fingerprints, parse_key
+from shared.idempotency.keys import (
+    MAX_KEY_LENGTH,
+    TOLD_APART,
+    apart_from_told_apart,
+    conditions_of,
+    fingerprints,
+    parse_key,
+)
 from shared.inplace import StoreBusyError, without_waiting_on_the_loop
 from shared.roles import MunicipalScope
 
@@ -85,9 +95,15 @@ def _unavailable(retry_after: int) -> tuple[int, list[tuple[bytes, bytes]], byte
     return 503, headers, _encoded(body)
 
 
-def reused(same_request: bool | None = None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+def reused(same_request: bool | None = None, *, told_apart: bool = False) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """422 ``idempotency_key_reused``: ``same_request`` True (another caller sent this very request, carried out
-    for them), False (a different request), None (an old record cannot say: the field is left out)."""
+    for them), False (a different request), None (an old record cannot say: the field is left out). ``told_apart``
+    (with False): the request differed only in its ``distinct_from``, so it was carried out, recorded with the
+    ``distinct_from`` first sent: ``differs_in: ["distinct_from"]`` (tester 242 F2)."""
+    if told_apart:
+        detail = (f"This Idempotency-Key was used for this same request with another {TOLD_APART}, and it was carried out "
+                  f"then, with the {TOLD_APART} first sent; it is not carried out again.")
+        return _problem(422, detail, "idempotency_key_reused", same_request=False, differs_in=[TOLD_APART])
     if same_request:
         detail = ("This Idempotency-Key was used by another caller for this same request, carried out for them; "
                   "their answer is not given to you, and it is not carried out again.")
@@ -206,8 +222,10 @@ class IdempotencyMiddleware:
         with_caller, without_caller = fingerprints(
             key, scope["method"], scope["path"], query, body, caller=subject, conditions=conditions_of(scope["headers"])
         )
+        apart = apart_from_told_apart(key, scope["method"], scope["path"], query, body, conditions=conditions_of(scope["headers"]))
         call = IdempotentCall(
-            service=self.service, key=key, fingerprint=with_caller, method=scope["method"], path=scope["path"], request=without_caller
+            service=self.service, key=key, fingerprint=with_caller, method=scope["method"], path=scope["path"], request=without_caller,
+            apart=apart or "",
         )
         request_id = call.request_id
         if request_id in self.in_flight:
@@ -282,7 +300,12 @@ class IdempotencyMiddleware:
             return _forgotten()
         if not theirs:
             recorded = getattr(record, "request", "")  # "" in a record kept before the caller-free fingerprint was
-            return reused(hmac.compare_digest(recorded, call.request) if recorded else None)
+            if not recorded:
+                return reused(None)
+            if hmac.compare_digest(recorded, call.request):
+                return reused(True)
+            # The same request but for its distinct_from (either side may have none): carried out, as first sent.
+            return reused(False, told_apart=hmac.compare_digest(getattr(record, "apart", "") or recorded, call.apart or call.request))
         answers: AnswerBook | None = getattr(application, "answers", None)
         if answers is None:
             return _completed(record)

@@ -44,19 +44,21 @@ def mapped_osv(served: dict[str, ServedApp], connection: list[str], tmp_path: Pa
     return str(osv["id"])
 
 
-def test_the_dry_run_refuses_a_second_meeting_of_the_day_as_the_import_then_does(
+def test_a_second_meeting_of_the_day_is_refused_by_the_dry_run_as_by_the_import_and_once_told_apart_stays_there(
     system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Zárate met the programme twice on 22/11/2021, in person: a follow-up in the morning, a training in the afternoon.
-    The dry run said "2 would be created"; the import then refused the afternoon's (tester 242 F1)."""
+    The dry run said "2 would be created"; the import then refused the afternoon's (tester 242 F1). Imported with
+    ``--distinct``, the export imported again without it was refused as if nothing of it were recorded (F2)."""
     _, served = system
     connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
     osv = mapped_osv(served, connection, tmp_path)
-    meetings = write_xlsx(tmp_path / "reuniones.xlsx", MEETING, [
+    rows = [
         Answers({"osv": osv, "fecha": "22/11/2021", "modalidad": "in_person", "temas": "project_follow_up"}),
         Answers({"osv": osv, "fecha": "22/11/2021", "modalidad": "in_person", "temas": "training"}),
         Answers({"osv": osv, "fecha": "22/11/2021", "modalidad": "virtual", "temas": "training"}),  # another mode: taken
-    ])
+    ]
+    meetings = write_xlsx(tmp_path / "reuniones.xlsx", MEETING, rows)
     capsys.readouterr()
 
     assert osv_import(["--dry-run", str(meetings), *connection]) == 1
@@ -69,3 +71,32 @@ def test_the_dry_run_refuses_a_second_meeting_of_the_day_as_the_import_then_does
     assert "2 created, 0 already there, 1 refused" in capsys.readouterr().out
     [problem] = report_rows(tmp_path / "reuniones.import-report.xlsx")
     assert (problem[1], problem[3], problem[4]) == (3, "held_on", "possible_duplicate")
+
+    # The field says the afternoon's was another meeting: imported with --distinct naming the morning's.
+    [morning] = [m["meeting_id"] for m in meetings_of(served, osv) if m["topics"] == ["project_follow_up"]]
+    assert osv_import([str(meetings), *connection, "--distinct", f"3={morning}"]) == 0
+    assert "1 created, 2 already there, 0 refused" in capsys.readouterr().out
+
+    # A colleague checks the same export again, without the option: all of it is there (tester 242 F2: row 3 was refused,
+    # "nothing of it is recorded now ... tell the platform's administrators").
+    for dry_run, said in (["--dry-run"], "0 would be created"), ([], "0 created"):
+        assert osv_import([*dry_run, str(meetings), *connection]) == 0
+        assert f"{said}, 3 already there (1 recorded otherwise: see the report), 0 refused" in capsys.readouterr().out
+    [note] = report_rows(tmp_path / "reuniones.import-report.xlsx")
+    assert (note[1], note[4]) == (3, "recorded_otherwise") and "as it is now but for --distinct" in note[5]
+    assert len(meetings_of(served, osv)) == 3
+
+    # Row 3 changed in Kobo since (another topic, the same _uuid) is another request still: refused, nothing recorded.
+    afternoon = Answers({"osv": osv, "fecha": "22/11/2021", "modalidad": "in_person", "temas": "needs"}, uuid=rows[1].uuid)
+    changed = write_xlsx(tmp_path / "reuniones.xlsx", MEETING, [rows[0], afternoon, rows[2]])
+    assert osv_import([str(changed), *connection, "--distinct", f"3={morning}"]) == 1
+    out = capsys.readouterr().out
+    assert "0 created, 2 already there, 1 refused" in out and "[idempotency_key_reused]" in out
+    assert len(meetings_of(served, osv)) == 3
+
+
+def meetings_of(served: dict[str, ServedApp], osv: str) -> list[dict[str, Any]]:
+    """The OSV's meetings, as staff read its follow-up."""
+    follow_up = httpx.get(f"{served['engagement'].url}/osvs/{osv}/follow-up", headers=signed_in_headers("staff"), timeout=30)
+    assert follow_up.status_code == 200, follow_up.text
+    return list(follow_up.json()["meetings"])

@@ -91,6 +91,30 @@ def test_a_key_sent_with_another_request_is_refused_with_422_naming_the_header(r
     assert other_body.content.startswith(b'{"type":"about:blank","title":"Unprocessable Content","status":422,')
 
 
+def test_a_key_sent_again_without_the_distinct_from_it_was_recorded_with_is_told_so_and_another_body_is_not(
+    registry: TestClient,
+) -> None:
+    """An OSV mapped as distinct from a look-alike, under a Kobo submission's key; the export imported again without
+    ``--distinct``: the request is the key's but for ``distinct_from``, carried out, and the 422 says so (tester 242
+    F2: it read as a key squatted, "nothing of it is recorded"). A request that differs in anything else does not."""
+    first = created(registry.post("/osvs", json=AN_OSV))["id"]
+    key = str(uuid4())
+    told_apart = {**AN_OSV, "distinct_from": [first]}
+    created(registry.post("/osvs", json=told_apart, headers=keyed(key)))
+
+    without = registry.post("/osvs", json=AN_OSV, headers=keyed(key))
+    another = registry.post("/osvs", json={**told_apart, "mapped_on": "2021-03-02"}, headers=keyed(key))
+    none_named = registry.post("/osvs", json={**AN_OSV, "distinct_from": []}, headers=keyed(key))
+
+    body = assert_problem(without, 422, "Idempotency-Key", "idempotency_key_reused")
+    assert (body["same_request"], body["differs_in"]) == (False, ["distinct_from"])
+    assert assert_problem(none_named, 422, "Idempotency-Key", "idempotency_key_reused")["differs_in"] == ["distinct_from"]
+    body = assert_problem(another, 422, "Idempotency-Key", "idempotency_key_reused")
+    assert body["same_request"] is False and "differs_in" not in body
+    assert registry.post("/osvs", json=told_apart, headers=keyed(key)).headers["idempotent-replayed"] == "true"
+    assert feed_types(registry) == ["OSVMapped", "OSVMapped"]
+
+
 def test_a_key_recorded_before_the_caller_free_fingerprint_was_kept_is_still_read_and_says_nothing_of_the_caller(
     registry: TestClient,
 ) -> None:
