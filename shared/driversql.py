@@ -68,7 +68,7 @@ def insert_sql(engine: Engine, table: Table, values: dict[str, Any]) -> tuple[st
 def delete_sql(engine: Engine, table: Table, values: dict[str, Any]) -> tuple[str, Any]:
     """The DELETE of the row of ``table`` whose columns hold ``values`` (its primary key's), in ``engine``'s own SQL, and its
     parameters as the driver takes them, as :func:`insert_sql` gives an insert's."""
-    sql, order = _driver_sql(engine.dialect, _delete_of(table, tuple(values)))
+    sql, order = _driver_sql(engine.dialect, delete_of(table, tuple(values)))
     return sql, _in_order(values, order)
 
 
@@ -152,7 +152,9 @@ def _insert_of(table: Table, columns: tuple[str, ...]) -> Any:
 
 
 @functools.lru_cache(maxsize=64)
-def _delete_of(table: Table, columns: tuple[str, ...]) -> Any:
+def delete_of(table: Table, columns: tuple[str, ...]) -> Any:
+    """The DELETE of the rows of ``table`` whose ``columns`` hold the values bound under their names (SQLAlchemy's
+    statement, for a connection; :func:`delete_sql` gives it in the driver's own SQL)."""
     return delete(table).where(and_(*(table.c[name] == bindparam(name) for name in columns)))
 
 

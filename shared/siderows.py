@@ -13,10 +13,10 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import EventStore, Mapper, Notification, Recording
-from sqlalchemy import Connection, Engine, Table, and_, delete
+from sqlalchemy import Connection, Engine, Table
 
 from shared.actors import Actor, ActorBook
-from shared.driversql import delete_sql, insert_sql, write_rows
+from shared.driversql import delete_of, delete_sql, insert_sql, write_rows
 from shared.sealing import SealingMapper, side_writes
 from shared.views.erasure import clear_traces, forget_rows
 
@@ -188,7 +188,7 @@ def _forget_apart(gone: list[tuple[Engine, Table, dict[str, Any]]]) -> None:
 
         def delete_rows(connection: Connection, table: Table = table, keys: list[dict[str, Any]] = keys) -> bool:
             for key in keys:
-                connection.execute(delete(table).where(and_(*(table.c[name] == value for name, value in key.items()))))
+                connection.execute(delete_of(table, tuple(key)), key)
             return True
 
         forget_rows(engine, table.name, delete_rows)
