@@ -686,9 +686,13 @@ def one_osv_growing(tmp: Path, count: int, window: int) -> tuple[Any, ...]:
     try:
         grown, fresh, for_meetings, fresh_for_meetings = known_osvs(engagement, 4)
         members = timed(lambda osv, i: register(engagement, osv.id, i), grown, fresh)
+        held_on = date(2021, 4, 1)  # the i-th meeting i days after: a second in-person meeting the same day would be a
+        # possible duplicate (409), and each meeting's action is due a month after it
+
         meetings = timed(lambda osv, i: engagement.hold_meeting(
-            osv.id, date(2021, 4, 1) + timedelta(days=i % 200), MeetingMode.IN_PERSON, [MeetingTopic.PROJECT_FOLLOW_UP],
-            notes=f"Reunión {i}: la junta revisó el avance del mural", action_items=[ActionItemDraft("Cotizar pintura", "Tesorería", date(2021, 12, 1))],
+            osv.id, held_on + timedelta(days=i), MeetingMode.IN_PERSON, [MeetingTopic.PROJECT_FOLLOW_UP],
+            notes=f"Reunión {i}: la junta revisó el avance del mural",
+            action_items=[ActionItemDraft("Cotizar pintura", "Tesorería", held_on + timedelta(days=i + 30))],
         ) and None, for_meetings, fresh_for_meetings)
     finally:
         engagement.close()
