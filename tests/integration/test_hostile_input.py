@@ -164,6 +164,25 @@ def test_a_body_not_in_utf8_nested_too_deep_or_with_endless_numbers_gets_422_on_
 
 
 @pytest.mark.parametrize("service", WRITE_SERVICES)
+def test_a_body_the_json_decoder_stops_on_gets_422_saying_where_and_why(services: dict[str, TestClient], service: str) -> None:
+    """Tester 233 F5: text after the JSON value (``{...} x``), a value missing or a trailing comma were told "JSON decode
+    error" alone: a client fixing a body by hand learnt neither where nor what. The decoder's words and the character
+    it stopped at (from 1) are said; nothing is recorded."""
+    client = services[service]
+    head = client.get("/events").json()["head"]
+    for body, said in (
+        (b'{"name": "Olla"} x', "Extra data: text after the JSON value at character 18"),
+        (b'{"name": }', "Expecting value at character 10"),
+        (b'{"name": "Olla",}', "Expecting property name enclosed in double quotes at character 17"),
+    ):
+        for method, path in post_routes(client)[:3]:
+            answer = client.request(method, path, content=body, headers={"content-type": "application/json"})
+            problem = assert_problem(answer, 422, field="body", rule="json_invalid")
+            assert problem["errors"][0]["message"] == f"must be one JSON value: {said}", problem
+    assert client.get("/events").json()["head"] == head
+
+
+@pytest.mark.parametrize("service", WRITE_SERVICES)
 def test_a_header_given_twice_gets_422_naming_it_before_any_body_is_read(services: dict[str, TestClient], service: str) -> None:
     """Tester 36, F1: with ``Content-Type: application/json`` then ``text/plain``, the guard read the last and let the body
     by unchecked, the route read the first and parsed it: a duplicate key, ``NaN`` or ``1e-400`` went through (a target
