@@ -718,6 +718,30 @@ def test_a_dissolved_osvs_projects_and_agents_of_change_count_no_more_after_its_
     assert (result["total"]["projects_active"], result["total"]["agents_of_change"]["total"]) == (3, 3)
 
 
+def test_an_agent_of_change_counts_no_more_after_their_project_closed() -> None:
+    """Tester 247 F1: the project stopped counting at its closure, its agents went on in every phase after, until each
+    left the OSV (Breña's F2: projects_active 0, agents_of_change 1). A closure typed in before its grant reached the
+    tally (a restored one, a relay held up) ends them too; the phase's evidence adds up to its figure."""
+    from services.reporting.domain.tally import evidence
+
+    closing = fact("GrantClosed", "2021-09-15", grant_id="g", osv_id="a", outcome="completed")
+    facts = [
+        phase(*F1), phase(*F2), phase(*F3), mapped("a", "2021-01-02"), seed_fund("g", "a", "2021-02-01"),
+        enrolled("kelly", "g", "2021-02-12", nationality="CO"), enrolled("ana", "g", "2021-03-01"),
+        seed_fund("h", "a", "2021-03-01"), enrolled("ana", "h", "2021-03-02"),  # ana takes part in another project, still open
+        closing, left("kelly", "2022-01-15"),
+    ]
+    by_phase = phases_of(report(facts))
+    assert [by_phase[code]["projects_active"] for code in ("F1", "F2", "F3")] == [2, 2, 1]
+    assert [by_phase[code]["agents_of_change"]["total"] for code in ("F1", "F2", "F3")] == [2, 2, 1]  # kelly to 2021-09-15
+    assert report(facts)["total"]["agents_of_change"]["total"] == 2
+    events = evidence(facts, "agents_of_change", "F3")["events"]  # ana's enrolment in h; kelly's in g is taken back by the closure
+    assert [(e["type"], e["adds"]["total"]) for e in events] == [("ParticipantEnrolled", 1)]
+
+    closed_first = [*facts[:4], closing, facts[4], *facts[5:9], facts[10]]  # the closure before its grant
+    assert [phases_of(report(closed_first))[code]["agents_of_change"]["total"] for code in ("F1", "F2", "F3")] == [2, 2, 1]
+
+
 def test_a_record_merged_into_an_osv_that_dissolves_ends_its_projects_with_it() -> None:
     facts = [
         phase(*F1), phase(*F2), phase(*F3), mapped("a", "2021-01-02"), mapped("b", "2021-01-03"),

@@ -1,7 +1,9 @@
 """Agents of change in the tally: each member's participations in projects, and the segments they count in. Pure: no I/O.
 
 A member counts in each segment one of their participations overlaps. A participation runs from its enrolment to the
-first of: its withdrawal, the member's leaving that OSV, the OSV's dissolution (each day included); one in a grant
+first of: its withdrawal, the project's closure (``GrantClosed``: tester 247 F1, an agent of a project closed in one
+phase counted in every phase after until they left the OSV), the member's leaving that OSV, the OSV's dissolution
+(each day included); one in a grant
 withdrawn as entered in error counts nowhere from the grant's withdrawal on (:mod:`.withdrawals`). A mixin of
 :class:`~.tally.Tally`, which keeps ``members``, ``agents_of``, ``places`` and ``open`` and counts (``_count``).
 """
@@ -21,6 +23,7 @@ class AgentsOfChange:
     [[osv, left on], ...]]``, days as ordinals) and what a change of them counts."""
 
     members: dict[str, list[Any]]
+    closures: dict[str, int]
     agents_of: dict[str, set[str]]
     grants_withdrawn: set[str]
     places: dict[str, str]
@@ -30,8 +33,11 @@ class AgentsOfChange:
 
     def _end_of(self, member: list[Any], participation: list[Any]) -> int | None:
         """The last day (ordinal) of a participation, or None while it goes on."""
-        _, _, start, end, osv = participation
+        grant, _, start, end, osv = participation
         ends = [] if end is None else [end]
+        closed = self.closures.get(grant)  # every closure folded, a restored tally's too (its projects may be unknown)
+        if closed is not None:
+            ends.append(closed)
         same = self._same(osv)
         ends.extend(day for where, day in member[3] if day >= start and self._same(where) == same)
         dissolved = self._dissolved_on(osv)

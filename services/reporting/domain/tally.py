@@ -123,7 +123,7 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange,
         self.supported: dict[str, list[Any]] = {}  # osv -> [district, {segment: first grant's event}]
         self.lost: dict[str, list[Any]] = {}  # osv -> [district, {segment: first ContactLost's event}]
         self.once_steps: list[OnceStep] | None = [] if trace else None  # each change to those two, when tracing (:mod:`.countedonce`)
-        self.closures: dict[str, int] = {}  # grant closed before its grant was folded -> closed on
+        self.closures: dict[str, int] = {}  # every grant closed -> closed on (saved: a restored tally's agents end there)
         self.withdrawn: set[str] = set()  # activity ids
         self.grants_withdrawn: set[str] = set()  # grants withdrawn as entered in error: they count nowhere from then on
         self.pb_accepted: set[str] = set()
@@ -195,11 +195,11 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange,
             elif fact.type in CORRECTED:
                 self._recall_correction(fact)
             elif fact.type == "FundGranted" and fact.data.get("kind") == "seed_fund" and self._grant_id(fact) not in self.grants_withdrawn:
-                self._new_project(fact, None)
+                self._new_project(fact, self.closures.get(self._grant_id(fact)))
             elif fact.type == "GrantWithdrawn":
                 self._forget_project(self._grant_id(fact))
-            elif fact.type == "GrantClosed" and self._grant_id(fact) in self.projects and self.projects[self._grant_id(fact)][2] is None:
-                self.projects[self._grant_id(fact)][2] = fact.occurred_on.toordinal()
+            elif fact.type == "GrantClosed" and self._grant_id(fact) not in self.closures:
+                self._close(self._grant_id(fact), fact.occurred_on.toordinal())
 
     def _recall_unknown(self, facts: Iterable[Fact]) -> None:
         """:meth:`recall` the facts of the OSVs, members and grants this tally does not know yet (a restored one); those it
@@ -321,19 +321,27 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange,
         if d.get("kind") != "seed_fund":
             return
         district, amount, currency = self.places.get(self._same(d["osv_id"]), UNKNOWN), Decimal(str(d.get("amount", "0"))), d.get("currency")
-        closed = self.closures.pop(self._grant_id(fact), None)
+        closed = self.closures.get(self._grant_id(fact))
         self._refigure(fact, [self._grant_id(fact)], (), lambda: self._new_project(fact, closed))
         self._count("projects_new/value", fact, district=district)
         if currency in ("PEN", "USD"):
             self._count(f"seed_funds_granted_{currency.lower()}/value", fact, amount, district=district)
 
     def _grant_closed(self, fact: Fact) -> None:
+        """End the project that day, and its agents' participations in it (:mod:`.participation`)."""
         grant, closed = self._grant_id(fact), fact.occurred_on.toordinal()
+        if grant in self.closures:  # closed once
+            return
         project = self.projects.get(grant)
-        if project is None:
-            self.closures[grant] = closed
-        elif project[2] is None:
-            self._refigure(fact, [grant], (), lambda: project.__setitem__(2, closed))
+        if project is None:  # goods, a grant withdrawn, or one not folded yet: no project, no one taking part in it is counted
+            self._close(grant, closed)
+            return
+        self._refigure(fact, [grant], self._enrolled_in(grant, project[3], fact), lambda: self._close(grant, closed))
+
+    def _close(self, grant: str, closed: int) -> None:
+        self.closures[grant] = closed
+        if grant in self.projects:
+            self.projects[grant][2] = closed
 
     # Activities: beneficiaries and outputs, in the activity's own district.
 
