@@ -113,6 +113,22 @@ def test_one_byte_changed_in_one_stored_event_is_found_at_its_position(store_url
     assert "changed" in verdict.failure
 
 
+def test_a_state_edited_into_text_by_sqlites_own_functions_is_found_at_its_position(tmp_path: Path) -> None:
+    """Tester 245 F3: ``sqlite3``'s usual way to change a byte (``substr(state, …) || X'00' || …``) leaves the column TEXT;
+    ``osv-verify`` and ``GET /verify`` crashed on it (TypeError in ``record_digest``) instead of naming the position.
+    SQLite only: PostgreSQL's ``bytea`` column takes no text."""
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    heads = five_events(url)
+    with sqlite3.connect(tmp_path / "events.db") as connection:
+        connection.execute("UPDATE stored_events SET state = substr(state, 1, 20) || X'00' || substr(state, 22) WHERE rowid = 3")
+        assert connection.execute("SELECT typeof(state) FROM stored_events WHERE rowid = 3").fetchone() == ("text",)
+
+    verdict = verify_store("registry", url, heads)
+
+    assert (verdict.ok, verdict.failure_position) == (False, 3)
+    assert "changed" in verdict.failure
+
+
 def test_the_last_event_deleted_with_its_chain_hash_is_found_by_the_head_given_out(store_url: str, sql: Execute) -> None:
     heads = five_events(store_url)
     last = heads[-1].position
