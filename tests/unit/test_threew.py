@@ -79,6 +79,15 @@ def test_the_export_carries_hxl_hashtags_that_libhxl_reads_and_validates() -> No
     assert "Breña" in {row.get("#adm3+name") for row in parsed(text)}
 
 
+def test_the_export_passes_libhxls_default_schema() -> None:
+    """Tester 247 F2: the phase's code was tagged ``#date+phase+code``, and libhxl's default schema (what HDX checks)
+    wants a date in every ``#date`` cell: "Expected a date" on each row. It is ``#meta+phase+code`` now."""
+    errors: list[hxl.validation.HXLValidationException] = []
+    valid = hxl.schema(callback=errors.append).validate(parsed(exports.to_hxl(threew.rows(FACTS, ubigeo_of), None, GENERATED)))
+
+    assert valid and not errors, [f"{e.message}: {e.value}" for e in errors]
+
+
 def test_the_hxl_schema_check_fails_on_a_row_without_a_ubigeo() -> None:
     rows = threew.rows(FACTS, lambda _: None)
     schema = hxl.schema([["#valid_tag", "#valid_required"], ["#adm3+code", "true"]])

@@ -36,7 +36,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("district", "District", "#adm3+name"),
     ("zone", "Zone", "#region+name"),
     ("held_on", "Held on", "#date+start"),
-    ("phase", "Phase", "#date+phase+code"),
+    ("phase", "Phase", "#meta+phase+code"),  # a phase's code is no date: HXL's #date is one (tester 247 F2)
     ("reached", "People reached (direct)", "#reached+ind"),
     ("reached_f", "Women and girls", "#reached+ind+f"),
     ("reached_m", "Men and boys", "#reached+ind+m"),
