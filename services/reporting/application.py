@@ -48,7 +48,7 @@ from services.reporting.views.readmodel import ReadModel
 from services.reporting.views.tables import recorded_at
 from shared.clock import LIMA, Clock, today_in_lima
 from shared.districts import DistrictTable, UnknownDistrictError, district_key
-from shared.errors import ConflictError, MomentInFutureError, RuleViolationError
+from shared.errors import ConflictError, MomentInFutureError, NotFoundError, RuleViolationError
 from shared.municipalities import MunicipalityTable
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.store import ServiceApplication, retried_on_collision
@@ -193,7 +193,10 @@ class Reporting:
     ) -> dict[str, Any]:
         """The events that make one figure (a phase's, or ``total``; all of it, or a zone's or district's part), within ``scope``."""
         self.check_past(as_of)
-        found = self.readmodel.evidence(name, phase, self.group_named(group), as_of, self.districts_of(scope), self.cut_day(as_of))
+        try:
+            found = self.readmodel.evidence(name, phase, self.group_named(group), as_of, self.districts_of(scope), self.cut_day(as_of))
+        except NotFoundError as unknown:
+            raise self._phase_not_yet_opened(unknown, phase, as_of) from None
         self._name_municipalities(found["events"])
         return {"as_of": rfc3339(as_of), **found}
 
@@ -358,7 +361,26 @@ class Reporting:
 
     def _phase(self, code: str, as_of: datetime | None = None) -> Phase:
         """The phase ``code`` names, exactly or else without regard to case (:func:`~.domain.indicators.phase_of_code`)."""
-        return phase_of_code(self.readmodel.phases(as_of), code)
+        try:
+            return phase_of_code(self.readmodel.phases(as_of), code)
+        except NotFoundError as unknown:
+            raise self._phase_not_yet_opened(unknown, code, as_of) from None
+
+    def _phase_not_yet_opened(self, unknown: NotFoundError, code: str, as_of: datetime | None) -> NotFoundError:
+        """``unknown`` (404 ``known_phase``), or, when the phase was opened after ``as_of``, a 404 that says so: "No phase
+        has the code 'F2'" made an auditor think they mistyped a phase that exists (tester 247 F3)."""
+        if as_of is None or unknown.rule != "known_phase":
+            return unknown
+        try:
+            phase_of_code(self.readmodel.phases(None), code)
+        except (NotFoundError, RuleViolationError):
+            return unknown
+        return NotFoundError(
+            f"The phase '{code}' had not been opened yet as of {rfc3339(as_of)}: a report as of that moment knows no such "
+            "phase. Ask as of a later moment, or without as_of.",
+            field="phase",
+            rule="known_phase",
+        )
 
     def _reports(self, as_of: datetime | None) -> list[tuple[Phase, PhaseReport]]:
         """The phases known by ``as_of`` that have a report (targets or sign-offs), in date order."""

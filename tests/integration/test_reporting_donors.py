@@ -410,6 +410,25 @@ def test_a_phase_is_named_in_a_url_or_query_without_regard_to_case(desk: tuple[T
     assert_problem(client.put("/phases/F9/targets/osvs_identified", headers=LEAD(), json={"target": {"value": 1}}), 404, "phase", "known_phase")
 
 
+def test_a_phase_asked_as_of_a_moment_before_it_was_opened_is_told_so(desk: tuple[TestClient, FakeNow]) -> None:
+    """Tester 247 F3: evidence of F2 as of a moment before F2 was opened said "No phase has the code 'F2'", and an auditor
+    took it for a code mistyped. It says the phase had not been opened yet; a code never opened is told as before."""
+    client, _ = desk
+    programme(client)
+    application_of(client).readmodel.apply([
+        cloudevent("funding", 2, "PhaseOpened", "p7", at(30), phase_id="p7", code="F7", name="Fase 7", starts_on="2023-01-01",
+                   ends_on="2023-06-30", occurred_on="2023-01-01"),
+    ])
+    assert client.get("/indicators/osvs_identified/evidence", params={"phase": "F7"}).status_code == 200
+
+    before = assert_problem(client.get("/indicators/osvs_identified/evidence", params={"phase": "f7", "as_of": stamp(at(20))}),
+                            404, "phase", "known_phase")
+    assert "'f7' had not been opened yet as of" in before["detail"], before
+    never = assert_problem(client.get("/indicators/osvs_identified/evidence", params={"phase": "F9", "as_of": stamp(at(20))}),
+                           404, "phase", "known_phase")
+    assert never["detail"] == "No phase has the code 'F9'.", never
+
+
 def test_the_total_is_named_in_any_case_as_a_phase_is(desk: tuple[TestClient, FakeNow]) -> None:
     """Tester 215 F5: `?phase=TOTAL` on an indicator's evidence was 404 `known_phase` while `total` worked and phase codes
     are found in any case. A phase a store holds from before funding refused that code is named by its exact code."""
