@@ -133,9 +133,10 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("ruos_applications_observed", POINT, {"total": 0, "by_reason": {}}, ("RUOSApplicationObserved", M)),
     Indicator(
         "agents_of_change", SPAN, {"total": 0, "new": 0, "by_nationality": {}, "by_sex": {}},
-        # A grant withdrawn takes back the agents enrolled only in it (:mod:`.withdrawals`): the evidence reads it too.
-        ("ParticipantEnrolled", "ParticipantWithdrew", "MemberLeft", "OSVDissolved", "GrantWithdrawn", M, NATIONALITY, SEX,
-         MEMBER_MERGED),
+        # A grant withdrawn takes back the agents enrolled only in it (:mod:`.withdrawals`), a grant closed ends its agents'
+        # participations (:mod:`.participation`): the evidence reads both.
+        ("ParticipantEnrolled", "ParticipantWithdrew", "MemberLeft", "OSVDissolved", "GrantClosed", "GrantWithdrawn", M,
+         NATIONALITY, SEX, MEMBER_MERGED),
     ),
     Indicator("projects_active", SPAN, 0, ("FundGranted", "GrantClosed", "GrantWithdrawn", "OSVDissolved", M)),
     Indicator("projects_new", POINT, 0, ("FundGranted", "GrantWithdrawn", M)),
