@@ -28,6 +28,7 @@ from services.engagement.domain.memberrules import AgeBand, DepartureReason, Rol
 from services.engagement.domain.members import Member
 from services.engagement.domain.needs import NeedArea, NeedsRecord, Priority
 from services.engagement.domain.roster import OSVRoster
+from services.engagement.domain.withdrawals import MeetingWithdrawalReason
 from shared.documents import DocumentType
 from shared.events import DistinctFrom, EventCatalogue, PublicEvent
 from shared.idempotency import IdempotentRequest
@@ -356,6 +357,33 @@ class ActionItemCompleted(PublicEvent):
     action_id: UUID
     due_on: date
     completed_on: date
+
+
+class WithdrawnMeetingAction(BaseModel):
+    """An action of a meeting withdrawn, without its wording: when it was due, and done if it was."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action_id: UUID
+    due_on: date
+    completed_on: date | None = Field(description="When it was done, before the withdrawal; null for one still open, withdrawn with it.")
+
+
+@catalogue.publishes(FollowUp.FollowUpMeetingWithdrawn)
+class FollowUpMeetingWithdrawn(PublicEvent):
+    """A follow-up meeting recorded by mistake (never held, typed twice, on the wrong OSV or day) was withdrawn: it counts
+    nowhere from now on, and its actions still open are no longer pending. Repeats the meeting's day and its actions' ids
+    and dates, so a reader takes it back without looking it up. Staff's note on the mistake is never published."""
+
+    id_field: ClassVar[str | None] = None
+    occurred_field: ClassVar[str] = "withdrawn_on"
+
+    osv_id: UUID
+    meeting_id: UUID
+    held_on: date = Field(description="The day the withdrawn meeting was said to be held: the phase it counted in.")
+    reason: MeetingWithdrawalReason = Field(description="`entered_in_error`, `duplicate`, `wrong_osv` or `wrong_date`.")
+    withdrawn_on: date = Field(description="The day the withdrawal was recorded, in Lima.")
+    action_items: list[WithdrawnMeetingAction] = Field(description="Every action the meeting agreed, as it stood.")
 
 
 @catalogue.publishes(FollowUp.TechnicalAssistanceGiven)

@@ -22,6 +22,7 @@ from services.engagement.fieldschemas import (
     FollowUpPublic,
     MeetingCreate,
     MeetingPublic,
+    MeetingWithdrawalCreate,
     OverdueOSVPublic,
     activity_look_ups,
     meeting_look_ups,
@@ -120,8 +121,24 @@ def get_follow_up(osv_id: UUID, engagement: EngagementDep, caller: MemberReader)
 
 @follow_up_router.post("/osvs/{osv_id}/meetings/{meeting_id}/redaction", response_model=MeetingPublic, dependencies=WRITES)
 def redact_meeting_text(osv_id: UUID, meeting_id: UUID, engagement: EngagementDep) -> MeetingPublic:
-    """Forget a meeting's notes and its actions' words for good; they read `[redacted]` (deletes their key)."""
+    """Forget a meeting's notes, its actions' words and its withdrawal's note for good; they read `[redacted]` (deletes their key)."""
     follow_up, meeting = engagement.redact_meeting_text(osv_id=osv_id, meeting_id=meeting_id)
+    attendees = engagement.attendees_shown(osv_id=osv_id, meetings=[meeting])[meeting.meeting_id]
+    return MeetingPublic.of(follow_up, meeting, engagement.today(), text=True, attendees=attendees)
+
+
+@follow_up_router.post("/osvs/{osv_id}/meetings/{meeting_id}/withdrawal", response_model=MeetingPublic, dependencies=WRITES)
+def withdraw_meeting(osv_id: UUID, meeting_id: UUID, body: MeetingWithdrawalCreate, engagement: EngagementDep) -> MeetingPublic:
+    """Withdraw a follow-up meeting recorded by mistake (records `FollowUpMeetingWithdrawn`); it counts nowhere from then on.
+
+    For a meeting never held, typed twice, recorded on the wrong OSV or with the wrong day: record the right one anew (a
+    meeting withdrawn is no possible duplicate). It stays in the OSV's follow-up, `status` `withdrawn`, and no longer
+    counts as its last contact. Its actions not done are withdrawn with it: no longer pending, and completing one is 409
+    `meeting_not_withdrawn`. A meeting withdrawn already is 409 `meeting_not_withdrawn`; one not of this OSV, 404
+    `known_meeting`. `withdrawn_on` is today in Lima; `note` is staff's, sealed with the meeting's notes and never
+    published. Reporting takes it back from `follow_up_meetings` and `actions_pending_at_phase_end`, in the phase it
+    counted in, and from the follow-up alert."""
+    follow_up, meeting = engagement.withdraw_meeting(osv_id=osv_id, meeting_id=meeting_id, reason=body.reason, note=body.note)
     attendees = engagement.attendees_shown(osv_id=osv_id, meetings=[meeting])[meeting.meeting_id]
     return MeetingPublic.of(follow_up, meeting, engagement.today(), text=True, attendees=attendees)
 

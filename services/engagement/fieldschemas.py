@@ -39,7 +39,6 @@ from services.engagement.domain.followup import (
     ContactKind,
     DueBeforeMeetingError,
     FollowUp,
-    FollowUpStanding,
     Meeting,
     MeetingMode,
     MeetingTopic,
@@ -49,6 +48,8 @@ from services.engagement.domain.followup import (
     topic_mistakes,
 )
 from services.engagement.domain.memberrules import Sex, nationality_of
+from services.engagement.domain.overdue import FollowUpStanding
+from services.engagement.domain.withdrawals import MeetingWithdrawalReason, Withdrawal
 from shared import dryrun
 from shared.errors import (
     PartlyRead,
@@ -201,6 +202,18 @@ class MeetingCreate(Command):
     distinct_from: list[UUID] = distinct_from_given("meetings held the same `held_on` in the same `mode`", "meeting")
 
 
+class MeetingWithdrawalCreate(Command):
+    reason: MeetingWithdrawalReason = Field(
+        description="Why the meeting was recorded by mistake: `entered_in_error` (no such meeting was held), `duplicate` "
+        "(typed twice: the other record stands), `wrong_osv` or `wrong_date` (record it again as it was held)."
+    )
+    note: Notes | None = Field(
+        default=None,
+        description="Staff's words on the mistake, 1-4,000 characters; kept sealed with the meeting's notes, never published, "
+        "forgotten with them (`POST /osvs/{osv_id}/meetings/{meeting_id}/redaction`).",
+    )
+
+
 class ActionCompletionCreate(Command):
     completed_on: IsoDate = Field(description="When the action was done: not before its meeting, not in the future.")
 
@@ -226,6 +239,7 @@ class ActionItemPublic(BaseModel):
     owner: str = Field(description="Who does it, as a role. " + WITHHELD)
     due_on: date
     completed_on: date | None = Field(description="When it was done; null while open.")
+    withdrawn_on: date | None = Field(default=None, description="Set when its meeting was withdrawn before it was done: no longer pending.")
     overdue: bool = Field(description="Open and due before today (Lima).")
 
     @classmethod
@@ -238,8 +252,21 @@ class ActionItemPublic(BaseModel):
             owner=shown_text(item.owner, text),
             due_on=item.due_on,
             completed_on=item.completed_on,
+            withdrawn_on=item.withdrawn_on,
             overdue=item.overdue(today),
         )
+
+
+class MeetingWithdrawalPublic(BaseModel):
+    reason: MeetingWithdrawalReason
+    withdrawn_on: date = Field(description="The day the withdrawal was recorded, in Lima.")
+    note: str | None = Field(description="Staff's words on the mistake; null if none. " + WITHHELD)
+
+    @classmethod
+    def of(cls, withdrawal: Withdrawal | None, *, text: bool) -> MeetingWithdrawalPublic | None:
+        if withdrawal is None:
+            return None
+        return cls(reason=withdrawal.reason, withdrawn_on=withdrawal.withdrawn_on, note=shown_text(withdrawal.note, text))
 
 
 class MeetingPublic(BaseModel):
@@ -257,6 +284,8 @@ class MeetingPublic(BaseModel):
     notes: str | None = Field(description="Free notes for staff; null if none. " + WITHHELD)
     action_items: list[ActionItemPublic]
     distinct_from: list[UUID] = distinct_from_shown("meetings of the same day and mode")
+    status: str = Field(description="`held`; `withdrawn` once withdrawn as recorded by mistake (it counts nowhere since).")
+    withdrawal: MeetingWithdrawalPublic | None = Field(description="Why and when it was withdrawn; null if it was not.")
 
     @classmethod
     def of(cls, follow_up: FollowUp, meeting: Meeting, today: date, *, text: bool, attendees: Sequence[UUID]) -> MeetingPublic:
@@ -274,6 +303,8 @@ class MeetingPublic(BaseModel):
             notes=shown_text(meeting.notes, text),
             action_items=[ActionItemPublic.of(follow_up.action_items[a], today, text=text) for a in meeting.action_ids],
             distinct_from=list(meeting.distinct_from),
+            status="held" if meeting.withdrawal is None else "withdrawn",
+            withdrawal=MeetingWithdrawalPublic.of(meeting.withdrawal, text=text),
         )
 
 
@@ -311,8 +342,8 @@ class LastContact(BaseModel):
 
 class FollowUpPublic(BaseModel):
     osv_id: UUID
-    last_contact: LastContact | None = Field(description="The latest meeting or assistance; null if none yet.")
-    meetings: list[MeetingPublic] = Field(description="Latest held first.")
+    last_contact: LastContact | None = Field(description="The latest meeting not withdrawn or assistance; null if none yet.")
+    meetings: list[MeetingPublic] = Field(description="Latest held first, those withdrawn included (`status` `withdrawn`).")
     open_actions: list[ActionItemPublic] = Field(description="Actions not yet done, soonest due first.")
     technical_assistance: AssistanceSummary
 

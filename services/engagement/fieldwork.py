@@ -31,7 +31,6 @@ from services.engagement.domain.followup import (
     AssistanceNotFoundError,
     AssistanceTopic,
     FollowUp,
-    FollowUpStanding,
     Meeting,
     MeetingMode,
     MeetingNotFoundError,
@@ -39,13 +38,14 @@ from services.engagement.domain.followup import (
     TechnicalAssistance,
     UnknownAttendeeError,
     attendee_mistakes,
-    overdue_for_follow_up,
 )
 from services.engagement.domain.memberrules import Sex
 from services.engagement.domain.members import Member
 from services.engagement.domain.merges import MemberMergedError
 from services.engagement.domain.needs import Need, NeedsAssessment, NeedsRecord
+from services.engagement.domain.overdue import FollowUpStanding, overdue_for_follow_up
 from services.engagement.domain.repeats import check_activity_not_reported
+from services.engagement.domain.withdrawals import MeetingWithdrawalReason
 from shared.errors import RuleViolationError, raise_first, refused
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import text_key
@@ -135,6 +135,18 @@ class Fieldwork:
         item = follow_up.complete_action(action_id, completed_on, today=self.today())
         self.save(follow_up)
         return item
+
+    @retried_on_collision
+    def withdraw_meeting(self, osv_id: UUID, meeting_id: UUID, reason: MeetingWithdrawalReason, note: str | None = None) -> tuple[FollowUp, Meeting]:
+        """Withdraw a meeting recorded by mistake (records ``FollowUpMeetingWithdrawn``, dated today in Lima), its actions
+        not done with it; 404 for a meeting not of this OSV's follow-up, 409 ``meeting_not_withdrawn`` for one withdrawn
+        already. The OSV need not be active: a mistake is taken back after a dissolution or a merge too."""
+        follow_up = self.find_follow_up(osv_id)
+        if follow_up is None:
+            raise MeetingNotFoundError(meeting_id)
+        meeting = follow_up.withdraw_meeting(meeting_id, reason, note, today=self.today())
+        self.save(follow_up)
+        return follow_up, meeting
 
     @retried_on_collision
     def give_assistance(

@@ -25,13 +25,12 @@ from services.engagement.domain.followup import (
     AssistanceTopic,
     ContactKind,
     FollowUp,
-    FollowUpStanding,
     MeetingMode,
     MeetingTopic,
-    overdue_for_follow_up,
 )
 from services.engagement.domain.memberrules import Sex
 from services.engagement.domain.needs import Need, NeedArea, NeedsRecord, Priority
+from services.engagement.domain.overdue import FollowUpStanding, overdue_for_follow_up
 from services.engagement.events import catalogue
 from shared.errors import ConflictError, DomainError, RuleViolationError
 from shared.outputs import OutputKind

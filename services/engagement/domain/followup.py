@@ -13,7 +13,7 @@ counts only.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -24,8 +24,13 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from services.engagement.domain.repeats import check_not_recorded, kept
+from services.engagement.domain.withdrawals import (
+    ActionOfWithdrawnMeetingError,
+    MeetingWithdrawalReason,
+    MeetingWithdrawnError,
+    Withdrawal,
+)
 from shared.errors import (
-    BelowOneError,
     ConflictError,
     NotFoundError,
     RuleViolationError,
@@ -236,10 +241,12 @@ class ActionItem:
     owner: str
     due_on: date
     completed_on: date | None = None
+    withdrawn_on: date | None = None
+    """Set when its meeting was withdrawn before it was done: it is no longer pending."""
 
     @property
     def open(self) -> bool:
-        return self.completed_on is None
+        return self.completed_on is None and self.withdrawn_on is None
 
     def overdue(self, today: date) -> bool:
         return self.open and self.due_on < today
@@ -257,6 +264,8 @@ class Meeting:
     action_ids: tuple[UUID, ...]
     distinct_from: tuple[UUID, ...] = ()
     """The OSV's meetings of the same day and mode that staff said this one is not; none in one stored before."""
+    withdrawal: Withdrawal | None = None
+    """Set when it was withdrawn as recorded by mistake (:meth:`FollowUp.withdraw_meeting`): it counts nowhere since."""
 
     @property
     def attendee_count(self) -> int:
@@ -360,12 +369,12 @@ class FollowUp(Aggregate):
         return self.meetings[meeting_id]
 
     def check_meeting_not_held(self, held_on: date, mode: MeetingMode, distinct_from: Sequence[UUID]) -> None:
-        """409 ``possible_duplicate`` (field ``held_on``) naming the OSV's meetings held on ``held_on`` in ``mode`` that
-        ``distinct_from`` does not name; 422 ``possible_duplicate_named`` for an id there that is none of them.
+        """409 ``possible_duplicate`` (field ``held_on``) naming the OSV's meetings held on ``held_on`` in ``mode``, not
+        withdrawn (the right one is recorded again), that ``distinct_from`` does not name; 422 ``possible_duplicate_named`` for an id there that is none of them.
         ``possible_duplicates``: ``meeting_id``, ``held_on``, ``mode``, ``topics``, ``attendee_count``."""
         mode = MeetingMode(mode)
         check_not_recorded(
-            [m for m in self.meetings.values() if m.held_on == held_on and m.mode is mode],
+            [m for m in self.meetings.values() if m.held_on == held_on and m.mode is mode and m.withdrawal is None],
             distinct_from,
             record="meeting", records="meetings", field="held_on", said=f"held on {held_on.isoformat()} {mode.value}",
             id_field="meeting_id", id_of=lambda m: m.meeting_id,
@@ -418,6 +427,9 @@ class FollowUp(Aggregate):
             raise ActionItemNotFoundError(action_id)
         if item.completed_on is not None:
             raise ActionAlreadyCompletedError(item.completed_on)
+        withdrawal = self.meetings[item.meeting_id].withdrawal
+        if withdrawal is not None:
+            raise ActionOfWithdrawnMeetingError(item.held_on, withdrawal)
         check_not_in_future(completed_on, today, "completed_on")
         if completed_on < item.held_on:
             raise CompletedBeforeMeetingError(completed_on, item.held_on)
@@ -435,6 +447,42 @@ class FollowUp(Aggregate):
         self, osv_id: UUID, meeting_id: UUID, action_id: UUID, due_on: date, completed_on: date
     ) -> None:
         self.action_items[action_id] = replace(self.action_items[action_id], completed_on=completed_on)
+
+    def withdraw_meeting(self, meeting_id: UUID, reason: MeetingWithdrawalReason, note: str | None, *, today: date) -> Meeting:
+        """Take back a meeting recorded by mistake; it stays in the follow-up, marked withdrawn, and counts nowhere since.
+
+        Its actions not done are withdrawn with it (no longer pending; completing one is 409 ``meeting_not_withdrawn``);
+        those done stay done. ``today``: the day it is recorded (Lima), its ``withdrawn_on``. ``note``: staff's words on
+        the mistake, or None (sealed with the meeting's text, never published). The event repeats the meeting's day and
+        its actions' ids and dates, so that a reader takes the meeting back without reading it. Raises
+        :class:`MeetingNotFoundError` for a meeting not of this follow-up, :class:`MeetingWithdrawnError` (409) for one
+        withdrawn already.
+        """
+        meeting = self.meetings.get(meeting_id)
+        if meeting is None:
+            raise MeetingNotFoundError(meeting_id)
+        if meeting.withdrawal is not None:
+            raise MeetingWithdrawnError(meeting.withdrawal)
+        items = [self.action_items[a] for a in meeting.action_ids]
+        self._meeting_withdrawn(
+            osv_id=self.osv_id, meeting_id=meeting_id, held_on=meeting.held_on, reason=MeetingWithdrawalReason(reason), note=note,
+            withdrawn_on=today,
+            action_items=[{"action_id": a.action_id, "due_on": a.due_on, "completed_on": a.completed_on} for a in items],
+        )
+        return self.meetings[meeting_id]
+
+    @event("FollowUpMeetingWithdrawn")
+    def _meeting_withdrawn(
+        self, osv_id: UUID, meeting_id: UUID, held_on: date, reason: MeetingWithdrawalReason, note: str | None, withdrawn_on: date,
+        action_items: list[dict[str, Any]],
+    ) -> None:
+        """``action_items``: each of the meeting's actions as it stood (``action_id``, ``due_on``, ``completed_on``)."""
+        meeting = self.meetings[meeting_id]
+        self.meetings[meeting_id] = replace(meeting, withdrawal=Withdrawal(MeetingWithdrawalReason(reason), withdrawn_on, note))
+        for action_id in meeting.action_ids:
+            item = self.action_items[action_id]
+            if item.completed_on is None:
+                self.action_items[action_id] = replace(item, withdrawn_on=withdrawn_on)
 
     # Technical assistance
 
@@ -501,14 +549,16 @@ class FollowUp(Aggregate):
     # Redactions: recorded, then the text's key is deleted
 
     def redact_meeting_text(self, meeting_id: UUID) -> bool:
-        """Record that a meeting's notes and its actions' wording and owners are forgotten; False if they already were (nothing recorded).
+        """Record that a meeting's notes, its actions' wording and owners, and its withdrawal's note are forgotten; False if
+        they already were (nothing recorded).
 
         Raises :class:`MeetingNotFoundError` for a meeting not of this follow-up.
         """
         if meeting_id not in self.meetings:
             raise MeetingNotFoundError(meeting_id)
-        if meeting_id in self.redacted:
-            return False
+        withdrawal = self.meetings[meeting_id].withdrawal
+        if meeting_id in self.redacted and (withdrawal is None or withdrawal.note in (None, REDACTED_TEXT)):
+            return False  # a withdrawal's note written after a redaction is sealed under a new key: forgotten by another
         self._meeting_text_redacted(meeting_id=meeting_id)
         return True
 
@@ -516,7 +566,8 @@ class FollowUp(Aggregate):
     def _meeting_text_redacted(self, meeting_id: UUID) -> None:
         self.redacted.add(meeting_id)
         meeting = self.meetings[meeting_id]
-        self.meetings[meeting_id] = replace(meeting, notes=_redacted(meeting.notes))
+        withdrawal = meeting.withdrawal and replace(meeting.withdrawal, note=_redacted(meeting.withdrawal.note))  # sealed under its key
+        self.meetings[meeting_id] = replace(meeting, notes=_redacted(meeting.notes), withdrawal=withdrawal)
         for action_id in meeting.action_ids:
             item = self.action_items[action_id]
             self.action_items[action_id] = replace(item, description=_redacted(item.description), owner=_redacted(item.owner))
@@ -541,16 +592,21 @@ class FollowUp(Aggregate):
     # What the follow-up says
 
     def meetings_latest_first(self) -> list[Meeting]:
+        """Every meeting, withdrawn ones included (and marked)."""
         return sorted(self.meetings.values(), key=lambda m: m.held_on, reverse=True)
+
+    def meetings_held(self) -> list[Meeting]:
+        """The meetings not withdrawn: those that were held."""
+        return [m for m in self.meetings.values() if m.withdrawal is None]
 
     @property
     def last_meeting_on(self) -> date | None:
-        return max((m.held_on for m in self.meetings.values()), default=None)
+        return max((m.held_on for m in self.meetings_held()), default=None)
 
     @property
     def last_contact(self) -> Contact | None:
-        """The latest meeting or assistance; a meeting wins a tie."""
-        contacts = [Contact(m.held_on, ContactKind.MEETING) for m in self.meetings.values()]
+        """The latest meeting not withdrawn or assistance; a meeting wins a tie."""
+        contacts = [Contact(m.held_on, ContactKind.MEETING) for m in self.meetings_held()]
         contacts += [Contact(a.given_on, ContactKind.TECHNICAL_ASSISTANCE) for a in self.assistance]
         return max(contacts, key=lambda c: (c.on, c.kind is ContactKind.MEETING), default=None)
 
@@ -572,32 +628,3 @@ class FollowUp(Aggregate):
 def _redacted(text: str | None) -> str | None:
     """What a sealed text reads as once its key is deleted: :data:`~shared.sealing.REDACTED_TEXT`; a null stays null."""
     return None if text is None else REDACTED_TEXT
-
-
-# Who is overdue for a meeting ------------------------------------------
-
-
-@dataclass(frozen=True)
-class FollowUpStanding:
-    """Where one active OSV stands: when it was mapped and when the programme last met it."""
-
-    osv_id: UUID
-    district: str
-    zone: str
-    mapped_on: date
-    last_meeting_on: date | None
-
-    @property
-    def counted_from(self) -> date:
-        return self.last_meeting_on or self.mapped_on
-
-    def days_without_meeting(self, today: date) -> int:
-        return (today - self.counted_from).days
-
-
-def overdue_for_follow_up(standings: Iterable[FollowUpStanding], today: date, days: int) -> list[FollowUpStanding]:
-    """OSVs with no meeting in the last ``days`` days (counting from their mapping if never met), most overdue first."""
-    if days < 1:
-        raise BelowOneError("days", days)
-    overdue = [s for s in standings if s.days_without_meeting(today) > days]
-    return sorted(overdue, key=lambda s: (-s.days_without_meeting(today), str(s.osv_id)))

@@ -2,15 +2,15 @@
 
 The same technical assistance sent twice without an ``Idempotency-Key`` (a timeout retry, a double tap) was recorded
 twice: one 2-hour session showed ``total_hours`` 4.00, and a fair of 7 sent eight times counted 56 people reached.
-Meetings, technical assistance and needs assessments have no withdrawal, so such a double stayed in the figures for
-good. A new record that looks the same as one the OSV holds is refused with 409 ``possible_duplicate`` naming it,
+Meetings, technical assistance and needs assessments had no withdrawal, so such a double stayed in the figures for
+good (a meeting has one since: :mod:`~services.engagement.domain.withdrawals`). A new record that looks the same as one the OSV holds is refused with 409 ``possible_duplicate`` naming it,
 unless the request names it in ``distinct_from`` (staff say it is another), as funding refuses a grant or a goods
 delivery (:mod:`shared.duplicates`, whose check this is):
 
 ==========================  ================================================================================
 record                      looks the same as one of the OSV's
 ==========================  ================================================================================
-meeting                     held the same day (``held_on``) in the same ``mode``
+meeting                     held the same day (``held_on``) in the same ``mode``; a withdrawn one is none
 technical assistance        given the same day (``given_on``) on the same ``topic``
 needs assessment            assessed the same day (``assessed_on``)
 activity                    held the same day (``held_on``), of the same ``kind``, in the same district; a
