@@ -3,8 +3,9 @@
 Five things programme staff act on, each a lesson of the practice:
 
 - OSVs nobody from the programme has met for too long (default 45 days),
-  counted from the last ``FollowUpMeetingHeld``, or from the day the OSV was
-  mapped when it was never met. A dissolved OSV needs no meeting.
+  counted from the last ``FollowUpMeetingHeld`` not withdrawn since
+  (``FollowUpMeetingWithdrawn``: recorded by mistake), or from the day the OSV
+  was mapped when it was never met. A dissolved OSV needs no meeting.
 - RUOS boards whose term ends soon or has ended: a board out of term cannot
   act for its OSV, and municipalities observe applications signed by one. The
   term is ``board_term_ends_on`` of ``RUOSRegistered`` until a
@@ -164,7 +165,10 @@ def overdue_meetings(facts: Sequence[Fact], today: date, after_days: int = OVERD
     """OSVs not met for more than ``after_days``, longest first; dissolved and merged-away OSVs left out."""
     mapped = mappings(facts)
     last_met: dict[str, date] = {}
+    undone = taken_back(f for f in facts if f.type == "FollowUpMeetingWithdrawn")
     for meeting in _in_order(facts, "FollowUpMeetingHeld"):
+        if is_taken_back(meeting, undone):
+            continue
         osv_id, held_on = str(meeting.data["osv_id"]), _day(meeting, "held_on")
         last_met[osv_id] = max(held_on, last_met.get(osv_id, held_on))
     gone = _dissolved(facts)
@@ -317,12 +321,14 @@ GONE_TYPES = ("OSVDissolved", "OSVMerged")
 UNDOING: dict[str, tuple[str, str]] = {
     "ActivityWithdrawn": ("ActivityReported", "activity_id"),
     "GrantWithdrawn": ("FundGranted", "grant_id"),
+    "FollowUpMeetingWithdrawn": ("FollowUpMeetingHeld", "meeting_id"),
 }
 """The facts that take back a fact of :data:`DATED_AFTER_DISSOLUTION`, each with the type it takes back and the id both
 carry: an activity reported by mistake is withdrawn (engagement's ``ActivityWithdrawn``), a grant entered in error
-(funding's ``GrantWithdrawn``), and count no more. The only undos the services publish: funding reverses no tranche
-nor delivery (it closes a grant, rejects a proposal: what winds down, not what takes back), engagement corrects no
-meeting, enrolment nor membership (a participant withdraws, a member leaves: facts of their own), and registry takes
+(funding's ``GrantWithdrawn``), a follow-up meeting recorded by mistake (engagement's ``FollowUpMeetingWithdrawn``,
+whose subject is the OSV's follow-up, as the meeting's is), and count no more. The only undos the services publish:
+funding reverses no tranche nor delivery (it closes a grant, rejects a proposal: what winds down, not what takes back),
+engagement corrects no enrolment nor membership (a participant withdraws, a member leaves: facts of their own), and registry takes
 back no dissolution and no merge."""
 
 
@@ -558,7 +564,7 @@ def recorded_after_merge(facts: Sequence[Fact]) -> list[RecordedAfterMerge]:
 
 ALERT_TYPES = frozenset(
     {"OSVMapped", "OSVNameCorrected", "OSVMappingDateCorrected", "OSVDissolved", "OSVMerged", "FollowUpMeetingHeld", "RUOSRegistered", "BoardRenewed",
-     "FocalPointAssigned", "FocalPointLeft"}
+     "FocalPointAssigned", "FocalPointLeft", "FollowUpMeetingWithdrawn"}
 )
 """The facts the alerts read of every OSV and municipality. Beside these, they need only the facts
 :func:`dated_after_dissolution` and :func:`dated_after_merge` pick, and the facts of :data:`UNDOING` that take one of

@@ -162,8 +162,11 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("members_left_by_reason", POINT, {}, ("MemberLeft", M)),
     Indicator("osvs_contact_lost", SPAN, 0, ("ContactLost", M)),
     Indicator("osvs_dissolved", POINT, 0, ("OSVDissolved", M)),
-    Indicator("follow_up_meetings", POINT, 0, ("FollowUpMeetingHeld", M)),
-    Indicator("actions_pending_at_phase_end", UPTO, 0, ("FollowUpMeetingHeld", "ActionItemCompleted", M), reads="actions_pending_at_phase_end"),
+    Indicator("follow_up_meetings", POINT, 0, ("FollowUpMeetingHeld", "FollowUpMeetingWithdrawn", M)),
+    Indicator(
+        "actions_pending_at_phase_end", UPTO, 0, ("FollowUpMeetingHeld", "ActionItemCompleted", "FollowUpMeetingWithdrawn", M),
+        reads="actions_pending_at_phase_end",
+    ),
     Indicator(
         "participatory_budget",
         POINT,

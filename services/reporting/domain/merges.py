@@ -20,6 +20,7 @@ MOVED_TYPES = frozenset({
     "MemberNationalityCorrected", "MemberSexCorrected",  # what they restated of the record's joinings and departures moves with them
     "MemberJoiningDateCorrected",  # a joining moved to the segment of its corrected day moves with it
     "GrantWithdrawn",  # what it took back of the record's grants moves with them
+    "FollowUpMeetingWithdrawn",  # what it took back of the record's meetings moves with them
 })
 """The facts whose counters a merge across districts moves to the survivor's district, as they were counted. Not moved:
 the record's identification (the merge takes it back where it was counted), projects and agents of change (moved

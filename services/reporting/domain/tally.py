@@ -55,6 +55,7 @@ from services.reporting.domain.indicators import (
     nationality_group,
     phases_in,
 )
+from services.reporting.domain.meetings import FollowUpMeetings
 from services.reporting.domain.membermerges import MemberMerges
 from services.reporting.domain.merges import Merges
 from services.reporting.domain.participation import AgentsOfChange
@@ -98,7 +99,7 @@ class Trace:
     merge takes back, the OSV whose project an agent counted through (tester 239 F2)."""
 
 
-class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange, CountedOnce, TallyReading):
+class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeetings, AgentsOfChange, CountedOnce, TallyReading):
     """Everything the indicators need, folded fact by fact in recorded order.
 
     ``phases`` cut the calendar into segments; ``lookup`` finds an activity's
@@ -435,14 +436,6 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange,
         grants, members = self._of(group)
         self._refigure(fact, grants, members, lambda: self.dissolved.__setitem__(osv, day))
 
-    def _meeting(self, fact: Fact) -> None:
-        osv = fact.data.get("osv_id")
-        self._count("follow_up_meetings/value", fact, osv=osv)
-        self._count("actions_pending_at_phase_end/value", fact, len(fact.data.get("action_items") or []), osv=osv)
-
-    def _action_completed(self, fact: Fact) -> None:
-        self._count("actions_pending_at_phase_end/value", fact, -1, osv=fact.data.get("osv_id"))
-
     def _pb_submitted(self, fact: Fact) -> None:
         self._count("participatory_budget/submitted", fact, osv=fact.data.get("osv_id"))
 
@@ -594,6 +587,7 @@ _HANDLERS: dict[str, Callable[[Tally, Fact], None]] = {
     "MemberMerged": Tally._member_merged,
     "FollowUpMeetingHeld": Tally._meeting,
     "ActionItemCompleted": Tally._action_completed,
+    "FollowUpMeetingWithdrawn": Tally._meeting_withdrawn,
     "ParticipatoryBudgetSubmitted": Tally._pb_submitted,
     "ParticipatoryBudgetDecided": Tally._pb_decided,
 }

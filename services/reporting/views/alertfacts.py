@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -33,7 +33,9 @@ from services.reporting.domain.alerts import (
     dated_after_dissolution,
     dated_after_merge,
     dissolutions,
+    is_taken_back,
     merges,
+    taken_back,
 )
 from services.reporting.domain.indicators import Fact
 from services.reporting.views.tables import (
@@ -46,6 +48,7 @@ from services.reporting.views.tables import (
     LAST_MEETINGS,
     LOOKED_BACK,
     MEETING,
+    MEETING_WITHDRAWN,
     REVISIONS,
     LastMeetingRow,
     LookedBackRow,
@@ -139,6 +142,8 @@ class AlertFacts:
                 return
             meetings = session.execute(select(FACTS.c.event_id, FACTS.c.occurred_on, FACTS.c.data).where(FACTS.c.type == MEETING))
             self._keep_last_meetings(session, [row._asdict() for row in meetings])
+            withdrawn = session.execute(select(FACTS.c.subject, FACTS.c.data).where(FACTS.c.type == MEETING_WITHDRAWN))
+            self._forget_withdrawn_meetings(session, [row._asdict() for row in withdrawn])
 
     @staticmethod
     def _keep_last_meetings(session: Session, meetings: list[dict[str, Any]]) -> None:
@@ -162,6 +167,26 @@ class AlertFacts:
                 update(LAST_MEETINGS).where(LAST_MEETINGS.c.osv_id == bindparam("key")).values(held_on=bindparam("day"), event_id=bindparam("event")),
                 [{"key": row["osv_id"], "day": row["held_on"], "event": row["event_id"]} for row in later],
             )
+
+    def _forget_withdrawn_meetings(self, session: Session, withdrawals: list[dict[str, Any]]) -> None:
+        """A meeting withdrawn as recorded by mistake is no OSV's last meeting: each OSV a batch's ``withdrawals`` name has
+        its last meeting found again among its meetings not withdrawn, or none kept if it has none left (the alert then
+        counts from its mapping). A meeting and its withdrawal have the OSV's follow-up as subject: read by the
+        type-and-subject index, a few facts per OSV; withdrawals are rare."""
+        if not withdrawals:
+            return
+        osvs = {str(w["data"]["osv_id"]) for w in withdrawals}
+        facts = self._by_subject(session.connection(), (MEETING, MEETING_WITHDRAWN), {str(w["subject"]) for w in withdrawals}, None)
+        undone = taken_back(facts)
+        latest: dict[str, Fact] = {}
+        for meeting in facts:  # in recorded order: the later of two on one day, as _keep_last_meetings keeps
+            osv_id = str(meeting.data["osv_id"])
+            if meeting.type == MEETING and osv_id in osvs and not is_taken_back(meeting, undone):
+                if osv_id not in latest or meeting.occurred_on >= latest[osv_id].occurred_on:
+                    latest[osv_id] = meeting
+        session.execute(delete(LAST_MEETINGS).where(LAST_MEETINGS.c.osv_id.in_(sorted(osvs))))
+        if latest:
+            session.execute(insert(LastMeetingRow), [{"osv_id": o, "held_on": m.occurred_on, "event_id": m.event_id} for o, m in latest.items()])
 
     def _keep_after_dissolution(self, session: Session, rows: list[dict[str, Any]]) -> None:
         """Keep the facts of a batch dated after the dissolution that judges their OSV, and, for a dissolution or a merge
@@ -353,13 +378,15 @@ class AlertFacts:
 
     def taking_back(self, facts: list[Fact], upto: datetime | None = None) -> list[Fact]:
         """The facts (recorded by ``upto``, if given) that take one of ``facts`` back (:data:`UNDOING`: an activity's
-        withdrawal), by the type-and-subject index: an undo's subject is the id it names."""
+        withdrawal), by the type-and-subject index: an undo's subject is that of the fact it takes back (the activity, the
+        grant; a meeting's withdrawal, the OSV's follow-up, as the meeting's: its other meetings' withdrawals come too,
+        and take back none of ``facts``)."""
         found: list[Fact] = []
         with self.engine.connect() as connection:
-            for undo, (undone, field_name) in UNDOING.items():
-                ids = {str(f.data[field_name]) for f in facts if f.type == undone and f.data.get(field_name)}
-                if ids:
-                    found += self._by_subject(connection, (undo,), ids, None if upto is None else utc(upto))
+            for undo, (undone, _) in UNDOING.items():
+                subjects = {f.subject for f in facts if f.type == undone}
+                if subjects:
+                    found += self._by_subject(connection, (undo,), subjects, None if upto is None else utc(upto))
         return found
 
     def alert_facts(self, upto: datetime | None = None) -> list[Fact]:

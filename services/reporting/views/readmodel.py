@@ -64,6 +64,7 @@ from services.reporting.views.tables import (
     FACTS,
     LEDGER,
     MEETING,
+    MEETING_WITHDRAWN,
     REVISION,
     REVISIONS,
     AfterDissolutionRow,
@@ -187,6 +188,7 @@ class ReadModel(Checkpoints, AlertFacts, View):
             if rows:
                 session.execute(insert(FACTS), rows)
                 self._keep_last_meetings(session, [r for r in rows if r["type"] == MEETING])
+                self._forget_withdrawn_meetings(session, [r for r in rows if r["type"] == MEETING_WITHDRAWN])
                 self._keep_districts(session, {r["data"].get("district") for r in rows if r["type"] in self.PLACED_TYPES})
                 opens_phase = any(r["type"] == "PhaseOpened" for r in rows)
                 earliest = min(r["recorded_at"] for r in rows)

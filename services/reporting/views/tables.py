@@ -63,6 +63,7 @@ class FactRow(Base):
 
 
 MEETING = "FollowUpMeetingHeld"
+MEETING_WITHDRAWN = "FollowUpMeetingWithdrawn"
 
 
 class LastMeetingRow(Base):
