@@ -513,11 +513,12 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
         """By OSV (each of ``member``'s memberships' and the one it was merged into), the days of its meetings that name
         them and on which they were its member: what their follow-up shows (:meth:`attendees_shown`). A meeting recorded
         before attendees were checked may name them on a day they were not: it bounds none of their dates, or a joining
-        date it preceded would refuse every correction (found while fixing tester 165 F3)."""
+        date it preceded would refuse every correction (found while fixing tester 165 F3). A meeting withdrawn as recorded
+        by mistake bounds none either: it was never held."""
         attended: dict[UUID, list[date]] = {}
         for osv_id in {osv for m in member.memberships.values() for osv in (m.osv_id, self.osvs.now_in(m.osv_id))}:
             follow_up = self.find_follow_up(osv_id)
-            named = [] if follow_up is None else [m.held_on for m in follow_up.meetings.values() if member.id in m.attendee_member_ids]
+            named = [] if follow_up is None else [m.held_on for m in follow_up.meetings_held() if member.id in m.attendee_member_ids]
             memberships = self._memberships_at(member, osv_id) if named else []
             if days := [day for day in named if held_on(memberships, day)]:
                 attended[osv_id] = days

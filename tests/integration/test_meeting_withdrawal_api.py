@@ -17,7 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.clock import today_in_lima
-from tests.support.api import Upstream, assert_problem, created
+from tests.integration.test_fieldwork_api import a_member
+from tests.support.api import Upstream, assert_problem, created, ok
 from tests.support.clients import application_of, feed, head, service_client
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.service("engagement")]
@@ -116,6 +117,19 @@ def test_the_right_meeting_is_recorded_on_the_day_of_the_one_withdrawn(client: T
 
     right = a_meeting(client, osv_id)
     assert right["meeting_id"] != wrong["meeting_id"] and right["status"] == "held"
+
+
+def test_a_meeting_withdrawn_no_longer_bounds_the_dates_of_the_members_it_named(client: TestClient) -> None:
+    osv_id = an_osv(client)
+    member_id = a_member(client, osv_id)  # joined 2024-02-01
+    membership_id = ok(client.get(f"/members/{member_id}", params={"masked": "true"}))["memberships"][0]["membership_id"]
+    wrong = a_meeting(client, osv_id, attendee_member_ids=[member_id])  # held 2025-04-05
+    correction = f"/members/{member_id}/memberships/{membership_id}/joining-date-correction"
+    assert_problem(client.post(correction, json={"joined_on": "2025-05-01"}), 422, "joined_on", "not_after_attended_on")
+
+    withdrawal(client, osv_id, wrong["meeting_id"], {"reason": "entered_in_error"}).raise_for_status()
+
+    ok(client.post(correction, json={"joined_on": "2025-05-01"}))
 
 
 def test_a_dry_run_withdraws_nothing_and_a_keyed_retry_is_answered_as_the_first(client: TestClient) -> None:
