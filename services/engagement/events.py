@@ -28,7 +28,7 @@ from services.engagement.domain.memberrules import AgeBand, DepartureReason, Rol
 from services.engagement.domain.members import Member
 from services.engagement.domain.needs import NeedArea, NeedsRecord, Priority
 from services.engagement.domain.roster import OSVRoster
-from services.engagement.domain.withdrawals import MeetingWithdrawalReason
+from services.engagement.domain.withdrawals import FieldWithdrawalReason
 from shared.documents import DocumentType
 from shared.events import DistinctFrom, EventCatalogue, PublicEvent
 from shared.idempotency import IdempotentRequest
@@ -381,7 +381,7 @@ class FollowUpMeetingWithdrawn(PublicEvent):
     osv_id: UUID
     meeting_id: UUID
     held_on: date = Field(description="The day the withdrawn meeting was said to be held: the phase it counted in.")
-    reason: MeetingWithdrawalReason = Field(description="`entered_in_error`, `duplicate`, `wrong_osv` or `wrong_date`.")
+    reason: FieldWithdrawalReason = Field(description="`entered_in_error`, `duplicate`, `wrong_osv` or `wrong_date`.")
     withdrawn_on: date = Field(description="The day the withdrawal was recorded, in Lima.")
     action_items: list[WithdrawnMeetingAction] = Field(description="Every action the meeting agreed, as it stood.")
 
@@ -403,6 +403,24 @@ class TechnicalAssistanceGiven(PublicEvent):
         description="The OSV's technical assistance of the same `given_on` and `topic` that staff said this is not (without "
         "them it was refused as a possible duplicate); empty for most records, and in those recorded before it was kept.",
     )
+
+
+@catalogue.publishes(FollowUp.TechnicalAssistanceWithdrawn)
+class TechnicalAssistanceWithdrawn(PublicEvent):
+    """Technical assistance recorded by mistake (never given, typed twice, on the wrong OSV or day) was withdrawn: its
+    hours count nowhere from now on. Repeats the record's day, topic and hours. Staff's note on the mistake is never
+    published."""
+
+    id_field: ClassVar[str | None] = None
+    occurred_field: ClassVar[str] = "withdrawn_on"
+
+    osv_id: UUID
+    assistance_id: UUID
+    given_on: date = Field(description="The day the withdrawn assistance was said to be given.")
+    topic: AssistanceTopic
+    hours: Decimal = Field(description="Decimal string: the hours it counted.")
+    reason: FieldWithdrawalReason = Field(description="`entered_in_error`, `duplicate`, `wrong_osv` or `wrong_date`.")
+    withdrawn_on: date = Field(description="The day the withdrawal was recorded, in Lima.")
 
 
 class DirectBeneficiaries(BaseModel):

@@ -19,6 +19,7 @@ from services.engagement.fieldschemas import (
     ActivityWithdrawalCreate,
     AssistanceCreate,
     AssistancePublic,
+    AssistanceWithdrawalCreate,
     FollowUpPublic,
     MeetingCreate,
     MeetingPublic,
@@ -105,6 +106,21 @@ def give_assistance(osv_id: UUID, body: AssistanceCreate, engagement: Engagement
     return AssistancePublic.of(assistance, text=True)
 
 
+@follow_up_router.post(
+    "/osvs/{osv_id}/technical-assistance/{assistance_id}/withdrawal", response_model=AssistancePublic, dependencies=WRITES
+)
+def withdraw_assistance(osv_id: UUID, assistance_id: UUID, body: AssistanceWithdrawalCreate, engagement: EngagementDep) -> AssistancePublic:
+    """Withdraw technical assistance recorded by mistake (records `TechnicalAssistanceWithdrawn`); its hours count nowhere from then on.
+
+    For assistance never given, typed twice, recorded on the wrong OSV or with the wrong day: record the right one anew
+    (a record withdrawn is no possible duplicate). It stays in the OSV's follow-up, `status` `withdrawn`, out of its
+    hours and no longer its last contact. One withdrawn already is 409 `assistance_not_withdrawn`; one not of this OSV,
+    404 `known_assistance`. `withdrawn_on` is today in Lima; `note` is staff's, sealed with the record's note and never
+    published. Reporting's alerts no longer list it."""
+    record = engagement.withdraw_assistance(osv_id=osv_id, assistance_id=assistance_id, reason=body.reason, note=body.note)
+    return AssistancePublic.of(record, text=True)
+
+
 @follow_up_router.get("/osvs/{osv_id}/follow-up", response_model=FollowUpPublic, responses=OSV_NOT_HEARD_OF_READ)
 def get_follow_up(osv_id: UUID, engagement: EngagementDep, caller: MemberReader) -> FollowUpPublic:
     """Show an OSV's follow-up: last contact, meetings, open actions and assistance hours (staff's words `[withheld]` to focal points and auditors).
@@ -147,7 +163,7 @@ def withdraw_meeting(osv_id: UUID, meeting_id: UUID, body: MeetingWithdrawalCrea
     "/osvs/{osv_id}/technical-assistance/{assistance_id}/redaction", response_model=AssistancePublic, dependencies=WRITES
 )
 def redact_assistance_note(osv_id: UUID, assistance_id: UUID, engagement: EngagementDep) -> AssistancePublic:
-    """Forget a technical assistance record's note for good; it reads `[redacted]` (deletes its key)."""
+    """Forget a technical assistance record's note, and its withdrawal's, for good; they read `[redacted]` (deletes their key)."""
     return AssistancePublic.of(engagement.redact_assistance_note(osv_id=osv_id, assistance_id=assistance_id), text=True)
 
 

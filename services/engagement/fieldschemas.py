@@ -49,7 +49,7 @@ from services.engagement.domain.followup import (
 )
 from services.engagement.domain.memberrules import Sex, nationality_of
 from services.engagement.domain.overdue import FollowUpStanding
-from services.engagement.domain.withdrawals import MeetingWithdrawalReason, Withdrawal
+from services.engagement.domain.withdrawals import FieldWithdrawalReason, Withdrawal
 from shared import dryrun
 from shared.errors import (
     PartlyRead,
@@ -203,7 +203,7 @@ class MeetingCreate(Command):
 
 
 class MeetingWithdrawalCreate(Command):
-    reason: MeetingWithdrawalReason = Field(
+    reason: FieldWithdrawalReason = Field(
         description="Why the meeting was recorded by mistake: `entered_in_error` (no such meeting was held), `duplicate` "
         "(typed twice: the other record stands), `wrong_osv` or `wrong_date` (record it again as it was held)."
     )
@@ -211,6 +211,18 @@ class MeetingWithdrawalCreate(Command):
         default=None,
         description="Staff's words on the mistake, 1-4,000 characters; kept sealed with the meeting's notes, never published, "
         "forgotten with them (`POST /osvs/{osv_id}/meetings/{meeting_id}/redaction`).",
+    )
+
+
+class AssistanceWithdrawalCreate(Command):
+    reason: FieldWithdrawalReason = Field(
+        description="Why the record was a mistake: `entered_in_error` (no such assistance was given), `duplicate` (typed "
+        "twice: the other record stands), `wrong_osv` or `wrong_date` (record it again as it was given)."
+    )
+    note: Notes | None = Field(
+        default=None,
+        description="Staff's words on the mistake, 1-4,000 characters; kept sealed with the record's note, never published, "
+        "forgotten with it (`POST /osvs/{osv_id}/technical-assistance/{assistance_id}/redaction`).",
     )
 
 
@@ -257,13 +269,13 @@ class ActionItemPublic(BaseModel):
         )
 
 
-class MeetingWithdrawalPublic(BaseModel):
-    reason: MeetingWithdrawalReason
+class FieldWithdrawalPublic(BaseModel):
+    reason: FieldWithdrawalReason
     withdrawn_on: date = Field(description="The day the withdrawal was recorded, in Lima.")
     note: str | None = Field(description="Staff's words on the mistake; null if none. " + WITHHELD)
 
     @classmethod
-    def of(cls, withdrawal: Withdrawal | None, *, text: bool) -> MeetingWithdrawalPublic | None:
+    def of(cls, withdrawal: Withdrawal | None, *, text: bool) -> FieldWithdrawalPublic | None:
         if withdrawal is None:
             return None
         return cls(reason=withdrawal.reason, withdrawn_on=withdrawal.withdrawn_on, note=shown_text(withdrawal.note, text))
@@ -285,7 +297,7 @@ class MeetingPublic(BaseModel):
     action_items: list[ActionItemPublic]
     distinct_from: list[UUID] = distinct_from_shown("meetings of the same day and mode")
     status: str = Field(description="`held`; `withdrawn` once withdrawn as recorded by mistake (it counts nowhere since).")
-    withdrawal: MeetingWithdrawalPublic | None = Field(description="Why and when it was withdrawn; null if it was not.")
+    withdrawal: FieldWithdrawalPublic | None = Field(description="Why and when it was withdrawn; null if it was not.")
 
     @classmethod
     def of(cls, follow_up: FollowUp, meeting: Meeting, today: date, *, text: bool, attendees: Sequence[UUID]) -> MeetingPublic:
@@ -304,7 +316,7 @@ class MeetingPublic(BaseModel):
             action_items=[ActionItemPublic.of(follow_up.action_items[a], today, text=text) for a in meeting.action_ids],
             distinct_from=list(meeting.distinct_from),
             status="held" if meeting.withdrawal is None else "withdrawn",
-            withdrawal=MeetingWithdrawalPublic.of(meeting.withdrawal, text=text),
+            withdrawal=FieldWithdrawalPublic.of(meeting.withdrawal, text=text),
         )
 
 
@@ -315,6 +327,8 @@ class AssistancePublic(BaseModel):
     hours: Decimal = Field(description="Decimal string.")
     note: str | None = Field(description="Free note for staff; null if none. " + WITHHELD)
     distinct_from: list[UUID] = distinct_from_shown("technical assistance of the same day and topic")
+    status: str = Field(description="`given`; `withdrawn` once withdrawn as recorded by mistake (its hours count nowhere since).")
+    withdrawal: FieldWithdrawalPublic | None = Field(description="Why and when it was withdrawn; null if it was not.")
 
     @classmethod
     def of(cls, record: TechnicalAssistance, *, text: bool) -> AssistancePublic:
@@ -326,13 +340,15 @@ class AssistancePublic(BaseModel):
             hours=record.hours,
             note=shown_text(record.note, text),
             distinct_from=list(record.distinct_from),
+            status="given" if record.withdrawal is None else "withdrawn",
+            withdrawal=FieldWithdrawalPublic.of(record.withdrawal, text=text),
         )
 
 
 class AssistanceSummary(BaseModel):
-    total_hours: Decimal = Field(description="All hours of technical assistance given, as a decimal string.")
-    hours_by_topic: dict[AssistanceTopic, Decimal] = Field(description="Hours per topic given so far.")
-    records: list[AssistancePublic] = Field(description="Each record, latest given first.")
+    total_hours: Decimal = Field(description="All hours of technical assistance given (none withdrawn), as a decimal string.")
+    hours_by_topic: dict[AssistanceTopic, Decimal] = Field(description="Hours per topic given so far (none withdrawn).")
+    records: list[AssistancePublic] = Field(description="Each record, latest given first, those withdrawn included (`status` `withdrawn`).")
 
 
 class LastContact(BaseModel):

@@ -45,7 +45,7 @@ from services.engagement.domain.merges import MemberMergedError
 from services.engagement.domain.needs import Need, NeedsAssessment, NeedsRecord
 from services.engagement.domain.overdue import FollowUpStanding, overdue_for_follow_up
 from services.engagement.domain.repeats import check_activity_not_reported
-from services.engagement.domain.withdrawals import MeetingWithdrawalReason
+from services.engagement.domain.withdrawals import FieldWithdrawalReason
 from shared.errors import RuleViolationError, raise_first, refused
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import text_key
@@ -137,7 +137,7 @@ class Fieldwork:
         return item
 
     @retried_on_collision
-    def withdraw_meeting(self, osv_id: UUID, meeting_id: UUID, reason: MeetingWithdrawalReason, note: str | None = None) -> tuple[FollowUp, Meeting]:
+    def withdraw_meeting(self, osv_id: UUID, meeting_id: UUID, reason: FieldWithdrawalReason, note: str | None = None) -> tuple[FollowUp, Meeting]:
         """Withdraw a meeting recorded by mistake (records ``FollowUpMeetingWithdrawn``, dated today in Lima), its actions
         not done with it; 404 for a meeting not of this OSV's follow-up, 409 ``meeting_not_withdrawn`` for one withdrawn
         already. The OSV need not be active: a mistake is taken back after a dissolution or a merge too."""
@@ -168,6 +168,19 @@ class Fieldwork:
         self.save(follow_up)
         return assistance
 
+    @retried_on_collision
+    def withdraw_assistance(
+        self, osv_id: UUID, assistance_id: UUID, reason: FieldWithdrawalReason, note: str | None = None
+    ) -> TechnicalAssistance:
+        """Withdraw technical assistance recorded by mistake (records ``TechnicalAssistanceWithdrawn``, dated today in
+        Lima); 404 for a record not of this OSV's follow-up, 409 ``assistance_not_withdrawn`` for one withdrawn already."""
+        follow_up = self.find_follow_up(osv_id)
+        if follow_up is None:
+            raise AssistanceNotFoundError(assistance_id)
+        record = follow_up.withdraw_assistance(assistance_id, reason, note, today=self.today())
+        self.save(follow_up)
+        return record
+
     # Staff's free text, redacted ------------------------------------------------------------
 
     @retried_on_collision
@@ -188,7 +201,7 @@ class Fieldwork:
 
     @retried_on_collision
     def redact_assistance_note(self, osv_id: UUID, assistance_id: UUID) -> TechnicalAssistance:
-        """Forget a technical assistance record's note for good (its key is deleted)."""
+        """Forget a technical assistance record's note, and its withdrawal's, for good (their key is deleted)."""
         follow_up = self.find_follow_up(osv_id)
         if follow_up is None:
             raise AssistanceNotFoundError(assistance_id)

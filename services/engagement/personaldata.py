@@ -237,6 +237,7 @@ SEALED_FIELDS: Mapping[type, Seal | Mapping[str, Any]] = {
     # Why a meeting was withdrawn, in staff's words: under the meeting's key, forgotten with its notes.
     FollowUp.FollowUpMeetingWithdrawn: free_text("note", key_of=lambda e: text_key(e.meeting_id)),
     FollowUp.TechnicalAssistanceGiven: free_text("note", key_of=lambda e: text_key(e.assistance_id)),
+    FollowUp.TechnicalAssistanceWithdrawn: free_text("note", key_of=lambda e: text_key(e.assistance_id)),
     Activity.ActivityReported: free_text("description", key_of=lambda e: text_key(e.originator_id)),
     Activity.ActivityWithdrawn: free_text("reason", key_of=lambda e: text_key(e.originator_id)),
 }

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from services.engagement.domain.followup import ActionItemDraft, MeetingMode, MeetingNotFoundError
-from services.engagement.domain.withdrawals import MeetingWithdrawalReason
+from services.engagement.domain.withdrawals import FieldWithdrawalReason
 from shared.errors import ConflictError
 from shared.sealing import REDACTED_TEXT
 from tests.unit.test_fieldwork_domain import OSV_ID, TODAY, a_follow_up, field_and_rule, hold, published
@@ -34,11 +34,11 @@ def test_a_meeting_withdrawn_stays_marked_and_counts_as_no_contact_and_its_open_
     follow_up.complete_action(done, date(2025, 5, 20), today=TODAY)
     follow_up.collect_events()
 
-    withdrawn = follow_up.withdraw_meeting(meeting.meeting_id, MeetingWithdrawalReason.WRONG_OSV, STAFF_NOTE, today=TODAY)
+    withdrawn = follow_up.withdraw_meeting(meeting.meeting_id, FieldWithdrawalReason.WRONG_OSV, STAFF_NOTE, today=TODAY)
 
     assert withdrawn.withdrawal is not None
     assert (withdrawn.withdrawal.reason, withdrawn.withdrawal.withdrawn_on, withdrawn.withdrawal.note) == (
-        MeetingWithdrawalReason.WRONG_OSV, TODAY, STAFF_NOTE,
+        FieldWithdrawalReason.WRONG_OSV, TODAY, STAFF_NOTE,
     )
     assert [m.meeting_id for m in follow_up.meetings_latest_first()] == [meeting.meeting_id, earlier.meeting_id]
     assert follow_up.last_meeting_on == date(2025, 4, 2)
@@ -68,10 +68,10 @@ def test_a_meeting_withdrawn_stays_marked_and_counts_as_no_contact_and_its_open_
 def test_a_meeting_is_withdrawn_once_and_its_withdrawn_action_is_not_completed_after() -> None:
     follow_up = a_follow_up()
     meeting = hold(follow_up)
-    follow_up.withdraw_meeting(meeting.meeting_id, MeetingWithdrawalReason.DUPLICATE, None, today=TODAY)
+    follow_up.withdraw_meeting(meeting.meeting_id, FieldWithdrawalReason.DUPLICATE, None, today=TODAY)
 
     with pytest.raises(ConflictError) as again:
-        follow_up.withdraw_meeting(meeting.meeting_id, MeetingWithdrawalReason.ENTERED_IN_ERROR, None, today=TODAY)
+        follow_up.withdraw_meeting(meeting.meeting_id, FieldWithdrawalReason.ENTERED_IN_ERROR, None, today=TODAY)
     with pytest.raises(ConflictError) as completed:
         follow_up.complete_action(meeting.action_ids[0], date(2025, 5, 30), today=TODAY)
 
@@ -86,7 +86,7 @@ def test_a_meeting_of_another_follow_up_is_not_found() -> None:
     follow_up = a_follow_up()
 
     with pytest.raises(MeetingNotFoundError):
-        follow_up.withdraw_meeting(other.meetings_latest_first()[0].meeting_id, MeetingWithdrawalReason.WRONG_DATE, None, today=TODAY)
+        follow_up.withdraw_meeting(other.meetings_latest_first()[0].meeting_id, FieldWithdrawalReason.WRONG_DATE, None, today=TODAY)
 
 
 def test_the_right_meeting_is_recorded_again_on_the_day_of_one_withdrawn() -> None:
@@ -96,7 +96,7 @@ def test_the_right_meeting_is_recorded_again_on_the_day_of_one_withdrawn() -> No
         hold(follow_up, mode=MeetingMode.IN_PERSON)
     assert field_and_rule(duplicate) == ("held_on", "possible_duplicate")
 
-    follow_up.withdraw_meeting(wrong.meeting_id, MeetingWithdrawalReason.ENTERED_IN_ERROR, None, today=TODAY)
+    follow_up.withdraw_meeting(wrong.meeting_id, FieldWithdrawalReason.ENTERED_IN_ERROR, None, today=TODAY)
     right = hold(follow_up, mode=MeetingMode.IN_PERSON)
 
     assert right.held_on == wrong.held_on and right.withdrawal is None
@@ -106,7 +106,7 @@ def test_the_right_meeting_is_recorded_again_on_the_day_of_one_withdrawn() -> No
 def test_the_withdrawal_note_is_forgotten_with_the_meetings_text() -> None:
     follow_up = a_follow_up()
     meeting = hold(follow_up)
-    follow_up.withdraw_meeting(meeting.meeting_id, MeetingWithdrawalReason.WRONG_DATE, STAFF_NOTE, today=TODAY)
+    follow_up.withdraw_meeting(meeting.meeting_id, FieldWithdrawalReason.WRONG_DATE, STAFF_NOTE, today=TODAY)
 
     assert follow_up.redact_meeting_text(meeting.meeting_id) is True
 
@@ -120,7 +120,7 @@ def test_a_note_written_after_the_meetings_text_was_forgotten_is_forgotten_by_an
     follow_up = a_follow_up()
     meeting = hold(follow_up)
     follow_up.redact_meeting_text(meeting.meeting_id)
-    follow_up.withdraw_meeting(meeting.meeting_id, MeetingWithdrawalReason.WRONG_DATE, STAFF_NOTE, today=TODAY)
+    follow_up.withdraw_meeting(meeting.meeting_id, FieldWithdrawalReason.WRONG_DATE, STAFF_NOTE, today=TODAY)
 
     assert follow_up.redact_meeting_text(meeting.meeting_id) is True
     withdrawal = follow_up.meetings[meeting.meeting_id].withdrawal

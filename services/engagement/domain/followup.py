@@ -65,7 +65,8 @@ from services.engagement.domain.followuperrors import (
 from services.engagement.domain.repeats import check_not_recorded, kept
 from services.engagement.domain.withdrawals import (
     ActionOfWithdrawnMeetingError,
-    MeetingWithdrawalReason,
+    AssistanceWithdrawnError,
+    FieldWithdrawalReason,
     MeetingWithdrawnError,
     Withdrawal,
 )
@@ -214,6 +215,8 @@ class TechnicalAssistance:
     note: str | None
     distinct_from: tuple[UUID, ...] = ()
     """The OSV's assistance of the same day and topic that staff said this one is not; none in one stored before."""
+    withdrawal: Withdrawal | None = None
+    """Set when it was withdrawn as recorded by mistake (:meth:`FollowUp.withdraw_assistance`): its hours count nowhere since."""
 
 
 @dataclass(frozen=True)
@@ -381,7 +384,7 @@ class FollowUp(Aggregate):
     ) -> None:
         self.action_items[action_id] = replace(self.action_items[action_id], completed_on=completed_on)
 
-    def withdraw_meeting(self, meeting_id: UUID, reason: MeetingWithdrawalReason, note: str | None, *, today: date) -> Meeting:
+    def withdraw_meeting(self, meeting_id: UUID, reason: FieldWithdrawalReason, note: str | None, *, today: date) -> Meeting:
         """Take back a meeting recorded by mistake; it stays in the follow-up, marked withdrawn, and counts nowhere since.
 
         Its actions not done are withdrawn with it (no longer pending; completing one is 409 ``meeting_not_withdrawn``);
@@ -398,7 +401,7 @@ class FollowUp(Aggregate):
             raise MeetingWithdrawnError(meeting.withdrawal)
         items = [self.action_items[a] for a in meeting.action_ids]
         self._meeting_withdrawn(
-            osv_id=self.osv_id, meeting_id=meeting_id, held_on=meeting.held_on, reason=MeetingWithdrawalReason(reason), note=note,
+            osv_id=self.osv_id, meeting_id=meeting_id, held_on=meeting.held_on, reason=FieldWithdrawalReason(reason), note=note,
             withdrawn_on=today,
             action_items=[{"action_id": a.action_id, "due_on": a.due_on, "completed_on": a.completed_on} for a in items],
         )
@@ -406,12 +409,12 @@ class FollowUp(Aggregate):
 
     @event("FollowUpMeetingWithdrawn")
     def _meeting_withdrawn(
-        self, osv_id: UUID, meeting_id: UUID, held_on: date, reason: MeetingWithdrawalReason, note: str | None, withdrawn_on: date,
+        self, osv_id: UUID, meeting_id: UUID, held_on: date, reason: FieldWithdrawalReason, note: str | None, withdrawn_on: date,
         action_items: list[dict[str, Any]],
     ) -> None:
         """``action_items``: each of the meeting's actions as it stood (``action_id``, ``due_on``, ``completed_on``)."""
         meeting = self.meetings[meeting_id]
-        self.meetings[meeting_id] = replace(meeting, withdrawal=Withdrawal(MeetingWithdrawalReason(reason), withdrawn_on, note))
+        self.meetings[meeting_id] = replace(meeting, withdrawal=Withdrawal(FieldWithdrawalReason(reason), withdrawn_on, note))
         for action_id in meeting.action_ids:
             item = self.action_items[action_id]
             if item.completed_on is None:
@@ -452,12 +455,12 @@ class FollowUp(Aggregate):
         return self.assistance[-1]
 
     def check_assistance_not_given(self, given_on: date, topic: AssistanceTopic, distinct_from: Sequence[UUID]) -> None:
-        """409 ``possible_duplicate`` (field ``given_on``) naming the OSV's assistance given on ``given_on`` on ``topic``
-        that ``distinct_from`` does not name; 422 ``possible_duplicate_named`` for an id there that is none of them.
+        """409 ``possible_duplicate`` (field ``given_on``) naming the OSV's assistance given on ``given_on`` on ``topic``,
+        not withdrawn, that ``distinct_from`` does not name; 422 ``possible_duplicate_named`` for an id there that is none of them.
         ``possible_duplicates``: ``assistance_id``, ``given_on``, ``topic``, ``hours`` (a decimal string)."""
         topic = AssistanceTopic(topic)
         check_not_recorded(
-            [a for a in self.assistance if a.given_on == given_on and a.topic is topic],
+            [a for a in self.assistance if a.given_on == given_on and a.topic is topic and a.withdrawal is None],
             distinct_from,
             record="technical assistance record", records="technical assistance records", field="given_on",
             said=f"given on {given_on.isoformat()} on {topic.value}", id_field="assistance_id", id_of=lambda a: a.assistance_id,
@@ -478,6 +481,35 @@ class FollowUp(Aggregate):
         """``distinct_from``: None in a ``TechnicalAssistanceGiven`` stored before it was kept."""
         record = TechnicalAssistance(assistance_id, given_on, AssistanceTopic(topic), hours, note, tuple(distinct_from or ()))
         self.assistance.append(record)
+
+    def withdraw_assistance(self, assistance_id: UUID, reason: FieldWithdrawalReason, note: str | None, *, today: date) -> TechnicalAssistance:
+        """Take back technical assistance recorded by mistake; it stays in the follow-up, marked withdrawn, and its hours
+        count nowhere since. ``today``: its ``withdrawn_on``; ``note``: staff's words on the mistake, or None (sealed with
+        the record's note, never published). The event repeats the record's day, topic and hours. Raises
+        :class:`AssistanceNotFoundError` for a record not of this follow-up, :class:`AssistanceWithdrawnError` (409) for
+        one withdrawn already."""
+        record = self._assistance_record(assistance_id)
+        if record.withdrawal is not None:
+            raise AssistanceWithdrawnError(record.withdrawal)
+        self._assistance_withdrawn(
+            osv_id=self.osv_id, assistance_id=assistance_id, given_on=record.given_on, topic=record.topic, hours=record.hours,
+            reason=FieldWithdrawalReason(reason), note=note, withdrawn_on=today,
+        )
+        return self._assistance_record(assistance_id)
+
+    @event("TechnicalAssistanceWithdrawn")
+    def _assistance_withdrawn(
+        self, osv_id: UUID, assistance_id: UUID, given_on: date, topic: AssistanceTopic, hours: Decimal, reason: FieldWithdrawalReason,
+        note: str | None, withdrawn_on: date,
+    ) -> None:
+        withdrawal = Withdrawal(FieldWithdrawalReason(reason), withdrawn_on, note)
+        self.assistance = [replace(a, withdrawal=withdrawal) if a.assistance_id == assistance_id else a for a in self.assistance]
+
+    def _assistance_record(self, assistance_id: UUID) -> TechnicalAssistance:
+        found = next((a for a in self.assistance if a.assistance_id == assistance_id), None)
+        if found is None:
+            raise AssistanceNotFoundError(assistance_id)
+        return found
 
     # Redactions: recorded, then the text's key is deleted
 
@@ -506,21 +538,24 @@ class FollowUp(Aggregate):
             self.action_items[action_id] = replace(item, description=_redacted(item.description), owner=_redacted(item.owner))
 
     def redact_assistance_note(self, assistance_id: UUID) -> bool:
-        """Record that an assistance record's note is forgotten; False if it already was (nothing recorded).
+        """Record that an assistance record's note, and its withdrawal's, are forgotten; False if they already were (nothing recorded).
 
         Raises :class:`AssistanceNotFoundError` for a record not of this follow-up.
         """
-        if all(a.assistance_id != assistance_id for a in self.assistance):
-            raise AssistanceNotFoundError(assistance_id)
-        if assistance_id in self.redacted:
-            return False
+        withdrawal = self._assistance_record(assistance_id).withdrawal
+        if assistance_id in self.redacted and (withdrawal is None or withdrawal.note in (None, REDACTED_TEXT)):
+            return False  # a withdrawal's note written after a redaction is sealed under a new key: forgotten by another
         self._assistance_note_redacted(assistance_id=assistance_id)
         return True
 
     @event("AssistanceNoteRedacted")
     def _assistance_note_redacted(self, assistance_id: UUID) -> None:
         self.redacted.add(assistance_id)
-        self.assistance = [replace(a, note=_redacted(a.note)) if a.assistance_id == assistance_id else a for a in self.assistance]
+        self.assistance = [
+            replace(a, note=_redacted(a.note), withdrawal=a.withdrawal and replace(a.withdrawal, note=_redacted(a.withdrawal.note)))
+            if a.assistance_id == assistance_id else a
+            for a in self.assistance
+        ]
 
     # What the follow-up says
 
@@ -538,22 +573,26 @@ class FollowUp(Aggregate):
 
     @property
     def last_contact(self) -> Contact | None:
-        """The latest meeting not withdrawn or assistance; a meeting wins a tie."""
+        """The latest meeting or assistance not withdrawn; a meeting wins a tie."""
         contacts = [Contact(m.held_on, ContactKind.MEETING) for m in self.meetings_held()]
-        contacts += [Contact(a.given_on, ContactKind.TECHNICAL_ASSISTANCE) for a in self.assistance]
+        contacts += [Contact(a.given_on, ContactKind.TECHNICAL_ASSISTANCE) for a in self.assistance_given()]
         return max(contacts, key=lambda c: (c.on, c.kind is ContactKind.MEETING), default=None)
 
     def open_actions(self) -> list[ActionItem]:
         """Actions not yet done, soonest due first."""
         return sorted((a for a in self.action_items.values() if a.open), key=lambda a: (a.due_on, a.held_on))
 
+    def assistance_given(self) -> list[TechnicalAssistance]:
+        """The assistance records not withdrawn: the assistance that was given."""
+        return [a for a in self.assistance if a.withdrawal is None]
+
     @property
     def assistance_hours(self) -> Decimal:
-        return sum((a.hours for a in self.assistance), Decimal("0.00"))
+        return sum((a.hours for a in self.assistance_given()), Decimal("0.00"))
 
     def assistance_hours_by_topic(self) -> dict[AssistanceTopic, Decimal]:
         totals: dict[AssistanceTopic, Decimal] = {}
-        for record in self.assistance:
+        for record in self.assistance_given():
             totals[record.topic] = totals.get(record.topic, Decimal("0.00")) + record.hours
         return totals
 
