@@ -537,3 +537,17 @@ class NeedsAssessed(PublicEvent):
         description="The OSV's assessments of the same `assessed_on` that staff said this one is not (without them it was "
         "refused as a possible duplicate); empty for most assessments, and in those recorded before it was kept.",
     )
+
+
+@catalogue.publishes(NeedsRecord.NeedsAssessmentWithdrawn)
+class NeedsAssessmentWithdrawn(PublicEvent):
+    """A needs assessment recorded by mistake (never made, typed twice, on the wrong OSV or day) was withdrawn: count it no more."""
+
+    id_field: ClassVar[str | None] = None
+    occurred_field: ClassVar[str] = "withdrawn_on"
+
+    osv_id: UUID
+    assessment_id: UUID
+    assessed_on: date = Field(description="The day the withdrawn assessment was said to be made.")
+    reason: FieldWithdrawalReason = Field(description="`entered_in_error`, `duplicate`, `wrong_osv` or `wrong_date`.")
+    withdrawn_on: date = Field(description="The day the withdrawal was recorded, in Lima.")

@@ -28,7 +28,11 @@ from services.engagement.fieldschemas import (
     activity_look_ups,
     meeting_look_ups,
 )
-from services.engagement.needschemas import NeedsAssessmentCreate, NeedsAssessmentPublic
+from services.engagement.needschemas import (
+    NeedsAssessmentCreate,
+    NeedsAssessmentPublic,
+    NeedsAssessmentWithdrawalCreate,
+)
 from services.engagement.routing import (
     OSV_NOT_HEARD_OF,
     OSV_NOT_HEARD_OF_READ,
@@ -276,6 +280,22 @@ def assess_needs(osv_id: UUID, body: NeedsAssessmentCreate, engagement: Engageme
         needs=[n.to_domain() for n in body.needs],
         distinct_from=body.distinct_from,
     )
+    return NeedsAssessmentPublic.of(osv_id, assessment)
+
+
+@needs_router.post(
+    "/osvs/{osv_id}/needs-assessments/{assessment_id}/withdrawal", response_model=NeedsAssessmentPublic, dependencies=WRITES
+)
+def withdraw_needs_assessment(
+    osv_id: UUID, assessment_id: UUID, body: NeedsAssessmentWithdrawalCreate, engagement: EngagementDep
+) -> NeedsAssessmentPublic:
+    """Withdraw a needs assessment recorded by mistake (records `NeedsAssessmentWithdrawn`); it counts no more.
+
+    For an assessment never made, typed twice, recorded on the wrong OSV or with the wrong day: record the right one anew
+    (one withdrawn is no possible duplicate). It stays listed, `status` `withdrawn`. A code only, no note. One withdrawn
+    already is 409 `assessment_not_withdrawn`; one not of this OSV, 404 `known_assessment`. Reporting's alerts no longer
+    list it."""
+    assessment = engagement.withdraw_needs_assessment(osv_id=osv_id, assessment_id=assessment_id, reason=body.reason)
     return NeedsAssessmentPublic.of(osv_id, assessment)
 
 

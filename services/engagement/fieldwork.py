@@ -42,7 +42,7 @@ from services.engagement.domain.followup import (
 from services.engagement.domain.memberrules import Sex
 from services.engagement.domain.members import Member
 from services.engagement.domain.merges import MemberMergedError
-from services.engagement.domain.needs import Need, NeedsAssessment, NeedsRecord
+from services.engagement.domain.needs import AssessmentNotFoundError, Need, NeedsAssessment, NeedsRecord
 from services.engagement.domain.overdue import FollowUpStanding, overdue_for_follow_up
 from services.engagement.domain.repeats import check_activity_not_reported
 from services.engagement.domain.withdrawals import FieldWithdrawalReason
@@ -452,8 +452,19 @@ class Fieldwork:
         self.save(record)
         return assessment
 
+    @retried_on_collision
+    def withdraw_needs_assessment(self, osv_id: UUID, assessment_id: UUID, reason: FieldWithdrawalReason) -> NeedsAssessment:
+        """Withdraw a needs assessment recorded by mistake (records ``NeedsAssessmentWithdrawn``, dated today in Lima);
+        404 for one not of this OSV, 409 ``assessment_not_withdrawn`` for one withdrawn already."""
+        record = self.find(NeedsRecord.id_for(osv_id), NeedsRecord)
+        if record is None:
+            raise AssessmentNotFoundError(assessment_id)
+        assessment = record.withdraw(assessment_id, reason, today=self.today())
+        self.save(record)
+        return assessment
+
     def needs_assessments(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> list[NeedsAssessment]:
-        """The OSV's needs assessments, latest first."""
+        """The OSV's needs assessments, latest first, those withdrawn included (marked)."""
         self._check_in_scope(osv_id, scope)
         record = self.find(NeedsRecord.id_for(osv_id), NeedsRecord)
         if record is None:

@@ -19,7 +19,8 @@ from services.engagement.domain.needs import (
     check_within_members_assessed,
     needs_mistakes,
 )
-from services.engagement.fieldschemas import distinct_from_given, distinct_from_shown
+from services.engagement.domain.withdrawals import FieldWithdrawalReason
+from services.engagement.fieldschemas import FieldWithdrawalPublic, distinct_from_given, distinct_from_shown
 from shared.errors import PartlyRead, RuleViolationError, check_at_least_one
 from shared.schemas import (
     NOT_AFTER_DISSOLUTION,
@@ -73,6 +74,14 @@ class NeedsAssessmentCreate(Command):
     distinct_from: list[UUID] = distinct_from_given("assessments of the same `assessed_on`", "assessment")
 
 
+class NeedsAssessmentWithdrawalCreate(Command):
+    reason: FieldWithdrawalReason = Field(
+        description="Why the assessment was recorded by mistake: `entered_in_error` (no such assessment was made), "
+        "`duplicate` (typed twice: the other record stands), `wrong_osv` or `wrong_date` (record it again as it was made). "
+        "A code only: an assessment holds no staff's words."
+    )
+
+
 class NeedPublic(BaseModel):
     area: NeedArea
     members_affected: int
@@ -87,6 +96,8 @@ class NeedsAssessmentPublic(BaseModel):
     members_over_5_years_in_peru: int
     needs: list[NeedPublic]
     distinct_from: list[UUID] = distinct_from_shown("assessments of the same day")
+    status: str = Field(default="assessed", description="`assessed`; `withdrawn` once withdrawn as recorded by mistake.")
+    withdrawal: FieldWithdrawalPublic | None = Field(default=None, description="Why and when it was withdrawn (`note` always null); null if it was not.")
 
     @classmethod
     def of(cls, osv_id: UUID, assessment: NeedsAssessment) -> NeedsAssessmentPublic:
@@ -101,4 +112,6 @@ class NeedsAssessmentPublic(BaseModel):
                 for n in assessment.needs
             ],
             distinct_from=list(assessment.distinct_from),
+            status="assessed" if assessment.withdrawal is None else "withdrawn",
+            withdrawal=FieldWithdrawalPublic.of(assessment.withdrawal, text=False),
         )

@@ -208,7 +208,9 @@ def _setup(clients: dict[str, TestClient]) -> dict[str, Side]:
             )
         )
         activity = created(engagement.post("/activities", json={"osv_id": osv_id, "held_on": "2021-04-10", "kind": "workshop", "district": DISTRICTS[side_name]}))
-        created(engagement.post(f"/osvs/{osv_id}/needs-assessments", json={"assessed_on": "2021-04-12", "members_assessed": 10, "members_over_5_years_in_peru": 2}))
+        assessment = created(
+            engagement.post(f"/osvs/{osv_id}/needs-assessments", json={"assessed_on": "2021-04-12", "members_assessed": 10, "members_over_5_years_in_peru": 2})
+        )
         assistance = created(
             engagement.post(f"/osvs/{osv_id}/technical-assistance", json={"given_on": "2021-04-06", "topic": "accounting", "hours": "2", "note": "Libro de actas"})
         )
@@ -218,6 +220,7 @@ def _setup(clients: dict[str, TestClient]) -> dict[str, Side]:
             action_id=meeting["action_items"][0]["action_id"],
             meeting_id=meeting["meeting_id"],
             assistance_id=assistance["assistance_id"],
+            assessment_id=assessment["assessment_id"],
             activity_id=activity["id"],
         )
     readmodel = application_of(reporting).readmodel
@@ -365,6 +368,7 @@ def _bodies(ids: dict[str, str], side: Side, side_name: str) -> dict[tuple[str, 
         ("POST", "/osvs/{osv_id}/technical-assistance/{assistance_id}/redaction"): {},
         ("POST", "/osvs/{osv_id}/technical-assistance/{assistance_id}/withdrawal"): {"reason": "duplicate"},
         ("POST", "/osvs/{osv_id}/needs-assessments"): {"assessed_on": "2021-05-08", "members_assessed": 5, "members_over_5_years_in_peru": 1},
+        ("POST", "/osvs/{osv_id}/needs-assessments/{assessment_id}/withdrawal"): {"reason": "duplicate"},
         ("PUT", "/phases/{phase}/targets/{indicator}"): {"baseline": {"value": 0}, "target": {"value": 30}},
         ("POST", "/phases/{phase}/sign-offs"): {"as_of": datetime.now(timezone.utc).isoformat()},
     }

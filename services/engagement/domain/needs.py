@@ -7,7 +7,7 @@ those rules raise.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -16,7 +16,10 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from services.engagement.domain.repeats import check_not_recorded, kept
+from services.engagement.domain.withdrawals import FieldWithdrawalReason, Withdrawal
 from shared.errors import (
+    ConflictError,
+    NotFoundError,
     PartlyRead,
     RuleViolationError,
     check_at_least_one,
@@ -74,6 +77,24 @@ class RepeatedNeedAreaError(RuleViolationError):
 # Rules ------------------------------------------------------------------
 
 
+class AssessmentNotFoundError(NotFoundError):
+    def __init__(self, assessment_id: object) -> None:
+        super().__init__(
+            f"needs assessment {assessment_id} is not one of this OSV's", field="assessment_id", rule="known_assessment"
+        )
+
+
+class AssessmentWithdrawnError(ConflictError):
+    """409 ``assessment_not_withdrawn``: the assessment was withdrawn as recorded by mistake, and is not withdrawn again."""
+
+    def __init__(self, withdrawal: Withdrawal) -> None:
+        super().__init__(
+            f"this needs assessment was already withdrawn ({withdrawal.reason.value}) on {withdrawal.withdrawn_on.isoformat()}",
+            field="assessment_id",
+            rule="assessment_not_withdrawn",
+        )
+
+
 def check_within_members_assessed(count: int, members_assessed: int, field: str) -> None:
     """A count of the members assessed: 0 or more (422 ``not_negative``, as every count), at most ``members_assessed``
     (422 ``within_members_assessed``)."""
@@ -122,6 +143,8 @@ class NeedsAssessment:
     needs: tuple[Need, ...]
     distinct_from: tuple[UUID, ...] = ()
     """The OSV's assessments of the same day that staff said this one is not; none in one stored before."""
+    withdrawal: Withdrawal | None = None
+    """Set when it was withdrawn as recorded by mistake (:meth:`NeedsRecord.withdraw`); its reason is a code, no note."""
 
 
 class NeedsRecord(Aggregate):
@@ -160,7 +183,7 @@ class NeedsRecord(Aggregate):
         """Record how many members were asked, how many have lived in Peru over 5 years, and what they need.
 
         The programme assesses an OSV it has mapped: not before ``mapped_on``. An assessment of the same day as one the
-        OSV holds is 409 ``possible_duplicate`` (field ``assessed_on``) naming it, unless ``distinct_from`` names it
+        OSV holds, not withdrawn, is 409 ``possible_duplicate`` (field ``assessed_on``) naming it, unless ``distinct_from`` names it
         (:mod:`~services.engagement.domain.repeats`; ``possible_duplicates``: ``assessment_id``, ``assessed_on``,
         ``members_assessed``); kept, ``distinct_from`` is recorded.
         """
@@ -170,7 +193,7 @@ class NeedsRecord(Aggregate):
         check_within_members_assessed(members_over_5_years_in_peru, members_assessed, "members_over_5_years_in_peru")
         check_needs(needs, members_assessed)
         check_not_recorded(
-            [a for a in self.assessments if a.assessed_on == assessed_on],
+            [a for a in self.assessments if a.assessed_on == assessed_on and a.withdrawal is None],
             distinct_from,
             record="needs assessment",
             records="needs assessments",
@@ -218,7 +241,28 @@ class NeedsRecord(Aggregate):
             )
         )
 
+    def withdraw(self, assessment_id: UUID, reason: FieldWithdrawalReason, *, today: date) -> NeedsAssessment:
+        """Take back an assessment recorded by mistake (never made, typed twice, on the wrong OSV or day); it stays listed,
+        marked withdrawn. ``today``: its ``withdrawn_on``. A code only: the record holds no staff's words, so nothing to
+        seal. 404 :class:`AssessmentNotFoundError` for one not of this OSV, 409 :class:`AssessmentWithdrawnError` for
+        one withdrawn already."""
+        found = next((a for a in self.assessments if a.assessment_id == assessment_id), None)
+        if found is None:
+            raise AssessmentNotFoundError(assessment_id)
+        if found.withdrawal is not None:
+            raise AssessmentWithdrawnError(found.withdrawal)
+        self._withdrawn(
+            osv_id=self.osv_id, assessment_id=assessment_id, assessed_on=found.assessed_on, reason=FieldWithdrawalReason(reason),
+            withdrawn_on=today,
+        )
+        return next(a for a in self.assessments if a.assessment_id == assessment_id)
+
+    @event("NeedsAssessmentWithdrawn")
+    def _withdrawn(self, osv_id: UUID, assessment_id: UUID, assessed_on: date, reason: FieldWithdrawalReason, withdrawn_on: date) -> None:
+        withdrawal = Withdrawal(FieldWithdrawalReason(reason), withdrawn_on)
+        self.assessments = [replace(a, withdrawal=withdrawal) if a.assessment_id == assessment_id else a for a in self.assessments]
+
     def latest_first(self) -> list[NeedsAssessment]:
-        """Latest assessed first; of two on the same day, the one recorded later."""
+        """Latest assessed first, those withdrawn included (marked); of two on the same day, the one recorded later."""
         ordered = list(enumerate(self.assessments))
         return [a for _, a in sorted(ordered, key=lambda pair: (pair[1].assessed_on, pair[0]), reverse=True)]

@@ -323,12 +323,13 @@ UNDOING: dict[str, tuple[str, str]] = {
     "GrantWithdrawn": ("FundGranted", "grant_id"),
     "FollowUpMeetingWithdrawn": ("FollowUpMeetingHeld", "meeting_id"),
     "TechnicalAssistanceWithdrawn": ("TechnicalAssistanceGiven", "assistance_id"),
+    "NeedsAssessmentWithdrawn": ("NeedsAssessed", "assessment_id"),
 }
 """The facts that take back a fact of :data:`DATED_AFTER_DISSOLUTION`, each with the type it takes back and the id both
 carry: an activity reported by mistake is withdrawn (engagement's ``ActivityWithdrawn``), a grant entered in error
-(funding's ``GrantWithdrawn``), a follow-up meeting or technical assistance recorded by mistake (engagement's
-``FollowUpMeetingWithdrawn``, ``TechnicalAssistanceWithdrawn``, whose subject is the OSV's follow-up, as the record's
-is), and count no more. The only undos the services publish:
+(funding's ``GrantWithdrawn``), a follow-up meeting, technical assistance or a needs assessment recorded by mistake
+(engagement's ``FollowUpMeetingWithdrawn``, ``TechnicalAssistanceWithdrawn``, ``NeedsAssessmentWithdrawn``, whose
+subject is the OSV's follow-up or needs record, as the record's is), and count no more. The only undos the services publish:
 funding reverses no tranche nor delivery (it closes a grant, rejects a proposal: what winds down, not what takes back),
 engagement corrects no enrolment nor membership (a participant withdraws, a member leaves: facts of their own), and registry takes
 back no dissolution and no merge."""

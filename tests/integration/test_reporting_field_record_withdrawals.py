@@ -1,6 +1,6 @@
-"""Technical assistance engagement took after an OSV's dissolution, then withdrew as recorded by mistake
-(``TechnicalAssistanceWithdrawn``): nothing is left to follow up, and a report as of a moment before lists it. Runs on
-SQLite and PostgreSQL."""
+"""Technical assistance or a needs assessment engagement took after an OSV's dissolution, then withdrew as recorded by
+mistake (``TechnicalAssistanceWithdrawn``, ``NeedsAssessmentWithdrawn``): nothing is left to follow up, and a report
+as of a moment before lists it. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -43,3 +43,19 @@ def test_assistance_given_after_a_dissolution_leaves_the_alert_once_withdrawn_an
     then = client.get("/alerts", params={"as_of": before.isoformat()}).json()["recorded_after_dissolution"]
     assert [item["type"] for item in then] == ["TechnicalAssistanceGiven"]
     assert client.get("/alerts", headers=signed_in_headers("municipal-150132")).json()["recorded_after_dissolution"] == []
+
+
+def test_a_needs_assessment_made_after_a_dissolution_leaves_the_alert_once_withdrawn(client: TestClient) -> None:
+    feed = ReportingFeed(application_of(client).readmodel, today_in_lima())
+    osv = feed.osv_mapped("Olla Común Nueva Vida", "San Juan de Lurigancho", "Lima Este", -120)
+    feed.dissolved(osv, -40)
+    needs_record, assessment, assessed_on = str(uuid4()), str(uuid4()), feed.day(-30)
+    made = {"osv_id": osv, "assessment_id": assessment, "assessed_on": assessed_on}
+    feed.publish("engagement", "NeedsAssessed", assessed_on, subject=needs_record, members_assessed=5, members_over_5_years_in_peru=1,
+                 needs=[], distinct_from=[], **made)
+    assert [item["type"] for item in client.get("/alerts").json()["recorded_after_dissolution"]] == ["NeedsAssessed"]
+
+    feed.publish("engagement", "NeedsAssessmentWithdrawn", feed.day(0), subject=needs_record, reason="duplicate",
+                 withdrawn_on=feed.day(0), **made)
+
+    assert client.get("/alerts").json()["recorded_after_dissolution"] == []
