@@ -2,7 +2,7 @@
 
 The same technical assistance sent twice without a key was 201, 201, and the OSV's follow-up showed ``total_hours`` 4.00
 for one 2-hour session; each repeated meeting counted in ``follow_up_meetings``; a 7-person fair sent eight times counted
-56 people reached. Meetings, technical assistance and needs assessments cannot be withdrawn, so the double stayed. A
+56 people reached. Meetings, technical assistance and needs assessments could not be withdrawn then, so the double stayed. A
 record that looks the same as one the OSV holds (:mod:`services.engagement.domain.repeats`) is now 409
 ``possible_duplicate`` naming it, a dry run too, unless ``distinct_from`` names it; a keyed retry is answered as the
 first. The stories run on SQLite and PostgreSQL.
