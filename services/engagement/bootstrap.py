@@ -7,8 +7,10 @@ document directory live in the event store's own database (the SQLite
 store's file, or the PostgreSQL database), so that a registration writes
 its key, its entry and its events in one transaction; an older ``views.db``
 that still holds them has them moved there at start-up
-(:func:`~shared.sealing.move_rows`). The document index's key is a secret
-of its own. The clock is Lima's date by default; tests pass a fake one here.
+(:func:`~shared.sealing.move_rows`). The master key is checked against
+the store (:mod:`shared.keychecks`): missing or wrong for a store that holds
+data, engagement refuses to start. The document index's key is a secret of
+its own. The clock is Lima's date by default; tests pass a fake one here.
 Engagement refuses to start while its OSV directory holds an OSV of a
 district its districts table lacks (:func:`~shared.districts.refuse_lacking`).
 Once NATS answers, the erasures a restored store lost are made again from
@@ -23,21 +25,15 @@ from typing import Any
 from services.engagement import erasures
 from services.engagement.application import Engagement, cipher_env
 from services.engagement.events import catalogue
-from services.engagement.personaldata import (
-    ANSWERS_PURPOSE,
-    WRAPPING_PURPOSE,
-    DataKey,
-    DocumentDirectory,
-    DocumentEntry,
-    KeyRing,
-    MasterKey,
-)
+from services.engagement.personaldata import ANSWERS_PURPOSE, DocumentDirectory, DocumentEntry
 from services.engagement.settings import EngagementSettings
 from services.engagement.views import GrantDirectory, OSVDirectory
 from shared.clock import Clock, today_in_lima
 from shared.districts import refuse_lacking
+from shared.errors import StartupRefusedError
 from shared.idempotency import AnswerBook
-from shared.sealing import key_engine, move_rows
+from shared.keychecks import checked_store_cipher, opened_key_ring
+from shared.sealing import key_engine
 from shared.settings import read_or_exit
 from shared.views import View, make_engine
 from shared.web import Runtime
@@ -48,16 +44,15 @@ def bootstrap(settings: EngagementSettings | None = None, *, today: Clock = toda
     settings = settings or read_or_exit(EngagementSettings)
 
     def application(env: dict[str, str]) -> Engagement:
-        master = MasterKey.from_text(settings.resolve_master_key())
         view_engine = make_engine(settings.view_url(), rebuildable=True)
         keys_engine = key_engine(settings.key_url(), view_engine)
-        keys = KeyRing(keys_engine, master.subkey(WRAPPING_PURPOSE))
+        # the master key checked against the key table and the store's events, both sealed under it
+        master, keys = opened_key_ring(settings, keys_engine, view_engine, DocumentEntry.__table__, store_ciphered=True)
         documents = DocumentDirectory(keys_engine, settings.resolve_index_key())
-        move_rows(view_engine, keys_engine, DataKey.__table__, DocumentEntry.__table__)  # an older var/ kept them in views.db
         districts = settings.districts_table()  # one table for the directory and the application
         osvs = OSVDirectory(view_engine, settings.service_name, districts)
         refuse_lacking(settings.service_name, districts, osvs.mapped_districts(), "OSVs its OSV directory holds")
-        return Engagement(
+        engagement = Engagement(
             {**env, **cipher_env(master.store_cipher_key())},
             today,
             osvs=osvs,
@@ -67,6 +62,12 @@ def bootstrap(settings: EngagementSettings | None = None, *, today: Clock = toda
             answers=AnswerBook(view_engine, retention=settings.idempotency_retention, secret=master.subkey(ANSWERS_PURPOSE)),
             districts=districts,
         )
+        try:
+            checked_store_cipher(settings, engagement)  # a store whose key table is empty: its first event
+        except StartupRefusedError:
+            engagement.close()
+            raise
+        return engagement
 
     def views(engagement: Engagement) -> list[View]:
         """Engagement follows registry's OSVs and funding's grants."""

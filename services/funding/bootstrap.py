@@ -5,7 +5,8 @@ lifespan starts: it builds the application (the event store and the view
 database are opened then, not at import). The key table that seals staff's
 free text lives in the event store's own database, its new keys written in
 their events' transaction (an older ``views.db`` holding it has it moved
-there at start-up, :func:`~shared.sealing.move_rows`). Funding refuses to
+there at start-up, :func:`~shared.sealing.move_rows`); its master key is checked against it first
+(:mod:`shared.keychecks`: missing or wrong, funding does not start). Funding refuses to
 start while its OSV directory holds an OSV of a district its districts table
 lacks (:func:`~shared.districts.refuse_lacking`).
 """
@@ -18,7 +19,8 @@ from services.funding.settings import FundingSettings
 from services.funding.views import OSVDirectory
 from shared.districts import refuse_lacking
 from shared.idempotency import AnswerBook
-from shared.sealing import WRAPPING_PURPOSE, DataKey, KeyRing, MasterKey, key_engine, move_rows
+from shared.keychecks import opened_key_ring
+from shared.sealing import key_engine
 from shared.settings import read_or_exit
 from shared.views import make_engine
 from shared.web import Runtime
@@ -32,8 +34,7 @@ def bootstrap(settings: FundingSettings | None = None) -> Runtime:
         view_engine = make_engine(settings.view_url(), rebuildable=True)
         answers = AnswerBook(view_engine, retention=settings.idempotency_retention)
         keys_engine = key_engine(settings.key_url(), view_engine)
-        keys = KeyRing(keys_engine, MasterKey.from_text(settings.resolve_master_key()).subkey(WRAPPING_PURPOSE))
-        move_rows(view_engine, keys_engine, DataKey.__table__)  # an older var/ kept them in views.db
+        _, keys = opened_key_ring(settings, keys_engine, view_engine)  # refused if the store's master key is missing or wrong
         districts = settings.districts_table()  # one table for the directory and the application
         osvs = OSVDirectory(view_engine, settings.service_name, districts, shows_names=True)  # a proposal's OSV, by name
         refuse_lacking(settings.service_name, districts, osvs.mapped_districts(), "OSVs its OSV directory holds")

@@ -6,7 +6,7 @@ database are opened then, not at import) with a real clock, Lima's date, by
 default; tests pass a fake clock here. The key table lives in the event
 store's own database, its new keys written in their events' transaction (an
 older ``views.db`` holding it has it moved there at start-up,
-:func:`~shared.sealing.move_rows`). Registry refuses to start while a stored
+:func:`~shared.sealing.move_rows`), its master key checked against it first (:mod:`shared.keychecks`). Registry refuses to start while a stored
 OSV is in a district its districts table lacks (:func:`~shared.districts.refuse_lacking`,
 the districts kept by :class:`~services.registry.views.mappeddistricts.MappedDistricts`, which the running registry
 catches up again to tell a district or municipality its table lacks from one of no OSV's).
@@ -23,7 +23,8 @@ from services.registry.views.mappeddistricts import MappedDistricts
 from shared.clock import Clock, today_in_lima
 from shared.districts import refuse_lacking
 from shared.idempotency import AnswerBook
-from shared.sealing import WRAPPING_PURPOSE, DataKey, KeyRing, MasterKey, key_engine, move_rows
+from shared.keychecks import opened_key_ring
+from shared.sealing import key_engine
 from shared.settings import read_or_exit
 from shared.views import make_engine
 from shared.web import Runtime
@@ -35,10 +36,8 @@ def bootstrap(settings: RegistrySettings | None = None, *, today: Clock = today_
 
     def application(env: dict[str, str]) -> Registry:
         view_engine = make_engine(settings.view_url(), rebuildable=True)
-        master = MasterKey.from_text(settings.resolve_master_key())
         keys_engine = key_engine(settings.key_url(), view_engine)
-        keys = KeyRing(keys_engine, master.subkey(WRAPPING_PURPOSE))
-        move_rows(view_engine, keys_engine, DataKey.__table__)  # an older var/ kept them in views.db
+        _, keys = opened_key_ring(settings, keys_engine, view_engine)  # refused if the store's master key is missing or wrong
         districts = settings.districts_table()
         mapped_districts = MappedDistricts(view_engine)
         registry = Registry(
