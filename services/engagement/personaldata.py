@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Connection, Engine, String, bindparam, case, delete, exc, literal_column, select
+from sqlalchemy import Connection, Engine, String, bindparam, case, delete, exc, insert, literal_column, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.engagement.domain.activities import Activity
@@ -70,6 +70,7 @@ __all__ = [
     "DataKey",
     "DocumentDirectory",
     "DocumentEntry",
+    "IndexKeyCheck",
     "InvalidMasterKeyError",
     "KeyRing",
     "MasterKey",
@@ -87,6 +88,19 @@ class DocumentEntry(Base):
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     entry_id: Mapped[str] = mapped_column(String(36))
 
+
+class IndexKeyCheck(Base):
+    """The document index's key's check value, ``HMAC(index key, KEY_CHECK)``: whether a key given at start is the one
+    the index's entries were made with (:meth:`DocumentDirectory.key_confirmed`). It confirms no document."""
+
+    __tablename__ = "document_index_key_check"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    check_value: Mapped[str] = mapped_column(String(64))
+
+
+KEY_CHECK = b"osv-platform engagement: the document index's key"
+"""What the check value is the HMAC of: no document's identity (``TYPE:number``) reads so."""
 
 ENTRY_OF = select(DocumentEntry.entry_id).where(DocumentEntry.digest == bindparam("digest"))
 
@@ -134,6 +148,36 @@ class DocumentDirectory:
 
     def digest(self, identity: str) -> str:
         return hmac.new(self._key, identity.encode(), hashlib.sha256).hexdigest()
+
+    @staticmethod
+    def holds_entries(engine: Engine) -> bool:
+        """Whether the index in ``engine`` (its table made) leads from any document to a person (one row read)."""
+        with engine.connect() as connection:
+            return connection.execute(select(DocumentEntry.digest).limit(1)).first() is not None
+
+    def key_confirmed(self) -> bool:
+        """Whether this directory's key is the one the index's entries were made with, by the check value kept beside
+        them (:class:`IndexKeyCheck`); False when it is another and the index holds entries.
+
+        An index with no check value yet (a fresh one, or one an earlier version made: its key is taken for the right
+        one), or with no entry (nothing to find again), is given this key's. At start-up, one row read (two the first
+        time), so that a restored store given another key refuses to start rather than find no one (tester 245 F2).
+        """
+        check = hmac.new(self._key, KEY_CHECK, hashlib.sha256).hexdigest()
+        for _ in range(2):  # two replicas writing the first check at once: the second reads the first's
+            try:
+                with self.engine.begin() as connection:
+                    stored = connection.execute(select(IndexKeyCheck.check_value)).scalar()
+                    if stored is not None and hmac.compare_digest(stored, check):
+                        return True
+                    if stored is not None and connection.execute(select(DocumentEntry.digest).limit(1)).first() is not None:
+                        return False
+                    connection.execute(delete(IndexKeyCheck))
+                    connection.execute(insert(IndexKeyCheck).values(name="index_key", check_value=check))
+                    return True
+            except exc.IntegrityError:
+                continue
+        return False
 
     def entry_of(self, *identities: str) -> UUID | None:
         """The id of the document's index entry, under the first of ``identities`` that has one; None when no registered

@@ -61,11 +61,14 @@ class EngagementSettings(ServiceSettings):
             raise ValueError(why)
         return key
 
+    @property
+    def index_key_path(self) -> Path:
+        """The document index's key file: ``index_key_file``, else <var_dir>/keys/engagement-index.key."""
+        return self.index_key_file or self.var_dir / "keys" / "engagement-index.key"
+
     def resolve_index_key(self) -> bytes:
         """The document index's HMAC key: the setting, else the key file's, generating the file the first time."""
-        text = self.index_key.get_secret_value() if self.index_key is not None else read_or_create_key(
-            self.index_key_file or self.var_dir / "keys" / "engagement-index.key"
-        )
+        text = self.index_key.get_secret_value() if self.index_key is not None else read_or_create_key(self.index_key_path)
         if (why := key_fault(text, INDEX_KEY_SIZES, INDEX_KEY_FORM)) is not None:  # the key file's (the setting's was checked)
             raise ValueError(f"ENGAGEMENT_INDEX_KEY {why}")
         return base64.b64decode(text.strip(), validate=True)

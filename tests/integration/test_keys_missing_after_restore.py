@@ -25,13 +25,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
-from services.engagement.personaldata import DataKey
+from services.engagement.bootstrap import IndexKeyMissingError, IndexKeyWrongError
+from services.engagement.personaldata import DataKey, IndexKeyCheck
 from shared.errors import StartupRefusedError
 from shared.keychecks import MasterKeyMissingError, MasterKeyWrongError
 from shared.sealing import WRAPPING_PURPOSE, KeyRing, MasterKey, key_engine
 from shared.views import make_engine
 from tests.integration.test_engagement_api import map_osv
-from tests.support.api import created
+from tests.support.api import created, look_up, ok
 from tests.support.clients import NATS_OUT_OF_REACH, application_of, service_client, settings_for
 from tests.support.processes import service_process
 
@@ -183,3 +184,47 @@ def test_an_engagement_process_without_its_master_key_exits_with_one_line_saying
         assert "master.key is missing" in said[1] and "ENGAGEMENT_MASTER_KEY" in said[1]
         assert "Application startup failed" in service.console.text() and "Traceback" not in service.console.text()
     assert not (var / "engagement" / "master.key").exists()
+
+
+# The document index's key -----------------------------------------------------------------------------------------
+
+
+def test_engagement_restored_without_its_index_key_refuses_to_start_rather_than_register_people_twice(
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    var = tmp_path / "var"
+    member = registered(var, database_url)
+    index_file = var / "keys" / "engagement-index.key"
+    put_away(index_file, tmp_path / "kept" / "engagement-index.key")
+
+    message = refused_start("engagement", var, database_url, caplog, IndexKeyMissingError)
+    assert str(index_file) in message and "ENGAGEMENT_INDEX_KEY" in message and "registered again" in message
+    assert not index_file.exists(), "a new key sits where the real one must go back"
+
+    message = refused_start("engagement", var, database_url, caplog, IndexKeyWrongError, index_key=another_key())
+    assert "ENGAGEMENT_INDEX_KEY gives" in message and str(index_file) in message
+    index_file.write_text(another_key() + "\n")
+    message = refused_start("engagement", var, database_url, caplog, IndexKeyWrongError)
+    assert f"the index key in {index_file}" in message
+    keys_of(message, index_file, tmp_path / "kept" / "engagement-index.key")
+
+    shutil.move(tmp_path / "kept" / "engagement-index.key", index_file)
+    with service_client("engagement", var, database_url) as client:  # the real one put back: the document is found
+        assert ok(look_up(stream_checked(client), "CE", A_PERSON["document_number"]))["id"] == member["id"]
+        again = client.post("/members", json={**A_PERSON, "osv_id": member["osv_id"]})
+        assert again.status_code == 409, again.text
+
+
+def test_an_index_made_before_its_check_value_was_kept_gets_one_from_the_key_it_is_started_with(tmp_path: Path) -> None:
+    """An earlier version kept no check value: its key file, there at the first start of this one, is taken for the right
+    one and its check value written, so that another key is refused from then on."""
+    var = tmp_path / "var"
+    registered(var, None)
+    engine = make_engine(settings_for("engagement", var).key_url())
+    with engine.begin() as connection:
+        connection.execute(delete(IndexKeyCheck))
+    engine.dispose()
+    with service_client("engagement", var) as client:
+        assert client.get("/health").status_code == 200
+    with pytest.raises(IndexKeyWrongError), service_client("engagement", var, settings={"index_key": another_key()}):
+        pass
