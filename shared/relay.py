@@ -297,6 +297,14 @@ class OutboxRelay:
                 "relay %s: stream %s is empty but held events up to %s: publishing the log again from the start",
                 self.catalogue.service, stream, acknowledged,
             )
+            if self.app.TAKEN_WHILE_BEHIND:  # it makes erasures again from its stream's tombstones (engagement): none here
+                log.warning(
+                    "relay %s: erasures made after the store's backup cannot be known from the empty stream %s (it held their "
+                    "tombstones): make each one the programme's register of erasure requests lists since that backup again by "
+                    "hand (POST /members/{id}/erasure), or that person reads in clear (README, \"Personal data\": \"A store "
+                    "restored from a backup older than an erasure\")",
+                    self.catalogue.service, stream,
+                )
             position = 0
         elif held is not None and held > recorded:
             await asyncio.to_thread(self.app.record_relayed, held, held)

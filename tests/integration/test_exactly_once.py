@@ -296,6 +296,30 @@ def test_an_emptied_stream_is_filled_again_from_the_store(tmp_path: Path, nats_s
         assert system.indicators()["total"]["osvs_identified"] == 5
 
 
+def test_an_emptied_engagement_stream_warns_that_erasures_since_the_backup_must_be_made_again_from_the_register(
+    tmp_path: Path, nats_server: NatsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A store restored into a fresh var dir (no stream kept) had an erasure made since its backup undone in silence (tester 245 F6)."""
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        activity_and_meeting(system, mapped_in_engagement(system))
+        system.wait_relayed()
+
+    async def delete_streams() -> None:
+        nc = await nats.connect(nats_server.url)
+        for stream in ("OSV_REGISTRY", "OSV_ENGAGEMENT"):
+            await nc.jetstream().delete_stream(stream)
+        await nc.close()
+
+    asyncio.run(delete_streams())
+    caplog.set_level("WARNING", logger="shared.relay")
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        system.wait_relayed()
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "erasures made after the store's backup" in r.getMessage()]
+    assert len(warned) == 1, caplog.text  # engagement's, the service that erases people; not registry's
+    assert warned[0].startswith("relay engagement: ") and "OSV_ENGAGEMENT" in warned[0], warned
+    assert "register of erasure requests" in warned[0] and 'README, "Personal data"' in warned[0], warned
+
+
 def test_a_restarted_relay_does_not_publish_again_what_the_stream_already_holds(tmp_path: Path) -> None:
     # A duplicate window of one second: JetStream's de-duplication cannot be what saves us.
     overrides = {"registry": {"nats_duplicate_window_seconds": 1.0}}
