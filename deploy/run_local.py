@@ -9,7 +9,10 @@ is started again, nats-server and the identity provider included; the rest of
 the system keeps running. A line on the console says which process ended, its
 exit code, and when it starts again. The pause before a restart doubles with
 each crash in a row (0.5 s, 1 s, 2 s… up to 30 s) and is back to 0.5 s once
-the process has run for 30 s. Ctrl-C (or SIGTERM) stops the services, then
+the process has run for 30 s. A port another process holds (another run's,
+another user's identity provider) stops it before anything starts, or at the
+restart of the process that had it, in one line naming the port and the
+variable that sets it, exit status 1. Ctrl-C (or SIGTERM) stops the services, then
 nats-server and the identity provider, and exits; a second Ctrl-C kills what
 is still running.
 """
@@ -34,7 +37,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from devtools.embedded import EmbeddedServerError, NatsServer
 from devtools.identity import IdentityProvider, IdentityProviderError, IdentitySettings
-from devtools.processes import probe_client
+from devtools.processes import PortTakenError, pid_alive, port_taken, probe_client
 from services.engagement.settings import EngagementSettings
 from services.funding.settings import FundingSettings
 from services.imports.settings import ImportSettings
@@ -85,6 +88,8 @@ def port_variable(name: str) -> str:
 
 HOST_VARIABLE = f"{LocalSettings.model_config.get('env_prefix', '')}HOST"
 """The environment variable that sets the address every service listens on (``OSV_HOST``)."""
+NATS_PORT_VARIABLE = f"{LocalSettings.model_config.get('env_prefix', '')}NATS_PORT"
+IDP_PORT_VARIABLE = f"{IdentitySettings.model_config.get('env_prefix', '')}IDP_PORT"
 
 
 def service_urls(local: LocalSettings | None = None) -> dict[str, str]:
@@ -135,6 +140,21 @@ class Child:
     """When a crashed child is due to start again; None while it runs."""
     restarts: int = 0
     healthy: bool = False
+    host: str = ""
+    port: int = 0
+    """Where it listens; a port another process holds is refused before the start (:meth:`check_port`)."""
+    port_variable: str = ""
+    """The environment variable that sets :attr:`port`."""
+
+    def check_port(self) -> None:
+        """Raise :class:`PortTakenError` when another process holds this child's port.
+
+        Started there anyway, the identity provider died at once, while the other provider answered its discovery with
+        the same issuer: the launcher said "healthy again" after each restart, and the services' tokens were refused
+        (tester 245 F9); nats-server's refusal was a traceback, a service's a restart loop.
+        """
+        if self.port and port_taken(self.host, self.port):
+            raise PortTakenError(self.name, self.host, self.port, self.port_variable)
 
     def start(self) -> None:
         raise NotImplementedError
@@ -247,6 +267,12 @@ class IdentityChild(Child):
         assert self.provider is not None
         self.provider.stop()
 
+    def is_healthy(self) -> bool:
+        """Its own process runs and answers discovery with its issuer (another provider on the port has the same one)."""
+        assert self.provider is not None
+        pid = self.provider.pid
+        return pid is not None and pid_alive(pid) and self.provider.is_answering(timeout=1.0)
+
     def kill(self) -> None:
         self.terminate()
 
@@ -285,7 +311,10 @@ def service_child(
                "--timeout-graceful-shutdown", str(GRACEFUL_SECONDS)]
     if workers > 1:
         command += ["--workers", str(workers)]
-    return ServiceChild(name, backoff, command=command, env=env, url=f"http://{local.host}:{port}", workers=workers)
+    return ServiceChild(
+        name, backoff, host=local.host, port=port, port_variable=port_variable(name),
+        command=command, env=env, url=f"http://{local.host}:{port}", workers=workers,
+    )
 
 
 @dataclass
@@ -296,11 +325,18 @@ class Supervisor:
     on_healthy: Callable[[Child], None] = lambda _: None
     stopping: bool = False
     forced: bool = False
+    refused: PortTakenError | None = None
+    """Why it stopped on its own: a child's port another process holds (the launcher says so and exits 1)."""
 
     def request_stop(self, *_: object) -> None:
         if self.stopping:
             self.forced = True
         self.stopping = True
+
+    def check_ports(self) -> None:
+        """Raise :class:`PortTakenError` for the first child whose port another process holds, before any is started."""
+        for child in self.children:
+            child.check_port()
 
     def start_all(self, skip: list[Child] | None = None) -> None:
         """Start every child in order (the identity provider and nats-server first: each returns once it answers)."""
@@ -337,7 +373,11 @@ class Supervisor:
         child.restarts += 1
         child.started_at = time.monotonic()
         try:
+            child.check_port()  # its own process is gone: whoever holds the port now is another
             child.start()
+        except PortTakenError as error:  # restarted again and again, it would never get the port back
+            self.refused, self.stopping = error, True
+            return
         except (EmbeddedServerError, IdentityProviderError) as error:  # it did not come up: that counts as another crash
             delay = child.backoff.after_crash(0.0)
             child.restart_at = time.monotonic() + delay
@@ -407,13 +447,16 @@ def main(argv: list[str] | None = None) -> int:
         host=local.host,
         service_urls={name: urls[name] for name in SIGNED_IN_THROUGH_DOCS},
     )
-    idp = IdentityChild("identity provider", backoff(), provider=IdentityProvider.from_settings(identity, end_with_parent=True))
+    idp = IdentityChild(
+        "identity provider", backoff(), host=local.host, port=identity.idp_port, port_variable=IDP_PORT_VARIABLE,
+        provider=IdentityProvider.from_settings(identity, end_with_parent=True),
+    )
     assert idp.provider is not None
     # The partners' accounts are made at the server's start: one per municipality of registry's districts table.
     nats_store = NatsServer(
         local.var_dir / "nats", port=local.nats_port, host=local.host, end_with_parent=True, districts_file=configured["registry"].districts_file
     )
-    nats = NatsChild("nats-server", backoff(), server=nats_store)
+    nats = NatsChild("nats-server", backoff(), host=local.host, port=local.nats_port, port_variable=NATS_PORT_VARIABLE, server=nats_store)
     assert nats.server is not None
     # Where the services check tokens, and their own client's secret (for reading each other's feeds).
     auth_env = {"OSV_AUTH_ISSUER": idp.provider.issuer, "OSV_AUTH_SERVICE_CLIENT_SECRET": idp.provider.client_secret("osv-services")}
@@ -451,13 +494,19 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGHUP, supervisor.request_stop)  # the terminal closed: stop everything, as Ctrl-C does
     try:
+        supervisor.check_ports()
         idp.start()
         idp.started_at = time.monotonic()
         print(idp.provider.describe(), flush=True)
         supervisor.start_all(skip=[idp])
         supervisor.run_until_stopped()
+    except PortTakenError as error:
+        supervisor.refused = error
     finally:
         supervisor.stop_all(services, [nats, idp])
+    if supervisor.refused is not None:
+        print(f"osv-platform: {supervisor.refused}", file=sys.stderr, flush=True)
+        return 1
     print("osv-platform stopped.", flush=True)
     return 0
 

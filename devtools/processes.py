@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import random
@@ -18,6 +19,17 @@ LOG_TAIL_LINES = 40
 
 class EmbeddedServerError(RuntimeError):
     """A server could not be found, started or stopped."""
+
+
+class PortTakenError(EmbeddedServerError):
+    """A server's port is held by another process: starting it there fails, or worse, answers with the other's voice."""
+
+    def __init__(self, server: str, host: str, port: int, variable: str) -> None:
+        super().__init__(
+            f"{server}'s port {port} on {host} is taken by another process: stop that process, or set {variable} to a free port"
+        )
+        self.port = port
+        self.variable = variable
 
 
 @functools.cache
@@ -96,6 +108,21 @@ def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
+
+
+def port_taken(host: str, port: int) -> bool:
+    """Whether another socket holds ``host:port`` (a listener, or one bound there): a bind of our own there fails.
+
+    A connection a former run left in TIME_WAIT does not count (``SO_REUSEADDR``), nor does an address this machine
+    does not have (the server's own start says so).
+    """
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            return error.errno == errno.EADDRINUSE
+    return False
 
 
 def pid_alive(pid: int) -> bool:
