@@ -224,6 +224,8 @@ def json_mistake(error: Mapping[str, Any]) -> str:
     reason = str((error.get("ctx") or {}).get("error") or "not JSON")
     where = tuple(error.get("loc", ()))[1:2]
     at = f" at character {where[0] + 1}" if where and isinstance(where[0], int) else ""
+    if at and reason.endswith(" at"):  # "Unterminated string starting at", "Invalid control character at" (tester 251 F3)
+        at = at.removeprefix(" at")
     if reason == "Extra data":
         reason = "Extra data: text after the JSON value"
     return f"must be one JSON value: {reason}{at}"

@@ -174,6 +174,7 @@ def test_a_body_the_json_decoder_stops_on_gets_422_saying_where_and_why(services
         (b'{"name": "Olla"} x', "Extra data: text after the JSON value at character 18"),
         (b'{"name": }', "Expecting value at character 10"),
         (b'{"name": "Olla",}', "Expecting property name enclosed in double quotes at character 17"),
+        (b'{"name": "Oll', "Unterminated string starting at character 10"),  # not "at at" (tester 251 F3)
     ):
         for method, path in post_routes(client)[:3]:
             answer = client.request(method, path, content=body, headers={"content-type": "application/json"})

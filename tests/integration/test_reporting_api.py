@@ -105,6 +105,38 @@ def test_the_evidence_of_every_figure_adds_up_to_it_in_every_phase_zone_and_in_t
     assert every_evidence_adds_up(client) > 150  # most figures are made of some events
 
 
+def test_the_evidence_of_agents_of_change_adds_up_after_a_project_closed_after_its_enrolments(client: TestClient) -> None:
+    """Tester 251 F1: the figure ended the agents at their project's closure, but the evidence, folding only the
+    indicator's own facts (no FundGranted), knew no project and never took them back: F2 and F3 said 2 agents beside a
+    figure of 1. The closure, recorded after the enrolments as it always is, is an evidence row of -1 now."""
+    def event(source: str, position: int, event_type: str, subject: str, hours: float, /, **data: Any) -> dict[str, Any]:
+        return cloudevent(source, position, event_type, subject, at(hours), **data)
+
+    grant = {"osv_id": "osv-1", "amount": "1000.00", "currency": "PEN", "kind": "seed_fund", "proposal_id": None, "round_id": None}
+    application_of(client).readmodel.apply([
+        event("funding", 1, "PhaseOpened", "p1", 0, phase_id="p1", code="F1", name="Fase 1", starts_on="2021-01-01",
+              ends_on="2021-06-30", occurred_on="2021-01-01"),
+        event("funding", 2, "PhaseOpened", "p2", 0.5, phase_id="p2", code="F2", name="Fase 2", starts_on="2021-07-01",
+              ends_on="2021-12-31", occurred_on="2021-07-01"),
+        event("registry", 1, "OSVMapped", "osv-1", 1, osv_id="osv-1", name="OSV Unidos", district="San Juan de Lurigancho",
+              zone="Lima Este", mapped_on="2021-01-05", occurred_on="2021-01-05"),
+        event("funding", 3, "FundGranted", "g-1", 2, grant_id="g-1", support="first_time", granted_on="2021-03-01",
+              occurred_on="2021-03-01", **grant),
+        event("funding", 4, "FundGranted", "g-2", 3, grant_id="g-2", support="repeat", granted_on="2021-03-02",
+              occurred_on="2021-03-02", **grant),
+        *(event("engagement", n, "ParticipantEnrolled", who, 3 + n, member_id=who, grant_id=g, osv_id="osv-1", nationality="VE",
+                sex="F", age_band="30-44", enrolled_on="2021-03-15", occurred_on="2021-03-15")
+          for n, (who, g) in enumerate((("ana", "g-1"), ("bea", "g-2")), start=1)),
+        event("funding", 5, "GrantClosed", "g-1", 10, grant_id="g-1", osv_id="osv-1", outcome="completed",
+              final_report_reference="INF-2021-017", closed_on="2021-05-31", occurred_on="2021-05-31"),
+    ])
+    f1, f2 = (p["indicators"]["agents_of_change"]["total"] for p in client.get("/indicators").json()["phases"])
+    assert (f1, f2) == (2, 1)
+    f2_rows = client.get("/indicators/agents_of_change/evidence", params={"phase": "F2"}).json()
+    assert f2_rows["value"]["total"] == 1 and sum(e["adds"].get("total", 0) for e in f2_rows["events"]) == 1, f2_rows
+    assert every_evidence_adds_up(client) > 5
+
+
 def test_the_evidence_of_every_figure_adds_up_to_it_after_a_member_merge_and_a_grant_withdrawn(client: TestClient) -> None:
     # The programme log merges no member and withdraws no grant; each moves figures the evidence read nowhere until
     # both were among their indicators' types (tester 232 F1: attendances; agents_of_change likewise). Wilmer, recorded

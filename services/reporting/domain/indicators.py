@@ -133,10 +133,11 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("ruos_applications_observed", POINT, {"total": 0, "by_reason": {}}, ("RUOSApplicationObserved", M)),
     Indicator(
         "agents_of_change", SPAN, {"total": 0, "new": 0, "by_nationality": {}, "by_sex": {}},
-        # A grant withdrawn takes back the agents enrolled only in it (:mod:`.withdrawals`), a grant closed ends its agents'
-        # participations (:mod:`.participation`): the evidence reads both.
-        ("ParticipantEnrolled", "ParticipantWithdrew", "MemberLeft", "OSVDissolved", "GrantClosed", "GrantWithdrawn", M,
-         NATIONALITY, SEX, MEMBER_MERGED),
+        # A grant withdrawn takes back the agents enrolled only in it (:mod:`.withdrawals`), a project's closure ends its
+        # agents' participations (:mod:`.participation`): the evidence reads both, and the grants, to know the projects
+        # closed (tester 251 F1: without them it ended no one, and added up to no figure). A grant adds no agent: no row.
+        ("ParticipantEnrolled", "ParticipantWithdrew", "MemberLeft", "OSVDissolved", "FundGranted", "GrantClosed", "GrantWithdrawn",
+         M, NATIONALITY, SEX, MEMBER_MERGED),
     ),
     Indicator("projects_active", SPAN, 0, ("FundGranted", "GrantClosed", "GrantWithdrawn", "OSVDissolved", M)),
     Indicator("projects_new", POINT, 0, ("FundGranted", "GrantWithdrawn", M)),

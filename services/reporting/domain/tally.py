@@ -334,8 +334,8 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeeting
         if grant in self.closures:  # closed once
             return
         project = self.projects.get(grant)
-        if project is None:  # goods, a grant withdrawn, or one not folded yet: no project, no one taking part in it is counted
-            self._close(grant, closed)
+        if project is None:  # goods, a grant withdrawn: no project, no one taking part in it is counted (a seed fund's
+            self._close(grant, closed)  # grant is folded before its closure, or recalled first by a restored tally)
             return
         self._refigure(fact, [grant], self._enrolled_in(grant, project[3], fact), lambda: self._close(grant, closed))
 
