@@ -30,6 +30,7 @@ from services.reporting.dashboard import (
     FORM_PAGE_HEADERS,
     NO_ICON,
     SIGN_OUT_POLICY,
+    cut_applied,
     cut_from_form,
     refusal_page,
     render_dashboard,
@@ -493,7 +494,9 @@ def get_dashboard(
         Query(description="Count only what was recorded up to this time, figures and alerts alike (the alerts counted to its day); "
               "without a zone, Lima time. ISO 8601 (the English page's form sends yyyy-mm-dd hh:mm), or dd/mm/aaaa hh:mm as "
               "the Spanish page's form sends it: with `lang=en` a date with slashes is refused (422 `year_first_date`), "
-              "being read day or month first; not later than now."),
+              "being read day or month first. The form's date and hh:mm count up to the end of that minute (hh:mm:59.999999), "
+              "its date alone up to the end of that day; a day or minute under way counts up to now; an ISO moment (with its `T`) "
+              "is taken as it is. Not later than now."),
     ] = None,
     by: Annotated[
         Grouping | None,
@@ -509,14 +512,15 @@ def get_dashboard(
     scope = viewer_scope(viewer)
     query = {k: v for k, v in request.query_params.items() if k in ("lang", "as_of", "by", "days", "within_days") and v}
     now = reporting.now()
+    cut = cut_applied(as_of, request.query_params.get("as_of"), now)  # today's date typed: up to now, not refused as to come
 
     def page() -> str:
-        report = reporting.indicators(as_of=as_of, by=by or "zone", scope=scope)  # as_of: Lima time when typed without an offset
+        report = reporting.indicators(as_of=cut, by=by or "zone", scope=scope)  # as_of: Lima time when typed without an offset
         found = reporting.alerts(
-            days=days, within_days=within_days, scope=scope, as_of=as_of, ruos=ruos_alerted(viewer), deliberation=deliberation_shown(viewer)
+            days=days, within_days=within_days, scope=scope, as_of=cut, ruos=ruos_alerted(viewer), deliberation=deliberation_shown(viewer)
         )
-        targets = reporting.targets(as_of=as_of, scope=scope, report=report)
-        return render_dashboard(report, found, lang, query, now, as_of, targets, viewer=viewer.subject)
+        targets = reporting.targets(as_of=cut, scope=scope, report=report)
+        return render_dashboard(report, found, lang, query, now, as_of, targets, viewer=viewer.subject)  # the field shows as_of as typed
 
     if as_of is not None:
         return HTMLResponse(page(), headers=FORM_PAGE_HEADERS)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Any
@@ -233,11 +233,15 @@ def slashed_cut_refused(text: Any, lang: Language) -> str | None:
 
 def cut_from_form(text: Any) -> Any:
     """The ``as_of`` the page's form sends, as ISO 8601 for :data:`shared.schemas.LimaMoment`: ``dd/mm/aaaa[ hh:mm]``
-    (Spanish page; the start of the day when no time is typed) becomes ``aaaa-mm-ddThh:mm``, as does the English page's
-    ``yyyy-mm-dd[ h:mm]``; any other ISO moment passes as it is; an empty field is None (no cut). A date of the form's
-    that is no moment (31/02/2022, 2022-02-30, 10/01/2022 24:00) is refused here under the moment's own rule
-    (``iso_8601_moment``, 422) naming it as typed: it was named as read, "2022-02-31T00:00", a value nobody typed
-    (tester 206 F6). It reads without the page's language: the English page refuses a day-first date before it is read
+    (Spanish page) becomes the END of what was typed, ``aaaa-mm-ddThh:mm:59.999999`` for a minute and
+    ``aaaa-mm-ddT23:59:59.999999`` for a day alone, as does the English page's ``yyyy-mm-dd[ h:mm]``; any other ISO
+    moment (a client's, ``2021-12-31T23:59:59-05:00``) passes as it is; an empty field is None (no cut). The form's
+    cut was the start of what was typed: 31/12/2021 left that whole day out, and 06/12/2026 23:54 a fact recorded at
+    23:54:12, where an auditor asking what the report said on a day means all of it (tester 247 F4); a cut that so
+    falls after now is made now by the route (:func:`cut_applied`). A date of the form's that is no moment
+    (31/02/2022, 2022-02-30, 10/01/2022 24:00) is refused here under the moment's own rule (``iso_8601_moment``, 422)
+    naming it as typed: it was named as read, "2022-02-31T00:00", a value nobody typed (tester 206 F6). It reads
+    without the page's language: the English page refuses a day-first date before it is read
     (:func:`services.reporting.api.refuse_a_slashed_cut_on_the_english_page`)."""
     if not isinstance(text, str):
         return text
@@ -258,7 +262,43 @@ def cut_from_form(text: Any) -> Any:
             "iso_8601_moment", "{typed} is no moment of the calendar: a day that exists and an hour from 00 to 23, such as {example}",
             {"typed": text.strip(), "example": example},
         ) from None
-    return f"{year}-{int(month):02d}-{int(day):02d}T{int(hour or 0):02d}:{minute or '00'}"
+    end = f"{int(hour):02d}:{minute}:59.999999" if hour else "23:59:59.999999"
+    return f"{year}-{int(month):02d}-{int(day):02d}T{end}"
+
+
+def typed_span(text: Any) -> timedelta | None:
+    """How long the period the form's ``text`` names is, :func:`cut_from_form` cutting at its end: a day for a date
+    alone, a minute for a date and ``hh:mm``; None for anything else (an ISO moment, which names no period)."""
+    found = isinstance(text, str) and (_DAY_FIRST.fullmatch(text) or _YEAR_FIRST.fullmatch(text))
+    if not found:
+        return None
+    return timedelta(minutes=1) if found[4] else timedelta(days=1)
+
+
+def cut_applied(cut: datetime | None, typed: Any, now: datetime) -> datetime | None:
+    """The cut the page counts to, ``cut`` read from the form's ``typed`` text (:func:`cut_from_form`): now when the day
+    or minute typed has begun and its end is still to come (today's date, this minute), which the application would
+    refuse as a moment in the future (422 ``not_in_future``), where its reader asked for everything so far. A day or
+    minute wholly to come is left to be refused, as is any moment a client sent (no period typed)."""
+    span = typed_span(typed)
+    if cut is None or span is None or not cut - span < now < cut:
+        return cut
+    return now
+
+
+def _ends_a_minute(moment: datetime) -> bool:
+    return moment.second == 59 and moment.microsecond == 999999
+
+
+def cut_in_field(cut: datetime | None, lang: Language) -> str:
+    """The cut as the form's field shows it, in the page's format, to be read back the same: a day's end as the day alone
+    (23:59 read back is that day's end too, but is not what was typed)."""
+    if cut is None:
+        return ""
+    local = cut.astimezone(LIMA)
+    if _ends_a_minute(local) and (local.hour, local.minute) == (23, 59):
+        return local.strftime(CUT_FORMATS[lang][0].split(" ")[0])
+    return local.strftime(CUT_FORMATS[lang][0])
 
 
 REFUSAL_PAGE = (
@@ -341,7 +381,19 @@ def _in_words(error: Mapping[str, Any], t: Callable[..., str], lang: Language) -
 
 
 def _moment(value: datetime) -> str:
-    return value.astimezone(LIMA).strftime("%Y-%m-%d %H:%M") + " (Lima)"
+    local = value.astimezone(LIMA)
+    return local.strftime("%Y-%m-%d %H:%M:%S" if local.second or local.microsecond else "%Y-%m-%d %H:%M") + " (Lima)"
+
+
+def stated_cut(as_of: datetime, t: Callable[..., str]) -> str:
+    """The page's header on the cut its figures are as of: the end of a day or minute (the form's, :func:`cut_from_form`)
+    as that day or minute, inclusive ("hasta el 2021-12-31 inclusive"), any other moment as it is, with its seconds when
+    it has any. The end of a minute was stated as the minute ("hasta el 2021-12-31 23:59"), which reads as its start."""
+    local = as_of.astimezone(LIMA)
+    if not _ends_a_minute(local):
+        return t("ui.as_of", as_of=_moment(as_of))
+    through = local.strftime("%Y-%m-%d" if (local.hour, local.minute) == (23, 59) else "%Y-%m-%d %H:%M")
+    return t("ui.as_of_through", as_of=through)
 
 
 def render_dashboard(
@@ -360,7 +412,7 @@ def render_dashboard(
     report = in_language(report, lang)
     as_of = report.get("as_of")
     if as_of:
-        stated = t("ui.as_of", as_of=_moment(datetime.fromisoformat(str(as_of).replace("Z", "+00:00"))))
+        stated = stated_cut(datetime.fromisoformat(str(as_of).replace("Z", "+00:00")), t)
     else:
         stated = t("ui.as_of_now", now=_moment(now))
     breakdown = report.get("breakdown") or {}
@@ -381,7 +433,8 @@ def render_dashboard(
         overdue_rows=overdue_rows,
         stated=stated,
         query=query,
-        cut_field=cut.astimezone(LIMA).strftime(CUT_FORMATS[lang][0]) if cut else "",
+        cut_field=cut_in_field(cut, lang),
+        cut_hint=t("ui.cut_hint"),
         cut_placeholder=CUT_FORMATS[lang][1],
         cut_pattern=CUT_FORMATS[lang][2],
         switch_url="/dashboard?" + urlencode({**query, "lang": t("ui.switch_lang")}),

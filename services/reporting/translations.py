@@ -65,13 +65,15 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.ending_provider_session": "Sesión cerrada. Cerrando también la sesión del proveedor de identidad…",
         "ui.continue": "Continuar",
         "ui.as_of": "Cifras registradas hasta el {as_of}.",
+        "ui.as_of_through": "Cifras registradas hasta el {as_of} inclusive (Lima).",
         "ui.as_of_now": "Cifras al {now}: todo lo registrado hasta ahora.",
         "ui.today": "Alertas al {today}.",
         "ui.filters": "Corte y desglose",
         "ui.cut_at": "Cortar en lo registrado hasta (fecha y hora)",
+        "ui.cut_hint": "dd/mm/aaaa hh:mm, hora de Lima: cuenta lo registrado hasta el final de ese minuto; sin la hora, hasta el final del día",
         "ui.breakdown": "Desglose",
         "ui.refused": "El tablero no puede mostrarse con esta consulta",
-        "ui.refused_cut": "Escriba el corte como dd/mm/aaaa hh:mm (la hora puede omitirse), por ejemplo 31/12/2021 18:00: un día que "
+        "ui.refused_cut": "Escriba el corte como dd/mm/aaaa hh:mm (la hora puede omitirse: cuenta entonces todo el día), por ejemplo 31/12/2021 18:00 (hasta las 18:00 inclusive): un día que "
         "exista, no posterior a ahora.",
         "ui.back_to_dashboard": "Volver al tablero",
         "ui.refused_account": "Esta cuenta no tiene acceso al tablero",
@@ -280,13 +282,15 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.ending_provider_session": "Signed out. Ending the identity provider's session too…",
         "ui.continue": "Continue",
         "ui.as_of": "Figures recorded up to {as_of}.",
+        "ui.as_of_through": "Figures recorded up to and including {as_of} (Lima).",
         "ui.as_of_now": "Figures as of {now}: everything recorded so far.",
         "ui.today": "Alerts as of {today}.",
         "ui.filters": "Cut and breakdown",
         "ui.cut_at": "Cut at what was recorded up to (date and time)",
+        "ui.cut_hint": "yyyy-mm-dd hh:mm, Lima time: counts what was recorded up to the end of that minute; without the time, up to the end of the day",
         "ui.breakdown": "Breakdown",
         "ui.refused": "The dashboard cannot be shown for this query",
-        "ui.refused_cut": "Write the cut as yyyy-mm-dd hh:mm (the time may be left out), for example 2021-12-31 18:00: a day that "
+        "ui.refused_cut": "Write the cut as yyyy-mm-dd hh:mm (the time may be left out: the whole day then counts), for example 2021-12-31 18:00 (up to and including 18:00): a day that "
         "exists, not later than now.",
         "ui.back_to_dashboard": "Back to the dashboard",
         "ui.refused_account": "This account has no access to the dashboard",

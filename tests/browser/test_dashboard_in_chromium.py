@@ -272,7 +272,7 @@ def test_the_cut_field_shows_and_takes_the_spanish_date_format(browser: WebDrive
     WebDriverWait(browser, 10).until(lambda b: "as_of=" in b.current_url and whole_dashboard(b))
 
     assert browser.find_element(By.NAME, "as_of").get_attribute("value") == "01/03/2022 12:00"
-    assert browser.find_element(By.ID, "as-of").text == "Cifras registradas hasta el 2022-03-01 12:00 (Lima)."
+    assert browser.find_element(By.ID, "as-of").text == "Cifras registradas hasta el 2022-03-01 12:00 inclusive (Lima)."  # the minute typed, all of it
     assert "Alertas al 2022-03-01." in browser.find_element(By.ID, "alerts").text
     browser.find_element(By.NAME, "as_of").screenshot(str(tmp_path / "cut-field-es.png"))
 

@@ -190,19 +190,20 @@ def test_the_pages_form_cuts_at_a_lima_time_and_an_empty_cut_means_everything(cl
 
 def test_the_cut_field_speaks_the_pages_date_format_and_the_server_reads_it(client: TestClient, source: FakeReporting) -> None:
     """A browser's own date field follows the browser's locale (mm/dd/yyyy), not the page's: the field is text."""
-    es = client.get("/dashboard?as_of=01/03/2022 12:00").text
-    client.get("/dashboard?as_of=1/3/2022")  # no time: the start of the day
+    es = client.get("/dashboard?as_of=01/03/2022 12:00").text  # up to the end of the minute typed (tester 247 F4)
+    client.get("/dashboard?as_of=1/3/2022")  # no time: up to the end of the day
     en = client.get("/dashboard?lang=en&as_of=2022-03-01 12:00").text
-    lima_noon, lima_midnight = datetime(2022, 3, 1, 17, 0, tzinfo=timezone.utc), datetime(2022, 3, 1, 5, 0, tzinfo=timezone.utc)
-    assert source.asked == [(lima_noon, "zone"), (lima_midnight, "zone"), (lima_noon, "zone")]
+    lima_noon = datetime(2022, 3, 1, 17, 0, 59, 999999, tzinfo=timezone.utc)  # 12:00:59.999999 in Lima
+    day_end = datetime(2022, 3, 2, 4, 59, 59, 999999, tzinfo=timezone.utc)  # 23:59:59.999999 in Lima
+    assert source.asked == [(lima_noon, "zone"), (day_end, "zone"), (lima_noon, "zone")]
     assert 'type="text" name="as_of" lang="es" value="01/03/2022 12:00" placeholder="dd/mm/aaaa hh:mm"' in es
     assert 'type="text" name="as_of" lang="en" value="2022-03-01 12:00" placeholder="yyyy-mm-dd hh:mm"' in en
     refused = client.get("/dashboard?as_of=31/02/2022")
     assert refused.status_code == 422 and "as_of" in refused.text
     # The English page's format as its hint and pattern offer it: the time left out, one-digit parts (tester 37d F3).
-    for typed in ("2022-03-01", "2022-3-1 0:00"):
+    for typed in ("2022-03-01", "2022-3-1 23:59"):
         assert client.get("/dashboard", params={"lang": "en", "as_of": typed}).status_code == 200, typed
-    assert source.asked[-2:] == [(lima_midnight, "zone"), (lima_midnight, "zone")]
+    assert source.asked[-2:] == [(day_end, "zone"), (day_end, "zone")]
     assert client.get("/dashboard", params={"lang": "en", "as_of": "2022-02-30"}).status_code == 422
 
 
@@ -229,7 +230,8 @@ def test_the_english_page_refuses_a_cut_with_slashes_which_its_reader_may_have_m
     assert client.get("/dashboard", params={"as_of": "02/01/2022 10:00"}).status_code == 200
     assert client.get("/dashboard", params={"lang": "en", "as_of": "2022-02-01 10:00"}).status_code == 200
     assert client.get("/dashboard", params={"as_of": "2022-02-01 10:00"}).status_code == 200  # year first: read one way only (README)
-    assert source.asked == [(datetime(2022, 1, 2, 15, 0, tzinfo=timezone.utc), "zone")] + [(datetime(2022, 2, 1, 15, 0, tzinfo=timezone.utc), "zone")] * 2
+    ten = [datetime(2022, 1, 2, 15, 0, 59, 999999, tzinfo=timezone.utc), datetime(2022, 2, 1, 15, 0, 59, 999999, tzinfo=timezone.utc)]
+    assert source.asked == [(ten[0], "zone")] + [(ten[1], "zone")] * 2
 
 
 def test_every_slashed_cut_on_the_english_page_is_refused_as_slashed_even_one_that_is_no_day_read_day_first(

@@ -313,3 +313,38 @@ def test_a_phase_not_started_is_left_out_of_the_charts_not_drawn_as_zeros() -> N
     assert phases_chart(ahead, lambda key: key) is None
     people = beneficiaries_chart(ahead, lambda key: key)
     assert people is not None and list(people.categories) == ["ui.total"]
+
+
+def test_a_date_or_minute_typed_in_the_cut_field_counts_all_of_it(reporting: TestClient) -> None:
+    """The form cut at the start of what was typed: a day typed left that day out, and 23:54 a fact recorded at 23:54:12
+    (tester 247 F4). It counts to the end of the day or minute, and today's date, typed, counts up to now."""
+    today = today_in_lima()
+    feed = ReportingFeed(application_of(reporting).readmodel, today)
+    yesterday = datetime.combine(today - timedelta(days=1), datetime.min.time(), tzinfo=LIMA)
+    feed.recorded_at = yesterday - timedelta(days=1)
+    osvs = a_programme_year(feed)
+    feed.recorded_at = yesterday.replace(hour=23, minute=54, second=12)
+    feed.member_joined(osvs["Club de Madres Nueva Esperanza"], "PE", -1)
+
+    def joined(as_of: str, lang: str = "es") -> str:
+        page = reporting.get("/dashboard", params={"as_of": as_of, "lang": lang})
+        assert page.status_code == 200, page.text
+        return rows(page.text, "data-indicator")["members_joined"][2].split(" ")[1]  # F2's total
+
+    day = f"{yesterday:%d/%m/%Y}"
+    assert joined(f"{day} 23:53") == "3"
+    assert joined(f"{day} 23:54") == "4"  # recorded at 23:54:12, within the minute typed
+    assert joined(day) == "4"  # the whole day
+    assert joined(f"{yesterday:%Y-%m-%d}", "en") == "4"
+    assert joined(f"{yesterday:%Y-%m-%d}T23:54:00-05:00") == "3"  # a client's moment is taken as it is
+    page = reporting.get("/dashboard", params={"as_of": day}).text
+    assert f"Cifras registradas hasta el {yesterday:%Y-%m-%d} inclusive (Lima)." in page
+    assert f'name="as_of" lang="es" value="{day}"' in page
+
+    # Today's date typed, and this minute, count everything recorded so far: they were refused as in the future.
+    feed.recorded_at = None
+    feed.member_joined(osvs["Club de Madres Nueva Esperanza"], "VE", 0)
+    assert joined(f"{today:%d/%m/%Y}") == "5"
+    assert joined(datetime.now(LIMA).strftime("%d/%m/%Y %H:%M")) == "5"
+    tomorrow = reporting.get("/dashboard", params={"as_of": f"{today + timedelta(days=1):%d/%m/%Y}"})
+    assert tomorrow.status_code == 422 and tomorrow.json()["errors"][0]["rule"] == "not_in_future"  # a day wholly to come

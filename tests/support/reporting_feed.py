@@ -27,6 +27,8 @@ class ReportingFeed:
         self.positions: dict[str, int] = defaultdict(int)
         self.published: list[dict[str, Any]] = []
         """Every event published, in order: the log a rebuild applies again."""
+        self.recorded_at: datetime | None = None
+        """The moment the events published are stamped as recorded (their ``time``); None: when each is published."""
 
     def day(self, offset: int) -> str:
         """The ISO day ``offset`` days from today (negative: in the past)."""
@@ -42,7 +44,7 @@ class ReportingFeed:
             "source": f"urn:osv-platform:{source}",
             "subject": subject or str(data.get("osv_id") or data.get("municipality_id") or data.get("phase_id") or ""),
             "position": position,
-            "time": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+            "time": (self.recorded_at or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
             "data": {"occurred_on": occurred_on, **data},
         }
         assert self.readmodel.apply([cloudevent]) == 1
