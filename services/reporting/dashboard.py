@@ -136,20 +136,33 @@ def _parts_never_moved(name: str, indicator_sets: tuple[Mapping[str, Any], ...])
     return frozenset(part for part in parts if _money_never_moved(part, tuple(figures)))
 
 
-def ordered_names(*indicator_sets: Mapping[str, Any]) -> list[str]:
-    """The indicators the JSON holds: the contract's in its order, then any others by name; a currency never used is left out."""
-    present = {name for s in indicator_sets for name in s if not _money_never_moved(name, indicator_sets)}
+def ordered_names(*indicator_sets: Mapping[str, Any], programme: tuple[Mapping[str, Any], ...] | None = None) -> list[str]:
+    """The indicators the JSON holds: the contract's in its order, then any others by name; a currency never used in the
+    ``programme``'s indicator sets (by default, these) is left out."""
+    moved_in = indicator_sets if programme is None else programme
+    present = {name for s in indicator_sets for name in s if not _money_never_moved(name, moved_in)}
     return [n for n in CONTRACT_INDICATORS if n in present] + sorted(present - set(CONTRACT_INDICATORS))
 
 
-def indicator_rows(phases: list[Mapping[str, Any]], total: Mapping[str, Any], t: Callable[..., str]) -> Markup:
+def programme_sets(phases: list[Mapping[str, Any]], total: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    """The programme table's indicator sets, its total's and each phase's: what decides a currency's rows in every table."""
+    return (total, *(phase["indicators"] for phase in phases))
+
+
+def indicator_rows(
+    phases: list[Mapping[str, Any]], total: Mapping[str, Any], t: Callable[..., str], programme: tuple[Mapping[str, Any], ...] | None = None
+) -> Markup:
     """The body rows of a phase table (``dashboard.html``'s ``phase_table``): an indicator a row, a phase a cell (``—``
     for one not started), then the total; written here, as the cells are, not in the template's loops (a page has a
-    table for the programme and one per zone or district, their cells the most of its rendering)."""
+    table for the programme and one per zone or district, their cells the most of its rendering). A group's table is
+    given the ``programme``'s indicator sets (:func:`programme_sets`): a currency, or a breakdown's money part, is shown
+    or left out for the programme as a whole, S/ 0.00 in a group that has none. Decided group by group, a zone without
+    a disbursement had no row at all, which a reader could not tell from a figure not tracked (tester 247 F6)."""
     rows = []
-    indicator_sets = (total, *(phase["indicators"] for phase in phases))
-    for name in ordered_names(*indicator_sets):
-        left_out = _parts_never_moved(name, indicator_sets)
+    indicator_sets = programme_sets(phases, total)
+    moved_in = indicator_sets if programme is None else programme
+    for name in ordered_names(*indicator_sets, programme=moved_in):
+        left_out = _parts_never_moved(name, moved_in)
         cells = "".join(
             "      <td>—</td>\n" if phase.get("status") == "not_started"
             else f"      <td>{_cell(name, phase['indicators'].get(name), t, left_out)}</td>\n"
@@ -430,6 +443,7 @@ def render_dashboard(
         t=t,
         lang=lang,
         indicator_rows=indicator_rows,
+        programme=programme_sets(phases, total),
         overdue_rows=overdue_rows,
         stated=stated,
         query=query,

@@ -154,6 +154,24 @@ def test_a_participatory_budget_funded_in_dollars_shows_its_amount_in_every_cell
     ]
 
 
+def test_a_groups_table_shows_the_currencies_and_money_parts_of_the_programme_table_at_zero_where_it_has_none() -> None:
+    """Decided group by group, a zone without dollars had no row for them (tester 247 F6): the programme decides."""
+    from services.reporting.dashboard import indicator_rows, programme_sets
+
+    def figures(usd: str) -> dict[str, Any]:
+        budget = {"submitted": 1, "accepted": 1, "funded": 1, "amount_funded_pen": "0.00", "amount_funded_usd": usd}
+        return {"disbursed_usd": usd, "disbursed_pen": "0.00", "participatory_budget": budget}
+
+    programme = programme_sets([{"code": "F1", "indicators": figures("500.00")}], figures("500.00"))
+    group = ([{"code": "F1", "indicators": figures("0.00")}], figures("0.00"))
+    table = rows(f"<table>{indicator_rows(*group, translator('en'), programme)}</table>", "data-indicator")
+    assert table["disbursed_usd"][1:] == ["US$ 0.00", "US$ 0.00"]
+    assert table["participatory_budget"][1].endswith("Amount funded (USD): US$ 0.00")
+    assert "disbursed_pen" not in table and "Amount funded (PEN)" not in table["participatory_budget"][1]  # none anywhere
+    alone = rows(f"<table>{indicator_rows(*group, translator('en'))}</table>", "data-indicator")
+    assert "disbursed_usd" not in alone  # a table without the programme's decides for itself, as the programme's does
+
+
 def test_as_of_and_by_reach_the_indicators_and_the_page_states_the_cut(client: TestClient, source: FakeReporting) -> None:
     html = client.get("/dashboard?as_of=2022-03-01T17:00:00Z&by=district").text
     assert source.asked == [(datetime(2022, 3, 1, 17, 0, tzinfo=timezone.utc), "district")]

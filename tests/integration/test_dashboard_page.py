@@ -348,3 +348,18 @@ def test_a_date_or_minute_typed_in_the_cut_field_counts_all_of_it(reporting: Tes
     assert joined(datetime.now(LIMA).strftime("%d/%m/%Y %H:%M")) == "5"
     tomorrow = reporting.get("/dashboard", params={"as_of": f"{today + timedelta(days=1):%d/%m/%Y}"})
     assert tomorrow.status_code == 422 and tomorrow.json()["errors"][0]["rule"] == "not_in_future"  # a day wholly to come
+
+
+def test_a_currency_the_programme_table_shows_is_shown_in_every_groups_table_at_zero_where_none_was_paid(client: TestClient) -> None:
+    """A zone without seed funds had no row for them, where the programme table and the zone that had them showed one: a
+    reader could not tell "nothing paid" from "not tracked" (tester 247 F6). A currency never used stays out of every table."""
+    html = client.get("/dashboard", params={"by": "zone"}).text
+    programme = {name for name in rows(html, "data-indicator") if name.endswith(("_pen", "_usd"))}
+    assert programme == {"seed_funds_granted_pen"}  # soles granted; no goods, no disbursement, no dollars
+    assert rows(html, "data-indicator")["seed_funds_granted_pen"][-1] == "S/ 2,500.00"
+    groups = dict(re.findall(r'<table id="group-\d+" class="indicators">\s*<caption>(.*?)</caption>(.*?)</table>', html, re.S))
+    assert {"Lima Este", "Lima Norte"} <= set(groups)
+    for zone, table in groups.items():
+        money = {name: cells[-1] for name, cells in rows(table, "data-indicator").items() if name.endswith(("_pen", "_usd"))}
+        assert set(money) == programme, zone
+        assert money["seed_funds_granted_pen"] == ("S/ 2,500.00" if zone == "Lima Este" else "S/ 0.00"), zone
