@@ -6,7 +6,9 @@ Both files speak the reader's language (Spanish by default, English with
 a row names its phase, indicator, part (``Por nacionalidad: Venezuela``…) and
 group (``Todo el programa``, a zone or a district) in words, and carries the
 indicator's and part's codes in its last two columns for anyone who reads
-the file by program. Where a lead set them for the phase (on the whole
+the file by program, then a note on the rows that do not add up with their
+siblings (an OSV supported in two phases, a person reached in two
+districts). Where a lead set them for the phase (on the whole
 programme's rows only: targets are the programme's), the part's baseline,
 target and share of the target reached (value over target, 4 places; empty
 for a target of 0) follow the value, in three columns of their own.
@@ -47,8 +49,8 @@ from shared.spreadsheets import append_row, csv_writer
 
 ALL_GROUPS = "*"
 HEADER = ("export.phase", "export.starts_on", "export.ends_on", "export.indicator", "export.part", "export.group", "export.value",
-          "export.baseline", "export.target", "export.share_of_target", "export.indicator_code", "export.part_code")
-WIDTHS = (22, 12, 12, 58, 42, 26, 14, 14, 14, 14, 34, 30)
+          "export.baseline", "export.target", "export.share_of_target", "export.indicator_code", "export.part_code", "export.note")
+WIDTHS = (22, 12, 12, 58, 42, 26, 14, 14, 14, 14, 34, 30, 60)
 DATE_COLUMNS = (2, 3)
 """The phase's first and last day (1-based): date cells in the XLSX, so that a sheet sorts and filters them as dates."""
 VALUE_COLUMNS = (7, 8, 9)
@@ -57,6 +59,11 @@ CSV_HEADER = tuple("export.share_of_target_ratio" if h == "export.share_of_targe
 """The CSV's header: its share of the target is a bare ratio (``1.2000`` for 120 %, as machines read it), which the
 Spanish "% de la meta alcanzado" had a reader take for 1.2 %; its own header says so (tester 178 F8). The XLSX keeps
 "% de la meta alcanzado": it formats the cell as a percentage (120.00%)."""
+NOT_ADDITIVE = {"osvs_supported": "export.note_osvs_once", "beneficiaries_direct": "export.note_people_once"}
+"""The indicators whose rows do not add up to their total by design, and the note each of their rows carries in the last
+column: an OSV supported in two phases counts in each and once in the programme's total, where it is once first time
+and once again (first time and again there add up to more than the total); one person reached in two districts (or two
+phases) counts in each. Without it a donor's pivot table summed them, and got figures the report never gave (tester 247 F5)."""
 Plans = Mapping[tuple[str, str], Mapping[str, Any]]
 """Per (phase code, indicator): ``{"baseline": parts, "target": parts}`` as the leads set them (parts as decimal strings)."""
 
@@ -77,10 +84,12 @@ class Row:
     target: Decimal | None = None
     share_of_target: Decimal | None = None
     """Value over target, 4 places; None where no target is set or it is 0."""
+    note: str = ""
+    """Why the row does not add up with its siblings (:data:`NOT_ADDITIVE`); empty for most."""
 
     def cells(self) -> list[Any]:
         return [self.phase, self.starts_on, self.ends_on, self.indicator, self.part, self.group, self.value,
-                self.baseline, self.target, self.share_of_target, self.indicator_code, self.part_code]
+                self.baseline, self.target, self.share_of_target, self.indicator_code, self.part_code, self.note]
 
 
 def _words(key: str, t: Callable[..., str]) -> str:
@@ -131,6 +140,12 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None or value == "" else Decimal(str(value))
 
 
+def note(indicator: str, t: Callable[..., str]) -> str:
+    """The note of a row that does not add up with its siblings (:data:`NOT_ADDITIVE`), in words; empty for any other."""
+    key = NOT_ADDITIVE.get(indicator)
+    return t(key) if key else ""
+
+
 def rows(report: Mapping[str, Any], lang: Language = "es", plans: Plans | None = None, whole: str | None = None) -> Iterator[Row]:
     """Every figure of a ``GET /indicators`` answer, one part per row, in words of ``lang``.
 
@@ -140,7 +155,8 @@ def rows(report: Mapping[str, Any], lang: Language = "es", plans: Plans | None =
     A phase's row of the whole programme carries the part's baseline, target and share of the target reached
     where ``plans`` (:meth:`Reporting.plans <services.reporting.application.Reporting.plans>`) set them; a part
     the target names that the figure lacks gets a row of its own, with a value of 0. A phase that has not started
-    (its ``status``) has no figures: its rows carry an empty value (and no share), its targets still.
+    (its ``status``) has no figures: its rows carry an empty value (and no share), its targets still. A row that does
+    not add up with its siblings says why in its last column (:func:`note`).
     """
     t = translator(lang)
     plans = plans or {}
@@ -159,7 +175,7 @@ def rows(report: Mapping[str, Any], lang: Language = "es", plans: Plans | None =
                 for part in [*parts, *(p for p in target if p not in parts)]:
                     yield Row(phase, starts_on, ends_on, t(f"indicator.{indicator}"), part_label(part, t), group_label,
                               _value(indicator, parts.get(part, 0)) if started else None, indicator, "" if part == "value" else part,
-                              _decimal(baseline.get(part)), _decimal(target.get(part)), _decimal(shares.get(part)))
+                              _decimal(baseline.get(part)), _decimal(target.get(part)), _decimal(shares.get(part)), note(indicator, t))
 
 
 def file_name(as_of: datetime | None, generated_at: datetime, extension: str, stem: str = "indicators") -> str:

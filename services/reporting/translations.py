@@ -224,6 +224,12 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "export.share_of_target_ratio": "Proporción de la meta alcanzada (1 = 100 %)",
         "export.indicator_code": "Código del indicador",
         "export.part_code": "Código del desglose",
+        "export.note": "Nota",
+        "export.note_osvs_once": "No sumar las fases, ni en el total «por primera vez» con «nuevamente»: una OSV apoyada en dos "
+        "fases cuenta en cada una y una vez en el total, donde cuenta por primera vez y nuevamente, así que esas dos partes pueden "
+        "pasar del total.",
+        "export.note_people_once": "No sumar entre distritos, zonas ni fases: cada persona cuenta una vez en cada grupo y fase, y una "
+        "persona alcanzada en dos distritos (o dos fases) cuenta en cada uno; la suma pasa de la cifra de todo el programa.",
         "export.all_groups": "Todo el programa",
         "export.sheet": "Indicadores",
         "export.properties": "Propiedades",
@@ -441,6 +447,12 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "export.share_of_target_ratio": "Share of target reached",
         "export.indicator_code": "Indicator code",
         "export.part_code": "Part code",
+        "export.note": "Note",
+        "export.note_osvs_once": "Do not add the phases, nor in the total ‘first time’ and ‘again’: an OSV supported in two "
+        "phases counts in each and once in the total, where it counts both first time and again, so those two parts may exceed "
+        "the total.",
+        "export.note_people_once": "Do not add across districts, zones or phases: each person counts once in each group and phase, "
+        "and one person reached in two districts (or two phases) counts in each; the sum exceeds the whole programme's figure.",
         "export.all_groups": "Whole programme",
         "export.sheet": "Indicators",
         "export.properties": "Properties",

@@ -268,7 +268,7 @@ def rows_of(report: dict[str, Any], everyone: str = "Todo el programa", total: s
 
 
 HEADER_ES = ["Fase", "Desde", "Hasta", "Indicador", "Desglose", "Grupo", "Valor", "Línea de base", "Meta",
-             "Proporción de la meta alcanzada (1 = 100 %)", "Código del indicador", "Código del desglose"]
+             "Proporción de la meta alcanzada (1 = 100 %)", "Código del indicador", "Código del desglose", "Nota"]
 
 
 def test_the_csv_opens_in_excel_with_its_accents_and_reads_back_as_the_same_figures_in_words(client: TestClient) -> None:
@@ -308,7 +308,7 @@ def test_the_csv_opens_in_excel_with_its_accents_and_reads_back_as_the_same_figu
     assert response.headers["report-digest"] == client.get("/indicators", params=params).json()["digest"]
 
     english = client.get("/indicators/export.csv", params={**params, "lang": "en"}).content.decode("utf-8-sig")
-    assert english.startswith("Phase,From,To,Indicator,Part,Group,Value,Baseline,Target,Share of target reached,Indicator code,Part code\r\n")
+    assert english.startswith("Phase,From,To,Indicator,Part,Group,Value,Baseline,Target,Share of target reached,Indicator code,Part code,Note\r\n")
     assert ",Whole programme," in english and ",Members who joined,By nationality: Venezuela," in english
 
 
@@ -405,7 +405,7 @@ def test_the_xlsx_has_a_frozen_header_widths_formatted_numbers_and_its_as_of_in_
     sheet = book["Indicators"]
     cells = [[c.value for c in row] for row in sheet.iter_rows()]
     assert cells[0] == ["Phase", "From", "To", "Indicator", "Part", "Group", "Value", "Baseline", "Target", "Share of target reached",
-                        "Indicator code", "Part code"]
+                        "Indicator code", "Part code", "Note"]
     assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
     assert all(sheet.column_dimensions[c].width >= 12 for c in "ABCDEFGHIJKL")
 
@@ -441,6 +441,29 @@ def test_without_as_of_the_exports_say_they_hold_everything_recorded(client: Tes
     properties = {row[0].value: row[1].value for row in book["Propiedades"].iter_rows()}
     assert properties["Cifras registradas hasta"] == "todo lo registrado al generar el archivo"
     assert datetime.fromisoformat(properties["Archivo generado el"].replace("Z", "+00:00")) <= datetime.now(timezone.utc)
+
+
+def test_the_exports_note_the_rows_that_do_not_add_up_to_their_total_in_the_files_language(client: TestClient) -> None:
+    """first_time + repeat exceeds total in the programme's total, and people reached summed across districts exceed the
+    programme's: a donor's pivot table summed them with nothing saying not to (tester 247 F5)."""
+    load(client, 500)
+    params = {"by": "district"}
+    spanish = list(csv.DictReader(io.StringIO(client.get("/indicators/export.csv", params=params).content.decode("utf-8-sig"))))
+    noted = {r["Código del indicador"] for r in spanish if r["Nota"]}
+    assert noted == {"osvs_supported", "beneficiaries_direct"}
+    assert all(r["Nota"] for r in spanish if r["Código del indicador"] in noted)  # every row of them, every group and phase
+    people = next(r for r in spanish if r["Código del indicador"] == "beneficiaries_direct" and r["Grupo"] != "Todo el programa")
+    assert people["Nota"].startswith("No sumar entre distritos, zonas ni fases")
+    osvs = next(r for r in spanish if (r["Código del indicador"], r["Código del desglose"], r["Fase"]) == ("osvs_supported", "repeat", "Total"))
+    assert "«por primera vez» con «nuevamente»" in osvs["Nota"]
+
+    book = load_workbook(io.BytesIO(client.get("/indicators/export.xlsx", params={**params, "lang": "en"}).content))
+    cells = [[c.value for c in row] for row in book["Indicators"].iter_rows()]
+    assert cells[0][-1] == "Note"
+    notes = {r[10]: r[12] for r in cells[1:] if r[12]}
+    assert notes.keys() == {"osvs_supported", "beneficiaries_direct"}
+    assert notes["osvs_supported"].startswith("Do not add the phases, nor in the total ‘first time’ and ‘again’")
+    assert notes["beneficiaries_direct"].startswith("Do not add across districts, zones or phases")
 
 
 def merged_across_districts(client: TestClient) -> None:
