@@ -41,7 +41,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from services.reporting.domain import threew
-from services.reporting.domain.indicators import flatten
+from services.reporting.domain.indicators import DERIVED, INDICATORS, SPAN, UPTO, flatten
 from services.reporting.domain.phasereports import share_reached
 from services.reporting.translations import TRANSLATIONS, Language, translator
 from shared.clock import LIMA
@@ -59,11 +59,21 @@ CSV_HEADER = tuple("export.share_of_target_ratio" if h == "export.share_of_targe
 """The CSV's header: its share of the target is a bare ratio (``1.2000`` for 120 %, as machines read it), which the
 Spanish "% de la meta alcanzado" had a reader take for 1.2 %; its own header says so (tester 178 F8). The XLSX keeps
 "% de la meta alcanzado": it formats the cell as a percentage (120.00%)."""
-NOT_ADDITIVE = {"osvs_supported": "export.note_osvs_once", "beneficiaries_direct": "export.note_people_once"}
+NOTE_OF_KIND = {SPAN: "export.note_active_each_phase", UPTO: "export.note_at_phase_end", DERIVED: "export.note_rate"}
+"""The note of an indicator's rows by its kind: one active over several phases counts in each (and once in the total),
+one read at each phase's end is a running figure, a rate is no count."""
+NOT_ADDITIVE = {
+    **{indicator.name: NOTE_OF_KIND[indicator.kind] for indicator in INDICATORS if indicator.kind in NOTE_OF_KIND},
+    "osvs_supported": "export.note_osvs_once",
+    "beneficiaries_direct": "export.note_people_once",
+    "ruos_applications_observed": "export.note_reasons",
+}
 """The indicators whose rows do not add up to their total by design, and the note each of their rows carries in the last
 column: an OSV supported in two phases counts in each and once in the programme's total, where it is once first time
 and once again (first time and again there add up to more than the total); one person reached in two districts (or two
-phases) counts in each. Without it a donor's pivot table summed them, and got figures the report never gave (tester 247 F5)."""
+phases) counts in each; an observation of a RUOS application may cite several reasons; and every indicator of its kind
+(:data:`NOTE_OF_KIND`). Without it a donor's pivot table summed them, and got figures the report never gave (tester 247
+F5; tester 252 F2: the reasons and the cumulative registrations had no note)."""
 Plans = Mapping[tuple[str, str], Mapping[str, Any]]
 """Per (phase code, indicator): ``{"baseline": parts, "target": parts}`` as the leads set them (parts as decimal strings)."""
 

@@ -230,6 +230,10 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "pasar del total.",
         "export.note_people_once": "No sumar entre distritos, zonas ni fases: cada persona cuenta una vez en cada grupo y fase, y una "
         "persona alcanzada en dos distritos (o dos fases) cuenta en cada uno; la suma pasa de la cifra de todo el programa.",
+        "export.note_active_each_phase": "No sumar las fases: cuenta en cada fase en que estuvo activo, y una vez en el total.",
+        "export.note_at_phase_end": "No sumar las fases: es la cifra al cierre de cada fase (acumulada), no lo ocurrido en ella.",
+        "export.note_rate": "Una tasa: no sumar.",
+        "export.note_reasons": "Los motivos no suman el total: una observación puede citar varios.",
         "export.all_groups": "Todo el programa",
         "export.sheet": "Indicadores",
         "export.properties": "Propiedades",
@@ -453,6 +457,10 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "the total.",
         "export.note_people_once": "Do not add across districts, zones or phases: each person counts once in each group and phase, "
         "and one person reached in two districts (or two phases) counts in each; the sum exceeds the whole programme's figure.",
+        "export.note_active_each_phase": "Do not add the phases: it counts in each phase it was active in, and once in the total.",
+        "export.note_at_phase_end": "Do not add the phases: it is the figure at each phase's end (a running total), not what happened in it.",
+        "export.note_rate": "A rate: do not add it.",
+        "export.note_reasons": "The reasons do not add up to the total: one observation may cite several.",
         "export.all_groups": "Whole programme",
         "export.sheet": "Indicators",
         "export.properties": "Properties",

@@ -450,7 +450,13 @@ def test_the_exports_note_the_rows_that_do_not_add_up_to_their_total_in_the_file
     params = {"by": "district"}
     spanish = list(csv.DictReader(io.StringIO(client.get("/indicators/export.csv", params=params).content.decode("utf-8-sig"))))
     noted = {r["Código del indicador"] for r in spanish if r["Nota"]}
-    assert noted == {"osvs_supported", "beneficiaries_direct"}
+    assert noted == {  # tester 252 F2: the reasons (several an observation) and the figures at a phase's end had none
+        "osvs_supported", "beneficiaries_direct", "ruos_applications_observed", "osvs_registered_ruos_cumulative",
+        "actions_pending_at_phase_end", "agents_of_change", "projects_active", "osvs_contact_lost", "ruos_registration_rate",
+    }
+    assert not {"osvs_identified", "members_joined", "projects_new"} & noted  # what happened in a phase adds up
+    reasons = next(r for r in spanish if r["Código del indicador"] == "ruos_applications_observed")
+    assert reasons["Nota"] == "Los motivos no suman el total: una observación puede citar varios."
     assert all(r["Nota"] for r in spanish if r["Código del indicador"] in noted)  # every row of them, every group and phase
     people = next(r for r in spanish if r["Código del indicador"] == "beneficiaries_direct" and r["Grupo"] != "Todo el programa")
     assert people["Nota"].startswith("No sumar entre distritos, zonas ni fases")
@@ -461,7 +467,10 @@ def test_the_exports_note_the_rows_that_do_not_add_up_to_their_total_in_the_file
     cells = [[c.value for c in row] for row in book["Indicators"].iter_rows()]
     assert cells[0][-1] == "Note"
     notes = {r[10]: r[12] for r in cells[1:] if r[12]}
-    assert notes.keys() == {"osvs_supported", "beneficiaries_direct"}
+    assert notes.keys() == noted
+    assert notes["osvs_registered_ruos_cumulative"] == (
+        "Do not add the phases: it is the figure at each phase's end (a running total), not what happened in it."
+    )
     assert notes["osvs_supported"].startswith("Do not add the phases, nor in the total ‘first time’ and ‘again’")
     assert notes["beneficiaries_direct"].startswith("Do not add across districts, zones or phases")
 
