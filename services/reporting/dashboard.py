@@ -305,10 +305,14 @@ def _ends_a_minute(moment: datetime) -> bool:
 
 def cut_in_field(cut: datetime | None, lang: Language) -> str:
     """The cut as the form's field shows it, in the page's format, to be read back the same: a day's end as the day alone
-    (23:59 read back is that day's end too, but is not what was typed)."""
+    (23:59 read back is that day's end too, but is not what was typed). A cut that ends no minute (an ISO moment a link
+    sent, ``…T00:59``: that minute's start) shows as that moment in ISO, Lima time: shown as "07/12/2026 00:59" it was
+    read back, on the next Aplicar, as that minute's end, other figures for the same text (tester 252 F3)."""
     if cut is None:
         return ""
     local = cut.astimezone(LIMA)
+    if not _ends_a_minute(local):
+        return local.replace(tzinfo=None).isoformat()
     if _ends_a_minute(local) and (local.hour, local.minute) == (23, 59):
         return local.strftime(CUT_FORMATS[lang][0].split(" ")[0])
     return local.strftime(CUT_FORMATS[lang][0])

@@ -203,7 +203,9 @@ def test_the_pages_form_cuts_at_a_lima_time_and_an_empty_cut_means_everything(cl
     html = client.get("/dashboard?lang=es&as_of=2022-03-01T12:00&by=zone").text
     client.get("/dashboard?lang=es&as_of=&by=zone")
     assert source.asked == [(datetime(2022, 3, 1, 17, 0, tzinfo=timezone.utc), "zone"), (None, "zone")]
-    assert 'name="as_of" lang="es" value="01/03/2022 12:00"' in html
+    # an ISO link cuts at that minute's start: the field shows the moment so, not "01/03/2022 12:00", which the next
+    # Aplicar would read as the minute's end (tester 252 F3)
+    assert 'name="as_of" lang="es" value="2022-03-01T12:00:00"' in html
 
 
 def test_the_cut_field_speaks_the_pages_date_format_and_the_server_reads_it(client: TestClient, source: FakeReporting) -> None:

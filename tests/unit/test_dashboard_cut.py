@@ -77,3 +77,12 @@ def test_the_field_shows_the_cut_as_it_was_typed() -> None:
     assert cut_in_field(datetime(2021, 12, 31, 23, 59, 59, 999999, tzinfo=LIMA), "en") == "2021-12-31"
     assert cut_in_field(datetime(2021, 12, 31, 18, 0, 59, 999999, tzinfo=LIMA), "es") == "31/12/2021 18:00"
     assert cut_in_field(None, "es") == ""
+
+
+def test_a_cut_that_ends_no_minute_shows_in_the_field_as_a_moment_read_back_the_same() -> None:
+    """Tester 252 F3: ``?as_of=2026-12-07T00:59`` (that minute's start) showed "07/12/2026 00:59", which the next Aplicar
+    sent back and read as the minute's end: other figures for the same text."""
+    for cut in (datetime(2026, 12, 7, 0, 59, tzinfo=LIMA), datetime(2026, 12, 7, 0, 59, 12, 345678, tzinfo=LIMA)):
+        shown = cut_in_field(cut, "es")
+        assert shown == cut.replace(tzinfo=None).isoformat()
+        assert datetime.fromisoformat(cut_from_form(shown)).replace(tzinfo=LIMA) == cut
