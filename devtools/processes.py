@@ -26,7 +26,8 @@ class PortTakenError(EmbeddedServerError):
 
     def __init__(self, server: str, host: str, port: int, variable: str) -> None:
         super().__init__(
-            f"{server}'s port {port} on {host} is taken by another process: stop that process, or set {variable} to a free port"
+            f"the port {port} of {server} on {host} is taken by another process: stop that process, or set {variable} to a "
+            "free port"  # "of imports", not "imports's" (tester 252 F5)
         )
         self.port = port
         self.variable = variable

@@ -112,7 +112,7 @@ def test_a_port_another_process_holds_stops_make_run_in_one_line_naming_it_and_i
     assert done.returncode == 1, done.stdout + done.stderr
     name = {"idp": "identity provider", "nats": "nats-server", "registry": "registry"}[taken]
     said = (
-        f"osv-platform: {name}'s port {ports[taken]} on 127.0.0.1 is taken by another process: stop that process, "
+        f"osv-platform: the port {ports[taken]} of {name} on 127.0.0.1 is taken by another process: stop that process, "
         f"or set {VARIABLES[taken]} to a free port\n"
     )
     assert done.stderr.endswith(said) and "Traceback" not in done.stderr, done.stderr
