@@ -763,11 +763,27 @@ def _recalled(tally: object, earlier: list[Fact], later: list[Fact]) -> list[Fac
     ]
 
 
-def test_a_tally_restored_before_departures_dissolutions_and_merges_goes_on_to_the_same_report_as_a_full_fold() -> None:
+def assert_restored_goes_on_as_a_full_fold(earlier: list[Fact], later: list[Fact]) -> None:
+    """A tally saved after ``earlier`` (through JSON, as a checkpoint), restored, handed what the read model recalls and
+    folding ``later`` reports as a fold of them all does, for the programme and by zone and district."""
     import json
 
     from services.reporting.domain.indicators import phases_in
     from services.reporting.domain.tally import Tally, activities_in, histories_in
+
+    facts = earlier + later
+    phases, lookup = phases_in(facts), activities_in(facts)
+    state = json.loads(json.dumps(Tally(phases, lookup).fold(earlier).state()))
+    restored = Tally.restore(state, phases, lookup)
+    restored.history = histories_in(facts)
+    restored.recall(_recalled(restored, earlier, later))
+    restored.fold(later)
+    for by in (None, "zone", "district"):
+        assert restored.report(phases, by) == report(facts, by), by
+
+
+def test_a_tally_restored_before_departures_dissolutions_and_merges_goes_on_to_the_same_report_as_a_full_fold() -> None:
+
 
     def about(subject: str, made: Fact) -> Fact:
         return Fact(made.event_id, made.type, subject, made.occurred_on, made.recorded_at, made.data)
@@ -793,14 +809,7 @@ def test_a_tally_restored_before_departures_dissolutions_and_merges_goes_on_to_t
         about("c", dissolved("c", "2022-03-01")),  # ends b's project and luis's participation too
     ]
     facts = earlier + later
-    phases, lookup = phases_in(facts), activities_in(facts)
-    state = json.loads(json.dumps(Tally(phases, lookup).fold(earlier).state()))
-    restored = Tally.restore(state, phases, lookup)
-    restored.history = histories_in(facts)
-    restored.recall(_recalled(restored, earlier, later))
-    restored.fold(later)
-    for by in (None, "zone", "district"):
-        assert restored.report(phases, by) == report(facts, by), by
+    assert_restored_goes_on_as_a_full_fold(earlier, later)
     f3 = phases_of(report(facts))["F3"]
     assert (f3["projects_active"], f3["agents_of_change"]["total"]) == (2, 2)  # g2 and g4, luis and rosa, until c dissolved
 

@@ -6,14 +6,22 @@ days" alert. Engagement's ``FollowUpMeetingWithdrawn`` repeats the meeting's day
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
 from services.reporting.domain.alerts import overdue_meetings
-from services.reporting.domain.indicators import Fact, phases_in
-from services.reporting.domain.tally import Tally, activities_in, evidence, histories_in, report
-from tests.unit.test_indicators import F1, F2, _recalled, fact, mapped, merged, phase, phases_of
+from services.reporting.domain.indicators import Fact
+from services.reporting.domain.tally import evidence, report
+from tests.unit.test_indicators import (
+    F1,
+    F2,
+    assert_restored_goes_on_as_a_full_fold,
+    fact,
+    mapped,
+    merged,
+    phase,
+    phases_of,
+)
 
 
 def meeting(osv: str, meeting_id: str, day: str, *actions: str) -> Fact:
@@ -72,16 +80,7 @@ def test_a_tally_restored_from_a_checkpoint_takes_the_meeting_back_as_one_folded
     ]
     later = [withdrawn("a", "wrong", "2021-03-01", "2021-09-15", {"x": "2021-07-10", "y": None})]
     facts = earlier + later
-    phases, lookup = phases_in(facts), activities_in(facts)
-    state = json.loads(json.dumps(Tally(phases, lookup).fold(earlier).state()))
-
-    restored = Tally.restore(state, phases, lookup)
-    restored.history = histories_in(facts)
-    restored.recall(_recalled(restored, earlier, later))
-    restored.fold(later)
-
-    for by in (None, "zone", "district"):
-        assert restored.report(phases, by) == report(facts, by), by
+    assert_restored_goes_on_as_a_full_fold(earlier, later)
     assert figures(facts) == {"F1": (0, 0), "F2": (0, 0)}
 
 
