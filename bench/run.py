@@ -90,6 +90,7 @@ from services.reporting import exports  # noqa: E402
 from services.reporting.domain.tally import report  # noqa: E402
 from services.reporting.rebuild import rebuild_from_stream  # noqa: E402
 from services.reporting.views.readmodel import ReadModel  # noqa: E402
+from services.reporting.views.tables import CheckpointRow  # noqa: E402
 from shared.districts import DistrictTable  # noqa: E402
 from shared.events import (  # noqa: E402
     SPEC_SOURCE_PREFIX,
@@ -1730,6 +1731,14 @@ def bench_rebuild(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     readmodel.engine.dispose()
 
 
+def checkpoint_sizes(connection: Any) -> tuple[int, int]:
+    """The tally's checkpoints' ``state`` bytes in all and the largest's, from the read model's own table
+    (:class:`CheckpointRow`; ``connection``: ``sqlite3`` on its file). Named there, not here: the bench's own name of
+    the table went stale when its version moved on, and the whole rebuild part failed."""
+    total, largest = connection.execute(f"SELECT sum(length(state)), max(length(state)) FROM {CheckpointRow.__tablename__}").fetchone()
+    return int(total or 0), int(largest or 0)
+
+
 def bench_as_of(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     """Reports as of random moments on the rebuilt read model, beside a bare SQL count of the same facts."""
     import sqlite3
@@ -1797,7 +1806,7 @@ def bench_as_of(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     with step("dashboard"):
         bench_dashboard(path, samples=max(5, min(samples, 30)), rows=rows, readmodel=readmodel, last=last)
     checkpoints = readmodel.checkpoints()
-    size = connection.execute("SELECT sum(length(state)), max(length(state)) FROM tally_checkpoints_5").fetchone()
+    size = checkpoint_sizes(connection)
     table.notes.append(f"as-of: {len(checkpoints)} checkpoints, {size[0] / 1e6:.0f} MB in all, the largest {size[1] / 1e3:.0f} kB")
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     on_disk = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
