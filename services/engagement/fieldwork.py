@@ -143,6 +143,7 @@ class Fieldwork:
         already. The OSV need not be active: a mistake is taken back after a dissolution or a merge too."""
         follow_up = self.find_follow_up(osv_id)
         if follow_up is None:
+            self._check_known(osv_id)  # an OSV not heard of is named as such, not the record (tester 251 F5)
             raise MeetingNotFoundError(meeting_id)
         meeting = follow_up.withdraw_meeting(meeting_id, reason, note, today=self.today())
         self.save(follow_up)
@@ -176,6 +177,7 @@ class Fieldwork:
         Lima); 404 for a record not of this OSV's follow-up, 409 ``assistance_not_withdrawn`` for one withdrawn already."""
         follow_up = self.find_follow_up(osv_id)
         if follow_up is None:
+            self._check_known(osv_id)  # an OSV not heard of is named as such, not the record (tester 251 F5)
             raise AssistanceNotFoundError(assistance_id)
         record = follow_up.withdraw_assistance(assistance_id, reason, note, today=self.today())
         self.save(follow_up)
@@ -458,6 +460,7 @@ class Fieldwork:
         404 for one not of this OSV, 409 ``assessment_not_withdrawn`` for one withdrawn already."""
         record = self.find(NeedsRecord.id_for(osv_id), NeedsRecord)
         if record is None:
+            self._check_known(osv_id)  # an OSV not heard of is named as such, not the record (tester 251 F5)
             raise AssessmentNotFoundError(assessment_id)
         assessment = record.withdraw(assessment_id, reason, today=self.today())
         self.save(record)

@@ -97,6 +97,15 @@ def test_a_meeting_is_withdrawn_once_and_one_unknown_or_of_another_osv_is_not_fo
     assert head(client) == written
 
 
+def test_a_withdrawal_on_an_osv_not_heard_of_names_the_osv_not_the_record(client: TestClient) -> None:
+    """Tester 251 F5: a meeting's, an assistance record's or an assessment's withdrawal on an OSV id engagement never heard
+    of was 404 `known_meeting` ("not one of this OSV's follow-up meetings"), where the record's own POST names the OSV."""
+    unknown = str(uuid4())
+    for kind in ("meetings", "technical-assistance", "needs-assessments"):
+        answer = client.post(f"/osvs/{unknown}/{kind}/{uuid4()}/withdrawal", json={"reason": "duplicate"})
+        assert_problem(answer, 404, "osv_id", "osv_mapped_in_registry")
+
+
 def test_a_withdrawal_needs_a_known_reason_and_a_note_of_words(client: TestClient) -> None:
     osv_id = an_osv(client)
     meeting = a_meeting(client, osv_id)
