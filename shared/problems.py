@@ -86,6 +86,7 @@ PLAIN_MESSAGES = {
     "int_from_float": "must be a whole number, without a fractional part",
     "decimal_type": "must be a number, written as a JSON number (12.5) or as text of digits (\"12.50\"), not true/false, a list or an object",
     "decimal_parsing": "must be a number, written as a JSON number (12.5) or as text of digits (\"12.50\")",
+    "extra_forbidden": "is no field of this request: leave it out (the request's fields are in its OpenAPI description)",
 }
 """pydantic's messages that read as its parser's ("Input should be a valid UUID, invalid group count: expected 5,
 found 1"), said as what to send instead; the rule stays pydantic's type (a bound's is the project's: :func:`bound_rule`)."""

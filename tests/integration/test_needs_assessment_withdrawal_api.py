@@ -43,3 +43,18 @@ def test_an_assessment_withdrawn_stays_listed_marked_once_and_the_right_one_is_r
     ]
     [published] = [e["data"] for e in feed(client) if e["type"] == "NeedsAssessmentWithdrawn"]
     assert (published["assessment_id"], published["reason"]) == (wrong["assessment_id"], "wrong_osv")
+
+
+def test_a_field_the_withdrawal_does_not_take_is_told_to_be_left_out(client: TestClient) -> None:
+    """Tester 251 F4: a `note` on an assessment's withdrawal (a meeting's takes one, an assessment's a code only) got
+    pydantic's "Extra inputs are not permitted"; every request's unknown field is said in the project's words now."""
+    osv_id = Upstream(application_of(client), mapped_on="2024-01-15").osv_mapped()
+    path = f"/osvs/{osv_id}/needs-assessments"
+    wrong = created(client.post(path, json=ASSESSMENT))
+    written = head(client)
+
+    answer = client.post(f"{path}/{wrong['assessment_id']}/withdrawal", json={"reason": "duplicate", "note": "x"})
+
+    problem = assert_problem(answer, 422, "note", "extra_forbidden")
+    assert problem["errors"][0]["message"].startswith("is no field of this request: leave it out"), problem
+    assert head(client) == written
