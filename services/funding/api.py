@@ -223,7 +223,13 @@ def disburse(grant_id: UUID, body: DisbursementCreate, funding: FundingDep) -> G
 
 @grants.post("/{grant_id}/closing", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES)
 def close_grant(grant_id: UUID, body: GrantClosingCreate, funding: FundingDep) -> GrantPublic:
-    """Close a grant with its outcome and final report (records `GrantClosed`); nothing is recorded on it after."""
+    """Close a grant with its outcome and final report (records `GrantClosed`); nothing is recorded on it after.
+
+    Not before the grant (422 `not_before_granted_on`) nor its last tranche or delivery (422 `not_before_last_record`), nor
+    before the last enrolment of an agent of change in its project that engagement published (409
+    `closed_after_enrolments`, field `closed_on`, naming that day, also as `last_enrolled_on`: engagement enrols no one
+    after a closing, 409 `grant_open`). A closed or withdrawn grant is 409 `grant_open` or `grant_not_withdrawn`.
+    """
     grant = funding.close_grant(
         grant_id=grant_id, outcome=body.outcome, final_report_reference=body.final_report_reference, closed_on=body.closed_on
     )

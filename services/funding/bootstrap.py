@@ -1,4 +1,4 @@
-"""Funding's wiring, in one place: its store, its view of registry's OSVs, and the relay.
+"""Funding's wiring, in one place: its store, its views of registry's OSVs and engagement's enrolments, and the relay.
 
 :func:`bootstrap` returns the :class:`~shared.web.Runtime` the FastAPI
 lifespan starts: it builds the application (the event store and the view
@@ -16,13 +16,13 @@ from __future__ import annotations
 from services.funding.application import Funding
 from services.funding.events import catalogue
 from services.funding.settings import FundingSettings
-from services.funding.views import OSVDirectory
+from services.funding.views import OSVDirectory, ProjectEnrolments
 from shared.districts import refuse_lacking
 from shared.idempotency import AnswerBook
 from shared.keychecks import opened_key_ring
 from shared.sealing import key_engine
 from shared.settings import read_or_exit
-from shared.views import make_engine
+from shared.views import View, make_engine
 from shared.web import Runtime
 
 
@@ -38,12 +38,17 @@ def bootstrap(settings: FundingSettings | None = None) -> Runtime:
         districts = settings.districts_table()  # one table for the directory and the application
         osvs = OSVDirectory(view_engine, settings.service_name, districts, shows_names=True)  # a proposal's OSV, by name
         refuse_lacking(settings.service_name, districts, osvs.mapped_districts(), "OSVs its OSV directory holds")
-        funding = Funding(env, osvs=osvs, answers=answers, keys=keys, districts=districts, grant_ceilings=settings.grant_ceilings())
+        enrolments = ProjectEnrolments(view_engine)  # the enrolments a closing is not dated before (tester 251 F2)
+        funding = Funding(
+            env, osvs=osvs, enrolments=enrolments, answers=answers, keys=keys, districts=districts,
+            grant_ceilings=settings.grant_ceilings(),
+        )
         osvs.on_merge = funding.take_merge  # a merge's grants weighed together before the directory takes it
         return funding
 
-    def views(funding: Funding) -> list[OSVDirectory]:
-        """Funding follows registry's OSVs."""
-        return [funding.osvs]
+    def views(funding: Funding) -> list[View]:
+        """Funding follows registry's OSVs and engagement's enrolments (``ParticipantEnrolled`` alone): each view takes
+        its events as they come, and funding takes commands with either service away."""
+        return [funding.osvs, *([funding.enrolments] if funding.enrolments is not None else [])]
 
     return Runtime(settings, catalogue, application, views)

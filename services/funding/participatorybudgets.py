@@ -48,8 +48,12 @@ class ParticipatoryBudgets:
         """
         osv = self.osvs.require_active(osv_id, on=submitted_on, dated="submitted_on")
         district = self.osvs.district_ubigeo(osv.district)
-        self.municipalities.require_here(municipality_id, self.districts_lacking, "funding")  # 503 for a ubigeo it may lack
-        municipality_id = self.municipalities.require_of_osv(municipality_id, district, "submits to the participatory budget of").id
+        self.municipalities.require_here(
+            municipality_id, self.districts_lacking, "funding"
+        )  # 503 for a ubigeo it may lack
+        municipality_id = self.municipalities.require_of_osv(
+            municipality_id, district, "submits to the participatory budget of"
+        ).id
         if ParticipatoryBudgetSubmission.id_for(osv_id, municipality_id, cycle_year) in self.repository:
             raise SubmissionTakenError(municipality_id, cycle_year)
         submission = submit_participatory_budget(
@@ -77,14 +81,18 @@ class ParticipatoryBudgets:
         self.save(submission)
         return submission
 
-    def get_participatory_budget(self, submission_id: UUID, scope: MunicipalScope = ALL_LIMA) -> ParticipatoryBudgetSubmission:
+    def get_participatory_budget(
+        self, submission_id: UUID, scope: MunicipalScope = ALL_LIMA
+    ) -> ParticipatoryBudgetSubmission:
         """The submission; 404 when there is none or its OSV's municipality is outside ``scope``."""
         submission = self.load(submission_id, ParticipatoryBudgetSubmission, SubmissionNotFoundError)
         if not self.in_scope(submission.osv_id, scope):
             raise SubmissionNotFoundError(submission_id)
         return submission
 
-    def participatory_budgets_of(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> list[ParticipatoryBudgetSubmission]:
+    def participatory_budgets_of(
+        self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA
+    ) -> list[ParticipatoryBudgetSubmission]:
         """The OSV's submissions, latest cycle first; none for an OSV outside ``scope``."""
         index = self.find_participatory_budget_index(osv_id) if self.in_scope(osv_id, scope) else None
         submissions = [self.get_participatory_budget(i) for i in index.submission_ids] if index else []

@@ -10,6 +10,7 @@ import pytest
 
 from services.funding.domain.grants import (
     BeyondGrantAmountError,
+    ClosedBeforeEnrolmentError,
     DeliveredItem,
     Grant,
     GrantClosedError,
@@ -277,6 +278,23 @@ def test_a_grant_is_not_closed_before_it_was_made_nor_before_what_was_recorded_o
         grant.close(GrantOutcome.COMPLETED, "INF-1", date(2021, 11, 14))
     assert (before_delivery.value.field, before_delivery.value.rule) == ("closed_on", "not_before_last_record")
     assert grant.status is GrantStatus.OPEN
+
+
+def test_a_grant_is_not_closed_before_the_last_enrolment_in_its_project_and_the_refusal_names_its_day_only() -> None:
+    # Tester 251 F2: a closing dated before an agent of change's enrolment ended that participation before it began (it
+    # counted in no phase) while engagement still showed it open; engagement refuses the mirror case (409 grant_open).
+    grant = seed_fund()
+    with pytest.raises(ClosedBeforeEnrolmentError) as refused:
+        grant.close(GrantOutcome.CANCELLED, "IF-2021-031", date(2021, 10, 31), last_enrolled_on=date(2021, 11, 1))
+    assert (refused.value.field, refused.value.rule) == ("closed_on", "closed_after_enrolments")
+    assert "2021-10-31" in refused.value.message and "2021-11-01" in refused.value.message
+    assert refused.value.extensions == {"last_enrolled_on": "2021-11-01"}
+    assert grant.status is GrantStatus.OPEN and grant.closing is None
+    # The enrolment's day itself is taken, as engagement takes an enrolment dated on the closing's day.
+    closing = grant.close(GrantOutcome.CANCELLED, "IF-2021-031", date(2021, 11, 1), last_enrolled_on=date(2021, 11, 1))
+    assert (grant.status, closing.closed_on) == (GrantStatus.CLOSED, date(2021, 11, 1))
+    # With no enrolment known, a closing is judged as before.
+    assert seed_fund().close(GrantOutcome.COMPLETED, "IF-1", date(2021, 10, 20), last_enrolled_on=None).closed_on == date(2021, 10, 20)
 
 
 # First-time and repeat support ---------------------------------------------------

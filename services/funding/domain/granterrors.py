@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,24 @@ class GrantClosedError(ConflictError):
             field="grant_id",
             rule="grant_open",
         )
+
+
+class ClosedBeforeEnrolmentError(ConflictError):
+    """409 ``closed_after_enrolments``: a closing dated before the day engagement enrolled an agent of change in the grant's
+    project (its ``ParticipantEnrolled``, as funding's view of them holds it). The message names that day, never the person;
+    ``extensions`` holds it as ``last_enrolled_on``."""
+
+    def __init__(self, closed_on: date, last_enrolled_on: date) -> None:
+        super().__init__(
+            f"closed_on {closed_on.isoformat()} is before {last_enrolled_on.isoformat()}, the day engagement enrolled an "
+            "agent of change in this grant's project (its latest enrolment): that participation would end before it began "
+            "and count in no phase, while engagement still shows it open. Date the closing on or after "
+            f"{last_enrolled_on.isoformat()} (the day itself is taken); engagement, the other way round, enrols no one after "
+            "a closing (409 grant_open)",
+            field="closed_on",
+            rule="closed_after_enrolments",
+        )
+        self.extensions = {"last_enrolled_on": last_enrolled_on.isoformat()}
 
 
 class NoWithdrawalNoteError(ConflictError):
