@@ -20,6 +20,17 @@ from files (:mod:`audit.headsfiles`): a report's JSON ``heads`` or a list of
 ``Chain-Heads`` header saved as text; a NATS server out of reach, or one that refuses
 the user, is one line naming its URL (the password ``***``), exit 2. Prints
 ``ok`` or the first position that fails and why; exits 1 on a failure.
+
+After ``osv-restore accept-tail`` (README, "Restoring a backup") the log holds
+the operator's ``StreamTailAccepted`` record: the stream's events after the
+position store and stream shared are not in the store, and the heads given
+out there name events it never will hold. Those heads are not checked; the
+chain is, before the record and after it. Then it prints ``ok with an
+accepted loss``, naming each record (its position, when it was recorded, the
+shared position, the stream's last, how many events were lost, and the heads
+that named the lost tail), and exits 3: never a silent pass, never called
+tampering. A failure anywhere else (a changed byte, a record deleted outside
+that gap) is a failure as ever, exit 1.
 """
 
 from __future__ import annotations
@@ -41,9 +52,10 @@ import psycopg
 from audit.headsfiles import HeadsFileError, heads_from_file
 from services.reporting.streamreader import NatsSignInRefusedError, NatsUnreachableError, connect
 from shared.chain import CHAIN_SUFFIX
-from shared.chaincheck import Entry, Head, Verdict, entries_of_store, verify
+from shared.chaincheck import AcceptedLoss, Entry, Head, Verdict, entries_of_store, verify
 from shared.chainheads import HEADS_BUCKET, read_heads
 from shared.clientmessages import one_line, redacted, refusal, service_client, token_fault, unreachable
+from shared.restore import accepted_losses
 from shared.store import ServiceApplication, persistence_env
 
 SERVICES = ("registry", "funding", "engagement", "reporting")
@@ -160,7 +172,7 @@ def verify_opened(service: str, app: ServiceApplication, url: str, heads: Sequen
     when its events are another service's."""
     if (whose := service_of_store(app)) not in (None, service):
         raise ChainOfAnotherServiceError(redacted(f"the store at {url} holds {whose}'s events, not {service}'s: give {service}'s own store"))
-    return verify(service, entries_of_store(app), [h for h in heads if h.service == service])
+    return verify(service, entries_of_store(app), [h for h in heads if h.service == service], accepted_losses(app))
 
 
 def verify_store(service: str, url: str, heads: Sequence[Head]) -> Verdict:
@@ -172,15 +184,18 @@ def verify_store(service: str, url: str, heads: Sequence[Head]) -> Verdict:
         app.close()
 
 
-def entries_of_feed(client: httpx.Client, service: str, page: int = 1000) -> Iterator[Entry]:
+def entries_of_feed(client: httpx.Client, service: str, page: int = 1000, accepted: list[AcceptedLoss] | None = None) -> Iterator[Entry]:
     """Every position ``service``'s ``GET /chain`` lists, in order; :class:`ChainOfAnotherServiceError` when a page
-    names another service (its ``service``), or none."""
+    names another service (its ``service``), or none. Each page's ``accepted_losses`` (the service's ``osv-restore
+    accept-tail`` records there) are added to ``accepted`` as it is read."""
     after = 0
     while True:
         body = client.get("/chain", params={"after": after, "limit": page}).raise_for_status().json()
         if (served := body.get("service")) != service:
             whose = f"{served}'s chain" if served else "a chain that names no service (a service older than osv-verify?)"
             raise ChainOfAnotherServiceError(f"the feed at {client.base_url} serves {whose}, not {service}'s: give {service}'s own URL")
+        if accepted is not None:
+            accepted.extend(AcceptedLoss(**record) for record in body.get("accepted_losses", []))
         for entry in body["entries"]:
             yield Entry(int(entry["position"]), entry["digest"], entry["hash"])
         if body["next_after"] == after:
@@ -189,7 +204,9 @@ def entries_of_feed(client: httpx.Client, service: str, page: int = 1000) -> Ite
 
 
 def verify_feed(service: str, client: httpx.Client, heads: Sequence[Head]) -> Verdict:
-    return verify(service, entries_of_feed(client, service), [h for h in heads if h.service == service])
+    """:func:`~shared.chaincheck.verify` of the chain ``GET /chain`` serves, with the accept-tail records it names."""
+    accepted: list[AcceptedLoss] = []
+    return verify(service, entries_of_feed(client, service, accepted=accepted), [h for h in heads if h.service == service], accepted)
 
 
 class HeadsUnreadError(Exception):
@@ -284,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(verdict.as_dict(), indent=2) if args.json else verdict.describe())
     if not any(head.service == args.service for head in heads):  # "no published heads were given" when --nats was, before (tester 225 F8)
         print(note_without_heads(args), file=sys.stderr)
-    return 0 if verdict.ok else 1
+    return 1 if verdict.failed else 3 if verdict.accepted else 0
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ computed again from the records, and both are held against the heads the relay g
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from shared.chain import GENESIS, link, record_digest
@@ -37,9 +37,74 @@ class Entry:
     recorded_hash: str | None
 
 
+@dataclass(frozen=True)
+class AcceptedLoss:
+    """An ``osv-restore accept-tail`` record in the log (:class:`shared.restore.StreamTailAccepted`, private): the operator
+    accepted that the stream's events after ``shared_position`` are not in this store.
+
+    ``position``: where the record stands, the last position given out then. ``accepted_at`` (RFC 3339),
+    ``shared_position``, ``stream_position`` (the stream's last position then), ``head_given_out`` (the highest chain
+    head then, 0 if none) and ``lost``, ``moved`` (counts of events): as recorded; None when the record could not be
+    read (engagement's events are encrypted: ``osv-verify --store`` holds no key).
+    """
+
+    position: int
+    accepted_at: str | None = None
+    shared_position: int | None = None
+    stream_position: int | None = None
+    head_given_out: int | None = None
+    lost: int | None = None
+    moved: int | None = None
+
+    @property
+    def readable(self) -> bool:
+        return self.shared_position is not None
+
+
+@dataclass
+class AcceptedLossFound:
+    """An :class:`AcceptedLoss` as :func:`verify` found it in the chain: the positions it accounts for are those after
+    ``after`` up to its own; ``heads_in_it``: the positions of heads given out there (names of events of the lost tail,
+    not checked against the store); ``heads_after``: how many heads given out after the record agree with the chain."""
+
+    record: AcceptedLoss
+    after: int
+    heads_in_it: list[int] = field(default_factory=list)
+    heads_after: int = 0
+
+    def accounts_for(self, position: int) -> bool:
+        return self.after < position <= self.record.position
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self.record), "lost_after": self.after, "heads_in_it": self.heads_in_it, "heads_after": self.heads_after}
+
+    def describe(self) -> str:
+        record = self.record
+        if record.readable:
+            stream = f"up to {record.stream_position} (the stream's last then)" if record.stream_position else ""
+            what = (
+                f"osv-restore accept-tail recorded at {record.accepted_at} (its StreamTailAccepted record, position {record.position}): "
+                f"{record.lost} event{'' if record.lost == 1 else 's'} of the stream after the shared position {record.shared_position} "
+                f"{stream} {'is' if record.lost == 1 else 'are'} not in this store (partners and reporting keep them); the store holds "
+                f"nothing between {self.after} and {record.position}"
+            ).replace("  ", " ")
+        else:
+            what = (
+                f"osv-restore accept-tail's StreamTailAccepted record at position {record.position} (its details are sealed under "
+                f"the service's key: the service's GET /verify names them): the store holds nothing between {self.after} and "
+                f"{record.position}, which the operator accepted as lost"
+            )
+        if self.heads_in_it:
+            at = ", ".join(str(p) for p in self.heads_in_it)
+            what += f"; the head{'' if len(self.heads_in_it) == 1 else 's'} given out at {at} named that lost tail, not checked against the store"
+        after = f"{self.heads_after} head{' given out after the record agrees' if self.heads_after == 1 else 's given out after the record agree'} with it"
+        return f"accepted loss: {what}; {after}"
+
+
 @dataclass
 class Verdict:
-    """What :func:`verify` found: ``ok``, or the first position that fails and why."""
+    """What :func:`verify` found: ``ok``, the first position that fails and why, or a chain that holds past a loss an
+    operator accepted (``accepted``: :class:`AcceptedLossFound`; ``outcome`` ``accepted_loss``)."""
 
     service: str
     checked: int = 0
@@ -48,10 +113,24 @@ class Verdict:
     snapshots_checked: int = 0
     failure_position: int | None = None
     failure: str | None = None
+    accepted: list[AcceptedLossFound] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
+
+    @property
+    def outcome(self) -> str:
+        """``ok``; ``accepted_loss``: the chain holds, and the log holds an operator's record of a loss accepted
+        (``osv-restore accept-tail``), never a silent pass; ``failed``."""
+        if self.failed:
+            return "failed"
+        return "accepted_loss" if self.accepted else "ok"
 
     @property
     def ok(self) -> bool:
-        return self.failure is None
+        """Nothing failed and nothing to explain (no accepted loss)."""
+        return self.outcome == "ok"
 
     def fail(self, position: int | None, reason: str) -> None:
         """Keep the failure at the lowest position (a failure without a position counts only if there is none)."""
@@ -62,23 +141,29 @@ class Verdict:
         return {
             "service": self.service,
             "ok": self.ok,
+            "outcome": self.outcome,
             "events_checked": self.checked,
             "head": None if self.head is None else {"position": self.head[0], "hash": self.head[1]},
             "heads_checked": self.heads_checked,
             "snapshots_checked": self.snapshots_checked,
-            "first_failure": None if self.ok else {"position": self.failure_position, "reason": self.failure},
+            "first_failure": None if not self.failed else {"position": self.failure_position, "reason": self.failure},
+            "accepted_losses": [found.as_dict() for found in self.accepted],
         }
 
     def describe(self) -> str:
-        if self.ok:
-            head = f"head {self.head[1]} at position {self.head[0]}" if self.head else "an empty log"
-            snapshots = f"; {self.snapshots_checked} snapshots match their events" if self.snapshots_checked else ""
-            return f"{self.service}: ok: {self.checked} events chained up to {head}; {self.heads_checked} published heads agree{snapshots}"
-        where = f"position {self.failure_position}" if self.failure_position is not None else "the log"
-        return f"{self.service}: FAILED at {where}: {self.failure}"
+        losses = [found.describe() for found in self.accepted]
+        if self.failed:
+            where = f"position {self.failure_position}" if self.failure_position is not None else "the log"
+            return "\n".join([f"{self.service}: FAILED at {where}: {self.failure}", *losses])
+        head = f"head {self.head[1]} at position {self.head[0]}" if self.head else "an empty log"
+        snapshots = f"; {self.snapshots_checked} snapshots match their events" if self.snapshots_checked else ""
+        chained = f"{self.checked} events chained up to {head}; {self.heads_checked} published heads agree{snapshots}"
+        if not self.accepted:
+            return f"{self.service}: ok: {chained}"
+        return "\n".join([f"{self.service}: ok with an accepted loss (not tampering; an operator's record): {chained}", *losses])
 
 
-def verify(service: str, entries: Iterable[Entry], heads: Sequence[Head]) -> Verdict:
+def verify(service: str, entries: Iterable[Entry], heads: Sequence[Head], accepted: Sequence[AcceptedLoss] = ()) -> Verdict:
     """Recompute the chain from the records and check it against the hashes the store recorded and the heads given out.
 
     ``entries`` are the log's positions in order: each stored event with its
@@ -89,6 +174,12 @@ def verify(service: str, entries: Iterable[Entry], heads: Sequence[Head]) -> Ver
     recomputed hash disagrees with a head given out (a history rewritten with
     its chain made again consistently); and a head beyond the log's end (its
     tail cut).
+
+    ``accepted``: the log's ``osv-restore accept-tail`` records (:func:`shared.restore.accepted_losses`). Each one
+    the chain holds (an event at its position) accounts for the positions the log lacks just before it (after the
+    log's event before it, and after the ``shared_position`` it records) and its own: a head given out there named
+    an event of the lost tail, and is not a failure; the verdict's outcome is then ``accepted_loss``, naming the record. A record the chain does not
+    hold accounts for nothing. ``accepted`` is read as ``entries`` are: a list a feed's reader adds to as it goes will do.
     """
     verdict = Verdict(service)
     computed: dict[int, str] = {}
@@ -98,6 +189,10 @@ def verify(service: str, entries: Iterable[Entry], heads: Sequence[Head]) -> Ver
         if entry.digest is None:
             verdict.fail(entry.position, "the chain records an event here that the store no longer holds: it was deleted")
             continue
+        # Looked up as the entries are read: a feed's pages name the records they hold (audit.verify.entries_of_feed).
+        if (record := next((r for r in accepted if r.position == entry.position), None)) is not None:
+            # The gap the store really lacks, never below what the record says it shares.
+            verdict.accepted.append(AcceptedLossFound(record, max(last, record.shared_position or 0)))
         verdict.checked += 1
         previous = link(previous, entry.position, entry.digest)
         last = entry.position
@@ -115,6 +210,9 @@ def verify(service: str, entries: Iterable[Entry], heads: Sequence[Head]) -> Ver
             )
     verdict.head = (last, previous) if last else None
     for head in sorted(heads, key=lambda h: h.position):
+        if (found := next((f for f in verdict.accepted if f.accounts_for(head.position)), None)) is not None:
+            found.heads_in_it.append(head.position)  # it named an event of the tail the operator accepted as lost
+            continue
         verdict.heads_checked += 1
         given = f"the head given out{' at ' + head.published_at if head.published_at else ''} ({head.source})"
         if head.position > last:
@@ -127,6 +225,9 @@ def verify(service: str, entries: Iterable[Entry], heads: Sequence[Head]) -> Ver
                 f"{given} says the chain here was {head.hash[:16]}…; the store's events now give {computed[head.position][:16]}…: "
                 "the history up to here was rewritten",
             )
+        else:
+            for found in verdict.accepted:
+                found.heads_after += head.position > found.record.position
     return verdict
 
 

@@ -49,6 +49,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.utils import get_topic
 
 from shared.chain import GENESIS, link, record_digest
+from shared.chaincheck import AcceptedLoss
 from shared.chainheads import read_heads
 
 log = logging.getLogger(__name__)
@@ -279,6 +280,27 @@ def accepted_tails(app: Any) -> list[tuple[int, int]]:
     while batch := app.recorder.select_notifications(start=position, limit=100, topics=[topic], inclusive_of_start=False):
         found.extend((int(app.mapper.to_domain_event(n).shared_position), n.id) for n in batch)
         position = batch[-1].id
+    return found
+
+
+def accepted_losses(app: Any, after: int = 0, stop: int | None = None) -> list[AcceptedLoss]:
+    """Each :class:`StreamTailAccepted` record of ``app``'s store after ``after`` (up to ``stop``), in order, as the
+    verifier reads it (:class:`shared.chaincheck.AcceptedLoss`): only its position when it cannot be read (engagement's
+    events are encrypted, and ``osv-verify --store`` holds no key). Only reads."""
+    topic = get_topic(StreamTailAccepted.Recorded)
+    found: list[AcceptedLoss] = []
+    while batch := app.recorder.select_notifications(start=after, limit=100, stop=stop, topics=[topic], inclusive_of_start=False):
+        for notification in batch:
+            try:
+                record = app.mapper.to_domain_event(notification)
+            except (ValueError, TypeError):  # sealed under the service's key
+                found.append(AcceptedLoss(notification.id))
+                continue
+            found.append(AcceptedLoss(
+                notification.id, str(record.accepted_at), int(record.shared_position), int(record.stream_position),
+                int(getattr(record, "head_given_out", 0)), int(record.lost), int(record.moved),
+            ))
+        after = batch[-1].id
     return found
 
 

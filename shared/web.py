@@ -54,6 +54,7 @@ from shared.listing import refuse_unknown_query_parameters
 from shared.messaging import NatsLink
 from shared.problems import DATABASE_AWAY, MAX_POSITION, RETRY_AFTER_SECONDS, install_error_handlers
 from shared.relay import OutboxRelay
+from shared.restore import accepted_losses
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.schemas import read_for
 from shared.settings import ServiceSettings
@@ -414,7 +415,7 @@ class Runtime:
         else:
             source = "unavailable: NATS is not connected"
         def check() -> Any:
-            verdict = verify(service, entries_of_store(self.store), heads)
+            verdict = verify(service, entries_of_store(self.store), heads, accepted_losses(self.store))
             verdict.snapshots_checked, differing = snapshots_disagreeing(self.store)  # outside the chain: checked against its events
             for reason in differing:
                 verdict.fail(None, reason)

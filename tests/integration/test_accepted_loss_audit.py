@@ -1,0 +1,111 @@
+"""An auditor checks a store taken past its stream by ``osv-restore accept-tail``: the loss is named, never taken for tampering.
+
+Registry's store is put back from an older backup while its stream and its chain heads went on (as in
+:mod:`tests.integration.test_restored_store`), and an operator accepts the stream's tail. The heads given out in the
+lost tail name events the store will never hold: ``osv-verify`` and ``GET /verify`` said "FAILED at position N: the
+head given out … names position N, which the store no longer holds", for good, and nothing in it named the operator's
+``StreamTailAccepted`` record (tester 245 F7).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from audit import verify as osv_verify
+from audit.verify import heads_from_nats, verify_feed
+from devtools.embedded import NatsServer
+from devtools.restore import main as restore_main
+from tests.integration.test_restored_store import Backups, given_out_past_its_stream, highest_head, map_osv
+from tests.support.served import served_system
+from tests.support.system import eventually
+
+
+def accepted_past_heads_given_out(
+    backups: Backups, nats_url: str, capsys: pytest.CaptureFixture[str]
+) -> dict[str, Any]:
+    """Registry's store put back behind its stream and the heads given out (up to the lost store's last position), and
+    ``osv-restore accept-tail`` run on it; what it printed (``--json``)."""
+    given_out_past_its_stream(backups, nats_url, heads_every=0.2)
+    capsys.readouterr()
+    assert restore_main(["accept-tail", "--json", *backups.cli(nats_url)]) == 0
+    accepted: dict[str, Any] = json.loads(capsys.readouterr().out)
+    assert accepted["lost"] and accepted["given_out"] > accepted["stream_position"] > accepted["shared_position"]
+    return accepted
+
+
+def tampered_copy(store: Path, name: str, statement: str) -> str:
+    """A copy of the SQLite store ``store`` with ``statement`` run on it, as someone with the file could; its URL."""
+    copy = store.with_name(name)
+    with closing(sqlite3.connect(store)) as live, closing(sqlite3.connect(copy)) as target:
+        live.backup(target)
+    with closing(sqlite3.connect(copy)) as connection:
+        connection.execute(statement)
+        connection.commit()
+    return f"sqlite:///{copy}"
+
+
+def test_after_accept_tail_the_audit_names_the_operators_record_and_tampering_elsewhere_still_fails(
+    tmp_path: Path, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backups = Backups(tmp_path / "var", None, None)
+    accepted = accepted_past_heads_given_out(backups, nats_server.url, capsys)
+    record, shared = accepted["given_out"], accepted["shared_position"]
+    lost_heads = asyncio.run(heads_from_nats(nats_server.url, "registry"))
+    assert any(shared < h.position <= record for h in lost_heads)  # heads given out in the tail the store lost
+
+    # Started again, the service takes commands; its relay gives out heads of the chain past the record.
+    heads = {"registry": {"chain_head_seconds": 0.2}}
+    with served_system(backups.var, nats_server.url, backups.database_urls, overrides=heads) as (system, _):
+        assert map_osv(system, "Vecinos después de la restauración").status_code == 201
+        system.wait_relayed()
+        eventually(lambda: asyncio.run(highest_head(nats_server.url)) > record)
+
+        # GET /verify: the chain holds; the loss the operator accepted is named, with the heads that named its events.
+        answer = system.registry.get("/verify").json()
+        assert (answer["ok"], answer["outcome"], answer["first_failure"]) == (False, "accepted_loss", None), answer
+        [loss] = answer["accepted_losses"]
+        assert (loss["position"], loss["shared_position"], loss["stream_position"]) == (
+            record,
+            shared,
+            accepted["stream_position"],
+        )
+        assert loss["lost"] == len(accepted["lost"]) and loss["accepted_at"]
+        assert loss["heads_in_it"] and all(shared < p <= record for p in loss["heads_in_it"])
+        assert loss["heads_after"] >= 1
+
+        # osv-verify --feed reads the records from GET /chain: the same verdict.
+        by_feed = verify_feed("registry", system.registry, asyncio.run(heads_from_nats(nats_server.url, "registry")))
+        assert by_feed.outcome == "accepted_loss" and by_feed.accepted[0].record.position == record
+
+    # osv-verify --store: exit 3, "ok with an accepted loss", the record named; never "FAILED", never a silent "ok".
+    store = backups.var / "registry" / "events.db"
+    assert osv_verify.main(["--service", "registry", "--store", backups.store_url, "--nats", nats_server.url]) == 3
+    said = capsys.readouterr().out
+    assert "registry: ok with an accepted loss" in said and "FAILED" not in said
+    assert f"StreamTailAccepted record, position {record}" in said
+    assert f"after the shared position {shared} up to {accepted['stream_position']}" in said
+    assert f"{len(accepted['lost'])} events of the stream" in said
+    assert loss["accepted_at"] in said
+    assert (
+        osv_verify.main(["--service", "registry", "--store", backups.store_url, "--nats", nats_server.url, "--json"])
+        == 3
+    )
+    assert json.loads(capsys.readouterr().out)["outcome"] == "accepted_loss"
+
+    # A real tamper elsewhere fails as ever: a changed byte before the loss, an event deleted outside its gap.
+    changed = tampered_copy(
+        store, "changed.db", "UPDATE stored_events SET state = CAST(state || ' ' AS BLOB) WHERE rowid = 1"
+    )
+    assert osv_verify.main(["--service", "registry", "--store", changed, "--nats", nats_server.url]) == 1
+    said = capsys.readouterr().out
+    assert "FAILED at position 1" in said and "it was changed, moved or inserted" in said
+    deleted = tampered_copy(store, "deleted.db", f"DELETE FROM stored_events WHERE rowid = {shared}")
+    assert osv_verify.main(["--service", "registry", "--store", deleted, "--nats", nats_server.url]) == 1
+    assert f"FAILED at position {shared}" in capsys.readouterr().out
