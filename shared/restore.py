@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -62,9 +62,11 @@ class StreamTailAccepted(Aggregate):
     position then), or ``head_given_out`` (the highest chain head of the service
     in the heads bucket) when higher; the store's events after
     ``shared_position`` (``moved``, from ``moved_from`` to ``moved_to``, first and
-    last) were moved past it in order. Never
-    published, never decoded by the relay or the feed: its topic is private in
-    every service's catalogue.
+    last) were moved past it in order. ``lost_subjects``: the subjects (record
+    ids) of the lost events, so that a record asked for by id is told lost, not
+    unknown (:mod:`shared.losttail`; empty in a record made before it was kept).
+    Never published, never decoded by the relay or the feed: its topic is
+    private in every service's catalogue.
     """
 
     @event("Recorded")
@@ -80,6 +82,7 @@ class StreamTailAccepted(Aggregate):
         moved_to: list[int],
         accepted_at: str,
         head_given_out: int = 0,
+        lost_subjects: list[str] | None = None,
     ) -> None:
         self.service = service
         self.stream_position = stream_position
@@ -91,6 +94,7 @@ class StreamTailAccepted(Aggregate):
         self.moved_to = moved_to
         self.accepted_at = accepted_at
         self.head_given_out = head_given_out
+        self.lost_subjects = lost_subjects or []
 
 
 @dataclass
@@ -283,25 +287,30 @@ def accepted_tails(app: Any) -> list[tuple[int, int]]:
     return found
 
 
-def accepted_losses(app: Any, after: int = 0, stop: int | None = None) -> list[AcceptedLoss]:
-    """Each :class:`StreamTailAccepted` record of ``app``'s store after ``after`` (up to ``stop``), in order, as the
-    verifier reads it (:class:`shared.chaincheck.AcceptedLoss`): only its position when it cannot be read (engagement's
-    events are encrypted, and ``osv-verify --store`` holds no key). Only reads."""
+def accepted_records(app: Any, after: int = 0, stop: int | None = None) -> Iterator[tuple[int, Any]]:
+    """Each :class:`StreamTailAccepted` record of ``app``'s store after ``after`` (up to ``stop``), in order: its position
+    and its ``Recorded`` event, or None when it cannot be read (engagement's events are encrypted, and ``osv-verify
+    --store`` holds no key). Only reads."""
     topic = get_topic(StreamTailAccepted.Recorded)
-    found: list[AcceptedLoss] = []
     while batch := app.recorder.select_notifications(start=after, limit=100, stop=stop, topics=[topic], inclusive_of_start=False):
         for notification in batch:
             try:
-                record = app.mapper.to_domain_event(notification)
+                yield notification.id, app.mapper.to_domain_event(notification)
             except (ValueError, TypeError):  # sealed under the service's key
-                found.append(AcceptedLoss(notification.id))
-                continue
-            found.append(AcceptedLoss(
-                notification.id, str(record.accepted_at), int(record.shared_position), int(record.stream_position),
-                int(getattr(record, "head_given_out", 0)), int(record.lost), int(record.moved),
-            ))
+                yield notification.id, None
         after = batch[-1].id
-    return found
+
+
+def accepted_losses(app: Any, after: int = 0, stop: int | None = None) -> list[AcceptedLoss]:
+    """:func:`accepted_records` as the verifier reads them (:class:`shared.chaincheck.AcceptedLoss`): only the position
+    of one that cannot be read."""
+    return [
+        AcceptedLoss(position) if record is None else AcceptedLoss(
+            position, str(record.accepted_at), int(record.shared_position), int(record.stream_position),
+            int(getattr(record, "head_given_out", 0)), int(record.lost), int(record.moved),
+        )
+        for position, record in accepted_records(app, after, stop)
+    ]
 
 
 def _positions_after(app: Any, position: int) -> list[tuple[int, str]]:
@@ -337,6 +346,7 @@ def accept_tail(app: Any, examination: Examination) -> list[tuple[int, int]]:
         moved_to=[moves[0][1], moves[-1][1]] if moves else [],
         accepted_at=datetime.now(timezone.utc).isoformat(),
         head_given_out=examination.head_given_out,
+        lost_subjects=sorted({str(e["subject"]) for e in examination.lost if e.get("subject")}),
     )
     stored = app.mapper.to_stored_event(record.collect_events()[0])
     marks = [

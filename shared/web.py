@@ -51,6 +51,7 @@ from shared.kept import snapshots_disagreeing
 from shared.lease import lease_for
 from shared.lifecycle import collect_less_often, die_with_supervisor, log_to_console, on_stop_signal, stop_tasks
 from shared.listing import refuse_unknown_query_parameters
+from shared.losttail import install_lost_tail_notes
 from shared.messaging import NatsLink
 from shared.problems import DATABASE_AWAY, MAX_POSITION, RETRY_AFTER_SECONDS, install_error_handlers
 from shared.relay import OutboxRelay
@@ -506,6 +507,7 @@ def base_api(runtime: Runtime, *, title: str, description: str, page_policies: M
     )
     api.state.runtime = runtime
     install_error_handlers(api)
+    install_lost_tail_notes(api, runtime)  # a 404 of a record an accepted stream's tail took with it says so
     install_auth(api, settings.auth)
     install_docs(api, swagger_ui_oauth(settings.auth.docs_client_id(settings.service_name)))
     install_documentation(api, settings.max_body_bytes)

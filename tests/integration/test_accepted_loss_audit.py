@@ -15,6 +15,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -22,9 +23,15 @@ from audit import verify as osv_verify
 from audit.verify import heads_from_nats, verify_feed
 from devtools.embedded import NatsServer
 from devtools.restore import main as restore_main
-from tests.integration.test_restored_store import Backups, given_out_past_its_stream, highest_head, map_osv
+from tests.integration.test_restored_store import (
+    Backups,
+    given_out_past_its_stream,
+    highest_head,
+    map_osv,
+    restored_behind_its_stream,
+)
 from tests.support.served import served_system
-from tests.support.system import eventually
+from tests.support.system import eventually, running_system
 
 
 def accepted_past_heads_given_out(
@@ -109,3 +116,31 @@ def test_after_accept_tail_the_audit_names_the_operators_record_and_tampering_el
     deleted = tampered_copy(store, "deleted.db", f"DELETE FROM stored_events WHERE rowid = {shared}")
     assert osv_verify.main(["--service", "registry", "--store", deleted, "--nats", nats_server.url]) == 1
     assert f"FAILED at position {shared}" in capsys.readouterr().out
+
+
+def test_a_record_lost_with_an_accepted_tail_is_404_that_names_the_restore_not_only_unknown(
+    tmp_path: Path, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GET of an OSV mapped in the tail the operator accepted as lost said only "OSV … does not exist", while reporting's
+    # evidence still listed its events (tester 245 F7).
+    backups = Backups(tmp_path / "var", None, None)
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    capsys.readouterr()
+    assert restore_main(["accept-tail", "--json", *backups.cli(nats_server.url)]) == 0
+    accepted = json.loads(capsys.readouterr().out)
+
+    with running_system(backups.var, nats_server.url) as system:
+        answer = system.registry.get(f"/osvs/{restored.lost[0]}")
+        assert answer.status_code == 404, answer.text
+        problem = answer.json()
+        record = problem["accepted_loss"]
+        assert record["position"] == accepted["given_out"] and record["shared_position"] == accepted["shared_position"]
+        day = record["accepted_at"][:10]
+        assert f"lost with the stream's tail accepted at the restore on {day}" in problem["detail"]
+        assert f"recorded at position {accepted['given_out']}" in problem["detail"]
+        assert problem["errors"][0]["field"] == "osv_id"  # the field and the rule, as ever
+
+        # An id no tail ever held is unknown, as ever; one the store kept is found.
+        unknown = system.registry.get(f"/osvs/{uuid4()}").json()
+        assert "accepted_loss" not in unknown and "restore" not in unknown["detail"]
+        assert system.registry.get(f"/osvs/{restored.kept[0]}").status_code == 200
