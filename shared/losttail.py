@@ -91,7 +91,9 @@ def install_lost_tail_notes(api: FastAPI, runtime: Runtime) -> None:
         try:
             record = tails.lost(runtime.store, request.path_params.values())
         except DATABASE_AWAY as away:  # the 404 as ever; the store's reason waits for the next request
-            log.warning("%s: the accept-tail records could not be read: %s", runtime.settings.service_name, type(away).__name__)
+            log.warning(
+                "%s: the accept-tail records could not be read: %s", runtime.settings.service_name, type(away).__name__
+            )
             record = None
         if record is not None:
             said = exc if isinstance(exc, DomainError) else NotFoundError("No such record.")
