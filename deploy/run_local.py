@@ -12,7 +12,10 @@ each crash in a row (0.5 s, 1 s, 2 s… up to 30 s) and is back to 0.5 s once
 the process has run for 30 s. A port another process holds (another run's,
 another user's identity provider) stops it before anything starts, or at the
 restart of the process that had it, in one line naming the port and the
-variable that sets it, exit status 1. Ctrl-C (or SIGTERM) stops the services, then
+variable that sets it, exit status 1. A service's uvicorn listens on its port
+from the moment it binds it (``deploy.serve``), so no other server takes the
+port while its workers start, and the launcher takes only an answer naming the
+service for its health. Ctrl-C (or SIGTERM) stops the services, then
 nats-server and the identity provider, and exits; a second Ctrl-C kills what
 is still running.
 """
@@ -189,6 +192,8 @@ class ServiceChild(Child):
     env: dict[str, str] = field(default_factory=dict)
     url: str = ""
     workers: int = 1
+    service_name: str = ""
+    """The name its ``/health`` answers with (``service``): another server's answer on the port is not its health."""
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -201,9 +206,11 @@ class ServiceChild(Child):
         return None if self.process is None else self.process.pid
 
     def is_healthy(self) -> bool:
+        """``/health`` answers 200 naming this service: any other server's 200 there is not its health."""
         try:
-            return probe_client().get(f"{self.url}/health", timeout=1.0).status_code == 200
-        except httpx.HTTPError:
+            answer = probe_client().get(f"{self.url}/health", timeout=1.0)
+            return answer.status_code == 200 and answer.json().get("service") == (self.service_name or self.name)
+        except (httpx.HTTPError, ValueError, AttributeError):  # no JSON, or JSON that is no object
             return False
 
     def terminate(self) -> None:
@@ -287,11 +294,13 @@ def service_child(
     backoff: Backoff,
     workers: int = 1,
     feeds: dict[str, str] | None = None,
+    service_name: str = "",
 ) -> ServiceChild:
     """The service's uvicorn command and environment; ``workers`` over 1 serve it from that many processes (``<SERVICE>_WORKERS``).
 
     ``feeds``: each write service's base URL on the ports this launcher gives them, for the views' ``GET /events``
     reads (``<SERVICE>_FEED_URLS``, unless set): on other ports than 8001-8003 the defaults would ask someone else.
+    ``service_name``: the name its ``/health`` answers with (its settings' ``service_name``; ``name`` when not given).
     """
     prefix = name.upper()
     env = {
@@ -303,7 +312,9 @@ def service_child(
     }
     if feeds:
         env[f"{prefix}_FEED_URLS"] = os.environ.get(f"{prefix}_FEED_URLS", json.dumps(feeds))
-    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", local.host, "--port", str(port),
+    # deploy.serve: uvicorn whose supervisor listens on the port as it binds it, so no other server takes it while the
+    # workers start (tester 252 F1: one did, and the service ran on with no listener, silently).
+    command = [sys.executable, "-m", "deploy.serve", factory, "--factory", "--host", local.host, "--port", str(port),
                # Its supervisor's lines in the services' format, WARNING and up, and "Child process [42] died" (INFO to uvicorn).
                "--log-config", str(UVICORN_LOG_CONFIG),
                # Asked to stop (SIGTERM: Ctrl-C, or the launcher gone), requests still open get this long, then are cut: one held
@@ -313,7 +324,7 @@ def service_child(
         command += ["--workers", str(workers)]
     return ServiceChild(
         name, backoff, host=local.host, port=port, port_variable=port_variable(name),
-        command=command, env=env, url=f"http://{local.host}:{port}", workers=workers,
+        command=command, env=env, url=f"http://{local.host}:{port}", workers=workers, service_name=service_name or name,
     )
 
 
@@ -467,7 +478,11 @@ def main(argv: list[str] | None = None) -> int:
         "IMPORTS_CLIENT_SECRET": idp.provider.client_secret("osv-imports"),
     }
     services: list[Child] = [
-        service_child(name, factory, ports[name], local, nats.server.url, auth_env, backoff(), workers[name], feeds) for name, factory, _ in SERVICES
+        service_child(
+            name, factory, ports[name], local, nats.server.url, auth_env, backoff(), workers[name], feeds,
+            service_name=configured[name].service_name,
+        )
+        for name, factory, _ in SERVICES
     ]
     announced: set[str] = set()
 

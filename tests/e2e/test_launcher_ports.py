@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.run_local import Backoff, IdentityChild, Supervisor
+from deploy.run_local import Backoff, IdentityChild, LocalSettings, ServiceChild, Supervisor, service_child
 from devtools.embedded import free_port
 from devtools.identity import IdentityProvider
 from tests.support.processes import ROOT
@@ -44,9 +44,17 @@ def listener(port: int) -> Iterator[socket.socket]:
 @contextmanager
 def another_identity_provider(port: int) -> Iterator[ThreadingHTTPServer]:
     """Someone else's provider on ``port``: its discovery names the issuer ``make run``'s would have on that port."""
-    document = json.dumps({"issuer": f"http://127.0.0.1:{port}", "token_endpoint": f"http://127.0.0.1:{port}/oauth/token"}).encode()
+    document = json.dumps({"issuer": f"http://127.0.0.1:{port}", "token_endpoint": f"http://127.0.0.1:{port}/oauth/token"})
+    with another_server(port, document) as server:
+        yield server
 
-    class Discovery(BaseHTTPRequestHandler):
+
+@contextmanager
+def another_server(port: int, body: str) -> Iterator[ThreadingHTTPServer]:
+    """Someone else's HTTP server on ``port``, answering every GET with 200 and ``body`` as JSON."""
+    document = body.encode()
+
+    class Answer(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -57,7 +65,7 @@ def another_identity_provider(port: int) -> Iterator[ThreadingHTTPServer]:
         def log_message(self, *_: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Discovery)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Answer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield server
@@ -145,3 +153,55 @@ def test_a_provider_whose_port_another_took_after_it_died_stops_the_launcher_ins
             time.sleep(0.02)
     assert supervisor.refused is not None and "OSV_IDP_PORT" in str(supervisor.refused)
     assert child.provider is not None and child.provider.pid is None  # never started there
+
+
+def bound_by_someone(port: int) -> bool:
+    """Whether a socket is bound to ``127.0.0.1:port``, listening or not (a bind without ``SO_REUSEADDR`` fails)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def test_a_services_port_is_its_own_from_uvicorns_bind_so_no_server_takes_it_while_its_workers_start(tmp_path: Path) -> None:
+    """Tester 252 F1: restarted, engagement's uvicorn bound its port, and while its two workers started, `python3 -m
+    http.server` bound the port too and listened; the workers' listen failed without a word, and the service ran on with
+    no listener, the launcher none the wiser. The launcher's service listens from the bind: that server is refused."""
+    port = free_port()
+    nats_port = free_port(avoid={port})
+    local = LocalSettings(var_dir=tmp_path / "var", nats_port=nats_port)
+    child = service_child(
+        "registry", "services.registry.api:create_app", port, local, f"nats://127.0.0.1:{nats_port}", {}, Backoff(0.5, 30, 30), workers=2
+    )
+    child.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not bound_by_someone(port):  # uvicorn's supervisor has bound it; its workers take seconds more to start
+            assert child.exit_code() is None and time.monotonic() < deadline, "uvicorn never bound its port"
+            time.sleep(0.01)
+        time.sleep(0.3)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:  # as http.server binds, SO_REUSEADDR
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            with pytest.raises(OSError, match="Address already in use"):
+                other.bind(("127.0.0.1", port))
+                other.listen()
+        while not child.is_healthy():  # and the service is served, by its own workers
+            assert child.exit_code() is None and time.monotonic() < deadline + 30, "registry never answered its /health"
+            time.sleep(0.2)
+    finally:
+        child.terminate()
+        assert child.process is not None
+        child.process.wait(timeout=30)
+
+
+def test_a_service_is_healthy_only_by_its_own_health_not_another_servers_200_on_its_port() -> None:
+    """Another server's 200 on the service's port (another service's `/health`, anything else's page) is no health of its own."""
+    port = free_port()
+    child = ServiceChild("registry", Backoff(0.5, 30, 30), url=f"http://127.0.0.1:{port}")
+    for body in ('{"status": "ok", "service": "funding"}', '{"status": "ok"}', '["registry"]', "<html>Directory listing</html>"):
+        with another_server(port, body):
+            assert not child.is_healthy(), body
+    with another_server(port, '{"status": "ok", "service": "registry"}'):
+        assert child.is_healthy()  # what the launcher's own registry answers
