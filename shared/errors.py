@@ -324,9 +324,10 @@ def check_not_in_future(day: date, today: date, field: str) -> None:
 class MomentInFutureError(RuleViolationError):
     """A moment to answer "as of" that has not come yet: what will be recorded by then is not known."""
 
-    def __init__(self, field: str, moment: datetime, now: datetime) -> None:
+    def __init__(self, field: str, moment: datetime, now: datetime, said: str | None = None) -> None:
+        """``said``: the moment as its reader typed it (the dashboard form's ``08/12/2026``), named instead of ``moment``."""
         super().__init__(
-            f"{field} {moment.isoformat()} is later than now ({now.isoformat(timespec='seconds')}): figures as of a moment to come "
+            f"{field} {said or moment.isoformat()} is later than now ({now.isoformat(timespec='seconds')}): figures as of a moment to come "
             "would change as facts arrive",
             field=field,
             rule="not_in_future",

@@ -30,6 +30,7 @@ from services.reporting.dashboard import (
     FORM_PAGE_HEADERS,
     NO_ICON,
     SIGN_OUT_POLICY,
+    check_typed_cut_has_come,
     cut_applied,
     cut_from_form,
     refusal_page,
@@ -513,6 +514,7 @@ def get_dashboard(
     query = {k: v for k, v in request.query_params.items() if k in ("lang", "as_of", "by", "days", "within_days") and v}
     now = reporting.now()
     cut = cut_applied(as_of, request.query_params.get("as_of"), now)  # today's date typed: up to now, not refused as to come
+    check_typed_cut_has_come(cut, request.query_params.get("as_of"), now)  # tomorrow's: refused, named as typed
 
     def page() -> str:
         report = reporting.indicators(as_of=cut, by=by or "zone", scope=scope)  # as_of: Lima time when typed without an offset

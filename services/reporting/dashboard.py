@@ -28,6 +28,7 @@ from services.reporting.domain.alerts import Alerts, OverdueMeeting
 from services.reporting.domain.indicators import flatten
 from services.reporting.translations import CONTRACT_INDICATORS, TRANSLATIONS, Language, phase_name, translator
 from shared.clock import LIMA
+from shared.errors import MomentInFutureError
 
 DASHBOARD_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -297,6 +298,15 @@ def cut_applied(cut: datetime | None, typed: Any, now: datetime) -> datetime | N
     if cut is None or span is None or not cut - span < now < cut:
         return cut
     return now
+
+
+def check_typed_cut_has_come(cut: datetime | None, typed: Any, now: datetime) -> None:
+    """Raise :class:`~shared.errors.MomentInFutureError` (422 ``not_in_future``, ``as_of``) naming the form's ``typed``
+    text when the day or minute it names is wholly to come (``cut``, read from it, after ``now``): the application's own
+    refusal named the end it was read as, "as_of 2026-12-08T23:59:59.999999-05:00", which nobody typed (tester 252 F4).
+    An ISO moment a client sent is left to the application, which names it as sent."""
+    if cut is not None and cut > now and typed_span(typed) is not None:
+        raise MomentInFutureError("as_of", cut, now, said=str(typed).strip())
 
 
 def _ends_a_minute(moment: datetime) -> bool:

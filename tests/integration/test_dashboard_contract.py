@@ -309,6 +309,24 @@ def test_a_cut_the_browser_sends_that_is_no_moment_is_answered_as_a_page_naming_
     assert later.status_code == 422 and 'data-rule="not_in_future"' in later.text
 
 
+def test_a_cut_typed_in_the_form_that_is_still_to_come_is_refused_naming_it_as_typed_not_as_read(
+    client: TestClient, source: FakeReporting
+) -> None:
+    """Tester 252 F4: `GET /dashboard?as_of=08/12/2026` (tomorrow) in JSON said "as_of 2026-12-08T23:59:59.999999-05:00 is
+    later than now", the end of the day it was read as, a moment nobody typed."""
+    for lang, typed in (("es", "01/01/2099"), ("es", "1/1/2099 9:30"), ("en", "2099-01-01"), ("en", "2099-1-1 09:30")):
+        refused = client.get("/dashboard", params={"lang": lang, "as_of": typed})
+        assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json", (typed, refused.text)
+        [error] = refused.json()["errors"]
+        assert error["field"] == "as_of" and error["rule"] == "not_in_future", error
+        assert error["message"].startswith(f"as_of {typed} is later than now ("), error  # as typed, then the service's now
+        assert "2099-01-01T" not in error["message"], error
+    assert source.asked == []  # refused before anything is counted
+    # A moment a client sent is named as it reads, offset and all.
+    [error] = client.get("/dashboard", params={"as_of": "2099-01-01T10:00:00-05:00"}).json()["errors"]
+    assert error["rule"] == "not_in_future" and error["message"].startswith("as_of 2099-01-01T10:00:00-05:00 is later than now")
+
+
 def test_a_refused_query_is_told_in_the_pages_language(client: TestClient, source: FakeReporting) -> None:
     """The Spanish page showed the API's English messages ("is later than now", "Input should be 'zone' or 'district'")."""
     said = {
