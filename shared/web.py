@@ -176,8 +176,11 @@ async def wait_for_database(build: Callable[[], T], what: str, longest: float = 
 
 
 class QuietRefusal(logging.Filter):
-    """Drops uvicorn's log of a start-up refusal's traceback (its frames are the lifespan's; its last line, the refusal,
-    was logged already as one error line): what an operator reads is why, and "Application startup failed"."""
+    """Drops uvicorn's traceback of a start-up refusal (logged already as one error line) and its "Application startup
+    failed. Exiting.": the operator reads why, in one line (each worker said both: tester 252 F5). Put on uvicorn's
+    logger only once the refusal is logged, in the process that refused: no other error is dropped."""
+
+    STARTUP_FAILED = "Application startup failed. Exiting."
 
     def __init__(self, refusal: StartupRefusedError) -> None:
         super().__init__()
@@ -185,7 +188,7 @@ class QuietRefusal(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
-        return not (text.startswith("Traceback") and text.rstrip().endswith(self.refusal))
+        return not (text.startswith("Traceback") and text.rstrip().endswith(self.refusal)) and text != self.STARTUP_FAILED
 
 
 async def stop_running(tasks: list[asyncio.Task[None]], link: NatsLink | None) -> None:
@@ -276,7 +279,7 @@ class Runtime:
         except StartupRefusedError as refusal:  # its settings lack what its records need: one line saying which, no traceback
             log.error("%s", refusal)
             logging.getLogger("uvicorn.error").addFilter(QuietRefusal(refusal))
-            raise refusal from None  # uvicorn: "Application startup failed. Exiting." (exit code 3 with one worker)
+            raise refusal from None  # uvicorn ends the process, exit code 3 with one worker (its "Application startup failed" unsaid)
         self.probes = Probes(s.service_name, s.health_timeout_seconds)
         if publishes:
             self.views_probe = create_engine(s.view_url(), pool_pre_ping=True)

@@ -182,7 +182,7 @@ def test_an_engagement_process_without_its_master_key_exits_with_one_line_saying
         assert service.process.wait(timeout=60) == 3
         said = service.console.wait_for(r"ERROR engagement\[\d+\] shared\.web: (engagement refuses to start: .*)")
         assert "master.key is missing" in said[1] and "ENGAGEMENT_MASTER_KEY" in said[1]
-        assert "Application startup failed" in service.console.text() and "Traceback" not in service.console.text()
+        assert "Application startup failed" not in service.console.text() and "Traceback" not in service.console.text()  # the refusal alone (tester 252 F5)
     assert not (var / "engagement" / "master.key").exists()
 
 
