@@ -10,6 +10,7 @@ import pytest
 
 from services.funding.domain.grants import (
     BeyondGrantAmountError,
+    ClosedBeforeActivityError,
     ClosedBeforeEnrolmentError,
     DeliveredItem,
     Grant,
@@ -295,6 +296,31 @@ def test_a_grant_is_not_closed_before_the_last_enrolment_in_its_project_and_the_
     assert (grant.status, closing.closed_on) == (GrantStatus.CLOSED, date(2021, 11, 1))
     # With no enrolment known, a closing is judged as before.
     assert seed_fund().close(GrantOutcome.COMPLETED, "IF-1", date(2021, 10, 20), last_enrolled_on=None).closed_on == date(2021, 10, 20)
+
+
+def test_a_grant_is_not_closed_before_the_last_activity_of_its_project_and_the_later_of_the_two_bounds_is_named() -> None:
+    # Engagement takes no activity of a project held after its closing (409 grant_open on held_on); funding took a closing
+    # dated before an activity engagement already held, a state the platform's own commands forbid.
+    grant = seed_fund()
+    with pytest.raises(ClosedBeforeActivityError) as refused:
+        grant.close(GrantOutcome.COMPLETED, "IF-2021-040", date(2021, 10, 31), last_held_on=date(2021, 11, 6))
+    assert (refused.value.field, refused.value.rule) == ("closed_on", "closed_after_activities")
+    assert "2021-10-31" in refused.value.message and "2021-11-06" in refused.value.message
+    assert refused.value.extensions == {"last_held_on": "2021-11-06"}
+    assert grant.status is GrantStatus.OPEN and grant.closing is None
+    # Before both an enrolment and an activity: the refusal names the later day, the one the closing must reach.
+    with pytest.raises(ClosedBeforeActivityError) as refused:
+        grant.close(GrantOutcome.COMPLETED, "IF-2021-040", date(2021, 10, 31), date(2021, 11, 1), date(2021, 11, 6))
+    assert refused.value.extensions == {"last_held_on": "2021-11-06"}
+    with pytest.raises(ClosedBeforeEnrolmentError) as later_enrolment:
+        grant.close(GrantOutcome.COMPLETED, "IF-2021-040", date(2021, 10, 31), date(2021, 11, 9), date(2021, 11, 6))
+    assert later_enrolment.value.extensions == {"last_enrolled_on": "2021-11-09"}
+    # After the enrolment, before the activity: the activity's day.
+    with pytest.raises(ClosedBeforeActivityError):
+        grant.close(GrantOutcome.COMPLETED, "IF-2021-040", date(2021, 11, 3), date(2021, 11, 1), date(2021, 11, 6))
+    # The activity's day itself is taken, as engagement takes an activity held on the closing's day.
+    closing = grant.close(GrantOutcome.COMPLETED, "IF-2021-040", date(2021, 11, 6), date(2021, 11, 1), date(2021, 11, 6))
+    assert (grant.status, closing.closed_on) == (GrantStatus.CLOSED, date(2021, 11, 6))
 
 
 # First-time and repeat support ---------------------------------------------------

@@ -53,6 +53,37 @@ class ClosedBeforeEnrolmentError(ConflictError):
         self.extensions = {"last_enrolled_on": last_enrolled_on.isoformat()}
 
 
+class ClosedBeforeActivityError(ConflictError):
+    """409 ``closed_after_activities``: a closing dated before the day of an activity engagement holds in the grant's project
+    (its ``ActivityReported`` naming the grant, not withdrawn, as funding's view of them holds it). The message names that
+    day, never the activity's people; ``extensions`` holds it as ``last_held_on``."""
+
+    def __init__(self, closed_on: date, last_held_on: date) -> None:
+        super().__init__(
+            f"closed_on {closed_on.isoformat()} is before {last_held_on.isoformat()}, the day of an activity of this grant's "
+            "project that engagement holds (its latest one not withdrawn): the project would have held it after its "
+            f"closing. Date the closing on or after {last_held_on.isoformat()} (the day itself is taken), or withdraw the "
+            "activity in engagement if it was reported by mistake; engagement, the other way round, takes no activity of "
+            "the project held after a closing (409 grant_open)",
+            field="closed_on",
+            rule="closed_after_activities",
+        )
+        self.extensions = {"last_held_on": last_held_on.isoformat()}
+
+
+def check_closed_after_project_facts(closed_on: date, last_enrolled_on: date | None, last_held_on: date | None) -> None:
+    """A grant's closing is dated on or after the latest enrolment (``last_enrolled_on``) and the latest standing activity
+    (``last_held_on``) engagement holds in its project (None: none known). Else 409, naming the later of the two days a
+    closing before it would come after, so that the day named is the one the closing must reach:
+    :class:`ClosedBeforeEnrolmentError` (``closed_after_enrolments``) or :class:`ClosedBeforeActivityError`
+    (``closed_after_activities``), the enrolment's on a tie."""
+    enrolled, held = (day if day is not None and closed_on < day else None for day in (last_enrolled_on, last_held_on))
+    if held is not None and (enrolled is None or held > enrolled):
+        raise ClosedBeforeActivityError(closed_on, held)
+    if enrolled is not None:
+        raise ClosedBeforeEnrolmentError(closed_on, enrolled)
+
+
 class NoWithdrawalNoteError(ConflictError):
     def __init__(self, *, withdrawn: bool) -> None:
         why = "its withdrawal was recorded without a note" if withdrawn else "this grant was not withdrawn: it has no withdrawal note"

@@ -24,6 +24,9 @@ from services.funding.domain.granterrors import (
     BeyondGrantAmountError as BeyondGrantAmountError,
 )
 from services.funding.domain.granterrors import (
+    ClosedBeforeActivityError as ClosedBeforeActivityError,
+)
+from services.funding.domain.granterrors import (
     ClosedBeforeEnrolmentError as ClosedBeforeEnrolmentError,
 )
 from services.funding.domain.granterrors import (
@@ -56,6 +59,7 @@ from services.funding.domain.granterrors import (
 from services.funding.domain.granterrors import (
     WrongGrantKindError as WrongGrantKindError,
 )
+from services.funding.domain.granterrors import check_closed_after_project_facts
 from services.funding.domain.phases import Phase, PhaseDates, phase_containing
 from shared.errors import BelowOneError, check_not_before, raise_first
 from shared.money import CENT, Currency, check_money
@@ -330,19 +334,23 @@ class Grant(Aggregate):
 
     # Closing
 
-    def close(self, outcome: GrantOutcome, final_report_reference: str, closed_on: date, last_enrolled_on: date | None = None) -> Closing:
+    def close(
+        self, outcome: GrantOutcome, final_report_reference: str, closed_on: date, last_enrolled_on: date | None = None,
+        last_held_on: date | None = None,
+    ) -> Closing:
         """Close the grant with its outcome and final report; nothing is recorded on it afterwards.
 
-        ``last_enrolled_on``: the day of the latest enrolment in its project that engagement published (None: none known).
-        409 ``grant_open`` or ``grant_not_withdrawn`` for a grant closed or withdrawn; 422 ``not_before_granted_on`` and
+        ``last_enrolled_on``: the day of the latest enrolment in its project that engagement published; ``last_held_on``:
+        the day of the latest activity of its project engagement holds, not withdrawn (None: none known). 409 ``grant_open``
+        or ``grant_not_withdrawn`` for a grant closed or withdrawn; 422 ``not_before_granted_on`` and
         ``not_before_last_record`` for a closing before the grant or its last tranche or delivery; 409
-        ``closed_after_enrolments`` for one before ``last_enrolled_on`` (tester 251 F2), the day itself taken.
+        ``closed_after_enrolments`` or ``closed_after_activities`` for one before either day (tester 251 F2),
+        :func:`~services.funding.domain.granterrors.check_closed_after_project_facts`; the day itself is taken.
         """
         self.check_open()
         check_not_before("closed_on", closed_on, "granted_on", self.granted_on)
         check_not_before("closed_on", closed_on, "last_record", self.last_recorded_on, "the grant's last tranche or delivery, on")
-        if last_enrolled_on is not None and closed_on < last_enrolled_on:
-            raise ClosedBeforeEnrolmentError(closed_on, last_enrolled_on)
+        check_closed_after_project_facts(closed_on, last_enrolled_on, last_held_on)
         self._closed(
             osv_id=self.osv_id,
             outcome=GrantOutcome(outcome),
