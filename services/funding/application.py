@@ -40,7 +40,7 @@ from services.funding.domain.rounds import (
 )
 from services.funding.domain.scoring import Criterion, Score
 from services.funding.participatorybudgets import ParticipatoryBudgets
-from services.funding.views import OSVDirectory, ProjectEnrolments
+from services.funding.views import OSVDirectory, ProjectActivities, ProjectEnrolments
 from shared.dates import checked_dates, dates_told_with
 from shared.districts import DistrictTable
 from shared.errors import RuleViolationError, raise_first
@@ -82,6 +82,7 @@ class Funding(ParticipatoryBudgets, ServiceApplication):
         *,
         osvs: OSVDirectory,
         enrolments: ProjectEnrolments | None = None,
+        activities: ProjectActivities | None = None,
         answers: AnswerBook | None = None,
         keys: KeyRing | None = None,
         districts: DistrictTable | None = None,
@@ -91,10 +92,12 @@ class Funding(ParticipatoryBudgets, ServiceApplication):
         setting's table, as registry's and engagement's; the shipped one when None). ``grant_ceilings``: the largest
         grant, by currency, made directly, requested in a proposal or approved (the ``grant_ceiling_pen`` and
         ``grant_ceiling_usd`` settings). ``enrolments``: what funding knows of engagement's enrolments in each grant's
-        project, which a closing is not dated before (None: none known, as in a test of funding alone)."""
+        project, and ``activities`` of its activities there, which a closing is not dated before (None: none known, as in a
+        test of funding alone)."""
         super().__init__(env, answers=answers, keys=keys)
         self.osvs = osvs
         self.enrolments = enrolments
+        self.activities = activities
         self.grant_ceilings = grant_ceilings
         self.municipalities = MunicipalityTable(districts or DistrictTable.of_lima())
 
@@ -275,11 +278,14 @@ class Funding(ParticipatoryBudgets, ServiceApplication):
 
     @retried_on_collision
     def close_grant(self, grant_id: UUID, outcome: GrantOutcome, final_report_reference: str, closed_on: date) -> Grant:
-        """Close the grant; 409 ``closed_after_enrolments`` when dated before the latest enrolment in its project funding has
-        heard of from engagement (:class:`~services.funding.views.ProjectEnrolments`), and :meth:`Grant.close`'s other refusals."""
+        """Close the grant; 409 ``closed_after_enrolments`` or ``closed_after_activities`` when dated before the latest
+        enrolment, or activity not withdrawn, in its project funding has heard of from engagement
+        (:class:`~services.funding.views.ProjectEnrolments`, :class:`~services.funding.views.ProjectActivities`), and
+        :meth:`Grant.close`'s other refusals."""
         grant = self.get_grant(grant_id)
         last_enrolled_on = self.enrolments.last_enrolled_on(grant_id) if self.enrolments is not None else None
-        grant.close(outcome, final_report_reference, closed_on, last_enrolled_on)
+        last_held_on = self.activities.last_held_on(grant_id) if self.activities is not None else None
+        grant.close(outcome, final_report_reference, closed_on, last_enrolled_on, last_held_on)
         self.save(grant)
         return grant
 

@@ -1,4 +1,5 @@
-"""Funding's wiring, in one place: its store, its views of registry's OSVs and engagement's enrolments, and the relay.
+"""Funding's wiring, in one place: its store, its views of registry's OSVs and engagement's enrolments and activities, and
+the relay.
 
 :func:`bootstrap` returns the :class:`~shared.web.Runtime` the FastAPI
 lifespan starts: it builds the application (the event store and the view
@@ -16,7 +17,7 @@ from __future__ import annotations
 from services.funding.application import Funding
 from services.funding.events import catalogue
 from services.funding.settings import FundingSettings
-from services.funding.views import OSVDirectory, ProjectEnrolments
+from services.funding.views import OSVDirectory, ProjectActivities, ProjectEnrolments
 from shared.districts import refuse_lacking
 from shared.idempotency import AnswerBook
 from shared.keychecks import opened_key_ring
@@ -39,16 +40,21 @@ def bootstrap(settings: FundingSettings | None = None) -> Runtime:
         osvs = OSVDirectory(view_engine, settings.service_name, districts, shows_names=True)  # a proposal's OSV, by name
         refuse_lacking(settings.service_name, districts, osvs.mapped_districts(), "OSVs its OSV directory holds")
         enrolments = ProjectEnrolments(view_engine)  # the enrolments a closing is not dated before (tester 251 F2)
+        activities = ProjectActivities(view_engine)  # and the activities of its project not withdrawn
         funding = Funding(
-            env, osvs=osvs, enrolments=enrolments, answers=answers, keys=keys, districts=districts,
+            env, osvs=osvs, enrolments=enrolments, activities=activities, answers=answers, keys=keys, districts=districts,
             grant_ceilings=settings.grant_ceilings(),
         )
         osvs.on_merge = funding.take_merge  # a merge's grants weighed together before the directory takes it
         return funding
 
     def views(funding: Funding) -> list[View]:
-        """Funding follows registry's OSVs and engagement's enrolments (``ParticipantEnrolled`` alone): each view takes
-        its events as they come, and funding takes commands with either service away."""
-        return [funding.osvs, *([funding.enrolments] if funding.enrolments is not None else [])]
+        """Funding follows registry's OSVs and, of engagement's events, ``ParticipantEnrolled``, ``ActivityReported`` and
+        ``ActivityWithdrawn`` alone (one view each): each view takes its events as they come, and funding takes commands
+        with either service away."""
+        engagements: list[View] = [funding.enrolments] if funding.enrolments is not None else []
+        if funding.activities is not None:
+            engagements += [funding.activities, funding.activities.withdrawals]
+        return [funding.osvs, *engagements]
 
     return Runtime(settings, catalogue, application, views)
