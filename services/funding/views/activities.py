@@ -39,11 +39,19 @@ from shared.views import Ledger, View, create_tables
 
 
 class Base(DeclarativeBase):
-    pass
+    """The rows both views write and :meth:`ProjectActivities.last_held_on` reads."""
 
 
-REPORTED_LEDGER = Ledger(Base, "project_activities")
-WITHDRAWN_LEDGER = Ledger(Base, "activity_withdrawals")
+class ReportedLedgerBase(DeclarativeBase):
+    """:class:`ProjectActivities`'s ledger (one ledger a declarative base: its classes' names are the same in each)."""
+
+
+class WithdrawnLedgerBase(DeclarativeBase):
+    """:class:`ActivityWithdrawals`'s ledger."""
+
+
+REPORTED_LEDGER = Ledger(ReportedLedgerBase, "project_activities")
+WITHDRAWN_LEDGER = Ledger(WithdrawnLedgerBase, "activity_withdrawals")
 
 
 class ProjectActivity(Base):
@@ -79,6 +87,7 @@ class ActivityWithdrawals(View):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine, WITHDRAWN_LEDGER, durable_prefix="funding-activity-withdrawals")
         create_tables(Base.metadata, engine)
+        create_tables(WithdrawnLedgerBase.metadata, engine)
 
     def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
         """Keep an ``ActivityWithdrawn``'s activity id, and drop the activity's row if its report came first."""
@@ -105,6 +114,7 @@ class ProjectActivities(View):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine, REPORTED_LEDGER, durable_prefix="funding-project-activities")
         create_tables(Base.metadata, engine)
+        create_tables(ReportedLedgerBase.metadata, engine)
         self.withdrawals = ActivityWithdrawals(engine)
 
     _last_held_on = select(func.max(ProjectActivity.held_on)).where(
