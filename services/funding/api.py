@@ -227,8 +227,11 @@ def close_grant(grant_id: UUID, body: GrantClosingCreate, funding: FundingDep) -
 
     Not before the grant (422 `not_before_granted_on`) nor its last tranche or delivery (422 `not_before_last_record`), nor
     before the last enrolment of an agent of change in its project that engagement published (409
-    `closed_after_enrolments`, field `closed_on`, naming that day, also as `last_enrolled_on`: engagement enrols no one
-    after a closing, 409 `grant_open`). A closed or withdrawn grant is 409 `grant_open` or `grant_not_withdrawn`.
+    `closed_after_enrolments`, field `closed_on`, naming that day, also as `last_enrolled_on`), nor before the last
+    activity of its project engagement holds, not withdrawn (409 `closed_after_activities`, field `closed_on`, naming its
+    `held_on`, also as `last_held_on`); before both, the later day is named. Engagement, the other way round, enrols no
+    one and takes no activity of the project after a closing (409 `grant_open`). A closed or withdrawn grant is 409
+    `grant_open` or `grant_not_withdrawn`.
     """
     grant = funding.close_grant(
         grant_id=grant_id, outcome=body.outcome, final_report_reference=body.final_report_reference, closed_on=body.closed_on

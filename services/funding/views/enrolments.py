@@ -12,7 +12,8 @@ One row per grant: its id and the latest ``enrolled_on``. Nothing else of the ev
 sex or age band): the rule needs only the day. A withdrawal from the project (``ParticipantWithdrew``) does not move it:
 the enrolment stays a fact, counted from its day, and a closing before it would still end that participation before it
 began. The latest day wins whatever order the events arrive in. What is known here lags engagement by the time its events
-take to arrive: a closing recorded meanwhile is taken (README, "Agents of change and a project's closing").
+take to arrive: a closing recorded meanwhile is taken (README, "A project's closing: its enrolments and
+activities").
 """
 
 from __future__ import annotations
