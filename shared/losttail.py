@@ -9,6 +9,14 @@ records keep the lost events' subjects: a 404 whose path names one of them
 says it was lost with the tail accepted at the restore, when, and at which
 position, with the record in the problem's ``accepted_loss``. Still 404: the
 service holds nothing of it to answer with.
+
+Only the record the 404 is about is looked for: the path parameter the error
+names (its ``field``), not every id in the path (an unknown application of a
+kept OSV whose change was lost is no lost record: tester 256 F2). And only a
+caller whose token reaches all of Lima for the route is told: the store keeps
+no municipality of what it lost, and a focal point asking for another
+municipality's record gets the same plain 404 as for an id that names
+nothing (README, "An object outside the caller's scope"; tester 256 F1).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from eventsourcing.application import AggregateNotFoundError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from shared.auth import RoutePermissions, reach_of_request
 from shared.errors import DomainError, NotFoundError
 from shared.problems import DATABASE_AWAY
 from shared.restore import accepted_records
@@ -69,6 +78,15 @@ class LostTails:
             return next((self._lost[i] for i in wanted if i in self._lost), None)
 
 
+def asked_for(path_params: dict[str, Any], field: str | None) -> str | None:
+    """The id a 404 is about: the path parameter its ``field`` names; the only one when it names none (an aggregate not
+    found); else None (the error is about something else: a version, a body's id)."""
+    if field is not None:
+        value = path_params.get(field)
+        return value if isinstance(value, str) else None
+    return next(iter(path_params.values())) if len(path_params) == 1 else None
+
+
 def lost_detail(message: str, record: dict[str, Any]) -> str:
     """``message`` with why: lost with the stream's tail accepted at the restore, when and where."""
     day = record["accepted_at"][:10]
@@ -86,10 +104,15 @@ def install_lost_tail_notes(api: FastAPI, runtime: Runtime) -> None:
     answer as ever. Install after :func:`shared.problems.install_error_handlers`."""
     plain = api.exception_handlers[NotFoundError]
     tails = LostTails()
+    wanted = RoutePermissions(api)
 
     def not_found(request: Request, exc: Exception) -> JSONResponse:
+        asked = asked_for(request.path_params, getattr(exc, "field", None))
+        validator = getattr(api.state, "token_validator", None)
+        if asked is None or validator is None or not reach_of_request(validator, request.scope["headers"], wanted(request.scope)).all_of_lima:
+            return plain(request, exc)  # type: ignore[no-any-return]
         try:
-            record = tails.lost(runtime.store, request.path_params.values())
+            record = tails.lost(runtime.store, [asked])
         except DATABASE_AWAY as away:  # the 404 as ever; the store's reason waits for the next request
             log.warning(
                 "%s: the accept-tail records could not be read: %s", runtime.settings.service_name, type(away).__name__

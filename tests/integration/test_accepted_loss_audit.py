@@ -30,6 +30,7 @@ from tests.integration.test_restored_store import (
     map_osv,
     restored_behind_its_stream,
 )
+from tests.support.identity import signed_in_headers
 from tests.support.served import served_system
 from tests.support.system import eventually, running_system
 
@@ -144,3 +145,42 @@ def test_a_record_lost_with_an_accepted_tail_is_404_that_names_the_restore_not_o
         unknown = system.registry.get(f"/osvs/{uuid4()}").json()
         assert "accepted_loss" not in unknown and "restore" not in unknown["detail"]
         assert system.registry.get(f"/osvs/{restored.kept[0]}").status_code == 200
+
+
+def test_the_lost_tails_note_is_for_the_record_asked_for_and_for_callers_reaching_all_of_lima(
+    tmp_path: Path, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Tester 256 F1: a focal point of San Juan de Lurigancho asking for an OSV of Ate lost in the tail was told it had
+    # been real, and when the restore was, where an id naming nothing (or a record outside the caller's scope) gets
+    # plain words. F2: the note went on any 404 whose path held a lost subject: an OSV kept but changed in the lost
+    # tail made "no event at version 999" read as a record lost in the restore.
+    backups = Backups(tmp_path / "var", None, None)
+    with running_system(backups.var, nats_server.url) as system:
+        changed = map_osv(system, "Vecinos de Huaycán").json()["id"]
+        system.wait_relayed()
+    backups.back_up()
+    with running_system(backups.var, nats_server.url) as system:
+        assert system.registry.patch(f"/osvs/{changed}", json={"kind": "vecinal"}).status_code == 200
+        lost = map_osv(system, "Vecinos de Santa Clara").json()["id"]
+        system.wait_relayed()
+        system.wait_applied()
+    backups.restore()
+    capsys.readouterr()
+    assert restore_main(["accept-tail", "--json", *backups.cli(nats_server.url)]) == 0
+    assert {e.get("subject") for e in json.loads(capsys.readouterr().out)["lost"]} >= {changed, lost}
+
+    with running_system(backups.var, nats_server.url) as system:
+        told = system.registry.get(f"/osvs/{lost}").json()  # the programme's staff: all of Lima
+        assert "accepted_loss" in told and "lost with the stream's tail" in told["detail"]
+        for focal_point in ("municipal-150132",):  # San Juan de Lurigancho's: the OSV is Ate's
+            nothing = str(uuid4())
+            plain = system.registry.get(f"/osvs/{lost}", headers=signed_in_headers(focal_point))
+            unknown = system.registry.get(f"/osvs/{nothing}", headers=signed_in_headers(focal_point))
+            assert plain.status_code == unknown.status_code == 404
+            assert "accepted_loss" not in plain.json() and "restore" not in plain.json()["detail"], plain.text
+            assert plain.json()["detail"] == unknown.json()["detail"].replace(nothing, lost)  # the same plain words
+        # The kept OSV is there; what a 404 is about (a version of its history) is no lost record.
+        assert system.registry.get(f"/osvs/{changed}").status_code == 200
+        no_version = system.registry.post(f"/osvs/{changed}/history/999/redaction")
+        assert no_version.status_code == 404, no_version.text
+        assert "accepted_loss" not in no_version.json() and "restore" not in no_version.json()["detail"]

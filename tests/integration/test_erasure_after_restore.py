@@ -33,7 +33,7 @@ from tests.integration.test_engagement_api import map_osv
 from tests.integration.test_key_table_moved import bytes_of
 from tests.support.api import look_up
 from tests.support.clients import NATS_OUT_OF_REACH, application_of, erasures_checked, feed, service_client
-from tests.support.identity import IssuedTokens
+from tests.support.identity import IssuedTokens, signed_in_headers
 from tests.support.system import eventually
 
 pytestmark = pytest.mark.timeout(240)
@@ -215,6 +215,10 @@ def test_a_store_restored_from_before_an_erasure_has_the_person_erased_again_at_
         assert newcomer["id"] != story["zoraida"]
         assert found_by_document(client).json()["id"] == newcomer["id"]
         relayed(client)
+        # The auditor's GET /verify names the operator's record in full: osv-restore wrote it unsealed (it holds no key),
+        # and the service, reading every event through its key, named its position alone (tester 256 F3).
+        [loss] = client.get("/verify", headers=signed_in_headers("auditor")).json()["accepted_losses"]
+        assert loss["accepted_at"] and loss["shared_position"] is not None and loss["stream_position"] is not None, loss
 
 
 def test_with_nats_away_at_start_the_service_starts_and_erases_again_once_nats_is_back(
