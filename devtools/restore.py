@@ -52,7 +52,7 @@ from audit.verify import open_store
 from devtools.processes import EmbeddedServerError, port_accepts
 from shared.lease import lease_for
 from shared.messaging import stream_name
-from shared.restore import Examination, accept_tail, examine
+from shared.restore import Examination, accept_tail, examine, moved_events
 from shared.settings import ServiceSettings
 
 SERVICES = ("registry", "funding", "engagement")
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "accept-tail" and examination.behind:
             print(
                 f"Done: the stream's events after {examination.shared_position} up to {examination.stream_position} are accepted as "
-                f"not in the store; {len(moves)} unpublished events moved past {examination.given_out}. Start {args.service}: "
+                f"not in the store; {moved_events(len(moves))} moved past {examination.given_out}. Start {args.service}: "
                 "it takes commands again and publishes from there."
             )
     if args.action == "check":

@@ -368,13 +368,18 @@ def accept_tail(app: Any, examination: Examination) -> list[tuple[int, int]]:
         _accept_on_postgres(app, shared, given_out, stored, moves, marks)
     else:
         _accept_on_sqlite(app, shared, given_out, stored, moves, marks)
+    moved = f"{moved_events(len(moves))} moved from {moves[0][0]} to {moves[0][1]}" if moves else "no unpublished event to move"
     log.warning(
         "%s: the stream's events after position %s up to %s are accepted as not in the store (osv-restore accept-tail); "
-        "%s unpublished events moved from %s to %s; the store goes on after %s",
-        examination.service, shared, held, len(moves), moves[0][0] if moves else "-", moves[0][1] if moves else "-",
-        moves[-1][1] if moves else given_out,
+        "%s; the store goes on after %s",
+        examination.service, shared, held, moved, moves[-1][1] if moves else given_out,
     )
     return moves
+
+
+def moved_events(count: int) -> str:
+    """``count`` unpublished events, in words: "1 unpublished event", "3 unpublished events" (tester 256: "1 … events")."""
+    return f"{count} unpublished event{'' if count == 1 else 's'}"
 
 
 def _chained(rows: list[tuple[int, Any, int, str, bytes]], previous: str) -> list[tuple[int, str]]:

@@ -290,6 +290,9 @@ def test_a_grant_is_not_closed_before_the_last_enrolment_in_its_project_and_the_
     assert (refused.value.field, refused.value.rule) == ("closed_on", "closed_after_enrolments")
     assert "2021-10-31" in refused.value.message and "2021-11-01" in refused.value.message
     assert refused.value.extensions == {"last_enrolled_on": "2021-11-01"}
+    # What holds the enrolment: reporting, as engagement published it; not "engagement still shows it open", untrue of
+    # an enrolment engagement's restored store lost (tester 256 F6).
+    assert "as engagement published it" in refused.value.message and "still shows" not in refused.value.message
     assert grant.status is GrantStatus.OPEN and grant.closing is None
     # The enrolment's day itself is taken, as engagement takes an enrolment dated on the closing's day.
     closing = grant.close(GrantOutcome.CANCELLED, "IF-2021-031", date(2021, 11, 1), last_enrolled_on=date(2021, 11, 1))

@@ -44,7 +44,8 @@ class ClosedBeforeEnrolmentError(ConflictError):
         super().__init__(
             f"closed_on {closed_on.isoformat()} is before {last_enrolled_on.isoformat()}, the day engagement enrolled an "
             "agent of change in this grant's project (its latest enrolment): that participation would end before it began "
-            "and count in no phase, while engagement still shows it open. Date the closing on or after "
+            "and count in no phase of agents_of_change, where reporting holds it as engagement published it (engagement's "
+            "own store may no longer show it, after a restore). Date the closing on or after "
             f"{last_enrolled_on.isoformat()} (the day itself is taken); engagement, the other way round, enrols no one after "
             "a closing (409 grant_open)",
             field="closed_on",
