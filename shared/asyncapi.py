@@ -130,8 +130,13 @@ def _envelope(service: str, public: type[PublicEvent]) -> dict[str, Any]:
         ],
         "properties": {
             "specversion": {"const": "1.0"},
-            "id": {"type": "string", "pattern": f"^{service}:[0-9]+$", "description": "`<service>:<position>`; also the Nats-Msg-Id header."},
-            "source": {"const": SPEC_SOURCE_PREFIX + service},
+            "id": {
+                "type": "string", "pattern": f"^{'[a-z]+' if public.every_service else service}:[0-9]+$",
+                "description": "`<service>:<position>`; also the Nats-Msg-Id header.",
+            },
+            "source": {"const": SPEC_SOURCE_PREFIX + service} if not public.every_service else {
+                "type": "string", "pattern": f"^{SPEC_SOURCE_PREFIX}[a-z]+$", "description": "The service whose store it is about.",
+            },
             "type": {"const": name},
             "subject": {"type": "string", "description": "The id of the record that recorded it; the ids to join on are in `data`."},
             "time": {
@@ -213,7 +218,8 @@ def asyncapi_document(catalogues: Iterable[EventCatalogue], stream_prefix: str =
                 )
                 del channels[channel]["parameters"]
                 channels[channel]["x-jetstream"] = {"stream": stream, "source": SPEC_SOURCE_PREFIX + service}
-            operations[f"receive{name}"] = {
+            operation = f"receive{name}From{service.capitalize()}" if public.every_service else f"receive{name}"
+            operations[operation] = {
                 "action": "receive",
                 "title": f"Receive {name}",
                 "summary": (

@@ -21,7 +21,7 @@ from cloudevents.core.v1.event import CloudEvent
 from eventsourcing.utils import get_topic
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-from shared.restore import StreamTailAccepted
+from shared.restore import StreamTailAccepted, StreamTailLossNotice
 
 SPEC_SOURCE_PREFIX = "urn:osv-platform:"
 
@@ -89,6 +89,9 @@ class PublicEvent(BaseModel):
     member's event, tells that member's document type); ``proposals:read`` for funding's deliberation (a proposal and its
     evaluators' scores: auditors audit the scoring). Unused for an event partners read: every feed reader gets it."""
 
+    every_service: ClassVar[bool] = False
+    """True for an event every service's catalogue publishes under the same name (:class:`StreamTailLost`)."""
+
     occurred_on: date
 
     @classmethod
@@ -103,6 +106,34 @@ class PublicEvent(BaseModel):
             values[cls.id_field] = event.originator_id
         values["occurred_on"] = getattr(event, cls.occurred_field)
         return cls(**values)
+
+
+class StreamTailLost(PublicEvent):
+    """The service's store no longer holds its stream's events after `shared_position` up to `stream_position`: an operator accepted their loss in a restore (osv-restore accept-tail).
+
+    The facts stand as published: partners and reporting keep them, and
+    reporting counts them; but the service answers 404 for a record they alone
+    made, and its `GET /events` lacks them. Every service publishes it. One
+    goes out under `none` (the MML's partners, reporting: `lost` events in all)
+    and one under each district whose partners held some of them
+    (`municipality_id`, `lost_here` of them). `record_position` is the store's
+    private record of the acceptance (what `GET /verify` names); the moved
+    events the store publishes next come after these notices. Counts and
+    positions only: no record id, nothing of a person.
+    """
+
+    id_field: ClassVar[str | None] = None
+    occurred_field: ClassVar[str] = "accepted_on"
+    every_service: ClassVar[bool] = True
+
+    service: str
+    municipality_id: str | None = None
+    shared_position: int
+    stream_position: int
+    record_position: int
+    lost: int
+    lost_here: int
+    accepted_at: datetime
 
 
 E = TypeVar("E", bound=type[PublicEvent])
@@ -120,6 +151,7 @@ class EventCatalogue:
         self.source = SPEC_SOURCE_PREFIX + service
         self._by_domain: dict[type, type[PublicEvent]] = {}
         self._private: set[type] = {StreamTailAccepted.Recorded}  # every store's: osv-restore's record (shared.restore)
+        self._by_domain[StreamTailLossNotice.Announced] = StreamTailLost  # and its public notices
 
     def publishes(self, *domain_events: type) -> Callable[[E], E]:
         """Class decorator: this public event is how ``domain_events`` go out."""
@@ -277,6 +309,8 @@ def parse_uuid(value: str | UUID) -> UUID:
 def json_schema_document(public: type[PublicEvent], service: str) -> str:
     """The catalogue file for one public event (JSON Schema of its ``data``)."""
     schema = public.model_json_schema()
+    if public.every_service:  # one file for every service's: the service a token of its subject and source
+        service = "{service}"
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"urn:osv-platform:schema:{public.__name__}",

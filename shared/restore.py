@@ -15,6 +15,11 @@ transaction of the store:
   out itself, so the store's next event comes after it (SQLite gives each new
   event the highest position plus one; on PostgreSQL the position sequence is
   moved too) and the log records what was done, when;
+- public :class:`StreamTailLossNotice` events follow it (one for the programme,
+  one for each district whose events were lost: :attr:`Examination.notified`),
+  which the relay publishes as ``StreamTailLost`` (:mod:`shared.events`), so
+  reporting and partners learn that the store no longer holds the facts they
+  keep (the moved events come after them);
 - the chain (:mod:`shared.chain`) is computed again from the shared position on;
 - the store's marks say the stream's tail up to there is accepted: its relay
   goes on after the stream's last position, and commands are taken again.
@@ -51,8 +56,43 @@ from eventsourcing.utils import get_topic
 from shared.chain import GENESIS, link, record_digest
 from shared.chaincheck import AcceptedLoss
 from shared.chainheads import read_heads
+from shared.clock import LIMA
 
 log = logging.getLogger(__name__)
+
+
+class StreamTailLossNotice(Aggregate):
+    """Public: what partners and reporting are told of an accepted tail (published as ``StreamTailLost``).
+
+    ``municipality_id``: None for the programme's notice (the MML's partners and reporting read it), else a district's
+    ubigeo, whose partners held ``lost_here`` of the ``lost`` events (the stream's after ``shared_position`` up to
+    ``stream_position``); ``record_position``: the store's private :class:`StreamTailAccepted` record (``GET /verify``
+    names it); ``accepted_at`` (UTC, ISO 8601), ``accepted_on`` (the day in Lima). Counts and positions only: no
+    record id, nothing of a person.
+    """
+
+    @event("Announced")
+    def __init__(
+        self,
+        service: str,
+        municipality_id: str | None,
+        shared_position: int,
+        stream_position: int,
+        record_position: int,
+        lost: int,
+        lost_here: int,
+        accepted_at: str,
+        accepted_on: str,
+    ) -> None:
+        self.service = service
+        self.municipality_id = municipality_id
+        self.shared_position = shared_position
+        self.stream_position = stream_position
+        self.record_position = record_position
+        self.lost = lost
+        self.lost_here = lost_here
+        self.accepted_at = accepted_at
+        self.accepted_on = accepted_on
 
 
 class StreamTailAccepted(Aggregate):
@@ -106,7 +146,7 @@ class Examination:
     position of an earlier ``accept-tail``'s record when the stream's events
     the store shares last are those it accepted not to hold. ``lost``:
     the stream's events after it, which the store lacks (position, type,
-    subject). ``unpublished``: the store's positions after it, which the
+    subject, municipality). ``unpublished``: the store's positions after it, which the
     stream never had; ``unpublished_private``: those of them that are private
     (never published, wherever they stand). ``head_given_out``: the highest
     position of the service's chain heads in the heads bucket (0 if none).
@@ -131,6 +171,13 @@ class Examination:
         ``accept-tail`` records its private event there and moves the store's unpublished events after it.
         """
         return max(self.stream_position, self.head_given_out)
+
+    @property
+    def notified(self) -> list[str | None]:
+        """Where ``accept-tail``'s public notices go: None (the programme's: the MML's partners and reporting, every event
+        of the service), then each district whose lost events its partners held (their ``municipality``), in order."""
+        districts = {str(e["municipality"]) for e in self.lost if e.get("municipality") and e["municipality"] != "mml"}
+        return [None, *sorted(districts)]
 
     @property
     def behind(self) -> bool:
@@ -174,14 +221,16 @@ class Examination:
             else:
                 then = f"the relay publishes the {_counted(public, 'public one')}; the {_counted(private, 'private one')} never leave the store"
             where = f"position {self.unpublished[0]}" if count == 1 else f"positions {self.unpublished[0]} to {self.unpublished[-1]}"
-            to = f"{given_out + 1}" if count == 1 else f"{given_out + 1} to {given_out + count}"
+            first = given_out + len(self.notified) + 1
+            to = f"{first}" if count == 1 else f"{first} to {first + count - 1}"
             lines.append(
                 f"- {_counted(count, 'event')} of the store after {self.shared_position} ({where}) {'was' if count == 1 else 'were'} "
                 f"never published: accept-tail moves {'it' if count == 1 else 'them'} to {to}{'' if count == 1 else ', in their order'}; {then}."
             )
         lines.append(
             "Restore a newer backup if there is one; otherwise `osv-restore accept-tail` takes the store past the stream "
-            f"(a private record at {given_out}), and commands are taken again."
+            f"(a private record at {given_out}, and after it {_counted(len(self.notified), 'public notice')} of the loss for "
+            "partners and reporting), and commands are taken again."
         )
         return "\n".join(lines)
 
@@ -263,7 +312,10 @@ async def examine(app: Any, js: Any, stream: str, service: str, private_topics: 
     lost = []
     async for message in messages_on(js, stream, ">", start=(agreed or first - 1) + 1):
         cloudevent = _cloudevent_of(message)
-        lost.append({"position": tail_of(message, service)[0], "type": cloudevent.get("type"), "subject": cloudevent.get("subject")})
+        lost.append({
+            "position": tail_of(message, service)[0], "type": cloudevent.get("type"), "subject": cloudevent.get("subject"),
+            "municipality": cloudevent.get("municipality"),
+        })
     after = await asyncio.to_thread(_positions_after, app, shared)
     unpublished, private = [position for position, _ in after], [position for position, topic in after if topic in private_topics]
     heads = await read_heads(js, service)
@@ -343,8 +395,11 @@ def accept_tail(app: Any, examination: Examination) -> list[tuple[int, int]]:
         msg = f"{examination.service}: nothing to accept: {examination.describe()}"
         raise ValueError(msg)
     held, shared, given_out = examination.stream_position, examination.shared_position, examination.given_out
-    # The private record at the last position given out; after it, the store's unpublished events in their order.
-    moves = [(old, given_out + i) for i, old in enumerate(examination.unpublished, 1)]
+    # The private record at the last position given out, the public notices after it; then the store's unpublished
+    # events in their order.
+    notified = examination.notified
+    moves = [(old, given_out + len(notified) + i) for i, old in enumerate(examination.unpublished, 1)]
+    accepted_at = datetime.now(timezone.utc)
     record = StreamTailAccepted(
         service=examination.service,
         stream_position=held,
@@ -354,25 +409,42 @@ def accept_tail(app: Any, examination: Examination) -> list[tuple[int, int]]:
         moved=len(moves),
         moved_from=[moves[0][0], moves[-1][0]] if moves else [],
         moved_to=[moves[0][1], moves[-1][1]] if moves else [],
-        accepted_at=datetime.now(timezone.utc).isoformat(),
+        accepted_at=accepted_at.isoformat(),
         head_given_out=examination.head_given_out,
         lost_subjects=sorted({str(e["subject"]) for e in examination.lost if e.get("subject")}),
     )
-    stored = app.mapper.to_stored_event(record.collect_events()[0])
+    notices = [
+        StreamTailLossNotice(
+            service=examination.service,
+            municipality_id=municipality,
+            shared_position=shared,
+            stream_position=held,
+            record_position=given_out,
+            lost=len(examination.lost),
+            lost_here=sum(1 for e in examination.lost if municipality is None or e.get("municipality") == municipality),
+            accepted_at=accepted_at.isoformat(),
+            accepted_on=accepted_at.astimezone(LIMA).date().isoformat(),
+        )
+        for municipality in notified
+    ]
+    stored = [
+        (given_out + i, app.mapper.to_stored_event(aggregate.collect_events()[0])) for i, aggregate in enumerate([record, *notices])
+    ]
     marks = [
         Tracking(app.STREAM_AHEAD_TRACKING_NAME, held),
         Tracking(app.STREAM_AHEAD_RESOLVED_TRACKING_NAME, held),
     ]
     module = app.env.get("PERSISTENCE_MODULE", "")
     if module.startswith("shared.postgres"):
-        _accept_on_postgres(app, shared, given_out, stored, moves, marks)
+        _accept_on_postgres(app, shared, stored, moves, marks)
     else:
-        _accept_on_sqlite(app, shared, given_out, stored, moves, marks)
+        _accept_on_sqlite(app, shared, stored, moves, marks)
     moved = f"{moved_events(len(moves))} moved from {moves[0][0]} to {moves[0][1]}" if moves else "no unpublished event to move"
     log.warning(
         "%s: the stream's events after position %s up to %s are accepted as not in the store (osv-restore accept-tail); "
-        "%s; the store goes on after %s",
-        examination.service, shared, held, moved, moves[-1][1] if moves else given_out,
+        "%s public notices of it at %s to %s; %s; the store goes on after %s",
+        examination.service, shared, held, len(notices), given_out + 1, given_out + len(notices), moved,
+        moves[-1][1] if moves else stored[-1][0],
     )
     return moves
 
@@ -391,7 +463,7 @@ def _chained(rows: list[tuple[int, Any, int, str, bytes]], previous: str) -> lis
     return chained
 
 
-def _accept_on_sqlite(app: Any, shared: int, marker: int, stored: Any, moves: list[tuple[int, int]], marks: list[Tracking]) -> None:
+def _accept_on_sqlite(app: Any, shared: int, stored: list[tuple[int, Any]], moves: list[tuple[int, int]], marks: list[Tracking]) -> None:
     recorder = app.recorder
     events, chain = recorder.events_table_name, recorder.chain_table
     with recorder.datastore.get_connection(commit=True) as connection:
@@ -399,11 +471,12 @@ def _accept_on_sqlite(app: Any, shared: int, marker: int, stored: Any, moves: li
         try:
             cursor.execute("BEGIN IMMEDIATE")
             cursor.execute(f"UPDATE {events} SET rowid = -rowid WHERE rowid > ?", (shared,))
-            originator = stored.originator_id.hex if isinstance(stored.originator_id, UUID) else stored.originator_id
-            cursor.execute(
-                f"INSERT INTO {events} (rowid, originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?, ?)",
-                (marker, originator, stored.originator_version, stored.topic, stored.state),
-            )
+            for position, event in stored:  # the private record, then the public notices
+                originator = event.originator_id.hex if isinstance(event.originator_id, UUID) else event.originator_id
+                cursor.execute(
+                    f"INSERT INTO {events} (rowid, originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?, ?)",
+                    (position, originator, event.originator_version, event.topic, event.state),
+                )
             for old, new in moves:
                 cursor.execute(f"UPDATE {events} SET rowid = ? WHERE rowid = ?", (new, -old))
             cursor.execute(f"DELETE FROM {chain} WHERE position > ?", (shared,))
@@ -428,7 +501,7 @@ def _accept_on_sqlite(app: Any, shared: int, marker: int, stored: Any, moves: li
             cursor.sqlite_cursor.close()
 
 
-def _accept_on_postgres(app: Any, shared: int, marker: int, stored: Any, moves: list[tuple[int, int]], marks: list[Tracking]) -> None:
+def _accept_on_postgres(app: Any, shared: int, stored: list[tuple[int, Any]], moves: list[tuple[int, int]], marks: list[Tracking]) -> None:
     from psycopg import sql
 
     recorder = app.recorder
@@ -438,10 +511,11 @@ def _accept_on_postgres(app: Any, shared: int, marker: int, stored: Any, moves: 
     with recorder.datastore.transaction(commit=True) as cursor:
         cursor.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(events))
         cursor.execute(sql.SQL("UPDATE {} SET notification_id = -notification_id WHERE notification_id > %s").format(events), (shared,))
-        cursor.execute(
-            sql.SQL("INSERT INTO {} (originator_id, originator_version, topic, state, notification_id) VALUES (%s, %s, %s, %s, %s)").format(events),
-            (stored.originator_id, stored.originator_version, stored.topic, stored.state, marker),
-        )
+        for position, event in stored:  # the private record, then the public notices
+            cursor.execute(
+                sql.SQL("INSERT INTO {} (originator_id, originator_version, topic, state, notification_id) VALUES (%s, %s, %s, %s, %s)").format(events),
+                (event.originator_id, event.originator_version, event.topic, event.state, position),
+            )
         for old, new in moves:
             cursor.execute(sql.SQL("UPDATE {} SET notification_id = %s WHERE notification_id = %s").format(events), (new, -old))
         cursor.execute(sql.SQL("DELETE FROM {} WHERE position > %s").format(chain), (shared,))
@@ -459,7 +533,7 @@ def _accept_on_postgres(app: Any, shared: int, marker: int, stored: Any, moves: 
         # The next event after the last one now (the restored sequence would give positions the stream holds).
         cursor.execute(
             "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
-            (sql.Identifier(schema, recorder.events_table_name).as_string(cursor), moves[-1][1] if moves else marker),
+            (sql.Identifier(schema, recorder.events_table_name).as_string(cursor), moves[-1][1] if moves else stored[-1][0]),
         )
         for mark in marks:
             try:

@@ -57,6 +57,7 @@ from services.reporting.domain.indicators import (
     phases_in,
 )
 from services.reporting.domain.tally import RECALLED, Tally, evidence
+from services.reporting.domain.losses import LOST_TAIL, mark_lost
 from services.reporting.views.alertfacts import AlertFacts
 from services.reporting.views.checkpoints import Checkpoints
 from services.reporting.views.tables import (
@@ -368,13 +369,17 @@ class ReadModel(Checkpoints, AlertFacts, View):
         self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None, within: frozenset[str] | None = None,
         today: date | None = None,
     ) -> dict[str, Any]:
-        """The facts that make one figure, each with what it adds to it (see :func:`indicators.evidence`; ``today`` as in :meth:`report`)."""
+        """The facts that make one figure, each with what it adds to it (see :func:`indicators.evidence`; ``today`` as in :meth:`report`),
+        and ``lost_from_source`` where its service's store lost it in a restore an operator accepted (:func:`losses.mark_lost`)."""
         where = [FACTS.c.type.in_({"PhaseOpened", "OSVMapped", "OSVNameCorrected", *indicator_named(name).types})]
         if as_of is not None:
             where.append(FACTS.c.recorded_at <= utc(as_of))
         with self.engine.connect() as connection:
             facts = list(self._facts(connection, where))
-        return evidence(facts, name, phase, group, within, today)
+            notices = list(self._facts(connection, [FACTS.c.type == LOST_TAIL]))  # whatever as_of: what the stores hold now
+        found = evidence(facts, name, phase, group, within, today)
+        mark_lost(found["events"], notices)
+        return found
 
     def facts(self, upto: datetime | None = None, types: Iterable[str] | None = None) -> list[Fact]:
         """Every fact (recorded by ``upto``, and of ``types``, if given), in recorded order."""
