@@ -13,8 +13,10 @@ published; exit 1 when the stream is ahead. If no newer backup holds the
 stream's events, ``accept-tail`` accepts that the store will not have them:
 it moves the store's unpublished events past the last position given out
 (the stream's last, or the highest chain head in the heads bucket), records
-a private event there and marks the store (:mod:`shared.restore`),
-so the service takes commands again and its relay publishes from there. It
+a private event there, and after it the public ``StreamTailLost`` notices
+that tell partners and reporting of the loss, and marks the store
+(:mod:`shared.restore`), so the service takes commands again and its relay
+publishes from there, the notices first. It
 refuses to run while a worker of the service holds the store's relay lease:
 stop the service first.
 
@@ -240,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "accept-tail" and examination.behind:
             print(
                 f"Done: the stream's events after {examination.shared_position} up to {examination.stream_position} are accepted as "
-                f"not in the store; {moved_events(len(moves))} moved past {examination.given_out}. Start {args.service}: "
-                "it takes commands again and publishes from there."
+                f"not in the store; {len(examination.notified)} StreamTailLost notices of it at {examination.given_out + 1} "
+                f"(for partners and reporting), {moved_events(len(moves))} moved past them. Start {args.service}: "
+                "it takes commands again and publishes from there, the notices first."
             )
     if args.action == "check":
         return 1 if examination.behind else 0

@@ -50,6 +50,7 @@ from shared.idempotency.records import KeyedRequestRecords
 from shared.inplace import InBackground, StoreBusyError, committed_so_may_wait, saving_without_waiting
 from shared.kept import KeptRepository, KeptSnapshot, check_nothing_sealed_kept
 from shared.relaypositions import RelayPositions
+from shared.restore import StreamTailLossNotice
 from shared.sealing import KeyRing, Seal, SealingMapper, writing_with_events
 from shared.siderows import SideRowsInSQLiteTransaction, SideRowsInTransaction, SideWritingEventStore
 from shared.streamahead import StoreBehindStreamError, StreamAhead, stream_ahead_taken
@@ -58,6 +59,9 @@ log = logging.getLogger(__name__)
 
 KEPT_AGGREGATES_MAXSIZE = 1000
 """How many long-lived aggregates a process keeps in memory (``AGGREGATE_CACHE_MAXSIZE`` overrides; 0: none)."""
+
+LOSS_NOTICE_TOPIC = get_topic(StreamTailLossNotice.Announced)
+"""The stored topic of ``osv-restore accept-tail``'s public notices (:meth:`ServiceApplication.decode`)."""
 
 
 class TextNotSealedError(RuntimeError):
@@ -646,4 +650,9 @@ class ServiceApplication(RelayPositions, KeyedRequestRecords, Application):
         return ids
 
     def decode(self, notification: Notification) -> Any:
+        """The domain event of a notification of the log. A ``StreamTailLost`` notice is read as stored, without the
+        store's cipher: ``osv-restore accept-tail`` writes it holding no key (engagement's; :mod:`shared.restore`), and
+        it says nothing of a person."""
+        if notification.topic == LOSS_NOTICE_TOPIC and self.mapper.cipher is not None:
+            return Mapper(transcoder=self.mapper.transcoder).to_domain_event(notification)
         return self.mapper.to_domain_event(notification)

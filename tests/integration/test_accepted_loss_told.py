@@ -65,7 +65,8 @@ def test_after_accept_tail_the_loss_is_published_to_partners_and_reporting_marks
     tmp_path: Path, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     backups = Backups(tmp_path / "var", None, None)
-    restored = restored_behind_its_stream(backups, nats_server.url)  # three OSVs kept, three only the stream holds, in Ate
+    # Three OSVs kept, three only the stream holds, in Ate.
+    restored = restored_behind_its_stream(backups, nats_server.url)
     capsys.readouterr()
     assert restore_main(["accept-tail", "--json", *backups.cli(nats_server.url)]) == 0
     accepted = json.loads(capsys.readouterr().out)
@@ -76,21 +77,31 @@ def test_after_accept_tail_the_loss_is_published_to_partners_and_reporting_marks
         # Published like any event: one for the programme (under none: the MML's partners and reporting), one for Ate,
         # whose partners held the lost OSVs; right after the private record, before anything the store takes next.
         told = eventually(lambda: asyncio.run(messages_of(nats_server.url, "StreamTailLost")) or None)
-        assert [subject for subject, _ in told] == ["osv.registry.none.StreamTailLost", f"osv.registry.{ATE}.StreamTailLost"]
+        assert [subject for subject, _ in told] == [
+            "osv.registry.none.StreamTailLost",
+            f"osv.registry.{ATE}.StreamTailLost",
+        ]
         assert [e["position"] for _, e in told] == [record + 1, record + 2]
         programme, ate = (e["data"] for _, e in told)
         lost = len(accepted["lost"])
         assert programme == {
-            "service": "registry", "municipality_id": None, "shared_position": shared,
-            "stream_position": restored.stream_position, "record_position": record, "lost": lost, "lost_here": lost,
-            "accepted_at": programme["accepted_at"], "occurred_on": programme["occurred_on"],
+            "service": "registry",
+            "municipality_id": None,
+            "shared_position": shared,
+            "stream_position": restored.stream_position,
+            "record_position": record,
+            "lost": lost,
+            "lost_here": lost,
+            "accepted_at": programme["accepted_at"],
+            "occurred_on": programme["occurred_on"],
         }
         assert (ate["municipality_id"], ate["lost_here"], ate["record_position"]) == (ATE, 3, record)
         assert ate["accepted_at"] == programme["accepted_at"]
         for _, cloudevent in told:  # counts and positions only: no record id
             assert not any(osv_id in json.dumps(cloudevent) for osv_id in [*restored.lost, *restored.kept])
         # Every partner of Ate's, and the MML's, takes its notice in its stream.
-        assert taken_by(told[1][0], source_filter("registry", ATE)) and not taken_by(told[0][0], source_filter("registry", ATE))
+        ate_filter = source_filter("registry", ATE)
+        assert taken_by(told[1][0], ate_filter) and not taken_by(told[0][0], ate_filter)
         assert taken_by(told[0][0], source_filter("registry", "mml"))
 
         # Registry's 404 names its record; reporting's evidence says the same of each lost OSV, and counts it still.

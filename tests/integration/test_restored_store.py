@@ -38,6 +38,7 @@ from tests.support.system import eventually, last_public_position, running_syste
 pytestmark = pytest.mark.faults
 
 STREAM = "OSV_REGISTRY"
+LOST = "StreamTailLost"
 
 
 async def stream_events(url: str, stream: str = STREAM) -> list[dict[str, Any]]:
@@ -226,7 +227,9 @@ def test_after_accept_tail_the_service_takes_commands_again_and_publishes_them_p
         eventually(lambda: osvs_identified(system) == 7)
         assert system.reporting.get("/health").json()["sources"]["registry"]["missing"] == []
         feed = system.registry.get("/events", params={"limit": 1000}).json()
-        assert [e["subject"] for e in feed["events"]] == [*restored.kept, new]  # the store never has the stream's tail
+        # The store never has the stream's tail; it tells of the loss (StreamTailLost: for the programme, and for Ate).
+        assert [e["subject"] for e in feed["events"] if e["type"] != LOST] == [*restored.kept, new]
+        assert [e["type"] for e in feed["events"]].count(LOST) == 2
         assert feed["head"] > restored.stream_position > head
         assert asyncio.run(stream_events(nats_server.url))[-1]["subject"] == new
 
@@ -310,9 +313,18 @@ def test_reporting_counts_what_follows_accept_tail_at_positions_its_floor_had_pa
         answer = map_osv(system, "Vecinos después de la restauración")
         assert answer.status_code == 201, answer.text
         system.wait_relayed()
-        published = {e["subject"]: e["position"] for e in asyncio.run(stream_events(nats_server.url))}
-        assert story.stream_position < published[answer.json()["id"]] <= story.head
+        events = asyncio.run(stream_events(nats_server.url))
+        # The notices of the loss take the positions after the record: those reporting's floor had passed.
+        told = [e["position"] for e in events if e["type"] == LOST]
+        assert story.stream_position < told[0] < told[-1] <= story.head, (told, story)
         eventually(lambda: osvs_identified(system) == 7, timeout=20)  # before: 6, with /health ok
+        # Reporting applied them all the same: each lost OSV's evidence names the loss.
+        def marked() -> bool:
+            rows = system.reporting.get("/indicators/osvs_identified/evidence").json()["events"]
+            lost = [row["lost_from_source"] for row in rows if row["subject"] in story.lost]
+            return len(lost) == len(story.lost) and all(lost)
+
+        eventually(marked, timeout=20)
         health = system.reporting.get("/health").json()
         assert health["status"] == "ok" and health["sources"]["registry"]["missing"] == []
 
@@ -417,7 +429,8 @@ def test_a_second_accept_tail_finds_the_first_ones_moved_events_in_the_stream_an
         assert len(subjects) == len(set(subjects)), subjects  # nothing published twice
         assert subjects[-1] == new
         feed = system.registry.get("/events", params={"limit": 1000}).json()["events"]
-        assert [e["subject"] for e in feed] == [*restored.kept, moved, *after, new]
+        told = [LOST, LOST]  # each accept-tail's notices (the programme's, Ate's), before the events it moved
+        assert [e["type"] if e["type"] == LOST else e["subject"] for e in feed] == [*restored.kept, *told, moved, *after, *told, new]
         eventually(lambda: osvs_identified(system) == 3 + 3 + 1 + 2 + 2 + 1)
         verdict = verify_store("registry", backups.store_url, [])
         assert (verdict.outcome, len(verdict.accepted)) == ("accepted_loss", 2), verdict.describe()  # both records named

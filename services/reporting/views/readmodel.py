@@ -56,8 +56,8 @@ from services.reporting.domain.indicators import (
     indicator_named,
     phases_in,
 )
-from services.reporting.domain.tally import RECALLED, Tally, evidence
 from services.reporting.domain.losses import LOST_TAIL, mark_lost
+from services.reporting.domain.tally import RECALLED, Tally, evidence
 from services.reporting.views.alertfacts import AlertFacts
 from services.reporting.views.checkpoints import Checkpoints
 from services.reporting.views.tables import (
