@@ -196,6 +196,12 @@ def test_a_store_restored_from_before_an_erasure_has_the_person_erased_again_at_
     assert restore_main(["accept-tail", "--service", "engagement", "--store", store.store_url, "--nats-url", nats_server.url]) == 0
     with engagement(store, nats_server) as client:
         erasures_checked(client)
+        # Partners and reporting are told of the loss (StreamTailLost), published like any event of engagement's, whose
+        # store is sealed under a key accept-tail does not hold: before, its relay and feed failed on it (InvalidTag).
+        relayed(client)
+        told = [e["data"] for e in feed(client) if e["type"] == "StreamTailLost"]
+        assert told and {t["service"] for t in told} == {"engagement"} and told[0]["municipality_id"] is None, told
+        assert all(t["lost"] >= 1 for t in told)
         shown = read(client, story["zoraida"])
         assert (shown["personal_data"], shown["full_name"]) == ("erased", "[erased]")
         assert (shown["document_number"], shown["phone"], shown["birth_year"]) == (None, None, None)
