@@ -203,8 +203,10 @@ def every_evidence_adds_up(client: TestClient) -> int:
                 checked += bool(body["events"])
                 for cited in body["events"]:
                     assert set(cited) == {
-                        "event_id", "source", "type", "subject", "occurred_on", "recorded_at", "osv", "district", "municipality", "adds"
+                        "event_id", "source", "type", "subject", "occurred_on", "recorded_at", "osv", "district", "municipality", "adds",
+                        "lost_from_source",
                     }
+                    assert cited["lost_from_source"] is None  # no store lost a fact here (tests/integration/test_accepted_loss_told.py)
                     assert cited["type"] in indicator.types
     return checked
 
