@@ -60,8 +60,7 @@ log = logging.getLogger(__name__)
 KEPT_AGGREGATES_MAXSIZE = 1000
 """How many long-lived aggregates a process keeps in memory (``AGGREGATE_CACHE_MAXSIZE`` overrides; 0: none)."""
 
-LOSS_NOTICE_TOPIC = get_topic(StreamTailLossNotice.Announced)
-"""The stored topic of ``osv-restore accept-tail``'s public notices (:meth:`ServiceApplication.decode`)."""
+LOSS_NOTICE_TOPIC = get_topic(StreamTailLossNotice.Announced)  # accept-tail's public notices: ServiceApplication.decode
 
 
 class TextNotSealedError(RuntimeError):
@@ -650,9 +649,8 @@ class ServiceApplication(RelayPositions, KeyedRequestRecords, Application):
         return ids
 
     def decode(self, notification: Notification) -> Any:
-        """The domain event of a notification of the log. A ``StreamTailLost`` notice is read as stored, without the
-        store's cipher: ``osv-restore accept-tail`` writes it holding no key (engagement's; :mod:`shared.restore`), and
-        it says nothing of a person."""
+        """The notification's domain event; a ``StreamTailLost`` notice without the cipher: ``osv-restore`` writes it
+        holding no key (engagement's store: :mod:`shared.restore`), and it says nothing of a person."""
         if notification.topic == LOSS_NOTICE_TOPIC and self.mapper.cipher is not None:
             return Mapper(transcoder=self.mapper.transcoder).to_domain_event(notification)
         return self.mapper.to_domain_event(notification)
