@@ -48,6 +48,15 @@ def accepted_past_heads_given_out(
     return accepted
 
 
+def restored_and_accepted(backups: Backups, nats_url: str, capsys: pytest.CaptureFixture[str]) -> tuple[Any, dict[str, Any]]:
+    """Registry's store put back behind its stream (three OSVs kept, three in the stream alone, in Ate) and ``osv-restore
+    accept-tail`` run on it: what was restored, and what it printed (``--json``)."""
+    restored = restored_behind_its_stream(backups, nats_url)
+    capsys.readouterr()
+    assert restore_main(["accept-tail", "--json", *backups.cli(nats_url)]) == 0
+    return restored, json.loads(capsys.readouterr().out)
+
+
 def tampered_copy(store: Path, name: str, statement: str) -> str:
     """A copy of the SQLite store ``store`` with ``statement`` run on it, as someone with the file could; its URL."""
     copy = store.with_name(name)
@@ -125,10 +134,7 @@ def test_a_record_lost_with_an_accepted_tail_is_404_that_names_the_restore_not_o
     # GET of an OSV mapped in the tail the operator accepted as lost said only "OSV … does not exist", while reporting's
     # evidence still listed its events (tester 245 F7).
     backups = Backups(tmp_path / "var", None, None)
-    restored = restored_behind_its_stream(backups, nats_server.url)
-    capsys.readouterr()
-    assert restore_main(["accept-tail", "--json", *backups.cli(nats_server.url)]) == 0
-    accepted = json.loads(capsys.readouterr().out)
+    restored, accepted = restored_and_accepted(backups, nats_server.url, capsys)
 
     with running_system(backups.var, nats_server.url) as system:
         answer = system.registry.get(f"/osvs/{restored.lost[0]}")

@@ -18,11 +18,11 @@ import pytest
 
 from devtools.embedded import NatsServer
 from devtools.nats_accounts import source_filter
-from devtools.restore import main as restore_main
 from services.reporting.rebuild import main as rebuild_main
 from services.reporting.views.readmodel import ReadModel
 from shared.views import make_engine
-from tests.integration.test_restored_store import STREAM, Backups, osvs_identified, restored_behind_its_stream
+from tests.integration.test_accepted_loss_audit import restored_and_accepted
+from tests.integration.test_restored_store import STREAM, Backups, osvs_identified
 from tests.support.system import eventually, running_system
 
 ATE = "150103"
@@ -65,11 +65,7 @@ def test_after_accept_tail_the_loss_is_published_to_partners_and_reporting_marks
     tmp_path: Path, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     backups = Backups(tmp_path / "var", None, None)
-    # Three OSVs kept, three only the stream holds, in Ate.
-    restored = restored_behind_its_stream(backups, nats_server.url)
-    capsys.readouterr()
-    assert restore_main(["accept-tail", "--json", *backups.cli(nats_server.url)]) == 0
-    accepted = json.loads(capsys.readouterr().out)
+    restored, accepted = restored_and_accepted(backups, nats_server.url, capsys)
     record, shared = accepted["given_out"], accepted["shared_position"]
 
     with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from devtools.embedded import NatsServer
+from tests.integration.test_closing_after_enrolments import phases_and_a_seed_grant
 from tests.support.system import eventually, last_public_position, running_system
 
 pytestmark = pytest.mark.timeout(120)
@@ -26,26 +27,7 @@ def test_a_closing_dated_before_a_standing_activity_of_the_project_is_refused_na
     tmp_path: Path, nats_server: NatsServer
 ) -> None:
     with running_system(tmp_path / "var", nats_server.url) as system:
-        for code, starts_on, ends_on in (("F1", "2021-03-01", "2021-09-30"), ("F2", "2021-10-01", "2021-12-31")):
-            opened = system.funding.post(
-                "/phases", json={"code": code, "name": code, "starts_on": starts_on, "ends_on": ends_on}
-            )
-            assert opened.status_code == 201, opened.text
-        osv = system.registry.post(
-            "/osvs", json={"name": "Vecinos de Zárate", "district": "San Juan de Lurigancho", "mapped_on": "2021-05-10"}
-        )
-        assert osv.status_code == 201, osv.text
-        osv_id = osv.json()["id"]
-        grant = {
-            "osv_id": osv_id,
-            "amount": "3000.00",
-            "currency": "PEN",
-            "granted_on": "2021-07-01",
-            "kind": "seed_fund",
-        }
-        grant_id = eventually(
-            lambda: (r := system.funding.post("/grants", json=grant)).status_code == 201 and r
-        ).json()["id"]
+        osv_id, grant_id = phases_and_a_seed_grant(system)
 
         def activity(held_on: str, person_id: str, sex: str) -> dict[str, Any]:
             return {

@@ -10,6 +10,7 @@ enrolment's day, never the person.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,30 +30,27 @@ CARLOS = {
 }
 
 
+def phases_and_a_seed_grant(system: Any) -> tuple[str, str]:
+    """Phases F1 (2021-03-01..09-30) and F2 (2021-10-01..12-31), an OSV of San Juan de Lurigancho and its seed grant of
+    2021-07-01 (once funding's OSV directory knows it): the OSV's id and the grant's."""
+    for code, starts_on, ends_on in (("F1", "2021-03-01", "2021-09-30"), ("F2", "2021-10-01", "2021-12-31")):
+        opened = system.funding.post("/phases", json={"code": code, "name": code, "starts_on": starts_on, "ends_on": ends_on})
+        assert opened.status_code == 201, opened.text
+    osv = system.registry.post(
+        "/osvs", json={"name": "Vecinos de Zárate", "district": "San Juan de Lurigancho", "mapped_on": "2021-05-10"}
+    )
+    assert osv.status_code == 201, osv.text
+    osv_id = osv.json()["id"]
+    grant = {"osv_id": osv_id, "amount": "3000.00", "currency": "PEN", "granted_on": "2021-07-01", "kind": "seed_fund"}
+    granted = eventually(lambda: (r := system.funding.post("/grants", json=grant)).status_code == 201 and r)
+    return osv_id, granted.json()["id"]
+
+
 def test_a_closing_dated_before_an_enrolment_engagement_holds_is_refused_naming_its_day_and_the_day_itself_is_taken(
     tmp_path: Path, nats_server: NatsServer
 ) -> None:
     with running_system(tmp_path / "var", nats_server.url) as system:
-        for code, starts_on, ends_on in (("F1", "2021-03-01", "2021-09-30"), ("F2", "2021-10-01", "2021-12-31")):
-            opened = system.funding.post(
-                "/phases", json={"code": code, "name": code, "starts_on": starts_on, "ends_on": ends_on}
-            )
-            assert opened.status_code == 201, opened.text
-        osv = system.registry.post(
-            "/osvs", json={"name": "Vecinos de Zárate", "district": "San Juan de Lurigancho", "mapped_on": "2021-05-10"}
-        )
-        assert osv.status_code == 201, osv.text
-        osv_id = osv.json()["id"]
-        grant = {
-            "osv_id": osv_id,
-            "amount": "3000.00",
-            "currency": "PEN",
-            "granted_on": "2021-07-01",
-            "kind": "seed_fund",
-        }
-        grant_id = eventually(
-            lambda: (r := system.funding.post("/grants", json=grant)).status_code == 201 and r
-        ).json()["id"]
+        osv_id, grant_id = phases_and_a_seed_grant(system)
         member = eventually(
             lambda: (
                 (r := system.engagement.post("/members", json={"osv_id": osv_id, **CARLOS})).status_code == 201 and r
