@@ -17,17 +17,7 @@ from sqlalchemy import select
 from services.funding.views import ProjectActivities
 from services.funding.views.activities import ProjectActivity, WithdrawnActivity
 from shared.views import make_engine
-
-
-def engagement_event(position: int, event_type: str, **data: Any) -> dict[str, Any]:
-    return {
-        "id": f"engagement:{position}",
-        "source": "urn:osv-platform:engagement",
-        "type": event_type,
-        "position": position,
-        "data": data,
-    }
-
+from tests.unit.test_funding_project_enrolments import engagement_event
 
 PERSON = str(uuid4())  # a participant's pseudonymous id, which the view must not keep
 

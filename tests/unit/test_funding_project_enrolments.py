@@ -20,6 +20,7 @@ from shared.views import make_engine
 
 
 def engagement_event(position: int, event_type: str, **data: Any) -> dict[str, Any]:
+    """One of engagement's events as its consumer gets it: a CloudEvent at ``position`` carrying ``data``."""
     return {
         "id": f"engagement:{position}",
         "source": "urn:osv-platform:engagement",
