@@ -49,7 +49,14 @@ from shared.health import HEALTH_RESPONSES, Health, Probes, RelayHealth, RelaySt
 from shared.idempotency.middleware import install as install_idempotency
 from shared.kept import snapshots_disagreeing
 from shared.lease import lease_for
-from shared.lifecycle import collect_less_often, die_with_supervisor, log_to_console, on_stop_signal, stop_tasks
+from shared.lifecycle import (
+    QuietRefusal,
+    collect_less_often,
+    die_with_supervisor,
+    log_to_console,
+    on_stop_signal,
+    stop_tasks,
+)
 from shared.listing import refuse_unknown_query_parameters
 from shared.losttail import install_lost_tail_notes
 from shared.messaging import NatsLink
@@ -173,22 +180,6 @@ async def wait_for_database(build: Callable[[], T], what: str, longest: float = 
                 delay, attempt = min(delay * 2, longest), attempt + 1
         finally:
             stopping.cancel()
-
-
-class QuietRefusal(logging.Filter):
-    """Drops uvicorn's traceback of a start-up refusal (logged already as one error line) and its "Application startup
-    failed. Exiting.": the operator reads why, in one line (each worker said both: tester 252 F5). Put on uvicorn's
-    logger only once the refusal is logged, in the process that refused: no other error is dropped."""
-
-    STARTUP_FAILED = "Application startup failed. Exiting."
-
-    def __init__(self, refusal: StartupRefusedError) -> None:
-        super().__init__()
-        self.refusal = str(refusal)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        return not (text.startswith("Traceback") and text.rstrip().endswith(self.refusal)) and text != self.STARTUP_FAILED
 
 
 async def stop_running(tasks: list[asyncio.Task[None]], link: NatsLink | None) -> None:
