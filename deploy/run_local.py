@@ -10,9 +10,12 @@ the system keeps running. A line on the console says which process ended, its
 exit code, and when it starts again. The pause before a restart doubles with
 each crash in a row (0.5 s, 1 s, 2 s… up to 30 s) and is back to 0.5 s once
 the process has run for 30 s. A port another process holds (another run's,
-another user's identity provider) stops it before anything starts, or at the
-restart of the process that had it, in one line naming the port and the
-variable that sets it, exit status 1. A service's uvicorn listens on its port
+another user's identity provider) stops it before anything starts, in one line
+naming the port and the variable that sets it, exit status 1; so does the
+identity provider's or nats-server's taken at its restart (another one there
+would be taken for it). A service's port taken at its restart is that line,
+logged, and the restart tried again with the back-off while the rest of the
+system keeps running (tester 259 F1: one squatter stopped every service). A service's uvicorn listens on its port
 from the moment it binds it (``deploy.serve``), so no other server takes the
 port while its workers start, and the launcher takes only an answer naming the
 service for its health. Ctrl-C (or SIGTERM) stops the services, then
@@ -386,8 +389,13 @@ class Supervisor:
         try:
             child.check_port()  # its own process is gone: whoever holds the port now is another
             child.start()
-        except PortTakenError as error:  # restarted again and again, it would never get the port back
-            self.refused, self.stopping = error, True
+        except PortTakenError as error:
+            if not isinstance(child, ServiceChild):  # another provider or nats-server there would be taken for this one
+                self.refused, self.stopping = error, True
+                return
+            delay = child.backoff.after_crash(0.0)  # a service: the others go on, and it waits for its port
+            child.restart_at = time.monotonic() + delay
+            log.error("%s; %s is not restarted; trying again in %.1f s, the rest of the system running", error, child.name, delay)
             return
         except (EmbeddedServerError, IdentityProviderError) as error:  # it did not come up: that counts as another crash
             delay = child.backoff.after_crash(0.0)

@@ -155,6 +155,37 @@ def test_a_provider_whose_port_another_took_after_it_died_stops_the_launcher_ins
     assert child.provider is not None and child.provider.pid is None  # never started there
 
 
+def test_a_services_port_another_took_at_its_restart_is_said_and_tried_again_while_the_rest_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Tester 259 F1: funding killed and its port taken by `python3 -m http.server` in that second stopped the launcher,
+    and with it registry, engagement, reporting, imports, nats-server and the provider. A service's restart waits for
+    its port instead: the line naming it, logged, tried again with the back-off, the others left running."""
+    port = free_port()
+    child = ServiceChild(
+        "funding", Backoff(0.01, 0.01, 30), host="127.0.0.1", port=port, port_variable="FUNDING_PORT",
+        command=[sys.executable, "-c", "import time; time.sleep(60)"],
+    )
+    child.exit_code = lambda: 1  # type: ignore[method-assign] # its process ended
+    supervisor = Supervisor([child])
+    with caplog.at_level("ERROR", logger="deploy.run_local"), listener(port):
+        for _ in range(20):
+            supervisor.tick()
+            time.sleep(0.02)
+        assert not supervisor.stopping and supervisor.refused is None  # the launcher goes on
+        assert child.process is None and child.restarts >= 2  # never started on a port another holds, tried again
+        said = [r.getMessage() for r in caplog.records if "FUNDING_PORT" in r.getMessage()]
+        assert said and f"the port {port} of funding" in said[0] and "trying again" in said[0], said
+    child.exit_code = lambda: None  # type: ignore[method-assign] # from its next start, running
+    for _ in range(50):  # the port free again: it starts
+        supervisor.tick()
+        if child.process is not None:
+            break
+        time.sleep(0.02)
+    assert child.process is not None, "not restarted once its port was free"
+    child.kill()
+
+
 def bound_by_someone(port: int) -> bool:
     """Whether a socket is bound to ``127.0.0.1:port``, listening or not (a bind without ``SO_REUSEADDR`` fails)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
