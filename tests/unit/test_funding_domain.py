@@ -310,6 +310,8 @@ def test_a_grant_is_not_closed_before_the_last_activity_of_its_project_and_the_l
     assert (refused.value.field, refused.value.rule) == ("closed_on", "closed_after_activities")
     assert "2021-10-31" in refused.value.message and "2021-11-06" in refused.value.message
     assert refused.value.extensions == {"last_held_on": "2021-11-06"}
+    # An activity engagement's restored store lost still bounds it (reporting counts it): not "engagement holds" (tester 259 F2).
+    assert "as engagement published it" in refused.value.message and "that engagement holds" not in refused.value.message
     assert grant.status is GrantStatus.OPEN and grant.closing is None
     # Before both an enrolment and an activity: the refusal names the later day, the one the closing must reach.
     with pytest.raises(ClosedBeforeActivityError) as refused:

@@ -62,9 +62,10 @@ class ClosedBeforeActivityError(ConflictError):
     def __init__(self, closed_on: date, last_held_on: date) -> None:
         super().__init__(
             f"closed_on {closed_on.isoformat()} is before {last_held_on.isoformat()}, the day of an activity of this grant's "
-            "project that engagement holds (its latest one not withdrawn): the project would have held it after its "
-            f"closing. Date the closing on or after {last_held_on.isoformat()} (the day itself is taken), or withdraw the "
-            "activity in engagement if it was reported by mistake; engagement, the other way round, takes no activity of "
+            "project as engagement published it (its latest one not withdrawn; reporting counts it, though engagement's own "
+            "store may no longer hold it, after a restore): the project would have held it after its closing. Date the "
+            f"closing on or after {last_held_on.isoformat()} (the day itself is taken), or, if the activity was reported by "
+            "mistake and engagement still holds it, withdraw it there; engagement, the other way round, takes no activity of "
             "the project held after a closing (409 grant_open)",
             field="closed_on",
             rule="closed_after_activities",
