@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import os
 import sys
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from devtools.identity import (
     partner_client_removed,
     schema_check_quiet,
 )
+from shared.files import OWNER_ONLY_UMASK
 
 SERVICES_HOLD = ("osv-services", "osv-imports")
 """Machine clients whose secret ``make run`` hands the services at their start (a rotation needs a restart)."""
@@ -172,6 +174,10 @@ def _accounts(_: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The identity provider's command line. What it writes (and the provider it starts) is its owner's only, as under
+    ``make run``: ``make token`` on a fresh ``var/`` left the provider's database, which holds the machine clients'
+    secrets, 0644 in 0755 folders under a umask of 022 (tester 259 F3)."""
+    os.umask(OWNER_ONLY_UMASK)
     parser = argparse.ArgumentParser(prog="python -m devtools.identity", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
