@@ -324,10 +324,11 @@ def check_not_in_future(day: date, today: date, field: str) -> None:
 class MomentInFutureError(RuleViolationError):
     """A moment to answer "as of" that has not come yet: what will be recorded by then is not known."""
 
-    def __init__(self, field: str, moment: datetime, now: datetime, said: str | None = None) -> None:
-        """``said``: the moment as its reader typed it (the dashboard form's ``08/12/2026``), named instead of ``moment``."""
+    def __init__(self, field: str, moment: datetime, now: datetime, said: str | None = None, now_said: str | None = None) -> None:
+        """``said``: the moment as its reader typed it (the dashboard form's ``08/12/2026``), named instead of ``moment``;
+        ``now_said``: now, the same way (Lima's day and minute), instead of its ISO moment."""
         super().__init__(
-            f"{field} {said or moment.isoformat()} is later than now ({now.isoformat(timespec='seconds')}): figures as of a moment to come "
+            f"{field} {said or moment.isoformat()} is later than now ({now_said or now.isoformat(timespec='seconds')}): figures as of a moment to come "
             "would change as facts arrive",
             field=field,
             rule="not_in_future",

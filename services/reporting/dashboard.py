@@ -305,8 +305,8 @@ def check_typed_cut_has_come(cut: datetime | None, typed: Any, now: datetime) ->
     text when the day or minute it names is wholly to come (``cut``, read from it, after ``now``): the application's own
     refusal named the end it was read as, "as_of 2026-12-08T23:59:59.999999-05:00", which nobody typed (tester 252 F4).
     An ISO moment a client sent is left to the application, which names it as sent."""
-    if cut is not None and cut > now and typed_span(typed) is not None:
-        raise MomentInFutureError("as_of", cut, now, said=str(typed).strip())
+    if cut is not None and cut > now and typed_span(typed) is not None:  # now as the form writes it, in Lima (tester 259 F4: UTC)
+        raise MomentInFutureError("as_of", cut, now, said=str(typed).strip(), now_said=now.astimezone(LIMA).strftime("%d/%m/%Y %H:%M"))
 
 
 def _ends_a_minute(moment: datetime) -> bool:

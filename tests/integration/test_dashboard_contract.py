@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from services.reporting.application import Reporting
 from services.reporting.dashboard import cell
 from services.reporting.translations import CONTRACT_INDICATORS, TRANSLATIONS, translator
+from shared.clock import LIMA
 from tests.integration.test_dashboard_page import rows
 from tests.support.clients import application_of, service_client
 
@@ -321,6 +322,12 @@ def test_a_cut_typed_in_the_form_that_is_still_to_come_is_refused_naming_it_as_t
         assert error["field"] == "as_of" and error["rule"] == "not_in_future", error
         assert error["message"].startswith(f"as_of {typed} is later than now ("), error  # as typed, then the service's now
         assert "2099-01-01T" not in error["message"], error
+        # Now as the form writes it, Lima's day and minute (tester 259 F4: "later than now (2026-12-07T08:48:44+00:00)"
+        # for "07/12/2026 04:30", typed at 03:48 in Lima).
+        now = datetime.now(LIMA)
+        assert re.search(r"later than now \((\d{2}/\d{2}/\d{4} \d{2}:\d{2})\)", error["message"]), error
+        shown = datetime.strptime(re.search(r"now \(([^)]*)\)", error["message"]).group(1), "%d/%m/%Y %H:%M").replace(tzinfo=LIMA)
+        assert abs((shown - now).total_seconds()) < 120, (shown, now)
     assert source.asked == []  # refused before anything is counted
     # A moment a client sent is named as it reads, offset and all.
     [error] = client.get("/dashboard", params={"as_of": "2099-01-01T10:00:00-05:00"}).json()["errors"]
