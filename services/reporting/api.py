@@ -549,7 +549,7 @@ def refuse_the_dashboards_browser_in_html(api: FastAPI) -> None:
             if request.url.path != "/dashboard" or "text/html" not in request.headers.get("accept", ""):
                 return answer  # type: ignore[no-any-return]
             lang = request.query_params.get("lang")
-            page = refusal_page(json.loads(answer.body), lang if lang in TRANSLATIONS else "es")  # type: ignore[arg-type]
+            page = refusal_page(json.loads(answer.body), lang if lang in TRANSLATIONS else "es", request.query_params.get("as_of"))  # type: ignore[arg-type]
             kept = {k: v for k, v in answer.headers.items() if k not in ("content-type", "content-length")}
             return HTMLResponse(page, status_code=answer.status_code, headers={**kept, **FORM_PAGE_HEADERS})
 

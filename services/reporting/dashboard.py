@@ -338,11 +338,12 @@ FIELD_LABELS = {"as_of": "ui.cut_at", "by": "ui.breakdown", "days": "ui.days_ove
 """The form's own label of a query parameter the page's form sends; others are named as the API names them."""
 
 
-def refusal_page(problem: Mapping[str, Any], lang: Language) -> str:
+def refusal_page(problem: Mapping[str, Any], lang: Language, typed: str | None = None) -> str:
     """A refused dashboard query as a web page in ``lang``, for a browser: the problem+json answer's ``detail`` and each
     of its ``errors`` (field, by the form's label when the form has it, and message; ``data-field`` and ``data-rule``
-    carry the API's names), a hint on writing the cut when the cut was refused, and a link back to the dashboard; for
-    a 403 (an account without the dashboard's permission), a way to sign out and in with another."""
+    carry the API's names), when the cut was refused what was ``typed`` for it (``#cut-typed``: the page named it
+    nowhere, tester 259 F5) and a hint on writing it, and a link back to the dashboard; for a 403 (an account without
+    the dashboard's permission), a way to sign out and in with another."""
     t = translator(lang)
     errors = [e for e in problem.get("errors") or () if isinstance(e, Mapping)]
     items = "".join(
@@ -350,7 +351,10 @@ def refusal_page(problem: Mapping[str, Any], lang: Language) -> str:
         f'{escape(t(FIELD_LABELS[e["field"]]) if e.get("field") in FIELD_LABELS else e.get("field", ""))}</strong>: {escape(_in_words(e, t, lang))}</li>'
         for e in errors
     )
-    hint = f'<p id="cut-hint">{escape(t("ui.refused_cut"))}</p>' if any(e.get("field") == "as_of" for e in errors) else ""
+    cut_refused = any(e.get("field") == "as_of" for e in errors)
+    hint = f'<p id="cut-hint">{escape(t("ui.refused_cut"))}</p>' if cut_refused else ""
+    if cut_refused and typed and typed.strip():
+        hint = f'<p id="cut-typed">{escape(t("ui.typed_cut", typed=typed.strip()))}</p>' + hint
     back = "/dashboard" if lang == "es" else "/dashboard?" + urlencode({"lang": lang})
     way = f'<a id="back-to-dashboard" href="{escape(back)}">{escape(t("ui.back_to_dashboard"))}</a>'
     title = t("ui.refused")

@@ -73,6 +73,7 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.cut_hint": "dd/mm/aaaa hh:mm, hora de Lima: cuenta lo registrado hasta el final de ese minuto; sin la hora, hasta el final del día",
         "ui.breakdown": "Desglose",
         "ui.refused": "El tablero no puede mostrarse con esta consulta",
+        "ui.typed_cut": "Escribió: «{typed}».",
         "ui.refused_cut": "Escriba el corte como dd/mm/aaaa hh:mm (la hora puede omitirse: cuenta entonces todo el día), por ejemplo 31/12/2021 18:00 (hasta las 18:00 inclusive): un día que "
         "exista, no posterior a ahora.",
         "ui.back_to_dashboard": "Volver al tablero",
@@ -300,6 +301,7 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.cut_hint": "yyyy-mm-dd hh:mm, Lima time: counts what was recorded up to the end of that minute; without the time, up to the end of the day",
         "ui.breakdown": "Breakdown",
         "ui.refused": "The dashboard cannot be shown for this query",
+        "ui.typed_cut": "You typed: “{typed}”.",
         "ui.refused_cut": "Write the cut as yyyy-mm-dd hh:mm (the time may be left out: the whole day then counts), for example 2021-12-31 18:00 (up to and including 18:00): a day that "
         "exists, not later than now.",
         "ui.back_to_dashboard": "Back to the dashboard",

@@ -299,6 +299,9 @@ def test_a_cut_the_browser_sends_that_is_no_moment_is_answered_as_a_page_naming_
     assert '<li data-field="as_of" data-rule="iso_8601_moment"><strong>Cortar en lo registrado hasta (fecha y hora)</strong>: ' in page
     assert "no es una fecha y hora del calendario" in page and "is no moment" not in page  # in the page's language
     assert "dd/mm/aaaa hh:mm" in page and '<a id="back-to-dashboard" href="/dashboard">Volver al tablero</a>' in page
+    assert '<p id="cut-typed">Escribió: «31/02/2022».</p>' in page  # what was typed, named (tester 259 F5)
+    to_come = client.get("/dashboard", params={"as_of": "2099-12-08", "lang": "en"}, headers=BROWSER).text
+    assert "You typed: “2099-12-08”." in to_come and 'data-rule="not_in_future"' in to_come
     assert source.asked == []  # nothing was counted
 
     english = client.get("/dashboard?lang=en&by=zones&as_of=2022-13-01", headers=BROWSER).text
