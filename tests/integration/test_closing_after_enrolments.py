@@ -98,19 +98,11 @@ def test_a_closing_dated_before_an_enrolment_engagement_holds_is_refused_naming_
             "/members", json={"osv_id": osv_id, **CARLOS, "full_name": "Rosa Quispe", "document_number": "003456789"}
         )
         assert later.status_code == 201, later.text
-        refused_enrolment = eventually(
-            lambda: (
-                (
-                    r := system.engagement.post(
-                        f"/members/{later.json()['id']}/participations",
-                        json={"grant_id": grant_id, "enrolled_on": "2021-10-02"},
-                    )
-                ).status_code
-                == 409
-                and r
-            )
-        )
-        assert refused_enrolment.json()["errors"][0]["rule"] == "grant_open"
+        late = (f"/members/{later.json()['id']}/participations", {"grant_id": grant_id, "enrolled_on": "2021-10-02"})
+        # Dry runs until engagement has heard of the closing: a real enrolment taken before it would stand.
+        eventually(lambda: system.engagement.post(late[0], params={"dry_run": "true"}, json=late[1]).status_code == 409)
+        refused_enrolment = system.engagement.post(late[0], json=late[1])
+        assert refused_enrolment.json()["errors"][0]["rule"] == "grant_open", refused_enrolment.text
 
         # Carlos counts where he took part: F2, the day of his enrolment and the project's closing.
         system.wait_relayed()
