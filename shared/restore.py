@@ -344,23 +344,27 @@ def accepted_records(app: Any, after: int = 0, stop: int | None = None) -> Itera
     and its ``Recorded`` event, or None when it cannot be read (engagement's events are encrypted, and ``osv-verify
     --store`` holds no key). Only reads."""
     topic = get_topic(StreamTailAccepted.Recorded)
-    plain = Mapper(transcoder=app.mapper.transcoder)  # osv-restore writes it unsealed, in engagement's store too
     while batch := app.recorder.select_notifications(start=after, limit=100, stop=stop, topics=[topic], inclusive_of_start=False):
         for notification in batch:
-            yield notification.id, _decoded(notification, app.mapper, plain)
+            try:
+                yield notification.id, decoded_as_written(app.mapper, notification)
+            except (ValueError, TypeError):  # not as osv-restore writes it: sealed, read without the key
+                yield notification.id, None
         after = batch[-1].id
 
 
-def _decoded(notification: Any, *mappers: Any) -> Any:
-    """The record decoded by the first of ``mappers`` that can: engagement's service mapper unseals every event, but
-    ``osv-restore`` (holding no key) wrote its record plain, and engagement's ``GET /verify`` named none of its details
-    (tester 256 F3); None when none can (a sealed record, read without the key)."""
-    for mapper in mappers:
-        try:
-            return mapper.to_domain_event(notification)
-        except (ValueError, TypeError):
-            continue
-    return None
+WRITTEN_WITHOUT_KEY = frozenset({get_topic(StreamTailAccepted.Recorded), get_topic(StreamTailLossNotice.Announced)})
+"""The stored topics ``osv-restore`` writes, holding no key: its private record and its public notices."""
+
+
+def decoded_as_written(mapper: Any, notification: Any) -> Any:
+    """``notification``'s domain event, read by ``mapper``; one of ``osv-restore``'s records or notices without
+    ``mapper``'s cipher, since it was written holding no key (in engagement's sealed store too: its ``GET /verify`` named
+    the record's details null, tester 256 F3, and its relay failed on the notices with ``InvalidTag``). They hold
+    nothing of a person. Raises the mapper's ``ValueError`` or ``TypeError`` when it cannot be read."""
+    if notification.topic in WRITTEN_WITHOUT_KEY and getattr(mapper, "cipher", None) is not None:
+        return Mapper(transcoder=mapper.transcoder).to_domain_event(notification)
+    return mapper.to_domain_event(notification)
 
 
 def accepted_losses(app: Any, after: int = 0, stop: int | None = None) -> list[AcceptedLoss]:

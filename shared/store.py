@@ -50,7 +50,7 @@ from shared.idempotency.records import KeyedRequestRecords
 from shared.inplace import InBackground, StoreBusyError, committed_so_may_wait, saving_without_waiting
 from shared.kept import KeptRepository, KeptSnapshot, check_nothing_sealed_kept
 from shared.relaypositions import RelayPositions
-from shared.restore import StreamTailLossNotice
+from shared.restore import decoded_as_written
 from shared.sealing import KeyRing, Seal, SealingMapper, writing_with_events
 from shared.siderows import SideRowsInSQLiteTransaction, SideRowsInTransaction, SideWritingEventStore
 from shared.streamahead import StoreBehindStreamError, StreamAhead, stream_ahead_taken
@@ -60,7 +60,6 @@ log = logging.getLogger(__name__)
 KEPT_AGGREGATES_MAXSIZE = 1000
 """How many long-lived aggregates a process keeps in memory (``AGGREGATE_CACHE_MAXSIZE`` overrides; 0: none)."""
 
-LOSS_NOTICE_TOPIC = get_topic(StreamTailLossNotice.Announced)  # accept-tail's public notices: ServiceApplication.decode
 
 
 class TextNotSealedError(RuntimeError):
@@ -649,8 +648,5 @@ class ServiceApplication(RelayPositions, KeyedRequestRecords, Application):
         return ids
 
     def decode(self, notification: Notification) -> Any:
-        """The notification's domain event; a ``StreamTailLost`` notice without the cipher: ``osv-restore`` writes it
-        holding no key (engagement's store: :mod:`shared.restore`), and it says nothing of a person."""
-        if notification.topic == LOSS_NOTICE_TOPIC and self.mapper.cipher is not None:
-            return Mapper(transcoder=self.mapper.transcoder).to_domain_event(notification)
-        return self.mapper.to_domain_event(notification)
+        """The notification's domain event; ``osv-restore``'s notices as written, without the key (:func:`decoded_as_written`)."""
+        return decoded_as_written(self.mapper, notification)
