@@ -10,7 +10,9 @@ baselines are measured in the same run on the same machine:
 
 1. Commands/s through each write service's HTTP API (a few concurrent clients),
    each service served as ``make run`` serves it (its ``<SERVICE>_WORKERS``
-   uvicorn workers; CPU counts them all), beside plain ``eventsourcing``
+   uvicorn workers; CPU counts them all, and each worker's share of it is shown:
+   a keep-alive connection stays with the worker that accepted it, and the four
+   clients' often all fall on one), beside plain ``eventsourcing``
    appends to an SQLite file, one per transaction;
    and the rate at which an import's rows (``osv_mapping``: a dry run, then the
    command, both keyed) become registry's commands. Each is then set against the
@@ -379,10 +381,10 @@ def es_sqlite_app(path: Path) -> Application:
     return Application(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)})
 
 
-def proc_cpu(pid: int | None) -> float:
-    """CPU seconds (user + system) a child process and the processes under it (uvicorn's workers) have used so far."""
+def process_tree_cpu(pid: int | None) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by a child process and by each process under it (uvicorn's workers), by pid."""
     if pid is None:
-        return 0.0
+        return {}
     stats: dict[int, list[str]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -393,8 +395,23 @@ def proc_cpu(pid: int | None) -> float:
         under = {child for child, fields in stats.items() if int(fields[1]) in tree} - tree
         tree |= under
         grown = bool(under)
-    ticks = sum(int(stats[member][11]) + int(stats[member][12]) for member in tree if member in stats)
-    return ticks / os.sysconf("SC_CLK_TCK")
+    ticks = os.sysconf("SC_CLK_TCK")
+    return {member: (int(stats[member][11]) + int(stats[member][12])) / ticks for member in tree if member in stats}
+
+
+def proc_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) a child process and the processes under it (uvicorn's workers) have used so far."""
+    return sum(process_tree_cpu(pid).values())
+
+
+def busiest_shares(before: dict[int, float], after: dict[int, float]) -> list[float]:
+    """Each process's share of the CPU the tree used between two readings of :func:`process_tree_cpu`, busiest first;
+    processes that used under 1% (uvicorn's supervisor, multiprocessing's resource tracker) left out."""
+    used = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+    total = sum(used.values())
+    if total <= 0:
+        return []
+    return sorted((share for share in (u / total for u in used.values()) if share >= 0.01), reverse=True)
 
 
 @dataclass
@@ -730,6 +747,10 @@ class CommandRun:
     cpu_service: float = 0.0
     cpu_nats: float = 0.0
     cpu_client: float = 0.0
+    cpu_shares: list[float] = field(default_factory=list)
+    """The service's processes' shares of its CPU over the run, busiest first (:func:`busiest_shares`): how evenly the
+    clients' connections were spread over uvicorn's workers (each keep-alive connection stays with the worker that
+    accepted it)."""
 
     @property
     def per_second(self) -> float:
@@ -765,9 +786,12 @@ def drive(
     service_pid: int | None = None, nats_pid: int | None = None,
 ) -> CommandRun:
     """``count`` POSTs from ``concurrency`` concurrent clients; CPU of each process counted."""
-    before = proc_cpu(service_pid), proc_cpu(nats_pid), time.process_time()
+    service_before = process_tree_cpu(service_pid)
+    before = sum(service_before.values()), proc_cpu(nats_pid), time.process_time()
     run = asyncio.run(_drive(url, path, body, count, concurrency))
-    run.cpu_service = (proc_cpu(service_pid) - before[0]) / count
+    service_after = process_tree_cpu(service_pid)
+    run.cpu_shares = busiest_shares(service_before, service_after)
+    run.cpu_service = (sum(service_after.values()) - before[0]) / count
     run.cpu_nats = (proc_cpu(nats_pid) - before[1]) / count
     run.cpu_client = (time.process_time() - before[2]) / count
     return run
@@ -914,6 +938,9 @@ def commands_with_ceilings_beside(args: argparse.Namespace, tmp: Path, table: Ta
             f"{run.cpu_service * 1000:.2f} / {run.cpu_nats * 1000:.2f} / {run.cpu_client * 1000:.2f} ms",
             "CPU per command of the save loop", f"{baseline.cpu_per_command * 1000:.2f} ms",
         ))
+        if process is not None and process.workers > 1:
+            rows.append(Row(f"  {process.name}'s {process.workers} workers: their shares of its CPU, busiest first",
+                            " / ".join(f"{share:.0%}" for share in run.cpu_shares) or "-"))
         if process is not None:
             rows.append(Row(f"  {process.name} relay: lag 0 this long after the last 201", fmt_ms(wait_relayed(process))))
         measured[figure] = (run.per_second, before, beside.measure())  # once the relay is idle: its work is the figure's
@@ -1127,7 +1154,7 @@ def import_rows(url: str, count: int, concurrency: int, service_pid: int | None,
     # Each importer's client is made before the clock starts, as :func:`_drive`'s is: an import makes it once
     # (four clients at 21 ms of CPU each were 0.8 ms a row of a 100-row quick run); the rows are what is measured.
     clients = [Services({"registry": url}, token) for _ in slices]
-    before, cpu = proc_cpu(service_pid), time.process_time()
+    service_before, cpu = process_tree_cpu(service_pid), time.process_time()
     started = time.perf_counter()
     threads = [threading.Thread(target=one, args=(part, services)) for part, services in zip(slices, clients, strict=True)]
     for thread in threads:
@@ -1136,7 +1163,9 @@ def import_rows(url: str, count: int, concurrency: int, service_pid: int | None,
         thread.join()
     seconds = time.perf_counter() - started
     run = CommandRun(count, seconds, latencies, errors, [])
-    run.cpu_service = (proc_cpu(service_pid) - before) / count
+    service_after = process_tree_cpu(service_pid)
+    run.cpu_shares = busiest_shares(service_before, service_after)
+    run.cpu_service = (sum(service_after.values()) - sum(service_before.values())) / count
     run.cpu_client = (time.process_time() - cpu) / count
     return run
 

@@ -55,3 +55,40 @@ def test_the_benchs_reporting_reads_no_feed_and_raises_no_alarm_over_its_hand_bu
         time.sleep(6.5)  # past reporting's default round of 5 s, after which a hole still there was the alarm
     said = [record.getMessage() for record in caplog.records if record.name == "shared.following"]
     assert not [line for line in said if "missing" in line or "feed" in line], said
+
+
+def test_the_bench_tells_each_worker_its_share_of_a_services_cpu() -> None:
+    """A service under ``--workers 2`` served the bench's four keep-alive connections from one worker as often as from
+    both (session 63: 1, 2 and 3 workers gave registry 562 / 559 / 564 cmd/s): section 1 prints each worker's share.
+    The tree's processes are read from /proc, a busy child's share above an idle one's, under 1% left out."""
+    import subprocess
+    import sys
+
+    from bench.run import busiest_shares, process_tree_cpu
+
+    def child(work: str) -> subprocess.Popen[bytes]:  # started, says so, then waits for a line before its work
+        return subprocess.Popen([sys.executable, "-c", f"import time\nprint(flush=True)\ninput()\n{work}\ninput()"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    spinning = child("end = time.process_time() + 0.4\nwhile time.process_time() < end: pass")
+    idle = child("pass")
+    try:
+        for started in (spinning, idle):
+            assert started.stdout is not None and started.stdout.readline() == b"\n"  # its start-up's CPU is before `before`
+        before = process_tree_cpu(spinning.pid) | process_tree_cpu(idle.pid)
+        for go in (spinning, idle):
+            assert go.stdin is not None
+            go.stdin.write(b"\n")
+            go.stdin.flush()
+        deadline = time.monotonic() + 30
+        while process_tree_cpu(spinning.pid)[spinning.pid] - before[spinning.pid] < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        after = process_tree_cpu(spinning.pid) | process_tree_cpu(idle.pid)
+    finally:
+        for each in (spinning, idle):
+            each.communicate(b"\n", timeout=30)
+
+    assert set(before) == {spinning.pid, idle.pid}
+    assert busiest_shares(before, after) == [1.0]  # the idle one used under 1%
+    assert busiest_shares({1: 1.0, 2: 0.0, 3: 5.0}, {1: 1.0, 2: 3.0, 3: 6.0}) == [0.75, 0.25]
+    assert busiest_shares({1: 1.0}, {1: 1.0}) == []
