@@ -57,7 +57,6 @@ from shared.schemas import (
     read_or_none,
     serving,
 )
-from shared.views.osvdirectory import OSVNotInRegistryError
 
 ROLE_DESCRIPTION = "`president`, `board_member` or `member`."
 BOARD_RULES = (
@@ -150,7 +149,7 @@ def member_look_ups(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[di
     engagement, osv_id = serving(), read_or_none(_AN_ID, body.get("osv_id"))
     if engagement is None or osv_id is None or engagement.osvs.get(osv_id) is not None:
         return []  # a malformed id is the schema's to say
-    return as_body_errors([OSVNotInRegistryError(osv_id, "engagement")])
+    return as_body_errors([engagement.osvs.not_in_registry(osv_id)])
 
 
 def _findable(document_type: DocumentType) -> None:

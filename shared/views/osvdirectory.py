@@ -13,6 +13,17 @@ checked by the bootstraps); one mapped there while it runs is logged at once
 as an error, reported in ``/health`` and refused to commands
 (:meth:`OSVDirectory.require_active`, 503).
 
+After ``osv-restore accept-tail`` on registry (README, "Restoring a backup"), registry's store lacks the stream's events
+after the loss's ``shared_position``: an OSV whose ``OSVMapped`` was among them is not in registry any more (404 there),
+though its events stay on the stream. The directory keeps registry's ``StreamTailLost`` notices (:class:`RegistryLoss`)
+and the position of each OSV's ``OSVMapped`` (``mapped_position``): a command naming an OSV mapped in a lost range is
+refused, 409 ``osv_lost_in_registry_restore`` (:class:`OSVLostInRegistryError`). A directory built from registry's feed
+never applied those events: it cannot tell such an OSV from a wrong id or one mapped a moment ago (the notice names
+positions, never ids), so after a notice its 422 ``osv_mapped_in_registry`` says all three
+(:meth:`OSVDirectory.not_in_registry`). An OSV mapped before the lost range and changed in it (an ``RUOSRegistered``
+lost) is in registry still: it stays active here, with what the directory applied of it (a directory built from the
+stream holds the lost change, one built from the feed does not; staff record it again in registry).
+
 The name came later than the other columns: a directory made before has the
 column added at start (:func:`~shared.views.create_tables`), and its rows
 mapped then, whose name reads null, are filled by the view's follower from
@@ -28,14 +39,14 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Date, Engine, String, Text, bindparam, select, update
+from sqlalchemy import Date, Engine, Integer, String, Text, bindparam, func, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.districts import DistrictNotInTableError, DistrictTable
 from shared.driversql import read_row
-from shared.errors import NotHeardOfYetError, OSVMergedError, check_not_dissolved_by, not_known_yet
+from shared.errors import ConflictError, NotHeardOfYetError, OSVMergedError, check_not_dissolved_by, not_known_yet
 from shared.events import parse_date
-from shared.views import Ledger, View, create_tables
+from shared.views import Ledger, View, create_tables, position_of
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +95,9 @@ class KnownOSV(OSVStanding, Base):
     """The organisation's name as ``OSVMapped`` gave it, or the latest ``OSVNameCorrected``. Added after the other columns:
     :meth:`OSVDirectory.__init__` adds it to a table made before, and a row mapped before reads null until the
     follower fills it (:meth:`OSVDirectory.refill`)."""
+    mapped_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The position in registry's log of the ``OSVMapped`` applied here (a loss of registry's takes the OSV when it lies in
+    the lost range). Added after the other columns: null in a row mapped before, which no loss is judged to take."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +144,66 @@ class MergedOSV(Base):
     merged_on: Mapped[date] = mapped_column(Date)
 
 
-class OSVNotInRegistryError(NotHeardOfYetError):
-    """422 ``osv_mapped_in_registry``, with ``Retry-After``: registry's ``OSVMapped`` has not arrived (yet, or the id is wrong)."""
+class RegistryLoss(Base):
+    """A tail of registry's stream its store lost in a restore an operator accepted (registry's ``StreamTailLost``, told
+    once for the programme and once per district: one row, by ``record_position``).
 
-    def __init__(self, osv_id: UUID, service: str) -> None:
-        super().__init__(not_known_yet(f"OSV {osv_id}", service, "an OSV mapped"), field="osv_id", rule="osv_mapped_in_registry")
+    The lost events lie after ``shared_position`` up to ``record_position`` (the store's private record of the
+    acceptance): the stream's up to ``stream_position``, and any the directory read from registry's feed before the relay
+    published them, up to the record (as reporting reads it, :mod:`services.reporting.domain.losses`).
+    """
+
+    __tablename__ = "osv_directory_registry_losses"
+
+    record_position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    shared_position: Mapped[int] = mapped_column(Integer)
+    stream_position: Mapped[int] = mapped_column(Integer)
+    accepted_at: Mapped[str] = mapped_column(String(40))
+    """When the operator accepted it, as the notice gave it (ISO 8601, UTC)."""
+
+    def said(self) -> dict[str, Any]:
+        """The loss as a problem's ``accepted_loss`` member gives it (registry's 404s name the same record)."""
+        return {
+            "accepted_at": self.accepted_at, "record_position": self.record_position,
+            "shared_position": self.shared_position, "stream_position": self.stream_position,
+        }
+
+
+class OSVNotInRegistryError(NotHeardOfYetError):
+    """422 ``osv_mapped_in_registry``, with ``Retry-After``: registry's ``OSVMapped`` has not arrived (yet, or the id is wrong).
+
+    ``losses``: registry's tails lost in restores (:class:`RegistryLoss`), when the directory holds any: the message then
+    says the OSV may have been lost there too, and what staff do (:meth:`OSVDirectory.not_in_registry`).
+    """
+
+    def __init__(self, osv_id: UUID, service: str, losses: Iterable[RegistryLoss] = ()) -> None:
+        days = sorted({loss.accepted_at[:10] for loss in losses})
+        message = not_known_yet(f"OSV {osv_id}", service, "an OSV mapped")
+        if days:
+            message = (
+                f"OSV {osv_id} is not known to {service}: an OSV mapped in registry a moment ago is known within seconds "
+                f"(retry after Retry-After); else check the id in registry, which lost the OSVs mapped after the backup it "
+                f"was restored from (a restore accepted on {', '.join(days)}, osv-restore accept-tail): one registry "
+                "answers 404 for was lost there or never mapped and will not come; map it again in registry and use its new id"
+            )
+        super().__init__(message, field="osv_id", rule="osv_mapped_in_registry")
+
+
+class OSVLostInRegistryError(ConflictError):
+    """409 ``osv_lost_in_registry_restore``, no ``Retry-After``: registry mapped the OSV, then lost it with its stream's
+    tail in a restore an operator accepted (``StreamTailLost``); registry answers 404 for it. ``extensions``:
+    ``accepted_loss`` (:meth:`RegistryLoss.said`)."""
+
+    def __init__(self, osv_id: UUID | str, loss: RegistryLoss) -> None:
+        super().__init__(
+            f"registry's store lost OSV {osv_id} in a restore accepted on {loss.accepted_at[:10]} (osv-restore accept-tail: "
+            f"registry's events after position {loss.shared_position} up to {loss.record_position}, its mapping among them): "
+            "registry answers 404 for it and nothing can be recorded for it; map the organisation again in registry and "
+            "record this with its new id",
+            field="osv_id",
+            rule="osv_lost_in_registry_restore",
+        )
+        self.extensions = {"accepted_loss": loss.said()}
 
 
 class OSVDirectory(View):
@@ -163,10 +232,18 @@ class OSVDirectory(View):
         """Called with a merged record's id and the OSV its merge chain now ends in, as an ``OSVMerged`` is first applied
         here, before it is (funding weighs the record's grants with that OSV's then). What it does must be idempotent: a
         batch that fails after it is applied again, and calls it again."""
-        create_tables(Base.metadata, engine, columns=[KnownOSV.__table__.c.name])
+        create_tables(Base.metadata, engine, columns=[KnownOSV.__table__.c.name, KnownOSV.__table__.c.mapped_position])
 
+    _lost_at = (
+        select(func.min(RegistryLoss.record_position))  # an aggregate, not LIMIT 1: read_row binds only the statement's own parameters
+        .where(RegistryLoss.shared_position < KnownOSV.mapped_position, KnownOSV.mapped_position <= RegistryLoss.record_position)
+        .correlate(KnownOSV)
+        .scalar_subquery()
+        .label("lost_at")
+    )
+    """The loss of registry's that took the OSV (its ``OSVMapped`` lies in the lost range), read with its row."""
     _require_active = (
-        select(*KnownOSV.__table__.columns, MergedOSV.into_osv_id, MergedOSV.merged_on)
+        select(*KnownOSV.__table__.columns, MergedOSV.into_osv_id, MergedOSV.merged_on, _lost_at)
         .outerjoin(MergedOSV, MergedOSV.osv_id == KnownOSV.osv_id)
         .where(KnownOSV.osv_id == bindparam("osv_id"))
     )
@@ -266,8 +343,8 @@ class OSVDirectory(View):
             return session.get(MergedOSV, str(osv_id))
 
     def require_active(self, osv_id: UUID, *, on: date, dated: str) -> ActiveOSV:
-        """The OSV, if it is mapped, not merged into another and not dissolved before ``on``; else the named error (422, 409, 409);
-        and in a district the service's table knows, else :class:`~shared.districts.DistrictNotInTableError` (503, with
+        """The OSV, if it is mapped, not lost in a restore of registry's, not merged into another and not dissolved before
+        ``on``; else the named error (422 :meth:`not_in_registry`, 409 :class:`OSVLostInRegistryError`, 409, 409); and in a district the service's table knows, else :class:`~shared.districts.DistrictNotInTableError` (503, with
         ``Retry-After``: the service cannot name the municipality of the fact's event until an operator fixes its setting).
 
         ``on`` is the date of the fact about to be recorded, ``dated`` its field
@@ -279,7 +356,10 @@ class OSVDirectory(View):
         """
         row = read_row(self.engine, self._require_active, {"osv_id": str(osv_id)})  # the driver's cursor: on every command's path
         if row is None or row.mapped_on is None:
-            raise OSVNotInRegistryError(osv_id, self.service)
+            raise self.not_in_registry(osv_id)
+        if row.lost_at is not None:
+            with Session(self.engine) as session:
+                raise OSVLostInRegistryError(osv_id, session.get_one(RegistryLoss, row.lost_at))
         if row.into_osv_id:
             raise OSVMergedError(row.into_osv_id, row.merged_on, now_in=self._last_of_merges(row.into_osv_id))
         check_not_dissolved_by(row.dissolved_on, on, dated)
@@ -287,6 +367,16 @@ class OSVDirectory(View):
             self._say_lacking(row.osv_id, row.district)
             raise DistrictNotInTableError(self.service, self.districts, osv_id, row.district)
         return ActiveOSV(row.osv_id, row.district, row.zone, row.mapped_on, row.ruos_number, row.registered_on, row.dissolved_on)
+
+    def not_in_registry(self, osv_id: UUID) -> OSVNotInRegistryError:
+        """The 422 of an OSV whose ``OSVMapped`` has not been applied here, saying, once registry has told of a loss in a
+        restore (``StreamTailLost``), that it may have been lost there: the notice names positions, not ids, and a
+        directory built from registry's feed never saw the lost events (one built from the stream refuses such an OSV
+        with :class:`OSVLostInRegistryError`). It keeps ``Retry-After``: an OSV mapped a moment ago is told apart from
+        neither here. One select of the losses, on the refusal's path only."""
+        with Session(self.engine) as session:
+            losses = list(session.scalars(select(RegistryLoss).order_by(RegistryLoss.record_position)))
+        return OSVNotInRegistryError(osv_id, self.service, losses)
 
     _dissolved_on = select(KnownOSV.dissolved_on).where(KnownOSV.osv_id == bindparam("osv_id"))
     _into = select(MergedOSV.into_osv_id).where(MergedOSV.osv_id == bindparam("osv_id"))
@@ -361,6 +451,9 @@ class OSVDirectory(View):
     def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
         data = cloudevent["data"]
         kind = cloudevent["type"]
+        if kind == "StreamTailLost":
+            self._keep_loss(session, data)
+            return
         taken = ("OSVMapped", "OSVNameCorrected", "OSVMappingDateCorrected", "RUOSRegistered", "OSVDissolved", "OSVMerged")
         if kind not in taken or "osv_id" not in data:
             return
@@ -379,6 +472,7 @@ class OSVDirectory(View):
         if kind == "OSVMapped":
             osv.district, osv.zone, osv.mapped_on = data["district"], data["zone"], parse_date(data["mapped_on"])
             osv.name = data.get("name")  # every OSVMapped carries it; a hand-built one in an older test may not
+            osv.mapped_position = position_of(cloudevent)
             if self.district_ubigeo(osv.district) is None:  # said at once, not when the relay meets its first event
                 self._say_lacking(osv_id, osv.district)
         elif kind == "OSVNameCorrected":  # after its OSVMapped, in the stream's order
@@ -391,3 +485,14 @@ class OSVDirectory(View):
         elif kind == "OSVDissolved":
             osv.dissolved_on = parse_date(data["dissolved_on"])
         session.flush()
+
+    @staticmethod
+    def _keep_loss(session: Session, data: dict[str, Any]) -> None:
+        """Keep registry's notice of a lost tail once (the programme's and each district's copy are one loss)."""
+        record = int(data["record_position"])
+        if session.get(RegistryLoss, record) is None:
+            session.add(RegistryLoss(
+                record_position=record, shared_position=int(data["shared_position"]),
+                stream_position=int(data["stream_position"]), accepted_at=str(data["accepted_at"]),
+            ))
+            session.flush()
