@@ -492,6 +492,25 @@ def osv_district_in_table(service: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def osv_lost_in_registry() -> dict[int | str, dict[str, Any]]:
+    """A command's ``responses=``: its 409 ``osv_lost_in_registry_restore``, without ``Retry-After``, for an OSV registry lost
+    with its stream's tail (:class:`shared.views.osvdirectory.OSVLostInRegistryError`), beside the other 409s."""
+    return {
+        409: {
+            "description": (
+                "Conflict: the request contradicts what is recorded (twice, too late, already done). A 409 "
+                "`osv_lost_in_registry_restore` names an OSV registry mapped and then lost with its stream's tail in a restore "
+                "an operator accepted (`osv-restore accept-tail`: registry answers 404 for it); it carries no `Retry-After`, "
+                "the OSV will not come back, and the problem's `accepted_loss` names the loss (`accepted_at`, "
+                "`record_position`, `shared_position`, `stream_position`): map the organisation again in registry and send "
+                "the request with its new id. A service whose directory of OSVs was built from registry's feed never saw "
+                "the lost OSV: its 422 `osv_mapped_in_registry` then names the restore, for it cannot tell a lost OSV from a "
+                "wrong id or one mapped a moment ago."
+            ),
+        }
+    }
+
+
 def not_heard_of_yet(*rules: str, status: int = 422) -> dict[int | str, dict[str, Any]]:
     """A route's ``responses=``: its 422 (a command's) or 404 (a read's) with ``rules`` (``osv_mapped_in_registry``…) carries ``Retry-After``.
 

@@ -10,7 +10,7 @@ from fastapi import Depends
 from services.engagement.application import Engagement
 from shared import dryrun
 from shared.auth import Caller, MunicipalScope, Permission, requires, within
-from shared.guards import not_heard_of_yet, osv_district_in_table
+from shared.guards import not_heard_of_yet, osv_district_in_table, osv_lost_in_registry
 from shared.listing import Page, page_query
 from shared.web import application_of
 
@@ -27,9 +27,9 @@ RECORDS_NAMING_MEMBERS = [*RECORDS, Depends(dryrun.needs_to_read(Permission.MEMB
 """A command that names members (a meeting's attendees, an activity's participants): its dry run is for a caller who may read
 members (403 `dry_run_reads` on `Dry-Run` to the Kobo webhook's account, tester 218 F1)."""
 Recorder = Annotated[Caller, Depends(requires(Permission.SUBMISSIONS_RECORD))]
-OSV_NOT_HEARD_OF = {**not_heard_of_yet("osv_mapped_in_registry"), **osv_district_in_table("engagement")}
+OSV_NOT_HEARD_OF = {**not_heard_of_yet("osv_mapped_in_registry"), **osv_district_in_table("engagement"), **osv_lost_in_registry()}
 """A command naming an OSV: refused with `Retry-After` while registry's `OSVMapped` has not arrived here, or while the OSV's
-district is one this service's districts table lacks (503)."""
+district is one this service's districts table lacks (503); without it when registry lost the OSV in a restore (409)."""
 OSV_NOT_HEARD_OF_READ = not_heard_of_yet("osv_mapped_in_registry", status=404)
 """A read about an OSV: 404 with `Retry-After` while registry's `OSVMapped` has not arrived here."""
 Paged = Annotated[Page, Depends(page_query)]

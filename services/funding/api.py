@@ -44,7 +44,7 @@ from services.funding.schemas import (
 )
 from services.funding.settings import FundingSettings
 from shared.auth import Caller, CallerDep, MunicipalScope, Permission, requires, within
-from shared.guards import not_heard_of_yet, osv_district_in_table
+from shared.guards import not_heard_of_yet, osv_district_in_table, osv_lost_in_registry
 from shared.history import EventRecordPublic
 from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query
@@ -66,9 +66,9 @@ def shows_summary(caller: Caller) -> bool:
     return caller.may_read_staff_text or caller.may(Permission.PROPOSALS_SCORE)
 Scorer = Annotated[Caller, Depends(requires(Permission.PROPOSALS_SCORE))]
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
-OSV_NOT_HEARD_OF = {**not_heard_of_yet("osv_mapped_in_registry"), **osv_district_in_table("funding")}
+OSV_NOT_HEARD_OF = {**not_heard_of_yet("osv_mapped_in_registry"), **osv_district_in_table("funding"), **osv_lost_in_registry()}
 """A command naming an OSV: refused with `Retry-After` while registry's `OSVMapped` has not arrived here, or while the OSV's
-district is one this service's districts table lacks (503)."""
+district is one this service's districts table lacks (503); without it when registry lost the OSV in a restore (409)."""
 DECIDES = [Depends(requires(Permission.ROUNDS_DECIDE))]
 
 
