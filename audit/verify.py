@@ -27,10 +27,12 @@ position store and stream shared are not in the store, and the heads given
 out there name events it never will hold. Those heads are not checked; the
 chain is, before the record and after it. Then it prints ``ok with an
 accepted loss``, naming each record (its position, when it was recorded, the
-shared position, the stream's last, how many events were lost, and the heads
-that named the lost tail), and exits 3: never a silent pass, never called
-tampering. A failure anywhere else (a changed byte, a record deleted outside
-that gap) is a failure as ever, exit 1.
+shared position, the stream's last, how many events were lost, and the
+positions of the heads that named the lost tail, each once), and exits 3:
+never a silent pass, never called tampering. A failure anywhere else (a
+changed byte, a record deleted outside that gap, a head given out after the
+record that the store does not give, named beside the record) is a failure
+as ever, exit 1.
 """
 
 from __future__ import annotations

@@ -57,8 +57,23 @@ class AcceptedLossFound(AcceptedLossRecord):
     """An accept-tail record as the check found it in the chain."""
 
     lost_after: int = Field(description="It accounts for the positions after this one up to its own: the store holds none of them but the record.")
-    heads_in_it: list[int] = Field(description="Positions of heads given out there: they named events of the lost tail, and are not checked.")
+    heads_in_it: list[int] = Field(
+        description="Positions of heads given out there, each once (a key holds a head put again as another revision): "
+        "they named events of the lost tail, and are not checked."
+    )
+    heads_in_it_differing: list[int] = Field(
+        default_factory=list,
+        description="Those of `heads_in_it` whose heads carry different hashes: the lost log there changed between them.",
+    )
+    heads_of_record: int = Field(
+        default=0,
+        description="Heads given out at the record's own position that give its chain hash (put while the record was the "
+        "store's last event, by an accept-tail that recorded no notice after it): checked, and they agree.",
+    )
     heads_after: int = Field(description="Heads given out after the record that agree with the chain.")
+    heads_after_failing: int = Field(
+        default=0, description="Heads given out after the record that do not agree with the chain (then `outcome` is `failed`)."
+    )
 
 
 class VerifyFailure(BaseModel):

@@ -64,19 +64,47 @@ class AcceptedLoss:
 @dataclass
 class AcceptedLossFound:
     """An :class:`AcceptedLoss` as :func:`verify` found it in the chain: the positions it accounts for are those after
-    ``after`` up to its own; ``heads_in_it``: the positions of heads given out there (names of events of the lost tail,
-    not checked against the store); ``heads_after``: how many heads given out after the record agree with the chain."""
+    ``after`` up to its own.
+
+    ``lost_heads``: each position there a head was given out for, with the hashes given out for it (names of events of
+    the lost tail, not checked against the store; a key's history holds a head put again after a restart as a second
+    revision). ``heads_of_record``: heads given out at the record's own position that give its chain hash (put while
+    the record was the store's last event, before ``accept-tail`` recorded its notices after it: tester 256 F7),
+    checked like any head of the store. ``heads_after``: how many heads given out after the record agree with the
+    chain; ``failing_after``: the positions of those that do not, one entry a head.
+    """
 
     record: AcceptedLoss
     after: int
-    heads_in_it: list[int] = field(default_factory=list)
+    lost_heads: dict[int, set[str]] = field(default_factory=dict)
+    heads_of_record: int = 0
     heads_after: int = 0
+    failing_after: list[int] = field(default_factory=list)
 
     def accounts_for(self, position: int) -> bool:
         return self.after < position <= self.record.position
 
+    @property
+    def heads_in_it(self) -> list[int]:
+        """The positions in the gap heads were given out for, each once, in order (a key put twice was listed twice:
+        ``[274, 274]``, tester 259 F8)."""
+        return sorted(self.lost_heads)
+
+    @property
+    def heads_in_it_differing(self) -> list[int]:
+        """Those of :attr:`heads_in_it` whose heads carry different hashes: the lost log there changed between them."""
+        return [position for position in self.heads_in_it if len(self.lost_heads[position]) > 1]
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self.record), "lost_after": self.after, "heads_in_it": self.heads_in_it, "heads_after": self.heads_after}
+        return {
+            **asdict(self.record),
+            "lost_after": self.after,
+            "heads_in_it": self.heads_in_it,
+            "heads_in_it_differing": self.heads_in_it_differing,
+            "heads_of_record": self.heads_of_record,
+            "heads_after": self.heads_after,
+            "heads_after_failing": len(self.failing_after),
+        }
 
     def describe(self) -> str:
         record = self.record
@@ -94,11 +122,32 @@ class AcceptedLossFound:
                 f"the service's key: the service's GET /verify names them): the store holds nothing between {self.after} and "
                 f"{record.position}, which the operator accepted as lost"
             )
-        if self.heads_in_it:
-            at = ", ".join(str(p) for p in self.heads_in_it)
-            what += f"; the head{'' if len(self.heads_in_it) == 1 else 's'} given out at {at} named that lost tail, not checked against the store"
-        after = f"{self.heads_after} head{' given out after the record agrees' if self.heads_after == 1 else 's given out after the record agree'} with it"
-        return f"accepted loss: {what}; {after}"
+        if in_it := self.heads_in_it:
+            what += f"; the head{'' if len(in_it) == 1 else 's'} given out at {_listed(in_it)} named that lost tail, not checked against the store"
+        if differing := self.heads_in_it_differing:
+            each = "" if len(differing) == 1 else " at each"
+            what += f" (the heads given out at {_listed(differing)} carry different hashes{each}: the lost log there changed between them)"
+        if self.heads_of_record:
+            one = self.heads_of_record == 1
+            what += (
+                f"; {self.heads_of_record} head{'' if one else 's'} given out at {record.position} later give{'s' if one else ''} the "
+                f"record's own chain hash (put while the record was the store's last event): checked, {'it agrees' if one else 'they agree'}"
+            )
+        return f"accepted loss: {what}; {self._heads_after()}"
+
+    def _heads_after(self) -> str:
+        """How the heads given out after the record stand: how many agree, and, for a failed verdict, those that do not."""
+        agree, failing = self.heads_after, self.failing_after
+        agreeing = f"{agree} head{' given out after the record agrees' if agree == 1 else 's given out after the record agree'} with it"
+        if not failing:
+            return agreeing
+        # "0 heads … agree" when the failure was such a head (tester 256): name the ones that do not.
+        them = f"the one at {failing[0]} does not" if len(failing) == 1 else f"{len(failing)} do not, the first at {failing[0]}"
+        return f"no head given out after the record agrees with it: {them}" if not agree else f"{agreeing}; {them}"
+
+
+def _listed(positions: list[int]) -> str:
+    return ", ".join(str(p) for p in positions)
 
 
 @dataclass
@@ -178,8 +227,9 @@ def verify(service: str, entries: Iterable[Entry], heads: Sequence[Head], accept
     ``accepted``: the log's ``osv-restore accept-tail`` records (:func:`shared.restore.accepted_losses`). Each one
     the chain holds (an event at its position) accounts for the positions the log lacks just before it (after the
     log's event before it, and after the ``shared_position`` it records) and its own: a head given out there named
-    an event of the lost tail, and is not a failure; the verdict's outcome is then ``accepted_loss``, naming the record. A record the chain does not
-    hold accounts for nothing. ``accepted`` is read as ``entries`` are: a list a feed's reader adds to as it goes will do.
+    an event of the lost tail, and is not a failure (save one at the record's position giving the record's hash: the
+    store's own, checked); the verdict's outcome is then ``accepted_loss``, naming the record. A record the chain does
+    not hold accounts for nothing. ``accepted`` is read as ``entries`` are: a list a feed's reader adds to as it goes will do.
     """
     verdict = Verdict(service)
     computed: dict[int, str] = {}
@@ -210,8 +260,10 @@ def verify(service: str, entries: Iterable[Entry], heads: Sequence[Head], accept
             )
     verdict.head = (last, previous) if last else None
     for head in sorted(heads, key=lambda h: h.position):
-        if (found := next((f for f in verdict.accepted if f.accounts_for(head.position)), None)) is not None:
-            found.heads_in_it.append(head.position)  # it named an event of the tail the operator accepted as lost
+        found = next((f for f in verdict.accepted if f.accounts_for(head.position)), None)
+        if found is not None and computed.get(head.position) != head.hash:
+            # It named an event of the tail the operator accepted as lost (the gap holds no event but the record).
+            found.lost_heads.setdefault(head.position, set()).add(head.hash)
             continue
         verdict.heads_checked += 1
         given = f"the head given out{' at ' + head.published_at if head.published_at else ''} ({head.source})"
@@ -226,8 +278,14 @@ def verify(service: str, entries: Iterable[Entry], heads: Sequence[Head], accept
                 "the history up to here was rewritten",
             )
         else:
-            for found in verdict.accepted:
-                found.heads_after += head.position > found.record.position
+            if found is not None:  # the record's own head
+                found.heads_of_record += 1
+            for loss in verdict.accepted:
+                loss.heads_after += head.position > loss.record.position
+            continue
+        for loss in verdict.accepted:
+            if head.position > loss.record.position:
+                loss.failing_after.append(head.position)
     return verdict
 
 
