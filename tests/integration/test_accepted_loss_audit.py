@@ -26,6 +26,7 @@ from devtools.restore import main as restore_main
 from tests.integration.test_restored_store import (
     Backups,
     given_out_past_its_stream,
+    heads_at,
     highest_head,
     map_osv,
     restored_behind_its_stream,
@@ -126,6 +127,61 @@ def test_after_accept_tail_the_audit_names_the_operators_record_and_tampering_el
     deleted = tampered_copy(store, "deleted.db", f"DELETE FROM stored_events WHERE rowid = {shared}")
     assert osv_verify.main(["--service", "registry", "--store", deleted, "--nats", nats_server.url]) == 1
     assert f"FAILED at position {shared}" in capsys.readouterr().out
+
+
+def test_a_head_given_out_twice_in_the_lost_tail_is_named_once_and_none_is_put_beside_it_at_the_record(
+    tmp_path: Path, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Tester 259 F8: the lost store's relay, started again, put its last head again (a second revision of its key), and
+    # the verdict listed `heads_in_it: [274, 274]`, "the heads given out at 274, 274". Tester 256 F7: after an
+    # accept-tail that moved no event, its record was the store's last event, and the relay put a second head, of
+    # another hash, under the lost one's key. The notices of the loss now follow the record: the store's head is past
+    # it from the start, and no head of the store is put there.
+    backups = Backups(tmp_path / "var", None, None)
+    given_out_past_its_stream(backups, nats_server.url, heads_every=0.2, public_last=True, given_again=True)
+    capsys.readouterr()
+    assert restore_main(["accept-tail", "--json", *backups.cli(nats_server.url)]) == 0
+    accepted = json.loads(capsys.readouterr().out)
+    record = accepted["given_out"]
+    assert (accepted["moved"], accepted["head_given_out"]) == ([], record)  # at the lost store's last head; none moved
+    lost = asyncio.run(heads_at(nats_server.url, record))
+    assert len(lost) == 2 and len(set(lost)) == 1  # one head, put twice
+
+    heads = {"registry": {"chain_head_seconds": 0.2}}
+    with served_system(backups.var, nats_server.url, backups.database_urls, overrides=heads) as (system, _):
+        # The first head the store's relay puts: past the record, or (before the notices followed it) at the record.
+        url = nats_server.url
+        eventually(lambda: asyncio.run(highest_head(url)) > record or len(asyncio.run(heads_at(url, record))) > len(lost))
+        assert asyncio.run(heads_at(url, record)) == lost  # none beside the lost one
+        answer = system.registry.get("/verify").json()
+        assert (answer["outcome"], answer["first_failure"]) == ("accepted_loss", None), answer
+        [loss] = answer["accepted_losses"]
+        in_it = loss["heads_in_it"]
+        assert in_it.count(record) == 1 and in_it == sorted(set(in_it)), loss
+        assert (loss["heads_in_it_differing"], loss["heads_of_record"], loss["heads_after_failing"]) == ([], 0, 0)
+        assert loss["heads_after"] >= 1
+        store_head = answer["head"]["position"]
+
+    # osv-verify says it as GET /verify does: each position once; exit 3.
+    verify_args = ["--service", "registry", "--store", backups.store_url, "--nats", nats_server.url]
+    assert osv_verify.main(verify_args) == 3
+    said = capsys.readouterr().out
+    assert "registry: ok with an accepted loss" in said and "FAILED" not in said
+    assert f"given out at {', '.join(str(p) for p in in_it)} named that lost tail" in said and f"{record}, {record}" not in said
+    assert " head given out after the record agrees with it" in said or " heads given out after the record agree with it" in said
+
+    # A head given out after the record that the store does not give: exit 1, and the loss names it among those after
+    # the record (it said "… heads given out after the record agree with it", as if the failure were none of them).
+    rewritten = tmp_path / "rewritten.json"
+    rewritten.write_text(json.dumps([{"service": "registry", "position": store_head, "hash": "0" * 64}]))
+    assert osv_verify.main([*verify_args, "--heads", str(rewritten)]) == 1
+    said = capsys.readouterr().out
+    assert f"registry: FAILED at position {store_head}: the head given out ({rewritten})" in said
+    assert said.rstrip().endswith(f"given out after the record {'agrees' if loss['heads_after'] == 1 else 'agree'} with it; the one at {store_head} does not"), said
+    assert osv_verify.main([*verify_args, "--heads", str(rewritten), "--json"]) == 1
+    verdict = json.loads(capsys.readouterr().out)
+    assert (verdict["outcome"], verdict["first_failure"]["position"]) == ("failed", store_head)
+    assert verdict["accepted_losses"][0]["heads_after_failing"] == 1
 
 
 def test_a_record_lost_with_an_accepted_tail_is_404_that_names_the_restore_not_only_unknown(

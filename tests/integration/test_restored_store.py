@@ -245,13 +245,23 @@ class GivenOut:
     head: int
 
 
-def given_out_past_its_stream(backups: Backups, nats_url: str, heads_every: float) -> GivenOut:
+def given_out_past_its_stream(
+    backups: Backups, nats_url: str, heads_every: float, *, public_last: bool = False, given_again: bool = False
+) -> GivenOut:
     """Three OSVs, a backup, three more read by reporting from the feed, then the backup put back; the relay gives out
-    the chain's head every ``heads_every`` seconds while the three are mapped."""
+    the chain's head every ``heads_every`` seconds while the three are mapped. ``public_last``: one of the first three
+    is changed before the backup (a public event after the mappings' private ones): the backup holds nothing
+    unpublished, and accept-tail moves no event. ``given_again``: the lost store's service is started once more before
+    the backup is put back, and its relay puts the head it finds again (a second revision of the head's key, as after
+    any restart)."""
     slow_heads = {"registry": {"chain_head_seconds": 60}}
     with served_system(backups.var, nats_url, backups.database_urls, overrides=slow_heads) as (system, _):
         kept = [map_osv(system, f"Vecinos {i}").json()["id"] for i in range(3)]
+        if public_last:
+            assert system.registry.patch(f"/osvs/{kept[0]}", json={"kind": "vecinal"}).status_code == 200
         system.wait_relayed()
+        if public_last:
+            assert system.registry.get("/events").json()["head"] == last_public_position(system.registry)
     backups.back_up()
     heads = {"registry": {"chain_head_seconds": heads_every}}
     with served_system(backups.var, nats_url, backups.database_urls, overrides=heads) as (system, _):
@@ -267,6 +277,9 @@ def given_out_past_its_stream(backups: Backups, nats_url: str, heads_every: floa
         eventually(lambda: system.reporting.get("/health").json()["sources"]["registry"]["applied_floor"] == head)
         if heads_every < 1:  # the relay has given out the head, private events and all
             eventually(lambda: asyncio.run(highest_head(nats_url)) == head)
+    if given_again:
+        with served_system(backups.var, nats_url, backups.database_urls, overrides=heads):
+            eventually(lambda: len(asyncio.run(heads_at(nats_url, head))) == 2)
     backups.restore()
     return GivenOut(kept, lost, stream_position, head)
 
@@ -277,6 +290,17 @@ async def highest_head(url: str) -> int:
     nc = await nats.connect(url)
     try:
         return max((h.position for h in await read_heads(nc.jetstream(), "registry")), default=0)
+    finally:
+        await nc.close()
+
+
+async def heads_at(url: str, position: int) -> list[str]:
+    """The hashes of registry's heads given out at ``position``, one a revision of its key, in the order put."""
+    from shared.chainheads import read_heads
+
+    nc = await nats.connect(url)
+    try:
+        return [h.hash for h in await read_heads(nc.jetstream(), "registry") if h.position == position]
     finally:
         await nc.close()
 
