@@ -35,6 +35,7 @@ from services.funding.schemas import (
     GrantCreate,
     GrantPublic,
     GrantWithdrawalCreate,
+    MunicipalityId,
     ParticipatoryBudgetCreate,
     ParticipatoryBudgetDecisionCreate,
     ParticipatoryBudgetPublic,
@@ -287,10 +288,27 @@ def submit_participatory_budget(body: ParticipatoryBudgetCreate, funding: Fundin
 
 @participatory_budgets.get("", response_model=list[ParticipatoryBudgetPublic])
 def list_participatory_budgets(
-    funding: FundingDep, scope: Reads, page: Paged, osv_id: Annotated[UUID, Query(description="The OSV whose submissions to list.")]
+    funding: FundingDep,
+    scope: Reads,
+    page: Paged,
+    osv_id: Annotated[UUID | None, Query(description="Only this OSV's submissions.")] = None,
+    municipality_id: Annotated[
+        MunicipalityId | None,
+        Query(description="Only submissions to this municipality's participatory budget: a district's ubigeo (INEI code, "
+              "`150132`) or `mml`, as recorded."),
+    ] = None,
+    cycle_year: Annotated[int | None, Query(description="Only submissions to this cycle's budget (the year it funds).")] = None,
 ) -> list[ParticipatoryBudgetPublic]:
-    """List an OSV's participatory-budget submissions, latest cycle first; paged (`cursor`, `limit`, `Link: rel="next"`)."""
-    return [ParticipatoryBudgetPublic.of(s) for s in page.of(funding.participatory_budgets_of(osv_id=osv_id, scope=scope), key=lambda s: s.id)]
+    """List participatory-budget submissions, latest cycle first (an OSV's; to one municipality; of one cycle); paged.
+
+    Then latest submitted first. A focal point sees those of its districts' OSVs, to their district's budget or the
+    MML's. Paged by `cursor` and `limit`, with `Link: rel="next"`."""
+    found = funding.list_participatory_budgets(scope=scope) if osv_id is None else funding.participatory_budgets_of(osv_id=osv_id, scope=scope)
+    wanted = [
+        s for s in found
+        if (municipality_id is None or s.municipality_id == municipality_id.lower()) and (cycle_year is None or s.cycle_year == cycle_year)
+    ]
+    return [ParticipatoryBudgetPublic.of(s) for s in page.of(wanted, key=lambda s: s.id)]
 
 
 @participatory_budgets.get("/{submission_id}", response_model=ParticipatoryBudgetPublic)

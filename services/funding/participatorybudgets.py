@@ -98,5 +98,13 @@ class ParticipatoryBudgets:
         submissions = [self.get_participatory_budget(i) for i in index.submission_ids] if index else []
         return sorted(submissions, key=lambda s: (s.cycle_year, s.submitted_on), reverse=True)
 
+    def list_participatory_budgets(self, scope: MunicipalScope = ALL_LIMA) -> list[ParticipatoryBudgetSubmission]:
+        """Every submission of an OSV in ``scope`` (a focal point's district's OSVs, to their district's budget or the
+        MML's), latest cycle first, then latest submitted: the programme records a few a cycle, not thousands."""
+        submissions = (self.get_participatory_budget(i) for i in self.ids_created_by(ParticipatoryBudgetSubmission.ParticipatoryBudgetSubmitted))
+        return sorted(
+            (s for s in submissions if self.in_scope(s.osv_id, scope)), key=lambda s: (s.cycle_year, s.submitted_on), reverse=True
+        )
+
     def find_participatory_budget_index(self, osv_id: UUID) -> OSVParticipatoryBudgets | None:
         return self.find(OSVParticipatoryBudgets.id_for(osv_id), OSVParticipatoryBudgets)

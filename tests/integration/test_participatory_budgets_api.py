@@ -268,4 +268,33 @@ def test_an_unknown_submission_is_404(client: TestClient) -> None:
     assert_problem(client.post(f"/participatory-budgets/{UNKNOWN}/outcome", json={"outcome": "accepted", "decided_on": "2021-11-30"}), 404)
     created(client.post("/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-15", "ends_on": "2021-09-30"}))
     assert_problem(client.get(f"/participatory-budgets/{client.get('/phases').json()[0]['id']}"), 404)
-    assert_problem(client.get("/participatory-budgets"), 422, "osv_id")
+    assert client.get("/participatory-budgets").json() == []  # none recorded (an osv_id is not needed: tester 262 F3)
+
+
+def test_a_focal_point_lists_its_districts_submissions_without_naming_each_osv(client: TestClient, tokens: IssuedTokens) -> None:
+    """Tester 262 F3: `GET /participatory-budgets` wanted an `osv_id` (422 `missing`), so a focal point could list its
+    municipality's submissions only OSV by OSV, knowing each id. Without one it lists every submission the caller may read:
+    staff all of Lima's, a focal point those of its districts' OSVs (to their district's budget or the MML's), by
+    municipality and cycle if asked, latest cycle first."""
+    heard = registry(client)
+    comas_osv = heard.osv_registered()
+    sjl_osv = heard.osv_mapped(district="San Juan de Lurigancho", zone="Lima Este")
+    heard.ruos_registered(sjl_osv)
+    to_comas = created(client.post("/participatory-budgets", json=a_submission(comas_osv)))
+    sjl_2022 = created(client.post("/participatory-budgets", json=a_submission(sjl_osv, municipality_id=SJL)))
+    sjl_2023 = created(client.post("/participatory-budgets", json=a_submission(sjl_osv, municipality_id=SJL, cycle_year=2023)))
+    sjl_to_mml = created(client.post("/participatory-budgets", json=a_submission(sjl_osv, municipality_id="mml")))
+
+    def listed(user: str | None = None, **params: Any) -> list[str]:
+        answer = client.get("/participatory-budgets", params=params, headers=tokens.headers(user) if user else None)
+        assert answer.status_code == 200, answer.text
+        return [s["id"] for s in answer.json()]
+
+    assert listed()[0] == sjl_2023["id"]  # latest cycle first
+    assert set(listed()) == {to_comas["id"], sjl_2022["id"], sjl_2023["id"], sjl_to_mml["id"]}
+    assert set(listed("municipal-150132")) == {sjl_2022["id"], sjl_2023["id"], sjl_to_mml["id"]}  # never Comas's
+    assert listed("municipal-150132", municipality_id=SJL, cycle_year=2022) == [sjl_2022["id"]]
+    assert listed("municipal-150132", municipality_id="MML") == [sjl_to_mml["id"]]
+    assert listed("municipal-150132", osv_id=comas_osv) == []
+    assert set(listed(osv_id=sjl_osv)) == {sjl_2022["id"], sjl_2023["id"], sjl_to_mml["id"]}
+    assert_problem(client.get("/participatory-budgets", params={"cycle_year": "next"}), 422, "cycle_year", "int_parsing")
