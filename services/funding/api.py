@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, status
 
 from services.funding.application import Funding
 from services.funding.bootstrap import bootstrap
+from services.funding.domain.budgets import FIRST_CYCLE_YEAR, LAST_CYCLE_YEAR
 from services.funding.domain.grants import GrantKind, GrantStatus
 from services.funding.domain.proposals import Proposal, ProposalStatus
 from services.funding.domain.scoring import Score
@@ -297,7 +298,10 @@ def list_participatory_budgets(
         Query(description="Only submissions to this municipality's participatory budget: a district's ubigeo (INEI code, "
               "`150132`) or `mml`, as recorded."),
     ] = None,
-    cycle_year: Annotated[int | None, Query(description="Only submissions to this cycle's budget (the year it funds).")] = None,
+    cycle_year: Annotated[
+        int | None,
+        Query(ge=FIRST_CYCLE_YEAR, le=LAST_CYCLE_YEAR, description="Only submissions to this cycle's budget (the year it funds)."),
+    ] = None,
 ) -> list[ParticipatoryBudgetPublic]:
     """List participatory-budget submissions, latest cycle first (an OSV's; to one municipality; of one cycle); paged.
 

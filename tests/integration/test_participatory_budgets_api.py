@@ -298,3 +298,4 @@ def test_a_focal_point_lists_its_districts_submissions_without_naming_each_osv(c
     assert listed("municipal-150132", osv_id=comas_osv) == []
     assert set(listed(osv_id=sjl_osv)) == {sjl_2022["id"], sjl_2023["id"], sjl_to_mml["id"]}
     assert_problem(client.get("/participatory-budgets", params={"cycle_year": "next"}), 422, "cycle_year", "int_parsing")
+    assert_problem(client.get("/participatory-budgets", params={"cycle_year": 10**30}), 422, "cycle_year", "at_most_2100")
