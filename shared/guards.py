@@ -145,6 +145,15 @@ async def answered_as_get(app: Any, scope: Scope, receive: Receive, send: Send) 
     await app({**scope, "method": "GET"}, receive, without_body)
 
 
+def charset_of(content_type: bytes) -> str | None:
+    """The ``charset`` parameter of a ``Content-Type`` (lower-cased bytes), lower case and unquoted; None when none is given."""
+    for parameter in content_type.split(b";")[1:]:
+        name, _, value = parameter.partition(b"=")
+        if name.strip() == b"charset":
+            return value.strip().strip(b'"').decode("latin-1")
+    return None
+
+
 class RequestGuard:
     """ASGI middleware: a command's body is read whole, within bounds, before any route or middleware parses it.
 
@@ -174,7 +183,9 @@ class RequestGuard:
       415 problem+json, rule ``json_content_type``, field ``Content-Type``: every command takes JSON. One sent with a
       ``Content-Encoding`` (``gzip``…; ``identity`` is none) gets 415, rule ``no_content_encoding``, field
       ``Content-Encoding``: its bytes were read as the JSON itself, and a gzipped body was told 422 ``utf8`` at offset 1
-      (tester 192 F7).
+      (tester 192 F7). One whose ``Content-Type`` names a ``charset`` other than UTF-8 (``charset=latin-1``) gets 415,
+      rule ``json_charset``, field ``Content-Type``: JSON is UTF-8 (RFC 8259), and its bytes would be read as UTF-8 all
+      the same (tester 262 F5).
     - A request giving ``Content-Type``, ``Authorization`` or
       ``Idempotency-Key`` more than once gets 422, rule
       ``header_given_twice``, field the header (:func:`header_given_twice`).
@@ -250,6 +261,14 @@ class RequestGuard:
             # (tester 136 F2); the Kobo webhook says 415 the same way.
             detail = f"the body must be sent as application/json, not {media_type.decode('latin-1')!r}"
             await problem(415, "Unsupported Media Type", detail, [{"field": "Content-Type", "rule": "json_content_type", "message": detail}])(
+                scope, receive, send
+            )
+            return
+        if body and (charset := charset_of(content_type)) not in (None, "utf-8", "utf8"):
+            # JSON is UTF-8 (RFC 8259, section 8.1): a body said to be latin-1 was read as UTF-8 all the same, an 'ñ' of
+            # latin-1 told 422 `utf8`, a UTF-8 'ñ' taken as the client meant 'Ã±' (tester 262 F5).
+            detail = f"the body must be UTF-8 JSON (charset=utf-8, or none), not charset={charset!r}: send its text encoded as UTF-8"
+            await problem(415, "Unsupported Media Type", detail, [{"field": "Content-Type", "rule": "json_charset", "message": detail}])(
                 scope, receive, send
             )
             return
@@ -455,6 +474,7 @@ def error_responses(limit: int, max_depth: int = MAX_JSON_DEPTH) -> dict[str, di
         "413": {"description": f"Content Too Large: the body is over {limit} bytes.", "content": content},
         "415": {
             "description": "Unsupported Media Type: a body sent as other than JSON (`application/json`), rule `json_content_type`; "
+            "as JSON in a charset other than UTF-8 (`charset=latin-1`), rule `json_charset`; "
             "or with a `Content-Encoding` such as gzip, rule `no_content_encoding`.",
             "content": content,
         },

@@ -229,6 +229,25 @@ def test_a_body_sent_compressed_gets_415_naming_the_content_encoding(services: d
     assert client.get("/events").json()["head"] == head
 
 
+@pytest.mark.parametrize("service", WRITE_SERVICES)
+def test_a_body_said_to_be_in_another_charset_than_utf8_gets_415_naming_the_content_type(services: dict[str, TestClient], service: str) -> None:
+    """Tester 262 F5: `Content-Type: application/json; charset=latin-1` was taken and its bytes read as UTF-8 (a latin-1
+    'ñ' told 422 `utf8`, a UTF-8 'ñ' stored where the client meant 'Ã±'). JSON is UTF-8: said so, nothing recorded;
+    `charset=utf-8` (any case, quoted or not) is read as before."""
+    client = services[service]
+    head = client.get("/events").json()["head"]
+    for content_type in ("application/json; charset=latin-1", "application/json;charset=ISO-8859-1", 'application/json; charset="windows-1252"'):
+        for method, path in post_routes(client):
+            answer = client.request(method, path, content='{"name": "Señora"}'.encode("latin-1"), headers={"content-type": content_type})
+            problem = assert_problem(answer, 415, field="Content-Type", rule="json_charset")
+            assert content_type.rsplit("=", 1)[1].strip('"').lower() in problem["detail"]
+    assert client.get("/events").json()["head"] == head
+    for content_type in ("application/json; charset=UTF-8", 'application/json; charset="utf-8"', "application/json; charset=utf8"):
+        method, path = post_routes(client)[0]
+        answer = client.request(method, path, content=b'{"name": "Olla"}', headers={"content-type": content_type})
+        assert answer.status_code != 415, answer.text  # read, and judged by the route (its fields)
+
+
 def test_a_lead_sending_a_target_with_two_content_types_is_refused_not_stored_as_zero(services: dict[str, TestClient]) -> None:
     headers = [*signed_in_headers("lead").items(), ("content-type", "application/json"), ("content-type", "text/plain")]
     answer = services["reporting"].put("/phases/F1/targets/osvs_identified", content=b'{"target": {"value": 1e-400}}', headers=headers)
