@@ -146,7 +146,7 @@ def registered(body: MemberCreate, engagement: Engagement) -> MemberPublic:
 
 @members.post("/lookup", response_model=MemberPublic, responses=PERSONAL_DATA_HELD)
 def look_up_member(body: MemberLookup, engagement: EngagementDep, caller: Finder) -> MemberPublic:
-    """Find the registered person who holds a document (404 if nobody does); every lookup that finds someone is logged.
+    """Find the registered person who holds a document (404 `registered_document` if nobody does); every lookup that finds someone is logged.
 
     A read sent as a POST so that the document's number stays out of every URL (proxies' access logs, browsers'
     histories). It records nothing but the read on the person's access log (purpose and disclosure `lookup`, before the

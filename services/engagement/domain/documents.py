@@ -30,8 +30,11 @@ from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
 
 class PersonNotFoundError(NotFoundError):
+    """404 naming ``document_number``, rule ``registered_document``: nobody registered holds the document (or its holder
+    was erased: the same answer). Its problem's ``errors`` name the field as every 404 of a record does (tester 262 F5)."""
+
     def __init__(self) -> None:
-        super().__init__("no registered person holds this document")
+        super().__init__("no registered person holds this document", field="document_number", rule="registered_document")
 
 
 class NoDocumentToFindError(RuleViolationError):
