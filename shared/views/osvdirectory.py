@@ -39,7 +39,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Date, Engine, Integer, String, Text, bindparam, func, select, update
+from sqlalchemy import Date, Engine, Integer, String, Text, bindparam, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.districts import DistrictNotInTableError, DistrictTable
@@ -47,6 +47,7 @@ from shared.driversql import read_row
 from shared.errors import ConflictError, NotHeardOfYetError, OSVMergedError, check_not_dissolved_by, not_known_yet
 from shared.events import parse_date
 from shared.views import Ledger, View, create_tables, position_of
+from shared.views.losses import TailLoss, days_of
 
 log = logging.getLogger(__name__)
 
@@ -144,29 +145,10 @@ class MergedOSV(Base):
     merged_on: Mapped[date] = mapped_column(Date)
 
 
-class RegistryLoss(Base):
-    """A tail of registry's stream its store lost in a restore an operator accepted (registry's ``StreamTailLost``, told
-    once for the programme and once per district: one row, by ``record_position``).
-
-    The lost events lie after ``shared_position`` up to ``record_position`` (the store's private record of the
-    acceptance): the stream's up to ``stream_position``, and any the directory read from registry's feed before the relay
-    published them, up to the record (as reporting reads it, :mod:`services.reporting.domain.losses`).
-    """
+class RegistryLoss(TailLoss, Base):
+    """A tail of registry's stream its store lost in a restore an operator accepted (:class:`~shared.views.losses.TailLoss`)."""
 
     __tablename__ = "osv_directory_registry_losses"
-
-    record_position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    shared_position: Mapped[int] = mapped_column(Integer)
-    stream_position: Mapped[int] = mapped_column(Integer)
-    accepted_at: Mapped[str] = mapped_column(String(40))
-    """When the operator accepted it, as the notice gave it (ISO 8601, UTC)."""
-
-    def said(self) -> dict[str, Any]:
-        """The loss as a problem's ``accepted_loss`` member gives it (registry's 404s name the same record)."""
-        return {
-            "accepted_at": self.accepted_at, "record_position": self.record_position,
-            "shared_position": self.shared_position, "stream_position": self.stream_position,
-        }
 
 
 class OSVNotInRegistryError(NotHeardOfYetError):
@@ -177,13 +159,13 @@ class OSVNotInRegistryError(NotHeardOfYetError):
     """
 
     def __init__(self, osv_id: UUID, service: str, losses: Iterable[RegistryLoss] = ()) -> None:
-        days = sorted({loss.accepted_at[:10] for loss in losses})
+        days = days_of(losses)
         message = not_known_yet(f"OSV {osv_id}", service, "an OSV mapped")
         if days:
             message = (
                 f"OSV {osv_id} is not known to {service}: an OSV mapped in registry a moment ago is known within seconds "
                 f"(retry after Retry-After); else check the id in registry, which lost the OSVs mapped after the backup it "
-                f"was restored from (a restore accepted on {', '.join(days)}, osv-restore accept-tail): one registry "
+                f"was restored from (a restore accepted on {days}, osv-restore accept-tail): one registry "
                 "answers 404 for was lost there or never mapped and will not come; map it again in registry and use its new id"
             )
         super().__init__(message, field="osv_id", rule="osv_mapped_in_registry")
@@ -196,7 +178,7 @@ class OSVLostInRegistryError(ConflictError):
 
     def __init__(self, osv_id: UUID | str, loss: RegistryLoss) -> None:
         super().__init__(
-            f"registry's store lost OSV {osv_id} in a restore accepted on {loss.accepted_at[:10]} (osv-restore accept-tail: "
+            f"registry's store lost OSV {osv_id} in a restore accepted on {loss.accepted_on} (osv-restore accept-tail: "
             f"registry's events after position {loss.shared_position} up to {loss.record_position}, its mapping among them): "
             "registry answers 404 for it and nothing can be recorded for it; map the organisation again in registry and "
             "record this with its new id",
@@ -234,13 +216,7 @@ class OSVDirectory(View):
         batch that fails after it is applied again, and calls it again."""
         create_tables(Base.metadata, engine, columns=[KnownOSV.__table__.c.name, KnownOSV.__table__.c.mapped_position])
 
-    _lost_at = (
-        select(func.min(RegistryLoss.record_position))  # an aggregate, not LIMIT 1: read_row binds only the statement's own parameters
-        .where(RegistryLoss.shared_position < KnownOSV.mapped_position, KnownOSV.mapped_position <= RegistryLoss.record_position)
-        .correlate(KnownOSV)
-        .scalar_subquery()
-        .label("lost_at")
-    )
+    _lost_at = RegistryLoss.taking(KnownOSV.mapped_position)
     """The loss of registry's that took the OSV (its ``OSVMapped`` lies in the lost range), read with its row."""
     _require_active = (
         select(*KnownOSV.__table__.columns, MergedOSV.into_osv_id, MergedOSV.merged_on, _lost_at)
@@ -357,9 +333,7 @@ class OSVDirectory(View):
         row = read_row(self.engine, self._require_active, {"osv_id": str(osv_id)})  # the driver's cursor: on every command's path
         if row is None or row.mapped_on is None:
             raise self.not_in_registry(osv_id)
-        if row.lost_at is not None:
-            with Session(self.engine) as session:
-                raise OSVLostInRegistryError(osv_id, session.get_one(RegistryLoss, row.lost_at))
+        self._refuse_if_lost(osv_id, row.lost_at)
         if row.into_osv_id:
             raise OSVMergedError(row.into_osv_id, row.merged_on, now_in=self._last_of_merges(row.into_osv_id))
         check_not_dissolved_by(row.dissolved_on, on, dated)
@@ -368,6 +342,12 @@ class OSVDirectory(View):
             raise DistrictNotInTableError(self.service, self.districts, osv_id, row.district)
         return ActiveOSV(row.osv_id, row.district, row.zone, row.mapped_on, row.ruos_number, row.registered_on, row.dissolved_on)
 
+    def _refuse_if_lost(self, osv_id: UUID, lost_at: int | None) -> None:
+        """409 :class:`OSVLostInRegistryError` when a loss of registry's took the OSV (``lost_at``, its record's position)."""
+        if lost_at is not None:
+            with Session(self.engine) as session:
+                raise OSVLostInRegistryError(osv_id, session.get_one(RegistryLoss, lost_at))
+
     def not_in_registry(self, osv_id: UUID) -> OSVNotInRegistryError:
         """The 422 of an OSV whose ``OSVMapped`` has not been applied here, saying, once registry has told of a loss in a
         restore (``StreamTailLost``), that it may have been lost there: the notice names positions, not ids, and a
@@ -375,8 +355,7 @@ class OSVDirectory(View):
         with :class:`OSVLostInRegistryError`). It keeps ``Retry-After``: an OSV mapped a moment ago is told apart from
         neither here. One select of the losses, on the refusal's path only."""
         with Session(self.engine) as session:
-            losses = list(session.scalars(select(RegistryLoss).order_by(RegistryLoss.record_position)))
-        return OSVNotInRegistryError(osv_id, self.service, losses)
+            return OSVNotInRegistryError(osv_id, self.service, RegistryLoss.every(session))
 
     _dissolved_on = select(KnownOSV.dissolved_on).where(KnownOSV.osv_id == bindparam("osv_id"))
     _into = select(MergedOSV.into_osv_id).where(MergedOSV.osv_id == bindparam("osv_id"))
@@ -452,7 +431,7 @@ class OSVDirectory(View):
         data = cloudevent["data"]
         kind = cloudevent["type"]
         if kind == "StreamTailLost":
-            self._keep_loss(session, data)
+            RegistryLoss.keep(session, data)
             return
         taken = ("OSVMapped", "OSVNameCorrected", "OSVMappingDateCorrected", "RUOSRegistered", "OSVDissolved", "OSVMerged")
         if kind not in taken or "osv_id" not in data:
@@ -485,14 +464,3 @@ class OSVDirectory(View):
         elif kind == "OSVDissolved":
             osv.dissolved_on = parse_date(data["dissolved_on"])
         session.flush()
-
-    @staticmethod
-    def _keep_loss(session: Session, data: dict[str, Any]) -> None:
-        """Keep registry's notice of a lost tail once (the programme's and each district's copy are one loss)."""
-        record = int(data["record_position"])
-        if session.get(RegistryLoss, record) is None:
-            session.add(RegistryLoss(
-                record_position=record, shared_position=int(data["shared_position"]),
-                stream_position=int(data["stream_position"]), accepted_at=str(data["accepted_at"]),
-            ))
-            session.flush()
