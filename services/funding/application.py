@@ -258,7 +258,8 @@ class Funding(ParticipatoryBudgets, ServiceApplication):
 
     @retried_on_collision
     def deliver_goods(self, grant_id: UUID, items: Sequence[DeliveredItem], delivered_on: date, distinct_from: Sequence[UUID] = ()) -> Grant:
-        """Record goods handed over on a goods grant; 409 ``osv_not_dissolved`` if its OSV dissolved before ``delivered_on``;
+        """Record goods handed over on a goods grant; 409 ``osv_not_dissolved`` if its OSV dissolved before ``delivered_on``,
+        409 ``osv_lost_in_registry_restore`` if registry lost it in a restore (:meth:`OSVDirectory.require_not_dissolved`);
         409 ``possible_duplicate`` (a resend racing the first collides on the grant, and run again finds it), 422
         ``unique_item`` and the rest as :meth:`Grant.deliver_goods`."""
         grant = self.get_grant(grant_id)
@@ -269,7 +270,9 @@ class Funding(ParticipatoryBudgets, ServiceApplication):
 
     @retried_on_collision
     def disburse(self, grant_id: UUID, tranche: int, amount: Decimal, disbursed_on: date) -> Grant:
-        """Record the next tranche paid on a seed-fund grant; 409 ``osv_not_dissolved`` if its OSV dissolved before ``disbursed_on``."""
+        """Record the next tranche paid on a seed-fund grant; 409 ``osv_not_dissolved`` if its OSV dissolved before
+        ``disbursed_on``, 409 ``osv_lost_in_registry_restore`` if registry lost it in a restore
+        (:meth:`OSVDirectory.require_not_dissolved`)."""
         grant = self.get_grant(grant_id)
         self.osvs.require_not_dissolved(grant.osv_id, on=disbursed_on, dated="disbursed_on")
         grant.disburse(tranche, amount, disbursed_on)
@@ -522,7 +525,7 @@ class Funding(ParticipatoryBudgets, ServiceApplication):
 
         404 unless the round is assigned to ``scorer``, or was until their code was withdrawn (then 409
         ``evaluator_withdrawn``, :meth:`.Round.scoring_code`); 409 ``osv_not_dissolved`` if the proposal's OSV dissolved
-        before ``scored_on``, as its approval is: a dissolved OSV's proposal is rejected (what winds it down), not scored.
+        before ``scored_on`` (``osv_lost_in_registry_restore`` if registry lost it in a restore), as its approval is: a dissolved OSV's proposal is rejected (what winds it down), not scored.
         Every mistake of the body comes first, after the 404 only, in one 422: the scores' by the round's rubric and a
         ``scored_on`` before the submission (:meth:`.Proposal.scoring_mistakes`), and the date rule's refusal of
         ``scored_on`` with them (:func:`~shared.dates.dates_told_with`; tester 212 F7).
@@ -542,7 +545,8 @@ class Funding(ParticipatoryBudgets, ServiceApplication):
     @retried_on_collision
     def approve_proposal(self, proposal_id: UUID, amount: Decimal, approved_on: date) -> Proposal:
         """Approve a proposal every evaluator of its round has scored (409 ``scores_pending``) from its round's budget; 409
-        ``osv_not_dissolved`` if its OSV dissolved before ``approved_on``.
+        ``osv_not_dissolved`` if its OSV dissolved before ``approved_on`` (``osv_lost_in_registry_restore`` if registry lost
+        it in a restore).
 
         Before anything else is read, an ``amount`` above the programme's ceiling for one grant in the proposal's
         currency is 422 ``at_most_grant_ceiling`` (tester 208 F3), so that no grant made on the proposal exceeds it. A

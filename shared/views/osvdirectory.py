@@ -17,7 +17,8 @@ After ``osv-restore accept-tail`` on registry (README, "Restoring a backup"), re
 after the loss's ``shared_position``: an OSV whose ``OSVMapped`` was among them is not in registry any more (404 there),
 though its events stay on the stream. The directory keeps registry's ``StreamTailLost`` notices (:class:`RegistryLoss`)
 and the position of each OSV's ``OSVMapped`` (``mapped_position``): a command naming an OSV mapped in a lost range is
-refused, 409 ``osv_lost_in_registry_restore`` (:class:`OSVLostInRegistryError`). A directory built from registry's feed
+refused, 409 ``osv_lost_in_registry_restore`` (:class:`OSVLostInRegistryError`), and so is a fact on a grant already
+taken for it (a tranche, a delivery: :meth:`OSVDirectory.require_not_dissolved`). A directory built from registry's feed
 never applied those events: it cannot tell such an OSV from a wrong id or one mapped a moment ago (the notice names
 positions, never ids), so after a notice its 422 ``osv_mapped_in_registry`` says all three
 (:meth:`OSVDirectory.not_in_registry`). An OSV mapped before the lost range and changed in it (an ``RUOSRegistered``
@@ -358,6 +359,7 @@ class OSVDirectory(View):
             return OSVNotInRegistryError(osv_id, self.service, RegistryLoss.every(session))
 
     _dissolved_on = select(KnownOSV.dissolved_on).where(KnownOSV.osv_id == bindparam("osv_id"))
+    _lost_of = select(KnownOSV.osv_id, _lost_at).where(KnownOSV.osv_id == bindparam("osv_id"))
     _into = select(MergedOSV.into_osv_id).where(MergedOSV.osv_id == bindparam("osv_id"))
 
     def now_in(self, osv_id: UUID) -> UUID:
@@ -383,17 +385,23 @@ class OSVDirectory(View):
         return osv_id
 
     def require_not_dissolved(self, osv_id: UUID, *, on: date, dated: str) -> None:
-        """409 ``osv_not_dissolved`` if the OSV was dissolved before ``on`` (the fact's date, field ``dated``).
+        """409 ``osv_not_dissolved`` if the OSV was dissolved before ``on`` (the fact's date, field ``dated``); 409
+        :class:`OSVLostInRegistryError` (``osv_lost_in_registry_restore``, field ``osv_id``) if registry lost it in a
+        restore it accepted (its ``OSVMapped`` in a lost tail: registry answers 404 for it).
 
         For a fact on what the OSV already holds (a grant's tranche or goods
-        delivery): only the dissolution is checked. An OSV merged into another
+        delivery): only the dissolution and the loss are checked. An OSV merged into another
         is the same organisation, its grants go on until the one it was merged
         into (followed to the last, as merges chain) dissolves; one not known
         here (its events not arrived yet) is not known to be dissolved.
+        A loss is judged of the OSV named only: one merged into an OSV registry lost is in registry still (the merge,
+        after that OSV's mapping, was lost with it).
         """
         seen: set[str] = set()
         current: str | None = str(osv_id)
         with self.engine.connect() as connection:
+            found = connection.execute(self._lost_of, {"osv_id": current}).first()
+            self._refuse_if_lost(osv_id, found.lost_at if found is not None else None)
             while current is not None and current not in seen:  # a merge never loops; the set makes sure
                 seen.add(current)
                 check_not_dissolved_by(connection.execute(self._dissolved_on, {"osv_id": current}).scalar(), on, dated)

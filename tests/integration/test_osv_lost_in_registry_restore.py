@@ -3,12 +3,14 @@
 Registry's store put back from an older backup lacks the OSVs mapped after it, whose ``OSVMapped`` stay on its stream;
 an operator accepted the loss, and registry told it (``StreamTailLost``: positions, never ids) and answers 404 for them.
 Funding's OSV directory built from the stream held such an OSV and took grants for it; one built from registry's feed
-never held it and answered 422 "mapped a moment ago, retry after 1 s" for ever (tester 259 F7).
+never held it and answered 422 "mapped a moment ago, retry after 1 s" for ever (tester 259 F7). A grant taken for such an
+OSV before the notice arrived went on taking tranches and deliveries: funding checked only the OSV's dissolution there.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -16,8 +18,13 @@ from uuid import UUID, uuid4
 import pytest
 
 from devtools.embedded import NatsServer
+from services.funding.application import Funding
+from services.funding.domain.deliveries import DeliveredItem
+from services.funding.domain.grants import GrantKind
 from shared.errors import ConflictError
+from shared.money import Currency
 from shared.settings import sqlalchemy_url
+from shared.store import persistence_env
 from shared.views import make_engine
 from shared.views.osvdirectory import OSVDirectory, OSVLostInRegistryError, OSVNotInRegistryError
 from tests.integration.test_accepted_loss_audit import restored_and_accepted
@@ -99,6 +106,35 @@ def test_a_directory_rebuilt_from_registrys_feed_names_the_restore_for_an_osv_it
     assert "lost the OSVs mapped after the backup it was restored from (a restore accepted on 2026-05-04" in said.message
     assert "map it again in registry and use its new id" in said.message
     assert osvs.not_in_registry(UUID(LOST)).message == said.message  # engagement's look-up says the same
+
+
+def test_a_grant_taken_for_an_osv_registry_then_lost_takes_no_tranche_nor_delivery(database_url: str) -> None:
+    """Funding took grants for the OSV mapped in the tail while it was registry's; once the notice arrives, a fact on
+    such a grant is refused as the OSV is, and the grants of an OSV registry kept take theirs as ever."""
+    osvs = directory(database_url)
+    osvs.apply([*SHARED, *LOST_TAIL])
+    funding = Funding(persistence_env(database_url), osvs=osvs)
+    try:
+        seed, goods, kept = (
+            funding.grant_fund(UUID(osv), Decimal("1000.00"), Currency.PEN, date(2021, 6, 1), kind)
+            for osv, kind in ((LOST, GrantKind.SEED_FUND), (LOST, GrantKind.GOODS), (KEPT, GrantKind.SEED_FUND))
+        )
+        osvs.apply(NOTICES)  # registry's store put back, the loss accepted: registry answers 404 for LOST
+
+        with pytest.raises(OSVLostInRegistryError) as tranche:
+            funding.disburse(seed, 1, Decimal("400.00"), date(2021, 7, 1))
+        with pytest.raises(OSVLostInRegistryError) as delivery:
+            funding.deliver_goods(goods, [DeliveredItem("plancha", 2, Decimal("150.00"))], date(2021, 7, 1))
+        for refused in (tranche.value, delivery.value):
+            assert (refused.field, refused.rule) == ("osv_id", "osv_lost_in_registry_restore")
+            assert f"registry's store lost OSV {LOST} in a restore accepted on 2026-05-04" in refused.message
+            assert refused.extensions["accepted_loss"]["record_position"] == 7
+        assert not funding.get_grant(seed).disbursements and not funding.get_grant(goods).deliveries  # nothing written
+
+        funding.disburse(kept, 1, Decimal("400.00"), date(2021, 7, 1))
+        assert len(funding.get_grant(kept).disbursements) == 1
+    finally:
+        funding.close()
 
 
 def test_after_accept_tail_funding_and_engagement_refuse_a_lost_osv_as_lost_and_take_a_kept_one(
