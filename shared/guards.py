@@ -512,23 +512,41 @@ def osv_district_in_table(service: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
+LOST_IN_RESTORE = {
+    "osv_lost_in_registry_restore": (
+        "A 409 `osv_lost_in_registry_restore` (field `osv_id`: the OSV named, or the one the grant or proposal is for) names "
+        "an OSV registry mapped and then lost with its stream's tail in a restore an operator accepted (`osv-restore "
+        "accept-tail`: registry answers 404 for it); it carries no `Retry-After`, the OSV will not come back, and the "
+        "problem's `accepted_loss` names the loss (`accepted_at`, `record_position`, `shared_position`, `stream_position`): "
+        "map the organisation again in registry and send the request with its new id. A service whose directory of OSVs "
+        "was built from registry's feed never saw the lost OSV: its 422 `osv_mapped_in_registry` then names the restore, "
+        "for it cannot tell a lost OSV from a wrong id or one mapped a moment ago."
+    ),
+    "grant_lost_in_funding_restore": (
+        "A 409 `grant_lost_in_funding_restore` (field `grant_id`) names a grant funding made and then lost with its "
+        "stream's tail in a restore an operator accepted (`osv-restore accept-tail`: funding answers 404 for it, and "
+        "nothing, a closing included, can be recorded for it there); it carries no `Retry-After`, the grant will not come "
+        "back, and the problem's `accepted_loss` names the loss as above: record the grant again in funding and send the "
+        "request with its new id. A directory of grants built from funding's feed never saw the lost grant: its 422 "
+        "`grant_made_in_funding` then names the restore, for it cannot tell a lost grant from a wrong id or one made a "
+        "moment ago."
+    ),
+}
+"""What a 409 of a record another service lost in an accepted restore says, by rule (:func:`lost_in_restore`)."""
+
+
+def lost_in_restore(*rules: str) -> dict[int | str, dict[str, Any]]:
+    """A command's ``responses=``: its 409 with ``rules`` (:data:`LOST_IN_RESTORE`: ``osv_lost_in_registry_restore``,
+    ``grant_lost_in_funding_restore``), without ``Retry-After``, beside the other 409s: a record the command names, made in
+    another service, which that service lost with its stream's tail
+    (:class:`shared.views.osvdirectory.OSVLostInRegistryError`, :class:`services.engagement.views.grants.GrantLostInFundingError`)."""
+    said = " ".join(LOST_IN_RESTORE[rule] for rule in rules)
+    return {409: {"description": f"Conflict: the request contradicts what is recorded (twice, too late, already done). {said}"}}
+
+
 def osv_lost_in_registry() -> dict[int | str, dict[str, Any]]:
-    """A command's ``responses=``: its 409 ``osv_lost_in_registry_restore``, without ``Retry-After``, for an OSV registry lost
-    with its stream's tail (:class:`shared.views.osvdirectory.OSVLostInRegistryError`), beside the other 409s."""
-    return {
-        409: {
-            "description": (
-                "Conflict: the request contradicts what is recorded (twice, too late, already done). A 409 "
-                "`osv_lost_in_registry_restore` names an OSV registry mapped and then lost with its stream's tail in a restore "
-                "an operator accepted (`osv-restore accept-tail`: registry answers 404 for it); it carries no `Retry-After`, "
-                "the OSV will not come back, and the problem's `accepted_loss` names the loss (`accepted_at`, "
-                "`record_position`, `shared_position`, `stream_position`): map the organisation again in registry and send "
-                "the request with its new id. A service whose directory of OSVs was built from registry's feed never saw "
-                "the lost OSV: its 422 `osv_mapped_in_registry` then names the restore, for it cannot tell a lost OSV from a "
-                "wrong id or one mapped a moment ago."
-            ),
-        }
-    }
+    """:func:`lost_in_restore` of ``osv_lost_in_registry_restore``: a command naming an OSV."""
+    return lost_in_restore("osv_lost_in_registry_restore")
 
 
 def not_heard_of_yet(*rules: str, status: int = 422) -> dict[int | str, dict[str, Any]]:

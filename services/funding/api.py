@@ -71,6 +71,9 @@ WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
 OSV_NOT_HEARD_OF = {**not_heard_of_yet("osv_mapped_in_registry"), **osv_district_in_table("funding"), **osv_lost_in_registry()}
 """A command naming an OSV: refused with `Retry-After` while registry's `OSVMapped` has not arrived here, or while the OSV's
 district is one this service's districts table lacks (503); without it when registry lost the OSV in a restore (409)."""
+OSV_LOST = osv_lost_in_registry()
+"""A command on a record already taken for an OSV (a grant's tranche or delivery, a proposal's scores or approval): 409,
+without `Retry-After`, when registry lost that OSV in a restore."""
 DECIDES = [Depends(requires(Permission.ROUNDS_DECIDE))]
 
 
@@ -200,7 +203,10 @@ def grant_history(grant_id: UUID, funding: FundingDep, caller: Auditor, page: Pa
     return [EventRecordPublic.of(e) for e in page.of(history, key=lambda e: e.version)]
 
 
-@grants.post("/{grant_id}/goods-deliveries", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES)
+@grants.post(
+    "/{grant_id}/goods-deliveries", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES,
+    responses=OSV_LOST,
+)
 def deliver_goods(grant_id: UUID, body: GoodsDeliveryCreate, funding: FundingDep) -> GrantPublic:
     """Record goods handed over on a goods grant (records `GoodsDelivered`); answers the grant as it now stands.
 
@@ -209,15 +215,22 @@ def deliver_goods(grant_id: UUID, body: GoodsDeliveryCreate, funding: FundingDep
     the grant holds is 409 `possible_duplicate` naming it (`possible_duplicates`): send it again with `distinct_from`
     naming them if it is another delivery; a request sent again is sent with its `Idempotency-Key`, and answered as the
     first. One item listed twice in a delivery is 422 `unique_item` at the later row's `item`. Beyond what remains of the
-    grant is 409 `within_grant_amount`."""
+    grant is 409 `within_grant_amount`. A grant whose OSV registry lost in a restore an operator accepted takes no delivery:
+    409 `osv_lost_in_registry_restore`, field `osv_id`."""
     items = [line.to_domain() for line in body.items]
     delivered = funding.deliver_goods(grant_id=grant_id, items=items, delivered_on=body.delivered_on, distinct_from=body.distinct_from)
     return GrantPublic.of(delivered)
 
 
-@grants.post("/{grant_id}/disbursements", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES)
+@grants.post(
+    "/{grant_id}/disbursements", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES,
+    responses=OSV_LOST,
+)
 def disburse(grant_id: UUID, body: DisbursementCreate, funding: FundingDep) -> GrantPublic:
-    """Record the next tranche paid on a seed-fund grant (records `DisbursementMade`); answers the grant."""
+    """Record the next tranche paid on a seed-fund grant (records `DisbursementMade`); answers the grant.
+
+    A grant whose OSV registry lost in a restore an operator accepted takes no tranche: 409 `osv_lost_in_registry_restore`,
+    field `osv_id`."""
     return GrantPublic.of(funding.disburse(
             grant_id=grant_id, tranche=body.tranche, amount=body.amount, disbursed_on=body.disbursed_on
         ))
@@ -510,6 +523,7 @@ SCORE_ONCE = (
     "/{proposal_id}/scores",
     status_code=status.HTTP_201_CREATED,
     response_model=ProposalPublic,
+    responses=OSV_LOST,
     description=f"Record one evaluator's scores on every criterion of the rubric (records `ProposalScored`).\n\n{SCORE_ONCE} {SCORING_RULE}",
 )
 @route_body_rules(scoring_body_rules)
@@ -544,6 +558,7 @@ DECIDED_BY_THE_COMMITTEE = (
     status_code=status.HTTP_201_CREATED,
     response_model=ProposalPublic,
     dependencies=DECIDES,
+    responses=OSV_LOST,
     description="Approve a proposal every evaluator of its round has scored, for an amount the round's budget still holds "
     "(records `ProposalApproved`).\n\nIn a round with no evaluator assigned, a proposal no one has scored is 422 `scored_before_decision`. " + DECIDED_BY_THE_COMMITTEE,
 )
