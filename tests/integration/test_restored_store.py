@@ -55,30 +55,30 @@ async def stream_events(url: str, stream: str = STREAM) -> list[dict[str, Any]]:
 
 
 class Backups:
-    """Backs registry's store up and puts it back, as an operator does with the service stopped.
+    """Backs a service's store up (registry's unless told) and puts it back, as an operator does with the service stopped.
 
     (On PostgreSQL a copy of the database, ``CREATE DATABASE … TEMPLATE``, stands for ``pg_dump`` and ``pg_restore``;
     the sessions on it are ended first: those the stopped services left in this process, or a running one's.)
     """
 
-    def __init__(self, var: Path, postgres: PostgresServer | None, url: str | None) -> None:
-        self.var, self.postgres, self.url = var, postgres, url
+    def __init__(self, var: Path, postgres: PostgresServer | None, url: str | None, service: str = "registry") -> None:
+        self.var, self.postgres, self.url, self.service = var, postgres, url, service
 
     @property
     def database_urls(self) -> dict[str, str]:
-        return {"registry": self.url} if self.url else {}
+        return {self.service: self.url} if self.url else {}
 
     @property
     def store_url(self) -> str:
-        return self.url or f"sqlite:///{self.var / 'registry' / 'events.db'}"
+        return self.url or f"sqlite:///{self.var / self.service / 'events.db'}"
 
     def cli(self, nats_url: str) -> list[str]:
-        """``osv-restore``'s arguments for registry's store."""
-        return ["--service", "registry", "--store", self.store_url, "--nats-url", nats_url]
+        """``osv-restore``'s arguments for the service's store."""
+        return ["--service", self.service, "--store", self.store_url, "--nats-url", nats_url]
 
     def back_up(self, backup: str = "backup") -> None:
         if self.postgres is None:
-            with closing(sqlite3.connect(self.var / "registry" / "events.db")) as live, closing(sqlite3.connect(self.var / f"{backup}.db")) as copy:
+            with closing(sqlite3.connect(self.var / self.service / "events.db")) as live, closing(sqlite3.connect(self.var / f"{backup}.db")) as copy:
                 live.backup(copy)  # what `sqlite3 events.db ".backup backup.db"` does, while the service runs
             return
         import psycopg
@@ -95,7 +95,7 @@ class Backups:
 
     def restore(self, backup: str = "backup") -> None:
         if self.postgres is None:
-            with closing(sqlite3.connect(self.var / f"{backup}.db")) as copy, closing(sqlite3.connect(self.var / "registry" / "events.db")) as live:
+            with closing(sqlite3.connect(self.var / f"{backup}.db")) as copy, closing(sqlite3.connect(self.var / self.service / "events.db")) as live:
                 copy.backup(live)  # what `sqlite3 events.db ".restore backup.db"` does, the service stopped
             return
         name = self.url.rsplit("/", 1)[1]  # type: ignore[union-attr]

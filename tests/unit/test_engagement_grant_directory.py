@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.engagement.views.grants import GrantDirectory, GrantWithdrawnError, KnownGrant
 from shared.views import make_engine
@@ -88,7 +88,8 @@ def test_a_directory_rebuilt_from_the_log_in_any_order_reaches_the_same_rows() -
     rebuilt = directory()
     rebuilt.apply(shuffled)
     assert rows(rebuilt) == rows(live)
-    assert sum(1 for row in rows(live) if row[-1] is not None) == 2
+    with live.engine.connect() as connection:  # every other grant withdrawn, by its column (not its place in the row)
+        assert connection.execute(select(func.count()).select_from(KnownGrant).where(KnownGrant.withdrawn_on.is_not(None))).scalar() == 2
 
 
 def test_a_directory_made_before_it_kept_withdrawals_reads_them_again_once_from_fundings_feed() -> None:

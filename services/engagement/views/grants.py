@@ -11,21 +11,33 @@ other columns: a directory made before has the column added at start
 (:func:`~shared.views.create_tables`), and the withdrawals it applied then
 without keeping them (an engagement of the version before) are read again once
 from funding's feed (:meth:`GrantDirectory.refill`).
+
+After ``osv-restore accept-tail`` on funding (README, "Restoring a backup"), funding's store lacks the stream's events
+after the loss's ``shared_position``: a grant whose ``FundGranted`` was among them is 404 in funding, which can record
+nothing more of it (no closing), though its events stay on the stream. The directory keeps funding's ``StreamTailLost``
+notices (:class:`FundingLoss`) and the position of each grant's ``FundGranted`` (``granted_position``): a command naming
+a grant made in a lost range is refused, 409 ``grant_lost_in_funding_restore`` (:class:`GrantLostInFundingError`). A
+directory built from funding's feed never applied those events: it cannot tell such a grant from a wrong id or one made
+a moment ago (the notice names positions, never ids), so after a notice its 422 ``grant_made_in_funding`` says all three
+(:meth:`GrantDirectory.not_in_funding`). What was recorded on such a grant before the notice arrived stays as recorded.
+The OSV directory reads registry's losses the same way (:mod:`shared.views.osvdirectory`, :mod:`shared.views.losses`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Date, Engine, String, bindparam, select, update
+from sqlalchemy import Date, Engine, Integer, String, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.errors import ConflictError, DateBeforeError, NotHeardOfYetError, RuleViolationError, not_known_yet
 from shared.events import parse_date
-from shared.views import Ledger, View, create_tables
+from shared.views import Ledger, View, create_tables, position_of
+from shared.views.losses import TailLoss, days_of
 
 
 class Base(DeclarativeBase):
@@ -49,6 +61,15 @@ class KnownGrant(Base):
     """The day funding withdrew the grant as entered in error (``GrantWithdrawn``), or None. Added after the other
     columns: :meth:`GrantDirectory.__init__` adds it to a table made before (null in its rows until the follower reads
     funding's feed again, :meth:`GrantDirectory.refill`)."""
+    granted_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The position in funding's log of the ``FundGranted`` applied here (a loss of funding's takes the grant when it lies
+    in the lost range). Added after the other columns: null in a row made before, which no loss is judged to take."""
+
+
+class FundingLoss(TailLoss, Base):
+    """A tail of funding's stream its store lost in a restore an operator accepted (:class:`~shared.views.losses.TailLoss`)."""
+
+    __tablename__ = "grant_directory_funding_losses"
 
 
 class Refilled(Base):
@@ -61,10 +82,41 @@ class Refilled(Base):
 
 
 class GrantNotInFundingError(NotHeardOfYetError):
-    """422 ``grant_made_in_funding``, with ``Retry-After``: funding's ``FundGranted`` has not arrived (yet, or the id is wrong)."""
+    """422 ``grant_made_in_funding``, with ``Retry-After``: funding's ``FundGranted`` has not arrived (yet, or the id is wrong).
 
-    def __init__(self, grant_id: UUID) -> None:
-        super().__init__(not_known_yet(f"grant {grant_id}", "engagement", "a grant made"), field="grant_id", rule="grant_made_in_funding")
+    ``losses``: funding's tails lost in restores (:class:`FundingLoss`), when the directory holds any: the message then
+    says the grant may have been lost there too, and what staff do (:meth:`GrantDirectory.not_in_funding`).
+    """
+
+    def __init__(self, grant_id: UUID, losses: Iterable[FundingLoss] = ()) -> None:
+        days = days_of(losses)
+        message = not_known_yet(f"grant {grant_id}", "engagement", "a grant made")
+        if days:
+            message = (
+                f"grant {grant_id} is not known to engagement: a grant made in funding a moment ago is known within seconds "
+                f"(retry after Retry-After); else check the id in funding, which lost the grants made after the backup it "
+                f"was restored from (a restore accepted on {days}, osv-restore accept-tail): one funding answers 404 for "
+                "was lost there or never made and will not come; record the grant again in funding and use its new id"
+            )
+        super().__init__(message, field="grant_id", rule="grant_made_in_funding")
+
+
+class GrantLostInFundingError(ConflictError):
+    """409 ``grant_lost_in_funding_restore``, no ``Retry-After``: funding made the grant, then lost it with its stream's
+    tail in a restore an operator accepted (``StreamTailLost``); funding answers 404 for it and records nothing more of
+    it (no closing). ``extensions``: ``accepted_loss`` (:meth:`~shared.views.losses.TailLoss.said`)."""
+
+    def __init__(self, grant_id: UUID | str, loss: FundingLoss) -> None:
+        super().__init__(
+            f"funding's store lost grant {grant_id} in a restore accepted on {loss.accepted_on} (osv-restore accept-tail: "
+            f"funding's events after position {loss.shared_position} up to {loss.record_position}, the grant among them): "
+            "funding answers 404 for it and can record nothing more of it, its closing included, so its project takes no "
+            "new enrolment or activity; record the grant again in funding and record this with its new id (what was "
+            "recorded on it before stays as recorded)",
+            field="grant_id",
+            rule="grant_lost_in_funding_restore",
+        )
+        self.extensions = {"accepted_loss": loss.said()}
 
 
 class NotAProjectError(RuleViolationError):
@@ -111,25 +163,43 @@ class GrantDirectory(View):
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine, LEDGER, durable_prefix="engagement-grant-directory")
-        create_tables(Base.metadata, engine, columns=[KnownGrant.__table__.c.withdrawn_on])
+        create_tables(Base.metadata, engine, columns=[KnownGrant.__table__.c.withdrawn_on, KnownGrant.__table__.c.granted_position])
 
     def get(self, grant_id: UUID) -> KnownGrant | None:
         with Session(self.engine, expire_on_commit=False) as session:
             grant = session.get(KnownGrant, str(grant_id))
             return grant if grant is not None and grant.granted_on is not None else None
 
+    _with_loss = select(KnownGrant, FundingLoss.taking(KnownGrant.granted_position)).where(KnownGrant.grant_id == bindparam("grant_id"))
+    """The grant's row and the loss of funding's that took it (its ``FundGranted`` in the lost range), if any."""
+
     def require(self, grant_id: UUID) -> KnownGrant:
-        """The grant, known here and not withdrawn: 422 ``grant_made_in_funding`` (with ``Retry-After``) for one whose
-        ``FundGranted`` has not arrived, 409 ``grant_not_withdrawn`` for one funding withdrew as entered in error."""
-        grant = self.get(grant_id)
-        if grant is None:
-            raise GrantNotInFundingError(grant_id)
+        """The grant, known here, not lost in a restore of funding's and not withdrawn: 422 ``grant_made_in_funding`` (with
+        ``Retry-After``, :meth:`not_in_funding`) for one whose ``FundGranted`` has not arrived, 409
+        ``grant_lost_in_funding_restore`` (:class:`GrantLostInFundingError`) for one funding lost with its stream's tail,
+        409 ``grant_not_withdrawn`` for one funding withdrew as entered in error."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            found = session.execute(self._with_loss, {"grant_id": str(grant_id)}).first()
+            grant, lost_at = found if found is not None else (None, None)
+            if grant is None or grant.granted_on is None:
+                raise self.not_in_funding(grant_id)
+            if lost_at is not None:
+                raise GrantLostInFundingError(grant_id, session.get_one(FundingLoss, lost_at))
         if grant.withdrawn_on is not None:
             raise GrantWithdrawnError(grant_id, grant.withdrawn_on)
         return grant
 
+    def not_in_funding(self, grant_id: UUID) -> GrantNotInFundingError:
+        """The 422 of a grant whose ``FundGranted`` has not been applied here, saying, once funding has told of a loss in a
+        restore (``StreamTailLost``), that it may have been lost there: the notice names positions, not ids, and a
+        directory built from funding's feed never saw the lost events (one built from the stream refuses such a grant
+        with :class:`GrantLostInFundingError`). It keeps ``Retry-After``: a grant made a moment ago is told apart from
+        neither here. One select of the losses, on the refusal's path only."""
+        with Session(self.engine) as session:
+            return GrantNotInFundingError(grant_id, FundingLoss.every(session))
+
     def require_open(self, grant_id: UUID, *, on: date, dated: str) -> KnownGrant:
-        """The grant (:meth:`require`: known, not withdrawn), if funding had not closed it before ``on``, the date of the fact
+        """The grant (:meth:`require`: known, not lost, not withdrawn), if funding had not closed it before ``on``, the date of the fact
         about to be recorded (field ``dated``), else 409 ``grant_open``; and made by then, else 422 ``not_before_granted_on``.
         What is known here of a closing or a withdrawal comes from funding's events: it lags funding by the time they take
         to arrive (a record taken meanwhile stays, as one recorded before the withdrawal)."""
@@ -143,9 +213,13 @@ class GrantDirectory(View):
     def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
         """Set the grant's columns an event of funding's says (``FundGranted``, ``GrantClosed``, ``GrantWithdrawn``), whichever
         arrives first: the row ends the same in any order of delivery. A withdrawal repeats what its ``FundGranted`` said,
-        and fills the row when it comes first."""
+        and fills the row when it comes first (the position is ``FundGranted``'s only). Funding's ``StreamTailLost`` is kept
+        once (:class:`FundingLoss`)."""
         data = cloudevent["data"]
         kind = cloudevent["type"]
+        if kind == "StreamTailLost":
+            FundingLoss.keep(session, data)
+            return
         if kind not in ("FundGranted", "GrantClosed", "GrantWithdrawn") or "grant_id" not in data:
             return
         grant = session.get(KnownGrant, str(data["grant_id"]))
@@ -154,6 +228,8 @@ class GrantDirectory(View):
             session.add(grant)
         if kind == "FundGranted" or (kind == "GrantWithdrawn" and grant.granted_on is None):
             grant.osv_id, grant.kind, grant.granted_on = str(data["osv_id"]), data["kind"], parse_date(data["granted_on"])
+        if kind == "FundGranted":
+            grant.granted_position = position_of(cloudevent)
         if kind == "GrantClosed":
             grant.closed_on = parse_date(data["closed_on"])
         elif kind == "GrantWithdrawn":
