@@ -16,6 +16,7 @@ from services.engagement.domain.members import Member
 from services.engagement.fieldapi import activities_router, follow_up_router, needs_router
 from services.engagement.forgetting import ERASURES_UNCHECKED_RETRY_AFTER_SECONDS
 from services.engagement.routing import (
+    GRANT_NOT_HEARD_OF,
     OSV_NOT_HEARD_OF,
     OSV_NOT_HEARD_OF_READ,
     RECORDS,
@@ -48,7 +49,6 @@ from services.engagement.schemas import (
 from services.engagement.settings import EngagementSettings
 from shared.auth import Caller, Permission, requires
 from shared.clock import Clock, today_in_lima
-from shared.guards import not_heard_of_yet
 from shared.inplace import run_command
 from shared.preconditions import PRECONDITION_FAILED, IfMatch, answered, tagged
 from shared.problems import route_body_rules
@@ -351,7 +351,7 @@ def erase_personal_data(member_id: UUID, body: ErasureCreate, engagement: Engage
     status_code=status.HTTP_201_CREATED,
     response_model=ParticipationPublic,
     dependencies=WRITES,
-    responses=not_heard_of_yet("grant_made_in_funding"),
+    responses=GRANT_NOT_HEARD_OF,
 )
 def enrol_participant(member_id: UUID, body: ParticipationCreate, engagement: EngagementDep, response: Response) -> ParticipationPublic:
     """Record that the member takes part in a funded project (records `ParticipantEnrolled`); the answer carries the member's new `ETag`.
@@ -359,8 +359,11 @@ def enrol_participant(member_id: UUID, body: ParticipationCreate, engagement: En
     Dated on or before the grant's closing, as funding's `GrantClosed` told engagement: after it, 409 `grant_open`
     (a closed project enrols no one). A grant funding withdrew as entered in error (`GrantWithdrawn`) enrols no one
     whatever the date: 409 `grant_not_withdrawn`, field `grant_id` (enrolments made before stay as recorded; reporting
-    counts none in it). The same for an activity naming the grant (`held_on`). A project enrols a person once: 409
-    `enrol_once`, also when a record merged into the member was enrolled in it (naming that record).
+    counts none in it). A grant funding lost with its stream's tail in a restore an operator accepted (funding answers 404
+    for it) enrols no one either: 409 `grant_lost_in_funding_restore`, field `grant_id`, without `Retry-After`, the loss
+    in `accepted_loss`: record the grant again in funding and enrol with its new id. The same for an activity naming the
+    grant (`held_on`). A project enrols a person once: 409 `enrol_once`, also when a record merged into the member was
+    enrolled in it (naming that record).
     """
     member = engagement.enrol_participant(member_id=member_id, grant_id=body.grant_id, enrolled_on=body.enrolled_on)
     tagged(response, engagement.version_of(member))  # the member's new ETag, as for a membership's changes

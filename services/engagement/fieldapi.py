@@ -34,6 +34,7 @@ from services.engagement.needschemas import (
     NeedsAssessmentWithdrawalCreate,
 )
 from services.engagement.routing import (
+    OSV_AND_GRANT_NOT_HEARD_OF,
     OSV_NOT_HEARD_OF,
     OSV_NOT_HEARD_OF_READ,
     RECORDS_NAMING_MEMBERS,
@@ -45,7 +46,6 @@ from services.engagement.routing import (
     Recorder,
 )
 from shared.auth import Permission
-from shared.guards import not_heard_of_yet
 from shared.problems import route_body_rules
 
 follow_up_router = APIRouter(tags=["follow-up"])
@@ -195,7 +195,7 @@ def list_overdue(
     status_code=status.HTTP_201_CREATED,
     response_model=ActivityPublic,
     dependencies=RECORDS_NAMING_MEMBERS,
-    responses=not_heard_of_yet("osv_mapped_in_registry", "grant_made_in_funding"),
+    responses=OSV_AND_GRANT_NOT_HEARD_OF,
 )
 @route_body_rules(activity_look_ups)
 def report_activity(body: ActivityCreate, engagement: EngagementDep, caller: Recorder) -> ActivityPublic:
@@ -203,9 +203,10 @@ def report_activity(body: ActivityCreate, engagement: EngagementDep, caller: Rec
 
     A `grant_id` names a grant of the same OSV, made by `held_on` and not closed before it (409 `grant_open`), nor
     withdrawn in funding as entered in error (409 `grant_not_withdrawn`, field `grant_id`, whatever the date: an activity
-    recorded on it before the withdrawal stays as recorded). A participant merged into another member (one person
-    recorded twice) is 409 `member_not_merged`, naming the member to list instead, unless a participant listed before it
-    is refused: then the 422 names every participant refused.
+    recorded on it before the withdrawal stays as recorded), nor lost in a restore of funding's an operator accepted (409
+    `grant_lost_in_funding_restore`, field `grant_id`: funding answers 404 for it). A participant merged into another
+    member (one person recorded twice) is 409 `member_not_merged`, naming the member to list instead, unless a participant
+    listed before it is refused: then the 422 names every participant refused.
 
     To a caller who may not read members (`members:read`: the Kobo webhook's account, whose forms list no participant), the
     answer gives no member's nationality or sex (null in `participants`, left out of `direct_beneficiaries`), a member id

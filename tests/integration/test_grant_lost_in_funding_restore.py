@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from fastapi.testclient import TestClient
 
 from devtools.embedded import NatsServer
 from devtools.restore import main as restore_main
@@ -159,3 +160,24 @@ def test_after_accept_tail_on_funding_engagement_refuses_a_lost_grant_as_lost_an
 
         assert enrolment(system, member_id, kept).status_code == 201
 
+
+@pytest.mark.parametrize(
+    ("service", "path", "rules"),
+    [
+        ("engagement", "/members/{member_id}/participations", ["grant_lost_in_funding_restore"]),
+        ("engagement", "/activities", ["osv_lost_in_registry_restore", "grant_lost_in_funding_restore"]),
+        ("funding", "/grants/{grant_id}/disbursements", ["osv_lost_in_registry_restore"]),
+        ("funding", "/grants/{grant_id}/goods-deliveries", ["osv_lost_in_registry_restore"]),
+    ],
+)
+def test_the_openapi_document_names_the_409_of_a_record_another_service_lost_in_a_restore(
+    funding: TestClient, engagement: TestClient, service: str, path: str, rules: list[str]
+) -> None:
+    document = {"funding": funding, "engagement": engagement}[service].get("/openapi.json").json()
+
+    answer = document["paths"][path]["post"]["responses"]["409"]
+
+    assert all(f"`{rule}`" in answer["description"] for rule in rules), answer["description"]
+    assert "headers" not in answer  # no Retry-After: the record will not come back
+    assert "twice, too late, already done" in answer["description"]  # the generic 409 is still described
+    assert "application/problem+json" in answer["content"]
