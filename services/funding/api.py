@@ -42,6 +42,7 @@ from services.funding.schemas import (
     ParticipatoryBudgetPublic,
     PhaseCreate,
     PhasePublic,
+    PhaseWithdrawalCreate,
     grant_body_rules,
 )
 from services.funding.settings import FundingSettings
@@ -113,9 +114,14 @@ Paged = Annotated[Page, Depends(page_query)]
 # Phases ------------------------------------------------------------------------------
 
 
-@phases.post("", status_code=status.HTTP_201_CREATED, response_model=PhasePublic, dependencies=[Depends(requires(Permission.PHASES_MANAGE))])
+MANAGES_PHASES = [Depends(requires(Permission.PHASES_MANAGE))]
+
+
+@phases.post("", status_code=status.HTTP_201_CREATED, response_model=PhasePublic, dependencies=MANAGES_PHASES)
 def open_phase(body: PhaseCreate, funding: FundingDep) -> PhasePublic:
     """Open a programme phase (records `PhaseOpened`); codes are unique whatever their case (and never `total`), dates never overlap.
+
+    A code is taken by a phase withdrawn as entered in error too (409 `unique_code`, saying so); its dates are free.
 
     Grants already recorded within its dates are then compared with their OSV's support before the phase starts: each
     whose mark that changes records `GrantSupportRestated` (`phase_opened`), in the same transaction."""
@@ -125,8 +131,42 @@ def open_phase(body: PhaseCreate, funding: FundingDep) -> PhasePublic:
 
 @phases.get("", response_model=list[PhasePublic], dependencies=[Depends(requires(Permission.PROGRAMME_READ))])
 def list_phases(funding: FundingDep, page: Paged, name: NameQuery = None) -> list[PhasePublic]:
-    """List the programme's phases in date order, optionally by name; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    """List the programme's phases in date order, optionally by name, those withdrawn as entered in error included (their
+    `withdrawal` set); paged (`cursor`, `limit`, `Link: rel="next"`)."""
     return [PhasePublic.of(p) for p in page.of([p for p in funding.list_phases() if matches_name(name, p.name)], key=lambda p: p.id)]
+
+
+@phases.post("/{phase_id}/withdrawal", status_code=status.HTTP_201_CREATED, response_model=PhasePublic, dependencies=MANAGES_PHASES)
+def withdraw_phase(phase_id: UUID, body: PhaseWithdrawalCreate, funding: FundingDep) -> PhasePublic:
+    """Withdraw a phase entered in error (records `PhaseWithdrawn`); it is reported nowhere from then on.
+
+    For a phase opened by mistake, twice, or with the wrong code, name or dates (`reason`); open the right one anew. Its
+    dates are free for another phase at once; its code stays taken (409 `unique_code` says it was withdrawn). It stays
+    in `GET /phases` (`withdrawal` set) and in its history. Grants dated within it are compared with their OSV's support
+    before their own day again, as before it was opened: each whose mark that changes records `GrantSupportRestated`
+    (`phase_withdrawn`), in the same transaction. A phase a funding round was opened in is 409 `phase_without_rounds` (a
+    round is never withdrawn: it is closed); one withdrawn already, 409 `phase_not_withdrawn`. `withdrawn_on` is today
+    in Lima; `note` is staff's, sealed and never published. Reporting shows the phase in no report made after (indicators,
+    exports, targets, IATI, 3W, dashboard); one as of before still does, and a sign-off of it stays listed, marked
+    withdrawn. Answers the phase.
+    """
+    return PhasePublic.of(funding.withdraw_phase(phase_id=phase_id, reason=body.reason, note=body.note))
+
+
+@phases.post("/{phase_id}/withdrawal/note/redaction", response_model=PhasePublic, dependencies=MANAGES_PHASES)
+def redact_phase_withdrawal_note(phase_id: UUID, funding: FundingDep) -> PhasePublic:
+    """Forget a phase's withdrawal note for good; it reads `[redacted]` (deletes its key). 409 `withdrawal_note` for a phase not withdrawn, or withdrawn without a note."""
+    return PhasePublic.of(funding.redact_phase_withdrawal_note(phase_id=phase_id))
+
+
+@phases.get("/{phase_id}/history", response_model=list[EventRecordPublic])
+def phase_history(phase_id: UUID, funding: FundingDep, caller: Auditor, page: Paged) -> list[EventRecordPublic]:
+    """List every event the phase recorded, oldest first, each with who recorded it (`recorded_by`), for auditors; paged (`cursor`, `limit`, `Link: rel="next"`).
+
+    `PhaseOpened`, each round opened in it since rounds were noted there (`RoundEnteredInPhase`), and its withdrawal if any. Staff's words in it (a
+    withdrawal's `note`) read `[withheld]` to a reader without `personal-data:read`, and `[redacted]` once forgotten."""
+    history = funding.phase_history(phase_id=phase_id, text=caller.may_read_staff_text)
+    return [EventRecordPublic.of(e) for e in page.of(history, key=lambda e: e.version)]
 
 
 # Grants ------------------------------------------------------------------------------

@@ -40,8 +40,9 @@ from services.funding.domain.rounds import (
 )
 from services.funding.domain.scoring import Criterion, Score
 from services.funding.participatorybudgets import ParticipatoryBudgets
+from services.funding.phasewithdrawals import PhaseWithdrawals
 from services.funding.views import OSVDirectory, ProjectActivities, ProjectEnrolments
-from shared.dates import checked_dates, dates_told_with
+from shared.dates import dates_told_with
 from shared.districts import DistrictTable
 from shared.errors import RuleViolationError, raise_first
 from shared.history import RecordedEvent, stored_history
@@ -53,7 +54,7 @@ from shared.sealing import KeyRing, free_text, text_key
 from shared.store import ServiceApplication, retried_on_collision
 
 
-class Funding(ParticipatoryBudgets, ServiceApplication):
+class Funding(ParticipatoryBudgets, PhaseWithdrawals, ServiceApplication):
     """Runs the programme's phases and funding rounds, grants support to OSVs and follows their participatory-budget submissions.
 
     A command that saves a shared record beside its own (the phase calendar, a
@@ -67,9 +68,10 @@ class Funding(ParticipatoryBudgets, ServiceApplication):
     SEALED_FIELDS = {
         Proposal.ProposalSubmitted: free_text("summary", key_of=lambda e: text_key(e.originator_id)),
         Grant.GrantWithdrawn: free_text("note", key_of=lambda e: text_key(e.originator_id)),
+        Phase.PhaseWithdrawn: free_text("note", key_of=lambda e: text_key(e.originator_id)),
     }
-    """A proposal's summary is the OSV's own words, a grant's withdrawal note staff's: each sealed under its record's text
-    key, redacted on request, never published."""
+    """A proposal's summary is the OSV's own words, a grant's or a phase's withdrawal note staff's: each sealed under its
+    record's text key, redacted on request, never published."""
 
     KEPT_AGGREGATES = (SupportHistory, PhaseCalendar, Round, OSVParticipatoryBudgets)
     """Records that grow with each grant, phase, proposal or submission: kept in memory between commands (:mod:`shared.kept`)."""
@@ -113,8 +115,10 @@ class Funding(ParticipatoryBudgets, ServiceApplication):
 
     @retried_on_collision
     def open_phase(self, code: str, name: str, starts_on: date, ends_on: date) -> UUID:
+        """Open a phase (:meth:`PhaseCalendar.open_phase`'s rules; 409 ``unique_code`` for a code taken, by a phase withdrawn
+        too, which it says), marking the grants within it (:meth:`_marked_for`), in one save."""
         if Phase.id_for(code) in self.repository:
-            raise PhaseCodeTakenError(code)
+            raise PhaseCodeTakenError(code, withdrawn=self.get_phase(Phase.id_for(code)).withdrawal is not None)
         calendar = self.find(PhaseCalendar.id_for(), PhaseCalendar) or PhaseCalendar()
         phase = calendar.open_phase(code, name, starts_on, ends_on)
         self.save(phase, calendar, *self._marked_for(phase))
@@ -177,9 +181,12 @@ class Funding(ParticipatoryBudgets, ServiceApplication):
             raise PhaseNotFoundError(phase_id, field) from None
 
     def list_phases(self) -> list[Phase]:
-        """Every phase, earliest first: those the calendar dates (every phase is opened through it)."""
-        phases = [self.get_phase(Phase.id_for(dated.code)) for dated in self.phase_dates()]
-        return sorted(phases, key=lambda p: p.starts_on)
+        """Every phase, earliest first: those the calendar dates (every phase is opened through it), and those withdrawn
+        as entered in error (their ``withdrawal`` set), each before a phase opened on the same first day."""
+        calendar = self.find(PhaseCalendar.id_for(), PhaseCalendar)
+        codes = [*(dated.code for dated in calendar.phases), *calendar.withdrawn_codes] if calendar is not None else []
+        phases = [self.get_phase(Phase.id_for(code)) for code in codes]
+        return sorted(phases, key=lambda p: (p.starts_on, p.withdrawal is None))
 
     def phase_dates(self) -> list[PhaseDates]:
         """Every phase's code and dates, from the one calendar record (no phase read): what a grant is marked by."""
@@ -386,7 +393,7 @@ class Funding(ParticipatoryBudgets, ServiceApplication):
     # Every command here is retried so: two evaluators scoring at once both land,
     # an approval racing a rejection gets `decide_once`.
 
-    @checked_dates
+    @retried_on_collision
     def open_round(
         self,
         phase_id: UUID,
@@ -398,12 +405,16 @@ class Funding(ParticipatoryBudgets, ServiceApplication):
         eligibility: Eligibility,
         criteria: Sequence[Criterion],
     ) -> Round:
+        """Open a round in the phase (422 ``phase_exists`` for none; 409 ``phase_not_withdrawn`` for one withdrawn), noted in
+        the phase and saved with it: a withdrawal of the phase at the same moment conflicts with it in the store."""
         try:
             phase = self.get_phase(phase_id)
         except PhaseNotFoundError:
             raise PhaseOfRoundUnknownError(phase_id) from None
+        phase.check_not_withdrawn()
         round_ = Round.open(phase, name, budget, currency, opens_on, closes_on, eligibility, criteria)
-        self.save(round_)
+        phase.enter_round(round_.id)
+        self.save(round_, phase)
         return round_
 
     @retried_on_collision

@@ -24,7 +24,7 @@ from services.funding.domain.grants import (
     SupportHistory,
     WithdrawalReason,
 )
-from services.funding.domain.phases import Phase, PhaseCalendar
+from services.funding.domain.phases import Phase, PhaseCalendar, PhaseWithdrawalReason
 from services.funding.domain.proposals import Proposal, RejectionReason
 from services.funding.domain.rounds import Eligibility, Round
 from shared.events import DistinctFrom, EventCatalogue, PublicEvent
@@ -42,6 +42,9 @@ catalogue.keeps_private(
     SupportHistory.SupportHistoryOpened,
     SupportHistory.SupportRecorded,
     SupportHistory.PhaseTaken,
+    SupportHistory.PhaseGivenBack,
+    PhaseCalendar.PhaseUndated,
+    Phase.RoundEnteredInPhase,
     SupportHistory.RecordsMergedIn,
     SupportHistory.SupportWithdrawn,
     OSVParticipatoryBudgets.ParticipatoryBudgetIndexOpened,
@@ -65,6 +68,28 @@ class PhaseOpened(PublicEvent):
     name: str
     starts_on: date
     ends_on: date
+
+
+@catalogue.publishes(Phase.PhaseWithdrawn)
+class PhaseWithdrawn(PublicEvent):
+    """A phase entered in error (opened by mistake, twice, or with the wrong code, name or dates) was withdrawn: the
+    programme never had it, and no report shows it from now on. No funding round had been opened in it. Its dates are
+    free for another phase; its code stays taken. Repeats what its `PhaseOpened` said (code, name, dates), so a reader
+    takes it back without looking the phase up. Grants dated within it whose mark changes are restated
+    (`GrantSupportRestated`, `phase_withdrawn`) in the same transaction. Staff's note on the mistake is never published."""
+
+    id_field: ClassVar[str] = "phase_id"
+    occurred_field: ClassVar[str] = "withdrawn_on"
+
+    phase_id: UUID
+    code: str
+    name: str
+    starts_on: date
+    ends_on: date
+    reason: PhaseWithdrawalReason = Field(
+        description="`entered_in_error`, `duplicate`, `wrong_code`, `wrong_name` or `wrong_dates`."
+    )
+    withdrawn_on: date = Field(description="The day the withdrawal was recorded, in Lima.")
 
 
 class DeliveredItemData(BaseModel):
@@ -221,7 +246,8 @@ class GrantSupportRestated(PublicEvent):
     date (making this one `repeat`), a phase was opened whose dates hold it (comparing it with the OSV's support
     before the phase, not before its day), or another record of the OSV, with grants of its own, was merged into it
     (weighing the organisation's grants together), or a grant of the organisation entered in error was withdrawn
-    (weighing it no more). Recorded in the same transaction as the grant, the phase or the withdrawal that caused it;
+    (weighing it no more), or a phase whose dates hold it was withdrawn as entered in error (comparing it with the
+    OSV's support before its own day again). Recorded in the same transaction as the grant, the phase or the withdrawal that caused it;
     for a merge, as funding takes registry's `OSVMerged`."""
 
     id_field: ClassVar[str] = "grant_id"
@@ -234,12 +260,13 @@ class GrantSupportRestated(PublicEvent):
     restated_on: date = Field(description="The day it was restated (Lima).")
     reason: RestatementReason = Field(
         description="`earlier_grant_recorded` (a grant to the OSV dated before this one's phase, or day, was recorded), "
-        "`phase_opened` (a phase holding this grant's date was opened), `osv_merged` (a record of the OSV was merged) or "
-        "`grant_withdrawn` (a grant of the OSV was withdrawn as entered in error: `GrantWithdrawn`)."
+        "`phase_opened` (a phase holding this grant's date was opened), `osv_merged` (a record of the OSV was merged), "
+        "`grant_withdrawn` (a grant of the OSV was withdrawn as entered in error: `GrantWithdrawn`) or `phase_withdrawn` "
+        "(a phase holding this grant's date was withdrawn as entered in error: `PhaseWithdrawn`)."
     )
     caused_by: UUID = Field(
         description="The id of that grant (`FundGranted`'s `grant_id`; for `grant_withdrawn`, the grant withdrawn), of that "
-        "phase (`PhaseOpened`'s `phase_id`) or of the record merged (`OSVMerged`'s `osv_id`)."
+        "phase (`PhaseOpened`'s `phase_id`; for `phase_withdrawn`, the phase withdrawn) or of the record merged (`OSVMerged`'s `osv_id`)."
     )
 
 

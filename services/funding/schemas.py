@@ -34,7 +34,7 @@ from services.funding.domain.grants import (
     Withdrawal,
     WithdrawalReason,
 )
-from services.funding.domain.phases import Phase
+from services.funding.domain.phases import Phase, PhaseWithdrawal, PhaseWithdrawalReason
 from shared.districts import fold
 from shared.errors import refused
 from shared.money import Currency
@@ -82,6 +82,10 @@ PhaseCode = Annotated[
 ]
 
 
+WithdrawalNote = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+"""Staff's words on a mistake withdrawn (a grant's, a phase's): sealed, never published."""
+
+
 class PhaseCreate(Command):
     code: PhaseCode = Field(
         description="Short unique code, e.g. `F1` (letters, digits, `.`, `_`, `-`), compared without regard to case: `f1` "
@@ -93,16 +97,46 @@ class PhaseCreate(Command):
     ends_on: IsoDate = Field(description="Last day of the phase, not before `starts_on`.")
 
 
+class PhaseWithdrawalCreate(Command):
+    reason: PhaseWithdrawalReason = Field(
+        description="Why the phase was entered in error: `entered_in_error` (the programme has no such phase: a test, a slip), "
+        "`duplicate` (opened twice under two codes: the other stands), `wrong_code`, `wrong_name` or `wrong_dates` (open it "
+        "again, under another code, as it is)."
+    )
+    note: WithdrawalNote | None = Field(
+        default=None,
+        description="Staff's words on the mistake, 1-2,000 characters; kept sealed, never published, `[withheld]` in the "
+        "phase's history to readers of no staff text, forgotten with `POST /phases/{phase_id}/withdrawal/note/redaction`.",
+    )
+
+
+class PhaseWithdrawalPublic(BaseModel):
+    reason: PhaseWithdrawalReason
+    withdrawn_on: date = Field(description="The day the withdrawal was recorded, in Lima. The note is in the phase's history.")
+
+    @classmethod
+    def of(cls, withdrawal: PhaseWithdrawal | None) -> PhaseWithdrawalPublic | None:
+        return None if withdrawal is None else cls(reason=withdrawal.reason, withdrawn_on=withdrawal.withdrawn_on)
+
+
 class PhasePublic(BaseModel):
     id: UUID
     code: str
     name: str
     starts_on: date
     ends_on: date
+    withdrawal: PhaseWithdrawalPublic | None = Field(
+        default=None,
+        description="Why and when it was withdrawn as entered in error (its dates free for another phase, its code taken still, "
+        "reported nowhere from then on); null if it was not.",
+    )
 
     @classmethod
     def of(cls, phase: Phase) -> PhasePublic:
-        return cls(id=phase.id, code=phase.code, name=phase.name, starts_on=phase.starts_on, ends_on=phase.ends_on)
+        return cls(
+            id=phase.id, code=phase.code, name=phase.name, starts_on=phase.starts_on, ends_on=phase.ends_on,
+            withdrawal=PhaseWithdrawalPublic.of(phase.withdrawal),
+        )
 
 
 # Goods deliveries, disbursements, closing ------------------------------------
@@ -160,7 +194,6 @@ class GrantClosingCreate(Command):
     closed_on: IsoDate = Field(description="When the grant was closed; not before anything recorded on it.")
 
 
-WithdrawalNote = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
 class GrantWithdrawalCreate(Command):

@@ -96,6 +96,9 @@ class RestatementReason(StrEnum):
     GRANT_WITHDRAWN = "grant_withdrawn"
     """A grant of the organisation entered in error was withdrawn (:meth:`Grant.withdraw`): it supported no one, so a
     grant it made repeat may be first-time support again."""
+    PHASE_WITHDRAWN = "phase_withdrawn"
+    """A phase whose dates hold the grant was withdrawn as entered in error: it is compared with the OSV's support before
+    its own day again, as before that phase was opened."""
 
 
 class GrantStatus(StrEnum):
@@ -580,6 +583,15 @@ class SupportHistory(Aggregate):
 
     @event("PhaseTaken")
     def _phase_taken(self, code: str) -> None:
+        pass
+
+    def give_back_phase(self, code: str) -> None:
+        """Note that the phase ``code``, withdrawn, held grants of this history, whose marks were checked without it: saved
+        with the withdrawal, so a grant to this OSV decided meanwhile from the calendar with that phase conflicts with it."""
+        self._phase_given_back(code=code)
+
+    @event("PhaseGivenBack")
+    def _phase_given_back(self, code: str) -> None:
         pass
 
 
