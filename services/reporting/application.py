@@ -33,7 +33,16 @@ from services.reporting.domain.alerts import (
     only_in,
     without_deliberation,
 )
-from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown, Phase, flatten, phase_of_code, report_digest
+from services.reporting.domain.indicators import (
+    UNKNOWN,
+    ZONES,
+    Breakdown,
+    Fact,
+    Phase,
+    flatten,
+    phase_of_code,
+    report_digest,
+)
 from services.reporting.domain.phasereports import (
     PhaseReport,
     as_signed,
@@ -369,7 +378,22 @@ class Reporting:
     def _phase_not_yet_opened(self, unknown: NotFoundError, code: str, as_of: datetime | None) -> NotFoundError:
         """``unknown`` (404 ``known_phase``), or, when the phase was opened after ``as_of``, a 404 that says so: "No phase
         has the code 'F2'" made an auditor think they mistyped a phase that exists (tester 247 F3)."""
-        if as_of is None or unknown.rule != "known_phase":
+        if unknown.rule != "known_phase":
+            return unknown
+        withdrawn = self.readmodel.phases_withdrawn(as_of)
+        try:
+            gone, fact = withdrawn[phase_of_code([p for p, _ in withdrawn.values()], code).code]
+        except (NotFoundError, RuleViolationError):
+            pass
+        else:
+            return NotFoundError(
+                f"The phase '{gone.code}' was withdrawn in funding as entered in error ({fact.data.get('reason')}) on "
+                f"{fact.data.get('withdrawn_on')}: no report made after knows it. A report as of a moment before "
+                "its withdrawal still shows it, and GET /sign-offs lists its sign-offs, marked withdrawn.",
+                field="phase",
+                rule="known_phase",
+            )
+        if as_of is None:
             return unknown
         try:
             phase_of_code(self.readmodel.phases(None), code)
@@ -460,19 +484,55 @@ class Reporting:
         ``phase`` no one opened (as the evidence answers), not an empty list.
         """
         self.check_past(as_of)
+        withdrawn = self.readmodel.phases_withdrawn(as_of)
         if phase is not None:
-            phase = self._phase(phase).code
+            phase = self._phase_or_withdrawn(phase, as_of, withdrawn)
         if not scope.all_of_lima:
             return {"as_of": rfc3339(as_of), "sign_offs": []}
         current = {p["code"]: p["indicators"] for p in self.readmodel.report(as_of, today=self.cut_day(as_of))["phases"]}
         evidence: dict[tuple[str, str], list[dict[str, Any]]] = {}  # one fold per figure, however many sign-offs it restates
         out = []
-        for known, report in self._reports(as_of):
+        reports = [*self._reports(as_of), *self._withdrawn_reports(withdrawn)]
+        for known, report in sorted(reports, key=lambda found: found[0].starts_on):
             if phase is None or known.code == phase:
+                if known.code in withdrawn:
+                    out.extend(self._signed_withdrawn(signed, withdrawn[known.code][1]) for signed in report.sign_offs_as_of(as_of))
+                    continue
                 out.extend(
                     self._signed_public(signed, as_of, current.get(known.code, {}), evidence) for signed in report.sign_offs_as_of(as_of)
                 )
         return {"as_of": rfc3339(as_of), "sign_offs": out}
+
+    def _phase_or_withdrawn(self, code: str, as_of: datetime | None, withdrawn: Mapping[str, tuple[Phase, Fact]]) -> str:
+        """The code of the phase ``code`` names, as opened: one known by ``as_of``, or one withdrawn by then (404 ``known_phase`` for neither)."""
+        try:
+            return self._phase(code, as_of).code
+        except NotFoundError:
+            try:
+                return phase_of_code([p for p, _ in withdrawn.values()], code).code
+            except NotFoundError:
+                raise self._phase_not_yet_opened(NotFoundError(f"No phase has the code '{code}'.", field="phase", rule="known_phase"),
+                                                 code, as_of) from None
+
+    def _withdrawn_reports(self, withdrawn: Mapping[str, tuple[Phase, Fact]]) -> list[tuple[Phase, PhaseReport]]:
+        """The phases withdrawn in funding that have a report here (targets or sign-offs): kept, never dropped silently."""
+        found = [(phase, self.phase_reports.report_of(code)) for code, (phase, _) in withdrawn.items()]
+        return [(phase, report) for phase, report in found if report is not None]
+
+    def _signed_withdrawn(self, signed: Mapping[str, Any], withdrawal: Fact) -> dict[str, Any]:
+        """A sign-off of a phase funding withdrew as entered in error after it was signed (funding knows of no sign-off):
+        its figures as signed, ``reproduced`` by its cut as ever (the phase was known then), and no ``restatement``
+        (null): the phase has no current figures to compare. ``phase_withdrawn`` says when and why."""
+        out = self._signed_public(signed, None)
+        if out["intact"]:
+            then = self.readmodel.report(signed["cut"], today=self.cut_day(signed["cut"]))["phases"]
+            again = as_signed(signed["figures"], next((p["indicators"] for p in then if p["code"] == signed["phase"]), {}))
+            out["reproduced"] = digest_of(signed["phase"], signed["cut"], again) == signed["digest"]
+        else:
+            out["reproduced"] = False
+        withdrawn = {"reason": withdrawal.data.get("reason"), "withdrawn_on": withdrawal.data.get("withdrawn_on"),
+                     "recorded_at": rfc3339(withdrawal.recorded_at)}
+        return {**out, "restatement": None, "phase_withdrawn": withdrawn}
 
     def signoffs_for_iati(self, as_of: datetime | None) -> dict[str, iati.PhaseSignOff]:
         """Each phase's latest sign-off recorded by ``as_of``."""

@@ -75,14 +75,29 @@ def mappings(facts: Iterable[Fact]) -> dict[str, Fact]:
     return found
 
 
+PHASE_TYPES = ("PhaseOpened", "PhaseWithdrawn")
+"""What funding says of its phases: one opened, one withdrawn as entered in error (tester 262)."""
+
+
+def _phase_of(fact: Fact) -> Phase:
+    d = fact.data
+    return Phase(d["code"], d["name"], date.fromisoformat(d["starts_on"]), date.fromisoformat(d["ends_on"]))
+
+
 def phases_in(facts: Iterable[Fact]) -> list[Phase]:
-    """The programme's phases, as funding opened them, in date order."""
-    phases = [
-        Phase(f.data["code"], f.data["name"], date.fromisoformat(f.data["starts_on"]), date.fromisoformat(f.data["ends_on"]))
-        for f in facts
-        if f.type == "PhaseOpened"
-    ]
+    """The programme's phases, as funding opened them, in date order: those withdrawn as entered in error among ``facts``
+    left out (:func:`phases_withdrawn_in`). A report cut before a withdrawal has the phase among its facts' phases, and
+    one made after has not; the phases it leaves never overlap (funding frees a withdrawn phase's days only)."""
+    facts = list(facts)
+    withdrawn = {str(f.data.get("phase_id") or f.subject) for f in facts if f.type == "PhaseWithdrawn"}
+    phases = [_phase_of(f) for f in facts if f.type == "PhaseOpened" and str(f.data.get("phase_id") or f.subject) not in withdrawn]
     return sorted(phases, key=lambda p: p.starts_on)
+
+
+def phases_withdrawn_in(facts: Iterable[Fact]) -> dict[str, tuple[Phase, Fact]]:
+    """The phases withdrawn as entered in error among ``facts`` (funding's ``PhaseWithdrawn``, which repeats the phase's
+    code, name and dates), by code as opened: each with its withdrawal's fact (``reason``, ``withdrawn_on``, ``recorded_at``)."""
+    return {f.data["code"]: (_phase_of(f), f) for f in facts if f.type == "PhaseWithdrawn"}
 
 
 def boundaries(phases: Iterable[Phase]) -> list[int]:
@@ -176,7 +191,7 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
 )
 BY_NAME = {i.name: i for i in INDICATORS}
-RELEVANT_TYPES = frozenset({"PhaseOpened", *(t for i in INDICATORS for t in i.types)})
+RELEVANT_TYPES = frozenset({*PHASE_TYPES, *(t for i in INDICATORS for t in i.types)})
 """The only event types a tally looks at; the read model folds no other."""
 
 

@@ -46,7 +46,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("reached_other", "Other nationality", "#reached+ind+nationality_other"),
     ("reached_indirect", "People reached (indirect)", "#reached+ind+indirect"),
 )
-TYPES = frozenset({"PhaseOpened", "OSVMapped", "OSVNameCorrected", "ActivityReported", "ActivityWithdrawn", "GrantWithdrawn",
+TYPES = frozenset({"PhaseOpened", "PhaseWithdrawn", "OSVMapped", "OSVNameCorrected", "ActivityReported", "ActivityWithdrawn", "GrantWithdrawn",
                    "MemberMerged"})
 """The facts the rows are made of."""
 

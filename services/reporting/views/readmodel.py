@@ -49,12 +49,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateIndex, DropIndex
 
 from services.reporting.domain.indicators import (
+    PHASE_TYPES,
     RELEVANT_TYPES,
     Breakdown,
     Fact,
     Phase,
     indicator_named,
     phases_in,
+    phases_withdrawn_in,
 )
 from services.reporting.domain.losses import LOST_TAIL, mark_lost
 from services.reporting.domain.tally import RECALLED, Tally, evidence
@@ -191,7 +193,7 @@ class ReadModel(Checkpoints, AlertFacts, View):
                 self._keep_last_meetings(session, [r for r in rows if r["type"] == MEETING])
                 self._forget_withdrawn_meetings(session, [r for r in rows if r["type"] == MEETING_WITHDRAWN])
                 self._keep_districts(session, {r["data"].get("district") for r in rows if r["type"] in self.PLACED_TYPES})
-                opens_phase = any(r["type"] == "PhaseOpened" for r in rows)
+                opens_phase = any(r["type"] in PHASE_TYPES for r in rows)  # a phase opened or withdrawn cuts the calendar anew
                 earliest = min(r["recorded_at"] for r in rows)
                 # The revision's lock first, then the checkpoints this makes wrong (see _save_checkpoint). A phase
                 # leaves the checkpoints: those it only re-cuts are re-cut as they are read (see _checkpoint).
@@ -321,12 +323,16 @@ class ReadModel(Checkpoints, AlertFacts, View):
         cut = utc(as_of)
         with self.engine.connect() as connection:
             opened = self._phase_facts(connection)
+            known = phases_in(f for f in opened if f.recorded_at <= cut)
             phases = phases_in(opened)
+            if not {p.code for p in known} <= {p.code for p in phases}:
+                # A phase known then was withdrawn since, and one may be open on its days now: the tally is cut by the
+                # phases as they stood then (each phase one segment), and folded from a checkpoint so cut, if any.
+                phases = known
             checkpoint = self._checkpoint(connection, phases, cut)
             tally = self._tally(connection, checkpoint, phases)
             tail = list(self._facts(connection, self._relevant(after=utc(checkpoint.cut) if checkpoint else None, upto=cut)))
             self._fold(connection, tally, tail)
-        known = phases_in(f for f in opened if f.recorded_at <= cut)
         return tally.report(known, by, within, today)
 
     def _latest_report(self, revision: int, by: Breakdown | None, within: frozenset[str] | None, today: date | None) -> dict[str, Any]:
@@ -371,7 +377,7 @@ class ReadModel(Checkpoints, AlertFacts, View):
     ) -> dict[str, Any]:
         """The facts that make one figure, each with what it adds to it (see :func:`indicators.evidence`; ``today`` as in :meth:`report`),
         and ``lost_from_source`` where its service's store lost it in a restore an operator accepted (:func:`losses.mark_lost`)."""
-        where = [FACTS.c.type.in_({"PhaseOpened", "OSVMapped", "OSVNameCorrected", *indicator_named(name).types})]
+        where = [FACTS.c.type.in_({*PHASE_TYPES, "OSVMapped", "OSVNameCorrected", *indicator_named(name).types})]
         if as_of is not None:
             where.append(FACTS.c.recorded_at <= utc(as_of))
         with self.engine.connect() as connection:
@@ -396,9 +402,14 @@ class ReadModel(Checkpoints, AlertFacts, View):
             return sorted(connection.scalars(select(FACT_DISTRICTS.c.district)))
 
     def phases(self, upto: datetime | None = None) -> list[Phase]:
-        """The phases opened (recorded) by ``upto`` (all, if None), in date order."""
+        """The phases opened (recorded) by ``upto`` (all, if None) and not withdrawn by then, in date order."""
         with self.engine.connect() as connection:
             return phases_in(f for f in self._phase_facts(connection) if upto is None or f.recorded_at <= utc(upto))
+
+    def phases_withdrawn(self, upto: datetime | None = None) -> dict[str, tuple[Phase, Fact]]:
+        """The phases withdrawn as entered in error by ``upto`` (all, if None), by code, each with its withdrawal's fact."""
+        with self.engine.connect() as connection:
+            return phases_withdrawn_in(f for f in self._phase_facts(connection) if upto is None or f.recorded_at <= utc(upto))
 
     def positions(self) -> dict[str, int]:
         """Per source, the floor: every position at or below it is applied or holds nothing to apply."""
@@ -467,7 +478,8 @@ class ReadModel(Checkpoints, AlertFacts, View):
         return (_fact(row) for row in rows)
 
     def _phase_facts(self, connection: Connection) -> list[Fact]:
-        return list(self._facts(connection, [FACTS.c.type == "PhaseOpened"]))
+        """Every phase opened and every one withdrawn, in recorded order: :func:`phases_in` reads the phases they leave."""
+        return list(self._facts(connection, [FACTS.c.type.in_(PHASE_TYPES)]))
 
     def _fold(self, connection: Connection, tally: Tally, facts: list[Fact]) -> None:
         """Fold facts into a tally, first telling it what it needs and does not know (in a few queries, not one per fact).
