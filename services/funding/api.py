@@ -131,8 +131,9 @@ def open_phase(body: PhaseCreate, funding: FundingDep) -> PhasePublic:
 
 @phases.get("", response_model=list[PhasePublic], dependencies=[Depends(requires(Permission.PROGRAMME_READ))])
 def list_phases(funding: FundingDep, page: Paged, name: NameQuery = None) -> list[PhasePublic]:
-    """List the programme's phases in date order, optionally by name, those withdrawn as entered in error included (their
-    `withdrawal` set); paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    """List the programme's phases in date order, optionally by name; paged (`cursor`, `limit`, `Link: rel="next"`).
+
+    Those withdrawn as entered in error are listed too, their `withdrawal` set."""
     return [PhasePublic.of(p) for p in page.of([p for p in funding.list_phases() if matches_name(name, p.name)], key=lambda p: p.id)]
 
 

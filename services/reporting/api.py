@@ -243,7 +243,7 @@ def get_sign_offs(
     reporting: ReportingDep,
     scope: Figures,
     as_of: AsOf = None,
-    phase: Annotated[str | None, Query(max_length=30, pattern=r"^[A-Za-z0-9._-]+$", description="Only this phase's sign-offs (its code, in any case, as a URL's phase); 404 `known_phase` for a phase no one opened.")] = None,
+    phase: Annotated[str | None, Query(max_length=30, pattern=r"^[A-Za-z0-9._-]+$", description="Only this phase's sign-offs (its code, in any case, as a URL's phase), a phase withdrawn in funding included; 404 `known_phase` for a phase no one opened.")] = None,
 ) -> dict[str, Any]:
     """List the signed phase reports, each with its restatement: signed and current figures, the difference and the events behind it.
 
@@ -252,6 +252,10 @@ def get_sign_offs(
     false was changed in the store after the lead signed it: its `figures` are not the signed ones, so it is never
     `reproduced` and its `restatement` is null (the difference is no fact recorded later); `GET /verify` names the
     position changed. Otherwise `reproduced` says whether the facts recorded by its cut still give its digest.
+
+    A sign-off of a phase funding withdrew as entered in error after it was signed (`PhaseWithdrawn`) stays listed, its
+    figures as signed, with `phase_withdrawn` (`reason`, `withdrawn_on`, `recorded_at`) and a null `restatement`: the
+    phase is in no report made after the withdrawal, so it has no current figures to compare.
     """
     return reporting.sign_offs(as_of=as_of, phase=phase, scope=scope)
 
