@@ -169,7 +169,7 @@ def _setup(clients: dict[str, TestClient]) -> dict[str, Side]:
                 },
             )
         )
-        side.ids.update(grant_id=grant["id"], submission_id=submission["id"], round_id=round_["id"], proposal_id=proposal["id"])
+        side.ids.update(grant_id=grant["id"], submission_id=submission["id"], round_id=round_["id"], proposal_id=proposal["id"], phase_id=phase["id"])
     # The evaluator's own round is the one of the focal point's own municipality's proposal; the other is not assigned to it.
     created(funding.post(f"/rounds/{sides[OWN].ids['round_id']}/evaluators", json={"evaluator": "EV-1", "subject": "evaluator", "assigned_on": "2021-04-01"}))
     # A code each round's lead may withdraw (PATH_VALUES' `evaluator`), held by no one the matrix signs in as.
@@ -284,6 +284,8 @@ def _bodies(ids: dict[str, str], side: Side, side_name: str) -> dict[tuple[str, 
         ("POST", "/non-working-days"): {"day": "2021-09-06" if side_name == OWN else "2021-09-07", "decree": "D.S. N.º 999-2021-PCM"},
         ("POST", "/non-working-days/{day}/revocation"): {"revoked_by": "D.S. que lo deja sin efecto"},
         ("POST", "/phases"): {"code": f"P-{side_name}", "name": "Otra fase", "starts_on": "2022-01-01", "ends_on": "2022-06-30"},
+        ("POST", "/phases/{phase_id}/withdrawal"): {"reason": "entered_in_error", "note": "abierta por error"},
+        ("POST", "/phases/{phase_id}/withdrawal/note/redaction"): {},
         ("POST", "/participatory-budgets"): {
             "osv_id": side.osv_registered,
             "municipality_id": ids["municipality_id"],
@@ -455,7 +457,7 @@ def expected(operation: Operation, role: str, side_name: str) -> int | None:
 
 def _names_an_object(operation: Operation) -> bool:
     """Whether the path names an object that belongs to a municipality (not a phase, round, indicator or día no laborable)."""
-    return bool(set(operation.params) - {"name", "day", "round_id", "proposal_id", "phase", "indicator"})
+    return bool(set(operation.params) - {"name", "day", "round_id", "proposal_id", "phase", "phase_id", "indicator"})
 
 
 @dataclass
