@@ -79,7 +79,7 @@ class World:
 
     def leaks(self, side: str) -> list[str]:
         """What an answer about the other side must never contain."""
-        values = [v for k, v in self.sides[side].ids.items() if k not in ("name",)]
+        values = [v for k, v in self.sides[side].ids.items() if k not in ("name", "phase_id")]  # a phase is the whole programme's
         return [*values, self.sides[side].osv_registered]
 
 
