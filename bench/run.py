@@ -629,12 +629,19 @@ def register(app: Any, osv_id: uuid.UUID, i: int) -> None:
     from services.engagement.api import registered
     from services.engagement.domain.memberrules import Sex
     from services.engagement.schemas import MemberCreate
-    from shared.documents import DocumentType
 
     registered(MemberCreate(
-        osv_id=osv_id, full_name=f"Persona de prueba {i}", document_type=DocumentType.CE, document_number=f"{100000000 + i}",
-        nationality="VE" if i % 3 else "PE", sex=Sex.F if i % 2 else Sex.M, joined_on=date(2021, 10, 5), birth_year=1980 + i % 30,
+        osv_id=osv_id, full_name=f"Persona de prueba {i}", **member_document(i), sex=Sex.F if i % 2 else Sex.M,
+        joined_on=date(2021, 10, 5), birth_year=1980 + i % 30,
     ), app)
+
+
+def member_document(i: int) -> dict[str, Any]:
+    """The ``i``-th bench member's nationality and document: two Venezuelans with a CE, then a Peruvian with a DNI (a CE
+    is a foreigner's card: 422 ``document_for_foreigners`` with PE)."""
+    if i % 3:
+        return {"nationality": "VE", "document_type": "CE", "document_number": f"{100000000 + i}"}
+    return {"nationality": "PE", "document_type": "DNI", "document_number": f"{10000000 + i}"}
 
 
 def engagement_in_process(tmp: Path, count: int) -> float:
@@ -1013,9 +1020,7 @@ def commands_with_ceilings_beside(args: argparse.Namespace, tmp: Path, table: Ta
                         return {
                             "osv_id": osv_ids[i % len(osv_ids)],
                             "full_name": f"Persona de prueba {i}",
-                            "document_type": "CE",
-                            "document_number": f"{100000000 + i}",
-                            "nationality": "VE" if i % 3 else "PE",
+                            **member_document(i),
                             "sex": "F" if i % 2 else "M",
                             "joined_on": "2021-10-05",
                             "birth_year": 1980 + i % 30,

@@ -34,6 +34,10 @@ class DocumentType(StrEnum):
     """No document at all: many members have none."""
 
 
+FOREIGNERS_ONLY = frozenset({DocumentType.CE, DocumentType.PTP, DocumentType.CPP, DocumentType.SOLICITANTE_REFUGIO})
+"""Documents Peru gives foreigners only (Migraciones' cards, an asylum claim's): never a Peruvian's. A Venezuelan cédula
+is not among them (a person of both nationalities may hold one), nor a passport (of any country)."""
+
 CARD_DIGITS = 9
 """The digits of a Migraciones card's number (CE, CPP, PTP) as current cards print it, leading zeros included."""
 

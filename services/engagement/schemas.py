@@ -120,7 +120,8 @@ class MemberCreate(Command):
         "`NINGUNO` (422 `no_number_without_document` otherwise); required with any other type (422 `number_with_document`).",
     )
     nationality: Annotated[str, StringConstraints(max_length=10), domain_rule(nationality_of)] = Field(
-        description="ISO 3166-1 alpha-2 country code, e.g. `VE` or `PE` (422 `iso_3166_alpha_2`)."
+        description="ISO 3166-1 alpha-2 country code, e.g. `VE` or `PE` (422 `iso_3166_alpha_2`). `PE` with a document Peru "
+        "gives foreigners only (`CE`, `PTP`, `CPP`, `SOLICITANTE_REFUGIO`) is 422 `document_for_foreigners` on `document_type`."
     )
     sex: Sex = Field(description="`F`, `M` or `X`.")
     joined_on: IsoDate = Field(description="When the person joined the OSV (may precede this system)." + NOT_AFTER_DISSOLUTION)
@@ -223,7 +224,9 @@ class CorrectionCreate(Command):
     nationality: Annotated[str, StringConstraints(max_length=10), domain_rule(nationality_of)] | None = Field(
         default=None,
         description="The person's nationality, corrected (a Venezuelan recorded as `PE`): an ISO 3166-1 alpha-2 country "
-        "code as at registration (422 `iso_3166_alpha_2`; `null`, 422 `nationality_not_null`). Also records, per membership of the person, a public "
+        "code as at registration (422 `iso_3166_alpha_2`; `null`, 422 `nationality_not_null`; `PE` with the document kept or "
+        "given a foreigner's card or asylum claim's, 422 `document_for_foreigners` on `document_type`, as at registration, "
+        "judged only when the nationality or the document is corrected). Also records, per membership of the person, a public "
         "`MemberNationalityCorrected` (the previous and the new code): reporting counts the person under the new one "
         "in every phase, from the correction on.",
     )

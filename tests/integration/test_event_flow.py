@@ -51,8 +51,8 @@ def map_register_grant_and_enrol(system: System, nationality: str = "VE", sex: s
                 json={
                     "osv_id": osv_id,
                     "full_name": "Yusleidy Carolina Pérez Mora",
-                    "document_type": "CE",
-                    "document_number": "001234567",
+                    # A Peruvian's DNI: a CE is a foreigner's card (422 document_for_foreigners with PE).
+                    **({"document_type": "DNI", "document_number": "45678912"} if nationality == "PE" else {"document_type": "CE", "document_number": "001234567"}),
                     "nationality": nationality,
                     "sex": sex,
                     "joined_on": "2021-10-05",

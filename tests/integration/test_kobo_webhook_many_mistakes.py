@@ -206,7 +206,7 @@ def test_two_presidents_are_refused_with_every_other_mistake_of_the_submission_i
     assert said(answer) == [("miembros[1]/telefono", "phone_6_to_15_digits"), ("miembros[3]/rol", "one_president")]
     assert "errors_not_listed" not in answer.json()
 
-    twice = {**PERSON, "tipo_documento": "CE", "numero_documento": "001234567"}
+    twice = {**PERSON, "nombre_completo": "Yusmary Cordero", "nacionalidad": "VE", "tipo_documento": "CE", "numero_documento": "001234567"}
     answer = posted(webhook, members(osv_id, [
         {**president, "numero_documento": "42222222"}, {**president, "numero_documento": "43333333"}, twice, twice,
     ]))

@@ -29,6 +29,7 @@ from services.engagement.domain.memberrules import (
     AlreadyWithdrewError,
     BornAfterJoiningError,
     DepartureReason,
+    ForeignersDocumentError,
     ImplausibleBirthYearError,
     InvalidPhoneError,
     LeftBeforeJoinedError,
@@ -73,6 +74,10 @@ def a_member(**overrides: object) -> Member:
         "today": TODAY,
     }
     return Member.register(**{**given, **overrides})  # type: ignore[arg-type]
+
+
+A_DNI: dict[str, object] = {"document_type": DocumentType.DNI, "document_number": "45678912"}
+"""A Peruvian's document for :func:`a_member` (whose PTP Peru gives foreigners only: 422 ``document_for_foreigners`` with PE)."""
 
 
 # Document numbers --------------------------------------------------------
@@ -238,6 +243,42 @@ def test_a_nationality_that_is_not_a_country_code_is_refused(given: str) -> None
         nationality_of(given)
 
     assert refused.value.field == "nationality"
+
+
+@pytest.mark.parametrize("document_type", [DocumentType.CE, DocumentType.PTP, DocumentType.CPP, DocumentType.SOLICITANTE_REFUGIO])
+def test_a_peruvian_with_a_document_peru_gives_foreigners_only_is_refused_and_a_correction_to_one_too(document_type: DocumentType) -> None:
+    """Tester 262 F5: nationality PE with a CE (a foreigner's card) was taken without comment: one of the two is wrong,
+    and the programme's figures by nationality count it. A Venezuelan cédula (a person of both nationalities may hold
+    one), a passport and no document stay open to a Peruvian; a Venezuelan keeps every document."""
+    with pytest.raises(ForeignersDocumentError) as refused:
+        a_member(nationality="pe", document_type=document_type, document_number="001234567")
+    assert (refused.value.field, refused.value.rule) == ("document_type", "document_for_foreigners")
+    assert document_type.value in str(refused.value) and "001234567" not in str(refused.value)
+    for allowed, number in ((DocumentType.CEDULA_VE, "V-12345678"), (DocumentType.PASAPORTE, "120045678"), (DocumentType.NINGUNO, None)):
+        assert a_member(nationality="PE", document_type=allowed, document_number=number).nationality == "PE"
+    assert a_member(nationality="VE", document_type=document_type, document_number="001234567").document_type == document_type
+
+    venezuelan = a_member(document_type=document_type, document_number="001234567")
+    with pytest.raises(ForeignersDocumentError):
+        venezuelan.correct(TODAY, nationality="PE")
+    peruvian = a_member(nationality="PE", **A_DNI)
+    with pytest.raises(ForeignersDocumentError):
+        peruvian.correct(TODAY, document=(document_type, "001234567"))
+    assert venezuelan.correct(TODAY, nationality="PE", document=(DocumentType.DNI, "45678912"))  # both put right at once
+
+
+def test_a_peruvian_recorded_with_a_foreigners_card_before_the_rule_is_corrected_in_other_data_and_its_document_put_right() -> None:
+    """A member recorded PE with a PTP before tester 262 F5's rule keeps what it holds: a phone corrected is taken; the
+    rule judges a correction of the nationality or the document."""
+    legacy = Member(
+        full_name="Rosa Quispe Mamani", document_type=DocumentType.PTP, document_number="000123456", phone=None,
+        nationality="PE", sex=Sex.F, birth_year=1985,
+    )
+    legacy.join(OSV_ID, Role.MEMBER, date(2020, 3, 1))
+    assert legacy.correct(TODAY, phone="+51 987 654 321") and legacy.correct(TODAY, full_name="Rosa Quispe")
+    with pytest.raises(ForeignersDocumentError):
+        legacy.correct(TODAY, document=(DocumentType.CE, "000123456"))
+    assert legacy.correct(TODAY, nationality="VE")
 
 
 @pytest.mark.parametrize("birth_year", [1899, 2026])
@@ -1003,7 +1044,7 @@ def test_a_birth_year_added_to_a_member_registered_without_one_corrects_the_unkn
 def test_a_nationality_corrected_is_normalised_and_published_for_each_membership_with_its_days() -> None:
     # A Venezuelan recorded as PE by field staff: the person has the right to have it rectified, and the programme's
     # figures (migrants and host community) count them again.
-    member = a_member(nationality="PE", joined_on=date(2020, 3, 1))
+    member = a_member(nationality="PE", joined_on=date(2020, 3, 1), **A_DNI)
     other_osv = uuid4()
     member.join(other_osv, Role.MEMBER, date(2024, 3, 1))
     first, second = member.memberships
@@ -1028,7 +1069,7 @@ def test_a_nationality_corrected_is_normalised_and_published_for_each_membership
 
 
 def test_a_sex_corrected_is_published_and_later_events_carry_the_corrected_terms_replayed_or_not() -> None:
-    member = a_member(sex=Sex.M, nationality="PE")
+    member = a_member(sex=Sex.M, nationality="PE", **A_DNI)
     grant_id = uuid4()
     member.enrol(grant_id, OSV_ID, date(2024, 5, 1))
 
@@ -1139,7 +1180,7 @@ def test_the_correction_is_private_and_sealed_as_the_registration_is() -> None:
 
 def test_a_joining_date_typed_wrong_is_corrected_and_published_with_both_days_and_never_the_person() -> None:
     # A paper list typed in months later with the typing day: Yusmary joined in 2021, not on the day it was typed.
-    member = a_member(nationality="PE", joined_on=date(2024, 3, 1))
+    member = a_member(nationality="PE", joined_on=date(2024, 3, 1), **A_DNI)
     (membership_id,) = member.memberships
     history = member.collect_events()
 

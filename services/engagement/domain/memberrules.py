@@ -15,6 +15,7 @@ from uuid import UUID
 
 import pycountry
 
+from shared.documents import FOREIGNERS_ONLY, DocumentType
 from shared.errors import ConflictError, NotFoundError, NotKnownYetError, RuleViolationError, not_known_yet
 
 if TYPE_CHECKING:
@@ -88,6 +89,19 @@ class UnknownNationalityError(RuleViolationError):
             f"{field} must be an ISO 3166-1 alpha-2 country code, such as VE or PE",
             field=field,
             rule="iso_3166_alpha_2",
+        )
+
+
+class ForeignersDocumentError(RuleViolationError):
+    """422 ``document_for_foreigners`` on ``document_type``: a Peruvian (nationality ``PE``) with a document Peru gives
+    foreigners only (:data:`~shared.documents.FOREIGNERS_ONLY`: a CE, a PTP, a CPP, an asylum claim's)."""
+
+    def __init__(self, document_type: DocumentType) -> None:
+        super().__init__(
+            f"a {document_type.value} is given to foreigners only, and nationality says PE (Peruvian): give the person's "
+            "DNI (or passport), or their nationality as on the document (VE for a Venezuelan)",
+            field="document_type",
+            rule="document_for_foreigners",
         )
 
 
@@ -352,6 +366,13 @@ def nationality_of(code: str, field: str = "nationality") -> str:
     if not re.fullmatch(r"[A-Z]{2}", normal, re.ASCII) or pycountry.countries.get(alpha_2=normal) is None:
         raise UnknownNationalityError(field)
     return normal
+
+
+def check_document_of_nationality(document_type: DocumentType, nationality: str) -> None:
+    """422 :class:`ForeignersDocumentError` for a Peruvian's document Peru gives foreigners only; ``nationality`` as
+    :func:`nationality_of` gives it (upper case)."""
+    if nationality == "PE" and document_type in FOREIGNERS_ONLY:
+        raise ForeignersDocumentError(document_type)
 
 
 PHONE_PATTERN = re.compile(r"\+?[0-9]{6,15}", re.ASCII)

@@ -59,6 +59,7 @@ from services.engagement.domain.memberrules import (
     age_band,
     check_birth_year,
     check_board_role_adult,
+    check_document_of_nationality,
     current_of,
     nationality_of,
     normalise_phone,
@@ -113,6 +114,7 @@ class Member(MemberMerges, Aggregate):
         """
         number = normalise_document_number(document_type, document_number)
         country = nationality_of(nationality)
+        check_document_of_nationality(document_type, country)
         check_birth_year(birth_year, joined_on, today)
         member = cls(
             full_name=full_name,
@@ -506,6 +508,8 @@ class Member(MemberMerges, Aggregate):
             "nationality": self.nationality if isinstance(nationality, Unchanged) else nationality_of(nationality),
             "sex": self.sex if isinstance(sex, Unchanged) else Sex(sex),
         }
+        if not (isinstance(document, Unchanged) and isinstance(nationality, Unchanged)):  # one recorded before the rule stays
+            check_document_of_nationality(corrected["document_type"], corrected["nationality"])
         if all(getattr(self, name) == value for name, value in corrected.items()):
             return False
         # Only a birth year given moves a band: a name corrected leaves every band as it was published.
