@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Label, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from shared.errors import not_known_yet
+
 
 class TailLoss:
     """A tail of a source's stream its store lost in a restore an operator accepted (the source's ``StreamTailLost``,
@@ -79,3 +81,21 @@ class TailLoss:
 def days_of(losses: Iterable[TailLoss]) -> str:
     """The days the losses were accepted, each once, in order: ``2026-05-04, 2026-06-01`` (empty for none)."""
     return ", ".join(sorted({loss.accepted_on for loss in losses}))
+
+
+def not_known_after_losses(
+    named: str, service: str, source: str, losses: Iterable[TailLoss], *, made: str, lost: str, never: str, again: str
+) -> str:
+    """The message of a 422 "not heard of yet" (:func:`shared.errors.not_known_yet`: ``named``, ``OSV <id>``, is not known
+    to ``service``; ``made``, ``an OSV mapped``, a moment ago is known within seconds), saying too, once ``source`` has
+    told of ``losses``, that ``source`` lost ``lost`` (``the OSVs mapped``) after its backup, that one it answers 404 for
+    was lost or never ``never`` (``mapped``), and what staff do (``again``: ``map it again in registry``)."""
+    days = days_of(losses)
+    if not days:
+        return not_known_yet(named, service, made)
+    return (
+        f"{named} is not known to {service}: {made} in {source} a moment ago is known within seconds (retry after "
+        f"Retry-After); else check the id in {source}, which lost {lost} after the backup it was restored from (a restore "
+        f"accepted on {days}, osv-restore accept-tail): one {source} answers 404 for was lost there or never {never} and "
+        f"will not come; {again} and use its new id"
+    )

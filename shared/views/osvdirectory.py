@@ -45,10 +45,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.districts import DistrictNotInTableError, DistrictTable
 from shared.driversql import read_row
-from shared.errors import ConflictError, NotHeardOfYetError, OSVMergedError, check_not_dissolved_by, not_known_yet
+from shared.errors import ConflictError, NotHeardOfYetError, OSVMergedError, check_not_dissolved_by
 from shared.events import parse_date
 from shared.views import Ledger, View, create_tables, position_of
-from shared.views.losses import TailLoss, days_of
+from shared.views.losses import TailLoss, not_known_after_losses
 
 log = logging.getLogger(__name__)
 
@@ -160,15 +160,10 @@ class OSVNotInRegistryError(NotHeardOfYetError):
     """
 
     def __init__(self, osv_id: UUID, service: str, losses: Iterable[RegistryLoss] = ()) -> None:
-        days = days_of(losses)
-        message = not_known_yet(f"OSV {osv_id}", service, "an OSV mapped")
-        if days:
-            message = (
-                f"OSV {osv_id} is not known to {service}: an OSV mapped in registry a moment ago is known within seconds "
-                f"(retry after Retry-After); else check the id in registry, which lost the OSVs mapped after the backup it "
-                f"was restored from (a restore accepted on {days}, osv-restore accept-tail): one registry "
-                "answers 404 for was lost there or never mapped and will not come; map it again in registry and use its new id"
-            )
+        message = not_known_after_losses(
+            f"OSV {osv_id}", service, "registry", losses,
+            made="an OSV mapped", lost="the OSVs mapped", never="mapped", again="map it again in registry",
+        )
         super().__init__(message, field="osv_id", rule="osv_mapped_in_registry")
 
 

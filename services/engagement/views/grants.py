@@ -34,10 +34,10 @@ from sqlalchemy import Date, Engine, Integer, String, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from shared.errors import ConflictError, DateBeforeError, NotHeardOfYetError, RuleViolationError, not_known_yet
+from shared.errors import ConflictError, DateBeforeError, NotHeardOfYetError, RuleViolationError
 from shared.events import parse_date
 from shared.views import Ledger, View, create_tables, position_of
-from shared.views.losses import TailLoss, days_of
+from shared.views.losses import TailLoss, not_known_after_losses
 
 
 class Base(DeclarativeBase):
@@ -89,15 +89,10 @@ class GrantNotInFundingError(NotHeardOfYetError):
     """
 
     def __init__(self, grant_id: UUID, losses: Iterable[FundingLoss] = ()) -> None:
-        days = days_of(losses)
-        message = not_known_yet(f"grant {grant_id}", "engagement", "a grant made")
-        if days:
-            message = (
-                f"grant {grant_id} is not known to engagement: a grant made in funding a moment ago is known within seconds "
-                f"(retry after Retry-After); else check the id in funding, which lost the grants made after the backup it "
-                f"was restored from (a restore accepted on {days}, osv-restore accept-tail): one funding answers 404 for "
-                "was lost there or never made and will not come; record the grant again in funding and use its new id"
-            )
+        message = not_known_after_losses(
+            f"grant {grant_id}", "engagement", "funding", losses,
+            made="a grant made", lost="the grants made", never="made", again="record the grant again in funding",
+        )
         super().__init__(message, field="grant_id", rule="grant_made_in_funding")
 
 
