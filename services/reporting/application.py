@@ -34,11 +34,13 @@ from services.reporting.domain.alerts import (
     without_deliberation,
 )
 from services.reporting.domain.indicators import (
+    PHASE_TYPES,
     UNKNOWN,
     ZONES,
     Breakdown,
     Fact,
     Phase,
+    cite,
     flatten,
     phase_of_code,
     report_digest,
@@ -579,7 +581,12 @@ class Reporting:
     def _restatement(
         self, signed: Mapping[str, Any], current: Mapping[str, Any], as_of: datetime | None, evidence: dict[tuple[str, str], list[dict[str, Any]]]
     ) -> list[dict[str, Any]]:
-        """Per indicator whose figure changed since it was signed: each part's signed and current figure, the difference, and the events behind it."""
+        """Per indicator whose figure changed since it was signed: each part's signed and current figure, the difference, and the events behind it.
+
+        Those events are the figure's facts recorded after the sign-off's cut and the phases opened or withdrawn since
+        (``PhaseOpened``, ``PhaseWithdrawn``, adding nothing themselves): a phase's days moved move figures between
+        phases (an OSV's support counted ``first_time`` where its earlier grants fell in a phase withdrawn), though no
+        fact of the figure is new (tester 265 F1: the restatement named no event). Listed in the order recorded."""
         out = []
         for name in sorted(set(signed["figures"]) | set(current)):
             then, now = flatten(signed["figures"].get(name, 0)), flatten(current.get(name, 0))
@@ -595,7 +602,10 @@ class Reporting:
             if key not in evidence:
                 evidence[key] = self.readmodel.evidence(name, signed["phase"], None, as_of)["events"]
                 self._name_municipalities(evidence[key])
-            later = [e for e in evidence[key] if recorded_at(e["recorded_at"]) > signed["cut"]]
+            if CALENDAR not in evidence:
+                evidence[CALENDAR] = [{**cite(f), "adds": {}} for f in self.readmodel.facts(upto=as_of, types=PHASE_TYPES)]
+            later = [e for e in (*evidence[key], *evidence[CALENDAR]) if recorded_at(e["recorded_at"]) > signed["cut"]]
+            later.sort(key=lambda e: recorded_at(e["recorded_at"]))
             out.append({"indicator": name, "parts": parts, "events": later})
         return out
 
@@ -604,6 +614,10 @@ class Reporting:
         if self.in_use is not None:
             self.in_use.release()
         self.readmodel.engine.dispose()
+
+
+CALENDAR = ("", "")
+"""The key, among a sign-off listing's evidence by (indicator, phase), of the phases opened and withdrawn (cited once)."""
 
 
 def _evidence_of(report: dict[str, Any]) -> dict[str, Any]:

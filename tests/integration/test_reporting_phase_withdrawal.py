@@ -138,3 +138,33 @@ def test_a_sign_off_of_a_phase_withdrawn_after_it_stays_listed_marked_withdrawn_
     [then] = client.get("/sign-offs", params={"as_of": stamp(at(WITHDRAWN_AT - 1))}).json()["sign_offs"]
     assert "phase_withdrawn" not in then and then["restatement"] == []
     assert signed.json()["digest"] not in client.get("/iati/activity.xml").text
+
+
+def test_a_signed_figure_another_phases_withdrawal_moves_names_that_withdrawal_in_its_restatement(desk: tuple[TestClient, FakeNow]) -> None:
+    """Tester 265 F1: an OSV's grants in a phase later withdrawn made its grant in a signed phase `repeat`; withdrawn, the
+    grant counts `first_time` there, and the sign-off's restatement moved with no event named (its facts were all recorded
+    before the sign-off), the IATI comment saying "facts recorded later". The withdrawal is named now, as an opening is."""
+    client, clock = desk
+    readmodel = application_of(client).readmodel
+    second = {"osv_id": "osv-1", "amount": "2000.00", "currency": "PEN", "kind": "seed_fund", "granted_on": "2021-09-01",
+              "proposal_id": None, "round_id": None}
+    readmodel.apply([
+        *a_mistaken_phase_with_a_grant_and_a_workshop_in_it(),
+        cloudevent("funding", 4, "PhaseOpened", "p3", at(4), phase_id="p3", code="F3", name="Fase 3", starts_on="2021-08-01",
+                   ends_on="2021-12-31", occurred_on="2021-08-01"),
+        cloudevent("funding", 5, "FundGranted", "g-2", at(5), grant_id="g-2", support="repeat", occurred_on="2021-09-01", **second),
+    ])
+    clock.moment = at(8800)  # January 2022: F3 has ended
+    signed = client.post("/phases/F3/sign-offs", headers=LEAD(), json={"as_of": stamp(at(8790))})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["figures"]["osvs_supported"] == {"total": 1, "first_time": 0, "repeat": 1}
+
+    readmodel.apply([cloudevent("funding", 6, "PhaseWithdrawn", "p9", at(8795), reason="entered_in_error", withdrawn_on="2022-01-02",
+                                occurred_on="2022-01-02", **MISTAKE)])
+    clock.moment = at(9000)
+    [listed] = client.get("/sign-offs").json()["sign_offs"]
+    [restated] = listed["restatement"]
+    assert restated["indicator"] == "osvs_supported"
+    assert [(p["part"], p["signed"], p["current"]) for p in restated["parts"]] == [("first_time", 0, 1), ("repeat", 1, 0)]
+    assert [(e["type"], e["subject"], e["adds"]) for e in restated["events"]] == [("PhaseWithdrawn", "p9", {})]
+    assert "or phases opened or withdrawn since: first_time signed 0, now 1" in client.get("/iati/activity.xml").text

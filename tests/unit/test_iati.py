@@ -122,7 +122,7 @@ def test_each_phase_is_a_result_period_and_each_actual_is_the_phases_figure() ->
 def test_a_sign_off_that_failed_its_check_gives_no_signed_figure_and_no_restatement(schema: xmlschema.XMLSchema) -> None:
     cut = datetime(2021, 7, 2, tzinfo=timezone.utc)
     signed = iati.PhaseSignOff(datetime(2021, 7, 3, tzinfo=timezone.utc), "lead", cut, "0660dbf0" * 8, {"osvs_identified": 136})
-    assert "Restated by facts recorded later: value signed 136, now 76." in (iati.restatement_comment("osvs_identified", signed, {"value": 76}) or "")
+    assert "Restated by facts recorded later, or phases opened or withdrawn since: value signed 136, now 76." in (iati.restatement_comment("osvs_identified", signed, {"value": 76}) or "")
 
     altered = iati.PhaseSignOff(signed.signed_at, signed.signed_by, cut, signed.digest, signed.figures, intact=False)
     comment = iati.restatement_comment("osvs_identified", altered, {"value": 76}) or ""

@@ -336,7 +336,7 @@ def restatement_comment(indicator: str, signed: PhaseSignOff | None, current: Ma
     ]
     if not changed:
         return said + " Not restated since."
-    return said + " Restated by facts recorded later: " + "; ".join(changed) + "."
+    return said + " Restated by facts recorded later, or phases opened or withdrawn since: " + "; ".join(changed) + "."
 
 
 
