@@ -145,13 +145,19 @@ async def answered_as_get(app: Any, scope: Scope, receive: Receive, send: Send) 
     await app({**scope, "method": "GET"}, receive, without_body)
 
 
+UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+"""The ``charset`` values a JSON body may be sent with: UTF-8, and ASCII, which UTF-8 reads as it is (tester 265 F3)."""
+
+
 def charset_of(content_type: bytes) -> str | None:
-    """The ``charset`` parameter of a ``Content-Type`` (lower-cased bytes), lower case and unquoted; None when none is given."""
-    for parameter in content_type.split(b";")[1:]:
-        name, _, value = parameter.partition(b"=")
-        if name.strip() == b"charset":
-            return value.strip().strip(b'"').decode("latin-1")
-    return None
+    """The ``charset`` parameter of a ``Content-Type`` (lower-cased bytes), lower case and unquoted; None when none is
+    given; several, joined by ``; `` (``utf-8; latin-1``: each reader would take its own, tester 265 F3)."""
+    found = [
+        value.strip().strip(b'"').decode("latin-1")
+        for name, _, value in (parameter.partition(b"=") for parameter in content_type.split(b";")[1:])
+        if name.strip() == b"charset"
+    ]
+    return "; ".join(found) if found else None
 
 
 class RequestGuard:
@@ -264,10 +270,12 @@ class RequestGuard:
                 scope, receive, send
             )
             return
-        if body and (charset := charset_of(content_type)) not in (None, "utf-8", "utf8"):
+        if body and (charset := charset_of(content_type)) is not None and charset not in UTF8_CHARSETS:
             # JSON is UTF-8 (RFC 8259, section 8.1): a body said to be latin-1 was read as UTF-8 all the same, an 'ñ' of
             # latin-1 told 422 `utf8`, a UTF-8 'ñ' taken as the client meant 'Ã±' (tester 262 F5).
-            detail = f"the body must be UTF-8 JSON (charset=utf-8, or none), not charset={charset!r}: send its text encoded as UTF-8"
+            detail = (
+                f"the body must be UTF-8 JSON (charset=utf-8 once, or none), not charset={charset!r}: send its text encoded as UTF-8"
+            )
             await problem(415, "Unsupported Media Type", detail, [{"field": "Content-Type", "rule": "json_charset", "message": detail}])(
                 scope, receive, send
             )

@@ -242,7 +242,12 @@ def test_a_body_said_to_be_in_another_charset_than_utf8_gets_415_naming_the_cont
             problem = assert_problem(answer, 415, field="Content-Type", rule="json_charset")
             assert content_type.rsplit("=", 1)[1].strip('"').lower() in problem["detail"]
     assert client.get("/events").json()["head"] == head
-    for content_type in ("application/json; charset=UTF-8", 'application/json; charset="utf-8"', "application/json; charset=utf8"):
+    # Tester 265 F3: a charset given twice (each reader would take its own) is refused too; ASCII, which UTF-8 reads as it is, is taken.
+    doubled = "application/json; charset=utf-8; charset=latin-1"
+    assert_problem(client.request(*post_routes(client)[0], content=b'{"name": "Olla"}', headers={"content-type": doubled}), 415,
+                   field="Content-Type", rule="json_charset")
+    for content_type in ("application/json; charset=UTF-8", 'application/json; charset="utf-8"', "application/json; charset=utf8",
+                         "application/json; charset=US-ASCII"):
         method, path = post_routes(client)[0]
         answer = client.request(method, path, content=b'{"name": "Olla"}', headers={"content-type": content_type})
         assert answer.status_code != 415, answer.text  # read, and judged by the route (its fields)
