@@ -26,12 +26,12 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from shared.errors import LAG_RETRY_AFTER_SECONDS, MISCONFIGURED_RETRY_AFTER_SECONDS
+from shared.errors import LAG_RETRY_AFTER_SECONDS, MISCONFIGURED_RETRY_AFTER_SECONDS, RuleViolationError
 from shared.listing import document_pages
 from shared.strictjson import NotJsonNumber, duplicate_key, first_unreadable_number, texts_with_control_characters
 
@@ -143,6 +143,25 @@ async def answered_as_get(app: Any, scope: Scope, receive: Receive, send: Send) 
         await send(message)
 
     await app({**scope, "method": "GET"}, receive, without_body)
+
+
+async def takes_no_body(request: Request) -> None:
+    """A command whose record is named in its path and that takes no body (a redaction): a body other than none or
+    ``{}`` is 422 ``no_body`` on ``body``. Such a route read none, so a front end's wrong payload, or bytes that are no
+    JSON, were taken without a word (tester 265 F4)."""
+    body = (await request.body()).strip()
+    if not body:
+        return
+    try:
+        if json.loads(body) == {}:
+            return
+    except ValueError:
+        pass
+    raise RuleViolationError("this request takes no body (what it acts on is named in its path): send none, or {}", field="body", rule="no_body")
+
+
+TAKES_NO_BODY = Depends(takes_no_body)
+""":func:`takes_no_body` as a route's dependency, after its permission's (a caller not signed in is told 401 first)."""
 
 
 UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})

@@ -46,6 +46,7 @@ from services.engagement.routing import (
     Recorder,
 )
 from shared.auth import Permission
+from shared.guards import TAKES_NO_BODY
 from shared.problems import route_body_rules
 
 follow_up_router = APIRouter(tags=["follow-up"])
@@ -139,7 +140,7 @@ def get_follow_up(osv_id: UUID, engagement: EngagementDep, caller: MemberReader)
     return FollowUpPublic.of(osv_id, follow_up, engagement.today(), text=caller.may_read_staff_text, attendees=attendees)
 
 
-@follow_up_router.post("/osvs/{osv_id}/meetings/{meeting_id}/redaction", response_model=MeetingPublic, dependencies=WRITES)
+@follow_up_router.post("/osvs/{osv_id}/meetings/{meeting_id}/redaction", response_model=MeetingPublic, dependencies=[*WRITES, TAKES_NO_BODY])
 def redact_meeting_text(osv_id: UUID, meeting_id: UUID, engagement: EngagementDep) -> MeetingPublic:
     """Forget a meeting's notes, its actions' words and its withdrawal's note for good; they read `[redacted]` (deletes their key)."""
     follow_up, meeting = engagement.redact_meeting_text(osv_id=osv_id, meeting_id=meeting_id)
@@ -164,7 +165,7 @@ def withdraw_meeting(osv_id: UUID, meeting_id: UUID, body: MeetingWithdrawalCrea
 
 
 @follow_up_router.post(
-    "/osvs/{osv_id}/technical-assistance/{assistance_id}/redaction", response_model=AssistancePublic, dependencies=WRITES
+    "/osvs/{osv_id}/technical-assistance/{assistance_id}/redaction", response_model=AssistancePublic, dependencies=[*WRITES, TAKES_NO_BODY]
 )
 def redact_assistance_note(osv_id: UUID, assistance_id: UUID, engagement: EngagementDep) -> AssistancePublic:
     """Forget a technical assistance record's note, and its withdrawal's, for good; they read `[redacted]` (deletes their key)."""
@@ -249,7 +250,7 @@ def withdraw_activity(activity_id: UUID, body: ActivityWithdrawalCreate, engagem
     return ActivityPublic.of(engagement.withdraw_activity(activity_id=activity_id, reason=body.reason), text=True)
 
 
-@activities_router.post("/activities/{activity_id}/redaction", response_model=ActivityPublic, dependencies=WRITES)
+@activities_router.post("/activities/{activity_id}/redaction", response_model=ActivityPublic, dependencies=[*WRITES, TAKES_NO_BODY])
 def redact_activity_text(activity_id: UUID, engagement: EngagementDep) -> ActivityPublic:
     """Forget an activity's description and withdrawal reason for good; they read `[redacted]` (deletes their key)."""
     return ActivityPublic.of(engagement.redact_activity_text(activity_id=activity_id), text=True)

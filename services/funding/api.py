@@ -47,7 +47,7 @@ from services.funding.schemas import (
 )
 from services.funding.settings import FundingSettings
 from shared.auth import Caller, CallerDep, MunicipalScope, Permission, requires, within
-from shared.guards import not_heard_of_yet, osv_district_in_table, osv_lost_in_registry
+from shared.guards import TAKES_NO_BODY, not_heard_of_yet, osv_district_in_table, osv_lost_in_registry
 from shared.history import EventRecordPublic
 from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query
@@ -154,7 +154,7 @@ def withdraw_phase(phase_id: UUID, body: PhaseWithdrawalCreate, funding: Funding
     return PhasePublic.of(funding.withdraw_phase(phase_id=phase_id, reason=body.reason, note=body.note))
 
 
-@phases.post("/{phase_id}/withdrawal/note/redaction", response_model=PhasePublic, dependencies=MANAGES_PHASES)
+@phases.post("/{phase_id}/withdrawal/note/redaction", response_model=PhasePublic, dependencies=[*MANAGES_PHASES, TAKES_NO_BODY])
 def redact_phase_withdrawal_note(phase_id: UUID, funding: FundingDep) -> PhasePublic:
     """Forget a phase's withdrawal note for good; it reads `[redacted]` (deletes its key). 409 `withdrawal_note` for a phase not withdrawn, or withdrawn without a note."""
     return PhasePublic.of(funding.redact_phase_withdrawal_note(phase_id=phase_id))
@@ -311,7 +311,7 @@ def withdraw_grant(grant_id: UUID, body: GrantWithdrawalCreate, funding: Funding
     return GrantPublic.of(funding.withdraw_grant(grant_id=grant_id, reason=body.reason, note=body.note))
 
 
-@grants.post("/{grant_id}/withdrawal/note/redaction", response_model=GrantPublic, dependencies=WRITES)
+@grants.post("/{grant_id}/withdrawal/note/redaction", response_model=GrantPublic, dependencies=[*WRITES, TAKES_NO_BODY])
 def redact_withdrawal_note(grant_id: UUID, funding: FundingDep) -> GrantPublic:
     """Forget a grant's withdrawal note for good; it reads `[redacted]` (deletes its key). 409 `withdrawal_note` for a grant not withdrawn, or withdrawn without a note."""
     return GrantPublic.of(funding.redact_withdrawal_note(grant_id=grant_id))
@@ -577,7 +577,7 @@ def score_proposal(proposal_id: UUID, body: ScoringCreate, funding: FundingDep, 
     return ProposalPublic.of(proposal, osv_of(funding, proposal), scorings_under=scorings_shown(caller, funding, proposal.round_id))
 
 
-@proposals.post("/{proposal_id}/summary/redaction", response_model=ProposalPublic, dependencies=WRITES)
+@proposals.post("/{proposal_id}/summary/redaction", response_model=ProposalPublic, dependencies=[*WRITES, TAKES_NO_BODY])
 def redact_summary(proposal_id: UUID, funding: FundingDep) -> ProposalPublic:
     """Forget a proposal's summary for good; it reads `[redacted]` (deletes its key)."""
     proposal = funding.redact_summary(proposal_id=proposal_id)

@@ -46,7 +46,7 @@ from shared.auth import Caller, CallerDep, MunicipalScope, Permission, Recording
 from shared.clock import Clock, today_in_lima
 from shared.districts import district_key
 from shared.errors import ConflictError, OSVMergedError
-from shared.guards import osv_district_in_table
+from shared.guards import TAKES_NO_BODY, osv_district_in_table
 from shared.history import EventRecordPublic
 from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query, query_refused
@@ -255,7 +255,7 @@ def merge_osvs(osv_id: UUID, body: OSVMergeCreate, registry: RegistryDep, scope:
     return answered(response, OSVPublic.of(registry.merge_osvs(survivor_id=osv_id, duplicate_id=body.duplicate_id, merged_on=body.merged_on, scope=scope), registry.calendar()))
 
 
-@osvs.post("/{osv_id}/history/{version}/redaction", response_model=list[EventRecordPublic], dependencies=WRITES)
+@osvs.post("/{osv_id}/history/{version}/redaction", response_model=list[EventRecordPublic], dependencies=[*WRITES, TAKES_NO_BODY])
 def redact_history_text(
     osv_id: UUID, version: Annotated[int, Path(ge=1, le=MAX_POSITION)], registry: RegistryDep
 ) -> list[EventRecordPublic]:
