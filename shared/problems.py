@@ -96,6 +96,7 @@ PATTERNS_IN_WORDS = {
     r"^[a-z][a-z0-9_]*$": "a lowercase letter, then lowercase letters, digits and '_' only (such as capacity or budget_2)",
     r"^[A-Z]{2}$": "a country's two capital letters, ISO 3166-1 alpha-2 (such as VE or PE)",
     r"^[A-Za-z0-9][A-Za-z0-9 ._/#-]*$": "a letter or digit first, then letters, digits, spaces and . _ / # - only (such as OC-2021/014)",
+    r"^\s*([0-9]{6}|[Mm][Mm][Ll])\s*$": "a district's ubigeo, its six digits (INEI code, such as 150132 for San Juan de Lurigancho), or mml",
 }
 """What a field's pattern asks for, in words: pydantic's message shows the regular expression itself ("String should
 match pattern '^[a-z][a-z0-9_]*$'"), which a lead typing a criterion's code cannot read (tester 37c F9). The rule stays

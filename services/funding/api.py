@@ -30,13 +30,13 @@ from services.funding.roundschemas import (
     scoring_body_rules,
 )
 from services.funding.schemas import (
+    UBIGEO_OR_MML,
     DisbursementCreate,
     GoodsDeliveryCreate,
     GrantClosingCreate,
     GrantCreate,
     GrantPublic,
     GrantWithdrawalCreate,
-    MunicipalityId,
     ParticipatoryBudgetCreate,
     ParticipatoryBudgetDecisionCreate,
     ParticipatoryBudgetPublic,
@@ -348,9 +348,9 @@ def list_participatory_budgets(
     page: Paged,
     osv_id: Annotated[UUID | None, Query(description="Only this OSV's submissions.")] = None,
     municipality_id: Annotated[
-        MunicipalityId | None,
-        Query(description="Only submissions to this municipality's participatory budget: a district's ubigeo (INEI code, "
-              "`150132`) or `mml`, as recorded."),
+        str | None,
+        Query(pattern=UBIGEO_OR_MML, description="Only submissions to this municipality's participatory budget: a district's "
+              "ubigeo (INEI code, `150132`) or `mml` (422 `string_pattern_mismatch` for anything else, a district's name included)."),
     ] = None,
     cycle_year: Annotated[
         int | None,
@@ -364,7 +364,7 @@ def list_participatory_budgets(
     found = funding.list_participatory_budgets(scope=scope) if osv_id is None else funding.participatory_budgets_of(osv_id=osv_id, scope=scope)
     wanted = [
         s for s in found
-        if (municipality_id is None or s.municipality_id == municipality_id.lower()) and (cycle_year is None or s.cycle_year == cycle_year)
+        if (municipality_id is None or s.municipality_id == municipality_id.strip().lower()) and (cycle_year is None or s.cycle_year == cycle_year)
     ]
     return [ParticipatoryBudgetPublic.of(s) for s in page.of(wanted, key=lambda s: s.id)]
 

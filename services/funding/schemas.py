@@ -281,6 +281,8 @@ class GrantWithdrawalPublic(BaseModel):
 # Participatory budgets ---------------------------------------------------------
 
 MunicipalityId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
+UBIGEO_OR_MML = r"^\s*([0-9]{6}|[Mm][Mm][Ll])\s*$"
+"""A municipality as a list's filter names it: a district's ubigeo or the MML (in words: :data:`shared.problems.PATTERNS_IN_WORDS`)."""
 
 
 def _municipality_of_lima(funding: Funding, municipality_id: str) -> None:

@@ -299,3 +299,7 @@ def test_a_focal_point_lists_its_districts_submissions_without_naming_each_osv(c
     assert set(listed(osv_id=sjl_osv)) == {sjl_2022["id"], sjl_2023["id"], sjl_to_mml["id"]}
     assert_problem(client.get("/participatory-budgets", params={"cycle_year": "next"}), 422, "cycle_year", "int_parsing")
     assert_problem(client.get("/participatory-budgets", params={"cycle_year": 10**30}), 422, "cycle_year", "at_most_2100")
+    # Tester 265 F6: a district's name was told pydantic's "at most 10 characters"; it is told what a municipality is here.
+    problem = assert_problem(client.get("/participatory-budgets", params={"municipality_id": "San Juan de Lurigancho"}), 422,
+                             "municipality_id", "string_pattern_mismatch")
+    assert "six digits" in problem["errors"][0]["message"] and "mml" in problem["errors"][0]["message"]
