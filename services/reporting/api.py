@@ -256,8 +256,9 @@ def get_sign_offs(
     A sign-off of a phase funding withdrew as entered in error after it was signed (`PhaseWithdrawn`) stays listed, its
     figures as signed, with `phase_withdrawn` (`reason`, `withdrawn_on`, `recorded_at`) and a null `restatement`: the
     phase is in no report made after the withdrawal, so it has no current figures to compare. A restatement's `events`
-    are the figure's facts recorded after the cut and the phases opened or withdrawn since (`PhaseOpened`,
-    `PhaseWithdrawn`, each adding nothing itself): moving a phase's days moves figures between phases.
+    are the figure's facts recorded after the cut and, for a figure reading earlier phases (`osvs_supported`'s
+    `first_time` and `repeat`, `agents_of_change`'s `new`), the phases before its own opened or withdrawn since
+    (`PhaseOpened`, `PhaseWithdrawn`, each adding nothing itself).
     """
     return reporting.sign_offs(as_of=as_of, phase=phase, scope=scope)
 

@@ -583,10 +583,8 @@ class Reporting:
     ) -> list[dict[str, Any]]:
         """Per indicator whose figure changed since it was signed: each part's signed and current figure, the difference, and the events behind it.
 
-        Those events are the figure's facts recorded after the sign-off's cut and the phases opened or withdrawn since
-        (``PhaseOpened``, ``PhaseWithdrawn``, adding nothing themselves): a phase's days moved move figures between
-        phases (an OSV's support counted ``first_time`` where its earlier grants fell in a phase withdrawn), though no
-        fact of the figure is new (tester 265 F1: the restatement named no event). Listed in the order recorded."""
+        Those events are the figure's facts recorded after the sign-off's cut and, for a figure that reads earlier phases,
+        the phases before its own opened or withdrawn since (:meth:`_phases_moving`). Listed in the order recorded."""
         out = []
         for name in sorted(set(signed["figures"]) | set(current)):
             then, now = flatten(signed["figures"].get(name, 0)), flatten(current.get(name, 0))
@@ -602,12 +600,31 @@ class Reporting:
             if key not in evidence:
                 evidence[key] = self.readmodel.evidence(name, signed["phase"], None, as_of)["events"]
                 self._name_municipalities(evidence[key])
-            if CALENDAR not in evidence:
-                evidence[CALENDAR] = [{**cite(f), "adds": {}} for f in self.readmodel.facts(upto=as_of, types=PHASE_TYPES)]
-            later = [e for e in (*evidence[key], *evidence[CALENDAR]) if recorded_at(e["recorded_at"]) > signed["cut"]]
+            later = [e for e in evidence[key] if recorded_at(e["recorded_at"]) > signed["cut"]]
+            later += self._phases_moving(name, signed, as_of, evidence)
             later.sort(key=lambda e: recorded_at(e["recorded_at"]))
             out.append({"indicator": name, "parts": parts, "events": later})
         return out
+
+    def _phases_moving(
+        self, name: str, signed: Mapping[str, Any], as_of: datetime | None, evidence: dict[tuple[str, str], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """The phases opened or withdrawn since the sign-off's cut (``PhaseOpened``, ``PhaseWithdrawn``, adding nothing
+        themselves) that can have moved the signed phase's figure ``name``: those starting before it, for a figure whose
+        parts read earlier phases (:data:`READS_EARLIER_PHASES`: an OSV's support counted ``first_time`` where its
+        earlier grants fell in a phase withdrawn, though no fact of the figure is new: tester 265 F1, the restatement named
+        no event). No other figure of a phase moves with another phase's days (phases never overlap), nor with a phase
+        after it (tester 266 F1: every change of the calendar was listed under every figure restated)."""
+        if name not in READS_EARLIER_PHASES:
+            return []
+        if CALENDAR not in evidence:  # read once for a listing's sign-offs, each with the day its phase starts
+            evidence[CALENDAR] = [{**cite(f), "adds": {}, "starts_on": f.data["starts_on"]} for f in self.readmodel.facts(upto=as_of, types=PHASE_TYPES)]
+        starts_on = self._phase(signed["phase"], as_of).starts_on.isoformat()
+        return [
+            {k: v for k, v in e.items() if k != "starts_on"}
+            for e in evidence[CALENDAR]
+            if recorded_at(e["recorded_at"]) > signed["cut"] and e["starts_on"] < starts_on
+        ]
 
     def close(self) -> None:
         self.phase_reports.close()
@@ -618,6 +635,10 @@ class Reporting:
 
 CALENDAR = ("", "")
 """The key, among a sign-off listing's evidence by (indicator, phase), of the phases opened and withdrawn (cited once)."""
+
+READS_EARLIER_PHASES = frozenset({"osvs_supported", "agents_of_change"})
+"""The figures whose parts read the phases before their own: ``first_time`` or ``repeat`` support (support in an earlier
+phase), an agent of change ``new`` (their first phase)."""
 
 
 def _evidence_of(report: dict[str, Any]) -> dict[str, Any]:

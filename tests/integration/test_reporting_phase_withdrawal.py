@@ -159,12 +159,21 @@ def test_a_signed_figure_another_phases_withdrawal_moves_names_that_withdrawal_i
     assert signed.status_code == 201, signed.text
     assert signed.json()["figures"]["osvs_supported"] == {"total": 1, "first_time": 0, "repeat": 1}
 
-    readmodel.apply([cloudevent("funding", 6, "PhaseWithdrawn", "p9", at(8795), reason="entered_in_error", withdrawn_on="2022-01-02",
-                                occurred_on="2022-01-02", **MISTAKE)])
+    late = {**second, "grant_id": "g-3", "amount": "500.00", "granted_on": "2021-12-01"}
+    readmodel.apply([
+        cloudevent("funding", 6, "PhaseWithdrawn", "p9", at(8795), reason="entered_in_error", withdrawn_on="2022-01-02",
+                   occurred_on="2022-01-02", **MISTAKE),
+        # A grant of December typed in late, and the next phase: neither moves F3's support (tester 266 F1: both were listed).
+        cloudevent("funding", 7, "FundGranted", "g-3", at(8796), support="repeat", occurred_on="2021-12-01", **late),
+        cloudevent("funding", 8, "PhaseOpened", "p4", at(8797), phase_id="p4", code="F4", name="Fase 4", starts_on="2022-01-01",
+                   ends_on="2022-06-30", occurred_on="2022-01-01"),
+    ])
     clock.moment = at(9000)
     [listed] = client.get("/sign-offs").json()["sign_offs"]
-    [restated] = listed["restatement"]
-    assert restated["indicator"] == "osvs_supported"
-    assert [(p["part"], p["signed"], p["current"]) for p in restated["parts"]] == [("first_time", 0, 1), ("repeat", 1, 0)]
-    assert [(e["type"], e["subject"], e["adds"]) for e in restated["events"]] == [("PhaseWithdrawn", "p9", {})]
+    restated = {r["indicator"]: r for r in listed["restatement"]}
+    assert set(restated) == {"osvs_supported", "seed_funds_granted_pen", "projects_new", "projects_active"}
+    supported = restated["osvs_supported"]
+    assert [(p["part"], p["signed"], p["current"]) for p in supported["parts"]] == [("first_time", 0, 1), ("repeat", 1, 0)]
+    assert [(e["type"], e["subject"], e["adds"]) for e in supported["events"]] == [("PhaseWithdrawn", "p9", {})]
+    assert [e["type"] for e in restated["seed_funds_granted_pen"]["events"]] == ["FundGranted"]  # the late grant alone
     assert "or phases opened or withdrawn since: first_time signed 0, now 1" in client.get("/iati/activity.xml").text
