@@ -33,9 +33,11 @@ from services.engagement.domain.memberrules import (
     FIRST_BIRTH_YEAR,
     AgeBand,
     DepartureReason,
+    ForeignersDocumentError,
     Role,
     Sex,
     check_birth_year,
+    check_document_of_nationality,
     current_of,
     nationality_of,
     normalise_phone,
@@ -45,6 +47,7 @@ from services.engagement.personalreads import PersonalDataChange
 from shared import dryrun
 from shared.actors import RecordedBy
 from shared.documents import DocumentType
+from shared.errors import RuleViolationError
 from shared.letters import has_name_letter
 from shared.problems import as_body_errors
 from shared.schemas import (
@@ -147,10 +150,29 @@ def member_look_ups(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[di
     <services.engagement.application.Engagement.registered_member>` names it for a body the schema took: an OSV this
     service has not heard of (422 ``osv_mapped_in_registry``, the 422 carrying ``Retry-After``). A Kobo submission naming
     an unknown OSV with a wrong sex code was told the code, then the OSV once that was put right (tester 199 F5)."""
+    return as_body_errors([*_osv_not_heard_of(body), *_foreigners_document(body)])
+
+
+def _osv_not_heard_of(body: Mapping[str, Any]) -> list[RuleViolationError]:
     engagement, osv_id = serving(), read_or_none(_AN_ID, body.get("osv_id"))
     if engagement is None or osv_id is None or engagement.osvs.get(osv_id) is not None:
         return []  # a malformed id is the schema's to say
-    return as_body_errors([engagement.osvs.not_in_registry(osv_id)])
+    return [engagement.osvs.not_in_registry(osv_id)]
+
+
+def _foreigners_document(body: Mapping[str, Any]) -> list[RuleViolationError]:
+    """A registration's Peruvian with a foreigner's document (422 ``document_for_foreigners``), told with the body's other
+    mistakes: it came in the next answer, once a document number was put right (tester 266 F2). A joining has neither."""
+    nationality, document_type = body.get("nationality"), body.get("document_type")
+    if not isinstance(nationality, str) or not isinstance(document_type, str):
+        return []  # the schema's to say
+    try:
+        check_document_of_nationality(DocumentType(document_type), nationality.strip().upper())
+    except ValueError:  # no document type: the schema's to say
+        return []
+    except ForeignersDocumentError as refused:
+        return [refused]
+    return []
 
 
 def _findable(document_type: DocumentType) -> None:
