@@ -350,7 +350,8 @@ def list_participatory_budgets(
     municipality_id: Annotated[
         str | None,
         Query(pattern=UBIGEO_OR_MML, description="Only submissions to this municipality's participatory budget: a district's "
-              "ubigeo (INEI code, `150132`) or `mml` (422 `string_pattern_mismatch` for anything else, a district's name included)."),
+              "ubigeo (INEI code, `150132`) or `mml` (422 `string_pattern_mismatch` for anything else, a district's name included; "
+              "`lima_municipality` for a ubigeo of no district of Lima)."),
     ] = None,
     cycle_year: Annotated[
         int | None,
@@ -361,11 +362,9 @@ def list_participatory_budgets(
 
     Then latest submitted first. A focal point sees those of its districts' OSVs, to their district's budget or the
     MML's. Paged by `cursor` and `limit`, with `Link: rel="next"`."""
+    to = None if municipality_id is None else funding.municipalities.require_here(municipality_id, funding.districts_lacking, "funding").id
     found = funding.list_participatory_budgets(scope=scope) if osv_id is None else funding.participatory_budgets_of(osv_id=osv_id, scope=scope)
-    wanted = [
-        s for s in found
-        if (municipality_id is None or s.municipality_id == municipality_id.strip().lower()) and (cycle_year is None or s.cycle_year == cycle_year)
-    ]
+    wanted = [s for s in found if (to is None or s.municipality_id == to) and (cycle_year is None or s.cycle_year == cycle_year)]
     return [ParticipatoryBudgetPublic.of(s) for s in page.of(wanted, key=lambda s: s.id)]
 
 

@@ -303,3 +303,6 @@ def test_a_focal_point_lists_its_districts_submissions_without_naming_each_osv(c
     problem = assert_problem(client.get("/participatory-budgets", params={"municipality_id": "San Juan de Lurigancho"}), 422,
                              "municipality_id", "string_pattern_mismatch")
     assert "six digits" in problem["errors"][0]["message"] and "mml" in problem["errors"][0]["message"]
+    # Tester 266 F3: a ubigeo of no district of Lima (Callao's) listed nothing, as if no one had submitted.
+    for elsewhere in ("070101", "150199"):
+        assert_problem(client.get("/participatory-budgets", params={"municipality_id": elsewhere}), 422, "municipality_id", "lima_municipality")
