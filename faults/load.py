@@ -94,12 +94,14 @@ _documents = itertools.count(random.randrange(10_000_000, 80_000_000))
 
 
 def member_command(osv_id: str, i: int) -> Command:
+    nationality = ("VE", "PE", "CO")[i % 3]
     body = {
         "osv_id": osv_id,
         "full_name": f"Persona de prueba {i}",
-        "document_type": "CE",
-        "document_number": f"{next(_documents):09d}",
-        "nationality": ("VE", "PE", "CO")[i % 3],
+        # A Peruvian's DNI (8 digits), a foreigner's CE (9): a CE with PE is 422 document_for_foreigners.
+        **({"document_type": "DNI", "document_number": f"{next(_documents):08d}"} if nationality == "PE"
+           else {"document_type": "CE", "document_number": f"{next(_documents):09d}"}),
+        "nationality": nationality,
         "sex": "F" if i % 2 else "M",
         "joined_on": "2021-10-05",
         "birth_year": 1970 + i % 40,
