@@ -227,6 +227,13 @@ OSV_QUESTION = Question(
     appearance="minimal autocomplete",
 )
 NOT_NEGATIVE = {"constraint": ". >= 0", "constraint_es": "No puede ser negativo", "constraint_en": "Cannot be negative"}
+PERUVIANS_DOCUMENT = {
+    "constraint": ". != 'PE' or not(" + " or ".join(f"${{tipo_documento}} = '{kind}'" for kind in ("CE", "PTP", "CPP", "SOLICITANTE_REFUGIO")) + ")",
+    "constraint_es": "Un CE, PTP, CPP o trámite de refugio es de extranjeros: revise el documento o la nacionalidad",
+    "constraint_en": "A CE, PTP, CPP or asylum claim is a foreigner's: check the document or the nationality",
+}
+"""A Peruvian with a document Peru gives foreigners only, refused on the phone as engagement refuses it (422
+``document_for_foreigners``, tester 262 F5)."""
 AT_LEAST_ONE = {"constraint": ". >= 1", "constraint_es": "Al menos 1", "constraint_en": "At least 1"}
 
 
@@ -300,7 +307,8 @@ def members() -> FormSpec:
                 relevant="${tipo_documento} != 'NINGUNO'",
             ),
             Question(
-                "select_one nationalities", "nacionalidad", "Nacionalidad", "Nationality", required=True, appearance="minimal autocomplete"
+                "select_one nationalities", "nacionalidad", "Nacionalidad", "Nationality", required=True, appearance="minimal autocomplete",
+                **PERUVIANS_DOCUMENT,
             ),
             Question("select_one sexes", "sexo", "Sexo", "Sex", required=True),
             Question("integer", "anio_nacimiento", "Año de nacimiento", "Year of birth", "Si la persona lo da", "If the person gives it"),

@@ -76,3 +76,13 @@ def test_a_free_text_question_tells_the_promoter_in_both_languages_not_to_write_
         assert word in hint_es, (word, hint_es)
     for word in ("name", "document number", "phone", "health", "migration status"):
         assert word in hint_en, (word, hint_en)
+
+
+def test_the_members_form_refuses_a_peruvian_with_a_foreigners_document_on_the_phone() -> None:
+    """Tester 262 F5: engagement refuses PE with a CE, PTP, CPP or asylum claim's (422 `document_for_foreigners`); the
+    form says it where it is typed, in the promoter's language, before the submission is sent."""
+    xform = convert(xlsform=str(xlsforms.FORMS_DIR / "osv_members.xlsx"), validate=False).xform
+    [bind] = [line for line in xform.splitlines() if "/miembros/nacionalidad" in line and "<bind" in line]
+    assert "constraint=" in bind and all(f"= '{kind}'" in bind for kind in ("CE", "PTP", "CPP", "SOLICITANTE_REFUGIO")), bind
+    assert "= 'DNI'" not in bind and "'CEDULA_VE'" not in bind
+    assert "es de extranjeros" in xform and "is a foreigner's" in xform
