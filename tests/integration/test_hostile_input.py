@@ -244,9 +244,10 @@ def test_a_body_said_to_be_in_another_charset_than_utf8_gets_415_naming_the_cont
             assert content_type.rsplit("=", 1)[1].strip('"').lower() in problem["detail"]
     assert client.get("/events").json()["head"] == head
     # Tester 265 F3: a charset given twice (each reader would take its own) is refused too; ASCII, which UTF-8 reads as it is, is taken.
-    doubled = "application/json; charset=utf-8; charset=latin-1"
-    assert_problem(client.request(*post_routes(client)[0], content=b'{"name": "Olla"}', headers={"content-type": doubled}), 415,
-                   field="Content-Type", rule="json_charset")
+    # Tester 266 F4: a quoted value holding a ';' is one value, not utf-8 then a parameter of its own.
+    for odd in ("application/json; charset=utf-8; charset=latin-1", 'application/json; charset="utf-8; x"'):
+        assert_problem(client.request(*post_routes(client)[0], content=b'{"name": "Olla"}', headers={"content-type": odd}), 415,
+                       field="Content-Type", rule="json_charset")
     for content_type in ("application/json; charset=UTF-8", 'application/json; charset="utf-8"', "application/json; charset=utf8",
                          "application/json; charset=US-ASCII"):
         method, path = post_routes(client)[0]
