@@ -61,7 +61,6 @@ KEPT_AGGREGATES_MAXSIZE = 1000
 """How many long-lived aggregates a process keeps in memory (``AGGREGATE_CACHE_MAXSIZE`` overrides; 0: none)."""
 
 
-
 class TextNotSealedError(RuntimeError):
     """A redaction asked of an application built without a key ring: its free text was never sealed."""
 
@@ -640,9 +639,7 @@ class ServiceApplication(RelayPositions, KeyedRequestRecords, Application):
         topic = get_topic(created)
         ids: list[UUID] = []
         position = 0
-        while batch := self.recorder.select_notifications(
-            start=position, limit=1000, topics=[topic], inclusive_of_start=False
-        ):
+        while batch := self.recorder.select_notifications(start=position, limit=1000, topics=[topic], inclusive_of_start=False):
             ids.extend(UUID(str(n.originator_id)) for n in batch)
             position = batch[-1].id
         return ids
