@@ -47,6 +47,28 @@ def probe_client() -> httpx.Client:
 EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 PORTS_BELOW_EPHEMERAL = 12_000
 """How many ports below the kernel's ephemeral range :func:`free_port` picks from."""
+PORT_SLICE_VARIABLE = "OSV_PORT_SLICE"
+"""``k/n``: :func:`free_port` picks from the ``k``-th of ``n`` equal slices of its range (0-based), so that the processes
+of one run given different slices (the test suite's workers, :func:`port_slice_of_worker`) never pick the same port."""
+
+
+def _port_slice(bottom: int, top: int) -> tuple[int, int]:
+    """The part of ``[bottom, top)`` :data:`PORT_SLICE_VARIABLE` gives this process; the whole range when unset or
+    malformed (a mistyped value must not stop a local run)."""
+    index, _, count = os.environ.get(PORT_SLICE_VARIABLE, "").partition("/")
+    try:
+        k, n = int(index), int(count)
+    except ValueError:
+        return bottom, top
+    if not 0 <= k < n:
+        return bottom, top
+    width = (top - bottom) // n
+    return bottom + k * width, bottom + (k + 1) * width
+
+
+def port_slice_of_worker(worker: str, workers: int) -> str:
+    """The :data:`PORT_SLICE_VARIABLE` value for pytest-xdist's worker ``worker`` (``gw0``, ``gw1``, ...) of ``workers``."""
+    return f"{int(worker.removeprefix('gw')) % workers}/{workers}"
 
 
 def _ephemeral_start() -> int:
@@ -69,9 +91,14 @@ def free_port(host: str = "127.0.0.1", avoid: Collection[int] = ()) -> int:
     machine ("address already in use" when the server started on it, ``make
     test`` beside other runs). Picked at random among :data:`PORTS_BELOW_EPHEMERAL`
     ports, each tried by binding it; the kernel's pick if none is free.
+
+    Within that range, the slice :data:`PORT_SLICE_VARIABLE` names: two test
+    workers each launching a system on seven such ports, one of them took a
+    port the other's launcher had released a moment before to start again on
+    it ("the port of reporting is taken by another process", CI after session 63).
     """
     top = _ephemeral_start()
-    bottom = max(1024, top - PORTS_BELOW_EPHEMERAL)
+    bottom, top = _port_slice(max(1024, top - PORTS_BELOW_EPHEMERAL), top)
     for _ in range(50):
         port = random.randrange(bottom, top)
         if port in avoid:

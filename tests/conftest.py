@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from devtools.embedded import NatsServer, PostgresServer
 from devtools.identity import IdentityProvider
+from devtools.processes import PORT_SLICE_VARIABLE, port_slice_of_worker
 from shared.auth import AuthSettings
 from shared.clock import Clock
 from tests.support.clients import service_client
@@ -19,6 +20,9 @@ from tests.support.identity import IssuedTokens, session_auth, session_provider,
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    worker, workers = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if worker and workers and workers.isdigit():  # each worker, and what it starts, picks its servers' ports apart
+        os.environ.setdefault(PORT_SLICE_VARIABLE, port_slice_of_worker(worker, int(workers)))
     config.addinivalue_line("markers", "service(name): the service a module's `client` and `client_on` fixtures serve")
     config.addinivalue_line("markers", "settings(**overrides): settings of the services a module's client fixtures serve")
     config.addinivalue_line(

@@ -37,3 +37,29 @@ def test_a_port_to_avoid_is_never_given_even_when_picked_first(monkeypatch: pyte
     # every pick avoided: the kernel's pick, never one avoided either
     monkeypatch.setattr(processes.random, "randrange", lambda *_: taken)
     assert free_port(avoid={taken}) != taken
+
+
+@pytest.mark.parametrize("slice_", ["0/3", "1/3", "2/3"])
+def test_processes_given_different_slices_pick_ports_apart(monkeypatch: pytest.MonkeyPatch, slice_: str) -> None:
+    # The suite's workers each launched a system: one took a port the other's launcher had released a moment before to
+    # start again on it, and that launch failed, "the port of reporting is taken" (CI after session 63).
+    top = processes._ephemeral_start()  # noqa: SLF001
+    bottom = top - processes.PORTS_BELOW_EPHEMERAL
+    width = processes.PORTS_BELOW_EPHEMERAL // 3
+    k = int(slice_[0])
+    monkeypatch.setenv(processes.PORT_SLICE_VARIABLE, slice_)
+    assert all(bottom + k * width <= free_port() < bottom + (k + 1) * width for _ in range(30))
+
+
+@pytest.mark.parametrize("value", ["", "3/3", "-1/2", "x/2", "1/0"])
+def test_a_slice_unset_or_malformed_picks_from_the_whole_range(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    top = processes._ephemeral_start()  # noqa: SLF001
+    monkeypatch.setenv(processes.PORT_SLICE_VARIABLE, value)
+    ports = [free_port() for _ in range(40)]
+    assert all(top - processes.PORTS_BELOW_EPHEMERAL <= port < top for port in ports)
+    assert max(ports) - min(ports) > processes.PORTS_BELOW_EPHEMERAL // 2  # not held to one slice
+
+
+def test_the_suites_workers_are_given_their_own_slices() -> None:
+    slices = {processes.port_slice_of_worker(f"gw{n}", 3) for n in range(3)}
+    assert slices == {"0/3", "1/3", "2/3"}
