@@ -43,7 +43,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from devtools.embedded import EmbeddedServerError, NatsServer
 from devtools.identity import IdentityProvider, IdentityProviderError, IdentitySettings
-from devtools.processes import PortTakenError, pid_alive, port_taken, probe_client
+from devtools.processes import PortTakenError, free_port, pid_alive, port_taken, probe_client
 from services.engagement.settings import EngagementSettings
 from services.funding.settings import FundingSettings
 from services.imports.settings import ImportSettings
@@ -472,8 +472,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     assert idp.provider is not None
     # The partners' accounts are made at the server's start: one per municipality of registry's districts table.
+    # Its monitoring port picked now, never one of the ports above: picked as it starts, before the services bind theirs,
+    # it once fell on one of them in the suite (ports a test picks lie in the same range).
+    monitoring_port = free_port(local.host, avoid={*ports.values(), identity.idp_port, local.nats_port})
     nats_store = NatsServer(
-        local.var_dir / "nats", port=local.nats_port, host=local.host, end_with_parent=True, districts_file=configured["registry"].districts_file
+        local.var_dir / "nats", port=local.nats_port, host=local.host, http_port=monitoring_port, end_with_parent=True,
+        districts_file=configured["registry"].districts_file,
     )
     nats = NatsChild("nats-server", backoff(), host=local.host, port=local.nats_port, port_variable=NATS_PORT_VARIABLE, server=nats_store)
     assert nats.server is not None
