@@ -201,6 +201,11 @@ def _shown_decimal(given: object) -> str:
     return f"a number of {sum(c.isdigit() for c in text)} digits ({text[:8]}…)"
 
 
+TEXT_LENGTHS = {"string_too_long": ("max_length", "at most"), "string_too_short": ("min_length", "at least")}
+"""pydantic's errors of a text's length (their own names kept as the rules: clients read ``string_too_long``), the bound
+in their context, and how the message says it."""
+
+
 def _rule_and_message(error: Mapping[str, Any]) -> tuple[str, str]:
     """An error of pydantic's as the 422 names it: a bound by the project's rule (:func:`bound_rule`), any other by its type."""
     named = bound_rule(error)
@@ -213,6 +218,12 @@ def _rule_and_message(error: Mapping[str, Any]) -> tuple[str, str]:
         return kind, f"must be {words}"
     if kind == "string_too_short" and (error.get("ctx") or {}).get("min_length") == 1:  # "String should have at least 1
         return kind, "must not be empty: spaces alone are no text"  # character" of a name of spaces, trimmed (tester 184 F6)
+    if kind in TEXT_LENGTHS and isinstance(length := (error.get("ctx") or {}).get(TEXT_LENGTHS[kind][0]), int):
+        # Said as the bounds are (pydantic's "String should have at most 2000 characters", tester 265 F7), with the
+        # length sent and never the text itself: it may be a note naming someone.
+        given = error.get("input")
+        sent = f", not {len(given):,}" if isinstance(given, str) else ""
+        return kind, f"must be {TEXT_LENGTHS[kind][1]} {length:,} characters long{sent}"
     if kind in ("enum", "literal_error") and (expected := (error.get("ctx") or {}).get("expected")):  # "Input should be
         return kind, f"must be one of {expected}: the API's own codes, in English"  # 'president'…" read as pydantic's (tester 232 F5)
     in_text = tuple(error.get("loc", ()))[:1] in (("query",), ("path",), ("header",))
