@@ -10,6 +10,7 @@ import pytest
 from services.registry.domain.municipalities import (
     DEFAULT_ACCEPTED_DOCUMENTS,
     AcceptedDocumentsUnchangedError,
+    AgreementNotFoundError,
     FocalPointAlreadyLeftError,
     FocalPointNotFoundError,
     Municipality,
@@ -190,6 +191,33 @@ def test_an_agreement_is_kept_with_its_commitments() -> None:
     )
     agreement = municipality.agreement(agreement_id)
     assert (agreement.title, agreement.commitments) == ("Convenio de promoción del RUOS inclusivo", ["Aceptar el CPP", "Designar un punto focal"])
+
+
+def test_an_agreements_commitments_are_redacted_once_and_the_agreement_stays() -> None:
+    municipality = comas()
+    agreement_id = municipality.sign_agreement("Convenio", date(2021, 11, 15), ["Yésica Ñáñez coordina", "Difundir el RUOS"], "Exp. 2021-0456")
+    kept = municipality.sign_agreement("Otro convenio", date(2021, 12, 1), ["Mesa de ayuda"], "Exp. 2021-0500")
+
+    assert municipality.redact_agreement_commitments(agreement_id) is True
+    agreement = municipality.agreement(agreement_id)
+    assert (agreement.title, agreement.signed_on, agreement.commitments, agreement.redacted) == (
+        "Convenio", date(2021, 11, 15), ["[redacted]", "[redacted]"], True,
+    )
+    assert municipality.agreement(kept).commitments == ["Mesa de ayuda"]
+    redacted = [e for e in municipality.collect_events() if type(e).__name__ == "AgreementCommitmentsRedacted"]
+    assert [vars(e)["agreement_id"] for e in redacted] == [agreement_id] and "Yésica" not in repr(vars(redacted[0]))
+
+    assert municipality.redact_agreement_commitments(agreement_id) is False  # asked again: nothing more recorded
+    assert municipality.collect_events() == []
+
+
+def test_an_agreement_not_of_the_municipality_is_not_found() -> None:
+    municipality = comas()
+    with pytest.raises(AgreementNotFoundError) as unknown:
+        municipality.agreement(uuid4())
+    assert (unknown.value.field, unknown.value.rule) == ("agreement_id", "known_agreement")
+    with pytest.raises(AgreementNotFoundError):
+        municipality.redact_agreement_commitments(uuid4())
 
 
 def test_neither_a_typed_nor_a_recorded_district_is_taken_for_a_near_miss() -> None:

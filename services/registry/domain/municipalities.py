@@ -8,13 +8,16 @@ points and the agreements that outlive them; districts refuse migrants'
 identity documents, so each knows which document types it accepts.
 
 A focal point is a post (an office and a role), never a person: officials'
-names are personal data and do not belong in events.
+names are personal data and do not belong in events. An agreement's
+commitments are staff's words, which may name people all the same: the
+service seals them (:mod:`services.registry.agreements`), and a redaction
+recorded here makes them read ``[redacted]``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
@@ -25,6 +28,7 @@ from services.registry.domain.postnames import people_named
 from shared.documents import DocumentType
 from shared.errors import ConflictError, DateBeforeError, NotFoundError, RuleViolationError, raise_first
 from shared.municipalities import MunicipalityReference
+from shared.sealing import REDACTED_TEXT
 
 # What a municipality accepts until the programme records otherwise: the Peruvian
 # identity documents (DNI for nationals; carné de extranjería, PTP and CPP, issued
@@ -58,6 +62,11 @@ class MunicipalityNotFoundError(NotFoundError):
 class FocalPointNotFoundError(NotFoundError):
     def __init__(self, focal_point_id: object) -> None:
         super().__init__(f"focal point {focal_point_id} is not recorded for this municipality", field="focal_point_id", rule="known_focal_point")
+
+
+class AgreementNotFoundError(NotFoundError):
+    def __init__(self, agreement_id: object) -> None:
+        super().__init__(f"agreement {agreement_id} is not recorded for this municipality", field="agreement_id", rule="known_agreement")
 
 
 class FocalPointAlreadyLeftError(ConflictError):
@@ -107,7 +116,11 @@ class Agreement:
     title: str
     signed_on: date
     commitments: list[str]
+    """Staff's words, which may name people: sealed in the store under the agreement's own key, each
+    :data:`~shared.sealing.REDACTED_TEXT` once forgotten."""
     document_reference: str
+    redacted: bool = False
+    """Whether a redaction of its commitments was recorded (``AgreementCommitmentsRedacted``)."""
 
 
 def ordered_types(types: Iterable[str]) -> list[DocumentType]:
@@ -224,7 +237,11 @@ class Municipality(Aggregate):
         return agreement_id
 
     def agreement(self, agreement_id: UUID) -> Agreement:
-        return next(a for a in self.agreements if a.agreement_id == agreement_id)
+        """The agreement; :class:`AgreementNotFoundError` (404 ``known_agreement``) for one not of this municipality."""
+        found = next((a for a in self.agreements if a.agreement_id == agreement_id), None)
+        if found is None:
+            raise AgreementNotFoundError(agreement_id)
+        return found
 
     @event("AgreementSigned")
     def _agreement_signed(
@@ -237,6 +254,24 @@ class Municipality(Aggregate):
         document_reference: str,
     ) -> None:
         self.agreements.append(Agreement(agreement_id, title, signed_on, list(commitments), document_reference))
+
+    def redact_agreement_commitments(self, agreement_id: UUID) -> bool:
+        """Record that an agreement's commitments are forgotten; False if that was recorded already (nothing recorded).
+
+        The record is what makes commitments stored in clear (an agreement signed before they were sealed, whose key
+        deletion forgets nothing) read :data:`~shared.sealing.REDACTED_TEXT` too. Raises :class:`AgreementNotFoundError`.
+        """
+        if self.agreement(agreement_id).redacted:
+            return False
+        self._agreement_commitments_redacted(municipality_id=self.municipality_id, agreement_id=agreement_id)
+        return True
+
+    @event("AgreementCommitmentsRedacted")
+    def _agreement_commitments_redacted(self, municipality_id: str, agreement_id: UUID) -> None:
+        self.agreements = [
+            replace(a, commitments=[REDACTED_TEXT] * len(a.commitments), redacted=True) if a.agreement_id == agreement_id else a
+            for a in self.agreements
+        ]
 
 
 @dataclass
