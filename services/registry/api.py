@@ -78,6 +78,8 @@ NOT_PLACED_NOR_NAMED_HERE = {503: {**NOT_PLACED[503], "description": f"{NOT_PLAC
 """A command on an OSV naming a municipality: the 503s of :data:`NOT_PLACED` and of :data:`MUNICIPALITY_NOT_NAMED_HERE`."""
 Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
 """The municipalities the caller reads: an object outside them answers 404, lists leave it out."""
+Reader = Annotated[Caller, Depends(requires(Permission.PROGRAMME_READ))]
+"""A reader of the programme's records: its scope (:data:`Reads`), and whether it reads staff's words (``may_read_staff_text``)."""
 Records = Annotated[RecordingScope, Depends(recording(Permission.RUOS_RECORD))]
 """The OSVs the caller reaches (404 outside them) and the municipalities whose RUOS decisions it records (a focal point:
 its own, the MML's for the MML's; another's is 403 ``own_municipality_ruos`` naming it)."""
@@ -476,24 +478,28 @@ def reject_application(
 @municipalities.get("", response_model=list[MunicipalityPublic])
 def list_municipalities(
     registry: RegistryDep,
-    scope: Reads,
+    caller: Reader,
     page: Paged,
     without_focal_point: Annotated[bool, Query(description="Only those with no current focal point (continuity broken).")] = False,
     name: NameQuery = None,
 ) -> list[MunicipalityPublic]:
-    """List the MML and the 43 district municipalities, optionally by name; paged (`cursor`, `limit`, `Link: rel="next"`)."""
-    found = registry.list_municipalities(without_focal_point=without_focal_point, scope=scope)
-    return [MunicipalityPublic.of(m) for m in page.of([m for m in found if matches_name(name, m.reference.name)], key=lambda m: m.reference.id)]
+    """List the MML and the 43 district municipalities, optionally by name (agreements' commitments `[withheld]` to focal points and auditors); paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    found = registry.list_municipalities(without_focal_point=without_focal_point, scope=caller.scope(Permission.PROGRAMME_READ))
+    paged = page.of([m for m in found if matches_name(name, m.reference.name)], key=lambda m: m.reference.id)
+    return [MunicipalityPublic.of(m, text=caller.may_read_staff_text) for m in paged]
 
 
 @municipalities.get("/{municipality_id}", response_model=MunicipalityPublic)
-def get_municipality(municipality_id: str, registry: RegistryDep, scope: Reads) -> MunicipalityPublic:
-    """Show a municipality: focal points, accepted identity documents and agreements, with their history.
+def get_municipality(municipality_id: str, registry: RegistryDep, caller: Reader) -> MunicipalityPublic:
+    """Show a municipality: focal points, accepted identity documents and agreements, with their history (commitments `[withheld]` to focal points and auditors).
 
     A focal point is answered 404 for another municipality as for an id that names none, in the same words as any
-    record outside its scope; a caller who sees all of Lima is told how to name a municipality.
+    record outside its scope; a caller who sees all of Lima is told how to name a municipality. An agreement's
+    commitments are staff's words, which may name people: only a reader with `personal-data:read` reads them; anyone
+    else reads each `[withheld]`, with the agreement's title, date and reference.
     """
-    return MunicipalityPublic.of(registry.get_municipality(municipality_id=municipality_id, scope=scope))
+    found = registry.get_municipality(municipality_id=municipality_id, scope=caller.scope(Permission.PROGRAMME_READ))
+    return MunicipalityPublic.of(found, text=caller.may_read_staff_text)
 
 
 @municipalities.put("/{municipality_id}/accepted-documents", response_model=MunicipalityPublic, dependencies=WRITES)
@@ -502,7 +508,8 @@ def change_accepted_documents(municipality_id: str, body: AcceptedDocumentsUpdat
     return MunicipalityPublic.of(
         registry.change_accepted_documents(
             municipality_id=municipality_id, accepted=[str(t) for t in body.accepted], changed_on=body.changed_on
-        )
+        ),
+        text=True,  # a writer (staff, a lead) reads staff's words
     )
 
 
@@ -537,7 +544,7 @@ def record_focal_point_departure(
 
 @municipalities.post("/{municipality_id}/agreements", status_code=status.HTTP_201_CREATED, response_model=AgreementPublic, dependencies=WRITES)
 def sign_agreement(municipality_id: str, body: AgreementCreate, registry: RegistryDep) -> AgreementPublic:
-    """Record an agreement signed with the municipality (records `AgreementSigned`)."""
+    """Record an agreement signed with the municipality (records `AgreementSigned`; its commitments sealed, only their count published)."""
     found, agreement_id = registry.sign_agreement(
         municipality_id=municipality_id,
         title=body.title,
@@ -545,7 +552,18 @@ def sign_agreement(municipality_id: str, body: AgreementCreate, registry: Regist
         commitments=body.commitments,
         document_reference=body.document_reference,
     )
-    return AgreementPublic.of(found.record.agreement(agreement_id))
+    return AgreementPublic.of(found.record.agreement(agreement_id), text=True)
+
+
+@municipalities.post("/{municipality_id}/agreements/{agreement_id}/redaction", response_model=AgreementPublic, dependencies=[*WRITES, TAKES_NO_BODY])
+def redact_agreement_commitments(municipality_id: str, agreement_id: UUID, registry: RegistryDep) -> AgreementPublic:
+    """Forget an agreement's commitments for good; they read `[redacted]` (deletes their key). 404 `known_agreement` for an agreement not of the municipality.
+
+    The agreement, its title, date and reference stay; the redaction is recorded (a private
+    `AgreementCommitmentsRedacted`, ids only). Asked again, it forgets nothing more and answers the same. Commitments
+    of an agreement recorded before they were sealed read `[redacted]` from then on too, but their words stay in the
+    store's event that recorded them (see README, "Free text")."""
+    return AgreementPublic.of(registry.redact_agreement_commitments(municipality_id=municipality_id, agreement_id=agreement_id), text=True)
 
 
 # The calendar of deadlines -------------------------------------------------------------

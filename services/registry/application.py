@@ -13,6 +13,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
+from services.registry.agreements import SEALED_FIELDS as AGREEMENTS_SEALED_FIELDS
+from services.registry.agreements import MunicipalAgreements
 from services.registry.corrections import OSVCorrections
 from services.registry.decreeddays import DecreedDaysRecords, shipped_non_working_days
 from services.registry.districtlookups import DistrictLookups
@@ -41,7 +43,8 @@ from services.registry.domain.ruoskeys import ruos_number_key
 from services.registry.domain.workingdays import (
     WorkingCalendar,
 )
-from services.registry.history import SEALED_FIELDS, OSVHistory
+from services.registry.history import SEALED_FIELDS as HISTORY_SEALED_FIELDS
+from services.registry.history import OSVHistory
 from services.registry.views.documentcounts import DocumentCounts
 from services.registry.views.mappeddistricts import MappedDistricts
 from shared import dryrun
@@ -58,6 +61,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_AMENDMENT_WORKING_DAYS = 5
 
+SEALED_FIELDS = {**HISTORY_SEALED_FIELDS, **AGREEMENTS_SEALED_FIELDS}
+"""Staff's words in registry's events: an OSV's history's notes and details, an agreement's commitments."""
+
 
 class RUOSFilter(StrEnum):
     """How ``GET /osvs`` narrows the list by RUOS progress."""
@@ -69,7 +75,7 @@ class RUOSFilter(StrEnum):
     EXPIRING = "expiring"
 
 
-class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, ServiceApplication):
+class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, MunicipalAgreements, ServiceApplication):
     """Maps OSVs, follows them through municipal registration (RUOS), and keeps what it knows of municipalities."""
 
     name = "registry"
@@ -633,12 +639,3 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, 
         found.record.record_focal_point_departure(focal_point_id, left_on)
         self.save(found.record)
         return found
-
-    @retried_on_collision
-    def sign_agreement(
-        self, municipality_id: str, title: str, signed_on: date, commitments: list[str], document_reference: str
-    ) -> tuple[MunicipalityRecord, UUID]:
-        found = self.get_municipality(municipality_id)
-        agreement_id = found.record.sign_agreement(title, signed_on, commitments, document_reference)
-        self.save(found.record)
-        return found, agreement_id

@@ -27,6 +27,7 @@ from services.registry.domain.ruos import (
 from services.registry.domain.workingdays import NonWorkingDay, WorkingCalendar, check_working_day
 from shared import dryrun
 from shared.documents import DocumentType
+from shared.roles import shown_text
 from shared.schemas import Command, IsoDate, Name, Text, application_rule, domain_rule, list_rules, one_visible_line
 
 
@@ -508,7 +509,11 @@ class AgreementCreate(Command):
     title: Text = Field(description="The agreement's title.")
     signed_on: IsoDate = Field(description="When it was signed.")
     commitments: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]] = Field(
-        min_length=1, max_length=50, description="What each party committed to (kept in registry; only their count is published)."
+        min_length=1,
+        max_length=50,
+        description="What each party committed to, 1-1,000 characters each: staff's words, kept sealed in registry (only their "
+        "count is published), `[withheld]` to readers without `personal-data:read`, forgotten with "
+        "`POST /municipalities/{municipality_id}/agreements/{agreement_id}/redaction`. Name roles and offices, never a person.",
     )
     document_reference: Text = Field(description="Where the signed document is filed.")
 
@@ -540,16 +545,21 @@ class AgreementPublic(BaseModel):
     agreement_id: UUID
     title: str
     signed_on: date
-    commitments: list[str]
+    commitments: list[str] = Field(
+        description="Each commitment as written, to a reader with `personal-data:read` (staff, leads); each `[withheld]` to "
+        "anyone else (a focal point, an auditor), as many as were written; each `[redacted]` to everyone once forgotten "
+        "(`POST …/agreements/{agreement_id}/redaction`)."
+    )
     document_reference: str
 
     @classmethod
-    def of(cls, agreement: Agreement) -> AgreementPublic:
+    def of(cls, agreement: Agreement, *, text: bool) -> AgreementPublic:
+        """The agreement; its commitments as written only when ``text`` (the reader may read staff's free text), else withheld."""
         return cls(
             agreement_id=agreement.agreement_id,
             title=agreement.title,
             signed_on=agreement.signed_on,
-            commitments=agreement.commitments,
+            commitments=[shown_text(c, text) for c in agreement.commitments],
             document_reference=agreement.document_reference,
         )
 
@@ -564,10 +574,13 @@ class MunicipalityPublic(BaseModel):
     accepted_documents_history: list[AcceptedDocumentsChangePublic] = Field(
         description="Every recorded change, oldest first; empty while the defaults apply."
     )
-    agreements: list[AgreementPublic]
+    agreements: list[AgreementPublic] = Field(
+        description="Every agreement, in the order recorded; their commitments `[withheld]` to readers without `personal-data:read`."
+    )
 
     @classmethod
-    def of(cls, found: MunicipalityRecord) -> MunicipalityPublic:
+    def of(cls, found: MunicipalityRecord, *, text: bool) -> MunicipalityPublic:
+        """The municipality; its agreements' commitments as written only when ``text``, else withheld."""
         record = found.record
         current = record.current_focal_point
         return cls(
@@ -580,7 +593,7 @@ class MunicipalityPublic(BaseModel):
             accepted_documents_history=[
                 AcceptedDocumentsChangePublic(accepted=c.accepted, changed_on=c.changed_on) for c in record.accepted_history
             ],
-            agreements=[AgreementPublic.of(a) for a in record.agreements],
+            agreements=[AgreementPublic.of(a, text=text) for a in record.agreements],
         )
 
 

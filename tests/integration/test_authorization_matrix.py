@@ -101,6 +101,13 @@ def _setup(clients: dict[str, TestClient]) -> dict[str, Side]:
         focal_point = created(
             registry.post(f"/municipalities/{ubigeo}/focal-points", json={"office": "Participación vecinal", "role": "Subgerente", "assigned_on": "2021-01-15"})
         )
+        # Staff's words that name a member (tester 268 F1): read by staff and leads alone, `[withheld]` to everyone else.
+        agreement = created(
+            registry.post(
+                f"/municipalities/{ubigeo}/agreements",
+                json={"title": "Convenio", "signed_on": "2021-01-20", "commitments": [f"{NAMES[side_name]} coordina"], "document_reference": "CONV-0"},
+            )
+        )
         # A second record of the organisation, for the merge: the district's roll allows it only when told it is distinct.
         duplicate = created(
             registry.post(
@@ -112,6 +119,7 @@ def _setup(clients: dict[str, TestClient]) -> dict[str, Side]:
             application_id=application["application_id"],
             municipality_id=ubigeo,
             focal_point_id=focal_point["focal_point_id"],
+            agreement_id=agreement["agreement_id"],
             duplicate_id=duplicate["id"],
         )
     for side, days in zip(sides.values(), (("2021-10-04", "2021-10-05", "2021-10-12"), ("2021-10-06", "2021-10-07", "2021-10-13"))):
@@ -281,6 +289,7 @@ def _bodies(ids: dict[str, str], side: Side, side_name: str) -> dict[tuple[str, 
             "commitments": ["Difundir el RUOS"],
             "document_reference": "CONV-1",
         },
+        ("POST", "/municipalities/{municipality_id}/agreements/{agreement_id}/redaction"): {},
         ("POST", "/non-working-days"): {"day": "2021-09-06" if side_name == OWN else "2021-09-07", "decree": "D.S. N.º 999-2021-PCM"},
         ("POST", "/non-working-days/{day}/revocation"): {"revoked_by": "D.S. que lo deja sin efecto"},
         ("POST", "/phases"): {"code": f"P-{side_name}", "name": "Otra fase", "starts_on": "2022-01-01", "ends_on": "2022-06-30"},
