@@ -273,7 +273,8 @@ class Caller:
     @property
     def may_read_staff_text(self) -> bool:
         """Whether staff's free text (a meeting's notes and its actions' words, assistance notes, an activity's description
-        and withdrawal reason, the notes and details in an OSV's history, a proposal's summary) may be shown to this caller.
+        and withdrawal reason, the notes and details in an OSV's history, an agreement's commitments, a proposal's summary)
+        may be shown to this caller.
 
         The same as :attr:`may_read_personal_data`: such text should not name anyone, but when it does it holds what
         a person's record holds (a name, a document, health, migration status), so it goes where personal data goes.
