@@ -12,8 +12,9 @@ with repeats gets ``_index``, and each repeat row ``_parent_index`` (its
 submission's ``_index``), ``_parent_table_name`` and ``_submission__uuid``.
 
 A CSV export is the main section only (Kobo leaves repeat groups out of
-CSV): semicolons or commas, UTF-8 with or without a byte-order mark, or the
-cp1252 that Excel on Windows saves. A form with repeat groups cannot be
+CSV): semicolons, commas or tabs, UTF-8 with or without a byte-order mark,
+the cp1252 that Excel on Windows saves, or the UTF-16 of Excel's "Texto
+Unicode" (:mod:`services.imports.csvtext`). A form with repeat groups cannot be
 imported from a CSV, since what the repeats held would be lost in silence.
 
 Kobo's REST Services post one submission as JSON: keys are the questions'
@@ -36,6 +37,7 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils.escape import unescape
 
+from services.imports.csvtext import UnreadableText, csv_text, delimiter_of
 from services.imports.domain.submissions import Cell, Entry, Submission
 from services.imports.forms import Form, Question, fold
 
@@ -214,12 +216,13 @@ def read_xlsx(path: Path, form: Form) -> Sheet:
 # CSV -----------------------------------------------------------------------------------------------------
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 (a byte-order mark dropped), or Windows-1252 as Excel on Windows saves CSV."""
+def read_text(path: Path) -> str:
+    """The CSV ``path`` as text, in the encodings Kobo and Excel save it in (:func:`~services.imports.csvtext.csv_text`);
+    ExportError, naming the byte and where, for a file in none of them (tester 270 F3: a traceback, exit 1)."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252")
+        return csv_text(path.read_bytes(), path.name)
+    except UnreadableText as error:
+        raise ExportError(str(error)) from None
 
 
 def read_csv(path: Path, form: Form) -> Sheet:
@@ -230,10 +233,8 @@ def read_csv(path: Path, form: Form) -> Sheet:
             "leaves out: export it as XLSX"
         )
         raise ExportError(msg)
-    text = decode(path.read_bytes())
-    first = text.split("\n", 1)[0]
-    delimiter = max(";,\t", key=first.count)
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    text = read_text(path)
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter_of(text)))
     header = rows[0] if rows else []
     layout = _layout(form, None, header)
     _check_form(form, layout, path.name)
@@ -264,10 +265,8 @@ def read_export(path: Path, form: Form) -> Sheet:
 def sniff_form(path: Path, forms: Mapping[str, Form]) -> Form:
     """The form whose questions the file's first header row names most; ExportError if none clearly does."""
     if path.suffix.lower() in (".csv", ".txt"):
-        text = decode(path.read_bytes())
-        first = text.split("\n", 1)[0]
-        delimiter = max(";,\t", key=first.count)
-        header = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+        text = read_text(path)
+        header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delimiter_of(text)), [])
     else:
         workbook = load_workbook(path, read_only=True, data_only=True)
         try:
