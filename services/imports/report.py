@@ -8,7 +8,9 @@ refused, partial; a dry run's "would be created") and its submission's ``_uuid``
 the columns of each sheet that are not the form's (a renamed question's
 answers are not imported: tester 137 F3). No answer's value, and so
 no personal data, is ever written, but a date the import could not read
-(``date_as_excel_writes_it``), which is none.
+(``date_as_excel_writes_it``) that is written as a date, which is none
+(:func:`~services.imports.domain.answers.written_as_a_date`: a date cell
+holding a document number or a name is not repeated).
 """
 
 from __future__ import annotations

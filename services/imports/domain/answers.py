@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from datetime import datetime, time
 
 from openpyxl.utils.datetime import from_excel
@@ -75,7 +76,44 @@ def date_mistake(text: str) -> str:
         if not 1 <= day <= days:
             return f"'{text}' is not a day of the calendar: {calendar.month_name[month]} {year} has {days} days"
         return f"'{text}' has a time other than 00:00: a date answer is a day, write {ACCEPTED_DATES}"
-    return f"'{text}' is not a date the import reads: write {ACCEPTED_DATES}"
+    if written_as_a_date(text):
+        return f"'{text}' is not a date the import reads: write {ACCEPTED_DATES}"
+    return (
+        "this cell holds no date, nor anything written as one (its columns shifted in Excel?), and is not repeated here, "
+        f"as it may be a person's data: write {ACCEPTED_DATES}"
+    )
+
+
+MONTHS = frozenset(
+    "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre "
+    "ene feb mar abr may jun jul ago sep sept set oct nov dic "
+    "january february march april june july august september october november december jan apr aug dec".split()
+)
+"""Month names and their short forms, in Spanish (Peru's ``setiembre`` too) and English, lower case without accents."""
+DATE_WORDS = frozenset({"de", "del", "of"})
+"""The words a date written out holds besides its month ("15 de marzo de 2021")."""
+DATE_PART = re.compile(r"[0-9]{1,2}|[0-9]{4}")
+"""A day, a month or a year as a date writes them: one or two digits, or four."""
+LONGEST_DATE = 30
+"""The most characters of a date written out ("15 de septiembre de 2021" has 24)."""
+
+
+def written_as_a_date(text: str) -> bool:
+    """Whether ``text``, a date question's answer the import could not read, was written as a date: short (at most
+    :data:`LONGEST_DATE` characters), a digit at least, and nothing but days, months and years (one or two digits, or
+    four), month names (:data:`MONTHS`), ``de`` and the separators of a date or a time (``31/09/2021``, ``15-mar-21``,
+    ``2021-03-15 10:30``, ``15 de marzo``). Only then does a message repeat it: a date column holding a document number
+    (``V-25.100.300``), a phone (``987 654 321``) or a name, its columns shifted in Excel, is a person's data (tester 270
+    F4), and a date cell's content is said back only as no personal data."""
+    if len(text) > LONGEST_DATE or not any(character.isdigit() for character in text):
+        return False
+    parts = [part for part in re.split(r"[\s/.,:+\-]+", _folded(text)) if part]
+    return all(DATE_PART.fullmatch(part) or part in MONTHS or part in DATE_WORDS for part in parts)
+
+
+def _folded(text: str) -> str:
+    """``text`` in lower case, its accents dropped (``Setiembre`` → ``setiembre``)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
 CONTROL_RULE = "control_characters"

@@ -30,7 +30,8 @@ first, never month first), ``2021-03-15``, either with a time of midnight
 (``2021-03-15 00:00:00``, a date cell saved as CSV), or an Excel serial
 (``44270``, a date cell formatted as a number, 1950–2099), and sent as ISO
 8601; anything else is refused (``date_as_excel_writes_it``) naming the cell,
-the value and these forms (:func:`iso_date`). An answer holding a control
+the value (when it is written as a date: :func:`~services.imports.domain.answers.written_as_a_date`) and these forms
+(:func:`iso_date`). An answer holding a control
 character, which the services' request guard refuses for the whole request,
 is refused on its cell (``control_characters``:
 :func:`~services.imports.domain.answers.control_character_mistake`).
@@ -202,9 +203,9 @@ class _Builder:
         """Set ``body[api_field]`` from question ``name`` when answered; record its cell (at ``path``) either way.
 
         A ``date`` answer goes as ISO 8601 (:func:`iso_date`); one in none of the forms it takes is sent as given, the row
-        refused beforehand with a :data:`DATE_RULE` problem naming the cell, the value and the forms taken. An answer
-        holding a control character is refused so too, :data:`CONTROL_RULE` on its cell (the services' guard named the
-        whole request, ``body``, and none of the row's other mistakes: tester 226 F4)."""
+        refused beforehand with a :data:`DATE_RULE` problem naming the cell, the value (when written as a date) and the
+        forms taken. An answer holding a control character is refused so too, :data:`CONTROL_RULE` on its cell (the
+        services' guard named the whole request, ``body``, and none of the row's other mistakes: tester 226 F4)."""
         question = self.form.questions.get(name)
         # An answer the post or file lacks is named by its Kobo key, group and all (cantidades/cantidad_workshop).
         sources[path or api_field] = entry.cell(name, question.xpath if question is not None else None)
