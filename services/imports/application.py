@@ -252,8 +252,9 @@ def _refusal(command: Command, answer: Answer, seen: SeenInFile | None, suggest:
     and, with ``suggest`` (the row's number, ``osv-import`` only), the ``--distinct`` that maps it all the same."""
     problems = problems_of(command, answer)
     if suggest is not None:
-        problems = suggesting_distinct(problems, answer, suggest)
-    return naming_rows(problems, answer, seen.osvs) if seen is not None else problems
+        problems = suggesting_distinct(problems, command, answer, suggest)
+    # A mapping's alone: an activity's duplicates carry their OSV's id too, which is no OSV refused as like another.
+    return naming_rows(problems, answer, seen.osvs) if seen is not None and maps_an_osv(command) else problems
 
 
 class Importer:

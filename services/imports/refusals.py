@@ -181,19 +181,31 @@ def _whole(value: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?<!\w[{joiners}]){re.escape(value)}(?!\w)(?![{joiners}]\w)")
 
 
-DUPLICATE_RECORDS = (("osv_id", "organisation", "mapped"), ("meeting_id", "meeting", "recorded"), ("activity_id", "activity", "recorded"))
-"""What a ``possible_duplicate`` names, by the id its ``possible_duplicates`` give: registry's OSVs, engagement's meetings
-and activities (tester 233 F3), each as the import's advice calls it and what it already is."""
+DUPLICATE_RECORDS = {
+    "mapping": ("osv_id", "organisation", "mapped"),
+    "meeting": ("meeting_id", "meeting", "recorded"),
+    "activity": ("activity_id", "activity", "recorded"),
+}
+"""What a ``possible_duplicate`` of a command names, by the command (:func:`_duplicate_record`): registry's OSVs,
+engagement's meetings and activities (tester 233 F3), each by the id its ``possible_duplicates`` give it, as the import's
+advice calls it and what it already is. An activity's give its OSV's id too (``osv_id``), which is not the record's
+(tester 270 F2: the advice gave ``--distinct 2=<the OSV's id>``, which engagement refuses)."""
 
 
-def _duplicates_named(answer: Answer) -> tuple[list[str], str, str] | None:
-    """The ids a ``possible_duplicate`` answer names, with what they are (:data:`DUPLICATE_RECORDS`); None for none."""
+def _duplicate_record(command: Command) -> tuple[str, str, str]:
+    """:data:`DUPLICATE_RECORDS` of ``command``: an OSV's mapping (registry's), an activity, or a meeting."""
+    if command.service == "registry":
+        return DUPLICATE_RECORDS["mapping"]
+    return DUPLICATE_RECORDS["activity" if command.path == "/activities" else "meeting"]
+
+
+def _duplicates_named(command: Command, answer: Answer) -> tuple[list[str], str, str] | None:
+    """The ids of the records like ``command``'s a ``possible_duplicate`` answer names, with what they are
+    (:data:`DUPLICATE_RECORDS`); None for none."""
     found = answer.body.get("possible_duplicates") if isinstance(answer.body, dict) else None
-    for id_field, record, already in DUPLICATE_RECORDS:
-        ids = [str(d[id_field]) for d in found or () if isinstance(d, dict) and d.get(id_field)]
-        if ids:
-            return ids, record, already
-    return None
+    id_field, record, already = _duplicate_record(command)
+    ids = [str(d[id_field]) for d in found or () if isinstance(d, dict) and d.get(id_field)]
+    return (ids, record, already) if ids else None
 
 
 def _advice_cut(message: str) -> str:
@@ -202,10 +214,11 @@ def _advice_cut(message: str) -> str:
     return message.partition(" If it is another organisation")[0].partition(" If this is another ")[0]
 
 
-def suggesting_distinct(problems: list[Problem], answer: Answer, row: int) -> list[Problem]:
-    """A ``possible_duplicate`` refusal (registry's of a mapping, engagement's of a meeting or an activity) with its
-    advice in the import's terms: ``--distinct <row>=<the ids it names>``."""
-    named = _duplicates_named(answer)
+def suggesting_distinct(problems: list[Problem], command: Command, answer: Answer, row: int) -> list[Problem]:
+    """A ``possible_duplicate`` refusal of ``command`` (registry's of a mapping, engagement's of a meeting or an activity)
+    with its advice in the import's terms: ``--distinct <row>=<the ids of the records it names>``, in the words of the
+    record (an organisation "mapped already", a meeting or an activity "recorded already")."""
+    named = _duplicates_named(command, answer)
     if named is None:
         return problems
     ids, record, already = named
