@@ -112,6 +112,7 @@ from services.imports.schemachecks import (
     first_entries,
     given_again,
     schema_errors,
+    unsent_mistakes,
     without_document,
 )
 from services.registry.domain.duplicates import name_key, possible_duplicates
@@ -459,15 +460,17 @@ class Importer:
         else it could not read: :data:`LEFT_OUT_RULES`): with the mistakes a dry run of its commands without those
         answers finds in its other cells (the API's words on the answers themselves left out: the import's are said),
         so the row is not fixed one mistake per round (tester 137 F6: a date then an enum, run after run; tester 226 F4:
-        a vertical tab in one member's name hid another's DNI of 7 digits). Any other value it could not read: its own
-        problems only. Nothing is recorded.
+        a vertical tab in one member's name hid another's DNI of 7 digits). Any other value it could not send (a meeting
+        without its OSV, an answer that is no text): its own problems, with what its commands' request schemas say of its
+        other cells, without a request (:func:`~services.imports.schemachecks.unsent_mistakes`: tester 270 F6). Nothing
+        is recorded.
 
         An answer is left out of the commands whose own cell could not be read only: left out of every entry's, another
         entry's date the import read and engagement refuses (before the earliest date, a board role for a minor on that
         day) went unsaid (helper 200). One in a list (an action's due day) is left out of its item."""
         own = [p for p in row.problems if p.rule not in CHECKED_ANYWAY]
         if row.repeats or any(p.rule not in LEFT_OUT_RULES for p in own):
-            return in_entries_order(row, row.problems)
+            return in_entries_order(row, [*row.problems, *unsent_mistakes(row)])
         cells = {p.cell for p in own}
         commands = [replace(command, body=_without(command.body, command.sources, cells)) for command in row.commands]
         checked = self.run_row(replace(row, commands=commands, problems=[], repeats=[]), dry_run=True, seen=seen, joins=False)

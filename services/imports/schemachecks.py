@@ -6,8 +6,10 @@ schema says what the service's 422 would, in the service's words (:func:`shared.
 every service answers a refused body with). A Kobo submission of 5,000 wrong members made 5,000 dry runs, 25 to 40 s of
 the webhook and of engagement, to count errors nobody is shown.
 
-Only the schemas of commands a row holds many of are here: engagement's ``POST /members`` (a members' submission makes
-one per entry of ``miembros``); a row's other commands are one each, sent as they are.
+The schemas are those of the commands a row holds many of, engagement's ``POST /members`` (a members' submission makes
+one per entry of ``miembros``), and of a meeting and an activity, for a row that cannot be sent (:func:`unsent_mistakes`: a
+meeting without its OSV, which its path names, told only "osv: Field required" where engagement would list every field
+missing: tester 270 F6). A row's other commands are sent as they are.
 
 The problems listed are the service's own answers, but a person given again in a row (:func:`given_again`): refused
 for that before anything is sent, their entry is checked by its schema, and the dry run of the entry that gave their
@@ -24,12 +26,14 @@ sent, nor told).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from services.engagement.fieldschemas import ActivityCreate, MeetingCreate
 from services.engagement.schemas import MemberCreate
 from services.imports.domain.commands import DUPLICATE_RULE, Command, Problem, Row
 from services.imports.refusals import problems_in, scrub
@@ -37,15 +41,25 @@ from shared.problems import MAX_LISTED_ERRORS, request_errors
 
 REQUEST_SCHEMAS: Mapping[tuple[str, str], type[BaseModel]] = {
     ("engagement", "/members"): MemberCreate,
+    ("engagement", "/osvs/{osv_id}/meetings"): MeetingCreate,
+    ("engagement", "/activities"): ActivityCreate,
 }
-"""(service, path) of a command → the request schema the service reads its body with."""
+"""(service, path) of a command → the request schema the service reads its body with (a path's parameters as the service's
+route names them)."""
+A_MEETINGS_PATH = re.compile(r"/osvs/[^/]*/meetings")
+"""A meeting's path, whatever its OSV (none, for a submission without one)."""
+
+
+def _schema_of(command: Command) -> type[BaseModel] | None:
+    path = "/osvs/{osv_id}/meetings" if A_MEETINGS_PATH.fullmatch(command.path) else command.path
+    return REQUEST_SCHEMAS.get((command.service, path))
 
 
 def schema_errors(command: Command) -> list[dict[str, Any]] | None:
     """The errors the service's 422 would list for ``command``'s body by its schema alone (``{"field", "rule", "message"}``,
     the first :data:`~shared.problems.MAX_LISTED_ERRORS`, as the service lists them), or None when the schema takes the body
     or this module knows no schema for the command (:data:`REQUEST_SCHEMAS`): only the service can say then."""
-    schema = REQUEST_SCHEMAS.get((command.service, command.path))
+    schema = _schema_of(command)
     if schema is None:
         return None
     try:  # as FastAPI reads a JSON body: the object parsed, in Python mode
@@ -112,3 +126,17 @@ def given_again(command: Command, first: list[Problem]) -> list[Problem]:
     cell = command.cell_for("document_number")
     said = [p for p in first if p.field == "document_number" and p.rule == DUPLICATE_RULE]
     return [*(Problem(cell, p.field, p.rule, scrub(p.message, command.personal)) for p in said), *found]
+
+
+def unsent_mistakes(row: Row) -> list[Problem]:
+    """What the services' request schemas say of the commands of a row refused before anything is sent, for what the
+    import could not send (a meeting without its OSV, an answer that is no text), on the cells the row's own problems do
+    not name: the Kobo webhook's answer to an empty meeting named its OSV alone, then, the OSV given, every field missing
+    (tester 270 F6). Checked without a request (:func:`schema_errors`), in the service's words; what only the service sees
+    (an OSV unknown, a day in the future by its clock) is said once the row can be sent."""
+    cells = {problem.cell for problem in row.problems}
+    found: list[Problem] = []
+    for command in row.commands:
+        errors = schema_errors(command)
+        found += [p for p in problems_in(command, {"errors": errors}) if p.cell not in cells] if errors else []
+    return found
