@@ -126,8 +126,10 @@ def problems_in(command: Command, body: dict[str, Any], status: int = 422) -> li
         api_field = error.get("field")
         rule = str(error.get("rule") or status)
         expected = command.expected_at(api_field) if rule in CHOICE_RULES else None
+        listed = command.list_at(api_field) if rule in ID_RULES else None
         message = (
             f"expected one of the form's choices: {expected}" if expected is not None
+            else chosen_from(listed) if listed is not None
             else IN_A_CELL.get(rule) or scrub(str(error.get("message") or body.get("detail") or ""), command.personal)
         )
         found.append(Problem(command.cell_for(api_field), api_field or "", rule, message))
@@ -140,6 +142,31 @@ IN_A_CELL = {
 }
 """The API's words for a rule that speak of JSON ("written as a JSON number"), as a promoter filling a cell or a Kobo
 question reads them (tester 36b F5)."""
+
+
+ID_RULES = frozenset({"uuid_parsing", "uuid_type"})
+"""The API's rules for a value that is no id ("must be an id: 32 hexadecimal digits…"): for an answer the form chooses from
+a file (the OSV, from ``osvs.csv``), said as where the form's ids come from (:func:`chosen_from`)."""
+
+
+def chosen_from(file: str) -> str:
+    """What a cell answering a question chosen from ``file`` must hold, an answer that is no id refused (an OSV's name typed
+    in the cell ``osv``: tester 270 F7). The answer is not repeated: a cell of a shifted column may hold a person's data."""
+    if file == OSV_LIST:
+        return (
+            "must be the id of the OSV, as the form's OSV list gives it: the form chooses the OSV from osvs.csv, the list "
+            "`osv-import osvs --output osvs.csv` writes from registry's OSVs and that is attached to the form on Kobo "
+            "(its column name holds each OSV's id, label its name and district); choose the OSV there, or copy its id "
+            "from that file into this cell (32 hexadecimal digits in groups of 8-4-4-4-12), never the OSV's name"
+        )
+    return (
+        f"must be the value of one of the form's choices, as its list {file} gives them in its column name (not a "
+        "choice's label)"
+    )
+
+
+OSV_LIST = "osvs.csv"
+"""The file the forms choose an OSV from (written by ``osv-import osvs``)."""
 
 
 CHOICE_RULES = frozenset({"enum", "literal_error"})

@@ -110,6 +110,9 @@ class Command:
     choices: dict[str, str] = field(default_factory=dict)
     """Each field of the body answered by a select question → what the form takes there (:meth:`Form.expected`: its
     labels and codes), for a refusal of a value that is none of them to say so in the form's words."""
+    lists: dict[str, str] = field(default_factory=dict)
+    """Each field of the body answered by a question choosing from a file (``select_one_from_file osvs.csv``: the OSV)
+    → that file, for a refusal of a value that is no id to say where the form's ids come from (tester 270 F7)."""
 
     def cell_for(self, api_field: str | None) -> Cell:
         """The cell behind a field an API named (the nearest one known, else the command's row)."""
@@ -125,6 +128,10 @@ class Command:
     def as_the_api_reads(self) -> dict[str, Any]:
         """The body as the API reads it, field by field (``read_as``): the answers compared with another row's."""
         return _read(self.body, self.read_as, "")
+
+    def list_at(self, api_field: str | None) -> str | None:
+        """The file the form chooses a field's answer from (``osvs.csv``), or None when no such question answered it."""
+        return self.lists.get(api_field or "")
 
     def expected_at(self, api_field: str | None) -> str | None:
         """What the form takes for a field an API named (``sex``, ``focus_areas.2``: the nearest field known), or None
@@ -164,6 +171,8 @@ class _Builder:
         self.choices: dict[str, str] = {}
         """What the form takes for each field a select question answered, by the field's path in its command's body; the
         form's builder gives each command the ones of its own fields (:meth:`expected_in`)."""
+        self.lists: dict[str, str] = {}
+        """The file each field a ``select_one_from_file`` question answered is chosen from, by the field's path."""
         self.problems: list[Problem] = [
             Problem(cell, cell.column, NOT_AN_ANSWER_RULE, "Kobo sends each answer as text or a number; this is a JSON object, "
                     "array or true/false, which the import does not read as an answer")
@@ -229,11 +238,14 @@ class _Builder:
         return value
 
     def expect(self, api_field: str, name: str) -> None:
-        """Note what the form takes for ``api_field`` when question ``name`` is a select (:meth:`Form.expected`)."""
+        """Note what the form takes for ``api_field`` when question ``name`` is a select (:meth:`Form.expected`), or the
+        file it chooses from (``select_one_from_file``)."""
         question = self.form.questions.get(name)
         expected = self.form.expected(question) if question is not None else None
         if expected is not None:
             self.choices[api_field] = expected
+        if question is not None and question.type.endswith("_from_file") and question.list_name:
+            self.lists[api_field] = question.list_name
 
     def expected_in(self, sources: Mapping[str, Cell]) -> dict[str, str]:
         """What the form takes for each of a command's fields (``sources``) a select question answered."""
@@ -368,6 +380,7 @@ def osv_meeting(b: _Builder) -> Row:
     sources: dict[str, Cell] = {}
     osv = b.value(main, "osv")
     sources["osv_id"] = main.cell("osv")
+    b.expect("osv_id", "osv")
     for api_field, name in (
         ("held_on", "fecha"),
         ("mode", "modalidad"),
@@ -462,6 +475,7 @@ def row_of(form: Form, submission: Submission, *, spreadsheet: bool = True) -> R
     row.problems[:0] = builder.problems
     for command in row.commands:
         command.choices = builder.expected_in(command.sources)
+        command.lists = {api_field: builder.lists[api_field] for api_field in command.sources if api_field in builder.lists}
     seen: dict[tuple[str, str], Cell] = {}
     for place, command in enumerate(row.commands):
         if command.document is None:
