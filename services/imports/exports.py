@@ -20,6 +20,13 @@ imported from a CSV, since what the repeats held would be lost in silence.
 Kobo's REST Services post one submission as JSON: keys are the questions'
 group paths, a repeat is a list of objects keyed by their own full paths.
 
+A submission edited in Kobo gets a new ``_uuid`` (and ``meta/instanceID``);
+since 2025 Kobo keeps ``meta/rootUuid``, the ``_uuid`` it was first sent
+with, the same across its edits, and an edit carries ``meta/deprecatedID``:
+both are read, in an export (headed with or without their group ``meta/``)
+and in a post, so that an edit is keyed as the submission it edits
+(:attr:`Submission.key_uuid`).
+
 Nothing here checks a value: the APIs do. Columns the form does not name are
 ignored, and listed (:attr:`Sheet.ignored`), so a renamed column shows.
 """
@@ -38,14 +45,16 @@ from openpyxl import load_workbook
 from openpyxl.utils.escape import unescape
 
 from services.imports.csvtext import UnreadableText, csv_text, delimiter_of
-from services.imports.domain.submissions import Cell, Entry, Submission
+from services.imports.domain.submissions import DEPRECATED_ID, ROOT_UUID, Cell, Entry, Submission, kobo_uuid
 from services.imports.forms import Form, Question, fold
 
 KOBO_COLUMNS = frozenset(
     {"_uuid", "_submission_time", "_id", "_index", "_parent_index", "_parent_table_name", "_validation_status", "_notes",
      "_status", "_submitted_by", "__version__", "_tags", "meta/instanceid", "instanceid", "formhub/uuid", "_xform_id_string",
-     "_attachments", "_geolocation", "_version_", "meta/rootuuid", "meta/deprecatedid"}
+     "_attachments", "_geolocation", "_version_", "meta/rootuuid", "rootuuid", "meta/deprecatedid", "deprecatedid"}
 )
+"""Kobo's own columns (folded: :func:`~services.imports.forms.fold`), never listed as ignored. ``meta/...`` ones are
+headed without their group (``rootUuid``) in an export made without "include groups in headers"."""
 
 
 class ExportError(ValueError):
@@ -141,6 +150,14 @@ def _meta(layout: _Layout, row: list[Any], name: str) -> str | None:
     return plain(row[place]) if place is not None and place < len(row) else None
 
 
+def _ids(layout: _Layout, row: list[Any]) -> dict[str, Any]:
+    """A main row's Kobo ids as :class:`Submission` takes them: its ``_uuid``, its ``meta/rootUuid`` without ``uuid:``
+    (headed ``rootUuid`` without groups in headers) and whether it has a ``meta/deprecatedID`` (an edit)."""
+    root = _meta(layout, row, "meta/rootuuid") or _meta(layout, row, "rootuuid")
+    deprecated = _meta(layout, row, "meta/deprecatedid") or _meta(layout, row, "deprecatedid")
+    return {"uuid": _meta(layout, row, "_uuid"), "root_uuid": kobo_uuid(root), "deprecated": kobo_uuid(deprecated) is not None}
+
+
 def _check_form(form: Form, layout: _Layout, sheet: str) -> None:
     if not layout.columns and not layout.options:
         msg = f"sheet {sheet!r} has none of the columns of the form {form.form_id!r}: is it an export of another form?"
@@ -178,8 +195,8 @@ def read_xlsx(path: Path, form: Form) -> Sheet:
         if all(plain(v) is None for v in row):
             continue
         submission = Submission(
-            uuid=_meta(layout, row, "_uuid"), main=_entry(layout, main_name, number, row, form),
-            submitted_at=_meta(layout, row, "_submission_time"),
+            main=_entry(layout, main_name, number, row, form), submitted_at=_meta(layout, row, "_submission_time"),
+            **_ids(layout, row),
         )
         result.submissions.append(submission)
         index = _meta(layout, row, "_index")
@@ -244,9 +261,9 @@ def read_csv(path: Path, form: Form) -> Sheet:
             continue
         result.submissions.append(
             Submission(
-                uuid=_meta(layout, row, "_uuid"),
                 main=_entry(layout, path.name, number, row, form),
                 submitted_at=_meta(layout, row, "_submission_time"),
+                **_ids(layout, row),
             )
         )
     return result
@@ -299,14 +316,15 @@ def from_kobo_json(data: Mapping[str, Any], form: Form) -> Submission:
     main = Entry("webhook", 1)
     by_path = {q.xpath: q for q in form.questions.values()}
     by_name = {q.name: q for q in form.questions.values()}
-    given = {name: data.get(name) for name in ("_uuid", "meta/instanceID")}
+    given = {name: data.get(name) for name in ("_uuid", "meta/instanceID", ROOT_UUID, DEPRECATED_ID)}
     unread = [name for name, value in given.items() if isinstance(value, (dict, list, bool))]  # no text: not read as one
+    read = {name: value for name, value in given.items() if name not in unread}
     submission = Submission(
-        uuid=(_text(given["_uuid"]) if "_uuid" not in unread else "")
-        or (_text(given["meta/instanceID"]).removeprefix("uuid:") if "meta/instanceID" not in unread else "")
-        or None,
+        uuid=_text(read.get("_uuid")) or _text(read.get("meta/instanceID")).removeprefix("uuid:") or None,
         main=main,
         submitted_at=_text(data.get("_submission_time")) or None,
+        root_uuid=kobo_uuid(read.get(ROOT_UUID)),
+        deprecated=kobo_uuid(read.get(DEPRECATED_ID)) is not None,
     )
     submission.not_answers += [Cell(main.sheet, main.row, name) for name in unread]  # refused, naming it (tester 33c F5)
 

@@ -11,6 +11,11 @@ option (1 or 0); Kobo's own columns after the questions (``_id``,
 ``_status``, ``_submitted_by``, ``__version__``, ``_tags``, and ``_index``
 on a section with repeats), and on each repeat row ``_parent_table_name``,
 ``_parent_index`` and the submission's own columns as ``_submission_<name>``.
+A Kobo since 2025 adds ``meta/rootUuid`` (``uuid:`` and the ``_uuid`` the
+submission was first sent with) and, on an edit, ``meta/deprecatedID``
+(``uuid:`` and the replaced version's ``_uuid``): headed ``rootUuid`` and
+``deprecatedID`` without groups in headers (``meta``). Kobo gives an edit
+a new ``_uuid`` (:meth:`Answers.edited`).
 CSV: the main section only, ``;`` between values, every value quoted.
 """
 
@@ -38,6 +43,22 @@ class Answers:
     values: dict[str, Any]
     repeats: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     uuid: str = field(default_factory=lambda: str(uuid4()))
+    root_uuid: str | None = None
+    """The ``_uuid`` an edit's submission was first sent with (its ``meta/rootUuid``); None for a submission never edited."""
+    deprecated_id: str | None = None
+    """The ``_uuid`` of the version an edit replaced (its ``meta/deprecatedID``); None for a submission never edited."""
+
+    def edited(self, values: dict[str, Any] | None = None, repeats: dict[str, list[dict[str, Any]]] | None = None) -> Answers:
+        """This submission edited in Kobo: its answers changed by ``values`` (``repeats`` given: those instead), a new
+        ``_uuid``, the same ``meta/rootUuid``, and a ``meta/deprecatedID`` naming this version."""
+        return Answers(
+            {**self.values, **(values or {})}, self.repeats if repeats is None else repeats,
+            root_uuid=self.root_uuid or self.uuid, deprecated_id=self.uuid,
+        )
+
+    def meta(self) -> tuple[str, str]:
+        """Its ``meta/rootUuid`` and ``meta/deprecatedID`` as Kobo writes them (``""`` for none)."""
+        return f"uuid:{self.root_uuid or self.uuid}", f"uuid:{self.deprecated_id}" if self.deprecated_id else ""
 
 
 def _label(form: Form, question: Question, language: int | None) -> str:
@@ -77,19 +98,24 @@ def _cell(form: Form, question: Question, option: str | None, answers: Mapping[s
     return value
 
 
-def export_rows(form: Form, submissions: Sequence[Answers], language: int | None = None) -> dict[str, list[list[Any]]]:
-    """The export's sheets as rows, header first: ``language`` None for XML values, 0 Spanish, 1 English labels."""
+def export_rows(
+    form: Form, submissions: Sequence[Answers], language: int | None = None, meta: str | None = None
+) -> dict[str, list[list[Any]]]:
+    """The export's sheets as rows, header first: ``language`` None for XML values, 0 Spanish, 1 English labels.
+    ``meta``: None for a Kobo before 2025 (no ``meta/rootUuid``), ``"meta/"`` with groups in headers, ``""`` without."""
     main_columns = _columns(form, None, language)
     indexed = bool(form.repeats)
-    main_header = [h for h, _, _ in main_columns] + list(SUBMISSION_COLUMNS) + (["_index"] if indexed else [])
+    kobo = [*SUBMISSION_COLUMNS, *((f"{meta}rootUuid", f"{meta}deprecatedID") if meta is not None else ())]
+    main_header = [h for h, _, _ in main_columns] + kobo + (["_index"] if indexed else [])
     title = re.sub(r"[\[\]:*?/\\]", "_", form.title)[:31]  # as Kobo names a sheet: no character Excel refuses
     sheets: dict[str, list[list[Any]]] = {title: [main_header]}
     repeat_columns = {r: _columns(form, r, language) for r in form.repeats}
     for repeat, columns in repeat_columns.items():
-        header = [h for h, _, _ in columns] + ["_parent_table_name", "_parent_index"] + [f"_submission_{c}" for c in SUBMISSION_COLUMNS]
+        header = [h for h, _, _ in columns] + ["_parent_table_name", "_parent_index"] + [f"_submission_{c}" for c in kobo]
         sheets[repeat[:31]] = [header]
     for index, submission in enumerate(submissions, start=1):
         own = [index, submission.uuid, f"2021-05-{index % 28 + 1:02d}T10:15:00", "", "", "submitted_via_web", "promotora", "vXyZ", ""]
+        own += list(submission.meta()) if meta is not None else []
         row = [_cell(form, q, o, submission.values, language) for _, q, o in main_columns] + own + ([index] if indexed else [])
         sheets[title].append(row)
         for repeat, columns in repeat_columns.items():
@@ -100,10 +126,12 @@ def export_rows(form: Form, submissions: Sequence[Answers], language: int | None
     return sheets
 
 
-def write_xlsx(path: Path, form: Form, submissions: Sequence[Answers], language: int | None = None) -> Path:
+def write_xlsx(
+    path: Path, form: Form, submissions: Sequence[Answers], language: int | None = None, meta: str | None = None
+) -> Path:
     workbook = Workbook()
     workbook.remove(workbook.active)
-    for name, rows in export_rows(form, submissions, language).items():
+    for name, rows in export_rows(form, submissions, language, meta).items():
         sheet = workbook.create_sheet(name)
         for row in rows:
             sheet.append(row)
@@ -111,15 +139,19 @@ def write_xlsx(path: Path, form: Form, submissions: Sequence[Answers], language:
     return path
 
 
-def write_csv(path: Path, form: Form, submissions: Sequence[Answers], language: int | None = None, encoding: str = "utf-8") -> Path:
-    rows = next(iter(export_rows(form, submissions, language).values()))
+def write_csv(
+    path: Path, form: Form, submissions: Sequence[Answers], language: int | None = None, encoding: str = "utf-8",
+    meta: str | None = None,
+) -> Path:
+    rows = next(iter(export_rows(form, submissions, language, meta).values()))
     with path.open("w", newline="", encoding=encoding) as file:
         csv.writer(file, delimiter=";", quoting=csv.QUOTE_ALL).writerows(rows)
     return path
 
 
-def kobo_json(form: Form, submission: Answers) -> dict[str, Any]:
-    """The JSON Kobo's REST Services post for one submission (XML values, keys by group path)."""
+def kobo_json(form: Form, submission: Answers, *, root_uuid: bool = False) -> dict[str, Any]:
+    """The JSON Kobo's REST Services post for one submission (XML values, keys by group path); ``root_uuid``: with its
+    ``meta/rootUuid`` (and an edit's ``meta/deprecatedID``), as a Kobo since 2025 posts it."""
     data: dict[str, Any] = {
         "_id": 101,
         "_uuid": submission.uuid,
@@ -135,6 +167,11 @@ def kobo_json(form: Form, submission: Answers) -> dict[str, Any]:
         "_notes": [],
         "_submitted_by": None,
     }
+    if root_uuid:
+        root, deprecated = submission.meta()
+        data["meta/rootUuid"] = root
+        if deprecated:
+            data["meta/deprecatedID"] = deprecated
     for question in form.in_section(None):
         if question.name in submission.values:
             data[question.xpath] = str(submission.values[question.name])

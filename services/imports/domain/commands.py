@@ -39,7 +39,13 @@ is refused on its cell (``control_characters``:
 Each command's ``Idempotency-Key`` is the submission's ``_uuid`` and the
 command's place in it (``kobo:<_uuid>:osv_members:miembros/2``), so the same
 submission imported twice, or posted twice by Kobo, is carried out once.
-A row without a ``_uuid`` (a spreadsheet not exported by Kobo) is keyed by a
+Where Kobo gives a ``meta/rootUuid`` (since 2025), the key is made from it
+(its ``uuid:`` left out) instead (:attr:`Submission.key_uuid`): an edit in
+Kobo gets a new ``_uuid`` but keeps the ``meta/rootUuid``, which is the
+``_uuid`` it was first sent with, so the edit is keyed as the submission it
+edits (refused if it differs: the services hold the key for the first
+version), and a submission never edited is keyed as before.
+A row without either (a spreadsheet not exported by Kobo) is keyed by a
 digest of its answers instead; a ``_uuid`` of other than visible ASCII by a
 digest of it (:func:`key_part`), and a key over 255 characters is a digest
 of itself (:meth:`_Builder.key`).
@@ -184,8 +190,8 @@ class _Builder:
         ]
         """Answers the import cannot read (a date in none of the forms it takes), found while building the commands."""
         self.prefix = (
-            f"kobo:{key_part(submission.uuid)}:{form.form_id}"
-            if submission.uuid
+            f"kobo:{key_part(submission.key_uuid)}:{form.form_id}"
+            if submission.key_uuid
             else f"row:{_digest(form.form_id, submission)}:{form.form_id}"
         )
 

@@ -69,14 +69,33 @@ class Entry:
         return self.cells.get(name) or Cell(self.sheet, self.row, header or name)
 
 
+ROOT_UUID = "meta/rootUuid"
+"""Kobo's (since 2025) id of a submission as first sent, ``uuid:`` and its first ``_uuid``: the same across its edits,
+where each edit gets a ``_uuid`` and a ``meta/instanceID`` of its own (kobotoolbox/kpi#5435, #6672)."""
+DEPRECATED_ID = "meta/deprecatedID"
+"""The OpenRosa ``instanceID`` (``uuid:`` and the ``_uuid``) of the version an edit replaced: given on an edit only."""
+
+
+def kobo_uuid(value: object) -> str | None:
+    """A ``meta/rootUuid`` or ``meta/instanceID`` as a ``_uuid`` is written, without its ``uuid:`` namespace; None for blank."""
+    text = "" if value is None else str(value).strip().removeprefix("uuid:").strip()
+    return text or None
+
+
 @dataclass
 class Submission:
-    """One submission: its main row and its repeat groups' rows, and Kobo's ``_uuid`` for it."""
+    """One submission: its main row and its repeat groups' rows, and Kobo's ids for it.
+
+    ``uuid`` is its ``_uuid``, shown in the report and the webhook's answer: Kobo gives each edit a new one.
+    ``root_uuid`` is its :data:`ROOT_UUID` without ``uuid:``, the ``_uuid`` it was first sent with (None from a Kobo
+    before 2025, which has none); ``deprecated`` whether it carries a :data:`DEPRECATED_ID`, which Kobo gives an edit."""
 
     uuid: str | None
     main: Entry
     repeats: dict[str, list[Entry]] = field(default_factory=dict)
     submitted_at: str | None = None
+    root_uuid: str | None = None
+    deprecated: bool = False
     not_answers: list[Cell] = field(default_factory=list)
     """Where a webhook post gave a question a JSON object, array or ``true``/``false``: Kobo posts each answer as text
     (or a number), so none is read as one (``{"a": 1}`` would be recorded as the text ``{'a': 1}``); the row is refused
@@ -84,3 +103,16 @@ class Submission:
     not_groups: list[Cell] = field(default_factory=list)
     """Where a webhook post gave a repeat group other than a list (``"miembros": {}``), or one of its entries other than
     an object of answers: refused, rule ``kobo_answer`` too, saying what a group is."""
+
+    @property
+    def key_uuid(self) -> str | None:
+        """What its commands' Idempotency-Keys are made from: ``root_uuid`` when Kobo gave one, so that an edit is keyed
+        as the submission it edits; else ``uuid`` (a submission never edited has ``root_uuid`` = ``uuid``, so it is keyed
+        as before Kobo gave one); None for neither (keyed by its answers)."""
+        return self.root_uuid or self.uuid
+
+    @property
+    def edited(self) -> bool:
+        """Whether Kobo says this is an edit of a submission sent before: ``deprecated``, or a ``root_uuid`` other than
+        its ``uuid``."""
+        return self.deprecated or (self.root_uuid is not None and self.uuid is not None and self.root_uuid != self.uuid)
