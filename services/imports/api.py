@@ -10,7 +10,10 @@ Services → Authentication: Basic) and serve this over HTTPS.
 
 The submission is checked and recorded as a row of ``osv-import``
 (:class:`~services.imports.application.Importer`): all its commands as a dry
-run first, then for real, keyed by its ``_uuid``. The webhook calls the
+run first, then for real, keyed by its ``meta/rootUuid`` (its ``_uuid``
+from a Kobo before 2025, which posts none): an edit Kobo posts, with a new
+``_uuid``, is keyed as the submission it edits, and refused when it differs
+(:func:`~services.imports.refusals.edited_since`). The webhook calls the
 services with its own token (client credentials, client ``osv-imports``,
 role ``importer``: it records, and reads nobody's data). Kobo retries a post that failed, and a person can resend
 one: a submission carried out already is answered 200 and records nothing.

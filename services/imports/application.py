@@ -34,7 +34,9 @@ F2). A key used for another request (``same_request: false``: an earlier
 version of the row, corrected in Kobo since, or a request of
 someone else's sent under the submission's key first) refuses the row
 (:func:`key_taken`): nothing of it is recorded, and the person importing must
-look at what the services hold. A key recorded before the services told the
+look at what the services hold. An edit in Kobo has a new ``_uuid`` but the
+``meta/rootUuid`` its keys are made from (since 2025): refused so, it is told
+it was edited in Kobo since (:func:`edited_since`). A key recorded before the services told the
 two apart (no ``same_request``) is taken, as it was then, for recorded, with
 the note that a correction, if there was one, was not applied.
 
@@ -101,6 +103,7 @@ from services.imports.exports import Cell
 from services.imports.refusals import (
     DUPLICATE_OSV_RULE,
     LAGGING_FIELDS,
+    edited_since,
     naming_rows,
     problems_of,
     recorded_otherwise,
@@ -325,8 +328,14 @@ class Importer:
         ``seen``: the earlier rows of the same file (:meth:`run` keeps it), to compare this one with and to add it to.
         ``joins``: False for a row refused already, checked for its other mistakes only
         (:meth:`_with_the_others_mistakes`): compared with the earlier rows all the same, it records nothing, so it is
-        not added to them.
+        not added to them. A row Kobo says is an edit, refused for a key taken, is told it was edited in Kobo since
+        (:func:`~services.imports.refusals.edited_since`).
         """
+        result = self._run_row(row, dry_run=dry_run, seen=seen, joins=joins)
+        result.problems = edited_since(row, result.problems)
+        return result
+
+    def _run_row(self, row: Row, *, dry_run: bool, seen: SeenInFile | None, joins: bool) -> RowResult:
         if row.problems:
             return RowResult(row, Outcome.REFUSED, self._with_the_others_mistakes(row, seen))
         row = self._marked_distinct(row)

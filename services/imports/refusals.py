@@ -94,6 +94,26 @@ def key_taken(command: Command) -> Problem:
     )
 
 
+def edited_since(row: Row, problems: Iterable[Problem]) -> list[Problem]:
+    """``problems`` of ``row``, each key taken by another request (:func:`key_taken`) said as what it most likely is when
+    Kobo says the submission is an edit (:attr:`~services.imports.domain.submissions.Submission.edited`): the submission
+    corrected in Kobo after an earlier version of it was recorded. Its key is made from its ``meta/rootUuid``, the same
+    for every version, and the services hold it for the version recorded first (tester 270 F1: keyed by the edit's new
+    ``_uuid``, the edit was recorded as a second meeting). Any other problem, or a row not edited, as it is."""
+    problems = list(problems)
+    if not row.submission.edited:
+        return problems
+    message = (
+        "this submission was edited in Kobo after an earlier version of it was recorded (Kobo gave the edit a new _uuid "
+        "and a meta/deprecatedID naming the version it replaced; its meta/rootUuid, which its key is made from, stays the "
+        "submission's first): the services hold its key for that version, so nothing of the edit is recorded now, and "
+        "nothing is recorded twice. Look at what they hold for this submission and make the edit's changes with the "
+        f"service's own command ({correction_of(row.commands)}); if what they hold is no version of this submission, "
+        "someone sent a request of their own under its key first: tell the platform's administrators"
+    )
+    return [replace(p, message=message) if (p.rule, p.field) == (KEY_REUSED_RULE, "Idempotency-Key") else p for p in problems]
+
+
 def problems_of(command: Command, answer: Answer) -> list[Problem]:
     """A refusal as problems on the cells at fault, in the API's words, scrubbed of the command's personal data;
     a key taken by another request as :func:`key_taken`."""

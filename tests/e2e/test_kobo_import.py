@@ -327,8 +327,9 @@ def test_rows_another_account_recorded_are_already_there_not_refused(
 def test_a_row_corrected_in_kobo_after_its_import_is_never_dropped_without_a_word(
     system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The promoter fixes the mapping date of a submission already imported (Kobo keeps its _uuid); the coordinator
-    imports the export again. The import records nothing twice and cannot apply the change: it says so (tester 24b).
+    """The mapping date of a submission already imported is changed under its _uuid (in the spreadsheet: Kobo gives an
+    edit a new _uuid and keeps its meta/rootUuid, tests/e2e/test_kobo_edits.py); the coordinator imports the file again.
+    The import records nothing twice and cannot apply the change: it says so (tester 24b).
     The service says the key was used for another request, which may as well be someone else's sent under the
     submission's key first ("key squatting"): the row is refused, for the person importing to look at, not taken for
     recorded."""

@@ -352,3 +352,37 @@ def test_a_date_as_kobo_writes_it_is_read_and_a_day_the_calendar_lacks_is_said_s
     assert date_mistake("12/31/2021 10:00").endswith("write 31/12/2021 for December 31, 2021, with no time (a date answer is a day)")
     assert date_mistake("12/31/2021 00:00").endswith("write 31/12/2021 for December 31, 2021")  # a day's time is taken
     assert date_mistake("15/03/21").startswith("'15/03/21' is not a date the import reads: write 15/03/2021 (day first)")
+
+
+KEY_TAKEN = Answer(422, {"errors": [{"field": None, "rule": "idempotency_key_reused", "message": "used before"}],
+                         "same_request": False}, False)
+
+
+def test_a_submission_edited_in_kobo_refused_for_its_key_is_told_it_was_edited_there() -> None:
+    """Tester 270 F1: Kobo gives an edit a new ``_uuid``; keyed by its ``meta/rootUuid`` (the submission's first
+    ``_uuid``), the edit is another request under the keys of the version recorded, which the services refuse. The row
+    is told so: edited in Kobo since (``meta/deprecatedID``), what to correct the record with; nothing sent for real.
+    A row of several commands is refused on its dry runs, a row of one on its real request."""
+    from services.imports.refusals import KEY_REUSED_RULE
+
+    roster = Row(Submission("v", Entry("main", 2), root_uuid="u", deprecated=True), [command(1), command(2)])
+    services = FakeServices(dry={command(2).key: KEY_TAKEN})
+    result = Importer(services).run_row(roster, dry_run=False)
+    assert result.outcome is Outcome.REFUSED and all(dry for _, dry in services.sent)
+    [problem] = result.problems
+    assert (problem.cell, problem.field, problem.rule) == (command(2).where, "Idempotency-Key", KEY_REUSED_RULE)
+    assert "edited in Kobo after an earlier version of it was recorded" in problem.message
+    assert "meta/deprecatedID" in problem.message and "meta/rootUuid" in problem.message
+    assert "POST /members/{id}/correction" in problem.message
+
+    mapping = Command("registry", "/osvs", {"name": "Olla"}, "kobo:u:osv_mapping:osv", Cell("main", 2, ""), {}, ())
+    edited = Row(Submission("v", Entry("main", 2), root_uuid="u", deprecated=True), [mapping])
+    for dry_run in (True, False):
+        services = FakeServices(dry={mapping.key: KEY_TAKEN}, real={mapping.key: KEY_TAKEN})
+        [problem] = Importer(services).run_row(edited, dry_run=dry_run).problems
+        assert "edited in Kobo" in problem.message and "PATCH /osvs/{id}" in problem.message
+
+    # The same _uuid with other answers (a cell changed by hand, an export of a Kobo without meta/rootUuid): as before.
+    same = Row(Submission("u", Entry("main", 2)), [mapping])
+    [problem] = Importer(FakeServices(real={mapping.key: KEY_TAKEN})).run_row(same, dry_run=False).problems
+    assert "edited in Kobo" not in problem.message and "used before for another request" in problem.message

@@ -1,0 +1,168 @@
+"""A submission corrected in Kobo after it was recorded is refused as an edit, never recorded again as a new fact.
+
+Tester 270 F1: Kobo gives an edited submission a new ``_uuid`` (and ``meta/instanceID``), and since 2025 keeps its
+``meta/rootUuid`` (the ``_uuid`` it was first sent with) with a ``meta/deprecatedID`` naming the version it replaced.
+Keyed by the new ``_uuid``, a meeting whose date the promoter corrected in Kobo was imported again, "1 created", and
+posted again to the webhook, 201: engagement held two ``FollowUpMeetingHeld`` for one meeting. Served for real: registry,
+engagement, ``osv-import`` and the webhook against them.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from devtools.embedded import free_port
+from devtools.identity import IdentityProvider
+from services.imports.api import create_app as imports_app
+from services.imports.cli import main as osv_import
+from services.imports.forms import shipped
+from services.imports.settings import ImportSettings
+from shared.auth import AuthSettings
+from tests.e2e.test_kobo_import import feed, report_rows, stored
+from tests.e2e.test_kobo_import_field_records import mapped_osv, meetings_of
+from tests.support.identity import IssuedTokens
+from tests.support.kobo import Answers, kobo_json, write_xlsx
+from tests.support.served import ServedApp, served_system
+
+pytestmark = pytest.mark.timeout(300)
+
+MEETING, MEMBERS = shipped()["osv_meeting"], shipped()["osv_members"]
+HOOK_SECRET = "kobo-hook-secret-for-the-tests"
+EDITED = "edited in Kobo after an earlier version of it was recorded"
+
+
+@pytest.fixture
+def system(tmp_path: Path, nats_server: Any) -> Iterator[tuple[Any, dict[str, ServedApp]]]:
+    with served_system(tmp_path / "var", nats_server.url) as running:
+        yield running
+
+
+def a_meeting(osv: str, held_on: str) -> Answers:
+    return Answers(
+        {"osv": osv, "fecha": held_on, "modalidad": "in_person", "temas": "project_follow_up finances", "otros_asistentes": 4},
+        {"acciones": [{"descripcion": "Presentar boletas de compra", "responsable": "tesorera", "fecha_limite": "2021-10-30"}]},
+    )
+
+
+def held(served: dict[str, ServedApp]) -> int:
+    """How many meetings engagement's feed says were held."""
+    return [e["type"] for e in feed(served["engagement"].url)].count("FollowUpMeetingHeld")
+
+
+def test_an_export_holding_a_meeting_edited_in_kobo_since_its_import_is_refused_and_nothing_is_recorded_twice(
+    system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, served = system
+    connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    osv = mapped_osv(served, connection, tmp_path)
+    meeting = a_meeting(osv, "12/10/2021")
+
+    # Imported from an export without meta/rootUuid (a Kobo before 2025, or an import made before it was read).
+    assert osv_import([str(write_xlsx(tmp_path / "reunion.xlsx", MEETING, [meeting])), *connection]) == 0
+    assert "1 created, 0 already there, 0 refused" in capsys.readouterr().out
+    # The same submission, never edited, in today's export (meta/rootUuid = uuid:<its _uuid>): keyed as then.
+    assert osv_import([str(write_xlsx(tmp_path / "reunion.xlsx", MEETING, [meeting], meta="meta/")), *connection]) == 0
+    assert "0 created, 1 already there, 0 refused" in capsys.readouterr().out
+    events = stored(served["engagement"])
+
+    # The promoter corrects the date in Kobo: a new _uuid, the same meta/rootUuid, a meta/deprecatedID.
+    edit = meeting.edited({"fecha": "11/10/2021"})
+    export = write_xlsx(tmp_path / "reunion_editada.xlsx", MEETING, [edit], meta="meta/")
+    for dry_run, report, said in (["--dry-run"], "dry-run-report", "0 would be created"), ([], "import-report", "0 created"):
+        assert osv_import([*dry_run, str(export), *connection]) == 1
+        out = capsys.readouterr().out
+        assert f"{said}, 0 already there, 1 refused" in out and "[idempotency_key_reused]" in out and EDITED in out
+        [problem] = report_rows(tmp_path / f"reunion_editada.{report}.xlsx")
+        assert (problem[1], problem[3], problem[4]) == (2, "Idempotency-Key", "idempotency_key_reused")
+        assert EDITED in problem[5] and "meta/deprecatedID" in problem[5]
+        [row] = report_rows(tmp_path / f"reunion_editada.{report}.xlsx", "Rows")
+        assert row[2] == edit.uuid  # the report's _uuid column: the edit's own
+
+    assert stored(served["engagement"]) == events  # nothing recorded, nothing twice
+    assert held(served) == 1
+    assert [m["held_on"] for m in meetings_of(served, osv)] == ["2021-10-12"]
+
+    # Edited again in Kobo: the same meta/rootUuid still, refused the same.
+    again = edit.edited({"fecha": "10/10/2021"})
+    assert osv_import([str(write_xlsx(tmp_path / "reunion_editada.xlsx", MEETING, [again], meta="")), *connection]) == 1
+    assert EDITED in capsys.readouterr().out
+    assert stored(served["engagement"]) == events
+
+
+def test_a_roster_edited_in_kobo_since_its_import_registers_nobody_twice(
+    system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A members' submission is a command per person: the edit corrects one person's document. The entries it did not
+    change are the requests recorded; the corrected one is refused, and so the whole row, as an edit."""
+    _, served = system
+    connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    osv = mapped_osv(served, connection, tmp_path)
+    rosa = {"nombre_completo": "Rosa Huamán Quispe", "tipo_documento": "DNI", "numero_documento": "41234567",
+            "nacionalidad": "PE", "sexo": "F", "rol": "member", "fecha_ingreso": "2021-04-01"}
+    ana = {**rosa, "nombre_completo": "Ana Ríos Salas", "numero_documento": "41234568"}
+    roster = Answers({"osv": osv}, {"miembros": [rosa, ana]})
+    assert osv_import([str(write_xlsx(tmp_path / "socios.xlsx", MEMBERS, [roster], meta="meta/")), *connection]) == 0
+    assert "1 created, 0 already there, 0 refused" in capsys.readouterr().out
+    events = stored(served["engagement"])
+
+    edit = roster.edited(repeats={"miembros": [rosa, {**ana, "numero_documento": "41234569"}]})
+    assert osv_import([str(write_xlsx(tmp_path / "socios.xlsx", MEMBERS, [edit], meta="meta/")), *connection]) == 1
+    assert "0 created, 0 already there, 1 refused" in capsys.readouterr().out
+    [problem] = report_rows(tmp_path / "socios.import-report.xlsx")
+    assert (problem[0], problem[1], problem[3], problem[4]) == ("miembros", 3, "Idempotency-Key", "idempotency_key_reused")
+    assert EDITED in problem[5] and "POST /members/{id}/correction" in problem[5]
+    assert stored(served["engagement"]) == events
+    assert [e["type"] for e in feed(served["engagement"].url)].count("MemberJoined") == 2
+
+
+@pytest.fixture
+def hook(system: tuple[Any, dict[str, ServedApp]], identity_provider: IdentityProvider) -> Iterator[ServedApp]:
+    _, served = system
+    settings = ImportSettings(
+        registry_url=served["registry"].url, engagement_url=served["engagement"].url,
+        kobo_hooks={"osv_meeting": HOOK_SECRET}, client_secret=identity_provider.client_secret("osv-imports"),
+    )
+    running = ServedApp(imports_app(settings, auth_settings=AuthSettings(issuer=identity_provider.issuer)), free_port()).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def post(hook: ServedApp, submission: dict[str, Any]) -> httpx.Response:
+    basic = base64.b64encode(f"osv_meeting:{HOOK_SECRET}".encode()).decode()
+    return httpx.post(f"{hook.url}/kobo/osv_meeting/submissions", json=submission, headers={"Authorization": f"Basic {basic}"}, timeout=60)
+
+
+def test_a_meeting_kobo_posts_again_once_edited_is_refused_by_the_webhook_and_recorded_once(
+    system: tuple[Any, dict[str, ServedApp]], hook: ServedApp, tokens: IssuedTokens, tmp_path: Path
+) -> None:
+    _, served = system
+    connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    osv = mapped_osv(served, connection, tmp_path)
+    meeting = a_meeting(osv, "2021-10-20")
+
+    first = post(hook, kobo_json(MEETING, meeting, root_uuid=True))
+    assert first.status_code == 201, first.text
+    assert first.json()["uuid"] == meeting.uuid
+    events = stored(served["engagement"])
+    # Posted again as a Kobo before 2025 posts it (no meta/rootUuid): the same keys, already there.
+    assert post(hook, kobo_json(MEETING, meeting)).status_code == 200
+
+    edit = meeting.edited({"fecha": "2021-10-19"})
+    refused = post(hook, kobo_json(MEETING, edit, root_uuid=True))
+
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert (error["field"], error["rule"]) == ("Idempotency-Key", "idempotency_key_reused")
+    assert EDITED in error["message"] and "meta/deprecatedID" in error["message"]
+    assert meeting.uuid not in refused.text and edit.uuid not in refused.text  # Kobo's log names no id
+    assert stored(served["engagement"]) == events
+    assert held(served) == 1
+    assert [m["held_on"] for m in meetings_of(served, osv)] == ["2021-10-20"]
