@@ -62,3 +62,32 @@ def test_copies_of_one_roster_are_one_submission_sent_with_the_first_rows_answer
 
     assert [row.problems for row in (first, *copies)] == [[], [], []]
     assert all(copy.commands[0].body is first.commands[0].body for copy in copies)
+
+
+def test_two_versions_of_one_submission_in_a_file_are_refused_as_such_naming_its_root_uuid() -> None:
+    """Two exports put together, from before and after an edit in Kobo: two rows of one ``meta/rootUuid`` (the key, since
+    tester 270 F1) and two ``_uuid`` s. They are not "rows with the _uuid" of each other: each is told it is another
+    version of the same submission, on its ``meta/rootUuid``."""
+    first = Row(Submission("u", Entry("main", 2), root_uuid="u"), [member(1, 2, "Ana Quispe")])
+    edit = Row(Submission("v", Entry("main", 3), root_uuid="u", deprecated=True), [member(1, 3, "Ana Quispe Ríos")])
+
+    same_key_other_answers([first, edit])
+
+    assert [[(p.cell, p.field, p.rule) for p in row.problems] for row in (first, edit)] == [
+        [(Cell("main", 2, "meta/rootUuid"), "meta/rootUuid", SAME_KEY_RULE)],
+        [(Cell("main", 3, "meta/rootUuid"), "meta/rootUuid", SAME_KEY_RULE)],
+    ]
+    assert "the meta/rootUuid of row 3 of sheet 'main'" in first.problems[0].message
+    assert "two versions of one submission" in edit.problems[0].message and "Quispe" not in edit.problems[0].message
+
+
+def test_a_copy_in_an_export_with_root_uuids_is_told_to_clear_both_ids() -> None:
+    """A row copied in the spreadsheet keeps both ``_uuid`` and ``meta/rootUuid``: cleared of its ``_uuid`` alone it
+    would still be keyed by the other, so the advice names both."""
+    first = Row(Submission("u", Entry("main", 2), root_uuid="u"), [member(1, 2, "Ana Quispe")])
+    copy = Row(Submission("u", Entry("main", 3), root_uuid="u"), [member(1, 3, "Rosa Huamán")])
+
+    same_key_other_answers([first, copy])
+
+    assert "the _uuid of row 2 of sheet 'main'" in copy.problems[0].message
+    assert "clear its _uuid and meta/rootUuid (a row without them is keyed by its answers)" in copy.problems[0].message

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.imports.domain.commands import Command, Problem, Row
-from services.imports.domain.submissions import Cell, entry_of
+from services.imports.domain.submissions import ROOT_UUID, Cell, entry_of
 
 SAME_KEY_RULE = "same_uuid_other_answers"
 """Two rows of one file making a command under one Idempotency-Key (one Kobo ``_uuid``) with other answers."""
@@ -116,7 +116,8 @@ def _cells_differing(row: Row, other: _Version) -> list[Cell]:
 
 def same_uuid(row: Row, other: Row, cells: Sequence[Cell] = ()) -> Problem:
     """``row`` has the ``_uuid`` (Kobo's key for a submission) of ``other`` of the same file, with other answers, in
-    ``cells`` (of ``row``): named by their columns, never their values."""
+    ``cells`` (of ``row``): named by their columns, never their values. Two rows of one ``meta/rootUuid`` and two
+    ``_uuid`` s are two versions of one submission (edited in Kobo between two exports put together), told so."""
     main = row.submission.main
     columns = list(
         dict.fromkeys(
@@ -127,13 +128,25 @@ def same_uuid(row: Row, other: Row, cells: Sequence[Cell] = ()) -> Problem:
         )
     )
     differing = f" (they differ in {', '.join(columns)})" if columns else ""
+    if row.submission.uuid != other.submission.uuid:  # keyed by one meta/rootUuid: two versions of one submission
+        return Problem(
+            main.cell(ROOT_UUID),
+            ROOT_UUID,
+            SAME_KEY_RULE,
+            f"this row has the meta/rootUuid of {entry_of(other.where)} (Kobo's id for one submission, the same across its "
+            f"edits) and another _uuid, with other answers{differing}: two versions of one submission, edited in Kobo "
+            "between them, and the import would record only one of them. Keep the row of the version to record (Kobo's "
+            "latest export has only the latest); a copy made in the spreadsheet, clear its _uuid and meta/rootUuid (a row "
+            "without them is keyed by its answers); no row with this meta/rootUuid is imported until then",
+        )
+    cleared = "its _uuid and meta/rootUuid (a row without them" if row.submission.root_uuid else "its _uuid (a row without one"
     return Problem(
         main.cell("_uuid"),
         "_uuid",
         SAME_KEY_RULE,
         f"this row has the _uuid of {entry_of(other.where)} (Kobo's key for one submission) with other answers{differing}: "
-        "the import would record only one of them. If one is a copy made in the spreadsheet, clear its _uuid (a row "
-        "without one is keyed by its answers); no row with this _uuid is imported until then, copies included",
+        f"the import would record only one of them. If one is a copy made in the spreadsheet, clear {cleared} "
+        "is keyed by its answers); no row with this _uuid is imported until then, copies included",
     )
 
 
