@@ -379,3 +379,28 @@ def test_a_dissolved_osvs_backlog_and_its_applications_rejection_are_recorded_af
     copy = replayed(osv)
     assert (copy.dissolved_on, copy.contact_lost_since, copy.open_application) == (date(2021, 12, 1), date(2021, 11, 1), None)
     assert RUOSDocument.CROQUIS in copy.documents_ready
+
+
+def test_a_redaction_of_the_history_is_recorded_once_with_the_version_only_and_taken_from_a_dissolved_or_merged_osv() -> None:
+    """The record is what makes a note stored in clear (before registry sealed the history's words) read ``[redacted]``:
+    deleting a key forgets nothing of a note never sealed."""
+    osv, survivor = mapped_osv(), mapped_osv()
+    osv.lose_contact(date(2021, 6, 1), "Llamar a la señora Yusmary Cordero")
+    osv.dissolve(date(2021, 9, 1), DissolutionReason.INACTIVE, "se mudó con Yusmary")
+    osv.collect_events()
+
+    assert osv.redact_history_text(2) is True and osv.redact_history_text(3) is True  # a dissolved OSV's notes too
+    redactions = osv.collect_events()
+    assert [(get_topic(type(e)), {k: v for k, v in vars(e).items() if not k.startswith("originator") and k != "timestamp"}) for e in redactions] == [
+        ("services.registry.domain.osvs:OSV.HistoryTextRedacted", {"redacted_version": 2}),
+        ("services.registry.domain.osvs:OSV.HistoryTextRedacted", {"redacted_version": 3}),
+    ]
+    assert osv.redacted_history == {2, 3} and mapped_osv().redacted_history == frozenset()
+
+    assert osv.redact_history_text(2) is False  # asked again: nothing more recorded
+    assert osv.collect_events() == []
+
+    survivor.lose_contact(date(2021, 6, 1), "Yusmary")
+    other = mapped_osv()
+    survivor.merge_into(other, date(2021, 8, 1))
+    assert survivor.redact_history_text(2) is True and replayed(survivor).redacted_history == {2}

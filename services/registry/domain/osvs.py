@@ -3,7 +3,8 @@
 Pure: the OSV aggregate, the events it records and the named errors of its
 rules. Each step of its RUOS application (:mod:`.ruos`) is an event of the
 OSV. Staff notes (an observation's detail, why contact was lost, why an
-OSV dissolved) may mention people: they stay in registry's store.
+OSV dissolved) may mention people: they stay in registry's store, and a
+redaction recorded here (:mod:`.historyredactions`) makes one read ``[redacted]``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from services.registry.domain.details import (
     OSVKind,
     kept_details,
 )
+from services.registry.domain.historyredactions import HistoryRedactions
 from services.registry.domain.lifecycle import Lifecycle
 from services.registry.domain.mappingdates import MappingDateCorrections
 from services.registry.domain.naming import NameCorrections
@@ -109,9 +111,9 @@ class DocumentsMissingError(ConflictError):
 
 # The OSV ------------------------------------------------------------------
 
-class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, Lifecycle, Aggregate):
+class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, Lifecycle, HistoryRedactions, Aggregate):
     """A neighbourhood organisation the programme has mapped (mixins: the deadlines a decree moves; name, mapping day fixed;
-    contact, dissolution and merges)."""
+    contact, dissolution and merges; staff's words in its history forgotten)."""
 
     @event("OSVMapped")
     def __init__(
