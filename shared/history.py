@@ -19,7 +19,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from shared.actors import RecordedBy
+from shared import dryrun
+from shared.actors import Actor, RecordedBy, current_actor
 from shared.roles import WITHHELD_TEXT
 from shared.sealing import Seal, withheld
 
@@ -48,11 +49,16 @@ def stored_history(app: ServiceApplication, aggregate_id: UUID, text: bool = Tru
 
     The fields ``app.SEALED_FIELDS`` names for an event's type as written (or ``[redacted]``) when ``text``, else
     each (not null) reads :data:`~shared.roles.WITHHELD_TEXT`. Scope is the caller's: check it before (an empty list
-    for an id the store does not hold).
+    for an id the store does not hold). In a dry run (:mod:`shared.dryrun`), the events it would have stored follow, as
+    the real command's answer reads them (a redaction's record, say).
     """
     actors = app.actors_of(aggregate_id)
+    overlay = dryrun.current()
+    rehearsed = [e for e in overlay.events if e.originator_id == aggregate_id] if overlay is not None else []
+    if rehearsed and app.actors is not None:  # who the real save would record
+        actors.update({e.originator_version: current_actor() or Actor.system(app.name) for e in rehearsed})
     recorded = []
-    for event in app.events.get(aggregate_id):
+    for event in [*app.events.get(aggregate_id), *rehearsed]:
         data = {k: v for k, v in event.__dict__.items() if k not in EVENT_BOOKKEEPING}
         if not text:
             seal = app.SEALED_FIELDS.get(type(event))

@@ -258,10 +258,12 @@ def merge_osvs(osv_id: UUID, body: OSVMergeCreate, registry: RegistryDep, scope:
 
 
 @osvs.post("/{osv_id}/history/{version}/redaction", response_model=list[EventRecordPublic], dependencies=[*WRITES, TAKES_NO_BODY])
-def redact_history_text(
-    osv_id: UUID, version: Annotated[int, Path(ge=1, le=MAX_POSITION)], registry: RegistryDep
-) -> list[EventRecordPublic]:
-    """Forget for good the staff's words in one event of the OSV's history; they read `[redacted]` (deletes their key)."""
+def redact_history_text(osv_id: UUID, version: Annotated[int, Path(ge=1, le=MAX_POSITION)], registry: RegistryDep) -> list[EventRecordPublic]:
+    """Forget for good the staff's words in one event of the OSV's history; they read `[redacted]` (deletes their key).
+
+    The event and its facts stay; the redaction is recorded (a private `HistoryTextRedacted`, the version only), and the
+    answer is the OSV's history as it then reads. Asked again, it records nothing more and answers the same. Words stored
+    before registry sealed them read `[redacted]` from then on too, but stay in the stored event (see README, "Free text")."""
     return [EventRecordPublic.of(e) for e in registry.redact_history_text(osv_id=osv_id, version=version)]
 
 

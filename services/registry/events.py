@@ -37,9 +37,10 @@ catalogue.keeps_private(
     DistrictRoll.MergedNameKept, DistrictRoll.NameCorrected, DistrictRoll.FormerNameKept, OSV.DuplicateAbsorbed,
 )
 
-# That an agreement's commitments were forgotten (ids only; the key that sealed them is deleted right after): staff's
-# words were never published, so partners have nothing to forget.
-catalogue.keeps_private(Municipality.AgreementCommitmentsRedacted)
+# That an agreement's commitments, or the staff's words in one event of an OSV's history, were forgotten (ids and the
+# version only; the key that sealed them is deleted right after): staff's words were never published, so partners have
+# nothing to forget.
+catalogue.keeps_private(Municipality.AgreementCommitmentsRedacted, OSV.HistoryTextRedacted)
 
 # The record of each request carried out under an Idempotency-Key (what it saved,
 # a fingerprint of the request): the service's own bookkeeping for safe retries.

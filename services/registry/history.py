@@ -1,5 +1,6 @@
 """An OSV's history, the auditors' trail of the events registry stored (:mod:`shared.history`): the staff's words in it
-sealed and withheld from readers who may not read them, and forgotten one event at a time; a mixin of
+sealed and withheld from readers who may not read them, and forgotten one event at a time (the redaction recorded on the
+OSV, :mod:`services.registry.domain.historyredactions`, and the event's key deleted); a mixin of
 :class:`services.registry.application.Registry`, which gives it the OSV and the store."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from services.registry.domain.osvs import OSV
 from shared.errors import NotFoundError, RuleViolationError
 from shared.history import RecordedEvent, stored_history
 from shared.roles import ALL_LIMA, MunicipalScope
-from shared.sealing import free_text, text_key
+from shared.sealing import REDACTED_TEXT, Seal, free_text, text_key, withheld
+from shared.store import retried_on_collision
 
 
 def _history_text(event: Any) -> UUID:
@@ -26,6 +28,9 @@ SEALED_FIELDS = {
     OSV.OSVDissolved: free_text("note", key_of=_history_text),
 }
 """Staff's words in an OSV's history (an observation's detail, a rejection's, contact-lost and dissolution notes): sealed."""
+
+SEALS_BY_TYPE: dict[str, Seal] = {kind.__name__: seal for kind, seal in SEALED_FIELDS.items()}
+""":data:`SEALED_FIELDS` by the name an event of the history is read under (``ContactLost``…)."""
 
 COUNTS_OF_REFUSED_DOCUMENTS = {
     OSV.RUOSApplicationSubmitted.__name__: ("board_members_with_unaccepted_documents", "members_with_unaccepted_documents"),
@@ -49,6 +54,7 @@ class NoFreeTextError(RuleViolationError):
 class OSVHistory:
     if TYPE_CHECKING:
         def get_osv(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> OSV: ...
+        def save(self, *objs: Any, **kwargs: Any) -> Any: ...
         def forget_text(self, aggregate_id: UUID, up_to_version: int, *text_keys: UUID, from_version: int = 1) -> None: ...
 
     def osv_history(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True) -> list[RecordedEvent]:
@@ -57,28 +63,42 @@ class OSVHistory:
 
         The staff's words (:data:`SEALED_FIELDS`) as written when ``text`` (a reader who may read them, see
         :attr:`shared.roles.Caller.may_read_staff_text`, the readers of personal data), else each reads
-        :data:`~shared.roles.WITHHELD_TEXT`; so too :data:`COUNTS_OF_REFUSED_DOCUMENTS`, else null.
+        :data:`~shared.roles.WITHHELD_TEXT`; so too :data:`COUNTS_OF_REFUSED_DOCUMENTS`, else null. Those of an event
+        whose redaction the OSV recorded (:attr:`~services.registry.domain.osvs.OSV.redacted_history`) read
+        :data:`~shared.sealing.REDACTED_TEXT` to every reader, a note stored in clear before registry sealed them too.
         """
-        self.get_osv(osv_id, scope)
+        osv = self.get_osv(osv_id, scope)
         history = stored_history(self, osv_id, text)
-        if not text:
-            for recorded in history:
+        for recorded in history:
+            if recorded.version in osv.redacted_history and recorded.type in SEALS_BY_TYPE:
+                recorded.data.update(withheld(recorded.data, SEALS_BY_TYPE[recorded.type], REDACTED_TEXT))
+            if not text:
                 for field in COUNTS_OF_REFUSED_DOCUMENTS.get(recorded.type, ()):
                     if field in recorded.data:
                         recorded.data[field] = None
         return history
 
+    @retried_on_collision
     def redact_history_text(self, osv_id: UUID, version: int) -> list[RecordedEvent]:
-        """Forget for good the staff's words one event of the OSV's history holds (its key is deleted); the event stays.
+        """Forget for good the staff's words one event of the OSV's history holds: they read ``[redacted]`` from then
+        on; the event and its facts stay. The OSV's history as it reads then.
 
-        For a note that named a person, or said what it should not. Asked
-        again, it deletes nothing more and answers the same.
+        For a note that named a person, or said what it should not. The redaction is recorded first (a private
+        ``HistoryTextRedacted`` on the OSV, the version only), then the key that sealed the words is deleted, and every
+        kept answer about the OSV from that version on. Words stored before registry sealed them are in clear in their
+        event: the record makes them read ``[redacted]``, but they stay in the stored event (the log is append-only and
+        hash-chained). An event whose words are forgotten already (or that holds none: a note left null) records
+        nothing: asked again, it deletes nothing more and answers the same. 404 ``known_osv``; 404 ``known_version`` for
+        a version the OSV has no event at; 422 ``event_with_free_text`` for an event of a kind that holds no staff text.
         """
         osv = self.get_osv(osv_id)
         recorded = next((e for e in self.osv_history(osv_id) if e.version == version), None)
         if recorded is None:
             raise HistoryEventNotFoundError(version)
-        if not any(kind.__name__ == recorded.type for kind in SEALED_FIELDS):
+        seal = SEALS_BY_TYPE.get(recorded.type)
+        if seal is None:
             raise NoFreeTextError(recorded.type)
+        if withheld(recorded.data, seal, REDACTED_TEXT) != recorded.data and osv.redact_history_text(version):
+            self.save(osv)  # first: words stored in clear read [redacted] from then on
         self.forget_text(osv_id, osv.version, text_key(osv_id, version), from_version=version)  # answers before it never held it
         return self.osv_history(osv_id)
