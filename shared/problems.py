@@ -225,7 +225,9 @@ def _rule_and_message(error: Mapping[str, Any]) -> tuple[str, str]:
         sent = f", not {len(given):,}" if isinstance(given, str) else ""
         return kind, f"must be {TEXT_LENGTHS[kind][1]} {length:,} characters long{sent}"
     if kind in ("enum", "literal_error") and (expected := (error.get("ctx") or {}).get("expected")):  # "Input should be
-        return kind, f"must be one of {expected}: the API's own codes, in English"  # 'president'…" read as pydantic's (tester 232 F5)
+        # "Input should be 'president'…" read as pydantic's (tester 232 F5); "in English" was said of PASAPORTE and CEDULA_VE
+        # too (tester 276): the codes are the API's, in whichever language, and are not translated.
+        return kind, f"must be one of {expected}: the API's own codes, written as listed, not translated"
     in_text = tuple(error.get("loc", ()))[:1] in (("query",), ("path",), ("header",))
     plain = PLAIN_MESSAGES_IN_TEXT.get(kind) if in_text else None
     return kind, plain or PLAIN_MESSAGES.get(kind, str(error.get("msg", "")).removeprefix("Value error, "))

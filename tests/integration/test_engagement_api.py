@@ -257,8 +257,8 @@ def test_a_value_none_of_the_apis_codes_is_told_the_codes_in_plain_words_not_pyd
 
     problem = assert_problem(response, 422)
     assert [(e["field"], e["rule"], e["message"]) for e in problem["errors"]] == [
-        ("sex", "enum", "must be one of 'F', 'M' or 'X': the API's own codes, in English"),
-        ("role", "enum", "must be one of 'president', 'board_member' or 'member': the API's own codes, in English"),
+        ("sex", "enum", "must be one of 'F', 'M' or 'X': the API's own codes, written as listed, not translated"),
+        ("role", "enum", "must be one of 'president', 'board_member' or 'member': the API's own codes, written as listed, not translated"),
     ]
 
 

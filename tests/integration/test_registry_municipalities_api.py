@@ -125,6 +125,14 @@ def test_a_bad_change_of_accepted_documents_is_422_and_writes_nothing(registry: 
     assert head(registry) == 0
 
 
+def test_a_document_type_not_listed_is_told_the_codes_as_they_are_written_not_as_english(registry: TestClient) -> None:
+    # "the API's own codes, in English" was said of PASAPORTE and CEDULA_VE (tester 276).
+    answer = registry.put(f"/municipalities/{SJL}/accepted-documents", json={"accepted": ["DNI", "CARNET"], "changed_on": "2021-09-01"})
+    [error] = answer.json()["errors"]
+    assert "'CEDULA_VE'" in error["message"] and "written as listed, not translated" in error["message"], error
+    assert "English" not in error["message"]
+
+
 def test_an_agreement_outlives_the_focal_points_and_only_its_count_of_commitments_is_published(registry: TestClient) -> None:
     commitments = ["Aceptar el CPP y la cédula venezolana en el RUOS", "Mantener un punto focal designado"]
     response = registry.post(
