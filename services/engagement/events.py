@@ -294,6 +294,7 @@ catalogue.keeps_private(
     FollowUp.FollowUpOpened,
     FollowUp.MeetingTextRedacted,  # ids only; the text's key is deleted right after
     FollowUp.AssistanceNoteRedacted,
+    Activity.ActivityTextRedacted,  # no text: an activity's words forgotten, its key deleted right after
     OSVActivities.ActivityIndexOpened,
     OSVActivities.ActivityIndexed,
     NeedsRecord.NeedsRecordOpened,

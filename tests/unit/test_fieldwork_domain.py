@@ -34,6 +34,7 @@ from services.engagement.domain.overdue import FollowUpStanding, overdue_for_fol
 from services.engagement.events import catalogue
 from shared.errors import ConflictError, DomainError, RuleViolationError
 from shared.outputs import OutputKind
+from shared.sealing import REDACTED_TEXT
 
 TODAY = date(2025, 6, 15)
 OSV_ID = uuid4()
@@ -467,6 +468,47 @@ def test_an_activity_reported_by_mistake_is_withdrawn_once_and_the_reason_stays_
     with pytest.raises(ConflictError) as error:
         activity.withdraw("otra vez", today=TODAY)
     assert field_and_rule(error) == ("reason", "withdraw_once")
+
+
+def replayed(events: list[Any]) -> Any:
+    """The aggregate rebuilt from ``events`` (as a restart reads them back)."""
+    copy = None
+    for domain_event in events:
+        copy = domain_event.mutate(copy)
+    assert copy is not None
+    return copy
+
+
+def test_a_redaction_of_an_activitys_words_is_recorded_once_privately_and_without_them() -> None:
+    """The record is what makes a description stored in clear (before engagement sealed it) read ``[redacted]``:
+    deleting a key forgets nothing of a text never sealed."""
+    activity = report()
+    activity.withdraw("Se registró dos veces: lo subió Ramón Pérez", today=TODAY)
+
+    assert activity.redact_text() is True
+    events = activity.collect_events()
+    redaction = events[-1]
+    assert type(redaction).__qualname__ == "Activity.ActivityTextRedacted"
+    assert [k for k in vars(redaction) if not k.startswith("originator")] == ["timestamp"]  # no text, nothing of its own
+    assert catalogue.to_cloudevent(3, redaction) is None  # private: never published
+
+    copy = replayed(events)
+    assert (copy.description, copy.withdrawal.reason) == (REDACTED_TEXT, REDACTED_TEXT)
+    assert (copy.withdrawal.withdrawn_on, copy.direct_beneficiary_total, copy.kind) == (TODAY, 28, ActivityKind.MURAL_PAINTING)
+    assert copy.redact_text() is False and copy.collect_events() == []  # asked again: nothing more recorded
+
+
+def test_an_activitys_reason_written_after_a_redaction_is_redacted_by_another_and_one_without_words_records_none() -> None:
+    activity = report()
+    assert activity.redact_text() is True
+    activity.withdraw("Lo subió Ramón Pérez por error", today=TODAY)  # sealed under a new key: words again
+    assert activity.redact_text() is True
+    assert (activity.description, activity.withdrawal and activity.withdrawal.reason) == (REDACTED_TEXT, REDACTED_TEXT)
+
+    silent = report(description=None)
+    silent.collect_events()
+    assert silent.redact_text() is False and silent.collect_events() == []
+    assert silent.description is None
 
 
 def test_an_osvs_activities_are_indexed_privately_under_an_id_that_follows_from_the_osv() -> None:

@@ -7,13 +7,14 @@ y reporte de actividades y beneficiarios".
 Pure: the aggregates, the events they record, the rules and the named errors
 those rules raise. An activity's description and why it was withdrawn may
 mention people: they stay in the aggregate and its encrypted stored events;
-the public events carry ids, dates, kinds and counts only.
+the public events carry ids, dates, kinds and counts only. A redaction
+recorded here (:meth:`Activity.redact_text`) makes them read ``[redacted]``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -37,6 +38,7 @@ from shared.errors import (
     refused,
 )
 from shared.outputs import OutputKind
+from shared.sealing import REDACTED_TEXT
 
 
 class ActivityKind(StrEnum):
@@ -405,6 +407,28 @@ class Activity(Aggregate):
     @event("ActivityWithdrawn")
     def _withdrawn(self, osv_id: UUID, held_on: date, withdrawn_on: date, reason: str) -> None:
         self.withdrawal = Withdrawal(withdrawn_on, reason)
+
+    def redact_text(self) -> bool:
+        """Record that the activity's description and its withdrawal's reason are forgotten (``ActivityTextRedacted``,
+        private, no text); whether it did. They read ``[redacted]`` from then on, whether sealed or stored in clear
+        (before engagement sealed them, where deleting their key forgets nothing); the activity and its facts stay.
+
+        An activity whose words are forgotten already (by this record, or by their key alone before it was kept) or that
+        holds none records nothing: a retry finds it done. A reason written after a redaction is sealed under a new key,
+        so it is words again, and a second redaction records again. Taken from a withdrawn activity too.
+        """
+        reason = self.withdrawal.reason if self.withdrawal is not None else None
+        if all(text is None or text == REDACTED_TEXT for text in (self.description, reason)):
+            return False
+        self._text_redacted()
+        return True
+
+    @event("ActivityTextRedacted")
+    def _text_redacted(self) -> None:
+        if self.description is not None:
+            self.description = REDACTED_TEXT
+        if self.withdrawal is not None:
+            self.withdrawal = replace(self.withdrawal, reason=REDACTED_TEXT)
 
 
 class OSVActivities(Aggregate):
