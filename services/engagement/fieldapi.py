@@ -252,7 +252,12 @@ def withdraw_activity(activity_id: UUID, body: ActivityWithdrawalCreate, engagem
 
 @activities_router.post("/activities/{activity_id}/redaction", response_model=ActivityPublic, dependencies=[*WRITES, TAKES_NO_BODY])
 def redact_activity_text(activity_id: UUID, engagement: EngagementDep) -> ActivityPublic:
-    """Forget an activity's description and withdrawal reason for good; they read `[redacted]` (deletes their key)."""
+    """Forget an activity's description and withdrawal reason for good; they read `[redacted]` (deletes their key).
+
+    The activity and its facts stay; the redaction is recorded (a private `ActivityTextRedacted`, no text), after which
+    its words read `[redacted]` to every reader. Asked again, it records nothing more and answers the same. Words stored
+    before engagement sealed them read `[redacted]` from then on too, but stay in the stored event (see README, "Free
+    text"). 404 `known_activity` for no such activity."""
     return ActivityPublic.of(engagement.redact_activity_text(activity_id=activity_id), text=True)
 
 

@@ -223,9 +223,19 @@ class Fieldwork:
                 return int(domain_event.originator_version)
         return 1
 
+    @retried_on_collision
     def redact_activity_text(self, activity_id: UUID) -> Activity:
-        """Forget an activity's description, and why it was withdrawn, for good (their key is deleted)."""
+        """Forget an activity's description, and why it was withdrawn, for good: they read ``[redacted]`` to every reader
+        from then on; the activity and its facts stay. The activity as it reads then; 404 ``known_activity`` for none.
+
+        The redaction is recorded first (a private ``ActivityTextRedacted``, no text: :meth:`Activity.redact_text`), then
+        the key that sealed the words is deleted, and every kept answer about the activity. Words stored before
+        engagement sealed them are in clear in their event: the record makes them read ``[redacted]``, but they stay in
+        the stored event (the log is append-only). Asked again, it records nothing more and answers the same.
+        """
         activity = self.get_activity(activity_id)
+        if activity.redact_text():
+            self.save(activity)  # first: words stored in clear read [redacted] from then on
         self.forget_text(activity.id, activity.version, text_key(activity.id))
         return self.get_activity(activity_id)
 
