@@ -287,6 +287,9 @@ catalogue.keeps_private(Round.ProposalEntered, Round.BudgetCommitted, Proposal.G
 # Which signed-in person holds which evaluator code stays in funding: scores are published under the code alone. A code's
 # withdrawal names no one, but says why (a conflict of interest, someone who left): it stays in funding too.
 catalogue.keeps_private(Round.EvaluatorAssigned, Round.EvaluatorWithdrawn)
+# That a proposal's summary was forgotten (no text; the key that sealed it is deleted right after): the summary was never
+# published, so partners have nothing to forget.
+catalogue.keeps_private(Proposal.ProposalSummaryRedacted)
 
 class _Item(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

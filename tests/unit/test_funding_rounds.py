@@ -53,9 +53,11 @@ from services.funding.domain.scoring import (
     mean,
     weighted_total,
 )
+from services.funding.events import catalogue
 from shared.errors import AlreadyDecidedError, BelowOneError, NegativeError, NotPositiveError
 from shared.money import Currency
 from shared.outputs import OutputKind
+from shared.sealing import REDACTED_TEXT
 
 PHASE = PhaseCalendar().open_phase("F2", "Fase 2", date(2021, 4, 1), date(2021, 12, 31))
 
@@ -589,3 +591,28 @@ def test_a_grant_before_the_approval_is_refused() -> None:
     with pytest.raises(GrantBeforeApprovalError) as refused:
         approved().check_grant(Decimal("100"), date(2021, 6, 9))
     assert refused.value.field == "granted_on"
+
+
+# A summary forgotten ---------------------------------------------------------------
+
+
+def test_a_redaction_of_a_proposals_summary_is_recorded_once_privately_and_without_it() -> None:
+    """The record is what makes a summary stored in clear (before funding sealed it) read ``[redacted]``: deleting a key
+    forgets nothing of a text never sealed. Taken from a decided proposal too."""
+    round_ = a_round()
+    proposal = scored(a_proposal(round_, summary="La señora Yusmary Cordero coordina el mural"), round_)
+    proposal.approve(round_, Decimal("3000"), date(2021, 6, 10))
+
+    assert proposal.redact_summary() is True
+    events = proposal.collect_events()
+    redaction = events[-1]
+    assert type(redaction).__qualname__ == "Proposal.ProposalSummaryRedacted"
+    assert [k for k in vars(redaction) if not k.startswith("originator")] == ["timestamp"]  # no text, nothing of its own
+    assert catalogue.to_cloudevent(4, redaction) is None  # private: never published
+
+    copy = None
+    for domain_event in events:
+        copy = domain_event.mutate(copy)
+    assert copy is not None and copy.summary == REDACTED_TEXT
+    assert (copy.title, copy.status, copy.approved_amount) == ("Mural de la integración", ProposalStatus.APPROVED, Decimal("3000.00"))
+    assert copy.redact_summary() is False and copy.collect_events() == []  # asked again: nothing more recorded

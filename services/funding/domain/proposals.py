@@ -12,6 +12,9 @@ waited for; the scores it gave before stay on the proposal and count in its
 mean and the ranking as every other scoring does. A proposal set aside unjudged (:data:`SET_ASIDE_UNSCORED`: ineligible, as a
 dissolved OSV's is, incomplete or withdrawn) is rejected without waiting.
 A round with no evaluators assigned decides as it always did.
+
+A proposal's summary is the OSV's words, which may name people: sealed in the store, and forgotten by a redaction
+recorded here (:meth:`Proposal.redact_summary`), after which it reads ``[redacted]``.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from shared.errors import (
 )
 from shared.money import CENT, Currency, money
 from shared.outputs import OutputKind
+from shared.sealing import REDACTED_TEXT
 
 
 class RejectionReason(StrEnum):
@@ -531,6 +535,22 @@ class Proposal(Aggregate):
     @event("GrantReleased")
     def _grant_released(self, grant_id: UUID) -> None:
         self.grants = [g for g in self.grants if g.grant_id != grant_id]
+
+    # Its summary, forgotten ------------------------------------------------------
+
+    def redact_summary(self) -> bool:
+        """Record that the summary is forgotten (``ProposalSummaryRedacted``, private, no text); whether it did. It reads
+        ``[redacted]`` from then on, whether sealed or stored in clear (before funding sealed it, where deleting its key
+        forgets nothing); the proposal and its facts stay. A summary forgotten already (by this record, or by its key
+        alone before it was kept) records nothing: a retry finds it done. Taken whatever the proposal's status."""
+        if self.summary == REDACTED_TEXT:
+            return False
+        self._summary_redacted()
+        return True
+
+    @event("ProposalSummaryRedacted")
+    def _summary_redacted(self) -> None:
+        self.summary = REDACTED_TEXT
 
 
 # The ranking --------------------------------------------------------------
