@@ -578,7 +578,10 @@ def score_proposal(proposal_id: UUID, body: ScoringCreate, funding: FundingDep, 
 
 @proposals.post("/{proposal_id}/summary/redaction", response_model=ProposalPublic, dependencies=[*WRITES, TAKES_NO_BODY])
 def redact_summary(proposal_id: UUID, funding: FundingDep) -> ProposalPublic:
-    """Forget a proposal's summary for good; it reads `[redacted]` (deletes its key)."""
+    """Forget a proposal's summary for good; it reads `[redacted]` (deletes its key).
+
+    Recorded (a private `ProposalSummaryRedacted`, no text), so that one stored before funding sealed it reads `[redacted]`
+    to every reader too, its words staying in the stored event (README, "Free text"); asked again, the same answer."""
     proposal = funding.redact_summary(proposal_id=proposal_id)
     return ProposalPublic.of(proposal, osv_of(funding, proposal))
 

@@ -502,9 +502,18 @@ class Funding(ParticipatoryBudgets, PhaseWithdrawals, ServiceApplication):
             raise ProposalNotFoundError(proposal_id)
         return proposal
 
+    @retried_on_collision
     def redact_summary(self, proposal_id: UUID) -> Proposal:
-        """Forget the proposal's summary for good (its key is deleted): it reads `[redacted]` from then on."""
+        """Forget the proposal's summary for good: it reads ``[redacted]`` to every reader from then on (staff, the
+        round's evaluators); the proposal and its facts stay. The proposal as it reads then; 404 ``known_proposal``.
+
+        The redaction is recorded first (a private ``ProposalSummaryRedacted``, no text: :meth:`Proposal.redact_summary`),
+        then the key that sealed the summary is deleted, and every kept answer about the proposal. A summary stored
+        before funding sealed it is in clear in its ``ProposalSubmitted``: the record makes it read ``[redacted]``, but it
+        stays in the stored event (the log is append-only). Asked again, it records nothing more and answers the same."""
         proposal = self.get_proposal(proposal_id)
+        if proposal.redact_summary():
+            self.save(proposal)  # first: a summary stored in clear reads [redacted] from then on
         self.forget_text(proposal.id, proposal.version, text_key(proposal.id))
         return self.get_proposal(proposal_id)
 
