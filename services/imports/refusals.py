@@ -1,6 +1,7 @@
 """What a refused or noted row of an import is told, in the field's words: the service's refusal as problems on the
 cells at fault (scrubbed of the row's personal data), a key taken by another request, a row recorded otherwise, and
-the command that corrects what a row recorded (:mod:`services.imports.application` sends the rows)."""
+the commands that change what a row recorded (:func:`~services.imports.domain.corrections.correction_of`;
+:mod:`services.imports.application` sends the rows)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from services.imports.domain.commands import Command, Problem, Row
+from services.imports.domain.corrections import correction_of
 from services.imports.domain.submissions import Cell
 
 if TYPE_CHECKING:
@@ -57,28 +59,8 @@ def recorded_otherwise(row: Row, answers: Iterable[Answer]) -> list[Problem]:
         row.where, "Idempotency-Key", RECORDED_OTHERWISE_RULE,
         "this submission was recorded before, by another account (the Kobo webhook, a colleague), from an earlier version "
         "of this row, or with other options (an earlier import's --distinct): it is not recorded again. If the row was "
-        f"corrected in Kobo since, the correction was not applied: make it in the service itself ({correction_of(row.commands)})",
+        f"corrected in Kobo since, the correction was not applied: make it with the services' own commands ({correction_of(row.commands)})",
     )]
-
-
-def correction_of(commands: Iterable[Command]) -> str:
-    """The service's own commands that correct what ``commands`` recorded, as the person importing would send them:
-    a mapping's ``PATCH /osvs/{id}``, a member's ``POST /members/{id}/correction`` (tester 33, F2: a member row was told
-    to use the mapping's), each with the fields it corrects and what to do for the others (tester 137 F2: a district
-    or a nationality was sent to a command that refuses it). A member's joining date, an OSV's name and mapping date have
-    commands of their own (tester 226 F2: a joining date was said to have "no correction yet, tell the programme's lead",
-    a name and a mapping date none)."""
-    paths = {command.path for command in commands}
-    if "/members" in paths:
-        return ("POST /members/{id}/correction, for each person: a name, document, phone, birth year, nationality or sex; "
-                "a joining date, POST /members/{id}/memberships/{membership id}/joining-date-correction (the membership's "
-                "id in GET /members/{id}?masked=true)")
-    if "/osvs" in paths:
-        return ("PATCH /osvs/{id}: its kind, composition, focus areas or contact channel; a name, POST "
-                "/osvs/{id}/name-correction; a mapping date, POST /osvs/{id}/mapping-date-correction; a district has no "
-                "correction: map the organisation again as a new submission and merge the mistaken record into it, "
-                "POST /osvs/{new id}/merges")
-    return "the command that corrects that record; README's endpoint table lists them"
 
 
 def key_taken(command: Command) -> Problem:
@@ -89,8 +71,9 @@ def key_taken(command: Command) -> Problem:
         "this submission's key was used before for another request, so nothing of it is recorded now: by an earlier "
         "version of this row (corrected in Kobo since, or imported with other options, such as an earlier import's "
         "--distinct), or by someone sending a request of their own under it first. Look at what the services hold for "
-        f"this submission: an earlier version of it is corrected with the service's own command ({correction_of([command])}); "
-        "anything else, tell the platform's administrators, as the submission cannot be recorded under its key",
+        "this submission: what an earlier version of it recorded is changed with the services' own commands "
+        f"({correction_of([command])}); anything else, tell the platform's administrators, as the submission cannot be "
+        "recorded under its key",
     )
 
 
@@ -108,7 +91,7 @@ def edited_since(row: Row, problems: Iterable[Problem]) -> list[Problem]:
         "and a meta/deprecatedID naming the version it replaced; its meta/rootUuid, which its key is made from, stays the "
         "submission's first): the services hold its key for that version, so nothing of the edit is recorded now, and "
         "nothing is recorded twice. Look at what they hold for this submission and make the edit's changes with the "
-        f"service's own command ({correction_of(row.commands)}); if what they hold is no version of this submission, "
+        f"services' own commands ({correction_of(row.commands)}); if what they hold is no version of this submission, "
         "someone sent a request of their own under its key first: tell the platform's administrators"
     )
     return [replace(p, message=message) if (p.rule, p.field) == (KEY_REUSED_RULE, "Idempotency-Key") else p for p in problems]

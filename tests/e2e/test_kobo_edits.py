@@ -35,6 +35,9 @@ pytestmark = pytest.mark.timeout(300)
 MEETING, MEMBERS = shipped()["osv_meeting"], shipped()["osv_members"]
 HOOK_SECRET = "kobo-hook-secret-for-the-tests"
 EDITED = "edited in Kobo after an earlier version of it was recorded"
+WITHDRAW_AND_RECORD = ("withdraw the one recorded, POST /osvs/{osv_id}/meetings/{meeting_id}/withdrawal", "record the right one "
+                       "through the API, POST /osvs/{osv_id}/meetings")
+"""What a meeting edited in Kobo is told to do: engagement corrects no meeting (tester 276 F5)."""
 
 
 @pytest.fixture
@@ -81,6 +84,7 @@ def test_an_export_holding_a_meeting_edited_in_kobo_since_its_import_is_refused_
         [problem] = report_rows(tmp_path / f"reunion_editada.{report}.xlsx")
         assert (problem[1], problem[3], problem[4]) == (2, "Idempotency-Key", "idempotency_key_reused")
         assert EDITED in problem[5] and "meta/deprecatedID" in problem[5]
+        assert all(advice in problem[5] for advice in WITHDRAW_AND_RECORD) and "corrects that record" not in problem[5]
         [row] = report_rows(tmp_path / f"reunion_editada.{report}.xlsx", "Rows")
         assert row[2] == edit.uuid  # the report's _uuid column: the edit's own
 
@@ -162,6 +166,7 @@ def test_a_meeting_kobo_posts_again_once_edited_is_refused_by_the_webhook_and_re
     [error] = refused.json()["errors"]
     assert (error["field"], error["rule"]) == ("Idempotency-Key", "idempotency_key_reused")
     assert EDITED in error["message"] and "meta/deprecatedID" in error["message"]
+    assert all(advice in error["message"] for advice in WITHDRAW_AND_RECORD) and "corrects that record" not in refused.text
     assert meeting.uuid not in refused.text and edit.uuid not in refused.text  # Kobo's log names no id
     assert stored(served["engagement"]) == events
     assert held(served) == 1
