@@ -171,3 +171,42 @@ def test_a_meeting_kobo_posts_again_once_edited_is_refused_by_the_webhook_and_re
     assert stored(served["engagement"]) == events
     assert held(served) == 1
     assert [m["held_on"] for m in meetings_of(served, osv)] == ["2021-10-20"]
+
+
+def test_an_edit_marked_by_its_deprecated_id_alone_is_refused_never_recorded_a_second_time(
+    system: tuple[Any, dict[str, ServedApp]], hook: ServedApp, tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tester 276 F2: a meeting's day corrected on a server that writes ``meta/deprecatedID`` but no ``meta/rootUuid``
+    (a Kobo before 2025, ODK Central). Keyed by its own new ``_uuid``, the edit was recorded as a second meeting, from
+    the webhook (201) and from the export ("1 created"). Refused in both, nothing recorded."""
+    _, served = system
+    connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    osv = mapped_osv(served, connection, tmp_path)
+
+    # The webhook.
+    posted = a_meeting(osv, "2021-08-01")
+    assert post(hook, kobo_json(MEETING, posted, root_uuid=True)).status_code == 201
+    events = stored(served["engagement"])
+    refused = post(hook, kobo_json(MEETING, posted.edited({"fecha": "2021-08-02"}, rooted=False), root_uuid=True))
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert (error["field"], error["rule"]) == ("meta/deprecatedID", "edit_without_root_uuid")
+    assert "without a meta/rootUuid" in error["message"] and all(advice in error["message"] for advice in WITHDRAW_AND_RECORD)
+    assert stored(served["engagement"]) == events
+
+    # The export.
+    imported = a_meeting(osv, "01/07/2021")
+    assert osv_import([str(write_xlsx(tmp_path / "reunion_v1.xlsx", MEETING, [imported])), *connection]) == 0
+    capsys.readouterr()
+    events = stored(served["engagement"])
+    edit = imported.edited({"fecha": "02/07/2021"}, rooted=False)
+    export = write_xlsx(tmp_path / "reunion_v2.xlsx", MEETING, [edit], meta="meta/")
+    for dry_run, report, said in (["--dry-run"], "dry-run-report", "0 would be created"), ([], "import-report", "0 created"):
+        assert osv_import([*dry_run, str(export), *connection]) == 1
+        assert f"{said}, 0 already there, 1 refused" in capsys.readouterr().out
+        [problem] = report_rows(tmp_path / f"reunion_v2.{report}.xlsx")
+        assert (problem[1], problem[2], problem[3], problem[4]) == (2, "meta/deprecatedID", "meta/deprecatedID", "edit_without_root_uuid")
+
+    assert stored(served["engagement"]) == events
+    assert held(served) == 2  # the webhook's and the export's, each once
+    assert sorted(m["held_on"] for m in meetings_of(served, osv)) == ["2021-07-01", "2021-08-01"]

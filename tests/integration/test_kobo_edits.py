@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from services.imports.domain.commands import NOT_AN_ANSWER_RULE, Row, row_of
-from services.imports.exports import Sheet, from_kobo_json, read_csv, read_xlsx
+from services.imports.exports import Cell, Sheet, from_kobo_json, read_csv, read_xlsx
 from services.imports.forms import shipped
 from tests.support.kobo import Answers, kobo_json, write_csv, write_xlsx
 
@@ -119,3 +119,26 @@ def test_a_root_uuid_posted_as_other_than_text_is_refused_naming_it() -> None:
 
     assert [(p.field, p.rule) for p in row.problems] == [("meta/rootUuid", NOT_AN_ANSWER_RULE)]
     assert keys(row)[0].startswith(f"kobo:{SUBMISSIONS['osv_meeting'].uuid}:")
+
+
+@pytest.mark.parametrize("meta", ["meta/", ""], ids=["groups-in-headers", "no-groups-in-headers"])
+@pytest.mark.parametrize("form_id", list(SUBMISSIONS))
+def test_an_edit_without_a_root_uuid_is_refused_on_its_deprecated_id_in_an_export_and_a_post(tmp_path: Path, form_id: str, meta: str) -> None:
+    """Tester 276 F2: a server that marks an edit with ``meta/deprecatedID`` but writes no ``meta/rootUuid`` (a Kobo
+    before 2025, ODK Central): the edit was keyed by its own new ``_uuid``, as a new submission, and recorded beside the
+    version it edits (a second meeting, "1 created", 201). Refused before anything is sent, on its
+    ``meta/deprecatedID``; the submission it edits, never edited, is keyed as always."""
+    form, original = FORMS[form_id], SUBMISSIONS[form_id]
+    edit = original.edited(**EDITS[form_id], rooted=False)
+
+    [first] = rows_of(read_xlsx(write_xlsx(tmp_path / "antes.xlsx", form, [original], meta=meta), form))
+    [second] = rows_of(read_xlsx(write_xlsx(tmp_path / "editada.xlsx", form, [edit], meta=meta), form))
+    posted = row_of(form, from_kobo_json(kobo_json(form, edit, root_uuid=True), form), spreadsheet=False)
+
+    assert first.problems == []
+    assert "meta/rootUuid" not in kobo_json(form, edit, root_uuid=True) and second.submission.root_uuid is None
+    for row, where in ((second, (second.submission.main.sheet, 2)), (posted, ("webhook", 1))):
+        assert [(p.cell, p.field, p.rule) for p in row.problems] == [
+            (Cell(*where, "meta/deprecatedID"), "meta/deprecatedID", "edit_without_root_uuid")
+        ]
+        assert "without a meta/rootUuid" in row.problems[0].message

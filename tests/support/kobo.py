@@ -47,18 +47,26 @@ class Answers:
     """The ``_uuid`` an edit's submission was first sent with (its ``meta/rootUuid``); None for a submission never edited."""
     deprecated_id: str | None = None
     """The ``_uuid`` of the version an edit replaced (its ``meta/deprecatedID``); None for a submission never edited."""
+    rooted: bool = True
+    """False for a server that writes an edit's ``meta/deprecatedID`` but no ``meta/rootUuid`` (a Kobo before 2025, ODK
+    Central): its ``meta/rootUuid`` cell is blank, and its post has none."""
 
-    def edited(self, values: dict[str, Any] | None = None, repeats: dict[str, list[dict[str, Any]]] | None = None) -> Answers:
+    def edited(
+        self, values: dict[str, Any] | None = None, repeats: dict[str, list[dict[str, Any]]] | None = None, *,
+        rooted: bool = True,
+    ) -> Answers:
         """This submission edited in Kobo: its answers changed by ``values`` (``repeats`` given: those instead), a new
-        ``_uuid``, the same ``meta/rootUuid``, and a ``meta/deprecatedID`` naming this version."""
+        ``_uuid``, the same ``meta/rootUuid`` (none written unless ``rooted``), and a ``meta/deprecatedID`` naming this
+        version."""
         return Answers(
             {**self.values, **(values or {})}, self.repeats if repeats is None else repeats,
-            root_uuid=self.root_uuid or self.uuid, deprecated_id=self.uuid,
+            root_uuid=self.root_uuid or self.uuid, deprecated_id=self.uuid, rooted=rooted,
         )
 
     def meta(self) -> tuple[str, str]:
         """Its ``meta/rootUuid`` and ``meta/deprecatedID`` as Kobo writes them (``""`` for none)."""
-        return f"uuid:{self.root_uuid or self.uuid}", f"uuid:{self.deprecated_id}" if self.deprecated_id else ""
+        root = f"uuid:{self.root_uuid or self.uuid}" if self.rooted else ""
+        return root, f"uuid:{self.deprecated_id}" if self.deprecated_id else ""
 
 
 def _label(form: Form, question: Question, language: int | None) -> str:
@@ -151,7 +159,8 @@ def write_csv(
 
 def kobo_json(form: Form, submission: Answers, *, root_uuid: bool = False) -> dict[str, Any]:
     """The JSON Kobo's REST Services post for one submission (XML values, keys by group path); ``root_uuid``: with its
-    ``meta/rootUuid`` (and an edit's ``meta/deprecatedID``), as a Kobo since 2025 posts it."""
+    ``meta/rootUuid`` (and an edit's ``meta/deprecatedID``), as a Kobo since 2025 posts it (an edit not
+    :attr:`~Answers.rooted`: its ``meta/deprecatedID`` alone)."""
     data: dict[str, Any] = {
         "_id": 101,
         "_uuid": submission.uuid,
@@ -169,7 +178,8 @@ def kobo_json(form: Form, submission: Answers, *, root_uuid: bool = False) -> di
     }
     if root_uuid:
         root, deprecated = submission.meta()
-        data["meta/rootUuid"] = root
+        if root:
+            data["meta/rootUuid"] = root
         if deprecated:
             data["meta/deprecatedID"] = deprecated
     for question in form.in_section(None):

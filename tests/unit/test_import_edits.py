@@ -11,18 +11,45 @@ import re
 
 from fastapi import APIRouter
 
-from services.imports.application import Answer, Importer
-from services.imports.domain.commands import Command, Row
+from services.imports.application import Answer, Importer, Outcome
+from services.imports.domain.commands import Command, Row, row_of
 from services.imports.domain.submissions import Cell, Entry, Submission
+from services.imports.forms import shipped
 from services.imports.refusals import correction_of
 from tests.unit.test_import_rows import FakeServices, command
 
+UNKEYED_EDIT_RULE = "edit_without_root_uuid"
+"""The rule of the refusal said here, as the report and the webhook's answer carry it."""
 DEPARTURE = "POST /members/{id}/memberships/{membership id}/departure"
 
 
 def an_edit(*commands: Command) -> Row:
     """A submission edited in Kobo: a new ``_uuid``, its ``meta/deprecatedID``, and the first's ``meta/rootUuid``."""
     return Row(Submission("v", Entry("main", 2), root_uuid="u", deprecated=True), list(commands))
+
+
+def test_an_edit_without_a_root_uuid_is_refused_before_anything_is_sent() -> None:
+    """Tester 276 F2: an edit Kobo (before 2025) or ODK Central marks with ``meta/deprecatedID`` alone, no
+    ``meta/rootUuid``: keyed by its own new ``_uuid``, its meeting was recorded a second time. The import cannot find
+    the original's key, but knows it is an edit: refused on its ``meta/deprecatedID``, in the dry run and the import."""
+    form = shipped()["osv_meeting"]
+    main = Entry("main", 2, {"osv": "2b0d7c4e-8a51-4a6e-9a59-5f3f6c6f1a10", "fecha": "2021-10-11", "modalidad": "in_person",
+                             "temas": "finances"})
+    row = row_of(form, Submission("v", main, deprecated=True))
+    [problem] = row.problems
+    assert (problem.cell, problem.field, problem.rule) == (Cell("main", 2, "meta/deprecatedID"), "meta/deprecatedID", UNKEYED_EDIT_RULE)
+    assert "without a meta/rootUuid" in problem.message and "nothing of it is recorded" in problem.message
+    assert "from a Kobo that writes meta/rootUuid" in problem.message
+    assert "POST /osvs/{osv_id}/meetings/{meeting_id}/withdrawal" in problem.message
+    for dry_run in (True, False):
+        services = FakeServices()
+        result = Importer(services).run_row(row, dry_run=dry_run)
+        assert result.outcome is Outcome.REFUSED and services.recorded == set() and services.sent == []
+        assert [p.rule for p in result.problems] == [UNKEYED_EDIT_RULE]
+
+    # Neither mark of an edit (a Kobo before 2025 with no edit in it): keyed by its _uuid, as before.
+    assert row_of(form, Submission("v", main)).problems == []
+    assert row_of(form, Submission("v", main, root_uuid="u", deprecated=True)).problems == []
 
 
 def served_routes() -> set[tuple[str, str]]:

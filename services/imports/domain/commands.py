@@ -20,7 +20,8 @@ refuse in its own words. Blank optional answers are left out, so the API's
 defaults apply; a webhook post's text answer of spaces alone goes as posted,
 for the API to tell it as it does (:func:`~services.imports.exports.from_kobo_json`).
 The import's own rules are only those no single request can see: a
-submission that registers nobody, or the same document twice.
+submission that registers nobody, the same document twice, or an edit in
+Kobo it cannot key (:func:`unkeyed_edit`).
 
 In an export (``spreadsheet``, not a webhook post, whose JSON Kobo writes
 in ISO 8601 as the APIs take it), a ``date`` question's answer is read as
@@ -44,7 +45,9 @@ Where Kobo gives a ``meta/rootUuid`` (since 2025), the key is made from it
 Kobo gets a new ``_uuid`` but keeps the ``meta/rootUuid``, which is the
 ``_uuid`` it was first sent with, so the edit is keyed as the submission it
 edits (refused if it differs: the services hold the key for the first
-version), and a submission never edited is keyed as before.
+version), and a submission never edited is keyed as before. An edit
+without one (its ``meta/deprecatedID`` says it is an edit) would be keyed
+by its own new ``_uuid``, as a new submission: it is refused instead.
 A row without either (a spreadsheet not exported by Kobo) is keyed by a
 digest of its answers instead; a ``_uuid`` of other than visible ASCII by a
 digest of it (:func:`key_part`), and a key over 255 characters is a digest
@@ -62,7 +65,8 @@ from typing import Any
 from urllib.parse import quote
 
 from services.imports.domain.answers import CONTROL_RULE, DATE_RULE, control_character_mistake, date_mistake, iso_date
-from services.imports.domain.submissions import Cell, Entry, Submission, entry_of
+from services.imports.domain.corrections import correction_of
+from services.imports.domain.submissions import DEPRECATED_ID, Cell, Entry, Submission, entry_of
 from services.imports.forms import Form
 from shared.documents import DocumentType, compared_number, without_card_code
 from shared.idempotency.keys import MAX_KEY_LENGTH
@@ -479,6 +483,8 @@ def row_of(form: Form, submission: Submission, *, spreadsheet: bool = True) -> R
     builder = _Builder(form, submission, spreadsheet=spreadsheet)
     row = build(builder)
     row.problems[:0] = builder.problems
+    if submission.unkeyed_edit:
+        row.problems.insert(0, unkeyed_edit(submission, row.commands))
     for command in row.commands:
         command.choices = builder.expected_in(command.sources)
         command.lists = {api_field: builder.lists[api_field] for api_field in command.sources if api_field in builder.lists}
@@ -494,6 +500,30 @@ def row_of(form: Form, submission: Submission, *, spreadsheet: bool = True) -> R
             seen[command.document] = command.where
     row.problems.extend(second_presidents([c for place, c in enumerate(row.commands) if place not in row.repeats]))
     return row
+
+
+UNKEYED_EDIT_RULE = "edit_without_root_uuid"
+"""An edit in Kobo without the ``meta/rootUuid`` of the submission it edits: refused, never recorded (:func:`unkeyed_edit`)."""
+
+
+def unkeyed_edit(submission: Submission, commands: list[Command]) -> Problem:
+    """The submission, an edit in Kobo (its ``meta/deprecatedID``) without a ``meta/rootUuid`` (a Kobo before 2025, ODK
+    Central), is refused before anything is sent, on its ``meta/deprecatedID``: keyed by its own new ``_uuid``, it was
+    recorded beside the version it edits (tester 276 F2: a meeting's day corrected in Kobo, two meetings). The import
+    cannot find that version's key without the ``meta/rootUuid`` (the ``meta/deprecatedID`` names the version it
+    replaced, which is the first only for a first edit), so it records nothing of it, and says what will."""
+    return Problem(
+        submission.main.cell(DEPRECATED_ID),
+        DEPRECATED_ID,
+        UNKEYED_EDIT_RULE,
+        "this submission is an edit made in Kobo (its meta/deprecatedID names the version it replaced) without a "
+        "meta/rootUuid, Kobo's id of the submission it edits, which the import makes the keys of every version from: "
+        "without it the import cannot find the keys of the submission it edits, nor see what was recorded of it, and "
+        "keyed by the edit's own new _uuid it would be recorded a second time beside it, so nothing of it is recorded. "
+        "Export the form again from a Kobo that writes meta/rootUuid (KoboToolbox since 2025) and import that, or look "
+        "at what the services hold for this submission and make the edit's changes with their own commands "
+        f"({correction_of(commands)})",
+    )
 
 
 NOT_AN_ANSWER_RULE = "kobo_answer"

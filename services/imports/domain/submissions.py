@@ -116,3 +116,9 @@ class Submission:
         """Whether Kobo says this is an edit of a submission sent before: ``deprecated``, or a ``root_uuid`` other than
         its ``uuid``."""
         return self.deprecated or (self.root_uuid is not None and self.uuid is not None and self.root_uuid != self.uuid)
+
+    @property
+    def unkeyed_edit(self) -> bool:
+        """Whether it is an edit (``deprecated``) without a ``root_uuid`` (a Kobo before 2025, ODK Central): its keys would
+        be made from its own new ``_uuid``, none of the submission it edits, whose keys cannot be found without it."""
+        return self.deprecated and self.root_uuid is None
