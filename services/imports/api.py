@@ -13,13 +13,18 @@ The submission is checked and recorded as a row of ``osv-import``
 run first, then for real, keyed by its ``meta/rootUuid`` (its ``_uuid``
 from a Kobo before 2025, which posts none): an edit Kobo posts, with a new
 ``_uuid``, is keyed as the submission it edits, and refused when it differs
-(:func:`~services.imports.refusals.edited_since`). The webhook calls the
+(:func:`~services.imports.refusals.edited_since`), or recorded as far as its
+commands go with the ``edited_in_kobo`` note (:func:`~services.imports.refusals.edit_recorded`);
+an edit posted without ``meta/rootUuid`` is refused, ``edit_without_root_uuid``
+(:func:`~services.imports.domain.commands.unkeyed_edit`). The webhook calls the
 services with its own token (client credentials, client ``osv-imports``,
 role ``importer``: it records, and reads nobody's data). Kobo retries a post that failed, and a person can resend
 one: a submission carried out already is answered 200 and records nothing.
 
 Answers: 201 recorded; 200 already there (with the ``recorded_otherwise``
-note in ``notes`` when another account recorded it first); 422
+note in ``notes`` when another account recorded it first; either, for an
+edit in Kobo of a submission recorded before, with the ``edited_in_kobo``
+note instead); 422
 problem+json naming each JSON key at fault with the API's rule and words
 (the first 100, with ``errors_not_listed`` counting the rest, as the services'
 422s; past the listed, an entry engagement's schema refuses is counted by it, not sent: :mod:`services.imports.schemachecks`), with

@@ -36,7 +36,12 @@ someone else's sent under the submission's key first) refuses the row
 (:func:`key_taken`): nothing of it is recorded, and the person importing must
 look at what the services hold. An edit in Kobo has a new ``_uuid`` but the
 ``meta/rootUuid`` its keys are made from (since 2025): refused so, it is told
-it was edited in Kobo since (:func:`edited_since`). A key recorded before the services told the
+it was edited in Kobo since (:func:`edited_since`). An edit whose commands
+were all taken (carried out before, or some recorded now: people added to a
+roster) is never answered as if nothing changed: it comes with the note
+``edited_in_kobo`` (:func:`edit_recorded`), instead of ``recorded_otherwise``,
+that what the edit took out of the version recorded before (the last people
+of a roster) is not undone, and which commands staff make it with. A key recorded before the services told the
 two apart (no ``same_request``) is taken, as it was then, for recorded, with
 the note that a correction, if there was one, was not applied.
 
@@ -255,8 +260,8 @@ class Importer:
         for row in rows:
             if dry_run and row.commands and not row.problems and all(
                 command.key in would_record and would_record[command.key] == command.body for command in row.commands
-            ):
-                result = RowResult(row, Outcome.ALREADY_THERE)
+            ):  # as the import finds it once the earlier row recorded it: an edit's copy noted as an edit
+                result = RowResult(row, Outcome.ALREADY_THERE, before=len(row.commands)).as_edit(dry_run=True)
             else:
                 result = self.run_row(row, dry_run=dry_run, seen=seen)
             if dry_run and result.outcome is Outcome.CREATED:
@@ -272,11 +277,12 @@ class Importer:
         ``joins``: False for a row refused already, checked for its other mistakes only
         (:meth:`_with_the_others_mistakes`): compared with the earlier rows all the same, it records nothing, so it is
         not added to them. A row Kobo says is an edit, refused for a key taken, is told it was edited in Kobo since
-        (:func:`~services.imports.refusals.edited_since`).
+        (:func:`~services.imports.refusals.edited_since`); one whose commands were all taken, some of them before, is
+        noted as an edit (:meth:`RowResult.as_edit`).
         """
         result = self._run_row(row, dry_run=dry_run, seen=seen, joins=joins)
         result.problems = edited_since(row, result.problems)
-        return result
+        return result.as_edit(dry_run=dry_run)
 
     def _run_row(self, row: Row, *, dry_run: bool, seen: SeenInFile | None, joins: bool) -> RowResult:
         if row.problems:
@@ -304,9 +310,9 @@ class Importer:
         if problems:
             return RowResult(row, Outcome.REFUSED, problems)
         if len(before) == len(row.commands):
-            return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, (answer for _, answer in checks)))
+            return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, (answer for _, answer in checks)), before=len(before))
         if dry_run:
-            return RowResult(row, Outcome.CREATED)
+            return RowResult(row, Outcome.CREATED, before=len(before))
         recorded: list[str] = []
         answers: list[Answer] = []
         for command in row.commands:
@@ -321,7 +327,8 @@ class Importer:
         # Another account (a colleague's import of the same file, the webhook) may have recorded some of the row between
         # its dry run and now: noted as when the dry run finds it (tester 33, F5: "already there" without the note).
         notes = recorded_otherwise(row, answers)
-        return RowResult(row, Outcome.CREATED if recorded else Outcome.ALREADY_THERE, notes, recorded=recorded)
+        outcome = Outcome.CREATED if recorded else Outcome.ALREADY_THERE
+        return RowResult(row, outcome, notes, recorded=recorded, before=len(row.commands) - len(recorded))
 
     def _dry_runs(self, row: Row, seen: SeenInFile | None) -> tuple[list[tuple[Command, Answer]], list[Problem]]:
         """Each of the row's commands with its dry run's answer, and the problems of those refused, in order, one per cell
@@ -402,7 +409,7 @@ class Importer:
         once the row's other refusals were fixed, the dry run that told it left out here (tester 226 F7a)."""
         if any(p.rule not in CHECKED_ANYWAY for p in row.problems):  # a value the form could not read: its commands are not whole
             return self._with_the_others_mistakes_beside_unread_dates(row, seen)
-        checked = self.run_row(replace(row, problems=[]), dry_run=True, seen=seen, joins=False)
+        checked = self._run_row(replace(row, problems=[]), dry_run=True, seen=seen, joins=False)
         refused = {p.cell for p in checked.problems}  # a document, a role, the service refuses: its word, not the import's
         own = [p for p in row.problems if p.cell not in refused]
         return in_entries_order(row, [*own, *checked.problems])
@@ -425,7 +432,7 @@ class Importer:
             return in_entries_order(row, [*row.problems, *unsent_mistakes(row)])
         cells = {p.cell for p in own}
         commands = [replace(command, body=_without(command.body, command.sources, cells)) for command in row.commands]
-        checked = self.run_row(replace(row, commands=commands, problems=[], repeats=[]), dry_run=True, seen=seen, joins=False)
+        checked = self._run_row(replace(row, commands=commands, problems=[], repeats=[]), dry_run=True, seen=seen, joins=False)
         # A dry run its account may not make (the webhook's of a meeting: 403) finds nothing: the row's own problems stand.
         others = [p for p in checked.problems if p.cell not in cells and p.rule != DRY_RUN_READS_RULE]
         return in_entries_order(row, [*row.problems, *others])
@@ -498,7 +505,7 @@ class Importer:
         if seen is not None and osv is not None:  # a copy of the row, "already there", did not map it (tester 226 F1)
             seen.osvs.setdefault(osv[0], command.where)
         if answer.carried_out_before:
-            return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, [answer]))
+            return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, [answer]), before=1)
         return RowResult(row, Outcome.CREATED, recorded=[command.key])
 
 

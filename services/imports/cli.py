@@ -12,7 +12,9 @@ USER=staff``). Services: ``--registry-url``/``--engagement-url`` or
 ``IMPORTS_REGISTRY_URL``/``IMPORTS_ENGAGEMENT_URL``, by default where ``make
 run`` serves them (``OSV_HOST``, ``REGISTRY_PORT``, ``ENGAGEMENT_PORT``). The same file imported
 twice records nothing the second time. Exit status: 0 when no row was
-refused, 1 when some were (see the report), 2 when the import stopped.
+refused, 1 when some were, or when some are edits in Kobo of submissions
+recorded before, whose changes to what was recorded the import does not
+make (see the report), 2 when the import stopped.
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def import_file(args: argparse.Namespace, services: Services) -> int:
     if sheet.ignored:  # after the rows' lines, where it is read: their answers were not imported
         count = sum(len(columns) for columns in sheet.ignored.values())
         print(f"{count} column(s) not in the form were ignored, their answers not imported: see the report's 'Ignored columns'")
-    return 1 if summary.count(Outcome.REFUSED) or summary.count(Outcome.PARTIAL) else 0
+    return 1 if summary.count(Outcome.REFUSED) or summary.count(Outcome.PARTIAL) or summary.edits() else 0
 
 
 def distinct_rows(given: Sequence[str], rows: Sequence[Row]) -> dict[int, tuple[UUID, ...]]:

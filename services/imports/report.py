@@ -1,6 +1,8 @@
 """The report for whoever fixes the sheet: one XLSX beside the input, rows and rules, never a value.
 
-Sheet ``Problems``: for each refused cell, the sheet, row and column as the
+Sheet ``Problems``: for each refused cell, and each note on a row taken
+(``recorded_otherwise``, ``edited_in_kobo``: :mod:`services.imports.refusals`),
+the sheet, row and column as the
 person's file names them, the API field, the rule and the message, in the
 API's words (but a "retry after Retry-After", a header the person never sees:
 :func:`~services.imports.refusals.for_a_spreadsheet`). Sheet ``Rows``: every row's outcome (created, already there,

@@ -9,7 +9,11 @@ class SubmissionNote(BaseModel):
     """Something the person behind a submission must know although nothing was refused."""
 
     field: str = Field(description="What it is about (`Idempotency-Key`: the submission's keys).")
-    rule: str = Field(description="`recorded_otherwise`: recorded before by another account, nothing recorded again.")
+    rule: str = Field(
+        description="`recorded_otherwise`: recorded before by another account, nothing recorded again; `edited_in_kobo`: an "
+        "edit made in Kobo of a submission recorded before, recorded as far as its answers go (what the edit took out of "
+        "the version recorded before is not undone: the message names the commands that do it)."
+    )
     message: str
 
 
@@ -22,6 +26,7 @@ class SubmissionPublic(BaseModel):
     commands: int = Field(description="How many commands the submission made.")
     notes: list[SubmissionNote] = Field(
         default_factory=list,
-        description="With `already there`: the `recorded_otherwise` note when another account (a colleague's import) recorded "
-        "the same submission first. Empty otherwise.",
+        description="The `recorded_otherwise` note when another account (a colleague's import) recorded the same submission, "
+        "or part of it, first; the `edited_in_kobo` note instead for an edit made in Kobo of a submission recorded before. "
+        "Empty otherwise.",
     )

@@ -38,6 +38,15 @@ EDITED = "edited in Kobo after an earlier version of it was recorded"
 WITHDRAW_AND_RECORD = ("withdraw the one recorded, POST /osvs/{osv_id}/meetings/{meeting_id}/withdrawal", "record the right one "
                        "through the API, POST /osvs/{osv_id}/meetings")
 """What a meeting edited in Kobo is told to do: engagement corrects no meeting (tester 276 F5)."""
+AN_EDIT = "this submission is an edit made in Kobo of a submission recorded before"
+NOT_UNDONE = "what the edit took out of it or changed in it is not undone by the import"
+DEPARTURE = "POST /members/{id}/memberships/{membership id}/departure"
+AS_IT_IS_NOW = "as it is now"
+ROSA = {"nombre_completo": "Rosa Huamán Quispe", "tipo_documento": "DNI", "numero_documento": "41234567",
+        "nacionalidad": "PE", "sexo": "F", "rol": "member", "fecha_ingreso": "2021-04-01"}
+ANA = {**ROSA, "nombre_completo": "Ana Ríos Salas", "numero_documento": "41234568"}
+CARLA = {**ROSA, "nombre_completo": "Carla Pérez Mora", "tipo_documento": "CE", "numero_documento": "001234567", "nacionalidad": "VE"}
+DORA = {**CARLA, "nombre_completo": "Dora Nueva Lima", "numero_documento": "001234999"}
 
 
 @pytest.fixture
@@ -130,7 +139,8 @@ def hook(system: tuple[Any, dict[str, ServedApp]], identity_provider: IdentityPr
     _, served = system
     settings = ImportSettings(
         registry_url=served["registry"].url, engagement_url=served["engagement"].url,
-        kobo_hooks={"osv_meeting": HOOK_SECRET}, client_secret=identity_provider.client_secret("osv-imports"),
+        kobo_hooks={"osv_meeting": HOOK_SECRET, "osv_members": HOOK_SECRET},
+        client_secret=identity_provider.client_secret("osv-imports"),
     )
     running = ServedApp(imports_app(settings, auth_settings=AuthSettings(issuer=identity_provider.issuer)), free_port()).start()
     try:
@@ -139,9 +149,9 @@ def hook(system: tuple[Any, dict[str, ServedApp]], identity_provider: IdentityPr
         running.stop()
 
 
-def post(hook: ServedApp, submission: dict[str, Any]) -> httpx.Response:
-    basic = base64.b64encode(f"osv_meeting:{HOOK_SECRET}".encode()).decode()
-    return httpx.post(f"{hook.url}/kobo/osv_meeting/submissions", json=submission, headers={"Authorization": f"Basic {basic}"}, timeout=60)
+def post(hook: ServedApp, submission: dict[str, Any], form_id: str = "osv_meeting") -> httpx.Response:
+    basic = base64.b64encode(f"{form_id}:{HOOK_SECRET}".encode()).decode()
+    return httpx.post(f"{hook.url}/kobo/{form_id}/submissions", json=submission, headers={"Authorization": f"Basic {basic}"}, timeout=60)
 
 
 def test_a_meeting_kobo_posts_again_once_edited_is_refused_by_the_webhook_and_recorded_once(
@@ -171,6 +181,84 @@ def test_a_meeting_kobo_posts_again_once_edited_is_refused_by_the_webhook_and_re
     assert stored(served["engagement"]) == events
     assert held(served) == 1
     assert [m["held_on"] for m in meetings_of(served, osv)] == ["2021-10-20"]
+
+
+def joined(served: dict[str, ServedApp]) -> int:
+    """How many memberships engagement's feed says were taken."""
+    return [e["type"] for e in feed(served["engagement"].url)].count("MemberJoined")
+
+
+def test_a_roster_edited_in_kobo_to_add_then_take_off_a_person_is_told_an_edit_and_what_it_took_out_left_to_staff(
+    system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tester 276 F1: rosa and ana imported; carla added in Kobo and imported ("1 created"); carla taken off again in
+    Kobo: the edit's people were registered before, and the import said "0 created, 1 already there", exit 0, while carla
+    stayed a member. It cannot see carla was there, but it knows the row is an edit: each run says so, that what the
+    edit took out is not undone, and how staff undo it, and exits 1 so that it is looked at."""
+    _, served = system
+    connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    osv = mapped_osv(served, connection, tmp_path)
+    roster = Answers({"osv": osv}, {"miembros": [ROSA, ANA]})
+    assert osv_import([str(write_xlsx(tmp_path / "socios.xlsx", MEMBERS, [roster], meta="meta/")), *connection]) == 0
+    assert "1 created, 0 already there, 0 refused" in capsys.readouterr().out
+
+    added = roster.edited(repeats={"miembros": [ROSA, ANA, CARLA]})
+    assert osv_import([str(write_xlsx(tmp_path / "socios.xlsx", MEMBERS, [added], meta="meta/")), *connection]) == 1
+    assert "1 created (1 edited in Kobo since recorded: see the report), 0 already there, 0 refused" in capsys.readouterr().out
+    [note] = report_rows(tmp_path / "socios.import-report.xlsx")
+    assert (note[3], note[4]) == ("Idempotency-Key", "edited_in_kobo") and AN_EDIT in note[5]
+    assert joined(served) == 3
+    events = stored(served["engagement"])
+
+    dropped = added.edited(repeats={"miembros": [ROSA, ANA]})
+    export = write_xlsx(tmp_path / "socios_sin_carla.xlsx", MEMBERS, [dropped], meta="meta/")
+    for dry_run, report, said in (["--dry-run"], "dry-run-report", "0 would be created"), ([], "import-report", "0 created"):
+        assert osv_import([*dry_run, str(export), *connection]) == 1
+        out = capsys.readouterr().out
+        assert f"{said}, 1 already there (1 edited in Kobo since recorded: see the report), 0 refused" in out
+        [note] = report_rows(tmp_path / f"socios_sin_carla.{report}.xlsx")
+        assert (note[1], note[3], note[4]) == (2, "Idempotency-Key", "edited_in_kobo")
+        assert AN_EDIT in note[5] and NOT_UNDONE in note[5] and DEPARTURE in note[5] and AS_IT_IS_NOW not in note[5]
+        assert "Carla" not in note[5] and note[5] in out
+        [row] = report_rows(tmp_path / f"socios_sin_carla.{report}.xlsx", "Rows")
+        assert (row[2], row[3], row[4]) == (dropped.uuid, "already there", 1)
+
+    assert stored(served["engagement"]) == events  # nothing recorded, nothing undone: carla's departure is staff's
+    assert joined(served) == 3
+
+
+def test_the_webhook_answers_a_roster_edit_with_the_edits_note_never_that_it_was_recorded_as_it_is_now(
+    system: tuple[Any, dict[str, ServedApp]], hook: ServedApp, tokens: IssuedTokens, tmp_path: Path
+) -> None:
+    """Tester 276 F6 and F1, through Kobo's REST Services: the roster imported by staff, Kobo posts an edit adding carla
+    and dora (201 ``created``, with the note "this submission was recorded before, as it is now … it is not recorded
+    again" in Kobo's log), then one taking them off (200 ``already there``, the same note). Each answer carries the edit's
+    note instead."""
+    _, served = system
+    connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    osv = mapped_osv(served, connection, tmp_path)
+    roster = Answers({"osv": osv}, {"miembros": [ROSA, ANA]})
+    assert osv_import([str(write_xlsx(tmp_path / "socios.xlsx", MEMBERS, [roster], meta="meta/")), *connection]) == 0
+
+    added = roster.edited(repeats={"miembros": [ROSA, ANA, CARLA, DORA]})
+    answer = post(hook, kobo_json(MEMBERS, added, root_uuid=True), "osv_members")
+    assert answer.status_code == 201, answer.text
+    assert (answer.json()["outcome"], answer.json()["commands"], answer.json()["uuid"]) == ("created", 4, added.uuid)
+    [note] = answer.json()["notes"]
+    assert (note["field"], note["rule"]) == ("Idempotency-Key", "edited_in_kobo")
+    assert AN_EDIT in note["message"] and "those the edit added are recorded now" in note["message"]
+    assert AS_IT_IS_NOW not in answer.text
+    assert joined(served) == 4
+    events = stored(served["engagement"])
+
+    dropped = added.edited(repeats={"miembros": [ROSA, ANA]})
+    answer = post(hook, kobo_json(MEMBERS, dropped, root_uuid=True), "osv_members")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outcome"] == "already there"
+    [note] = answer.json()["notes"]
+    assert note["rule"] == "edited_in_kobo" and NOT_UNDONE in note["message"] and DEPARTURE in note["message"]
+    assert AS_IT_IS_NOW not in answer.text and roster.uuid not in answer.text and osv not in answer.text
+    assert stored(served["engagement"]) == events and joined(served) == 4
 
 
 def test_an_edit_marked_by_its_deprecated_id_alone_is_refused_never_recorded_a_second_time(

@@ -9,23 +9,133 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi import APIRouter
 
-from services.imports.application import Answer, Importer, Outcome
+from services.imports.application import Answer, Importer, Outcome, Summary
 from services.imports.domain.commands import Command, Row, row_of
 from services.imports.domain.submissions import Cell, Entry, Submission
 from services.imports.forms import shipped
 from services.imports.refusals import correction_of
 from tests.unit.test_import_rows import FakeServices, command
 
-UNKEYED_EDIT_RULE = "edit_without_root_uuid"
-"""The rule of the refusal said here, as the report and the webhook's answer carry it."""
+EDITED_RULE, UNKEYED_EDIT_RULE, RECORDED_OTHERWISE_RULE = "edited_in_kobo", "edit_without_root_uuid", "recorded_otherwise"
+"""The rules of the notes and refusal said here, as the report and the webhook's answer carry them."""
+
+KEY_RECORDED_BY_ANOTHER = Answer(
+    422, {"errors": [{"field": None, "rule": "idempotency_key_reused", "message": "used before"}], "same_request": True}, False
+)
+"""A key the webhook (or a colleague's import) carried the same request out under: "recorded otherwise"."""
+AS_IT_IS_NOW = "as it is now"
 DEPARTURE = "POST /members/{id}/memberships/{membership id}/departure"
 
 
 def an_edit(*commands: Command) -> Row:
     """A submission edited in Kobo: a new ``_uuid``, its ``meta/deprecatedID``, and the first's ``meta/rootUuid``."""
     return Row(Submission("v", Entry("main", 2), root_uuid="u", deprecated=True), list(commands))
+
+
+def never_edited(*commands: Command) -> Row:
+    return Row(Submission("u", Entry("main", 2), root_uuid="u"), list(commands))
+
+
+def recorded(*numbers: int) -> set[str]:
+    return {command(n).key for n in numbers}
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "import"])
+def test_a_roster_edit_taking_its_last_person_off_is_noted_as_an_edit_never_as_already_there_as_it_is(dry_run: bool) -> None:
+    """Tester 276 F1: rosa, ana and carla recorded; the promoter takes carla off in Kobo. The edit's commands (rosa's,
+    ana's) were carried out before: "0 created, 1 already there", exit 0, carla still a member and nothing said. The import
+    cannot see that carla was there, but it knows the row is an edit: it says so, that what it took out is not undone,
+    and how staff undo it (a membership's departure)."""
+    services = FakeServices(recorded=recorded(1, 2, 3))
+
+    result = Importer(services).run_row(an_edit(command(1), command(2)), dry_run=dry_run)
+
+    assert result.outcome is Outcome.ALREADY_THERE and services.recorded == recorded(1, 2, 3)
+    [note] = result.problems
+    assert (note.cell, note.field, note.rule) == (Cell("main", 2, ""), "Idempotency-Key", EDITED_RULE)
+    assert "an edit made in Kobo of a submission recorded before" in note.message
+    assert "everything it holds was recorded before" in note.message
+    assert "what the edit took out of it or changed in it is not undone by the import" in note.message
+    assert DEPARTURE in note.message and "POST /members/{id}/correction" in note.message
+    assert AS_IT_IS_NOW not in note.message and "Persona" not in note.message
+    summary = Summary([result], dry_run=dry_run)
+    created = "would be created" if dry_run else "created"
+    assert summary.line() == f"0 {created}, 1 already there (1 edited in Kobo since recorded: see the report), 0 refused"
+    assert summary.edits() == 1
+
+
+def test_an_edit_the_webhook_recorded_first_gets_the_edits_note_not_the_note_that_it_is_recorded_as_it_is_now() -> None:
+    """The same edit, its version recorded by another account (the webhook, or a colleague's import): the services say
+    the same request was carried out for someone else, which the import notes as "recorded before, as it is now": false
+    of an edit. The edit's note stands instead."""
+    services = FakeServices(dry={key: KEY_RECORDED_BY_ANOTHER for key in recorded(1, 2)})
+
+    result = Importer(services).run_row(an_edit(command(1), command(2)), dry_run=False)
+
+    assert result.outcome is Outcome.ALREADY_THERE
+    assert [p.rule for p in result.problems] == [EDITED_RULE]
+    assert AS_IT_IS_NOW not in result.problems[0].message
+
+
+def test_a_roster_edit_adding_a_person_is_created_with_the_edits_note_never_recorded_as_it_is_now() -> None:
+    """Tester 276 F6: an edit adding carla and dora to rosa and ana, which another account recorded: 201 ``created``,
+    with the note "this submission was recorded before, as it is now … it is not recorded again", in Kobo's log. It says
+    what was recorded before, what now, and that what the edit took out or changed is not undone."""
+    services = FakeServices(real={key: KEY_RECORDED_BY_ANOTHER for key in recorded(1, 2)})
+
+    result = Importer(services).run_row(an_edit(command(1), command(2), command(3), command(4)), dry_run=False)
+
+    assert (result.outcome, result.recorded) == (Outcome.CREATED, [command(3).key, command(4).key])
+    [note] = result.problems
+    assert note.rule == EDITED_RULE and AS_IT_IS_NOW not in note.message
+    assert "the answers of the version recorded before were recorded then, and those the edit added are recorded now" in note.message
+    assert Summary([result]).line().startswith("1 created (1 edited in Kobo since recorded: see the report), 0 already there")
+
+    dry = Importer(FakeServices(recorded=recorded(1, 2))).run_row(an_edit(command(1), command(2), command(3)), dry_run=True)
+    assert dry.outcome is Outcome.CREATED and [p.rule for p in dry.problems] == [EDITED_RULE]
+    assert "those the edit added would be recorded by the import" in dry.problems[0].message
+
+
+def test_an_edit_in_a_file_twice_is_an_edit_the_second_time_in_the_dry_run_as_in_the_import() -> None:
+    """The same edited row twice in a file: the import finds the second's commands carried out by the first, an edit all
+    the same; the dry run, which takes the second for already there without asking, says the same."""
+    rows = [an_edit(command(1), command(2)), an_edit(command(1), command(2))]
+    for dry_run in (True, False):
+        summary = Importer(FakeServices(recorded=recorded(1))).run(rows, dry_run=dry_run)
+        assert [(r.outcome, [p.rule for p in r.problems]) for r in summary.results] == [
+            (Outcome.CREATED, [EDITED_RULE]), (Outcome.ALREADY_THERE, [EDITED_RULE])
+        ], dry_run
+
+
+def test_a_submission_never_edited_and_an_edit_of_one_never_recorded_are_answered_as_before() -> None:
+    """No note where there is nothing to say: a submission never edited, recorded before by another account, keeps its
+    ``recorded_otherwise`` note; one carried out before by the same account, none; an edit of which nothing was recorded
+    is recorded as a new submission."""
+    other = Importer(FakeServices(dry={key: KEY_RECORDED_BY_ANOTHER for key in recorded(1, 2)})).run_row(
+        never_edited(command(1), command(2)), dry_run=False
+    )
+    assert (other.outcome, [p.rule for p in other.problems]) == (Outcome.ALREADY_THERE, [RECORDED_OTHERWISE_RULE])
+    again = Importer(FakeServices(recorded=recorded(1, 2))).run_row(never_edited(command(1), command(2)), dry_run=False)
+    assert (again.outcome, again.problems) == (Outcome.ALREADY_THERE, [])
+    new = Importer(FakeServices()).run_row(an_edit(command(1), command(2)), dry_run=False)
+    assert (new.outcome, new.problems) == (Outcome.CREATED, [])
+    assert Summary([other, again, new]).edits() == 0
+
+
+def test_a_one_command_edit_carried_out_before_is_noted_naming_what_changes_its_record() -> None:
+    """A meeting edited in Kobo in nothing the import sends (its answers as recorded): "already there", the edit's note."""
+    meeting = Command("engagement", "/osvs/o/meetings", {"held_on": "2021-10-12"}, "kobo:u:osv_meeting:reunion", Cell("main", 2, ""), {}, ())
+    services = FakeServices(recorded={meeting.key})
+
+    result = Importer(services).run_row(an_edit(meeting), dry_run=False)
+
+    assert result.outcome is Outcome.ALREADY_THERE and services.sent == [(meeting.key, False)]
+    [note] = result.problems
+    assert note.rule == EDITED_RULE and "POST /osvs/{osv_id}/meetings/{meeting_id}/withdrawal" in note.message
+    assert "a person taken off the roster" not in note.message
 
 
 def test_an_edit_without_a_root_uuid_is_refused_before_anything_is_sent() -> None:
@@ -103,3 +213,4 @@ def test_an_edit_refused_for_its_key_names_what_works_for_its_record() -> None:
     assert "edited in Kobo" in problem.message and "service's own command (" not in problem.message
     assert "withdraw the one recorded, POST /osvs/{osv_id}/meetings/{meeting_id}/withdrawal" in problem.message
     assert "record the right one through the API, POST /osvs/{osv_id}/meetings" in problem.message
+
