@@ -12,9 +12,11 @@ USER=staff``). Services: ``--registry-url``/``--engagement-url`` or
 ``IMPORTS_REGISTRY_URL``/``IMPORTS_ENGAGEMENT_URL``, by default where ``make
 run`` serves them (``OSV_HOST``, ``REGISTRY_PORT``, ``ENGAGEMENT_PORT``). The same file imported
 twice records nothing the second time. Exit status: 0 when no row was
-refused, 1 when some were, or when some are edits in Kobo of submissions
-recorded before, whose changes to what was recorded the import does not
-make (see the report), 2 when the import stopped.
+refused, 1 when some were (see the report), 2 when the import stopped. An
+edit in Kobo of a submission recorded before, whose commands were all taken,
+is no refusal: the summary line counts it and the report notes it
+(``edited_in_kobo``), since what the edit took out is not undone; it exits 0,
+or every later import of an export holding it would exit 1 for good.
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ def import_file(args: argparse.Namespace, services: Services) -> int:
     if sheet.ignored:  # after the rows' lines, where it is read: their answers were not imported
         count = sum(len(columns) for columns in sheet.ignored.values())
         print(f"{count} column(s) not in the form were ignored, their answers not imported: see the report's 'Ignored columns'")
-    return 1 if summary.count(Outcome.REFUSED) or summary.count(Outcome.PARTIAL) or summary.edits() else 0
+    return 1 if summary.count(Outcome.REFUSED) or summary.count(Outcome.PARTIAL) else 0
 
 
 def distinct_rows(given: Sequence[str], rows: Sequence[Row]) -> dict[int, tuple[UUID, ...]]:
