@@ -13,8 +13,9 @@ submission's ``_index``), ``_parent_table_name`` and ``_submission__uuid``.
 
 A CSV export is the main section only (Kobo leaves repeat groups out of
 CSV): semicolons, commas or tabs, UTF-8 with or without a byte-order mark,
-the cp1252 that Excel on Windows saves, or the UTF-16 of Excel's "Texto
-Unicode" (:mod:`services.imports.csvtext`). A form with repeat groups cannot be
+the cp1252 that Excel on Windows saves, the UTF-16 of Excel's "Texto
+Unicode", UTF-32, lines ending in CR LF, LF or CR
+(:mod:`services.imports.csvtext`). A form with repeat groups cannot be
 imported from a CSV, since what the repeats held would be lost in silence.
 
 Kobo's REST Services post one submission as JSON: keys are the questions'
@@ -33,18 +34,17 @@ ignored, and listed (:attr:`Sheet.ignored`), so a renamed column shows.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
 from openpyxl.utils.escape import unescape
 
-from services.imports.csvtext import UnreadableText, csv_text, delimiter_of
+from services.imports.csvtext import UnreadableText, csv_rows, csv_text
 from services.imports.domain.submissions import DEPRECATED_ID, ROOT_UUID, Cell, Entry, Submission, kobo_uuid
 from services.imports.forms import Form, Question, fold
 
@@ -233,11 +233,15 @@ def read_xlsx(path: Path, form: Form) -> Sheet:
 # CSV -----------------------------------------------------------------------------------------------------
 
 
-def read_text(path: Path) -> str:
-    """The CSV ``path`` as text, in the encodings Kobo and Excel save it in (:func:`~services.imports.csvtext.csv_text`);
-    ExportError, naming the byte and where, for a file in none of them (tester 270 F3: a traceback, exit 1)."""
+def read_rows(path: Path, most: int | None = None) -> list[list[str]]:
+    """The rows of the CSV ``path`` (its first ``most``, or all), read in the encodings Kobo and Excel save it in
+    (:func:`~services.imports.csvtext.csv_text`, :func:`~services.imports.csvtext.csv_rows`).
+
+    Raises ExportError, one line naming the file and what about it: a file in none of those encodings (the byte, its row
+    and column: tester 270 F3, a traceback, exit 1), no text at all (a workbook or a picture renamed ``.csv``), or a row
+    the csv module cannot read (a cell past its limit: tester 276 F3, a traceback)."""
     try:
-        return csv_text(path.read_bytes(), path.name)
+        return list(islice(csv_rows(csv_text(path.read_bytes(), path.name), path.name), most))
     except UnreadableText as error:
         raise ExportError(str(error)) from None
 
@@ -250,8 +254,7 @@ def read_csv(path: Path, form: Form) -> Sheet:
             "leaves out: export it as XLSX"
         )
         raise ExportError(msg)
-    text = read_text(path)
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter_of(text)))
+    rows = read_rows(path)
     header = rows[0] if rows else []
     layout = _layout(form, None, header)
     _check_form(form, layout, path.name)
@@ -282,8 +285,7 @@ def read_export(path: Path, form: Form) -> Sheet:
 def sniff_form(path: Path, forms: Mapping[str, Form]) -> Form:
     """The form whose questions the file's first header row names most; ExportError if none clearly does."""
     if path.suffix.lower() in (".csv", ".txt"):
-        text = read_text(path)
-        header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delimiter_of(text)), [])
+        header = next(iter(read_rows(path, 1)), [])
     else:
         workbook = load_workbook(path, read_only=True, data_only=True)
         try:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,106 @@ def test_a_file_excel_saved_as_unicode_text_reads_as_its_csv_does(tmp_path: Path
     read = [row_of(MAPPING, s).commands[0].body for s in read_csv(unicode_text, MAPPING).submissions]
     assert read == [row_of(MAPPING, s).commands[0].body for s in read_csv(spanish_csv, MAPPING).submissions]
     assert [body["name"] for body in read] == [answers.values["nombre"] for answers in OSVS]
+
+
+# Tester 276 F3, F7: more of what Excel saves, a cell past the csv module's limit, and files that are no CSV ---------
+
+
+def stops_in_one_line(export: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """The one line ``osv-import --dry-run export`` stops in, exit 2 (README: a file it cannot read), with no report."""
+    assert osv_import(["--dry-run", str(export), "--token", "t", "--registry-url", "http://127.0.0.1:1"]) == 2
+    out, err = capsys.readouterr()
+    [line] = err.splitlines()
+    assert "Traceback" not in err and out == ""
+    assert not list(export.parent.glob("*report*"))
+    return line
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter", "line_end"),
+    [("utf-16-le", "\t", "\r\n"), ("utf-16-be", "\t", "\r\n"), ("utf-32", "\t", "\r\n"), ("cp1252", ";", "\r")],
+    ids=["utf-16-le-without-its-mark", "utf-16-be-without-its-mark", "utf-32", "windows-1252-old-mac-line-ends"],
+)
+def test_a_csv_in_utf16_without_its_mark_in_utf32_or_with_an_old_macs_line_ends_reads_as_excels_csv_does(
+    tmp_path: Path, encoding: str, delimiter: str, line_end: str
+) -> None:
+    """Tester 276 F3: each ended in ``_csv.Error: new-line character seen in unquoted field``'s traceback, exit 1 ("some
+    rows refused"): UTF-16 without its byte-order mark and UTF-32 were read as UTF-8, a NUL beside every letter, and a
+    Windows-1252 file whose lines end in a carriage return alone (Excel on an old Mac) was handed to the csv module in
+    lines split at line feeds."""
+    rows = mapping_rows()
+    saved = tmp_path / "map6_mapeo.csv"
+    saved.write_bytes(csv_of(rows, delimiter).replace("\r\n", line_end).encode(encoding))
+    spanish_csv = tmp_path / "map1_mapeo_excel_es.csv"
+    spanish_csv.write_bytes(csv_of(rows).encode("cp1252"))
+
+    assert sniff_form(saved, FORMS) is MAPPING
+    read = [row_of(MAPPING, s).commands[0].body for s in read_csv(saved, MAPPING).submissions]
+    assert read == [row_of(MAPPING, s).commands[0].body for s in read_csv(spanish_csv, MAPPING).submissions]
+    assert [body["name"] for body in read] == [answers.values["nombre"] for answers in OSVS]
+
+
+LIMIT = 131072
+"""The csv module's ``field_size_limit()``, which the import does not raise: no answer of these forms is that long."""
+
+
+@pytest.mark.parametrize(
+    ("long", "said"),
+    [
+        (lambda text: text.replace("Comedor Popular", "Comedor Popular " + "y" * 200_000), "row 3, column 'osv/nombre'"),
+        (lambda text: text.replace("Comedor Popular", '"Comedor Popular') + "Luz;150132\r\n" * 12_000, "row 3, column 'osv/nombre'"),
+        (lambda text: text.partition("\r\n")[0] + "\r\n" + "A" * 8 * LIMIT, "row 2, column 'osv/nombre'"),
+    ],
+    ids=["a-200-kb-cell", "a-quote-never-closed", "a-line-of-a-megabyte"],
+)
+def test_a_cell_past_the_csv_modules_limit_stops_the_import_naming_its_row_column_and_the_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], long: Callable[[str], str], said: str
+) -> None:
+    """Tester 276 F3: a 200 KB cell and a 30 MB line ended in ``_csv.Error: field larger than field limit (131072)``'s
+    traceback, exit 1 ("some rows refused"). A quote that opens a cell and never closes makes the rest one cell."""
+    export = tmp_path / "map7_mapeo_celda_larga.csv"
+    export.write_bytes(long(csv_of(mapping_rows())).encode("utf-8"))
+
+    line = stops_in_one_line(export, capsys)
+
+    assert line.startswith(f"osv-import: map7_mapeo_celda_larga.csv: {said}: a cell longer than 131,072 characters, "
+                           "the most the import reads"), line[:300]
+    assert len(line) < 600 and "yyyy" not in line and "AAAA" not in line and "Luz" not in line
+
+
+def test_an_xlsx_workbook_renamed_csv_is_told_to_be_imported_as_the_workbook_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tester 276 F7: it was told it "mixes two encodings … retype the letters of that cell", its bytes quoted as a
+    column's name ('PK\\x03\\x04…docProps/app.xml…')."""
+    export = write_xlsx(tmp_path / "map8_mapeo.xlsx", MAPPING, OSVS).rename(tmp_path / "map8_mapeo.csv")
+
+    assert stops_in_one_line(export, capsys) == (
+        "osv-import: map8_mapeo.csv: is an XLSX workbook (Excel's own file) renamed .csv, not a CSV: import it as the "
+        "workbook it is, named map8_mapeo.xlsx"
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + random.Random(276).randbytes(2000), "is a PNG picture renamed .csv, not a CSV"),
+        (random.Random(276).randbytes(5000), "is no CSV, nor any text: "),
+    ],
+    ids=["a-picture", "a-programs-file"],
+)
+def test_a_picture_or_a_programs_file_renamed_csv_is_told_it_is_no_csv_never_quoting_its_bytes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, said: str
+) -> None:
+    """Tester 276 F7: they were told they "mix two encodings", to retype the letters of a cell of row 1, column 1."""
+    export = tmp_path / "map9_mapeo.csv"
+    export.write_bytes(data)
+
+    line = stops_in_one_line(export, capsys)
+
+    assert line.startswith(f"osv-import: map9_mapeo.csv: {said}"), line
+    assert line.endswith("export the answers from Kobo as XLSX (or CSV) and import that"), line
+    assert "encodings" not in line and "\\x" not in line and "PNG'" not in line
 
 
 # F4: a date column holding people's data ----------------------------------------------------------------------
