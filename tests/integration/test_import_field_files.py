@@ -308,6 +308,48 @@ def test_a_date_cell_holding_a_document_a_phone_or_a_name_is_refused_without_rep
     assert application_of(engagement).log_head() == 0  # nothing recorded
 
 
+def test_a_year_a_document_in_pairs_a_phone_or_a_date_with_one_after_it_in_a_date_cell_is_not_repeated(
+    engagement: TestClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tester 276 F4: ``miembros/fecha_ingreso`` holding a birth year alone (a person's data, README), a DNI in pairs, a
+    phone in groups, and a date with a phone or a DNI after it was printed and written to the report's Problems sheet:
+    "'1985' is not a date…", "'15/03/2021 987654321' has a time other than 00:00" (digits after a space were taken for a
+    time). A date written wrong is still told back, a day-month-year with ``-`` with the calendar's reason as with ``/``."""
+    osv = Upstream(application_of(engagement)).osv_mapped(mapped_on="2021-03-15")
+    person = {"nombre_completo": "Karla Daniela Ortiz Bello", "tipo_documento": "CEDULA_VE", "nacionalidad": "VE",
+              "sexo": "F", "anio_nacimiento": 1994, "rol": "member"}
+    personal = [1985, "1985", "41 23 45 67", "9 8765 4321", "15/03/2021 987654321", "2021-03-15 41234567"]
+    attempts = {
+        "15/13/2021": "'15/13/2021' has no month 13: the day comes first",
+        "31/02/2021": "'31/02/2021' is not a day of the calendar: February 2021 has 28 days",
+        "31-02-2021": "'31-02-2021' is not a day of the calendar: February 2021 has 28 days",
+        "15 de marzo": "'15 de marzo' is not a date the import reads",
+    }
+    people = [{**person, "numero_documento": f"V-26.200.{place:03d}", "fecha_ingreso": joined}
+              for place, joined in enumerate([*personal, *attempts])]
+    submission = Answers({"osv": osv}, {"miembros": people}, uuid="77777777-0000-4000-8000-000000000001")
+    export = write_xlsx(tmp_path / "m9_miembros_fechas.xlsx", MEMBERS, [submission])
+
+    assert osv_import(["--dry-run", str(export), *connection(engagement)], transport=engagement._transport) == 1  # noqa: SLF001
+
+    out = capsys.readouterr().out
+    report = tmp_path / "m9_miembros_fechas.dry-run-report.xlsx"
+    problems = problems_sheet(report)
+    assert [(p[1], p[3], p[4]) for p in problems] == [(row, "joined_on", "date_as_excel_writes_it") for row in range(2, 12)]
+    messages = [p[5] for p in problems]
+    for value in ("1985", "41 23 45 67", "9 8765 4321", "987654321", "41234567"):
+        assert not any(value in message for message in messages), value
+        assert value not in out, value
+    assert "41 23 45 67" not in every_cell(report) and "9 8765 4321" not in every_cell(report)
+    assert all(m.startswith("this cell holds no date, nor anything written as one") for m in messages[:4]), messages[:4]
+    assert all(m.startswith("this cell holds more than a date: what follows the date is no time of day (HH:MM)")
+               for m in messages[4:6]), messages[4:6]
+    for message, told in zip(messages[6:], attempts.values(), strict=True):
+        assert message.startswith(told), message
+        assert told in out
+    assert application_of(engagement).log_head() == 0  # nothing recorded
+
+
 # F6: an empty meeting posted by Kobo ---------------------------------------------------------------------------
 
 

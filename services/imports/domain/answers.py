@@ -49,39 +49,65 @@ def iso_date(text: str) -> str | None:
     return read.date().isoformat() if read.time() == time(0) else None
 
 
+CLOCK = r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:\.[0-9]+)?)?(?: ?(?:Z|[+\-][0-9]{2}(?::?[0-9]{2})?))?"
+"""A time of day as a date cell saved as CSV or Kobo writes it: ``HH:MM``, seconds and their fraction, an offset
+(``10:15:00.000-05:00``). It has its ``:``: digits after a date with none are no time (a phone, a document number)."""
+WRITTEN_DATES = (
+    re.compile(r"(?P<day>[0-9]{1,2})(?P<by>[/.\-])(?P<month>[0-9]{1,2})(?P=by)(?P<year>[0-9]{4})(?![0-9])"),
+    re.compile(r"(?P<year>[0-9]{4})(?P<by>[/.\-])(?P<month>[0-9]{1,2})(?P=by)(?P<day>[0-9]{1,2})(?![0-9])"),
+)
+"""A date's day, month and year as written, day first (``31/02/2021``, ``31-02-2021``, ``31.02.2021``) or year first
+(``2021-02-31``), to tell why it is no date of the calendar."""
+AFTER_A_DATE = re.compile(f"[ T]{CLOCK}")
+"""What may follow a date in its cell: a time of day (:data:`CLOCK`)."""
+
+
 def date_mistake(text: str) -> str:
     """Why :func:`iso_date` read no date in ``text``, in the words a row's problem says it: a day the calendar does not
-    have ("31/09/2021": September has 30 days), a time other than midnight, or a form it does not take."""
+    have ("31/09/2021", "31-09-2021": September has 30 days), a month past 12 (the day comes first), a time other than
+    midnight, or a form it does not take. The value is said back only when it is written as a date (a day and a month of
+    at most 31, a year of four digits, and after them a time of day, ``HH:MM``, or nothing), else it is not repeated, as
+    it may be a person's data: a date followed by a phone or a document number is said to hold more than a date (tester
+    276 F4: "'15/03/2021 987654321' has a time other than 00:00"), and anything else to hold no date
+    (:func:`written_as_a_date`)."""
     text = text.strip()
-    written = re.fullmatch(
-        r"(?P<day>[0-9]{1,2})/(?P<month>[0-9]{1,2})/(?P<year>[0-9]{4})(?:[ T][0-9:.+\-Z]*)?", text
-    ) or re.fullmatch(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})(?:[ T][0-9:.+\-Z]*)?", text)
-    if written is not None:
-        day, month, year = int(written["day"]), int(written["month"]), int(written["year"])
-        if not 1 <= month <= 12:
-            if (
-                1 <= day <= 12 and month <= calendar.monthrange(year, day)[1]
-            ):  # month first: its own day said back (tester 184 F6)
-                timed = (
-                    iso_date(f"{month:02d}/{day:02d}/{year}{text[max(map(written.end, ('day', 'month', 'year'))) :]}")
-                    is None
-                )  # and its time, if no day's (tester 187 F12)
-                return (
-                    f"'{text}' has no month {month}: the day comes first, write {month:02d}/{day:02d}/{year} for "
-                    f"{calendar.month_name[day]} {month}, {year}"
-                    + (", with no time (a date answer is a day)" if timed else "")
-                )
-            return f"'{text}' has no month {month}: the day comes first, write {ACCEPTED_DATES}"
-        days = calendar.monthrange(year, month)[1]
-        if not 1 <= day <= days:
-            return f"'{text}' is not a day of the calendar: {calendar.month_name[month]} {year} has {days} days"
+    found = (pattern.match(text) for pattern in WRITTEN_DATES)
+    written = next((date for date in found if date is not None and _day_and_month(date)), None)
+    if written is None:
+        if written_as_a_date(text):
+            return f"'{text}' is not a date the import reads: write {ACCEPTED_DATES}"
+        return (
+            "this cell holds no date, nor anything written as one (its columns shifted in Excel?), and is not repeated "
+            f"here, as it may be a person's data: write {ACCEPTED_DATES}"
+        )
+    rest = text[written.end() :]
+    clock = AFTER_A_DATE.fullmatch(rest)
+    if rest and clock is None:
+        return (
+            "this cell holds more than a date: what follows the date is no time of day (HH:MM), and the cell is not "
+            f"repeated here, as it may be a person's data (its columns shifted in Excel?): write {ACCEPTED_DATES}"
+        )
+    day, month, year = int(written["day"]), int(written["month"]), int(written["year"])
+    if not 1 <= month <= 12:
+        if 1 <= day <= 12 and month <= calendar.monthrange(year, day)[1]:  # month first: its day said (tester 184 F6)
+            timed = iso_date(f"{month:02d}/{day:02d}/{year}{rest}") is None  # and its time, if no day's (tester 187 F12)
+            return (
+                f"'{text}' has no month {month}: the day comes first, write {month:02d}/{day:02d}/{year} for "
+                f"{calendar.month_name[day]} {month}, {year}"
+                + (", with no time (a date answer is a day)" if timed else "")
+            )
+        return f"'{text}' has no month {month}: the day comes first, write {ACCEPTED_DATES}"
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        return f"'{text}' is not a day of the calendar: {calendar.month_name[month]} {year} has {days} days"
+    if clock is not None and any(int(clock[unit] or 0) for unit in ("hour", "minute", "second")):
         return f"'{text}' has a time other than 00:00: a date answer is a day, write {ACCEPTED_DATES}"
-    if written_as_a_date(text):
-        return f"'{text}' is not a date the import reads: write {ACCEPTED_DATES}"
-    return (
-        "this cell holds no date, nor anything written as one (its columns shifted in Excel?), and is not repeated here, "
-        f"as it may be a person's data: write {ACCEPTED_DATES}"
-    )
+    return f"'{text}' is not a date the import reads: write {ACCEPTED_DATES}"
+
+
+def _day_and_month(written: re.Match[str]) -> bool:
+    """Whether a date as written has a day and a month of at most 31 (a month past 12: a day first, ``03/15/2021``)."""
+    return int(written["day"]) <= 31 and int(written["month"]) <= 31
 
 
 MONTHS = frozenset(
@@ -96,19 +122,35 @@ DATE_PART = re.compile(r"[0-9]{1,2}|[0-9]{4}")
 """A day, a month or a year as a date writes them: one or two digits, or four."""
 LONGEST_DATE = 30
 """The most characters of a date written out ("15 de septiembre de 2021" has 24)."""
+TIME_AFTER = re.compile(f"(?:^|[ T]){CLOCK}$", re.IGNORECASE)
+"""A time of day ending a date as written, or alone (:data:`CLOCK`; the text is folded to lower case)."""
 
 
 def written_as_a_date(text: str) -> bool:
     """Whether ``text``, a date question's answer the import could not read, was written as a date: short (at most
-    :data:`LONGEST_DATE` characters), a digit at least, and nothing but days, months and years (one or two digits, or
-    four), month names (:data:`MONTHS`), ``de`` and the separators of a date or a time (``31/09/2021``, ``15-mar-21``,
-    ``2021-03-15 10:30``, ``15 de marzo``). Only then does a message repeat it: a date column holding a document number
-    (``V-25.100.300``), a phone (``987 654 321``) or a name, its columns shifted in Excel, is a person's data (tester 270
-    F4), and a date cell's content is said back only as no personal data."""
-    if len(text) > LONGEST_DATE or not any(character.isdigit() for character in text):
+    :data:`LONGEST_DATE` characters), of two or three parts, each a day, a month or a year (one or two digits, or four)
+    or a month's name (:data:`MONTHS`), one number at most past 31 and one at most of four digits (the year's), besides
+    ``de`` and a date's separators, then perhaps a time of day (``HH:MM``): ``31/09/2021``, ``15-mar-21``, ``2021-03-15
+    10:30``, ``15 de marzo``; or a time of day alone (``10:30``). Only then does a message repeat it: a date column holding a document number (``V-25.100.300``,
+    ``41 23 45 67``), a phone (``987 654 321``, ``9 8765 4321``), a year alone (``1985``: a birth year is a person's
+    data, README) or a name, its columns shifted in Excel, is a person's data (tester 270 F4, tester 276 F4), and a
+    date cell's content is said back only as no personal data."""
+    folded = _folded(text.strip())
+    if len(folded) > LONGEST_DATE:
         return False
-    parts = [part for part in re.split(r"[\s/.,:+\-]+", _folded(text)) if part]
-    return all(DATE_PART.fullmatch(part) or part in MONTHS or part in DATE_WORDS for part in parts)
+    timed = TIME_AFTER.search(folded)
+    if timed is not None and timed.start() == 0:
+        return True  # a time of day alone: no date, nor anyone's data
+    date = folded[: timed.start()] if timed is not None else folded
+    parts = [part for part in re.split(r"[\s/.,\-]+", date) if part and part not in DATE_WORDS]
+    numbers = [int(part) for part in parts if DATE_PART.fullmatch(part)]
+    return (
+        2 <= len(parts) <= 3
+        and all(DATE_PART.fullmatch(part) or part in MONTHS for part in parts)
+        and bool(numbers)
+        and sum(number > 31 for number in numbers) <= 1
+        and sum(len(part) == 4 for part in parts if part.isdigit()) <= 1
+    )
 
 
 def _folded(text: str) -> str:

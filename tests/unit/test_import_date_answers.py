@@ -1,0 +1,69 @@
+"""A date cell's answer the import cannot read, told without repeating what may be a person's data
+(:func:`services.imports.domain.answers.date_mistake`): tester 276 F4."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.imports.domain.answers import date_mistake, written_as_a_date
+
+NO_DATE = "this cell holds no date, nor anything written as one (its columns shifted in Excel?), and is not repeated here"
+MORE_THAN_A_DATE = "this cell holds more than a date: what follows the date is no time of day (HH:MM)"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1985", "41 23 45 67", "9 8765 4321", "41-23-4567", "12 34 5678", "V-25.100.300", "987 654 321", "Rosa Huamán"],
+    ids=["a-birth-year", "a-dni-in-pairs", "a-phone-in-groups", "a-dni-with-hyphens", "two-years", "a-cedula", "a-phone",
+         "a-name"],
+)
+def test_a_value_that_is_no_date_is_not_repeated(value: str) -> None:
+    """A date has at most three parts (day, month, year), one year (four digits, or a number past 31) at most, and two
+    parts at least: a year alone is a birth year, a person's data (README)."""
+    assert not written_as_a_date(value)
+    assert date_mistake(value).startswith(NO_DATE)
+    assert value not in date_mistake(value)
+
+
+@pytest.mark.parametrize("value", ["15/03/2021 987654321", "2021-03-15 41234567", "15/03/2021 41 23 45 67", "2021-03-15 10"])
+def test_a_date_followed_by_anything_but_a_time_is_said_to_hold_more_than_a_date_without_repeating_it(value: str) -> None:
+    """Digits after a date and a space were taken for its time: "'15/03/2021 987654321' has a time other than 00:00"
+    said a phone back. A time has its ``:`` (HH:MM)."""
+    said = date_mistake(value)
+
+    assert said.startswith(MORE_THAN_A_DATE), said
+    assert value not in said and value.partition(" ")[2] not in said
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("31-02-2021", "'31-02-2021' is not a day of the calendar: February 2021 has 28 days"),
+        ("31.04.2021", "'31.04.2021' is not a day of the calendar: April 2021 has 30 days"),
+        ("2021/02/30", "'2021/02/30' is not a day of the calendar: February 2021 has 28 days"),
+        ("31/02/2021", "'31/02/2021' is not a day of the calendar: February 2021 has 28 days"),
+    ],
+)
+def test_a_day_the_calendar_lacks_is_told_so_whatever_separates_its_parts(value: str, said: str) -> None:
+    """``31-02-2021`` was "not a date the import reads", where ``31/02/2021`` was told February 2021 has 28 days."""
+    assert date_mistake(value) == said
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("15/13/2021", "'15/13/2021' has no month 13: the day comes first"),
+        ("15 de marzo", "'15 de marzo' is not a date the import reads"),
+        ("15 de septiembre de 2021", "'15 de septiembre de 2021' is not a date the import reads"),
+        ("15-03-2021", "'15-03-2021' is not a date the import reads"),
+        ("01/05/85", "'01/05/85' is not a date the import reads"),
+        ("15-mar-21 10:30", "'15-mar-21 10:30' is not a date the import reads"),
+        ("10:30", "'10:30' is not a date the import reads"),
+        ("2021-09-17T10:15:00.000-05:00", "'2021-09-17T10:15:00.000-05:00' has a time other than 00:00"),
+        ("15/03/2021 10:30", "'15/03/2021 10:30' has a time other than 00:00"),
+        ("15/03/2021 00:00 -05:00", "'15/03/2021 00:00 -05:00' is not a date the import reads"),
+        ("03/15/2021 10:30", "'03/15/2021 10:30' has no month 15: the day comes first, write 15/03/2021 for March 15, 2021, with no time"),
+    ],
+)
+def test_a_date_written_wrong_is_still_told_back_with_why(value: str, said: str) -> None:
+    assert date_mistake(value).startswith(said), date_mistake(value)
