@@ -548,7 +548,9 @@ def test_dates_as_spanish_excel_writes_them_in_a_csv_are_read_day_first_and_any_
         assert {p[2] for p in problems} == {"Fecha de identificación"}  # the header as in the file
         for problem, (_, given) in zip(problems, refused, strict=True):
             taken = "15/03/2021 for March 15, 2021" if given == "03/15/2021" else "15/03/2021 (day first)"  # its own day said back
-            assert f"'{given}'" in problem[5] and taken in problem[5], problem[5]
+            assert taken in problem[5], problem[5]
+            # A year alone is not said back: it may be a birth year, a person's data (tester 276 F4).
+            assert (f"'{given}'" in problem[5]) is (given != "2021"), problem[5]
     mapped = httpx.get(f"{served['registry'].url}/osvs", headers=signed_in_headers("staff"), timeout=30).json()
     assert sorted((o["name"], o["mapped_on"]) for o in mapped) == sorted((n, read) for n, _, read in dates if read)
 
