@@ -40,8 +40,9 @@ from datetime import date, datetime, time
 from itertools import islice
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.utils.escape import unescape
 
 from services.imports.csvtext import UnreadableText, csv_rows, csv_text
@@ -174,9 +175,23 @@ def _unescaped(value: Any) -> Any:
     return unescape(value) if isinstance(value, str) and "_x" in value else value
 
 
+def open_workbook(path: Path) -> Workbook:
+    """The XLSX ``path``, opened to read its values; ExportError, one line naming the file, for one that is no workbook
+    (a CSV renamed ``.xlsx``, a file cut short: openpyxl's ``BadZipFile`` or ``KeyError`` ended the import in a
+    traceback, as a workbook renamed ``.csv`` did: tester 276 F7)."""
+    try:
+        return load_workbook(path, read_only=True, data_only=True)
+    except (BadZipFile, KeyError):
+        msg = (
+            f"{path.name}: is no XLSX workbook (a workbook is a zip file of its sheets, and this is none: a CSV renamed "
+            f"{path.suffix}, or a file cut short?): import a CSV named .csv, or export the workbook from Kobo again"
+        )
+        raise ExportError(msg) from None
+
+
 def read_xlsx(path: Path, form: Form) -> Sheet:
     """Read a Kobo XLSX export of ``form``: the first sheet, and a sheet per repeat group that has answers."""
-    workbook = load_workbook(path, read_only=True, data_only=True)
+    workbook = open_workbook(path)
     try:
         sheets = {ws.title: [[_unescaped(v) for v in r] for r in ws.iter_rows(values_only=True)] for ws in workbook.worksheets}
     finally:
@@ -287,7 +302,7 @@ def sniff_form(path: Path, forms: Mapping[str, Form]) -> Form:
     if path.suffix.lower() in (".csv", ".txt"):
         header = next(iter(read_rows(path, 1)), [])
     else:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        workbook = open_workbook(path)
         try:
             header = [str(plain(h) or "") for h in next(workbook.worksheets[0].iter_rows(values_only=True), ())]
         finally:

@@ -254,6 +254,22 @@ def test_an_xlsx_workbook_renamed_csv_is_told_to_be_imported_as_the_workbook_it_
     )
 
 
+@pytest.mark.parametrize("cut", [None, 3000], ids=["a-csv-renamed-xlsx", "a-workbook-cut-short"])
+def test_a_file_named_xlsx_that_is_no_workbook_stops_the_import_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cut: int | None
+) -> None:
+    """The other way round from a workbook renamed .csv: openpyxl's ``zipfile.BadZipFile: File is not a zip file`` ended
+    the import in a traceback, exit 1."""
+    workbook = write_xlsx(tmp_path / "workbook.xlsx", MAPPING, OSVS).read_bytes()
+    export = tmp_path / "map10_mapeo.xlsx"
+    export.write_bytes(csv_of(mapping_rows()).encode("cp1252") if cut is None else workbook[:cut])
+
+    assert stops_in_one_line(export, capsys) == (
+        "osv-import: map10_mapeo.xlsx: is no XLSX workbook (a workbook is a zip file of its sheets, and this is none: a "
+        "CSV renamed .xlsx, or a file cut short?): import a CSV named .csv, or export the workbook from Kobo again"
+    )
+
+
 @pytest.mark.parametrize(
     ("data", "said"),
     [
