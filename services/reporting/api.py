@@ -160,6 +160,12 @@ def export_hxl(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> R
 def iati_activity(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> Response:
     """The programme as an IATI 2.03 activity file: each phase a result period, indicators with baseline, target and actual.
 
+    A signed phase's actuals say in their comment the phase's sign-off: of those recorded by `as_of` (now without
+    one), the one from the latest cut, and of one cut signed twice the one signed last (an older cut signed again, to
+    reproduce a past report, is not it); its cut written as kept, with its microseconds when it has any (the figures
+    `GET /indicators?as_of=<cut>` gives, and the digest over them), and each part restated since. The activity's
+    `last-updated-datetime` is `as_of` so written too; `generated-datetime`, when the file was made, to the second.
+
     A focal point gets its municipality's share as an activity of its own: identifier the programme's followed by the
     ubigeo (`XM-DAC-47066-PE-OSV-LIMA-150132`), `hierarchy="2"` under the programme's activity (`related-activity`
     type 1), the municipality named in its title and description, its districts' figures as actuals, the programme's
@@ -252,6 +258,8 @@ def get_sign_offs(
     false was changed in the store after the lead signed it: its `figures` are not the signed ones, so it is never
     `reproduced` and its `restatement` is null (the difference is no fact recorded later); `GET /verify` names the
     position changed. Otherwise `reproduced` says whether the facts recorded by its cut still give its digest.
+    Every sign-off of a phase is listed, the oldest signed first; the one the IATI file names is the one from the latest cut
+    (of one cut signed twice, the one signed last).
 
     A sign-off of a phase funding withdrew as entered in error after it was signed (`PhaseWithdrawn`) stays listed, its
     figures as signed, with `phase_withdrawn` (`reason`, `withdrawn_on`, `recorded_at`) and a null `restatement`: the

@@ -537,14 +537,14 @@ class Reporting:
         return {**out, "restatement": None, "phase_withdrawn": withdrawn}
 
     def signoffs_for_iati(self, as_of: datetime | None) -> dict[str, iati.PhaseSignOff]:
-        """Each phase's latest sign-off recorded by ``as_of``."""
+        """Each phase's sign-off as of ``as_of``: of those recorded by then, the one from the latest cut (ties: the one
+        signed last; :meth:`~.domain.phasereports.PhaseReport.standing_sign_off`)."""
         out = {}
         for phase, report in self._reports(as_of):
-            signed = report.sign_offs_as_of(as_of)
-            if signed:
-                last = signed[-1]
-                out[phase.code] = iati.PhaseSignOff(last["signed_at"], last["signed_by"], last["cut"], last["digest"], last["figures"],
-                                                    intact=intact(last))
+            standing = report.standing_sign_off(as_of)
+            if standing is not None:
+                out[phase.code] = iati.PhaseSignOff(standing["signed_at"], standing["signed_by"], standing["cut"], standing["digest"],
+                                                    standing["figures"], intact=intact(standing))
         return out
 
     def _signed_public(

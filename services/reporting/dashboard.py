@@ -411,18 +411,24 @@ def _in_words(error: Mapping[str, Any], t: Callable[..., str], lang: Language) -
     return str(error.get("message", ""))
 
 
-def _moment(value: datetime) -> str:
+def _moment(value: datetime, exact: bool = False) -> str:
+    """``2026-12-07 08:02 (Lima)``, with its seconds when it has any; ``exact``, a cut's, with its microseconds too when it
+    has any (``08:02:21.499395``): the figures count the facts recorded by that instant, and the second alone gave others
+    (tester 271 F1)."""
     local = value.astimezone(LIMA)
+    if exact and local.microsecond:
+        return local.strftime("%Y-%m-%d %H:%M:%S.%f") + " (Lima)"
     return local.strftime("%Y-%m-%d %H:%M:%S" if local.second or local.microsecond else "%Y-%m-%d %H:%M") + " (Lima)"
 
 
 def stated_cut(as_of: datetime, t: Callable[..., str]) -> str:
     """The page's header on the cut its figures are as of: the end of a day or minute (the form's, :func:`cut_from_form`)
     as that day or minute, inclusive ("hasta el 2021-12-31 inclusive"), any other moment as it is, with its seconds when
-    it has any. The end of a minute was stated as the minute ("hasta el 2021-12-31 23:59"), which reads as its start."""
+    it has any and its microseconds when it has any. The end of a minute was stated as the minute ("hasta el 2021-12-31
+    23:59"), which reads as its start."""
     local = as_of.astimezone(LIMA)
     if not _ends_a_minute(local):
-        return t("ui.as_of", as_of=_moment(as_of))
+        return t("ui.as_of", as_of=_moment(as_of, exact=True))
     through = local.strftime("%Y-%m-%d" if (local.hour, local.minute) == (23, 59) else "%Y-%m-%d %H:%M")
     return t("ui.as_of_through", as_of=through)
 

@@ -29,6 +29,7 @@ from openpyxl import load_workbook
 from services.reporting import iati
 from services.reporting.application import Reporting
 from services.reporting.domain.indicators import flatten
+from services.reporting.domain.phasereports import digest_of
 from shared.clock import LIMA
 from tests.integration.test_reporting_as_of import START, cloudevent
 from tests.support.api import assert_problem
@@ -502,6 +503,82 @@ def test_a_signed_phase_keeps_its_figures_and_later_facts_show_as_a_restatement(
     assert actual is not None and actual.get("value") == "20"
     comment = actual.findtext("comment/narrative") or ""
     assert first["digest"] in comment and "total signed 17, now 20" in comment
+
+
+def late_osv(client: TestClient, position: int, recorded: datetime, osv_id: str) -> None:
+    """An OSV mapped in phase 1, typed in (recorded) at ``recorded``, after the phase ended."""
+    application_of(client).readmodel.apply([
+        cloudevent("registry", position, "OSVMapped", osv_id, recorded, osv_id=osv_id, name=f"OSV {osv_id}",
+                   district="San Juan de Lurigancho", zone="Lima Este", mapped_on="2021-06-20", occurred_on="2021-06-20"),
+    ])
+
+
+SIGNED_SAID = re.compile(r"Signed off by lead on (\S+) from the facts recorded by (\S+) \(digest sha256:([0-9a-f]{64})\)")
+"""What an IATI actual's comment says of the phase's sign-off: when it was signed, its cut and its digest."""
+
+
+def signed_said(document: bytes) -> set[tuple[str, str, str]]:
+    """Each (signed at, cut, digest) the file's comments name."""
+    return {found.groups() for n in ET.fromstring(document).iter("narrative") if (found := SIGNED_SAID.search(n.text or ""))}
+
+
+def test_the_iati_file_names_a_sign_offs_cut_as_it_was_cut_so_that_a_donor_reproduces_its_figures_and_digest(
+    desk: tuple[TestClient, FakeNow],
+) -> None:
+    """Tester 271 F1: signed from 13:02:21.499395Z, the file said "from the facts recorded by 13:02:21Z": as of that
+    moment one fact recorded within the second was not counted, and neither the figures nor the digest came out."""
+    client, clock = desk
+    programme(client)
+    cut = at(SIGNED_CUT) + timedelta(microseconds=499395)
+    late_osv(client, 2, at(SIGNED_CUT) + timedelta(microseconds=100000), "osv-2")  # within the second, before the cut
+    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(cut)})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["figures"]["osvs_identified"] == 2
+    clock.moment = at(6000)
+
+    as_of_cut = client.get("/iati/activity.xml", params={"as_of": stamp(cut)}).content  # the data as of the cut: so dated
+    xmlschema.XMLSchema(str(iati.schema_path())).validate(as_of_cut.decode())
+    assert ET.fromstring(as_of_cut).find("iati-activity").get("last-updated-datetime") == stamp(cut)
+    document = client.get("/iati/activity.xml").content
+    xmlschema.XMLSchema(str(iati.schema_path())).validate(document.decode())
+    [(signed_at, said_cut, digest)] = signed_said(document)
+    assert (signed_at, said_cut, digest) == (signed.json()["signed_at"], stamp(cut), signed.json()["digest"])
+    # what a donor does with it: the figures as of that cut, and the digest over them
+    figures = client.get("/indicators", params={"as_of": said_cut}).json()["phases"][0]["indicators"]
+    assert figures == signed.json()["figures"]
+    assert digest_of("F1", datetime.fromisoformat(said_cut.replace("Z", "+00:00")), figures) == digest
+
+
+def test_the_iati_file_names_the_sign_off_from_the_latest_cut_though_an_older_cut_was_signed_after_it(
+    desk: tuple[TestClient, FakeNow],
+) -> None:
+    """Tester 271 F3: signing an older cut again (to reproduce a report given out before) made every comment of the phase
+    name that cut and restate from it. The phase's sign-off is the one from the latest cut; of one cut signed twice (facts
+    recorded by it reached reporting after the first), the one signed last."""
+    client, clock = desk
+    programme(client)
+    newer, older = at(SIGNED_CUT), at(SIGNED_CUT) - timedelta(minutes=30)
+    late_osv(client, 2, newer - timedelta(minutes=10), "osv-2")  # between the two cuts: their figures differ
+    first = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(newer)}).json()
+    clock.moment = at(4401)
+    again = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(older)})
+    assert again.status_code == 201 and again.json()["figures"]["osvs_identified"] == 1 and first["figures"]["osvs_identified"] == 2
+    clock.moment = at(6000)
+
+    document = client.get("/iati/activity.xml").content
+    assert signed_said(document) == {(first["signed_at"], stamp(newer), first["digest"])}
+    assert actual_total(document, "OSVs identified") == "2"
+    comment = next(n.text or "" for n in ET.fromstring(document).iter("narrative") if "Signed off by" in (n.text or ""))
+    assert "Not restated since." in comment  # the current figures are the newer cut's
+    # before the older cut was signed, the same
+    assert signed_said(client.get("/iati/activity.xml", params={"as_of": stamp(at(4400))}).content) == signed_said(document)
+
+    # a fact recorded by the newer cut reaches reporting late, and the lead signs that cut again: the one signed last
+    late_osv(client, 3, newer - timedelta(seconds=1), "osv-3")
+    clock.moment = at(6001)
+    redone = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(newer)})
+    assert redone.status_code == 201 and redone.json()["figures"]["osvs_identified"] == 3
+    assert signed_said(client.get("/iati/activity.xml").content) == {(redone.json()["signed_at"], stamp(newer), redone.json()["digest"])}
 
 
 def rewrite_signed_figure(var_dir: Path, database_url: str, indicator: str, by: int) -> None:

@@ -80,6 +80,25 @@ def test_the_file_says_when_it_was_made_and_its_activity_the_cut_its_data_are_as
     assert now.get("last-updated-datetime") == "2022-02-01T15:00:00Z"  # without a cut, the data are as of the file
 
 
+def test_a_cut_within_a_second_is_written_with_its_microseconds_where_the_file_names_it(schema: xmlschema.XMLSchema) -> None:
+    """Tester 271 F1: a sign-off from 13:02:21.499395Z was said to be "from the facts recorded by 13:02:21Z", a cut that
+    counts other facts and gives another digest. The cut is written as it is; when the file was made, to the second."""
+    cut = datetime(2026, 12, 7, 13, 2, 21, 499395, tzinfo=timezone.utc)
+    signed_at = datetime(2026, 12, 7, 13, 2, 21, 801122, tzinfo=timezone.utc)
+    signed = iati.PhaseSignOff(signed_at, "lead", cut, "0660dbf0" * 8, {"osvs_identified": 3})
+    document = iati.activity_file(programme_2021(), iati.Programme(), datetime(2026, 12, 7, 13, 5, 1, 250000, tzinfo=timezone.utc),
+                                  date(2026, 12, 7), signoffs={"F1": signed}, as_of=cut)
+
+    schema.validate(document.decode())  # xs:dateTime takes the fraction
+    assert ET.fromstring(document).get("generated-datetime") == "2026-12-07T13:05:01Z"
+    assert activity_of(document).get("last-updated-datetime") == "2026-12-07T13:02:21.499395Z"
+    said = [n.text or "" for n in activity_of(document).iter("narrative") if "Signed off by" in (n.text or "")]
+    assert said and all(text.startswith("Signed off by lead on 2026-12-07T13:02:21.801122Z from the facts recorded by "
+                                        "2026-12-07T13:02:21.499395Z (digest sha256:") for text in said)
+    on_the_second = iati.PhaseSignOff(signed_at, "lead", cut.replace(microsecond=0), signed.digest, signed.figures)
+    assert "recorded by 2026-12-07T13:02:21Z (" in (iati.restatement_comment("osvs_identified", on_the_second, {"value": 3}) or "")
+
+
 def test_a_programme_with_no_phase_yet_still_makes_a_valid_file(schema: xmlschema.XMLSchema) -> None:
     """Tester 178 F3: its actual start (type 2) was the request's day in the caller's offset, 6 Dec for 03:00Z on 5 Dec in
     Lima. Nothing has started: its start is planned (1), no earlier than the cut's day in Lima, and it is in its pipeline."""

@@ -189,6 +189,21 @@ def test_a_sign_off_keeps_the_figures_its_cut_and_a_digest_and_signing_the_same_
     assert report.sign_offs_as_of(NOW + timedelta(hours=2)) == [signed]
 
 
+def test_the_phases_standing_sign_off_is_the_one_from_the_latest_cut_not_the_one_signed_last() -> None:
+    """Tester 271 F3: an older cut signed again (to reproduce a past report) became the one donors were told of."""
+    report = PhaseReport(phase="F1")
+    assert report.standing_sign_off(None) is None
+    newer = report.sign_off(NOW - timedelta(days=1), {"osvs_identified": 31}, "lead", NOW)
+    older = report.sign_off(NOW - timedelta(days=5), {"osvs_identified": 30}, "lead", NOW + timedelta(hours=1))
+    assert report.standing_sign_off(None) == newer
+    assert report.standing_sign_off(NOW + timedelta(minutes=30)) == newer  # as of before the older cut was signed too
+    assert report.standing_sign_off(NOW - timedelta(minutes=1)) is None  # none signed yet
+    # one cut signed twice (facts recorded by it reached reporting after the first): the one signed last
+    again = report.sign_off(NOW - timedelta(days=1), {"osvs_identified": 32}, "lead", NOW + timedelta(hours=2))
+    assert report.standing_sign_off(None) == again and report.standing_sign_off(NOW + timedelta(hours=1)) == newer
+    assert older not in (report.standing_sign_off(None), report.standing_sign_off(NOW + timedelta(hours=1)))
+
+
 def test_the_digest_depends_on_the_phase_the_cut_and_every_figure() -> None:
     cut = NOW - timedelta(days=1)
     base = digest_of("F1", cut, {"a": 1, "b": {"x": 2}})

@@ -328,3 +328,12 @@ class PhaseReport(Aggregate):
     def sign_offs_as_of(self, moment: datetime | None) -> list[dict[str, Any]]:
         """The sign-offs recorded by ``moment`` (all, if None), oldest first."""
         return [s for s in self.sign_offs if moment is None or s["signed_at"] <= moment]
+
+    def standing_sign_off(self, moment: datetime | None) -> dict[str, Any] | None:
+        """The phase's sign-off as of ``moment`` (now, if None), the one a donor is given (the IATI file's): of those
+        recorded by then, the one from the latest cut; of several from one cut, the one signed last. None before any.
+
+        Not the one signed last: a lead who signs an older cut again, to reproduce a report given out before, would
+        have every reader told the phase's figures as of that older cut from then on (tester 271 F3)."""
+        signed = self.sign_offs_as_of(moment)
+        return max(reversed(signed), key=lambda s: s["cut"], default=None)

@@ -266,8 +266,13 @@ class PhaseSignOff:
     intact: bool = True
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+def _stamp(moment: datetime, to_the_second: bool = False) -> str:
+    """A moment in UTC as the file writes it (xs:dateTime): ``2026-12-07T13:02:21.499395Z``, with its microseconds when
+    it has any, for a cut is the instant it names: cut short to the second (``13:02:21Z``) it counted other facts, and
+    gave neither the signed figures nor the digest (tester 271 F1). ``to_the_second``: when the file was made, to the second."""
+    if to_the_second:
+        moment = moment.replace(microsecond=0)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def _narratives(parent: ET.Element, es: str, en: str) -> None:
@@ -316,7 +321,9 @@ def _valued(parent: ET.Element, tag: str, indicator: str, parts: Mapping[str, An
 def restatement_comment(indicator: str, signed: PhaseSignOff | None, current: Mapping[str, Any]) -> str | None:
     """What an actual's comment says of a signed phase, in English: signed figure, when, digest, and any restatement by part.
 
-    The figures are written as the actual's ``value`` is (:func:`iati_value`: the registration rate a percentage, 22.58).
+    The figures are written as the actual's ``value`` is (:func:`iati_value`: the registration rate a percentage, 22.58);
+    when it was signed and its cut as the sign-off keeps them, in UTC, with their microseconds when they have any: from
+    that cut ``GET /indicators?as_of=`` gives the signed figures, and SHA-256 over ``{"phase", "cut", "figures"}`` the digest.
 
     A sign-off that is not :attr:`~PhaseSignOff.intact` is said to have failed its check, with no signed figure
     and no restatement: the figures recorded for it are not the ones signed.
@@ -359,7 +366,8 @@ def activity_file(
     ``generated_at`` is when the file is made, its ``generated-datetime`` (IATI: "when this file was generated");
     ``as_of`` the cut its data are as of, the activity's ``last-updated-datetime`` (IATI: "the last date/time that the
     data for this specific activity was updated"; no datum in the file is recorded later), ``generated_at`` without one.
-    Both are written in UTC, to the second. ``today`` is the cut's day in Lima.
+    Both are written in UTC: ``generated_at`` to the second, the cut as it is, its microseconds kept when it has any
+    (``2026-12-07T13:02:21.499395Z``: the instant whose facts the figures count). ``today`` is the cut's day in Lima.
 
     The activity's start is the first phase's first day: actual (``activity-date`` type 2) once ``today`` reached it,
     planned (type 1, the activity in its pipeline, status 1) before. IATI requires a start date, and an actual start
@@ -368,7 +376,8 @@ def activity_file(
     Its end is the last phase's last day, planned (3) until ``today`` is past it, then actual (4, status 3).
 
     ``plans`` holds the baselines and targets by ``(phase code, indicator)``;
-    ``signoffs`` each phase's sign-off, by phase code. Given a ``share`` (the report is a focal point's), the file
+    ``signoffs`` each phase's sign-off, by phase code: the one from the latest cut
+    (:meth:`~services.reporting.domain.phasereports.PhaseReport.standing_sign_off`). Given a ``share`` (the report is a focal point's), the file
     is that share's own sub-activity (:class:`Share`): its identifier, title
     and description name its municipalities, it names the programme's activity
     as its parent, and its baselines and targets, the programme's, say so.
@@ -376,9 +385,10 @@ def activity_file(
     plans, signoffs = plans or {}, signoffs or {}
     phases: Sequence[Mapping[str, Any]] = report["phases"]
     es, en = translator("es"), translator("en")
-    root = ET.Element("iati-activities", {"version": IATI_VERSION, "generated-datetime": _stamp(generated_at)})
+    root = ET.Element("iati-activities", {"version": IATI_VERSION, "generated-datetime": _stamp(generated_at, to_the_second=True)})
     activity = ET.SubElement(root, "iati-activity", {
-        "last-updated-datetime": _stamp(as_of or generated_at), XML_LANG: "es", "default-currency": programme.currency,
+        "last-updated-datetime": _stamp(as_of) if as_of else _stamp(generated_at, to_the_second=True), XML_LANG: "es",
+        "default-currency": programme.currency,
         **({} if share is None else {"hierarchy": "2"}),
     })
     ET.SubElement(activity, "iati-identifier").text = programme.identifier if share is None else share.identifier(programme)
