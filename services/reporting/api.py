@@ -108,9 +108,11 @@ def get_indicators(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, 
     """Indicators per phase (by the date each fact happened) and in total, optionally as of a moment and by zone or district.
 
     Each phase says its `status` on the day (in Lima) the answer is as of: `not_started` (no figures: every indicator at
-    0), `in_progress` (its days so far) or `ended`. Figures of people (`agents_of_change`, `beneficiaries_direct`,
-    `attendances`, `members_joined`, `members_left`) split their `total` `by_nationality` (`VE`, `PE`, `other`) and
-    `by_sex` (`F`, `M`, `X`), a code shown where its count is not 0. A person whose nationality or sex was rectified
+    0), `in_progress` (its days so far: the facts dated by that day) or `ended`. A fact dated after that day (a member
+    recorded as joining tomorrow) counts in no phase and no total yet, from its day on. Figures of people
+    (`agents_of_change`, `beneficiaries_direct`, `attendances`, `members_joined`, `members_left`) split their `total`
+    `by_nationality` (`VE`, `PE`, `other`) and `by_sex` (`F`, `M`, `X`), a code shown where its count is not 0. A
+    person whose nationality or sex was rectified
     (`MemberNationalityCorrected`, `MemberSexCorrected`) counts under the corrected value in every phase once the
     correction is recorded, and a joining whose date was corrected (`MemberJoiningDateCorrected`) in the phase of the
     corrected day; a cut before it shows what was known then.
@@ -264,9 +266,10 @@ def get_sign_offs(
     A sign-off of a phase funding withdrew as entered in error after it was signed (`PhaseWithdrawn`) stays listed, its
     figures as signed, with `phase_withdrawn` (`reason`, `withdrawn_on`, `recorded_at`) and a null `restatement`: the
     phase is in no report made after the withdrawal, so it has no current figures to compare. A restatement's `events`
-    are the figure's facts recorded after the cut and, for a figure reading earlier phases (`osvs_supported`'s
-    `first_time` and `repeat`, `agents_of_change`'s `new`), the phases before its own opened or withdrawn since
-    (`PhaseOpened`, `PhaseWithdrawn`, each adding nothing itself).
+    are the figure's facts recorded after the cut (or by it and dated after its day in Lima, counted from that day)
+    and, for a figure reading earlier phases (`osvs_supported`'s `first_time` and `repeat`, `agents_of_change`'s
+    `new`), the phases before its own opened or withdrawn since (`PhaseOpened`, `PhaseWithdrawn`, each adding nothing
+    itself).
     """
     return reporting.sign_offs(as_of=as_of, phase=phase, scope=scope)
 

@@ -183,7 +183,8 @@ class Reporting:
         With them, the report's ``digest`` (:func:`report_digest`: what
         ``osv-replay`` prints for the same cut, rebuilt from the feeds alone;
         for all of Lima) and the ``heads`` of each service's hash chain
-        reporting knows (what ``osv-verify --heads`` checks a store against later).
+        reporting knows (what ``osv-verify --heads`` checks a store against later). Every figure counts the facts dated
+        by the cut's day, one in progress its days so far: a fact dated later counts from its day on (:mod:`.domain.daycut`).
         """
         self.check_past(as_of)
         within = self.districts_of(scope)
@@ -272,12 +273,13 @@ class Reporting:
         return ", ".join(sorted(m.name for m in self.municipalities if m.id in scope.ubigeos)) or ", ".join(sorted(scope.ubigeos))
 
     def export_hxl(self, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA) -> str:
-        """The OSVs' activities as an HXL 3W/5W CSV (who, what, where by ubigeo, when, people reached), from the facts recorded by ``as_of``.
+        """The OSVs' activities as an HXL 3W/5W CSV (who, what, where by ubigeo, when, people reached), from the facts recorded by ``as_of``
+        and dated by its day in Lima (today without one).
 
         A municipal ``scope`` keeps only the activities held in its districts.
         """
         self.check_past(as_of)
-        activities = threew.rows(self.readmodel.facts(upto=as_of, types=threew.TYPES), self.ubigeo_of)
+        activities = threew.rows(self.readmodel.facts(upto=as_of, types=threew.TYPES), self.ubigeo_of, self.cut_day(as_of))
         activities = [row for row in activities if scope.covers(row["ubigeo"] or None)]
         return exports.to_hxl(activities, as_of, self.now())
 
@@ -583,8 +585,9 @@ class Reporting:
     ) -> list[dict[str, Any]]:
         """Per indicator whose figure changed since it was signed: each part's signed and current figure, the difference, and the events behind it.
 
-        Those events are the figure's facts recorded after the sign-off's cut and, for a figure that reads earlier phases,
-        the phases before its own opened or withdrawn since (:meth:`_phases_moving`). Listed in the order recorded."""
+        Those events are the figure's facts recorded after the sign-off's cut, or recorded by it and dated after its day
+        (in Lima: counted from their day on, :mod:`~.domain.daycut`), and, for a figure that reads earlier phases, the
+        phases before its own opened or withdrawn since (:meth:`_phases_moving`). Listed in the order recorded."""
         out = []
         for name in sorted(set(signed["figures"]) | set(current)):
             then, now = flatten(signed["figures"].get(name, 0)), flatten(current.get(name, 0))
@@ -598,9 +601,10 @@ class Reporting:
                 continue
             key = (name, signed["phase"])
             if key not in evidence:
-                evidence[key] = self.readmodel.evidence(name, signed["phase"], None, as_of)["events"]
+                evidence[key] = self.readmodel.evidence(name, signed["phase"], None, as_of, today=self.cut_day(as_of))["events"]
                 self._name_municipalities(evidence[key])
-            later = [e for e in evidence[key] if recorded_at(e["recorded_at"]) > signed["cut"]]
+            cut, day = signed["cut"], self.cut_day(signed["cut"]).isoformat()
+            later = [e for e in evidence[key] if recorded_at(e["recorded_at"]) > cut or e["occurred_on"] > day]
             later += self._phases_moving(name, signed, as_of, evidence)
             later.sort(key=lambda e: recorded_at(e["recorded_at"]))
             out.append({"indicator": name, "parts": parts, "events": later})

@@ -361,9 +361,9 @@ def test_a_participatory_budget_funded_in_dollars_is_answered_and_exported_besid
         about = {"submission_id": submission, "osv_id": "osv-1", "municipality_id": "mml", "cycle_year": 2021, "currency": currency}
         return [
             cloudevent("funding", position, "ParticipatoryBudgetSubmitted", submission, at(hours), **about, project_title="Biblioteca",
-                       amount_requested="20000.00", submitted_on="2021-02-01", occurred_on="2021-02-01"),
+                       amount_requested="20000.00", submitted_on="2021-01-02", occurred_on="2021-01-02"),
             cloudevent("funding", position + 1, "ParticipatoryBudgetDecided", submission, at(hours + 1), **about, outcome="funded",
-                       amount_funded=amount, decided_on="2021-03-01", occurred_on="2021-03-01"),
+                       amount_funded=amount, decided_on="2021-01-04", occurred_on="2021-01-04"),
         ]
 
     application_of(client).readmodel.apply([
@@ -477,9 +477,13 @@ def test_the_exports_note_the_rows_that_do_not_add_up_to_their_total_in_the_file
     assert notes["beneficiaries_direct"].startswith("Do not add across districts, zones or phases")
 
 
+MERGED = 24 * 137
+"""When (hours from the start) the merge below is typed in: 21 May 2021, the day after its ``merged_on``."""
+
+
 def merged_across_districts(client: TestClient) -> None:
     """An OSV in San Juan de Lurigancho (150132); a second record of it in Comas (150110) with a member, a seed fund and a tranche,
-    merged into it, and a tranche paid on the record's grant after the merge (break29 #5)."""
+    merged into it on 20 May, and a tranche paid on the record's grant after the merge (break29 #5)."""
     application_of(client).readmodel.apply([
         cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name="Fase 1", starts_on="2021-01-01",
                    ends_on="2021-06-30", occurred_on="2021-01-01"),
@@ -495,9 +499,9 @@ def merged_across_districts(client: TestClient) -> None:
                    amount="1000.00", currency="PEN", disbursed_on="2021-02-11", occurred_on="2021-02-11"),
         cloudevent("engagement", 2, "ParticipantEnrolled", "m-1", at(6), member_id="m-1", grant_id="g-f", osv_id="osv-f",
                    nationality="PE", sex="F", age_band="30-44", enrolled_on="2021-02-12", occurred_on="2021-02-12"),
-        cloudevent("registry", 3, "OSVMerged", "osv-f", at(7), osv_id="osv-f", into_osv_id="osv-a", merged_on="2021-05-20",
+        cloudevent("registry", 3, "OSVMerged", "osv-f", at(MERGED), osv_id="osv-f", into_osv_id="osv-a", merged_on="2021-05-20",
                    district="Comas", zone="Lima Norte", mapped_on="2021-02-01", occurred_on="2021-05-20"),
-        cloudevent("funding", 4, "DisbursementMade", "g-f", at(8), grant_id="g-f", osv_id="osv-f", disbursement_id="d-2", tranche=2,
+        cloudevent("funding", 4, "DisbursementMade", "g-f", at(MERGED + 100), grant_id="g-f", osv_id="osv-f", disbursement_id="d-2", tranche=2,
                    amount="1000.00", currency="PEN", disbursed_on="2021-05-25", occurred_on="2021-05-25"),
     ])
 
@@ -531,8 +535,9 @@ def test_after_a_merge_across_districts_the_organisation_counts_whole_in_the_sur
     # and the evidence of its money there is the record's grant
     found = client.get("/indicators/seed_funds_granted_pen/evidence", params={"phase": "F1"}, headers=signed_in_headers("municipal-150132"))
     assert [(e["type"], e["osv"]["id"], e["adds"]) for e in found.json()["events"]] == [("FundGranted", "osv-f", {"value": "2000.00"})]
-    # as of before the merge, two organisations, each in its district, as it was then
-    before = client.get("/indicators", params={"by": "district", "as_of": stamp(at(6.5))}).json()["breakdown"]["groups"]
+    # as of before the merge (in April: the record's facts of February have happened), two organisations, each in its
+    # district, as it was then
+    before = client.get("/indicators", params={"by": "district", "as_of": stamp(at(MERGED - 24 * 30))}).json()["breakdown"]["groups"]
     assert figures_of(before["Comas"]) == (1, 1, "2000.00", "1000.00", 1, 1, 1)
 
 
@@ -541,7 +546,7 @@ def test_after_a_merge_across_districts_each_districts_evidence_lists_the_record
     merge -1), and +1 again in San Juan de Lurigancho's, while seed funds listed it there alone."""
     merged_across_districts(client)
     application_of(client).readmodel.apply([  # funding names the record's district's municipality on its grant, Comas's
-        cloudevent("funding", 5, "FundGranted", "g-f2", at(9), grant_id="g-f2", osv_id="osv-f", amount="500.00", currency="PEN",
+        cloudevent("funding", 5, "FundGranted", "g-f2", at(MERGED + 200), grant_id="g-f2", osv_id="osv-f", amount="500.00", currency="PEN",
                    kind="seed_fund", granted_on="2021-02-15", occurred_on="2021-02-15", municipality_id="150110"),
     ])
 
@@ -563,7 +568,7 @@ def test_a_focal_points_breakdown_by_zone_is_given_by_district_not_under_the_zon
 
     merged_across_districts(client)
     application_of(client).readmodel.apply([
-        cloudevent("registry", 4, "OSVMapped", "osv-b", at(9), osv_id="osv-b", name="Vecinos de Ate", district="Ate", zone="Lima Este",
+        cloudevent("registry", 4, "OSVMapped", "osv-b", at(MERGED + 200), osv_id="osv-b", name="Vecinos de Ate", district="Ate", zone="Lima Este",
                    mapped_on="2021-03-01", occurred_on="2021-03-01"),
     ])
     focal = signed_in_headers("municipal-150132")

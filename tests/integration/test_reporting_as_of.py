@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from services.reporting.domain.indicators import flatten
-from services.reporting.domain.tally import report
+from services.reporting.domain.tally import evidence, report
 from services.reporting.views.readmodel import ReadModel
+from shared.clock import LIMA
 from shared.settings import sqlalchemy_url
 from shared.views import make_engine
 
@@ -36,7 +37,9 @@ def cloudevent(source: str, position: int, event_type: str, subject: str, time: 
     }
 
 
-def programme_log(count: int, seed: int = 1, merges: float = 0.0, corrections: float = 0.0, joinings: float = 0.0) -> list[dict[str, Any]]:
+def programme_log(
+    count: int, seed: int = 1, merges: float = 0.0, corrections: float = 0.0, joinings: float = 0.0, ahead: float = 0.0
+) -> list[dict[str, Any]]:
     """A programme's events as the services would publish them, recorded over two years, facts entered up to months late.
 
     Causal order holds (an OSV is mapped before anyone speaks of it, an
@@ -48,12 +51,14 @@ def programme_log(count: int, seed: int = 1, merges: float = 0.0, corrections: f
     (drawn apart too): engagement's ``MemberNationalityCorrected`` or ``MemberSexCorrected``, the member's later facts
     carrying the corrected value. With ``joinings``, that share of the steps moves a membership's joining date back
     (``MemberJoiningDateCorrected``, drawn apart too: a paper list typed in with the typing day), later corrections
-    carrying the corrected day.
+    carrying the corrected day. With ``ahead``, that share of the facts is dated the day after the one it is recorded
+    on in Lima (drawn apart too), as the date rule's day of margin lets staff date a joining or a grant.
     """
     rng = random.Random(seed)
     merging = random.Random(seed + 1)
     correcting = random.Random(seed + 2)
     moving = random.Random(seed + 3)
+    dating = random.Random(seed + 4)
     places: dict[str, tuple[str, str, str]] = {}
     positions = {"registry": 0, "funding": 0, "engagement": 0}
     out: list[dict[str, Any]] = []
@@ -68,6 +73,8 @@ def programme_log(count: int, seed: int = 1, merges: float = 0.0, corrections: f
         out.append(cloudevent(source, positions[source], event_type, subject, now, **data))
 
     def day() -> str:
+        if ahead and dating.random() < ahead:
+            return (now.astimezone(LIMA).date() + timedelta(days=1)).isoformat()
         lag = rng.choice([0, 0, 1, 3, 10, 40]) if rng.random() > 0.03 else 150  # a few facts entered very late
         return max(date(2021, 1, 1), (now - timedelta(days=lag)).date()).isoformat()
 
@@ -401,7 +408,7 @@ def test_a_report_right_after_the_next_phase_opened_re_cuts_its_checkpoint_as_it
 
 def test_the_former_checkpoints_table_is_left_to_replicas_of_the_earlier_version(database_url: str) -> None:
     """Checkpoints now say their latest day, in a table of their own (since 2026-12 ``tally_checkpoints_2``, now
-    ``tally_checkpoints_6``: the counts changed); a replica of the earlier version still running keeps its table."""
+    ``tally_checkpoints_7``: the counts changed); a replica of the earlier version still running keeps its table."""
     from sqlalchemy import inspect, text
 
     engine = make_engine(sqlalchemy_url(database_url))
@@ -411,7 +418,7 @@ def test_the_former_checkpoints_table_is_left_to_replicas_of_the_earlier_version
         connection.execute(text("INSERT INTO checkpoints (id, bounds, facts) VALUES (1, '[]', 0)"))
     readmodel = ReadModel(engine, checkpoint_every=20, settle_seconds=0)
     readmodel.apply(programme_log(100, seed=25))
-    assert inspect(engine).has_table("tally_checkpoints_6") and readmodel.checkpoints()
+    assert inspect(engine).has_table("tally_checkpoints_7") and readmodel.checkpoints()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM checkpoints")).scalar() == 1  # left as it was
     assert readmodel.report() == report(readmodel.facts())
@@ -443,7 +450,8 @@ def test_checkpoints_of_versions_that_counted_by_other_rules_are_left_and_made_a
     from a sex they were never counted under. ``tally_checkpoints_3``'s states do not say which activities listed a member
     record (helper 189, tester 187 F1): a merge folded after one would count twice a person an activity listed by both
     records. ``tally_checkpoints_4``'s counters count no participatory budget's amount funded in dollars (tester 208 F2).
-    This version keeps its own (``tally_checkpoints_6``), made again from the facts; the former tables are left to
+    ``tally_checkpoints_6``'s ``latest_day`` leaves out a day a correction counted a joining on (tester 271 F2). This
+    version keeps its own (``tally_checkpoints_7``), made again from the facts; the former tables are left to
     replicas of the versions before."""
     import zlib
 
@@ -458,7 +466,7 @@ def test_checkpoints_of_versions_that_counted_by_other_rules_are_left_and_made_a
     # what the version before left: checkpoints counted by its rules, in its table, and none in this version's
     blob = "BYTEA" if engine.dialect.name == "postgresql" else "BLOB"
     with engine.begin() as connection:
-        rows = connection.execute(text("SELECT id, cut, bounds, facts, latest_day, state FROM tally_checkpoints_6")).all()
+        rows = connection.execute(text("SELECT id, cut, bounds, facts, latest_day, state FROM tally_checkpoints_7")).all()
         connection.execute(text(f"CREATE TABLE {former} (id INTEGER PRIMARY KEY, cut TIMESTAMP, bounds TEXT, facts INTEGER, "
                                 f"latest_day INTEGER, state {blob})"))
         for row in rows:
@@ -466,7 +474,7 @@ def test_checkpoints_of_versions_that_counted_by_other_rules_are_left_and_made_a
             made_so(state)
             connection.execute(text(f"INSERT INTO {former} VALUES (:id, :cut, :bounds, :facts, :latest_day, :state)"),
                                {**row._asdict(), "state": zlib.compress(json_dumps(state), 1)})
-        connection.execute(text("DELETE FROM tally_checkpoints_6"))
+        connection.execute(text("DELETE FROM tally_checkpoints_7"))
     assert rows
 
     upgraded = ReadModel(engine, checkpoint_every=20, settle_seconds=0)
@@ -619,3 +627,35 @@ def test_with_joining_dates_corrected_a_report_as_of_any_moment_equals_a_full_re
     ]
     assert latest == report(right, "district")
     assert report([f for f in facts if f.type != "MemberJoiningDateCorrected"], "district") != latest  # the corrections moved something
+
+
+def test_with_facts_dated_ahead_of_their_day_a_report_of_a_day_equals_a_full_recomputation_cut_at_that_day(database_url: str) -> None:
+    """Tester 271 F2: a report of a day (its cut's in Lima, or today) leaves out the facts dated after it. Checkpoints count
+    every fact; a report of a day starts from one that counted nothing after it and leaves the later-dated facts out as it
+    folds on, merges, corrections and withdrawals among them: the same figures as folding every fact cut at that day."""
+    events = programme_log(1500, seed=47, merges=0.02, corrections=0.02, joinings=0.02, ahead=0.08)
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=61, settle_seconds=3600)
+    for batch in arriving_out_of_order(events, seed=11):
+        readmodel.apply(batch)
+    facts = readmodel.facts()
+    assert len(readmodel.checkpoints()) >= 15
+    assert sum(f.occurred_on > f.recorded_at.astimezone(LIMA).date() for f in facts) >= 80
+
+    rng = random.Random(14)
+    first, last = facts[0].recorded_at, facts[-1].recorded_at
+    for cut in [first + (last - first) * rng.random() for _ in range(8)] + [last]:
+        day = cut.astimezone(LIMA).date()
+        known = [f for f in facts if f.recorded_at <= cut]
+        for by in (None, "district"):
+            assert readmodel.report(cut, by, today=day) == report(known, by, today=day), f"as of {cut.isoformat()} by {by}"
+        found = readmodel.evidence("members_joined", "total", None, cut, today=day)["events"]
+        assert [(e["event_id"], e["adds"]) for e in found] == [(e["event_id"], e["adds"]) for e in evidence(
+            known, "members_joined", "total", today=day)["events"]]
+    last_day = last.astimezone(LIMA).date()
+    for day in (last_day, last_day + timedelta(days=1), last_day - timedelta(days=1), last_day):  # the latest tally, made again per day
+        assert readmodel.report(None, "district", today=day) == report(facts, "district", today=day), day
+    # a joining recorded dated the next day counts from that day on
+    ahead = next(f for f in reversed(facts) if f.type == "MemberJoined" and f.occurred_on > f.recorded_at.astimezone(LIMA).date())
+    joined = [readmodel.report(ahead.recorded_at, today=day)["total"]["members_joined"]["total"] for day in (
+        ahead.occurred_on - timedelta(days=1), ahead.occurred_on)]
+    assert joined[0] < joined[1], joined

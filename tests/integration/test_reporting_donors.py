@@ -97,6 +97,11 @@ def actual_total(document: bytes, title_en: str, period: int = 0) -> str:
     raise AssertionError(title_en)
 
 
+MARCH = 2000
+"""A cut (hours from the start) on 28 March 2021, in phase 1, after its first workshop was held: a cut before the day a
+fact is dated does not count it (tester 271 F2), and the workshop held on 1 March was typed in on 4 January."""
+
+
 def test_the_iati_activity_file_is_valid_and_answers_as_of_a_moment(client: TestClient) -> None:
     programme(client)
 
@@ -107,19 +112,20 @@ def test_the_iati_activity_file_is_valid_and_answers_as_of_a_moment(client: Test
     assert actual_total(now.content, DIRECT) == "20"
 
     made_from = datetime.now(timezone.utc).replace(microsecond=0)
-    then = client.get("/iati/activity.xml", params={"as_of": stamp(at(100))})
+    # as of late March: the first workshop (held on 1 March) counts, the second (typed in in July) does not yet
+    then = client.get("/iati/activity.xml", params={"as_of": stamp(at(MARCH))})
     assert then.status_code == 200
     assert actual_total(then.content, DIRECT) == "17"
     # The file says when it was made, not the cut (tester 178 F2: generated-datetime was the cut); its activity's data are
     # as of the cut, so last-updated-datetime is the cut.
     root = ET.fromstring(then.content)
     assert made_from <= datetime.fromisoformat(root.get("generated-datetime", "")) <= datetime.now(timezone.utc)
-    assert root.find("iati-activity").get("last-updated-datetime") == stamp(at(100))
+    assert root.find("iati-activity").get("last-updated-datetime") == stamp(at(MARCH))
     # Reproducible: the same cut gives the same activity byte for byte; only when each file was made differs.
-    again = client.get("/iati/activity.xml", params={"as_of": stamp(at(100))}).content
+    again = client.get("/iati/activity.xml", params={"as_of": stamp(at(MARCH))}).content
     assert re.sub(rb' generated-datetime="[^"]+"', b"", again) == re.sub(rb' generated-datetime="[^"]+"', b"", then.content)
     # Each cut is a file of its own name, in Lima's time (tester 37c F8: every cut was iati-activity.xml)
-    assert then.headers["content-disposition"] == f'attachment; filename="iati-activity_as_of_{lima_stamp(at(100))}.xml"'
+    assert then.headers["content-disposition"] == f'attachment; filename="iati-activity_as_of_{lima_stamp(at(MARCH))}.xml"'
     assert now.headers["content-disposition"].startswith('attachment; filename="iati-activity_2')
 
 
@@ -172,9 +178,11 @@ def test_the_hxl_3w_export_lists_each_activity_by_ubigeo_as_of_a_moment(client: 
     assert [(r.get("#activity+code"), r.get("#org+name"), r.get("#adm3+code"), r.get("#reached+ind")) for r in rows] == [
         ("act-1", "OSV Unidos", "150132", "17"), ("act-2", "OSV Unidos", "150132", "3"),
     ]
-    then = client.get("/activities/export.hxl.csv", params={"as_of": stamp(at(100))})
+    then = client.get("/activities/export.hxl.csv", params={"as_of": stamp(at(MARCH))})  # act-1 held, act-2 not typed in yet
     assert [r.get("#activity+code") for r in hxl.data(io.BytesIO(then.content), hxl.InputOptions(allow_local=True))] == ["act-1"]
-    assert then.headers["content-disposition"] == f'attachment; filename="osv-3w_as_of_{lima_stamp(at(100))}.hxl.csv"'
+    assert then.headers["content-disposition"] == f'attachment; filename="osv-3w_as_of_{lima_stamp(at(MARCH))}.hxl.csv"'
+    before_held = client.get("/activities/export.hxl.csv", params={"as_of": stamp(at(100))})  # 8 January: held on 1 March
+    assert [r.get("#activity+code") for r in hxl.data(io.BytesIO(before_held.content), hxl.InputOptions(allow_local=True))] == []
 
 
 FORMULAS = ('=HYPERLINK("http://example.org/x?"&A1,"Ver informe")', "@SUM(1+9)*cmd|' /C calc'!A0 Olla Común", "+51 Vecinos", "-Junta")
@@ -581,6 +589,34 @@ def test_the_iati_file_names_the_sign_off_from_the_latest_cut_though_an_older_cu
     assert signed_said(client.get("/iati/activity.xml").content) == {(redone.json()["signed_at"], stamp(newer), redone.json()["digest"])}
 
 
+def test_a_merge_dated_after_the_sign_offs_day_is_out_of_its_figures_and_named_in_its_restatement_once_it_counts(
+    desk: tuple[TestClient, FakeNow],
+) -> None:
+    """Tester 271 F2: a fact recorded by a cut but dated after its day in Lima counts from its day on. A merge of two
+    records of one OSV, typed in on 2 July as of the 3rd, is not in F1's figures signed from a cut on the 2nd (both
+    OSVs identified), reproduced by that cut whenever asked; once the 3rd came it takes one back, and the restatement
+    names it though it was recorded before the cut."""
+    client, clock = desk
+    programme(client)
+    cut = at(SIGNED_CUT)  # 2 July 2021, 08:00 in Lima
+    application_of(client).readmodel.apply([
+        cloudevent("registry", 2, "OSVMapped", "osv-2", at(3), osv_id="osv-2", name="OSV Unidos 2", district="San Juan de Lurigancho",
+                   zone="Lima Este", mapped_on="2021-02-01", occurred_on="2021-02-01"),
+        cloudevent("registry", 3, "OSVMerged", "osv-2", cut - timedelta(hours=1), osv_id="osv-2", into_osv_id="osv-1",
+                   merged_on="2021-07-03", district="San Juan de Lurigancho", zone="Lima Este", mapped_on="2021-02-01",
+                   occurred_on="2021-07-03"),
+    ])
+    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(cut)})
+    assert signed.status_code == 201 and signed.json()["figures"]["osvs_identified"] == 2
+    clock.moment = at(6000)
+
+    [listed] = client.get("/sign-offs").json()["sign_offs"]
+    assert listed["reproduced"] is True
+    [identified] = [r for r in listed["restatement"] if r["indicator"] == "osvs_identified"]
+    assert [(p["signed"], p["current"]) for p in identified["parts"]] == [(2, 1)]
+    assert "registry:3" in [e["event_id"] for e in identified["events"]]
+
+
 def rewrite_signed_figure(var_dir: Path, database_url: str, indicator: str, by: int) -> None:
     """Change one figure of the recorded ``PhaseSignedOff`` in reporting's store, as someone with the database could."""
     if database_url.startswith("sqlite"):
@@ -833,6 +869,60 @@ def test_a_phase_that_has_not_started_has_no_figures_and_a_phase_is_signed_off_o
         ]
         assert client.get("/dashboard", params={"lang": "en"}).status_code == 200  # its targets table shows "—" for them
 
+
+
+def test_a_phase_in_progress_counts_its_days_so_far_and_a_fact_dated_tomorrow_from_tomorrow_on(tmp_path: Path) -> None:
+    """Tester 271 F2: on 7 December in Lima a member recorded as joining on the 8th (the date rule's day of margin) was in
+    F3's members_joined, a phase in progress. Its days so far are counted, in every figure and every file; the 8th's
+    facts from the 8th on. Checkpoints made of every fact (each two facts here) serve no report of the 7th."""
+    clock = FakeNow(datetime.fromisoformat("2026-12-07T10:00:00-05:00"))
+    recorded = datetime(2026, 12, 7, 13, tzinfo=timezone.utc)  # 08:00 in Lima, the 7th
+    events = [
+        cloudevent("funding", 1, "PhaseOpened", "p2", recorded, phase_id="p2", code="F2", name="Fase F2", starts_on="2026-07-01",
+                   ends_on="2026-11-30", occurred_on="2026-07-01"),
+        cloudevent("funding", 2, "PhaseOpened", "p3", recorded, phase_id="p3", code="F3", name="Fase F3", starts_on="2026-12-01",
+                   ends_on="2026-12-31", occurred_on="2026-12-01"),
+        cloudevent("registry", 1, "OSVMapped", "osv-1", recorded, osv_id="osv-1", name="OSV Unidos", district="San Juan de Lurigancho",
+                   zone="Lima Este", mapped_on="2026-11-10", occurred_on="2026-11-10"),
+        cloudevent("engagement", 1, "MemberJoined", "m-1", recorded + timedelta(minutes=1), member_id="m-1", membership_id="m-1",
+                   osv_id="osv-1", role="member", nationality="VE", sex="F", age_band="30-44", joined_on="2026-12-05",
+                   occurred_on="2026-12-05"),
+        cloudevent("engagement", 2, "MemberJoined", "m-2", recorded + timedelta(minutes=2), member_id="m-2", membership_id="m-2",
+                   osv_id="osv-1", role="member", nationality="PE", sex="M", age_band="30-44", joined_on="2026-12-08",
+                   occurred_on="2026-12-08"),
+        cloudevent("funding", 3, "FundGranted", "g-1", recorded + timedelta(minutes=3), grant_id="g-1", osv_id="osv-1", amount="1000.00",
+                   currency="PEN", kind="seed_fund", granted_on="2026-12-08", occurred_on="2026-12-08"),
+    ]
+    settings = {"checkpoint_every": 2, "checkpoint_settle_seconds": 0}
+    with service_client("reporting", tmp_path, settings=settings, application=functools.partial(Reporting, now=clock),
+                        today=FakeDay(clock)) as client:
+        application_of(client).readmodel.apply(events)
+        assert application_of(client).readmodel.checkpoints()
+
+        answer = client.get("/indicators").json()
+        f3 = answer["phases"][1]
+        assert f3["status"] == "in_progress"
+        assert f3["indicators"]["members_joined"] == {"total": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
+        assert (f3["indicators"]["seed_funds_granted_pen"], f3["indicators"]["projects_active"], answer["total"]["members_joined"]["total"]) == (
+            "0.00", 0, 1)
+        cut = stamp(clock())
+        as_of = client.get("/indicators", params={"as_of": cut}).json()
+        assert (as_of["phases"], as_of["total"]) == (answer["phases"], answer["total"])
+        assert [e["event_id"] for e in client.get("/indicators/members_joined/evidence", params={"phase": "F3"}).json()["events"]] == [
+            "engagement:1"]
+        rows = csv.DictReader(io.StringIO(client.get("/indicators/export.csv", params={"lang": "en"}).content.decode("utf-8-sig")))
+        assert {r["Part"]: r["Value"] for r in rows if r["Phase"] == "Fase F3" and r["Indicator code"] == "members_joined"
+                and r["Group"] == "Whole programme"}["Total"] == "1"
+        assert actual_total(client.get("/iati/activity.xml").content, "Seed funds granted (PEN)", period=1) == "0.00"
+        assert client.put("/phases/F3/targets/members_joined", headers=LEAD(), json={"target": {"total": 10}}).status_code == 200
+        [row] = next(p for p in client.get("/targets").json()["phases"] if p["code"] == "F3")["indicators"]
+        assert (row["actual"]["total"], row["share_reached"]) == (1, {"total": "0.1000"})
+
+        clock.moment = datetime.fromisoformat("2026-12-08T09:00:00-05:00")  # the 8th: its facts count
+        f3 = client.get("/indicators").json()["phases"][1]["indicators"]
+        assert (f3["members_joined"]["total"], f3["seed_funds_granted_pen"], f3["projects_active"]) == (2, "1000.00", 1)
+        again = client.get("/indicators", params={"as_of": cut}).json()  # the 7th's cut, as it was: same figures, same digest
+        assert (again["phases"], again["digest"]) == (as_of["phases"], as_of["digest"])
 
 @pytest.mark.parametrize(
     ("method", "path"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import hxl
 
@@ -54,6 +54,15 @@ def test_each_activity_not_withdrawn_is_a_row_with_its_ubigeo_phase_and_people_r
     assert (a1["reached"], a1["reached_f"], a1["reached_m"], a1["reached_x"]) == (18, 12, 5, 1)
     assert (a1["reached_ve"], a1["reached_pe"], a1["reached_other"], a1["reached_indirect"]) == (12, 5, 1, 40)
     assert (a2["ubigeo"], a2["phase"]) == ("150105", "")  # held after every phase
+
+
+def test_the_sheet_of_a_day_lists_the_activities_held_by_then_as_the_indicators_count_them() -> None:
+    """Tester 271 F2: what is dated after the sheet's day in Lima has not happened yet: an activity dated later is not
+    listed, nor is a withdrawal dated later taken; the phase that starts later still names its days."""
+    rows = threew.rows(FACTS, ubigeo_of, date(2021, 4, 10))
+    assert [r["activity_id"] for r in rows] == ["a1", "a3"]  # a2 held in July; a3 withdrawn on 20 April
+    later = threew.rows([*FACTS, phase("F2", "2021-07-01", "2021-12-31")], ubigeo_of, date(2021, 7, 2))
+    assert [(r["activity_id"], r["phase"]) for r in later] == [("a1", "F1"), ("a2", "F2")]
 
 
 def test_the_export_carries_hxl_hashtags_that_libhxl_reads_and_validates() -> None:

@@ -71,7 +71,7 @@ class Corrections:
     traces: list[Any] | None
     restated_steps: dict[tuple[str, int, str], tuple[set[str], list[Any]]]
     """When tracing: per person, field and value restated to, the places claimed so far and the steps of the restatement."""
-    # and, from the tally: _count, _active, _open_groups, _same, _person, zone_of, segment
+    # and, from the tally: _count, _active, _open_groups, _same, _person, _place, zone_of, segment, counts_on
 
     def _corrected(self, fact: Fact) -> None:
         """Count the membership's joining and departure, the member as an agent of change and as a person reached under
@@ -119,15 +119,25 @@ class Corrections:
         claimed |= own
 
     def _joining_corrected(self, fact: Fact) -> None:
-        """Count the membership's joining on the corrected day, no longer on the previous one (see the module)."""
+        """Count the membership's joining on the corrected day, no longer on the previous one (see the module); a tally cut
+        at a day counts neither if it is later (:mod:`.daycut`: the joining had not happened, or has not yet)."""
         d = fact.data
         was, now = (date.fromisoformat(str(d.get(field))) for field in ("previous_joined_on", "joined_on"))
-        if self.segment(was) == self.segment(now):
+        if self.segment(was) == self.segment(now) and self.counts_on(was) == self.counts_on(now):
             return
         group = nationality_group(d.get("nationality"))
         for part in ("members_joined/total", f"members_joined/by_nationality.{group}", f"members_joined/by_sex.{d.get('sex')}"):
             self._count(part, fact, -1, osv=d.get("osv_id"), day=was)
             self._count(part, fact, 1, osv=d.get("osv_id"), day=now)
+
+    def _mapping_date_corrected(self, fact: Fact) -> None:
+        """Count the OSV as identified on the corrected day, no longer on the previous one (registry's correction carries
+        both, and the district: nothing to recall); a tally cut at a day counts neither if it is later (:mod:`.daycut`)."""
+        was, now = (date.fromisoformat(str(fact.data[field])) for field in ("previous_mapped_on", "mapped_on"))
+        if self.segment(was) != self.segment(now) or self.counts_on(was) != self.counts_on(now):
+            district = self._place(fact)
+            self._count("osvs_identified/value", fact, -1, district=district, day=was)
+            self._count("osvs_identified/value", fact, 1, district=district, day=now)
 
     def _recall_correction(self, fact: Fact) -> None:
         """Learn a correction recalled for a member (see :meth:`~.tally.Tally.recall`), without counting it again."""

@@ -42,8 +42,8 @@ class Merges:
     lost: dict[str, list[Any]]
     latest_day: int
     complete: bool
-    # and, from the tally: history, bounds, _same, _chain, _recall_unknown, _refigure, _count, fold, traces, _once_before,
-    # _once_changed
+    # and, from the tally: _earlier (history), bounds, until, _same, _chain, _recall_unknown, _refigure, _count, fold, traces,
+    # _once_before, _once_changed
 
     def _osv_merged(self, fact: Fact) -> None:
         """One organisation recorded twice: take back the duplicate's identification, and count the rest of it as the survivor's.
@@ -66,7 +66,7 @@ class Merges:
         was, now = self.places.get(duplicate, district), self.places.get(survivor, UNKNOWN)
         moves = was != now
         group = self._group(duplicate)
-        history = self.history(frozenset(group), fact) if moves else []
+        history = self._earlier(frozenset(group), fact) if moves else []
         if moves and not self.complete:
             self._recall_unknown(history)
         grants, members = self._of(group) if moves else (set(), set())
@@ -99,7 +99,7 @@ class Merges:
     def _move(self, facts: Iterable[Fact], was: str, now: str) -> None:
         """Move what these facts (:data:`MOVED_TYPES`) counted from district ``was`` to ``now``, each step as its fact's."""
         alone = type(self)((), trace=True)
-        alone.bounds = self.bounds
+        alone.bounds, alone.until = self.bounds, self.until
         alone.fold(f for f in facts if f.type in MOVED_TYPES)
         for trace in alone.traces or []:
             part, segment, _ = trace.counter

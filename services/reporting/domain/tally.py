@@ -46,6 +46,7 @@ from typing import Any
 
 from services.reporting.domain.corrections import CORRECTED, Corrections
 from services.reporting.domain.countedonce import CountedOnce, OnceStep
+from services.reporting.domain.daycut import DayCut
 from services.reporting.domain.indicators import (
     UNKNOWN,
     Breakdown,
@@ -99,13 +100,14 @@ class Trace:
     merge takes back, the OSV whose project an agent counted through (tester 239 F2)."""
 
 
-class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeetings, AgentsOfChange, CountedOnce, TallyReading):
+class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeetings, AgentsOfChange, CountedOnce, DayCut, TallyReading):
     """Everything the indicators need, folded fact by fact in recorded order.
 
     ``phases`` cut the calendar into segments; ``lookup`` finds an activity's
     report (by activity id) when its withdrawal is folded; ``history``
     (:data:`History`) the earlier facts of the OSVs a merge or a dissolution
-    concerns.
+    concerns; ``until``, a report's day, leaves out the facts dated after it
+    (:mod:`.daycut`: they count from their day on).
 
     Counters and a few small sets are its state (:meth:`state`). What it knows
     of single OSVs, members and projects is a cache: a tally restored from a
@@ -113,8 +115,10 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeeting
     (:meth:`missing`) and is told their earlier facts (:meth:`recall`).
     """
 
-    def __init__(self, phases: Sequence[Phase], lookup: Lookup = _no_lookup, trace: bool = False, history: History = _no_history) -> None:
+    def __init__(self, phases: Sequence[Phase], lookup: Lookup = _no_lookup, trace: bool = False, history: History = _no_history,
+                 until: date | None = None) -> None:
         self.bounds = boundaries(phases)
+        self.until = None if until is None else until.toordinal()  # never saved: a checkpoint counts every fact (:mod:`.daycut`)
         self.lookup = lookup
         self.history = history
         self.traces: list[Trace] | None = [] if trace else None
@@ -159,10 +163,11 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeeting
     def add(self, fact: Fact) -> None:
         handler = _HANDLERS.get(fact.type)
         if handler is not None:
-            handler(self, fact)
             day = fact.occurred_on.toordinal()
-            if day > self.latest_day:
-                self.latest_day = day
+            if self.until is None or day <= self.until:  # one dated after the day the tally is cut at has not happened yet
+                handler(self, fact)
+                if day > self.latest_day:
+                    self.latest_day = day
         self.last = fact.order
 
     def missing(self, facts: Iterable[Fact]) -> dict[str, set[str]]:
@@ -184,7 +189,7 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeeting
     def recall(self, facts: Iterable[Fact]) -> None:
         """Learn, without counting them again, earlier facts of the entities :meth:`missing` named (in recorded order, the
         OSVs' mappings first: a participation or project counts in its OSV's district as the merges known now place it)."""
-        for fact in sorted(facts, key=lambda f: (f.type != "OSVMapped", f.order)):
+        for fact in sorted((f for f in facts if self.happened(f)), key=lambda f: (f.type != "OSVMapped", f.order)):
             if fact.type == "OSVMapped":
                 self._place(fact)
             elif fact.type == "ParticipantEnrolled":
@@ -217,6 +222,8 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeeting
                day: date | None = None, segment: int | None = None, at: Mapping[str, Any] | None = None) -> None:
         if not delta:
             return
+        if day is not None and not self._counted_on(day):  # a day a fact names, not its own (:mod:`.daycut`)
+            return
         place = district if district is not None else self.places.get(self._same(osv), UNKNOWN)
         counter = (part, self.segment(day or fact.occurred_on) if segment is None else segment, place)
         self.counters[counter] += delta
@@ -231,15 +238,6 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeeting
 
     def _osv_mapped(self, fact: Fact) -> None:
         self._count("osvs_identified/value", fact, district=self._place(fact))
-
-    def _mapping_date_corrected(self, fact: Fact) -> None:
-        """Count the OSV as identified on the corrected day, no longer on the previous one (registry's correction carries
-        both, and the district: nothing to recall)."""
-        was, now = (date.fromisoformat(str(fact.data[field])) for field in ("previous_mapped_on", "mapped_on"))
-        if self.segment(was) != self.segment(now):
-            district = self._place(fact)
-            self._count("osvs_identified/value", fact, -1, district=district, day=was)
-            self._count("osvs_identified/value", fact, 1, district=district, day=now)
 
     def _dissolved_on(self, osv: str) -> int | None:
         """The day (ordinal) the OSV, or the one it was merged into, dissolved; None if neither did."""
@@ -356,7 +354,7 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeeting
             return
         self.withdrawn.add(activity_id)
         reported = self.lookup(activity_id)
-        if reported is not None and reported.order < fact.order:  # already counted: take it back
+        if reported is not None and reported.order < fact.order and self.happened(reported):  # already counted: take it back
             self._activity(reported, -1, fact)
 
     def _activity(self, activity: Fact, sign: int, because: Fact) -> None:
@@ -432,7 +430,7 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeeting
             return
         group = self._group(osv)
         if not self.complete:
-            self._recall_unknown(self.history(frozenset(group), fact))
+            self._recall_unknown(self._earlier(frozenset(group), fact))
         grants, members = self._of(group)
         self._refigure(fact, grants, members, lambda: self.dissolved.__setitem__(osv, day))
 
@@ -478,15 +476,16 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeeting
         }
 
     @classmethod
-    def restore(cls, state: Mapping[str, Any], phases: Sequence[Phase], lookup: Lookup = _no_lookup) -> Tally:
-        """A tally that goes on from a saved state, cut by ``phases``.
+    def restore(cls, state: Mapping[str, Any], phases: Sequence[Phase], lookup: Lookup = _no_lookup, until: date | None = None) -> Tally:
+        """A tally that goes on from a saved state, cut by ``phases`` (and at ``until``, as :class:`Tally` is: a state that
+        counted nothing after that day).
 
         ``phases`` must cut the calendar as they did then, or only add
         boundaries after every day the state counted (:func:`recuttable`):
         then the state's last segment is split, and each new segment starts
         with the members and projects still open. Raises ValueError otherwise.
         """
-        tally = cls(phases, lookup)
+        tally = cls(phases, lookup, until=until)
         saved = list(state["bounds"])
         recut = saved != tally.bounds
         if recut and not recuttable(saved, state.get("latest_day"), tally.bounds, "open" in state):
@@ -625,16 +624,16 @@ def histories_in(facts: Iterable[Fact]) -> History:
     return history
 
 
-def tally_of(facts: Iterable[Fact], trace: bool = False) -> tuple[Tally, list[Phase]]:
+def tally_of(facts: Iterable[Fact], trace: bool = False, until: date | None = None) -> tuple[Tally, list[Phase]]:
     ordered = sorted(facts, key=lambda f: f.order)
     phases = phases_in(ordered)
-    return Tally(phases, activities_in(ordered), trace, histories_in(ordered)).fold(ordered), phases
+    return Tally(phases, activities_in(ordered), trace, histories_in(ordered), until).fold(ordered), phases
 
 
 def report(facts: Iterable[Fact], by: Breakdown | None = None, within: Within = None, today: date | None = None) -> dict[str, Any]:
     """Indicators per phase (by the date things happened) and over everything, from every fact given (``within``: those districts';
-    ``today``: the cut's day, which gives each phase its status)."""
-    tally, phases = tally_of(facts)
+    ``today``: the cut's day, which gives each phase its status, and leaves out the facts dated after it, :mod:`.daycut`)."""
+    tally, phases = tally_of(facts, until=today)
     return tally.report(phases, by, within, today)
 
 
@@ -642,7 +641,7 @@ def evidence(
     facts: Iterable[Fact], name: str, phase_code: str, group: str | None = None, within: Within = None, today: date | None = None
 ) -> dict[str, Any]:
     """The facts that make one figure (a phase's or the total, optionally one zone's or district's; ``within``: those districts';
-    ``today``: a phase not started by then has none)."""
+    ``today``: a phase not started by then has none, and no fact dated after it makes one)."""
     facts = list(facts)
-    tally, phases = tally_of(facts, trace=True)
+    tally, phases = tally_of(facts, trace=True, until=today)
     return tally.evidence(phases, name, phase_code, group, {f.event_id: f for f in facts}, within, today)

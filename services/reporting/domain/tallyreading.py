@@ -197,7 +197,9 @@ class TallyReading:
         a municipality's own figures. ``today`` (the cut's day in Lima) gives
         each phase its ``status`` (:func:`phase_status`): one that has not
         started counts nothing (each indicator at its empty figure), for its
-        days have not happened.
+        days have not happened; one in progress counts what the tally folded,
+        which for a report of that day is the facts dated by it (the tally's
+        ``until``, :mod:`.daycut`).
         """
         sums, osvs = self._sums(by, within), self._osvs(phases, by, within)
 

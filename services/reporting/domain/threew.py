@@ -19,9 +19,10 @@ tester 187 F1).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date
 from typing import Any
 
-from services.reporting.domain.indicators import UNKNOWN, Fact, mappings, nationality_group, phases_in
+from services.reporting.domain.indicators import PHASE_TYPES, UNKNOWN, Fact, mappings, nationality_group, phases_in
 from services.reporting.domain.membermerges import listed_again
 
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -51,12 +52,14 @@ TYPES = frozenset({"PhaseOpened", "PhaseWithdrawn", "OSVMapped", "OSVNameCorrect
 """The facts the rows are made of."""
 
 
-def rows(facts: Iterable[Fact], ubigeo_of: Callable[[str], str | None]) -> list[dict[str, Any]]:
+def rows(facts: Iterable[Fact], ubigeo_of: Callable[[str], str | None], today: date | None = None) -> list[dict[str, Any]]:
     """The 3W rows of the activities among ``facts`` (a withdrawn one has none), by day held then id.
 
-    ``ubigeo_of`` finds a district's INEI ubigeo by its name (None when unknown).
+    ``ubigeo_of`` finds a district's INEI ubigeo by its name (None when unknown). ``today``, the sheet's day in Lima (its
+    cut's): the facts dated after it have not happened yet, as the indicators leave them out (:mod:`.daycut`; the
+    phases, whose dates plan, aside).
     """
-    facts = list(facts)
+    facts = [f for f in facts if today is None or f.occurred_on <= today or f.type in PHASE_TYPES]
     phases = phases_in(facts)
     names = {osv_id: str(f.data.get("name") or "") for osv_id, f in mappings(facts).items()}
     withdrawn = {str(f.data.get("activity_id") or f.subject) for f in facts if f.type == "ActivityWithdrawn"}

@@ -36,7 +36,8 @@ class GrantWithdrawals:
     supported: dict[str, list[Any]]
     latest_day: int
     history: Callable[[frozenset[str], Fact], list[Fact]]
-    # and, from the tally: _count, _same, _group, _grant_id, _refigure, _recall_unknown, segment, _once_before, _once_changed
+    # and, from the tally: _count, _same, _group, _grant_id, _refigure, _recall_unknown, segment, _once_before, _once_changed,
+    # _earlier (``history``'s facts by the day the tally is cut at, :mod:`.daycut`)
 
     SUPPORTING = ("FundGranted", "DisbursementMade", "GoodsDelivered")
     """The facts that make an OSV supported in a segment (``Tally._support``)."""
@@ -51,7 +52,7 @@ class GrantWithdrawals:
         """The members with a participation in the grant's project (enrolments name the grant's OSV as the grant does); a
         restored tally first recalls the members of the OSV's organisation it does not know (as a dissolution does)."""
         if not self.complete:
-            self._recall_unknown(self.history(frozenset(self._group(self._same(osv))), because))
+            self._recall_unknown(self._earlier(frozenset(self._group(self._same(osv))), because))
         return {m for m in self.agents_of.get(osv, ()) if m in self.members and any(p[0] == grant for p in self.members[m][2])}
 
     def _forget_participations(self, grant: str, members: set[str]) -> None:
@@ -94,7 +95,7 @@ class GrantWithdrawals:
             return
         group = self._group(osv)
         segments: dict[int, str] = {}
-        for f in self.history(frozenset(group), because):
+        for f in self._earlier(frozenset(group), because):
             if f.type in self.SUPPORTING and str(f.data.get("osv_id")) in group and self._grant_id(f) not in self.grants_withdrawn:
                 segments.setdefault(self.segment(f.occurred_on), f.event_id)
         before = self._once_before("osvs_supported", (osv,))

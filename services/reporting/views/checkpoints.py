@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import zlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
@@ -166,8 +166,10 @@ class Checkpoints:
             return [(utc(cut), facts, json.loads(bounds)) for cut, facts, bounds in rows]
 
     @staticmethod
-    def _checkpoint(connection: Connection, phases: list[Phase], upto: datetime | None) -> Row[Any] | None:
-        """The latest checkpoint at or before ``upto`` that these phases cut, or only re-cut (see :func:`recuttable`).
+    def _checkpoint(connection: Connection, phases: list[Phase], upto: datetime | None, until: date | None = None) -> Row[Any] | None:
+        """The latest checkpoint at or before ``upto`` that these phases cut, or only re-cut (see :func:`recuttable`), and
+        that counted nothing after ``until`` (a report's day: it leaves out the facts dated after it,
+        :mod:`~services.reporting.domain.daycut`), if given.
 
         Only the chosen one's state is read; ``_tally`` re-cuts it as it restores it.
         """
@@ -176,6 +178,8 @@ class Checkpoints:
         query = select(CHECKPOINTS.c.id, CHECKPOINTS.c.bounds, CHECKPOINTS.c.latest_day)
         if upto is not None:
             query = query.where(CHECKPOINTS.c.cut <= upto)
+        if until is not None:
+            query = query.where(CHECKPOINTS.c.latest_day <= until.toordinal())
         own = connection.execute(query.where(CHECKPOINTS.c.bounds == bounds).order_by(CHECKPOINTS.c.cut.desc()).limit(1)).first()
         if own is not None:
             query = query.where(CHECKPOINTS.c.cut > select(CHECKPOINTS.c.cut).where(CHECKPOINTS.c.id == own.id).scalar_subquery())
@@ -185,7 +189,8 @@ class Checkpoints:
         return None if chosen is None else connection.execute(select(CHECKPOINTS).where(CHECKPOINTS.c.id == chosen)).first()
 
     @staticmethod
-    def _tally(connection: Connection, checkpoint: Row[Any] | None, phases: list[Phase]) -> Tally:
+    def _tally(connection: Connection, checkpoint: Row[Any] | None, phases: list[Phase], until: date | None = None) -> Tally:
+        """A tally cut by ``phases`` (and at ``until``), from ``checkpoint`` if given (one :meth:`_checkpoint` chose for them)."""
         if checkpoint is None:
-            return Tally(phases)
-        return Tally.restore(state_of(checkpoint), phases)
+            return Tally(phases, until=until)
+        return Tally.restore(state_of(checkpoint), phases, until=until)

@@ -139,6 +139,8 @@ class Latest:
     revision: int
     tally: Tally
     opened: list[Fact]
+    until: date | None = None
+    """The day the tally is cut at (:mod:`~services.reporting.domain.daycut`): another day's report makes another."""
 
 
 class ReadModel(Checkpoints, AlertFacts, View):
@@ -309,7 +311,8 @@ class ReadModel(Checkpoints, AlertFacts, View):
     ) -> dict[str, Any]:
         """Indicators per phase and in total from the facts recorded by ``as_of`` (all, if None); ``within``: those districts alone;
         ``today``: the cut's day in Lima, which gives each phase its status (one not started counts nothing; see
-        :meth:`~services.reporting.domain.tallyreading.TallyReading.report`).
+        :meth:`~services.reporting.domain.tallyreading.TallyReading.report`) and leaves out the facts dated after it (one in
+        progress counts its days so far; :mod:`~services.reporting.domain.daycut`). Without ``today``, every fact counts.
 
         The latest figures (no ``as_of``) are cached under the read model's
         revision, and their tally is folded on from the facts each later
@@ -329,26 +332,28 @@ class ReadModel(Checkpoints, AlertFacts, View):
                 # A phase known then was withdrawn since, and one may be open on its days now: the tally is cut by the
                 # phases as they stood then (each phase one segment), and folded from a checkpoint so cut, if any.
                 phases = known
-            checkpoint = self._checkpoint(connection, phases, cut)
-            tally = self._tally(connection, checkpoint, phases)
+            checkpoint = self._checkpoint(connection, phases, cut, today)
+            tally = self._tally(connection, checkpoint, phases, today)
             tail = list(self._facts(connection, self._relevant(after=utc(checkpoint.cut) if checkpoint else None, upto=cut)))
             self._fold(connection, tally, tail)
         return tally.report(known, by, within, today)
 
     def _latest_report(self, revision: int, by: Breakdown | None, within: frozenset[str] | None, today: date | None) -> dict[str, Any]:
         with self._caching_tally:
-            latest = self._latest_tally(revision)
+            latest = self._latest_tally(revision, today)
             return latest.tally.report(phases_in(latest.opened), by, within, today)
 
-    def _latest_tally(self, revision: int) -> Latest:
-        """The tally of every fact at ``revision`` (or later): the cached one folded on, or one made from the last checkpoint.
+    def _latest_tally(self, revision: int, until: date | None = None) -> Latest:
+        """The tally of every fact at ``revision`` (or later), cut at ``until`` (the facts dated after it left out): the cached
+        one folded on, or one made from the last checkpoint that counted nothing after ``until``.
 
-        The cached tally is carried forward only when every revision since
-        added facts recorded after the last one it folded, and opened no phase;
-        otherwise (a late fact, a new phase, revisions no longer kept) it is
-        made again from the last checkpoint, as an as-of report is.
+        The cached tally is carried forward only when it is cut at the same day
+        and every revision since added facts recorded after the last one it
+        folded, and opened no phase; otherwise (another day, a late fact, a new
+        phase, revisions no longer kept) it is made again from a checkpoint, as
+        an as-of report is.
         """
-        latest = self._latest
+        latest = self._latest if self._latest is not None and self._latest.until == until else None
         with self.engine.connect() as connection:
             if latest is not None and latest.revision >= revision:
                 return latest
@@ -365,10 +370,10 @@ class ReadModel(Checkpoints, AlertFacts, View):
                     return latest
             opened = self._phase_facts(connection)
             phases = phases_in(opened)
-            checkpoint = self._checkpoint(connection, phases, None)
-            tally = self._tally(connection, checkpoint, phases)
+            checkpoint = self._checkpoint(connection, phases, None, until)
+            tally = self._tally(connection, checkpoint, phases, until)
             self._fold(connection, tally, list(self._facts(connection, self._relevant(after=utc(checkpoint.cut) if checkpoint else None, upto=None))))
-        self._latest = Latest(revision, tally, opened)
+        self._latest = Latest(revision, tally, opened, until)
         return self._latest
 
     def evidence(

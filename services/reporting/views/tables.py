@@ -149,7 +149,7 @@ class CheckpointRow(Base):
     this row alone, without reading ``state`` (zlib-compressed JSON).
     """
 
-    __tablename__ = "tally_checkpoints_6"
+    __tablename__ = "tally_checkpoints_7"
     # Until 2026-12 they were kept in ``checkpoints``, without ``latest_day``; then in ``tally_checkpoints``, counted
     # by the rules of their version (a state saved so would go on with its counts); then in ``tally_checkpoints_2``,
     # whose counters lack members_joined's and members_left's ``by_sex`` (tester 184 F5: a state restored from one would
@@ -159,8 +159,11 @@ class CheckpointRow(Base):
     # that person's attendance there twice); then in ``tally_checkpoints_4``, whose counters lack a participatory budget's
     # amount funded in dollars (tester 208 F2: counted in no part, a state restored from one would leave out every such
     # amount decided before its cut); then in ``tally_checkpoints_5``, whose counters keep an agent of change counted
-    # after their project closed (tester 247 F1: a state restored from one would go on counting them). Those tables are left for replicas of the earlier versions still running on the
-    # same database, and can be dropped once none is: this version makes its checkpoints again from the facts.
+    # after their project closed (tester 247 F1: a state restored from one would go on counting them); then in
+    # ``tally_checkpoints_6``, whose ``latest_day`` leaves out the days a fact names that it is not dated on (a joining or a
+    # mapping corrected to a later day: tester 271 F2, a report of a day starts from a checkpoint that counted nothing
+    # after it, and one that did, unsaid, would count it). Those tables are left for replicas of the earlier versions
+    # still running on the same database, and can be dropped once none is: this version makes its checkpoints again from the facts.
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     cut: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
