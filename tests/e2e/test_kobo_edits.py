@@ -17,18 +17,14 @@ from typing import Any
 import httpx
 import pytest
 
-from devtools.embedded import free_port
 from devtools.identity import IdentityProvider
-from services.imports.api import create_app as imports_app
 from services.imports.cli import main as osv_import
 from services.imports.forms import shipped
-from services.imports.settings import ImportSettings
-from shared.auth import AuthSettings
 from tests.e2e.test_kobo_import import feed, report_rows, stored
 from tests.e2e.test_kobo_import_field_records import mapped_osv, meetings_of
 from tests.support.identity import IssuedTokens
 from tests.support.kobo import Answers, kobo_json, write_xlsx
-from tests.support.served import ServedApp, served_system
+from tests.support.served import ServedApp, served_system, served_webhook
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -137,16 +133,8 @@ def test_a_roster_edited_in_kobo_since_its_import_registers_nobody_twice(
 @pytest.fixture
 def hook(system: tuple[Any, dict[str, ServedApp]], identity_provider: IdentityProvider) -> Iterator[ServedApp]:
     _, served = system
-    settings = ImportSettings(
-        registry_url=served["registry"].url, engagement_url=served["engagement"].url,
-        kobo_hooks={"osv_meeting": HOOK_SECRET, "osv_members": HOOK_SECRET},
-        client_secret=identity_provider.client_secret("osv-imports"),
-    )
-    running = ServedApp(imports_app(settings, auth_settings=AuthSettings(issuer=identity_provider.issuer)), free_port()).start()
-    try:
+    with served_webhook(served, identity_provider, ("osv_meeting", "osv_members"), HOOK_SECRET) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def post(hook: ServedApp, submission: dict[str, Any], form_id: str = "osv_meeting") -> httpx.Response:

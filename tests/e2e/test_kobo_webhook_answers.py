@@ -14,19 +14,15 @@ from typing import Any
 import httpx
 import pytest
 
-from devtools.embedded import free_port
 from devtools.identity import IdentityProvider
-from services.imports.api import create_app as imports_app
 from services.imports.application import Services
 from services.imports.cli import main as osv_import
 from services.imports.domain.commands import row_of
 from services.imports.exports import from_kobo_json
 from services.imports.forms import shipped
-from services.imports.settings import ImportSettings
-from shared.auth import AuthSettings
 from tests.support.identity import IssuedTokens, signed_in_headers
 from tests.support.kobo import Answers, kobo_json, write_csv
-from tests.support.served import ServedApp, served_system
+from tests.support.served import ServedApp, served_system, served_webhook
 from tests.support.system import eventually
 
 pytestmark = pytest.mark.timeout(300)
@@ -45,16 +41,8 @@ def system(tmp_path: Path, nats_server: Any) -> Iterator[tuple[Any, dict[str, Se
 @pytest.fixture
 def hook(system: tuple[Any, dict[str, ServedApp]], identity_provider: IdentityProvider) -> Iterator[ServedApp]:
     _, served = system
-    settings = ImportSettings(
-        registry_url=served["registry"].url, engagement_url=served["engagement"].url,
-        kobo_hooks={"osv_mapping": HOOK_SECRET, "osv_members": HOOK_SECRET, "osv_meeting": HOOK_SECRET},
-        client_secret=identity_provider.client_secret("osv-imports"),
-    )
-    running = ServedApp(imports_app(settings, auth_settings=AuthSettings(issuer=identity_provider.issuer)), free_port()).start()
-    try:
+    with served_webhook(served, identity_provider, ("osv_mapping", "osv_members", "osv_meeting"), HOOK_SECRET) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def post(hook: ServedApp, form: str, submission: dict[str, Any]) -> httpx.Response:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -132,3 +132,22 @@ def served_system(
             stack.enter_context(httpx.Client(base_url=served[name].url, timeout=30, headers=signed_in_headers())) for name, _, _ in SERVICES
         ]
         yield System(*clients), served  # type: ignore[arg-type]
+
+
+@contextmanager
+def served_webhook(served: dict[str, ServedApp], provider: Any, forms: Iterable[str], secret: str) -> Iterator[ServedApp]:
+    """The Kobo webhook (imports' app) on a free port, in front of ``served``'s registry and engagement, signed in as its
+    own client (``osv-imports``) at ``provider``, each of ``forms`` (form ids) hooked with the HTTP Basic ``secret``."""
+    from services.imports.api import create_app as imports_app
+    from services.imports.settings import ImportSettings
+    from shared.auth import AuthSettings
+
+    settings = ImportSettings(
+        registry_url=served["registry"].url, engagement_url=served["engagement"].url,
+        kobo_hooks=dict.fromkeys(forms, secret), client_secret=provider.client_secret("osv-imports"),
+    )
+    running = ServedApp(imports_app(settings, auth_settings=AuthSettings(issuer=provider.issuer)), free_port()).start()
+    try:
+        yield running
+    finally:
+        running.stop()
