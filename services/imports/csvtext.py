@@ -11,9 +11,11 @@ written in UTF-8 in a file Excel saved in Windows-1252) is refused with
 report numbers rows, and what to do; read as either encoding, its other
 letters would come in wrong, or not at all (tester 270 F3: a traceback). So
 is a file that is no text (a workbook, a picture renamed ``.csv``: tester
-276 F7), and a cell longer than the csv module reads (tester 276 F3: a
-traceback, exit 1). Nothing here quotes a cell, nor a byte of a file that is
-no text.
+276 F7), a cell longer than the csv module reads (tester 276 F3: a
+traceback, exit 1), and a quote the csv module, reading strictly, cannot
+read: one never closed (tester 280 F1: it swallowed every later row, in
+silence) or one followed by more in its cell. Nothing here quotes a cell, nor
+a byte of a file that is no text.
 """
 
 from __future__ import annotations
@@ -170,12 +172,15 @@ def csv_rows(text: str, name: str) -> Iterator[list[str]]:
     a CR alone (Excel on an old Mac: a traceback, tester 276 F3).
 
     Raises :class:`UnreadableText` when the csv module cannot read a row, one line naming the file, the row and column
-    as the import's report numbers them: a cell longer than ``csv.field_size_limit()`` (131,072 characters), which no
-    answer of these forms is and the limit is not raised for (a quote opening a cell and never closing makes the rest of
-    the file one cell), or, in the csv module's words, any other reason it gives."""
+    as the import's report numbers them (the row a quoted cell begins in, however many lines it spans), never a cell's
+    text: a cell longer than ``csv.field_size_limit()`` (131,072 characters), which no answer of these forms is and the
+    limit is not raised for; a cell that opens with a quote never closed (read leniently, the rest of the file became
+    that cell, its rows never imported nor counted: tester 280 F1); a cell with text after the quote that closes it (a
+    quote inside a quoted cell is written twice, ``""``); or, in the csv module's words, any other reason it gives. The
+    csv module reads strictly (``strict=True``) so as to raise the last two."""
     lines = _Lines(text)
     delimiter = delimiter_of(text)
-    reader = csv.reader(lines, delimiter=delimiter)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     header: list[str] = []
     number = 0
     while True:
@@ -207,15 +212,50 @@ class _Lines(Iterator[str]):
 
 def _why_unread(text: str, name: str, row: int, begins: int, delimiter: str, header: list[str], error: csv.Error) -> str:
     limit = csv.field_size_limit()
-    column = _long_cell(text, begins, delimiter, limit)
+    long = _long_cell(text, begins, delimiter, limit)
+    quote = _quote_fault(text, begins, delimiter) if long is None else None
+    column = long if long is not None else quote[0] if quote is not None else None
     if column is None:
         return f"{name}: row {row} cannot be read as CSV ({error}): {SAVE_AGAIN}"
     named = f"column {header[column]!r}" if row > 1 and column < len(header) and header[column] else f"column {column + 1}"
+    if long is not None:
+        return (
+            f"{name}: row {row}, {named}: a cell longer than {limit:,} characters, the most the import reads (no answer of "
+            "the forms is that long; a quote opening a cell and never closing makes the rest of the file one cell): check "
+            f"that cell, and {SAVE_AGAIN}"
+        )
+    if quote is not None and quote[1]:
+        return (
+            f"{name}: row {row}, {named}: the cell opens with a quote (\") that never closes, which would make every line "
+            "after it part of that one cell, its rows never imported: close or delete that quote (in a text editor), or "
+            f"{SAVE_AGAIN}"
+        )
     return (
-        f"{name}: row {row}, {named}: a cell longer than {limit:,} characters, the most the import reads (no answer of "
-        "the forms is that long; a quote opening a cell and never closing makes the rest of the file one cell): check "
-        f"that cell, and {SAVE_AGAIN}"
+        f"{name}: row {row}, {named}: the cell opens with a quote (\") and has more after the quote that closes it (a "
+        'quote inside a quoted cell is written twice, ""): write that quote twice or delete it (in a text editor), or '
+        f"{SAVE_AGAIN}"
     )
+
+
+def _quote_fault(text: str, begins: int, delimiter: str) -> tuple[int, bool] | None:
+    """The place (from 0) of the cell whose quote the csv module cannot read in the row that begins at ``text[begins]``
+    and whether its quote never closes (True: the text ends inside it) or closes before the cell ends (False: a
+    character other than a separator, a line's end or a quote follows it); None when the row has neither."""
+    place, quoted, after_quote, at_start = 0, False, False, True
+    for character in islice(text, begins, None):
+        if quoted:
+            quoted, after_quote = character != '"', character == '"'
+        elif after_quote and character == '"':  # "" inside quotes: one quote
+            quoted, after_quote = True, False
+        elif character == delimiter:
+            place, after_quote, at_start = place + 1, False, True
+        elif character in "\r\n":
+            return None
+        elif after_quote:
+            return place, False
+        else:
+            quoted, at_start = at_start and character == '"', False
+    return (place, True) if quoted else None
 
 
 def _long_cell(text: str, begins: int, delimiter: str, limit: int) -> int | None:

@@ -4,6 +4,7 @@ it cannot read told in one line, never a traceback, never a byte of a file that 
 from __future__ import annotations
 
 import csv
+import io
 
 import pytest
 
@@ -125,3 +126,65 @@ def test_a_byte_placed_after_a_cell_past_the_limit_is_told_by_its_offset() -> No
 
     assert f"(byte 0x81 at byte {len(long_row)} is no character of it)" in str(refused.value)
 
+
+
+HEADER = "osv/nombre;osv/distrito;_uuid\r\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "told"),
+    [
+        (HEADER + "Ana;150132;a1\r\nLuz;150132;\"b2\r\nSol;150133;c3\r\nMar;150135;d4\r\n", "row 3, column '_uuid'"),
+        (HEADER + 'Ana;150132;a1\r\n"Luz DNI 41234567;150132;b2\r\nSol;150133;c3\r\n', "row 3, column 'osv/nombre'"),
+        (HEADER + '"Ana\r\ny Luz";150132;a1\r\n"Sol ""la"";150133;c3\r\nMar;150135;d4\r\n', "row 3, column 'osv/nombre'"),
+        (HEADER + "Ana;150132;\"a1", "row 2, column '_uuid'"),
+    ],
+    ids=["in-the-last-column", "in-the-first-column", "after-a-cell-of-two-lines", "at-the-files-end"],
+)
+def test_a_quote_never_closed_is_told_by_the_row_and_column_it_opens_in_never_quoting_the_rows_it_swallowed(
+    text: str, told: str
+) -> None:
+    """Tester 280 F1: read leniently, a quote that opens a cell and never closes made every later line part of that cell,
+    with no error short of 131,072 characters: "2 rows: 2 created", two rows never imported nor counted, and the report
+    quoting them in the ``_uuid`` column. The row is the one the cell begins in, not the line the csv module stopped at."""
+    with pytest.raises(UnreadableText) as refused:
+        list(csv_rows(csv_text(text.encode("cp1252"), "mapeo.csv"), "mapeo.csv"))
+
+    said = str(refused.value)
+    assert said.startswith(f"mapeo.csv: {told}: the cell opens with a quote (\") that never closes"), said
+    assert "\n" not in said and "Sol" not in said and "41234567" not in said and "c3" not in said
+
+
+@pytest.mark.parametrize(
+    ("text", "told"),
+    [
+        (HEADER + '"Luz DNI 41234567;"150132";b2\r\n', "row 2, column 'osv/nombre'"),
+        (HEADER + 'Ana;150132;a1\r\nLuz;"150132" ;b2\r\n', "row 3, column 'osv/distrito'"),
+        ('"osv/nombre"x;osv/distrito\r\n', "row 1, column 1"),
+    ],
+    ids=["a-quote-closed-in-the-middle", "a-space-after-the-closing-quote", "in-the-header"],
+)
+def test_more_after_a_cells_closing_quote_is_told_by_its_row_and_column(text: str, told: str) -> None:
+    """Read leniently, ``"Luz DNI 41234567;"150132"`` was one cell run into the next: the row's columns shifted."""
+    with pytest.raises(UnreadableText) as refused:
+        list(csv_rows(csv_text(text.encode("utf-8"), "mapeo.csv"), "mapeo.csv"))
+
+    said = str(refused.value)
+    assert said.startswith(f"mapeo.csv: {told}: the cell opens with a quote (\") and has more after the quote that closes it"), said
+    assert "41234567" not in said and "150132" not in said
+
+
+def test_quoted_cells_holding_line_breaks_doubled_quotes_and_separators_read_as_kobo_and_excel_write_them() -> None:
+    rows = [
+        ["osv/nombre", "osv/referencia", "_uuid"],
+        ['Comedor "Los Ángeles"', "Jr. Las Flores 123;\r\nfrente al parque\nal lado del mercado", "a1"],
+        ["Vecinos Unidos", 'dice: ""', ""],
+        ['"', "", "c3"],
+    ]
+    for delimiter in ";,\t":
+        text = io.StringIO()
+        csv.writer(text, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+        assert list(csv_rows(csv_text(text.getvalue().encode("utf-8-sig"), "mapeo.csv"), "mapeo.csv")) == rows
+    quoted_every_cell = "".join(";".join(f'"{cell}"' for cell in row) + "\r\n" for row in [rows[0], ["Casa", "", "x"]])
+    assert list(csv_rows(quoted_every_cell, "mapeo.csv")) == [rows[0], ["Casa", "", "x"]]
+    assert list(csv_rows('osv/nombre;_uuid\r\nCasa "Grande";a1\r\n', "mapeo.csv")) == [["osv/nombre", "_uuid"], ['Casa "Grande"', "a1"]]
