@@ -40,10 +40,14 @@ from datetime import date, datetime, time
 from itertools import islice
 from pathlib import Path
 from typing import Any
-from zipfile import BadZipFile
+from xml.etree.ElementTree import ParseError
+from zipfile import BadZipFile, ZipFile, is_zipfile
+from zlib import error as ZlibError
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from openpyxl.utils.escape import unescape
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.xml.functions import fromstring
 
 from services.imports.csvtext import UnreadableText, csv_rows, csv_text
 from services.imports.domain.submissions import DEPRECATED_ID, ROOT_UUID, Cell, Entry, Submission, kobo_uuid
@@ -175,27 +179,94 @@ def _unescaped(value: Any) -> Any:
     return unescape(value) if isinstance(value, str) and "_x" in value else value
 
 
-def open_workbook(path: Path) -> Workbook:
-    """The XLSX ``path``, opened to read its values; ExportError, one line naming the file, for one that is no workbook
-    (a CSV renamed ``.xlsx``, a file cut short: openpyxl's ``BadZipFile`` or ``KeyError`` ended the import in a
-    traceback, as a workbook renamed ``.csv`` did: tester 276 F7)."""
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+"""The extensions of a workbook the import reads (openpyxl's own, but its templates')."""
+TEXT_SUFFIXES = (".csv", ".txt")
+"""The extensions of a CSV export (``.txt``: Excel's "Texto Unicode")."""
+SAVE_AS_XLSX = 'save it as .xlsx (in Excel, File > Save as, "Libro de Excel") and import that'
+OTHER_SPREADSHEETS = {
+    ".xls": f"is an Excel 97-2003 workbook: {SAVE_AS_XLSX}",
+    ".ods": "is an OpenDocument spreadsheet (LibreOffice, Google Sheets): save it as .xlsx and import that",
+}
+"""What a spreadsheet of another program's format is told (openpyxl's ``InvalidFileException`` ended it in a
+traceback, exit 1: tester 280 F2)."""
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+"""How an Excel 97-2003 workbook (``.xls``) begins."""
+UNREADABLE_WORKBOOK = (BadZipFile, KeyError, ParseError, ZlibError, EOFError, InvalidFileException)
+"""What openpyxl and zipfile raise on a file that is no workbook or a damaged one: not a zip, a zip without a workbook's
+parts, a part cut short or not XML (``ParseError``: tester 280 F2), a part whose CRC or compressed data is wrong."""
+
+
+def export_kind(path: Path) -> str:
+    """``"xlsx"`` or ``"csv"``: how the export ``path`` is read, by its extension; ExportError, one line naming the file,
+    for any other (an ``.xls`` or ``.ods`` told to be saved as ``.xlsx``): each was opened as a workbook, and openpyxl's
+    ``InvalidFileException`` ended the import in a traceback (tester 280 F2)."""
+    suffix = path.suffix.lower()
+    if suffix in WORKBOOK_SUFFIXES:
+        return "xlsx"
+    if suffix in TEXT_SUFFIXES:
+        return "csv"
+    if suffix in OTHER_SPREADSHEETS:
+        raise ExportError(f"{path.name}: {OTHER_SPREADSHEETS[suffix]}")
+    raise ExportError(f"{path.name}: an export is .xlsx or .csv")
+
+
+def workbook_sheets(path: Path, most: int | None = None) -> dict[str, list[list[Any]]]:
+    """The XLSX ``path``'s sheets by title, in order, each its rows of values (its first ``most``, or all; the workbook's
+    ``_xHHHH_`` escapes read back: :func:`_unescaped`).
+
+    Raises ExportError, one line naming the file and never a byte of it, for one openpyxl cannot read
+    (:data:`UNREADABLE_WORKBOOK`): no zip file (a CSV renamed ``.xlsx``, a file cut short: tester 276 F7), an Excel
+    97-2003 workbook renamed ``.xlsx``, a zip file holding no workbook, or a workbook one of whose parts cannot be read,
+    named (``xl/styles.xml``, a sheet cut short: tester 280 F2); each ended the import in a traceback, exit 1."""
     try:
-        return load_workbook(path, read_only=True, data_only=True)
-    except (BadZipFile, KeyError):
-        msg = (
+        workbook = load_workbook(path, read_only=True, data_only=True)
+        try:
+            return {
+                ws.title: [[_unescaped(v) for v in r] for r in islice(ws.iter_rows(values_only=True), most)]
+                for ws in workbook.worksheets
+            }
+        finally:
+            workbook.close()
+    except UNREADABLE_WORKBOOK:
+        raise ExportError(_why_no_workbook(path)) from None
+
+
+def _why_no_workbook(path: Path) -> str:
+    again = "export the workbook from Kobo again"
+    if not is_zipfile(path):
+        with path.open("rb") as file:
+            if file.read(len(OLE_SIGNATURE)) == OLE_SIGNATURE:
+                return f"{path.name}: is an Excel 97-2003 workbook renamed {path.suffix}: {SAVE_AS_XLSX}"
+        return (
             f"{path.name}: is no XLSX workbook (a workbook is a zip file of its sheets, and this is none: a CSV renamed "
-            f"{path.suffix}, or a file cut short?): import a CSV named .csv, or export the workbook from Kobo again"
+            f"{path.suffix}, or a file cut short?): import a CSV named .csv, or {again}"
         )
-        raise ExportError(msg) from None
+    with ZipFile(path) as archive:
+        names = set(archive.namelist())
+        if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
+            return f"{path.name}: is a zip file, as a workbook is, but holds no workbook (no xl/workbook.xml): {again}"
+        part = _broken_part(archive)
+    broken = f"its part {part} cannot be read" if part else "one of its parts cannot be read"
+    return f"{path.name}: is a damaged XLSX workbook: {broken} (cut short, or not what Excel writes): {again}"
+
+
+def _broken_part(archive: ZipFile) -> str | None:
+    """The name of the first part of a workbook's zip file that cannot be read: its data wrong (a CRC, the compressed
+    stream), or, for an XML part, no XML; None when every part reads."""
+    for info in archive.infolist():
+        try:
+            data = archive.read(info)
+            if info.filename.endswith((".xml", ".rels")):
+                fromstring(data)
+        except (BadZipFile, ParseError, ZlibError, EOFError):
+            return info.filename
+    return None
 
 
 def read_xlsx(path: Path, form: Form) -> Sheet:
     """Read a Kobo XLSX export of ``form``: the first sheet, and a sheet per repeat group that has answers."""
-    workbook = open_workbook(path)
-    try:
-        sheets = {ws.title: [[_unescaped(v) for v in r] for r in ws.iter_rows(values_only=True)] for ws in workbook.worksheets}
-    finally:
-        workbook.close()
+    sheets = workbook_sheets(path)
     if not sheets:
         raise ExportError(f"{path.name} has no sheet")
     main_name, *others = list(sheets)
@@ -288,25 +359,20 @@ def read_csv(path: Path, form: Form) -> Sheet:
 
 
 def read_export(path: Path, form: Form) -> Sheet:
-    """An XLSX or CSV export of ``form``, by the file's extension."""
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return read_xlsx(path, form)
-    if suffix in (".csv", ".txt"):
-        return read_csv(path, form)
-    raise ExportError(f"{path.name}: an export is .xlsx or .csv")
+    """An XLSX or CSV export of ``form``, by the file's extension (:func:`export_kind`, which raises ExportError for any
+    other)."""
+    return read_xlsx(path, form) if export_kind(path) == "xlsx" else read_csv(path, form)
 
 
 def sniff_form(path: Path, forms: Mapping[str, Form]) -> Form:
-    """The form whose questions the file's first header row names most; ExportError if none clearly does."""
-    if path.suffix.lower() in (".csv", ".txt"):
+    """The form whose questions the file's first header row names most; ExportError if none clearly does, or for a file
+    the import does not read (:func:`export_kind`, :func:`workbook_sheets`, :func:`read_rows`), as :func:`read_export`
+    says it."""
+    if export_kind(path) == "csv":
         header = next(iter(read_rows(path, 1)), [])
     else:
-        workbook = open_workbook(path)
-        try:
-            header = [str(plain(h) or "") for h in next(workbook.worksheets[0].iter_rows(values_only=True), ())]
-        finally:
-            workbook.close()
+        first = next(iter(workbook_sheets(path, 1).values()), [])
+        header = [str(plain(h) or "") for h in (first[0] if first else ())]
     scores = []
     for form in forms.values():
         layout = _layout(form, None, header)

@@ -14,6 +14,7 @@ import csv
 import io
 import random
 import re
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -268,6 +269,95 @@ def test_a_file_named_xlsx_that_is_no_workbook_stops_the_import_in_one_line(
         "osv-import: map10_mapeo.xlsx: is no XLSX workbook (a workbook is a zip file of its sheets, and this is none: a "
         "CSV renamed .xlsx, or a file cut short?): import a CSV named .csv, or export the workbook from Kobo again"
     )
+
+
+def unclosed(text: str) -> str:
+    """A mapping export's CSV whose row 3 (the second OSV) opens a quote in its last cell, never closed, with more rows
+    after it (tester 280's ``unclosed_last.csv``)."""
+    second = text.splitlines(keepends=True)[2]
+    more = "".join(second.replace("Comedor Popular", f"Olla Común {n}") for n in range(2))
+    cells, _, last = second.rstrip("\r\n").rpartition(";")
+    return text.replace(second, f'{cells};"never-closed {last}\r\n') + more
+
+
+@pytest.mark.parametrize(
+    ("broken", "said"),
+    [
+        (unclosed, f"row 3, column {mapping_rows()[0][-1]!r}"),
+        (lambda text: text.replace("Comedor Popular", '"Comedor Popular') + "Olla Común;150132\r\n" * 3, "row 3, column 'osv/nombre'"),
+    ],
+    ids=["in-the-last-cell", "in-the-first-cell"],
+)
+def test_a_quote_never_closed_stops_the_import_naming_where_it_opens_never_its_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], broken: Callable[[str], str], said: str
+) -> None:
+    """Tester 280 F1: the rows after a quote never closed became part of its cell, in silence: "2 rows: 2 created", exit
+    0, two OSVs never mapped nor counted, and the report quoting their lines in the ``_uuid`` column."""
+    export = tmp_path / "map11_mapeo.csv"
+    export.write_bytes(broken(csv_of(mapping_rows())).encode("cp1252"))
+
+    line = stops_in_one_line(export, capsys)
+
+    assert line.startswith(f"osv-import: map11_mapeo.csv: {said}: the cell opens with a quote (\") that never closes"), line
+    assert "Olla" not in line and "never-closed" not in line
+
+
+def workbook_with(path: Path, part: str, change: Callable[[bytes], bytes]) -> Path:
+    """A mapping export written to ``path`` with its zip part ``part`` changed, stored uncompressed."""
+    written = zipfile.ZipFile(io.BytesIO(write_xlsx(path, MAPPING, OSVS).read_bytes()))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for info in written.infolist():
+            data = written.read(info)
+            archive.writestr(info.filename, change(data) if info.filename == part else data)
+    return path
+
+
+def bad_crc(path: Path) -> Path:
+    """A mapping export one of whose sheet's bytes is changed, its CRC left as it was (tester 280's ``crc.xlsx``)."""
+    data = workbook_with(path, "", bytes).read_bytes()
+    path.write_bytes(data.replace(b"<sheetData>", b"<sheetDatb>", 1))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "said"),
+    [
+        ("map12.xls", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)),
+         "map12.xls: is an Excel 97-2003 workbook: save it as .xlsx"),
+        ("map12.xlsx", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)),
+         "map12.xlsx: is an Excel 97-2003 workbook renamed .xlsx: save it as .xlsx"),
+        ("map12.ods", lambda p: write_xlsx(p, MAPPING, OSVS), "map12.ods: is an OpenDocument spreadsheet (LibreOffice, "
+         "Google Sheets): save it as .xlsx and import that"),
+        ("map12.json", lambda p: write_xlsx(p, MAPPING, OSVS), "map12.json: an export is .xlsx or .csv"),
+        ("map12", lambda p: write_xlsx(p, MAPPING, OSVS), "map12: an export is .xlsx or .csv"),
+        ("map12.xlsx", lambda p: workbook_with(p, "xl/worksheets/sheet1.xml", lambda data: data[: len(data) // 2]),
+         "map12.xlsx: is a damaged XLSX workbook: its part xl/worksheets/sheet1.xml cannot be read"),
+        ("map12.xlsx", lambda p: workbook_with(p, "xl/styles.xml", lambda data: b"\x00garbage" + data[:40]),
+         "map12.xlsx: is a damaged XLSX workbook: its part xl/styles.xml cannot be read"),
+        ("map12.xlsx", bad_crc, "map12.xlsx: is a damaged XLSX workbook: its part xl/worksheets/sheet1.xml cannot be read"),
+        ("map12.xlsx", lambda p: zipfile.ZipFile(p, "w").close(),
+         "map12.xlsx: is a zip file, as a workbook is, but holds no workbook (no xl/workbook.xml)"),
+    ],
+    ids=["an-xls", "an-xls-renamed-xlsx", "an-ods", "a-json", "no-extension", "a-sheet-cut-short", "styles-no-xml",
+         "a-bad-crc", "a-zip-of-no-workbook"],
+)
+@pytest.mark.parametrize("form", [[], ["--form", "osv_mapping"]], ids=["sniffed", "named"])
+def test_a_spreadsheet_of_another_format_or_a_damaged_workbook_stops_the_import_in_one_line_naming_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, build: Callable[[Path], Any], said: str, form: list[str]
+) -> None:
+    """Tester 280 F2: an ``.xls``, an ``.ods`` or any other extension was opened as a workbook to tell its form, and
+    openpyxl's ``InvalidFileException`` ended the import in a traceback, exit 1 (named with ``--form``, the same file
+    stopped in one line); a workbook whose sheet was cut short or whose styles were no XML ended in ``ParseError``'s. A
+    zip file of no workbook was told it is no zip file (F6)."""
+    export = tmp_path / name
+    build(export)
+
+    assert osv_import(["--dry-run", str(export), *form, "--token", "t", "--registry-url", "http://127.0.0.1:1"]) == 2
+    out, err = capsys.readouterr()
+    [line] = err.splitlines()
+    assert out == "" and line.startswith(f"osv-import: {said}"), line
+    assert "Traceback" not in err and "<" not in line and "\\x" not in line
+    assert not list(tmp_path.glob("*report*"))
 
 
 @pytest.mark.parametrize(
