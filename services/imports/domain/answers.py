@@ -52,6 +52,9 @@ def iso_date(text: str) -> str | None:
 CLOCK = r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:\.[0-9]+)?)?(?: ?(?:Z|[+\-][0-9]{2}(?::?[0-9]{2})?))?"
 """A time of day as a date cell saved as CSV or Kobo writes it: ``HH:MM``, seconds and their fraction, an offset
 (``10:15:00.000-05:00``). It has its ``:``: digits after a date with none are no time (a phone, a document number)."""
+YEARS = range(1900, 2101)
+"""The years a date as written is taken to hold: a part of four digits outside them is no year (``12 31 5678``, a DNI
+``12315678`` in groups, said back as a date: tester 280 F6)."""
 WRITTEN_DATES = (
     re.compile(r"(?P<day>[0-9]{1,2})(?P<by>[/.\-])(?P<month>[0-9]{1,2})(?P=by)(?P<year>[0-9]{4})(?![0-9])"),
     re.compile(r"(?P<year>[0-9]{4})(?P<by>[/.\-])(?P<month>[0-9]{1,2})(?P=by)(?P<day>[0-9]{1,2})(?![0-9])"),
@@ -106,8 +109,9 @@ def date_mistake(text: str) -> str:
 
 
 def _day_and_month(written: re.Match[str]) -> bool:
-    """Whether a date as written has a day and a month of at most 31 (a month past 12: a day first, ``03/15/2021``)."""
-    return int(written["day"]) <= 31 and int(written["month"]) <= 31
+    """Whether a date as written has a day and a month of at most 31 (a month past 12: a day first, ``03/15/2021``) and a
+    year in :data:`YEARS` (``12/31/5678`` is a DNI in groups, not repeated: tester 280 F6)."""
+    return int(written["day"]) <= 31 and int(written["month"]) <= 31 and int(written["year"]) in YEARS
 
 
 MONTHS = frozenset(
@@ -129,10 +133,11 @@ TIME_AFTER = re.compile(f"(?:^|[ T]){CLOCK}$", re.IGNORECASE)
 def written_as_a_date(text: str) -> bool:
     """Whether ``text``, a date question's answer the import could not read, was written as a date: short (at most
     :data:`LONGEST_DATE` characters), of two or three parts, each a day, a month or a year (one or two digits, or four)
-    or a month's name (:data:`MONTHS`), one number at most past 31 and one at most of four digits (the year's), besides
-    ``de`` and a date's separators, then perhaps a time of day (``HH:MM``): ``31/09/2021``, ``15-mar-21``, ``2021-03-15
-    10:30``, ``15 de marzo``; or a time of day alone (``10:30``). Only then does a message repeat it: a date column holding a document number (``V-25.100.300``,
-    ``41 23 45 67``), a phone (``987 654 321``, ``9 8765 4321``), a year alone (``1985``: a birth year is a person's
+    or a month's name (:data:`MONTHS`), one number at most past 31 and one at most of four digits (the year's, in
+    :data:`YEARS`), two parts only when one is the month (:func:`_month_beside_a_year`), besides ``de`` and a date's
+    separators, then perhaps a time of day (``HH:MM``): ``31/09/2021``, ``15-mar-21``, ``2021-03-15 10:30``, ``15 de
+    marzo``, ``03/2021``; or a time of day alone (``10:30``). Only then does a message repeat it: a date column holding a document number (``V-25.100.300``,
+    ``41 23 45 67``, ``12 31 5678``), a phone (``987 654 321``, ``9 8765 4321``, ``3 4567``), a year alone (``1985``: a birth year is a person's
     data, README) or a name, its columns shifted in Excel, is a person's data (tester 270 F4, tester 276 F4), and a
     date cell's content is said back only as no personal data."""
     folded = _folded(text.strip())
@@ -144,13 +149,22 @@ def written_as_a_date(text: str) -> bool:
     date = folded[: timed.start()] if timed is not None else folded
     parts = [part for part in re.split(r"[\s/.,\-]+", date) if part and part not in DATE_WORDS]
     numbers = [int(part) for part in parts if DATE_PART.fullmatch(part)]
+    years = [int(part) for part in parts if len(part) == 4 and part.isdigit()]
     return (
         2 <= len(parts) <= 3
         and all(DATE_PART.fullmatch(part) or part in MONTHS for part in parts)
         and bool(numbers)
         and sum(number > 31 for number in numbers) <= 1
-        and sum(len(part) == 4 for part in parts if part.isdigit()) <= 1
+        and len(years) <= 1
+        and all(year in YEARS for year in years)
+        and (len(parts) == 3 or _month_beside_a_year(parts, years))
     )
+
+
+def _month_beside_a_year(parts: list[str], years: list[int]) -> bool:
+    """Whether a date of two parts names its month: by its name (``15 de marzo``, ``marzo 2021``), or as a number from 1
+    to 12 beside a year (``03/2021``); ``3 4567`` and ``1/2`` are no date anyone writes, and are not repeated."""
+    return any(part in MONTHS for part in parts) or (bool(years) and any(part.isdigit() and 1 <= int(part) <= 12 for part in parts if len(part) <= 2))
 
 
 def _folded(text: str) -> str:
