@@ -157,10 +157,23 @@ def _meta(layout: _Layout, row: list[Any], name: str) -> str | None:
 
 def _ids(layout: _Layout, row: list[Any]) -> dict[str, Any]:
     """A main row's Kobo ids as :class:`Submission` takes them: its ``_uuid``, its ``meta/rootUuid`` without ``uuid:``
-    (headed ``rootUuid`` without groups in headers) and whether it has a ``meta/deprecatedID`` (an edit)."""
-    root = _meta(layout, row, "meta/rootuuid") or _meta(layout, row, "rootuuid")
-    deprecated = _meta(layout, row, "meta/deprecatedid") or _meta(layout, row, "deprecatedid")
-    return {"uuid": _meta(layout, row, "_uuid"), "root_uuid": kobo_uuid(root), "deprecated": kobo_uuid(deprecated) is not None}
+    (headed ``rootUuid`` without groups in headers), whether it has a ``meta/deprecatedID`` (an edit), and the headers
+    those two were found under, so that a problem names the column as the file heads it (tester 280 F5)."""
+    root, root_header = _kobo_meta(layout, row, ROOT_UUID)
+    deprecated, deprecated_header = _kobo_meta(layout, row, DEPRECATED_ID)
+    headers = {name: header for name, header in ((ROOT_UUID, root_header), (DEPRECATED_ID, deprecated_header)) if header}
+    return {"uuid": _meta(layout, row, "_uuid"), "root_uuid": kobo_uuid(root), "deprecated": kobo_uuid(deprecated) is not None,
+            "meta_headers": headers}
+
+
+def _kobo_meta(layout: _Layout, row: list[Any], name: str) -> tuple[str | None, str | None]:
+    """The row's answer to Kobo's meta column ``name`` (``meta/rootUuid``), headed with its group or without it
+    (``rootUuid``), the first given, and the header of its column as the file writes it; None for a column it lacks."""
+    keys = [key for key in (fold(name), fold(name.rsplit("/", 1)[-1])) if key in layout.meta]
+    key = next((key for key in keys if _meta(layout, row, key) is not None), keys[0] if keys else None)
+    if key is None:
+        return None, None
+    return _meta(layout, row, key), layout.headers[layout.meta[key]]
 
 
 def _check_form(form: Form, layout: _Layout, sheet: str) -> None:

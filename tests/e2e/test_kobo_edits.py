@@ -283,6 +283,11 @@ def test_an_edit_marked_by_its_deprecated_id_alone_is_refused_never_recorded_a_s
         assert f"{said}, 0 already there, 1 refused" in capsys.readouterr().out
         [problem] = report_rows(tmp_path / f"reunion_v2.{report}.xlsx")
         assert (problem[1], problem[2], problem[3], problem[4]) == (2, "meta/deprecatedID", "meta/deprecatedID", "edit_without_root_uuid")
+    # Exported without groups in headers: the report's column is the file's, `deprecatedID` (tester 280 F5).
+    export = write_xlsx(tmp_path / "reunion_v2_sin_grupos.xlsx", MEETING, [edit], meta="")
+    assert osv_import(["--dry-run", str(export), *connection]) == 1
+    [problem] = report_rows(tmp_path / "reunion_v2_sin_grupos.dry-run-report.xlsx")
+    assert (problem[1], problem[2], problem[3], problem[4]) == (2, "deprecatedID", "meta/deprecatedID", "edit_without_root_uuid")
 
     assert stored(served["engagement"]) == events
     assert held(served) == 2  # the webhook's and the export's, each once

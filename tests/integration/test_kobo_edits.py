@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from services.imports.domain.commands import NOT_AN_ANSWER_RULE, Row, row_of
+from services.imports.domain.copies import SAME_KEY_RULE, same_key_other_answers
 from services.imports.exports import Cell, Sheet, from_kobo_json, read_csv, read_xlsx
 from services.imports.forms import shipped
 from tests.support.kobo import Answers, kobo_json, write_csv, write_xlsx
@@ -137,8 +138,24 @@ def test_an_edit_without_a_root_uuid_is_refused_on_its_deprecated_id_in_an_expor
 
     assert first.problems == []
     assert "meta/rootUuid" not in kobo_json(form, edit, root_uuid=True) and second.submission.root_uuid is None
-    for row, where in ((second, (second.submission.main.sheet, 2)), (posted, ("webhook", 1))):
-        assert [(p.cell, p.field, p.rule) for p in row.problems] == [
-            (Cell(*where, "meta/deprecatedID"), "meta/deprecatedID", "edit_without_root_uuid")
-        ]
+    # Its column as the file heads it (tester 280 F5: `deprecatedID` without groups in headers was named with them).
+    for row, where in ((second, (second.submission.main.sheet, 2, f"{meta}deprecatedID")), (posted, ("webhook", 1, "meta/deprecatedID"))):
+        assert [(p.cell, p.field, p.rule) for p in row.problems] == [(Cell(*where), "meta/deprecatedID", "edit_without_root_uuid")]
         assert "without a meta/rootUuid" in row.problems[0].message
+
+
+@pytest.mark.parametrize("meta", ["meta/", ""], ids=["groups-in-headers", "no-groups-in-headers"])
+def test_two_versions_of_one_submission_in_an_export_are_refused_on_the_root_uuid_column_as_the_file_heads_it(
+    tmp_path: Path, meta: str
+) -> None:
+    """Two exports put together, before and after an edit in Kobo: each row is told it is a version of the other, on its
+    ``meta/rootUuid`` column, named as the file heads it (``rootUuid`` without groups in headers: tester 280 F5)."""
+    form, original = FORMS["osv_meeting"], SUBMISSIONS["osv_meeting"]
+    sheet = read_xlsx(write_xlsx(tmp_path / "juntas.xlsx", form, [original, original.edited(**EDITS["osv_meeting"])], meta=meta), form)
+    rows = rows_of(sheet)
+
+    same_key_other_answers(rows)
+
+    assert [[(p.cell, p.field, p.rule) for p in row.problems] for row in rows] == [
+        [(Cell(rows[0].submission.main.sheet, number, f"{meta}rootUuid"), "meta/rootUuid", SAME_KEY_RULE)] for number in (2, 3)
+    ]

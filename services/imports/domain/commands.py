@@ -513,7 +513,7 @@ def unkeyed_edit(submission: Submission, commands: list[Command]) -> Problem:
     cannot find that version's key without the ``meta/rootUuid`` (the ``meta/deprecatedID`` names the version it
     replaced, which is the first only for a first edit), so it records nothing of it, and says what will."""
     return Problem(
-        submission.main.cell(DEPRECATED_ID),
+        submission.meta_cell(DEPRECATED_ID),
         DEPRECATED_ID,
         UNKEYED_EDIT_RULE,
         "this submission is an edit made in Kobo (its meta/deprecatedID names the version it replaced) without a "

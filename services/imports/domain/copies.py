@@ -130,7 +130,7 @@ def same_uuid(row: Row, other: Row, cells: Sequence[Cell] = ()) -> Problem:
     differing = f" (they differ in {', '.join(columns)})" if columns else ""
     if row.submission.uuid != other.submission.uuid:  # keyed by one meta/rootUuid: two versions of one submission
         return Problem(
-            main.cell(ROOT_UUID),
+            row.submission.meta_cell(ROOT_UUID),
             ROOT_UUID,
             SAME_KEY_RULE,
             f"this row has the meta/rootUuid of {entry_of(other.where)} (Kobo's id for one submission, the same across its "

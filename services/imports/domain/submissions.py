@@ -100,9 +100,17 @@ class Submission:
     """Where a webhook post gave a question a JSON object, array or ``true``/``false``: Kobo posts each answer as text
     (or a number), so none is read as one (``{"a": 1}`` would be recorded as the text ``{'a': 1}``); the row is refused
     naming each (:data:`~services.imports.domain.commands.NOT_AN_ANSWER_RULE`)."""
+    meta_headers: dict[str, str] = field(default_factory=dict)
+    """The header each of Kobo's meta columns (:data:`ROOT_UUID`, :data:`DEPRECATED_ID`) was found under in the person's
+    file, by its name: ``deprecatedID`` in an export made without "include groups in headers" (:meth:`meta_cell`)."""
     not_groups: list[Cell] = field(default_factory=list)
     """Where a webhook post gave a repeat group other than a list (``"miembros": {}``), or one of its entries other than
     an object of answers: refused, rule ``kobo_answer`` too, saying what a group is."""
+
+    def meta_cell(self, name: str) -> Cell:
+        """Where Kobo's meta answer ``name`` (:data:`ROOT_UUID`, :data:`DEPRECATED_ID`) is, its column headed as in the
+        person's file (:attr:`meta_headers`), or ``name`` itself (a webhook post's JSON key, the header with groups)."""
+        return self.main.cell(name, self.meta_headers.get(name))
 
     @property
     def key_uuid(self) -> str | None:
