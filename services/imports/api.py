@@ -14,7 +14,9 @@ run first, then for real, keyed by its ``meta/rootUuid`` (its ``_uuid``
 from a Kobo before 2025, which posts none): an edit Kobo posts, with a new
 ``_uuid``, is keyed as the submission it edits, and refused when it differs
 (:func:`~services.imports.refusals.edited_since`), or recorded as far as its
-commands go with the ``edited_in_kobo`` note (:func:`~services.imports.refusals.edit_recorded`);
+commands go; every edit Kobo posts that is recorded, all or in part, carries
+the ``edited_in_kobo`` note (:func:`~services.imports.refusals.edit_noted`),
+the same on Kobo's retry;
 an edit posted without ``meta/rootUuid`` is refused, ``edit_without_root_uuid``
 (:func:`~services.imports.domain.commands.unkeyed_edit`). The webhook calls the
 services with its own token (client credentials, client ``osv-imports``,
@@ -23,13 +25,14 @@ one: a submission carried out already is answered 200 and records nothing.
 
 Answers: 201 recorded; 200 already there (with the ``recorded_otherwise``
 note in ``notes`` when another account recorded it first; either, for an
-edit in Kobo of a submission recorded before, with the ``edited_in_kobo``
-note instead); 422
+edit made in Kobo, with the ``edited_in_kobo`` note instead, that if an
+earlier version was recorded what this one took out or changed is not
+undone); 422
 problem+json naming each JSON key at fault with the API's rule and words
 (the first 100, with ``errors_not_listed`` counting the rest, as the services'
 422s; past the listed, an entry engagement's schema refuses is counted by it, not sent: :mod:`services.imports.schemachecks`), with
 ``Retry-After`` when one of them may clear up by itself (an OSV mapped a moment ago, not heard of yet: :func:`retry_after`); 409 when part of it was recorded and the rest refused (see the importer on
-this residual risk); 502 when a service cannot be reached (Kobo will retry).
+this residual risk; an edit's ``edited_in_kobo`` note listed after the refusal); 502 when a service cannot be reached (Kobo will retry).
 Nothing of the submission is logged or kept. The answer lands in Kobo's
 REST Services log, which every admin of the form reads: its messages name
 no id (:func:`for_kobo_log`), so a refusal for a person registered

@@ -37,11 +37,14 @@ someone else's sent under the submission's key first) refuses the row
 look at what the services hold. An edit in Kobo has a new ``_uuid`` but the
 ``meta/rootUuid`` its keys are made from (since 2025): refused so, it is told
 it was edited in Kobo since (:func:`edited_since`). An edit whose commands
-were all taken (carried out before, or some recorded now: people added to a
-roster) is never answered as if nothing changed: it comes with the note
-``edited_in_kobo`` (:func:`edit_recorded`), instead of ``recorded_otherwise``,
-that what the edit took out of the version recorded before (the last people
-of a roster) is not undone, and which commands staff make it with. A key recorded before the services told the
+were taken (created, already there, or partial) is never answered as if
+nothing changed: it comes with the note ``edited_in_kobo``
+(:func:`~services.imports.refusals.edit_noted`), instead of ``recorded_otherwise``, that if an earlier
+version of it was recorded, what this version took out of it (the last
+people of a roster) or changed in it is not undone, and which commands staff
+make it with. The import cannot tell this very version recorded before (Kobo
+posting it again) from an earlier one, so the note is the same whatever the
+outcome, and a retry is answered as the first. A key recorded before the services told the
 two apart (no ``same_request``) is taken, as it was then, for recorded, with
 the note that a correction, if there was one, was not applied.
 
@@ -261,7 +264,7 @@ class Importer:
             if dry_run and row.commands and not row.problems and all(
                 command.key in would_record and would_record[command.key] == command.body for command in row.commands
             ):  # as the import finds it once the earlier row recorded it: an edit's copy noted as an edit
-                result = RowResult(row, Outcome.ALREADY_THERE, before=len(row.commands)).as_edit(dry_run=True)
+                result = RowResult(row, Outcome.ALREADY_THERE).as_edit()
             else:
                 result = self.run_row(row, dry_run=dry_run, seen=seen)
             if dry_run and result.outcome is Outcome.CREATED:
@@ -277,12 +280,12 @@ class Importer:
         ``joins``: False for a row refused already, checked for its other mistakes only
         (:meth:`_with_the_others_mistakes`): compared with the earlier rows all the same, it records nothing, so it is
         not added to them. A row Kobo says is an edit, refused for a key taken, is told it was edited in Kobo since
-        (:func:`~services.imports.refusals.edited_since`); one whose commands were all taken, some of them before, is
-        noted as an edit (:meth:`RowResult.as_edit`).
+        (:func:`~services.imports.refusals.edited_since`); one whose commands were taken, all or some, is noted as an
+        edit (:meth:`RowResult.as_edit`).
         """
         result = self._run_row(row, dry_run=dry_run, seen=seen, joins=joins)
         result.problems = edited_since(row, result.problems)
-        return result.as_edit(dry_run=dry_run)
+        return result.as_edit()
 
     def _run_row(self, row: Row, *, dry_run: bool, seen: SeenInFile | None, joins: bool) -> RowResult:
         if row.problems:
@@ -310,9 +313,9 @@ class Importer:
         if problems:
             return RowResult(row, Outcome.REFUSED, problems)
         if len(before) == len(row.commands):
-            return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, (answer for _, answer in checks)), before=len(before))
+            return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, (answer for _, answer in checks)))
         if dry_run:
-            return RowResult(row, Outcome.CREATED, before=len(before))
+            return RowResult(row, Outcome.CREATED)
         recorded: list[str] = []
         answers: list[Answer] = []
         for command in row.commands:
@@ -328,7 +331,7 @@ class Importer:
         # its dry run and now: noted as when the dry run finds it (tester 33, F5: "already there" without the note).
         notes = recorded_otherwise(row, answers)
         outcome = Outcome.CREATED if recorded else Outcome.ALREADY_THERE
-        return RowResult(row, outcome, notes, recorded=recorded, before=len(row.commands) - len(recorded))
+        return RowResult(row, outcome, notes, recorded=recorded)
 
     def _dry_runs(self, row: Row, seen: SeenInFile | None) -> tuple[list[tuple[Command, Answer]], list[Problem]]:
         """Each of the row's commands with its dry run's answer, and the problems of those refused, in order, one per cell
@@ -505,7 +508,7 @@ class Importer:
         if seen is not None and osv is not None:  # a copy of the row, "already there", did not map it (tester 226 F1)
             seen.osvs.setdefault(osv[0], command.where)
         if answer.carried_out_before:
-            return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, [answer]), before=1)
+            return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, [answer]))
         return RowResult(row, Outcome.CREATED, recorded=[command.key])
 
 

@@ -13,10 +13,10 @@ USER=staff``). Services: ``--registry-url``/``--engagement-url`` or
 run`` serves them (``OSV_HOST``, ``REGISTRY_PORT``, ``ENGAGEMENT_PORT``). The same file imported
 twice records nothing the second time. Exit status: 0 when no row was
 refused, 1 when some were (see the report), 2 when the import stopped. An
-edit in Kobo of a submission recorded before, whose commands were all taken,
-is no refusal: the summary line counts it and the report notes it
-(``edited_in_kobo``), since what the edit took out is not undone; it exits 0,
-or every later import of an export holding it would exit 1 for good.
+edit made in Kobo whose commands were taken is no refusal: the summary line
+counts it and the report notes it (``edited_in_kobo``: if an earlier version
+was recorded, what the edit took out is not undone); it exits 0, or every
+later import of an export holding it would exit 1 for good.
 """
 
 from __future__ import annotations

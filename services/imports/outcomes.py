@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from services.imports.domain.commands import Problem, Row
 from services.imports.domain.submissions import Cell
-from services.imports.refusals import EDITED_RULE, RECORDED_OTHERWISE_RULE, edit_recorded
+from services.imports.refusals import EDITED_RULE, RECORDED_OTHERWISE_RULE, edit_noted
 
 
 class Outcome(StrEnum):
@@ -34,9 +34,6 @@ class RowResult:
     problems: list[Problem] = field(default_factory=list)
     recorded: list[str] = field(default_factory=list)
     """The idempotency keys of the commands recorded now (a partial row names them)."""
-    before: int = 0
-    """How many of its commands the services had carried out before under their keys (an earlier import, the webhook,
-    a colleague): with the others taken, an edit in Kobo is noted as such (:meth:`as_edit`)."""
 
     @property
     def where(self) -> Cell:
@@ -46,16 +43,15 @@ class RowResult:
         """Whether one of its problems is a note of ``rule`` (``recorded_otherwise``, ``edited_in_kobo``)."""
         return any(problem.rule == rule for problem in self.problems)
 
-    def as_edit(self, *, dry_run: bool) -> RowResult:
-        """This result, its row an edit in Kobo (:attr:`~services.imports.domain.submissions.Submission.edited`) whose
-        commands were all taken, some of them carried out before (:attr:`before`), with the note that says so
-        (:func:`~services.imports.refusals.edit_recorded`) instead of any ``recorded_otherwise`` one, which says it was
-        recorded "as it is now" (tester 276 F1, F6). Any other result (refused, partial, a row not edited, or one none of
-        whose commands was recorded before: an edit of a submission never recorded is recorded as a new one), as it is."""
-        if not self.row.submission.edited or not self.before or self.outcome not in (Outcome.CREATED, Outcome.ALREADY_THERE):
+    def as_edit(self) -> RowResult:
+        """This result, its row one Kobo marks as an edit (:attr:`~services.imports.domain.submissions.Submission.edited`)
+        whose commands were taken, all or some (created, already there, partial), with the note that says so
+        (:func:`~services.imports.refusals.edit_noted`) after its problems, instead of any ``recorded_otherwise`` one,
+        which says it was recorded "as it is now" (tester 276 F1, F6). The same note whatever the outcome, so Kobo's
+        retry of a post is answered as the first (tester 280 F3). A refused row, or one not edited, as it is."""
+        if not self.row.submission.edited or self.outcome is Outcome.REFUSED:
             return self
-        note = edit_recorded(self.row, added=self.outcome is Outcome.CREATED, dry_run=dry_run)
-        self.problems = [*(p for p in self.problems if p.rule != RECORDED_OTHERWISE_RULE), note]
+        self.problems = [*(p for p in self.problems if p.rule != RECORDED_OTHERWISE_RULE), edit_noted(self.row)]
         return self
 
 
@@ -74,16 +70,16 @@ class Summary:
         return "would be created" if self.dry_run and outcome is Outcome.CREATED else str(outcome)
 
     def edits(self) -> int:
-        """How many rows are edits in Kobo of submissions recorded before, noted so (``edited_in_kobo``): ``osv-import``
-        exits 1 for them as for a refused row, since what such an edit took out is for staff to undo."""
+        """How many rows are edits made in Kobo, noted so (``edited_in_kobo``): no refusal, ``osv-import`` exits 0 for
+        them (the summary line counts them), since an edit stays in every later export."""
         return sum(1 for r in self.results if r.noted(EDITED_RULE))
 
     def _notes(self, outcome: Outcome, otherwise: str) -> str:
         """What the rows of ``outcome`` are noted for, in brackets: so many recorded otherwise (said as ``otherwise``), so
-        many edited in Kobo since they were recorded; "" for none."""
+        many edits made in Kobo ("edited in Kobo", whether an earlier version was recorded or not); "" for none."""
         rows = [r for r in self.results if r.outcome is outcome]
         counts = ((sum(1 for r in rows if r.noted(RECORDED_OTHERWISE_RULE)), otherwise),
-                  (sum(1 for r in rows if r.noted(EDITED_RULE)), "edited in Kobo since recorded"))
+                  (sum(1 for r in rows if r.noted(EDITED_RULE)), "edited in Kobo"))
         said = [f"{count} {words}" for count, words in counts if count]
         return f" ({', '.join(said)}: see the report)" if said else ""
 
@@ -95,5 +91,5 @@ class Summary:
             f"{self.count(Outcome.REFUSED)} refused",
         ]
         if self.count(Outcome.PARTIAL):
-            parts.append(f"{self.count(Outcome.PARTIAL)} partial")
+            parts.append(f"{self.count(Outcome.PARTIAL)} partial" + self._notes(Outcome.PARTIAL, "recorded otherwise"))
         return ", ".join(parts)

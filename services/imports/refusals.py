@@ -1,6 +1,6 @@
 """What a refused or noted row of an import is told, in the field's words: the service's refusal as problems on the
 cells at fault (scrubbed of the row's personal data), a key taken by another request, a row recorded otherwise, an
-edit in Kobo of a submission recorded before, and the commands that change what a row recorded
+edit made in Kobo, and the commands that change what a row recorded
 (:func:`~services.imports.domain.corrections.correction_of`; :mod:`services.imports.application` sends the rows)."""
 
 from __future__ import annotations
@@ -98,33 +98,29 @@ def edited_since(row: Row, problems: Iterable[Problem]) -> list[Problem]:
 
 
 EDITED_RULE = "edited_in_kobo"
-"""The note on an edit in Kobo of a submission recorded before, whose commands the services took (:func:`edit_recorded`)."""
+"""The note on an edit in Kobo whose commands the services took, all or some (:func:`edit_noted`)."""
 
 
-def edit_recorded(row: Row, *, added: bool, dry_run: bool = False) -> Problem:
-    """The note on ``row``, an edit in Kobo (:attr:`~services.imports.domain.submissions.Submission.edited`) of a
-    submission recorded before, every command of it taken: each carried out before under its key (``added`` False, the
-    row "already there"), or some, the others recorded now (``added``, "created"; in a ``dry_run``, would be).
+def edit_noted(row: Row) -> Problem:
+    """The note on ``row``, a submission Kobo marks as an edit (:attr:`~services.imports.domain.submissions.Submission.edited`)
+    whose commands were taken, all (created, already there) or some (partial): what this version took out of an earlier
+    version recorded before, or changed in it, is not undone by the import, and which commands staff make it with.
 
-    The import cannot see what the version recorded before held, so it cannot undo what the edit took out of it: the
-    last people of a roster taken off in Kobo stayed registered, the row "already there" without a word (tester 276
-    F1). The note says so, and which commands staff make it with. It stands instead of a ``recorded_otherwise`` note,
-    which says the submission was recorded "as it is now" (tester 276 F6: said in Kobo's log of an edit adding a
-    person, answered 201 ``created``)."""
-    now = "would be recorded by the import" if dry_run else "are recorded now"
-    held = (
-        f"the answers of the version recorded before were recorded then, and those the edit added {now}" if added
-        else "everything it holds was recorded before, so nothing is recorded now"
-    )
+    The import cannot see what an earlier version held, nor tell "this very version recorded before" (Kobo posting it
+    again) from "an earlier version recorded before": the services answer both as carried out before. So the note is
+    the same whatever the row's outcome, and true in either case: an edit whose original was never recorded, 201
+    without a note and 200 with one on Kobo's retry, sent staff to undo changes that never happened (tester 280 F3).
+    It stands instead of a ``recorded_otherwise`` note, which says the submission was recorded "as it is now" (tester
+    276 F6). The last people of a roster taken off in Kobo stay registered members (tester 276 F1)."""
     roster = any(command.path == "/members" for command in row.commands)
     example = " (a person taken off the roster stays a registered member of the OSV)" if roster else ""
     return Problem(
         row.where, "Idempotency-Key", EDITED_RULE,
-        "this submission is an edit made in Kobo of a submission recorded before (Kobo says so: a meta/deprecatedID, or a "
-        "meta/rootUuid other than its _uuid; its keys are made from the meta/rootUuid, the same for every version): "
-        f"{held}. The import cannot see what the version recorded before held, so what the edit took out of it or "
-        f"changed in it is not undone by the import{example}: look at what the services hold for this submission and "
-        f"make those changes with the services' own commands ({correction_of(row.commands)})",
+        "this submission is an edit made in Kobo (Kobo says so: a meta/deprecatedID, or a meta/rootUuid other than its "
+        "_uuid; its keys are made from the meta/rootUuid, the same for every version): if an earlier version of it was "
+        f"recorded, what this version took out of it or changed in it is not undone by the import{example}, which cannot "
+        "see what an earlier version held: look at what the services hold for this submission and make those changes "
+        f"with the services' own commands ({correction_of(row.commands)})",
     )
 
 

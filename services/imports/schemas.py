@@ -11,8 +11,9 @@ class SubmissionNote(BaseModel):
     field: str = Field(description="What it is about (`Idempotency-Key`: the submission's keys).")
     rule: str = Field(
         description="`recorded_otherwise`: recorded before by another account, nothing recorded again; `edited_in_kobo`: an "
-        "edit made in Kobo of a submission recorded before, recorded as far as its answers go (what the edit took out of "
-        "the version recorded before is not undone: the message names the commands that do it)."
+        "edit made in Kobo, recorded as far as its answers go (if an earlier version of it was recorded, what this one took "
+        "out of it or changed in it is not undone: the message names the commands that do it); the same note on Kobo's "
+        "retry of the post."
     )
     message: str
 
@@ -27,6 +28,6 @@ class SubmissionPublic(BaseModel):
     notes: list[SubmissionNote] = Field(
         default_factory=list,
         description="The `recorded_otherwise` note when another account (a colleague's import) recorded the same submission, "
-        "or part of it, first; the `edited_in_kobo` note instead for an edit made in Kobo of a submission recorded before. "
+        "or part of it, first; the `edited_in_kobo` note instead for every edit made in Kobo. "
         "Empty otherwise.",
     )

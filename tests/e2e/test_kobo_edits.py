@@ -34,8 +34,11 @@ EDITED = "edited in Kobo after an earlier version of it was recorded"
 WITHDRAW_AND_RECORD = ("withdraw the one recorded, POST /osvs/{osv_id}/meetings/{meeting_id}/withdrawal", "record the right one "
                        "through the API, POST /osvs/{osv_id}/meetings")
 """What a meeting edited in Kobo is told to do: engagement corrects no meeting (tester 276 F5)."""
-AN_EDIT = "this submission is an edit made in Kobo of a submission recorded before"
-NOT_UNDONE = "what the edit took out of it or changed in it is not undone by the import"
+AN_EDIT = "this submission is an edit made in Kobo"
+NOT_UNDONE = ("if an earlier version of it was recorded, what this version took out of it or changed in it is not undone by "
+              "the import")
+"""What the note says of every edit, true whether an earlier version was recorded or not (tester 280 F3)."""
+EDITED_IN_KOBO = "(1 edited in Kobo: see the report)"
 DEPARTURE = "POST /members/{id}/memberships/{membership id}/departure"
 AS_IT_IS_NOW = "as it is now"
 ROSA = {"nombre_completo": "Rosa Huamán Quispe", "tipo_documento": "DNI", "numero_documento": "41234567",
@@ -193,7 +196,7 @@ def test_a_roster_edited_in_kobo_to_add_then_take_off_a_person_is_told_an_edit_a
 
     added = roster.edited(repeats={"miembros": [ROSA, ANA, CARLA]})
     assert osv_import([str(write_xlsx(tmp_path / "socios.xlsx", MEMBERS, [added], meta="meta/")), *connection]) == 0
-    assert "1 created (1 edited in Kobo since recorded: see the report), 0 already there, 0 refused" in capsys.readouterr().out
+    assert f"1 created {EDITED_IN_KOBO}, 0 already there, 0 refused" in capsys.readouterr().out
     [note] = report_rows(tmp_path / "socios.import-report.xlsx")
     assert (note[3], note[4]) == ("Idempotency-Key", "edited_in_kobo") and AN_EDIT in note[5]
     assert joined(served) == 3
@@ -204,7 +207,7 @@ def test_a_roster_edited_in_kobo_to_add_then_take_off_a_person_is_told_an_edit_a
     for dry_run, report, said in (["--dry-run"], "dry-run-report", "0 would be created"), ([], "import-report", "0 created"):
         assert osv_import([*dry_run, str(export), *connection]) == 0
         out = capsys.readouterr().out
-        assert f"{said}, 1 already there (1 edited in Kobo since recorded: see the report), 0 refused" in out
+        assert f"{said}, 1 already there {EDITED_IN_KOBO}, 0 refused" in out
         [note] = report_rows(tmp_path / f"socios_sin_carla.{report}.xlsx")
         assert (note[1], note[3], note[4]) == (2, "Idempotency-Key", "edited_in_kobo")
         assert AN_EDIT in note[5] and NOT_UNDONE in note[5] and DEPARTURE in note[5] and AS_IT_IS_NOW not in note[5]
@@ -235,7 +238,7 @@ def test_the_webhook_answers_a_roster_edit_with_the_edits_note_never_that_it_was
     assert (answer.json()["outcome"], answer.json()["commands"], answer.json()["uuid"]) == ("created", 4, added.uuid)
     [note] = answer.json()["notes"]
     assert (note["field"], note["rule"]) == ("Idempotency-Key", "edited_in_kobo")
-    assert AN_EDIT in note["message"] and "those the edit added are recorded now" in note["message"]
+    assert AN_EDIT in note["message"] and NOT_UNDONE in note["message"]
     assert AS_IT_IS_NOW not in answer.text
     assert joined(served) == 4
     events = stored(served["engagement"])
@@ -292,3 +295,47 @@ def test_an_edit_marked_by_its_deprecated_id_alone_is_refused_never_recorded_a_s
     assert stored(served["engagement"]) == events
     assert held(served) == 2  # the webhook's and the export's, each once
     assert sorted(m["held_on"] for m in meetings_of(served, osv)) == ["2021-07-01", "2021-08-01"]
+
+
+def test_an_edit_whose_original_was_never_recorded_is_answered_alike_the_first_time_and_when_sent_again(
+    system: tuple[Any, dict[str, ServedApp]], hook: ServedApp, tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tester 280 F3: a meeting edited in Kobo before its original was ever recorded (the webhook set up since). Posted,
+    it was 201 without a note; Kobo's retry of the same post, 200 with the note that what the edit took out of "a
+    submission recorded before" is not undone: staff were sent to undo changes that never happened. Imported from the
+    export, "1 created", then "1 already there (1 edited in Kobo since recorded…)" for good. The import cannot tell this
+    very version recorded before from an earlier one: every edit gets one note, true either way, each time the same."""
+    _, served = system
+    connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    osv = mapped_osv(served, connection, tmp_path)
+
+    # The webhook: the post, then Kobo's retry of it.
+    edit = a_meeting(osv, "2021-10-15").edited({"fecha": "2021-10-16"})
+    first = post(hook, kobo_json(MEETING, edit, root_uuid=True))
+    assert first.status_code == 201, first.text
+    [note] = first.json()["notes"]
+    assert (note["field"], note["rule"]) == ("Idempotency-Key", "edited_in_kobo")
+    assert AN_EDIT in note["message"] and NOT_UNDONE in note["message"] and "submission recorded before" not in note["message"]
+    events = stored(served["engagement"])
+    again = post(hook, kobo_json(MEETING, edit, root_uuid=True))
+    assert again.status_code == 200, again.text
+    assert again.json()["notes"] == [note] and again.json()["outcome"] == "already there"
+    assert stored(served["engagement"]) == events and held(served) == 1
+
+    # The export: imported, then imported again.
+    exported = a_meeting(osv, "01/09/2021").edited({"fecha": "02/09/2021"})
+    export = write_xlsx(tmp_path / "reunion_editada.xlsx", MEETING, [exported], meta="meta/")
+    said: list[str] = []
+    for dry_run, report, line in (
+        (["--dry-run"], "dry-run-report", f"1 would be created {EDITED_IN_KOBO}, 0 already there, 0 refused"),
+        ([], "import-report", f"1 created {EDITED_IN_KOBO}, 0 already there, 0 refused"),
+        ([], "import-report", f"0 created, 1 already there {EDITED_IN_KOBO}, 0 refused"),
+    ):
+        assert osv_import([*dry_run, str(export), *connection]) == 0
+        assert line in capsys.readouterr().out
+        [row_note] = report_rows(tmp_path / f"reunion_editada.{report}.xlsx")
+        assert (row_note[1], row_note[3], row_note[4]) == (2, "Idempotency-Key", "edited_in_kobo")
+        said.append(row_note[5])
+    assert said[0] == said[1] == said[2] and NOT_UNDONE in said[0]
+    assert held(served) == 2
+    assert sorted(m["held_on"] for m in meetings_of(served, osv)) == ["2021-09-02", "2021-10-16"]

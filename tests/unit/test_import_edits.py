@@ -1,4 +1,5 @@
-"""A submission edited in Kobo after it was recorded, as the import answers it: never as if nothing changed (tester 276).
+"""A submission edited in Kobo, as the import answers it: never as if nothing changed (tester 276), and the same note
+whatever became of it, so Kobo's retry is answered as the first (tester 280 F3).
 
 Kobo keys every version of a submission by its ``meta/rootUuid`` (the import makes its keys from it), so an edit's
 commands are the recorded version's requests where the edit kept its answers. The services stand in as
@@ -7,17 +8,19 @@ commands are the recorded version's requests where the edit kept its answers. Th
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from fastapi import APIRouter
 
+from services.imports.api import _answer
 from services.imports.application import Answer, Importer, Outcome, Summary
 from services.imports.domain.commands import Command, Row, row_of
 from services.imports.domain.submissions import Cell, Entry, Submission
 from services.imports.forms import shipped
 from services.imports.refusals import correction_of
-from tests.unit.test_import_rows import FakeServices, command
+from tests.unit.test_import_rows import FakeServices, command, refused
 
 EDITED_RULE, UNKEYED_EDIT_RULE, RECORDED_OTHERWISE_RULE = "edited_in_kobo", "edit_without_root_uuid", "recorded_otherwise"
 """The rules of the notes and refusal said here, as the report and the webhook's answer carry them."""
@@ -27,6 +30,10 @@ KEY_RECORDED_BY_ANOTHER = Answer(
 )
 """A key the webhook (or a colleague's import) carried the same request out under: "recorded otherwise"."""
 AS_IT_IS_NOW = "as it is now"
+NOT_UNDONE = ("if an earlier version of it was recorded, what this version took out of it or changed in it is not undone by "
+              "the import")
+"""What the note says of every edit, true whether an earlier version was recorded or not."""
+EDITED_IN_KOBO = "(1 edited in Kobo: see the report)"
 DEPARTURE = "POST /members/{id}/memberships/{membership id}/departure"
 
 
@@ -56,14 +63,12 @@ def test_a_roster_edit_taking_its_last_person_off_is_noted_as_an_edit_never_as_a
     assert result.outcome is Outcome.ALREADY_THERE and services.recorded == recorded(1, 2, 3)
     [note] = result.problems
     assert (note.cell, note.field, note.rule) == (Cell("main", 2, ""), "Idempotency-Key", EDITED_RULE)
-    assert "an edit made in Kobo of a submission recorded before" in note.message
-    assert "everything it holds was recorded before" in note.message
-    assert "what the edit took out of it or changed in it is not undone by the import" in note.message
+    assert "this submission is an edit made in Kobo" in note.message and NOT_UNDONE in note.message
     assert DEPARTURE in note.message and "POST /members/{id}/correction" in note.message
     assert AS_IT_IS_NOW not in note.message and "Persona" not in note.message
     summary = Summary([result], dry_run=dry_run)
     created = "would be created" if dry_run else "created"
-    assert summary.line() == f"0 {created}, 1 already there (1 edited in Kobo since recorded: see the report), 0 refused"
+    assert summary.line() == f"0 {created}, 1 already there {EDITED_IN_KOBO}, 0 refused"
     assert summary.edits() == 1
 
 
@@ -90,13 +95,11 @@ def test_a_roster_edit_adding_a_person_is_created_with_the_edits_note_never_reco
 
     assert (result.outcome, result.recorded) == (Outcome.CREATED, [command(3).key, command(4).key])
     [note] = result.problems
-    assert note.rule == EDITED_RULE and AS_IT_IS_NOW not in note.message
-    assert "the answers of the version recorded before were recorded then, and those the edit added are recorded now" in note.message
-    assert Summary([result]).line().startswith("1 created (1 edited in Kobo since recorded: see the report), 0 already there")
+    assert note.rule == EDITED_RULE and AS_IT_IS_NOW not in note.message and NOT_UNDONE in note.message
+    assert Summary([result]).line().startswith(f"1 created {EDITED_IN_KOBO}, 0 already there")
 
     dry = Importer(FakeServices(recorded=recorded(1, 2))).run_row(an_edit(command(1), command(2), command(3)), dry_run=True)
     assert dry.outcome is Outcome.CREATED and [p.rule for p in dry.problems] == [EDITED_RULE]
-    assert "those the edit added would be recorded by the import" in dry.problems[0].message
 
 
 def test_an_edit_in_a_file_twice_is_an_edit_the_second_time_in_the_dry_run_as_in_the_import() -> None:
@@ -110,19 +113,70 @@ def test_an_edit_in_a_file_twice_is_an_edit_the_second_time_in_the_dry_run_as_in
         ], dry_run
 
 
-def test_a_submission_never_edited_and_an_edit_of_one_never_recorded_are_answered_as_before() -> None:
+def test_a_submission_never_edited_is_answered_as_before() -> None:
     """No note where there is nothing to say: a submission never edited, recorded before by another account, keeps its
-    ``recorded_otherwise`` note; one carried out before by the same account, none; an edit of which nothing was recorded
-    is recorded as a new submission."""
+    ``recorded_otherwise`` note; one carried out before by the same account, none."""
     other = Importer(FakeServices(dry={key: KEY_RECORDED_BY_ANOTHER for key in recorded(1, 2)})).run_row(
         never_edited(command(1), command(2)), dry_run=False
     )
     assert (other.outcome, [p.rule for p in other.problems]) == (Outcome.ALREADY_THERE, [RECORDED_OTHERWISE_RULE])
     again = Importer(FakeServices(recorded=recorded(1, 2))).run_row(never_edited(command(1), command(2)), dry_run=False)
     assert (again.outcome, again.problems) == (Outcome.ALREADY_THERE, [])
-    new = Importer(FakeServices()).run_row(an_edit(command(1), command(2)), dry_run=False)
+    new = Importer(FakeServices()).run_row(never_edited(command(1), command(2)), dry_run=False)
     assert (new.outcome, new.problems) == (Outcome.CREATED, [])
     assert Summary([other, again, new]).edits() == 0
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "import"])
+def test_an_edit_whose_original_was_never_recorded_is_noted_alike_when_created_and_when_kobo_sends_it_again(dry_run: bool) -> None:
+    """Tester 280 F3: an edit in Kobo whose original was never recorded (the webhook off when it was first sent) was
+    created without a note, and Kobo's retry of the same post, carried out before, got the note that "what the edit took
+    out … of a submission recorded before … is not undone": staff were sent to undo changes that never happened, and
+    the retry was not answered as the first. The import cannot tell this very version recorded before from an earlier
+    one, so every edit gets the one note, true in both cases: created, then already there, each with it."""
+    services = FakeServices()
+    row = an_edit(command(1), command(2))
+
+    first = Importer(services).run_row(row, dry_run=False)
+    again = Importer(services).run_row(row, dry_run=False)
+    checked = Importer(services).run_row(row, dry_run=True)
+
+    assert (first.outcome, again.outcome, checked.outcome) == (Outcome.CREATED, Outcome.ALREADY_THERE, Outcome.ALREADY_THERE)
+    [note] = first.problems
+    assert again.problems == checked.problems == [note]
+    assert (note.field, note.rule) == ("Idempotency-Key", EDITED_RULE)
+    assert NOT_UNDONE in note.message and "an edit made in Kobo of a submission recorded before" not in note.message
+    assert Summary([first, again]).line() == f"1 created {EDITED_IN_KOBO}, 1 already there {EDITED_IN_KOBO}, 0 refused"
+    assert Summary([first, again]).edits() == 2
+    dry = Importer(FakeServices()).run_row(row, dry_run=dry_run)
+    assert (dry.outcome, dry.problems) == (Outcome.CREATED, [note])
+
+
+def test_an_edit_left_partial_is_noted_as_an_edit_after_its_refusal() -> None:
+    """An edit adding people, one of them registered by someone else between the row's dry run and its command: partial.
+    What was recorded of it stands, so it gets the edit's note as any edit taken does, after the refusal."""
+    taken = refused("document_number", "person_already_registered", "a person with this document is already registered", 409)
+    services = FakeServices(recorded=recorded(1), real={command(3).key: taken})
+
+    result = Importer(services).run_row(an_edit(command(1), command(2), command(3)), dry_run=False)
+
+    assert (result.outcome, result.recorded) == (Outcome.PARTIAL, [command(2).key])
+    assert [p.rule for p in result.problems] == ["person_already_registered", EDITED_RULE]
+    created = Importer(FakeServices()).run_row(an_edit(command(1), command(2), command(3)), dry_run=False)
+    assert created.outcome is Outcome.CREATED and created.problems == result.problems[-1:]  # the same note
+    assert Summary([result]).line() == f"0 created, 0 already there, 0 refused, 1 partial {EDITED_IN_KOBO}"
+
+    answer = json.loads(_answer("osv_members", "v", result).body)  # the webhook's 409: the note listed after the refusal
+    assert answer["status"] == 409 and [e["rule"] for e in answer["errors"]] == ["person_already_registered", EDITED_RULE]
+
+
+def test_a_refused_edit_gets_no_edit_note() -> None:
+    """An edit refused (a document the service refuses): nothing of it was taken, so no note that it was, only its refusal."""
+    services = FakeServices(dry={command(2).key: refused("document_number", "invalid_document", "not a DNI")})
+
+    result = Importer(services).run_row(an_edit(command(1), command(2)), dry_run=False)
+
+    assert (result.outcome, [p.rule for p in result.problems]) == (Outcome.REFUSED, ["invalid_document"])
 
 
 def test_a_one_command_edit_carried_out_before_is_noted_naming_what_changes_its_record() -> None:
