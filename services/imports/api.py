@@ -56,13 +56,14 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from services.imports.application import Importer, Outcome, RowResult
+from services.imports.application import Importer
 from services.imports.bootstrap import lazy_services
 from services.imports.client import ImportStopped
 from services.imports.domain.commands import Problem, row_of
 from services.imports.domain.submissions import kobo_json_path, kobo_path
 from services.imports.exports import from_kobo_json
 from services.imports.forms import shipped
+from services.imports.outcomes import Outcome, RowResult
 from services.imports.refusals import AFTER_RETRY_AFTER, REDACTED, for_a_kobo_admin
 from services.imports.schemas import SubmissionNote, SubmissionPublic
 from services.imports.settings import ImportSettings

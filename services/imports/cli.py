@@ -32,12 +32,13 @@ import httpx
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from services.imports.application import Importer, Outcome, Summary, takes_distinct_from
+from services.imports.application import Importer, takes_distinct_from
 from services.imports.bootstrap import cli_services
 from services.imports.client import ImportStopped, Services
 from services.imports.domain.commands import Row, row_of
 from services.imports.exports import ExportError, read_export, sniff_form
 from services.imports.forms import Form, form_named, shipped
+from services.imports.outcomes import Outcome, Summary
 from services.imports.refusals import for_a_spreadsheet
 from services.imports.report import report_path, write_report
 from services.imports.settings import ImportSettings

@@ -27,7 +27,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from services.imports.application import Summary
+from services.imports.outcomes import Summary
 from services.imports.refusals import for_a_spreadsheet
 from shared.spreadsheets import append_row
 
