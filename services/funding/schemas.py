@@ -194,8 +194,6 @@ class GrantClosingCreate(Command):
     closed_on: IsoDate = Field(description="When the grant was closed; not before anything recorded on it.")
 
 
-
-
 class GrantWithdrawalCreate(Command):
     reason: WithdrawalReason = Field(
         description="Why the grant was entered in error: `entered_in_error` (no such grant was made), `duplicate` (typed twice: "

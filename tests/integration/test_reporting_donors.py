@@ -870,7 +870,6 @@ def test_a_phase_that_has_not_started_has_no_figures_and_a_phase_is_signed_off_o
         assert client.get("/dashboard", params={"lang": "en"}).status_code == 200  # its targets table shows "—" for them
 
 
-
 def test_a_phase_in_progress_counts_its_days_so_far_and_a_fact_dated_tomorrow_from_tomorrow_on(tmp_path: Path) -> None:
     """Tester 271 F2: on 7 December in Lima a member recorded as joining on the 8th (the date rule's day of margin) was in
     F3's members_joined, a phase in progress. Its days so far are counted, in every figure and every file; the 8th's

@@ -127,7 +127,6 @@ def test_a_byte_placed_after_a_cell_past_the_limit_is_told_by_its_offset() -> No
     assert f"(byte 0x81 at byte {len(long_row)} is no character of it)" in str(refused.value)
 
 
-
 HEADER = "osv/nombre;osv/distrito;_uuid\r\n"
 
 
