@@ -53,12 +53,19 @@ def programme_log(
     (``MemberJoiningDateCorrected``, drawn apart too: a paper list typed in with the typing day), later corrections
     carrying the corrected day. With ``ahead``, that share of the facts is dated the day after the one it is recorded
     on in Lima (drawn apart too), as the date rule's day of margin lets staff date a joining or a grant.
+
+    Projects enrol as engagement and funding let them (:func:`enrollable`), never what they refuse: the stress case
+    ``programme_log(1200, seed=103, merges=0.04, corrections=0.03, joinings=0.03, ahead=0.2)`` once enrolled a member
+    twice in one project, and a checkpoint's report counted them in a phase the full fold did not (helper 283). Whom
+    and in which project, and whom a withdrawal ends, are drawn apart: the other steps are as when any member
+    enrolled in any project.
     """
     rng = random.Random(seed)
     merging = random.Random(seed + 1)
     correcting = random.Random(seed + 2)
     moving = random.Random(seed + 3)
     dating = random.Random(seed + 4)
+    enrolling = random.Random(seed + 5)
     places: dict[str, tuple[str, str, str]] = {}
     positions = {"registry": 0, "funding": 0, "engagement": 0}
     out: list[dict[str, Any]] = []
@@ -89,7 +96,11 @@ def programme_log(
     joined: dict[str, str] = {}
     departed: list[tuple[str, str, str, str, str]] = []  # member, osv, nationality, sex, left on
     grants: list[tuple[str, str]] = []
+    granted: dict[str, tuple[str, str]] = {}  # grant -> its kind, granted on
+    closings: dict[str, str] = {}  # grant -> closed on
     participations: list[tuple[str, str, str, str, str]] = []
+    enrolments: dict[tuple[str, str], str] = {}  # (member, grant) -> enrolled on: once, whatever came after
+    drawn = 0  # the participations the steps draw from, as when any member enrolled in any project: the draws stay as they were
     activities: list[tuple[str, str, str]] = []
     actions: list[tuple[str, str]] = []
     submissions: list[tuple[str, str]] = []
@@ -167,6 +178,7 @@ def programme_log(
                  currency="PEN" if rng.random() < 0.8 else "USD", kind=kind, granted_on=on, proposal_id=None, round_id=None,
                  support="first_time", occurred_on=on)
             grants.append((grant, osv))
+            granted[grant] = (kind, on)
         elif roll < 0.31 and grants:
             grant, osv = rng.choice(grants)
             which = rng.random()
@@ -177,7 +189,10 @@ def programme_log(
                 emit("funding", "GoodsDelivered", grant, grant_id=grant, osv_id=osv, delivery_id=new_id("g"),
                      items=[{"item": "paint", "quantity": 3, "unit_value": "40.00"}], total_value="120.00",
                      currency=rng.choice(["PEN", "USD"]), delivered_on=on, occurred_on=on)
-            else:
+            elif grant not in closings:  # funding closes a grant once (409 ``grant_open``)
+                # not before the grant nor its project's last enrolment (422 ``not_before_granted_on``, 409 ``closed_after_enrolments``)
+                on = max([on, granted[grant][1], *(day for (_, g), day in enrolments.items() if g == grant)])
+                closings[grant] = on
                 emit("funding", "GrantClosed", grant, grant_id=grant, osv_id=osv, outcome="completed",
                      final_report_reference="FR-1", closed_on=on, occurred_on=on)
         elif roll < 0.33:
@@ -210,13 +225,24 @@ def programme_log(
                 emit("engagement", "MemberJoined", member, member_id=member, membership_id=member, osv_id=osv, role="member",
                      nationality=nationality, sex=sex, age_band="30-44", joined_on=on, occurred_on=on)
         elif roll < 0.60 and members and grants:
-            if participations and rng.random() < 0.3:
-                member, grant, osv, nationality, sex = participations.pop(rng.randrange(len(participations)))
+            if drawn and rng.random() < 0.3:
+                rng.randrange(drawn)
+                drawn -= 1
+                if not participations:
+                    continue
+                member, grant, osv, nationality, sex = participations.pop(enrolling.randrange(len(participations)))
+                on = max(on, enrolments[(member, grant)])  # not before the enrolment (422 ``not_before_enrolled_on``)
                 emit("engagement", "ParticipantWithdrew", member, member_id=member, grant_id=grant, osv_id=osv,
                      nationality=nationality, sex=sex, age_band="30-44", withdrew_on=on, occurred_on=on)
             else:
-                member, _, nationality, sex = rng.choice(members)
-                grant, osv = rng.choice(grants)
+                rng.choice(members), rng.choice(grants)
+                drawn += 1
+                pairs = enrollable(members, grants, granted, closings, enrolments)
+                if not pairs:
+                    continue
+                (member, _, nationality, sex), (grant, osv) = enrolling.choice(pairs)
+                on = max(on, granted[grant][1], joined[member])  # 422 ``not_before_granted_on``, ``not_before_joined_on``
+                enrolments[(member, grant)] = on
                 participations.append((member, grant, osv, nationality, sex))
                 emit("engagement", "ParticipantEnrolled", member, member_id=member, grant_id=grant, osv_id=osv,
                      nationality=nationality, sex=sex, age_band="30-44", enrolled_on=on, occurred_on=on)
@@ -250,6 +276,31 @@ def programme_log(
             emit("engagement", "TechnicalAssistanceGiven", osv, osv_id=osv, assistance_id=new_id("ta"), given_on=on, hours=2,
                  occurred_on=on)
     return out[:count]
+
+
+def enrollable(
+    members: list[tuple[str, str, str, str]], grants: list[tuple[str, str]], granted: dict[str, tuple[str, str]],
+    closings: dict[str, str], enrolments: dict[tuple[str, str], str],
+) -> list[tuple[tuple[str, str, str, str], tuple[str, str]]]:
+    """Whom engagement would enrol in which project now, as ``(member, (grant, osv))`` pairs: an active member of the OSV
+    the grant went to (422 ``member_of_granted_osv``), in a seed fund's project (422 ``seed_funded_project``) not closed
+    yet (here none dated by its closing and typed in after it, which engagement takes), once (409 ``enrol_once``,
+    ``Member.enrol`` in ``services/engagement/domain/members.py``: a member's participations are kept by grant, and so
+    since engagement first published ``ParticipantEnrolled``).
+
+    A second enrolment in one project is what no service publishes, and what a tally restored from a checkpoint read
+    otherwise than the full fold (helper 283, ``agents_of_change.by_sex`` in F2 of the stress case): folding every fact,
+    the tally took it for the participation going on (``AgentsOfChange._enrol``) and the member's withdrawal ended that
+    one; restored, it recalled the member's enrolments knowing the project's closing (the checkpoint's ``closures``), so
+    took the second for a new participation, which the withdrawal ended while the first ran on to the closing.
+    """
+    of_osv: dict[str, list[tuple[str, str, str, str]]] = {}
+    for member in members:
+        of_osv.setdefault(member[1], []).append(member)
+    return [
+        (member, (grant, osv)) for grant, osv in grants if granted[grant][0] == "seed_fund" and grant not in closings
+        for member in of_osv.get(osv, ()) if (member[0], grant) not in enrolments
+    ]
 
 
 def arriving_out_of_order(events: list[dict[str, Any]], seed: int, batch: int = 25) -> list[list[dict[str, Any]]]:
@@ -659,3 +710,71 @@ def test_with_facts_dated_ahead_of_their_day_a_report_of_a_day_equals_a_full_rec
     joined = [readmodel.report(ahead.recorded_at, today=day)["total"]["members_joined"]["total"] for day in (
         ahead.occurred_on - timedelta(days=1), ahead.occurred_on)]
     assert joined[0] < joined[1], joined
+
+
+STRESSED = {"merges": 0.04, "corrections": 0.03, "joinings": 0.03, "ahead": 0.2}
+"""The stress case of helper 283: every kind of fact that reaches back, dated ahead a fifth of the time."""
+
+
+@pytest.mark.parametrize("count, seed, shares", [(1200, 103, STRESSED), (1500, 3, {}), (1500, 41, {"merges": 0.02, "corrections": 0.04})])
+def test_the_programme_log_enrols_and_closes_projects_only_as_engagement_and_funding_would(
+    count: int, seed: int, shares: dict[str, float],
+) -> None:
+    """Helper 283: the log enrolled a member twice in a project (and in projects of OSVs they were no member of, and of
+    goods), which engagement refuses, and a checkpoint's report then differed from the full fold's. Each enrolment is of
+    an active member of the granted OSV, in a seed fund's open project, once, on or after the grant and the joining; a
+    withdrawal ends it once, not before it; a grant closes once, not before its project's enrolments."""
+    joined: dict[str, tuple[str, str]] = {}  # member -> OSV, joined on
+    left: set[str] = set()
+    granted: dict[str, tuple[str, str, str]] = {}  # grant -> OSV, kind, granted on
+    closed: dict[str, str] = {}
+    enrolled: dict[tuple[str, str], str] = {}
+    withdrew: set[tuple[str, str]] = set()
+    for e in programme_log(count, seed=seed, **shares):
+        d, kind = e["data"], e["type"]
+        if kind in ("MemberJoined", "MemberJoiningDateCorrected"):
+            joined[d["member_id"]] = (d["osv_id"], d["joined_on"])
+        elif kind == "MemberLeft":
+            left.add(d["member_id"])
+        elif kind == "FundGranted":
+            granted[d["grant_id"]] = (d["osv_id"], d["kind"], d["granted_on"])
+        elif kind == "GrantClosed":
+            assert d["grant_id"] not in closed, e
+            assert all(d["closed_on"] >= day for (_, grant), day in enrolled.items() if grant == d["grant_id"]), e
+            closed[d["grant_id"]] = d["closed_on"]
+        elif kind == "ParticipantEnrolled":
+            member, grant = d["member_id"], d["grant_id"]
+            osv, what, granted_on = granted[grant]
+            assert (member, grant) not in enrolled and member not in left and grant not in closed, e
+            assert (d["osv_id"], what) == (osv, "seed_fund") and joined[member][0] == osv, e
+            assert d["enrolled_on"] >= max(granted_on, joined[member][1]), e
+            enrolled[(member, grant)] = d["enrolled_on"]
+        elif kind == "ParticipantWithdrew":
+            member, grant = d["member_id"], d["grant_id"]
+            assert (member, grant) not in withdrew and d["withdrew_on"] >= enrolled[(member, grant)], e
+            withdrew.add((member, grant))
+    assert len(enrolled) >= 30 and withdrew and any(grant in closed for _, grant in enrolled)
+
+
+@pytest.mark.postgres_in_faults
+def test_with_every_kind_of_fact_that_reaches_back_a_report_from_checkpoints_equals_a_full_recomputation(database_url: str) -> None:
+    """Helper 283's stress case: merges, corrections of sex and nationality, joinings moved back, a fifth of the facts
+    dated ahead, checkpoints every 37 facts; by every breakdown, of the cut's day and of every day. Its log once held a
+    member enrolled twice in one project, which engagement refuses (409 ``enrol_once``): the checkpoint's figures of
+    ``agents_of_change.by_sex`` in F2 then differed from the full fold's."""
+    events = programme_log(1200, seed=103, **STRESSED)
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=37, settle_seconds=3600)
+    for batch in arriving_out_of_order(events, seed=5):
+        readmodel.apply(batch)
+    facts = readmodel.facts()
+    assert len(readmodel.checkpoints()) >= 25
+    assert sum(e["type"] == "MemberSexCorrected" for e in events) >= 5 and sum(e["type"] == "OSVMerged" for e in events) >= 20
+
+    rng = random.Random(15)
+    first, last = facts[0].recorded_at, facts[-1].recorded_at
+    for cut in [first + (last - first) * rng.random() for _ in range(5)] + [last]:
+        known = [f for f in facts if f.recorded_at <= cut]
+        for today in (None, cut.astimezone(LIMA).date()):
+            for by in (None, "zone", "district"):
+                assert readmodel.report(cut, by, today=today) == report(known, by, today=today), f"as of {cut.isoformat()} by {by} on {today}"
+    assert readmodel.report(None, "district") == report(facts, "district")
