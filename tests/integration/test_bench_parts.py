@@ -15,7 +15,7 @@ from bench.run import SIGNED_IN, checkpoint_sizes, one_osv_growing, reporting_se
 from services.reporting.api import create_app
 from services.reporting.views.readmodel import ReadModel
 from shared.views import make_engine
-from tests.integration.test_reporting_as_of import programme_log
+from tests.support.programmelog import programme_log
 
 
 def test_one_osv_growing_runs_past_two_hundred_commands_an_osv(tmp_path: Path) -> None:

@@ -16,9 +16,9 @@ from shared.clock import today_in_lima
 from shared.municipalities import MunicipalityTable
 from shared.settings import sqlalchemy_url
 from shared.views import make_engine
-from tests.integration.test_reporting_as_of import START, arriving_out_of_order, cloudevent, programme_log
 from tests.support.clients import application_of
 from tests.support.identity import MML_FOCAL_POINT, signed_in_headers
+from tests.support.programmelog import START, arriving_out_of_order, cloudevent, programme_log
 from tests.support.reporting_feed import COMAS, SJL, ReportingFeed, a_programme_year
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.service("reporting")]

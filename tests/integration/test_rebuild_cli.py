@@ -32,7 +32,7 @@ from services.reporting import streamreader
 from services.reporting.views.readmodel import ReadModel
 from shared.clientmessages import unreachable
 from shared.views import make_engine
-from tests.integration.test_reporting_as_of import cloudevent
+from tests.support.programmelog import cloudevent
 from tests.support.system import eventually
 
 

@@ -20,8 +20,8 @@ from openpyxl import load_workbook
 
 from services.reporting.domain.indicators import INDICATORS, ZONES, flatten, rate
 from shared.clock import LIMA
-from tests.integration.test_reporting_as_of import START, cloudevent, programme_log
 from tests.support.clients import application_of, service_client
+from tests.support.programmelog import START, cloudevent, programme_log
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.service("reporting"), pytest.mark.settings(checkpoint_every=50)]
 

@@ -15,8 +15,8 @@ from shared.lifecycle import COLLECT_EVERY
 from shared.roles import MunicipalScope
 from shared.settings import sqlalchemy_url
 from shared.views import make_engine
-from tests.integration.test_reporting_as_of import arriving_out_of_order, cloudevent, programme_log
 from tests.support.clients import service_client
+from tests.support.programmelog import arriving_out_of_order, cloudevent, programme_log
 
 
 def test_the_latest_report_counts_every_batch_as_it_is_applied_late_facts_and_new_phases_too(database_url: str) -> None:

@@ -31,10 +31,10 @@ from services.reporting.application import Reporting
 from services.reporting.domain.indicators import flatten
 from services.reporting.domain.phasereports import digest_of
 from shared.clock import LIMA
-from tests.integration.test_reporting_as_of import START, cloudevent
 from tests.support.api import assert_problem
 from tests.support.clients import application_of, service_client
 from tests.support.identity import signed_in_headers
+from tests.support.programmelog import START, cloudevent
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.service("reporting")]
 

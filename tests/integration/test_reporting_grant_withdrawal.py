@@ -16,10 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.reporting.application import Reporting
-from tests.integration.test_reporting_as_of import cloudevent
 from tests.integration.test_reporting_donors import LEAD, FakeNow, activity, at, stamp
 from tests.integration.test_reporting_signed_corrections import a_first_phase_and_an_osv
 from tests.support.clients import application_of, service_client
+from tests.support.programmelog import cloudevent
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.service("reporting")]
 

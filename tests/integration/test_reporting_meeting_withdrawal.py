@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 from services.reporting.application import Reporting
 from services.reporting.domain.alerts import overdue_meetings
 from services.reporting.views.tables import LAST_MEETINGS
-from tests.integration.test_reporting_as_of import cloudevent
 from tests.integration.test_reporting_donors import FakeNow, at, stamp
 from tests.integration.test_reporting_signed_corrections import a_first_phase_and_an_osv
 from tests.support.clients import application_of, service_client
+from tests.support.programmelog import cloudevent
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.service("reporting")]
 
