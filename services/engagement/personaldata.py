@@ -182,7 +182,10 @@ class DocumentDirectory:
     def entry_of(self, *identities: str) -> UUID | None:
         """The id of the document's index entry, under the first of ``identities`` that has one; None when no registered
         person holds it (or ever did, unerased). One query, however many forms (up to :data:`MOST_FORMS`)."""
-        digests = [self.digest(identity) for identity in identities]
+        return self._entry_under([self.digest(identity) for identity in identities])
+
+    def _entry_under(self, digests: list[str]) -> UUID | None:
+        """:meth:`entry_of`, given the forms' digests (:meth:`digest`), in the same order."""
         side = side_writes()
         if side is not None:
             made = next((side.entries[digest] for digest in digests if digest in side.entries), None)
@@ -210,10 +213,11 @@ class DocumentDirectory:
         An entry made here is a new owner of a key (:func:`~shared.sealing.drawn_at_random`)
         and :meth:`made_now` says so.
         """
-        found = self.entry_of(identity, *earlier)
+        digests = [self.digest(form) for form in (identity, *earlier)]  # each form's HMAC once: the lookup's, then the row's
+        found = self._entry_under(digests)
         if found is not None:
             return found
-        digest = self.digest(identity)
+        digest = digests[0]
         if dryrun.active():  # a dry run writes nothing, not even the way to an entry
             return uuid4()
         side = side_writes()
