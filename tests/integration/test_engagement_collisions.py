@@ -89,3 +89,24 @@ def test_a_command_that_keeps_colliding_gives_up_with_a_conflict(engagement: Eng
         register(engagement, "002999999")
 
     assert engagement.repository.get(OSVRoster.create_id(OSV_ID)).members == {"CE": COMMAND_ATTEMPTS}
+
+
+def test_people_registered_into_one_osv_by_two_workers_are_each_counted_on_the_roster_either_keeps(
+    engagement: Engagement, database_url: str, tmp_path: Path, today: FakeToday
+) -> None:
+    # Two uvicorn workers share one store, and each keeps the OSV's roster in memory between commands: a registration
+    # in one counts those the other registered since, and the counts published go up one by one, never repeated.
+    runtime = bootstrap(settings_for("engagement", tmp_path, database_url), today=today)
+    other: Engagement = runtime.make_application(runtime.application_env())
+    try:
+        registered = [register(worker, f"00300000{n}") for n, worker in enumerate([engagement, other, engagement, other, other, engagement])]
+
+        roster_id = OSVRoster.create_id(OSV_ID)
+        for worker in (engagement, other):
+            roster: OSVRoster = worker.repository.get(roster_id)
+            assert [seat.member_id for seat in roster.seats.values()] == registered
+            assert roster.members == {"CE": 6}
+        counted = [e.members for e in engagement.events.get(roster_id) if isinstance(e, OSVRoster.DocumentsCounted)]
+        assert counted == [{"CE": n} for n in range(1, 7)]
+    finally:
+        other.close()
