@@ -455,7 +455,7 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, Forgetting, ServiceAppli
         if select is not None:
             active = select(active)
         if reader is not None and reader.plain and active:
-            self._log_reads([member for member, _ in active], reader, Disclosure.OSV_MEMBERS)
+            self._log_reads([member for member, _ in active], reader, Disclosure.OSV_MEMBERS, osv_id=osv_id)
         return active
 
     # Scope -------------------------------------------------------------------------------

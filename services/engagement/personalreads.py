@@ -122,10 +122,11 @@ class PersonalDataReads:
             for e in events
         ]
 
-    def _log_reads(self, members: Sequence[Member], reader: Reader, disclosure: Disclosure) -> None:
+    def _log_reads(self, members: Sequence[Member], reader: Reader, disclosure: Disclosure, osv_id: UUID | None = None) -> None:
         """Record the read on each member's access log, in one transaction, before anything is shown; not for a member
         whose personal data is erased: nothing of theirs is shown (a DPO answering a request saw reads that disclosed
-        nothing, tester 37b F4).
+        nothing, tester 37b F4). ``osv_id``: the OSV whose member list showed them (:attr:`Disclosure.OSV_MEMBERS`), so
+        that the DPO can tell the person which list it was (it was null, tester 286 F7).
 
         Saved apart (:meth:`~shared.store.ServiceApplication.save_apart`), as a refused command's disclosure is: a read
         sent as a POST (``POST /members/lookup``) is logged for real in a dry run too, and never recorded as a keyed
@@ -137,7 +138,7 @@ class PersonalDataReads:
         with dryrun.suspended():
             for member_id in dict.fromkeys(m.id for m in members if m.erased_on is None):
                 log = self.find(AccessLog.id_for(member_id), AccessLog) or AccessLog(member_id=member_id)
-                log.record(read_at=read_at, reader=reader.subject, purpose=purpose, disclosure=disclosure)
+                log.record(read_at=read_at, reader=reader.subject, purpose=purpose, disclosure=disclosure, osv_id=osv_id)
                 logs.append(log)
             if logs:
                 self.save_apart(*logs)

@@ -85,15 +85,20 @@ def test_every_read_of_plain_personal_data_is_logged_with_who_and_why_and_the_dp
     assert found["full_name"] == PERSON["full_name"]
     listed = ok(engagement.get(f"/osvs/{osv_id}/members", params={"purpose": "follow_up"}, headers=tokens.headers("staff")))
     assert [m["full_name"] for m in listed] == [PERSON["full_name"]]
+    # The person belongs to a second OSV too: the log says which OSV's list showed them (it said null, tester 286 F7).
+    other = an_osv(system, SJL)
+    created(engagement.post(f"/members/{member['id']}/memberships", json={"osv_id": other, "joined_on": "2021-06-01"}, headers=tokens.headers("staff")))
+    ok(engagement.get(f"/osvs/{other}/members", params={"purpose": "contact"}, headers=tokens.headers("staff")))
     # A masked read shows nothing personal, so there is nothing to log.
     masked = ok(engagement.get(f"/members/{member['id']}", headers=tokens.headers("auditor")))
     assert (masked["full_name"], masked["phone"]) == ("[masked]", None)
 
     log = ok(engagement.get(f"/members/{member['id']}/access-log", headers=tokens.headers("dpo")))
-    assert [(a["reader"], a["purpose"], a["disclosure"]) for a in log] == [
-        ("staff", "contact", "member"),
-        ("lead", "duplicate_check", "lookup"),
-        ("staff", "follow_up", "osv_members"),
+    assert [(a["reader"], a["purpose"], a["disclosure"], a["osv_id"]) for a in log] == [
+        ("staff", "contact", "member", None),
+        ("lead", "duplicate_check", "lookup", None),
+        ("staff", "follow_up", "osv_members", osv_id),
+        ("staff", "contact", "osv_members", other),
     ]
     assert all(a["read_at"] for a in log)
     # The log is engagement's own: nothing of it is published.

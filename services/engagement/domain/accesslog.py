@@ -105,7 +105,8 @@ class Access:
     disclosure: Disclosure
     osv_id: UUID | None = None
     """With :attr:`Disclosure.REGISTRATION_REFUSED`: the OSV the refused registration named (a dry run per OSV, each
-    refused, was each one entry alike: tester 221 F2); None otherwise, and for an entry recorded before it was kept."""
+    refused, was each one entry alike: tester 221 F2); with :attr:`Disclosure.OSV_MEMBERS`: the OSV whose member list
+    was read (tester 286 F7); None otherwise, and for an entry recorded before it was kept."""
 
 
 @dataclass(frozen=True)
