@@ -45,6 +45,10 @@ from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 log = logging.getLogger(__name__)
 
 ACCESS_TOKEN_SECONDS = 3600
+SIGN_IN_SESSION = datetime.timedelta(hours=1)
+"""How long the provider keeps a person signed in (its ``session`` cookie) after their last request to it: Canaille's
+default, 30 days, signed the browser of a municipal office's shared computer straight back in to the dashboard for a
+month after its own session's hour (tester 286 F6). One hour, as long as the tokens it issues."""
 SERVICE_ACCOUNT_PREFIX = "service-account-"
 
 # Headers a browser may send cross-origin to the provider's endpoints (token, JWKS, discovery...).
@@ -97,6 +101,7 @@ def canaille_config(
         "SECRET_KEY": secret_key,
         "SERVER_NAME": f"{host}:{port}",
         "PREFERRED_URL_SCHEME": "http",
+        "PERMANENT_SESSION_LIFETIME": SIGN_IN_SESSION,
         "CANAILLE": {
             "NAME": "osv-platform (local sign-in)",
             "DATABASE": "sql",

@@ -382,6 +382,24 @@ def test_signing_out_ends_the_providers_session_too_so_the_next_person_on_the_co
     sign_in(browser, reporting, "staff")  # as the module's other tests expect
 
 
+def test_the_providers_own_sign_in_ends_within_the_hour_the_dashboards_session_lasts(
+    browser: WebDriver, reporting: Site
+) -> None:
+    """A focal point leaves a municipal office's shared computer without signing out. The dashboard's session ends with
+    its token's hour; the provider's, its ``canaille`` cookie, lasted 30 days (Canaille's default) and signed the next
+    person straight back in as the focal point for a month (tester 286 F6). It ends an hour after the sign-in too."""
+    sign_in(browser, reporting, "municipal-150132")
+    signed_in_at = time.time()
+
+    # Cookies are not kept apart by port: the provider's, on the same host, are the page's too.
+    cookies = {c["name"]: c for c in browser.execute_cdp_cmd("Network.getAllCookies", {})["cookies"]}
+    dashboard, provider = cookies["osv_dashboard_session"], cookies["canaille"]
+    assert dashboard["expires"] <= signed_in_at + 3600
+    assert provider["expires"] <= signed_in_at + 3600  # was 30 days on
+
+    sign_in(browser, reporting, "staff")  # as the module's other tests expect
+
+
 def test_signing_out_of_the_english_dashboard_lands_on_an_english_page_that_signs_in_to_the_english_dashboard(
     browser: WebDriver, reporting: Site
 ) -> None:
