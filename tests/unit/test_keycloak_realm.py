@@ -50,3 +50,12 @@ def test_people_sign_in_with_pkce_and_machines_only_with_client_credentials() ->
         "partner-150132": ["osv-partner-150132"],
         "osv-imports": ["osv-importer"],  # the Kobo webhook records submissions and reads nobody's data (tester 192 F5)
     }
+
+
+def test_the_realms_sign_in_session_ends_after_a_quarter_hour_idle_or_a_working_day_and_is_never_remembered() -> None:
+    """While Keycloak's own session lasts, a browser sent to sign in is signed straight back in as whoever signed in last:
+    on a municipal office's shared computer, the next official as the last (tester 286 F6). Keycloak's defaults are 30
+    minutes idle and 10 hours; the realm says its own, shorter, and offers no "remember me" that would outlast them."""
+    assert REALM["ssoSessionIdleTimeout"] == 15 * 60
+    assert REALM["ssoSessionMaxLifespan"] <= 8 * 3600
+    assert REALM["rememberMe"] is False
