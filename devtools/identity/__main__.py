@@ -104,7 +104,8 @@ def _kept_provider() -> IdentityProvider | None:
 
 
 def _rotate_secret(args: argparse.Namespace) -> int:
-    """A new secret for a machine client of the provider ``make run`` keeps (``OSV_VAR_DIR``/idp), printed once."""
+    """A new secret for a machine client of the provider ``make run`` keeps (``OSV_VAR_DIR``/idp), printed as the last line
+    (``accounts`` prints it again, from the same state)."""
     idp = _kept_provider()
     if idp is None:
         return 1
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     accounts = commands.add_parser("accounts", help="list the demo accounts and their passwords (local use only)")
     accounts.set_defaults(run=_accounts)
 
-    rotate = commands.add_parser("rotate-secret", help="give a machine client a new secret (printed once, the last line)")
+    rotate = commands.add_parser("rotate-secret", help="give a machine client a new secret (printed as the last line; `accounts` prints it again)")
     rotate.add_argument("client", help="partner-150132 (or a partner added since), osv-services or osv-imports")
     rotate.set_defaults(run=_rotate_secret)
 
