@@ -44,6 +44,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from services.reporting.domain.activities import Activities
 from services.reporting.domain.corrections import CORRECTED, Corrections
 from services.reporting.domain.countedonce import CountedOnce, OnceStep
 from services.reporting.domain.daycut import DayCut
@@ -100,7 +101,9 @@ class Trace:
     merge takes back, the OSV whose project an agent counted through (tester 239 F2)."""
 
 
-class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeetings, AgentsOfChange, CountedOnce, DayCut, TallyReading):
+class Tally(
+    Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeetings, AgentsOfChange, Activities, CountedOnce, DayCut, TallyReading
+):
     """Everything the indicators need, folded fact by fact in recorded order.
 
     ``phases`` cut the calendar into segments; ``lookup`` finds an activity's
@@ -341,80 +344,6 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeeting
         self.closures[grant] = closed
         if grant in self.projects:
             self.projects[grant][2] = closed
-
-    # Activities: beneficiaries and outputs, in the activity's own district.
-
-    def _activity_reported(self, fact: Fact) -> None:
-        if str(fact.data.get("activity_id") or fact.subject) not in self.withdrawn:
-            self._activity(fact, 1, fact)
-
-    def _activity_withdrawn(self, fact: Fact) -> None:
-        activity_id = str(fact.data.get("activity_id") or fact.subject)
-        if activity_id in self.withdrawn:
-            return
-        self.withdrawn.add(activity_id)
-        reported = self.lookup(activity_id)
-        if reported is not None and reported.order < fact.order and self.happened(reported):  # already counted: take it back
-            self._activity(reported, -1, fact)
-
-    def _activity(self, activity: Fact, sign: int, because: Fact) -> None:
-        """Count (sign 1) or take back (sign -1) an activity's beneficiaries and outputs, in its own phase and district.
-
-        Every row of ``direct_beneficiaries`` is attendances. People reached
-        count each person once per phase (and once in the total) when the
-        activity lists its ``participants``; an activity that gave only counts
-        adds them as they are, and also to the ``aggregate`` part.
-        """
-        d = activity.data
-        district = str(d.get("district") or UNKNOWN)
-        self.zones.setdefault(district, str(d.get("zone") or UNKNOWN))
-        here = self.segment(activity.occurred_on)
-        where = {"district": district, "segment": here}
-        groups = ("@*", f"@zone:{self.zone_of(district)}", f"@district:{district}")
-        segments = (here, EVER)
-        participants = d.get("participants") or []
-        for row in d.get("direct_beneficiaries") or []:
-            n = sign * int(row.get("count", 0))
-            parts = ("total", f"by_nationality.{nationality_group(row.get('nationality'))}", f"by_sex.{row.get('sex')}")
-            for part in parts:
-                self._count(f"attendances/{part}", because, n, **where)
-            if not participants and n:
-                names = [f"beneficiaries_direct/{part}" for part in (*parts, "aggregate")]
-                if self.traces is None:  # the common case, 24 counters per row: straight to them
-                    counters = self.counters
-                    for group in groups:
-                        for segment in segments:
-                            for counted in names:
-                                counters[(counted, segment, group)] += n
-                    continue
-                for group in groups:
-                    for segment in segments:
-                        for counted in names:
-                            self._count(counted, because, n, district=group, segment=segment)
-        for person in participants:
-            self._reach(person, sign, groups, segments, because)
-        self._attended_once(activity, sign, because, district)  # a person listed by two records attended once (:mod:`.membermerges`)
-        self._count("beneficiaries_indirect/value", because, sign * int(d.get("indirect_beneficiaries") or 0), **where)
-        for output in d.get("outputs") or []:
-            part = {"mural": "murals/value", "public_space_recovered": "public_spaces_recovered/value"}.get(output.get("kind"))
-            if part:
-                self._count(part, because, sign * int(output.get("count", 0)), **where)
-
-    def _reach(self, person: Mapping[str, Any], sign: int, groups: Sequence[str], segments: Sequence[int], because: Fact) -> None:
-        """A listed participant: counted when first reached in a group and segment, taken back when no activity there lists them any more."""
-        pid = self._person(person.get("person_id"))  # a member's record merged away is its survivor's person
-        reached = self.reached.setdefault(pid, [nationality_group(person.get("nationality")), str(person.get("sex")), {}])
-        nationality, sex, seen = reached
-        for group in groups:
-            for segment in segments:
-                key = f"{group}|{segment}"
-                before = seen.get(key, 0)
-                seen[key] = before + sign
-                if (before == 0 and sign > 0) or (before == 1 and sign < 0):
-                    for part in ("total", f"by_nationality.{nationality}", f"by_sex.{sex}"):
-                        self._count(f"beneficiaries_direct/{part}", because, sign, district=group, segment=segment)
-                if not seen[key]:
-                    del seen[key]
 
     def _contact_lost(self, fact: Fact) -> None:
         osv = self._same(fact.data["osv_id"])
