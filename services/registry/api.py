@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response,
 
 from services.registry.application import Registry, RUOSFilter
 from services.registry.bootstrap import bootstrap
+from services.registry.routing import CHANGE, NOT_PLACED, RUOS_STEP, Records, RegistryDep
 from services.registry.schemas import (
     AcceptedDocumentsUpdate,
     AgreementCreate,
@@ -42,23 +43,18 @@ from services.registry.schemas import (
     RUOSRegistrationCreate,
 )
 from services.registry.settings import RegistrySettings
-from shared.auth import Caller, CallerDep, MunicipalScope, Permission, RecordingScope, recording, requires, within
+from shared.auth import Caller, CallerDep, MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.districts import district_key
 from shared.errors import ConflictError, OSVMergedError
-from shared.guards import TAKES_NO_BODY, osv_district_in_table
+from shared.guards import TAKES_NO_BODY
 from shared.history import EventRecordPublic
 from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query, query_refused
-from shared.preconditions import PRECONDITION_FAILED, IfMatch, answered, tagged
+from shared.preconditions import IfMatch, answered, tagged
 from shared.schemas import IsoDateInPath
-from shared.web import MAX_POSITION, application_of, runtime_of, service_api
+from shared.web import MAX_POSITION, runtime_of, service_api
 
-RegistryDep = Annotated[Registry, Depends(application_of)]
-NOT_PLACED = osv_district_in_table("registry")
-"""A command on an OSV: 503 with `Retry-After` while the OSV's district is one this process's districts table lacks."""
-CHANGE = {**NOT_PLACED, **PRECONDITION_FAILED}
-"""A change to an OSV's record taking `If-Match`: the 503 of :data:`NOT_PLACED`, and 412 on a record changed since read."""
 NOT_NAMED_HERE = {503: {**NOT_PLACED[503], "description": (
     "A 503 `osv_district_in_table` names a district this process's districts table lacks though stored OSVs are in it "
     "(another replica mapped them with a fuller `REGISTRY_DISTRICTS_FILE`): the request is fine as it is, and taken once "
@@ -80,15 +76,6 @@ Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
 """The municipalities the caller reads: an object outside them answers 404, lists leave it out."""
 Reader = Annotated[Caller, Depends(requires(Permission.PROGRAMME_READ))]
 """A reader of the programme's records: its scope (:data:`Reads`), and whether it reads staff's words (``may_read_staff_text``)."""
-Records = Annotated[RecordingScope, Depends(recording(Permission.RUOS_RECORD))]
-"""The OSVs the caller reaches (404 outside them) and the municipalities whose RUOS decisions it records (a focal point:
-its own, the MML's for the MML's; another's is 403 ``own_municipality_ruos`` naming it)."""
-RUOS_STEP = {403: {"description": (
-    "The caller's roles lack `ruos:record`; or, rule `own_municipality_ruos`, the step is in the RUOS of a municipality "
-    "the focal point does not record for (a district's and the MML's each record their own): the problem names it "
-    "(`municipality_id`, `municipality_name`). An OSV outside the caller's municipalities is 404, as any record."
-)}}
-"""A municipality's step in its RUOS: the 403s of a missing permission and of another municipality's RUOS."""
 Auditor = Annotated[Caller, Depends(requires(Permission.AUDIT_READ))]
 """A reader of OSVs' histories (within its municipal scope)."""
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
