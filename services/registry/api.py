@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response,
 from services.registry.application import Registry, RUOSFilter
 from services.registry.bootstrap import bootstrap
 from services.registry.routing import CHANGE, NOT_PLACED, RUOS_STEP, Records, RegistryDep
+from services.registry.ruoscorrectionapi import ruos_corrections
 from services.registry.schemas import (
     AcceptedDocumentsUpdate,
     AgreementCreate,
@@ -630,5 +631,5 @@ def create_app(settings: RegistrySettings | None = None, today: Clock = today_in
             "another replica with a fuller file) is read as stored by those who read all of Lima, and a command about it "
             "is 503 `osv_district_in_table` with `Retry-After`, never a 422 about the request."
         ),
-        routers=(osvs, applications, municipalities, calendar),
+        routers=(osvs, applications, ruos_corrections, municipalities, calendar),
     ))

@@ -251,6 +251,36 @@ class RUOSRegistered(PublicEvent):
     board_term_ends_on: date | None = Field(default=None, description="When the registered board's term ends.")
 
 
+@catalogue.publishes(OSV.RUOSRegistrationCorrected)
+class RUOSRegistrationCorrected(PublicEvent):
+    """The OSV's registration in the RUOS was recorded with a slip: from now on it reads as this event says, and every
+    report counts it so, the past phases' included (the registration counts in the phase of `registered_on`). Whose RUOS
+    registered the OSV is as it was. Each value is given, corrected or not; `corrected` names those that differ."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "corrected_on"
+
+    osv_id: UUID
+    corrected: list[str] = Field(description="Which of ruos_number, registered_on, resolution_number, board_term_ends_on were corrected.")
+    ruos_number: str = Field(description="The number in the municipality's RUOS, from now on.")
+    registered_on: date = Field(description="The day the municipality registered the OSV, from now on.")
+    resolution_number: str | None = Field(description="The municipal resolution that registered the OSV, from now on (null: none).")
+    board_term_ends_on: date | None = Field(
+        description="When the registered board's term ends, from now on (null: not known). A board renewed since keeps the "
+        "term its `BoardRenewed` gave: that one is in force."
+    )
+    previous_ruos_number: str = Field(description="The number until now (`RUOSRegistered`'s, or an earlier correction's).")
+    previous_registered_on: date
+    previous_resolution_number: str | None
+    previous_board_term_ends_on: date | None
+    municipality_id: str = Field(
+        description="Whose RUOS holds the registration: `mml` or a district's ubigeo (for one recorded directly before "
+        "registrations named it, the OSV's district's)."
+    )
+    application_id: UUID | None = Field(description="The application the registration closed; null for one recorded directly.")
+    corrected_on: date = Field(description="The day registry recorded the correction (Lima).")
+
+
 @catalogue.publishes(OSV.RUOSApplicationRejected)
 class RUOSApplicationRejected(PublicEvent):
     """The municipality rejected the application; the OSV may apply again."""

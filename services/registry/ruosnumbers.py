@@ -74,6 +74,10 @@ class RUOSNumberClaims:
         may hold the id of a number that is another now (``RUOS 1.234-2022``'s
         is ``RUOS 1-234-2022``'s), and holds its own number alone
         (:meth:`ruos_number_claim_id`).
+
+        A claim whose OSV's registration was corrected to another number since
+        (``RUOSRegistrationCorrected``) holds nothing any more (:meth:`_still_holds`):
+        the number typed wrong is free for the OSV it belongs to (tester t286 F1).
         """
         key = ruos_number_key(ruos_number)
         for claimed in self._ruos_number_claims():
@@ -82,19 +86,29 @@ class RUOSNumberClaims:
             claimed_in = getattr(claimed, "municipality_id", None)
             if claimed_in is None:
                 claimed_in = self._ruos_registered_in(self.load(claimed.osv_id, OSV, OSVNotFoundError))
-            if claimed_in == municipality_id:
+            if claimed_in == municipality_id and self._still_holds(claimed.osv_id, key):
                 return UUID(str(claimed.osv_id))
         claim = self.find(RUOSNumberIndex.create_id(ruos_number, municipality_id), RUOSNumberIndex)
-        return claim.osv_id if claim is not None and ruos_number_key(claim.ruos_number) == key else None
+        live = claim is not None and ruos_number_key(claim.ruos_number) == key and self._still_holds(claim.osv_id, key)
+        return claim.osv_id if live else None
+
+    def _still_holds(self, osv_id: UUID, key: str) -> bool:
+        """Whether the OSV a claim was made for is registered with the claimed number still (by today's ``key``): a claim
+        is never deleted, and a registration corrected to another number leaves its first claim behind. Read only for a
+        claim on the number asked about: a registration that is refused, or the rare correction's."""
+        number = self.load(osv_id, OSV, OSVNotFoundError).ruos_number
+        return number is not None and ruos_number_key(number) == key
 
     def ruos_number_claim_id(self, ruos_number: str, municipality_id: str) -> UUID:
         """The id a claim on ``ruos_number`` in the RUOS of ``municipality_id`` is made under: the first of
         :meth:`RUOSNumberIndex.claim_ids` free or holding this number by today's key (then the save is refused, the
-        holder one that raced us). Two registrations of one number derive one id, so the store refuses the second."""
+        holder one that raced us). Two registrations of one number derive one id, so the store refuses the second. A
+        claim left behind by a registration corrected to another number (:meth:`_still_holds`) is passed over: the
+        number is claimed anew under the next id, which two claimants racing for it derive alike."""
         key = ruos_number_key(ruos_number)
         for claim_id in RUOSNumberIndex.claim_ids(ruos_number, municipality_id):
             claim = self.find(claim_id, RUOSNumberIndex)
-            if claim is None or ruos_number_key(claim.ruos_number) == key:
+            if claim is None or (ruos_number_key(claim.ruos_number) == key and self._still_holds(claim.osv_id, key)):
                 return claim_id
         raise AssertionError("claim_ids has no end")  # pragma: no cover
 

@@ -51,6 +51,7 @@ from services.registry.domain.ruos import (
     documents_in_order,
     missing_from,
 )
+from services.registry.domain.ruoscorrections import RegistrationCorrections
 from services.registry.domain.workingdays import HOLIDAYS_ONLY, WorkingCalendar
 from shared.errors import (
     ConflictError,
@@ -111,8 +112,8 @@ class DocumentsMissingError(ConflictError):
 
 # The OSV ------------------------------------------------------------------
 
-class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, Lifecycle, HistoryRedactions, Aggregate):
-    """A neighbourhood organisation the programme has mapped (mixins: the deadlines a decree moves; name, mapping day fixed;
+class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, RegistrationCorrections, Lifecycle, HistoryRedactions, Aggregate):
+    """A neighbourhood organisation the programme has mapped (mixins: the deadlines a decree moves; name, mapping day, RUOS registration fixed;
     contact, dissolution and merges; staff's words in its history forgotten)."""
 
     @event("OSVMapped")
@@ -149,7 +150,12 @@ class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, Lifecycle
         self.resolution_number: str | None = None
         self.ruos_municipality_id: str | None = None
         self.board_term_ends_on: date | None = None
+        """The term in force: the registered board's, or the last renewal's."""
+        self.registered_board_term_ends_on: date | None = None
+        """The registered board's term, as its registration (or its correction) gave it."""
         self.board_renewed_on: date | None = None
+        self.board_first_renewed_on: date | None = None
+        """The first renewal's day (renewals go forward): a registration's day is not corrected past it."""
         self.documents_ready: dict[RUOSDocument, date] = {}
         """Each document the OSV has, with the day it was first recorded (what an application and its assessment go by)."""
         self.documents_prepared: dict[RUOSDocument, tuple[date, date]] = {}
@@ -534,7 +540,7 @@ class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, Lifecycle
         self.registered_on = registered_on
         self.resolution_number = resolution_number
         self.ruos_municipality_id = municipality_id
-        self.board_term_ends_on = board_term_ends_on
+        self.board_term_ends_on = self.registered_board_term_ends_on = board_term_ends_on
         if application_id is not None:
             application = self.find_application(application_id)
             application.status = ApplicationStatus.REGISTERED
@@ -557,4 +563,5 @@ class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, Lifecycle
     @event("BoardRenewed")
     def _board_renewed(self, renewed_on: date, term_ends_on: date) -> None:
         self.board_renewed_on = renewed_on
+        self.board_first_renewed_on = self.board_first_renewed_on or renewed_on
         self.board_term_ends_on = term_ends_on

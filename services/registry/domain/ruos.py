@@ -167,9 +167,9 @@ class ApplicationNotFoundError(NotFoundError):
 
 
 class NotRegisteredError(ConflictError):
-    def __init__(self) -> None:
+    def __init__(self, step: str = "a board renewal is recorded") -> None:
         super().__init__(
-            "this OSV is not registered in the RUOS: a board renewal is recorded only for a registered OSV",
+            f"this OSV is not registered in the RUOS: {step} only for a registered OSV",
             field="osv_id",
             rule="registered_in_ruos",
         )
@@ -358,15 +358,20 @@ class RUOSApplication:
 
     def last_step(self) -> tuple[str, date]:
         """The latest dated step (name, date): the next step may not come before it."""
+        if self.rejected_on is not None:
+            return "rejected_on", self.rejected_on
+        if self.registered_on is not None:
+            return "registered_on", self.registered_on
+        return self.last_step_before_decision()
+
+    def last_step_before_decision(self) -> tuple[str, date]:
+        """The latest dated step before the municipality's registration or rejection (its submission, an observation, an
+        amendment): a decision's day, corrected, is not before it."""
         steps = [("submitted_on", self.submitted_on)]
         for observation in self.observations:
             steps.append(("observed_on", observation.observed_on))
             if observation.amended_on is not None:
                 steps.append(("amended_on", observation.amended_on))
-        if self.registered_on is not None:
-            steps.append(("registered_on", self.registered_on))
-        if self.rejected_on is not None:
-            steps.append(("rejected_on", self.rejected_on))
         return steps[-1]
 
     def check_step(self, step: str, expected: tuple[ApplicationStatus, ...], field: str, on: date) -> None:
