@@ -436,7 +436,8 @@ class OSVDirectory(View):
         if kind == "StreamTailLost":
             RegistryLoss.keep(session, data)
             return
-        taken = ("OSVMapped", "OSVNameCorrected", "OSVMappingDateCorrected", "RUOSRegistered", "OSVDissolved", "OSVMerged")
+        taken = ("OSVMapped", "OSVNameCorrected", "OSVMappingDateCorrected", "RUOSRegistered", "RUOSRegistrationCorrected", "OSVDissolved",
+                 "OSVMerged")
         if kind not in taken or "osv_id" not in data:
             return
         osv_id = str(data["osv_id"])
@@ -461,7 +462,7 @@ class OSVDirectory(View):
             osv.name = data["name"]
         elif kind == "OSVMappingDateCorrected":  # likewise: nothing of the OSV is dated before it from now on
             osv.mapped_on = parse_date(data["mapped_on"])
-        elif kind == "RUOSRegistered":
+        elif kind in ("RUOSRegistered", "RUOSRegistrationCorrected"):  # a correction: the registration as it reads now
             osv.ruos_number = data["ruos_number"]
             osv.registered_on = parse_date(data["registered_on"])
         elif kind == "OSVDissolved":

@@ -10,13 +10,17 @@ identity provider.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
 
+from services.reporting.views.readmodel import ReadModel
+from shared.views import make_engine
+from shared.views.osvdirectory import OSVDirectory
 from tests.integration.test_registry_ruos_api import new_osv, submit
 from tests.support.api import assert_problem, created, ok
 from tests.support.clients import FakeToday, head
@@ -42,6 +46,15 @@ def registered_in_sjl(registry: TestClient, tokens: IssuedTokens, name: str = "V
         json={"registered_on": "2021-06-30", "ruos_number": number, "resolution_number": "RG-101-2021", "board_term_ends_on": "2023-06-30"},
     ))
     return osv_id
+
+
+def phases(readmodel: ReadModel) -> None:
+    """F1 the first half of 2021, F2 the second, as funding opens them."""
+    readmodel.apply([
+        {"id": f"funding:{n}", "type": "PhaseOpened", "source": "urn:osv-platform:funding", "subject": code, "position": n,
+         "time": "2021-01-01T00:00:00Z", "data": {"occurred_on": starts, "phase_id": code, "code": code, "name": code, "starts_on": starts, "ends_on": ends}}
+        for n, (code, starts, ends) in enumerate((("F1", "2021-01-01", "2021-06-30"), ("F2", "2021-07-01", "2021-12-31")), start=1)
+    ])
 
 
 def correct(registry: TestClient, osv_id: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
@@ -165,3 +178,30 @@ def test_a_correction_to_a_number_another_osv_holds_is_409_and_a_keyed_retry_is_
     assert_problem(correct(registry, osv_id, {"ruos_number": "RUOS-SJL-2021-0071"}), 422, "body", "change_required")
     # retyping the number its own claim holds needs no new claim
     assert ok(correct(registry, osv_id, {"ruos_number": "RUOS SJL 2021 0071"}))["ruos"]["number"] == "RUOS SJL 2021 0071"
+
+
+def test_reporting_and_the_directories_read_the_corrected_registration_and_a_report_as_of_before_it_the_first(
+    registry: TestClient, tokens: IssuedTokens, tmp_path: Path
+) -> None:
+    """The registration of 2021-06-30 (F1) typed as 2021-07-05 (F2): counted in F2 until corrected, in F1 from then on."""
+    osv_id = registered_in_sjl(registry, tokens)
+    ok(correct(registry, osv_id, {"registered_on": "2021-07-05"}))  # the slip, made by a correction of its own
+    readmodel = ReadModel(make_engine(f"sqlite:///{tmp_path / 'reporting.db'}"))
+    phases(readmodel)
+    readmodel.apply(registry.get("/events").json()["events"])
+    before = datetime.now(timezone.utc)
+
+    ok(correct(registry, osv_id, {"registered_on": "2021-06-30", "ruos_number": RIGHT}, tokens.headers(FOCAL_POINT)))
+    feed = registry.get("/events").json()["events"]
+    readmodel.apply(feed)
+    registered = [p["indicators"]["osvs_registered_ruos"] for p in readmodel.report(today=date(2021, 8, 2))["phases"]]
+    assert registered == [1, 0]
+    assert [p["indicators"]["osvs_registered_ruos"] for p in readmodel.report(as_of=before, today=date(2021, 8, 2))["phases"]] == [0, 1]
+
+    # funding's directory (what a participatory budget's submission is judged by) reads the corrected registration
+    directory = OSVDirectory(make_engine(f"sqlite:///{tmp_path / 'funding-views.db'}"), "funding")
+    directory.apply(feed[:-1])
+    assert directory.require_active(UUID(osv_id), on=date(2021, 7, 20), dated="submitted_on").registered_on == date(2021, 7, 5)
+    directory.apply(feed[-1:])
+    known = directory.require_active(UUID(osv_id), on=date(2021, 7, 20), dated="submitted_on")
+    assert (known.registered_on, known.ruos_number) == (date(2021, 6, 30), RIGHT)

@@ -163,7 +163,7 @@ def test_a_report_right_after_the_next_phase_opened_re_cuts_its_checkpoint_as_it
 
 def test_the_former_checkpoints_table_is_left_to_replicas_of_the_earlier_version(database_url: str) -> None:
     """Checkpoints now say their latest day, in a table of their own (since 2026-12 ``tally_checkpoints_2``, now
-    ``tally_checkpoints_7``: the counts changed); a replica of the earlier version still running keeps its table."""
+    ``tally_checkpoints_8``: the counts changed); a replica of the earlier version still running keeps its table."""
     from sqlalchemy import inspect, text
 
     engine = make_engine(sqlalchemy_url(database_url))
@@ -173,7 +173,7 @@ def test_the_former_checkpoints_table_is_left_to_replicas_of_the_earlier_version
         connection.execute(text("INSERT INTO checkpoints (id, bounds, facts) VALUES (1, '[]', 0)"))
     readmodel = ReadModel(engine, checkpoint_every=20, settle_seconds=0)
     readmodel.apply(programme_log(100, seed=25))
-    assert inspect(engine).has_table("tally_checkpoints_7") and readmodel.checkpoints()
+    assert inspect(engine).has_table("tally_checkpoints_8") and readmodel.checkpoints()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM checkpoints")).scalar() == 1  # left as it was
     assert readmodel.report() == report(readmodel.facts())
@@ -205,8 +205,9 @@ def test_checkpoints_of_versions_that_counted_by_other_rules_are_left_and_made_a
     from a sex they were never counted under. ``tally_checkpoints_3``'s states do not say which activities listed a member
     record (helper 189, tester 187 F1): a merge folded after one would count twice a person an activity listed by both
     records. ``tally_checkpoints_4``'s counters count no participatory budget's amount funded in dollars (tester 208 F2).
-    ``tally_checkpoints_6``'s ``latest_day`` leaves out a day a correction counted a joining on (tester 271 F2). This
-    version keeps its own (``tally_checkpoints_7``), made again from the facts; the former tables are left to
+    ``tally_checkpoints_6``'s ``latest_day`` leaves out a day a correction counted a joining on (tester 271 F2).
+    ``tally_checkpoints_7``'s were made by versions that did not read a registration's correction (tester t286 F1). This
+    version keeps its own (``tally_checkpoints_8``), made again from the facts; the former tables are left to
     replicas of the versions before."""
     import zlib
 
@@ -221,7 +222,7 @@ def test_checkpoints_of_versions_that_counted_by_other_rules_are_left_and_made_a
     # what the version before left: checkpoints counted by its rules, in its table, and none in this version's
     blob = "BYTEA" if engine.dialect.name == "postgresql" else "BLOB"
     with engine.begin() as connection:
-        rows = connection.execute(text("SELECT id, cut, bounds, facts, latest_day, state FROM tally_checkpoints_7")).all()
+        rows = connection.execute(text("SELECT id, cut, bounds, facts, latest_day, state FROM tally_checkpoints_8")).all()
         connection.execute(text(f"CREATE TABLE {former} (id INTEGER PRIMARY KEY, cut TIMESTAMP, bounds TEXT, facts INTEGER, "
                                 f"latest_day INTEGER, state {blob})"))
         for row in rows:
@@ -229,7 +230,7 @@ def test_checkpoints_of_versions_that_counted_by_other_rules_are_left_and_made_a
             made_so(state)
             connection.execute(text(f"INSERT INTO {former} VALUES (:id, :cut, :bounds, :facts, :latest_day, :state)"),
                                {**row._asdict(), "state": zlib.compress(json_dumps(state), 1)})
-        connection.execute(text("DELETE FROM tally_checkpoints_7"))
+        connection.execute(text("DELETE FROM tally_checkpoints_8"))
     assert rows
 
     upgraded = ReadModel(engine, checkpoint_every=20, settle_seconds=0)

@@ -8,7 +8,8 @@ Five things programme staff act on, each a lesson of the practice:
   was mapped when it was never met. A dissolved OSV needs no meeting.
 - RUOS boards whose term ends soon or has ended: a board out of term cannot
   act for its OSV, and municipalities observe applications signed by one. The
-  term is ``board_term_ends_on`` of ``RUOSRegistered`` until a
+  term is ``board_term_ends_on`` of ``RUOSRegistered`` (or of the latest
+  ``RUOSRegistrationCorrected``, the registration typed wrong) until a
   ``BoardRenewed`` replaces it. Each names the RUOS that holds the
   registration, whose focal point alone records the renewal (registry's 403
   ``own_municipality_ruos``): it is that focal point's alert
@@ -228,15 +229,21 @@ def board_terms(
     mapped = mappings(facts)
     registrations: dict[str, Fact] = {}
     term_ends: dict[str, date] = {}
-    for fact in _in_order(facts, "RUOSRegistered", "BoardRenewed"):
+    renewed: set[str] = set()
+    for fact in _in_order(facts, "RUOSRegistered", "RUOSRegistrationCorrected", "BoardRenewed"):
         osv_id = str(fact.data["osv_id"])
-        if fact.type == "RUOSRegistered":
-            registrations[osv_id] = fact
-            ends = fact.data.get("board_term_ends_on")
-        else:
-            ends = fact.data.get("term_ends_on")
+        if fact.type == "BoardRenewed":
+            renewed.add(osv_id)
+            term_ends[osv_id] = date.fromisoformat(str(fact.data["term_ends_on"]))
+            continue
+        registrations[osv_id] = fact  # a correction: the registration as it reads from then on
+        if osv_id in renewed:  # the renewal's term is the one in force
+            continue
+        ends = fact.data.get("board_term_ends_on")
         if ends:
             term_ends[osv_id] = date.fromisoformat(str(ends))
+        else:  # a correction cleared a term typed where the resolution gave none
+            term_ends.pop(osv_id, None)
     gone = _dissolved(facts)
     alerts = []
     for osv_id, ends_on in term_ends.items():
@@ -567,7 +574,7 @@ def recorded_after_merge(facts: Sequence[Fact]) -> list[RecordedAfterMerge]:
 
 ALERT_TYPES = frozenset(
     {"OSVMapped", "OSVNameCorrected", "OSVMappingDateCorrected", "OSVDissolved", "OSVMerged", "FollowUpMeetingHeld", "RUOSRegistered", "BoardRenewed",
-     "FocalPointAssigned", "FocalPointLeft", "FollowUpMeetingWithdrawn"}
+     "RUOSRegistrationCorrected", "FocalPointAssigned", "FocalPointLeft", "FollowUpMeetingWithdrawn"}
 )
 """The facts the alerts read of every OSV and municipality. Beside these, they need only the facts
 :func:`dated_after_dissolution` and :func:`dated_after_merge` pick, and the facts of :data:`UNDOING` that take one of

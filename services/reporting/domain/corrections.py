@@ -30,6 +30,11 @@ of before the correction shows it where it was. Nothing else moves: ``members_le
 the enrolments, never before joining (engagement refuses a joining date after them). The age band it may move is
 ``MemberAgeBandCorrected``'s, which no indicator counts.
 
+Registry publishes ``OSVMappingDateCorrected`` and ``RUOSRegistrationCorrected`` when the day an OSV was mapped, or
+registered in the RUOS, was recorded wrong: ``osvs_identified``, or ``osvs_registered_ruos`` (and so its running sum and
+``ruos_registration_rate``), moves from the segment of the previous day to that of the corrected one, in the OSV's
+district, the past restated as above.
+
 A mixin of :class:`~.tally.Tally`, which keeps ``members``, ``reached``
 and ``open`` and counts (``_count``).
 """
@@ -138,6 +143,19 @@ class Corrections:
             district = self._place(fact)
             self._count("osvs_identified/value", fact, -1, district=district, day=was)
             self._count("osvs_identified/value", fact, 1, district=district, day=now)
+
+    def _registration_corrected(self, fact: Fact) -> None:
+        """Count the OSV as registered in the RUOS on the corrected day, no longer on the previous one (registry's
+        ``RUOSRegistrationCorrected`` carries both), in the OSV's district as the registration was (the survivor's, after a
+        merge); a tally cut at a day counts neither if it is later (:mod:`.daycut`). A correction of the number, the
+        resolution or the term alone moves nothing here."""
+        if "registered_on" not in (fact.data.get("corrected") or ()):
+            return
+        was, now = (date.fromisoformat(str(fact.data[field])) for field in ("previous_registered_on", "registered_on"))
+        if self.segment(was) != self.segment(now) or self.counts_on(was) != self.counts_on(now):
+            osv = fact.data.get("osv_id")
+            self._count("osvs_registered_ruos/value", fact, -1, osv=osv, day=was)
+            self._count("osvs_registered_ruos/value", fact, 1, osv=osv, day=now)
 
     def _recall_correction(self, fact: Fact) -> None:
         """Learn a correction recalled for a member (see :meth:`~.tally.Tally.recall`), without counting it again."""

@@ -138,13 +138,15 @@ M = "OSVMerged"
 NATIONALITY, SEX, JOINING = "MemberNationalityCorrected", "MemberSexCorrected", "MemberJoiningDateCorrected"
 """A person's nationality or sex rectified: the figures that count them by it count them again, in every phase; a
 membership's joining date corrected: its joining counts in the phase of the corrected day (:mod:`.corrections`)."""
+REGISTRATION = "RUOSRegistrationCorrected"
+"""An OSV's registration in the RUOS corrected: it counts in the phase of the corrected day (:mod:`.corrections`)."""
 MEMBER_MERGED = "MemberMerged"
 """Two records of one person merged: the figures that count people count them once from then on (:mod:`.membermerges`)."""
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("osvs_identified", POINT, 0, ("OSVMapped", "OSVMappingDateCorrected", M)),
-    Indicator("osvs_registered_ruos", POINT, 0, ("RUOSRegistered", M)),
-    Indicator("osvs_registered_ruos_cumulative", UPTO, 0, ("RUOSRegistered", M), reads="osvs_registered_ruos"),
-    Indicator("ruos_registration_rate", DERIVED, "0.0000", ("OSVMapped", M, "RUOSRegistered")),
+    Indicator("osvs_registered_ruos", POINT, 0, ("RUOSRegistered", REGISTRATION, M)),
+    Indicator("osvs_registered_ruos_cumulative", UPTO, 0, ("RUOSRegistered", REGISTRATION, M), reads="osvs_registered_ruos"),
+    Indicator("ruos_registration_rate", DERIVED, "0.0000", ("OSVMapped", M, "RUOSRegistered", REGISTRATION)),
     Indicator("ruos_applications_observed", POINT, {"total": 0, "by_reason": {}}, ("RUOSApplicationObserved", M)),
     Indicator(
         "agents_of_change", SPAN, {"total": 0, "new": 0, "by_nationality": {}, "by_sex": {}},

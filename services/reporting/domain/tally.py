@@ -494,6 +494,7 @@ _HANDLERS: dict[str, Callable[[Tally, Fact], None]] = {
     "OSVMapped": Tally._osv_mapped,
     "OSVMappingDateCorrected": Tally._mapping_date_corrected,
     "RUOSRegistered": Tally._registered,
+    "RUOSRegistrationCorrected": Tally._registration_corrected,
     "RUOSApplicationObserved": Tally._observed,
     "ParticipantEnrolled": Tally._took_part,
     "ParticipantWithdrew": Tally._took_part,
