@@ -176,6 +176,11 @@ def test_a_correction_to_a_number_another_osv_holds_is_409_and_a_keyed_retry_is_
     assert head(registry) == written
     # without the key, the same request finds the registration so already: 422, nothing written
     assert_problem(correct(registry, osv_id, {"ruos_number": "RUOS-SJL-2021-0071"}), 422, "body", "change_required")
+    # a dry run answers the correction and writes nothing
+    written = head(registry)
+    dry = registry.post(f"/osvs/{osv_id}/ruos-registration/correction", json={"ruos_number": WRONG}, params={"dry_run": "true"})
+    assert (dry.status_code, dry.json()["ruos"]["number"]) == (200, WRONG), dry.text
+    assert head(registry) == written
     # retyping the number its own claim holds needs no new claim
     assert ok(correct(registry, osv_id, {"ruos_number": "RUOS SJL 2021 0071"}))["ruos"]["number"] == "RUOS SJL 2021 0071"
 
