@@ -14,6 +14,7 @@ from eventsourcing.application import AggregateNotFoundError
 from services.registry.agreements import SEALED_FIELDS as AGREEMENTS_SEALED_FIELDS
 from services.registry.agreements import MunicipalAgreements
 from services.registry.corrections import OSVCorrections
+from services.registry.decreeddays import SEALED_FIELDS as CALENDAR_SEALED_FIELDS
 from services.registry.decreeddays import DecreedDaysRecords, shipped_non_working_days
 from services.registry.districtlookups import DistrictLookups
 from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, OSVKind
@@ -57,8 +58,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_AMENDMENT_WORKING_DAYS = 5
 
-SEALED_FIELDS = {**HISTORY_SEALED_FIELDS, **AGREEMENTS_SEALED_FIELDS}
-"""Staff's words in registry's events: an OSV's history's notes and details, an agreement's commitments."""
+SEALED_FIELDS = {**HISTORY_SEALED_FIELDS, **AGREEMENTS_SEALED_FIELDS, **CALENDAR_SEALED_FIELDS}
+"""Staff's words in registry's events: an OSV's history's notes and details, an agreement's commitments, why a día no
+laborable was revoked."""
 
 
 class RUOSFilter(StrEnum):

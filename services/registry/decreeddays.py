@@ -6,6 +6,10 @@ observation records, in the same transaction, ``RUOSAmendmentDeadlineMoved``
 on its OSV (:mod:`services.registry.domain.deadlines`), which goes out under
 the OSV's municipality: partners learn the day registry goes by.
 
+Why a day was revoked (``revoked_by``: the annulling decree, or staff's words on a day recorded by mistake, which may
+name the person who erred) is sealed in the store under a key of its own (:data:`SEALED_FIELDS`), shown by no route,
+and forgotten with :meth:`DecreedDaysRecords.redact_revocation_reasons`.
+
 A mixin of :class:`services.registry.application.Registry`, which sets ``shipped_calendar`` in its ``__init__``.
 """
 
@@ -28,10 +32,32 @@ from services.registry.domain.workingdays import (
     WorkingCalendar,
 )
 from shared.dates import plans
-from shared.store import retried_on_collision
+from shared.errors import NotFoundError
+from shared.sealing import free_text, text_key
+from shared.store import TextNotSealedError, retried_on_collision
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import ApplicationRecorder
+
+    from shared.sealing import KeyRing
+
+
+def _revocation_text(event: Any) -> UUID:
+    """Each revocation's reason is sealed under a key of its own (the calendar record's version that holds it)."""
+    return text_key(event.originator_id, event.originator_version)
+
+
+SEALED_FIELDS = {
+    DecreedDays.NonWorkingDayRevoked: free_text("revoked_by", key_of=_revocation_text),  # type: ignore[attr-defined]
+}
+"""Staff's words in the calendar's record (why a day was revoked): sealed."""
+
+
+class RevocationNotRecordedError(NotFoundError):
+    """404 ``recorded_revocation``: no revocation of the day was recorded, so there is no reason to forget."""
+
+    def __init__(self, day: date) -> None:
+        super().__init__(f"no revocation of a non-working day was recorded for {day.isoformat()}", field="day", rule="recorded_revocation")
 
 
 def shipped_non_working_days(path: Path | None = None) -> WorkingCalendar:
@@ -51,6 +77,8 @@ class DecreedDaysRecords:
         def find(self, aggregate_id: Any, kind: type[DecreedDays]) -> DecreedDays | None: ...
         def load(self, aggregate_id: UUID, kind: type[OSV], not_found: Any) -> OSV: ...
         def save(self, *objs: Any, **kwargs: Any) -> Any: ...
+        mapper: Any
+        keys: KeyRing | None
 
     def calendar(self) -> WorkingCalendar:
         """Holidays, the shipped días no laborables and those recorded since."""
@@ -94,6 +122,31 @@ class DecreedDaysRecords:
         recorded.revoke(day, revoked_by)
         moved = self._deadlines_moved(before, self._calendar_with(recorded), revoked, revoked=True) if revoked else []
         self.save(recorded, *moved)
+
+    def redact_revocation_reasons(self, day: date) -> int:
+        """Forget for good why ``day`` was revoked, each time it was (a day decreed again can be revoked again): the keys
+        that sealed each ``revoked_by`` are deleted; the revocations, their days and the deadlines they moved stay. How
+        many revocations of the day there are, every one's reason forgotten now (asked again, the same). A reason
+        recorded before reasons were sealed (2026-12-07) is in clear in its stored event, which the append-only,
+        hash-chained log keeps; no route shows it. 404 ``recorded_revocation`` when the day was never revoked.
+
+        Nothing answered holds a reason (the revocation's answer lists the year's days): no kept answer is forgotten.
+        """
+        record_id = DecreedDays.create_id()
+        revocations = [
+            stored for stored in self.recorder.select_events(record_id)
+            if stored.topic == get_topic(DecreedDays.NonWorkingDayRevoked) and self._revocation_day(stored) == day  # type: ignore[attr-defined]
+        ]
+        if not revocations:
+            raise RevocationNotRecordedError(day)
+        if self.keys is None:
+            raise TextNotSealedError
+        self.keys.forget(*(text_key(record_id, stored.originator_version) for stored in revocations))
+        return len(revocations)
+
+    def _revocation_day(self, stored: Any) -> date:
+        """The day a stored ``NonWorkingDayRevoked`` revoked, read from the event (its reason may be forgotten already)."""
+        return self.mapper.to_domain_event(stored).day  # type: ignore[no-any-return]
 
     def _deadlines_moved(
         self, before: WorkingCalendar, after: WorkingCalendar, day: NonWorkingDay, *, revoked: bool = False
