@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response,
 
 from services.registry.application import Registry, RUOSFilter
 from services.registry.bootstrap import bootstrap
+from services.registry.calendarapi import calendar
 from services.registry.routing import CHANGE, NOT_PLACED, RUOS_STEP, Records, RegistryDep
 from services.registry.ruoscorrectionapi import ruos_corrections
 from services.registry.schemas import (
@@ -27,9 +28,6 @@ from services.registry.schemas import (
     FocalPointDepartureCreate,
     FocalPointPublic,
     MunicipalityPublic,
-    NonWorkingDayCreate,
-    NonWorkingDayPublic,
-    NonWorkingDayRevocationCreate,
     ObservationCreate,
     OSVCreate,
     OSVDetailsChange,
@@ -53,7 +51,6 @@ from shared.history import EventRecordPublic
 from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query, query_refused
 from shared.preconditions import IfMatch, answered, tagged
-from shared.schemas import IsoDateInPath
 from shared.web import MAX_POSITION, runtime_of, service_api
 
 NOT_NAMED_HERE = {503: {**NOT_PLACED[503], "description": (
@@ -89,7 +86,6 @@ Paged = Annotated[Page, Depends(page_query)]
 osvs = APIRouter(prefix="/osvs", tags=["osvs"])
 applications = APIRouter(prefix="/osvs/{osv_id}/ruos-applications", tags=["ruos"])
 municipalities = APIRouter(prefix="/municipalities", tags=["municipalities"])
-calendar = APIRouter(prefix="/non-working-days", tags=["calendar"])
 
 
 # OSVs --------------------------------------------------------------------------
@@ -554,48 +550,6 @@ def redact_agreement_commitments(municipality_id: str, agreement_id: UUID, regis
     of an agreement recorded before they were sealed read `[redacted]` from then on too, but their words stay in the
     store's event that recorded them (see README, "Free text")."""
     return AgreementPublic.of(registry.redact_agreement_commitments(municipality_id=municipality_id, agreement_id=agreement_id), text=True)
-
-
-# The calendar of deadlines -------------------------------------------------------------
-
-
-@calendar.get("", response_model=list[NonWorkingDayPublic], dependencies=READS)
-def list_non_working_days(
-    registry: RegistryDep,
-    page: Paged,
-    year: Annotated[int | None, Query(ge=2000, le=2100, description="Only the days of this year.")] = None,
-) -> list[NonWorkingDayPublic]:
-    """List the días no laborables that deadlines skip besides holidays, each with its decree; paged (`cursor`, `limit`, `Link: rel="next"`)."""
-    return [NonWorkingDayPublic.of(day, recorded) for day, recorded in page.of(registry.non_working_days(year=year), key=lambda d: d[0].day)]
-
-
-@calendar.post("", status_code=status.HTTP_201_CREATED, response_model=NonWorkingDayPublic, dependencies=WRITES)
-def decree_non_working_day(body: NonWorkingDayCreate, registry: RegistryDep) -> NonWorkingDayPublic:
-    """Record a día no laborable a decree set; every deadline skips it, those of applications observed already included (records `NonWorkingDayDecreed`, and `RUOSAmendmentDeadlineMoved` for each application under observation whose deadline it moves).
-
-    Each application whose deadline the day moves (observed, not yet amended, registered or rejected, with the day
-    within its window) has `RUOSAmendmentDeadlineMoved`, with its new `amend_by` and the one before, saved with the
-    decree and published under its OSV's municipality, so the district's partner and the MML's learn the day registry
-    goes by. A day decreed twice is 409 `non_working_day_once`, and writes nothing. A Saturday, a Sunday or a public
-    holiday of Peru is no working day whatever is decreed: 422 `working_day`, saying which (a mistyped day?).
-    A decree recorded after a deadline it moves had lapsed moves it all the same: the decree was published before its day.
-    """
-    day = registry.decree_non_working_day(day=body.day, decree=body.decree, scope=body.scope, source=body.source)
-    return NonWorkingDayPublic.of(day, True)
-
-
-@calendar.post("/{day}/revocation", status_code=status.HTTP_201_CREATED, response_model=list[NonWorkingDayPublic], dependencies=WRITES)
-def revoke_non_working_day(
-    day: Annotated[IsoDateInPath, Path(description="The día no laborable, `YYYY-MM-DD` (else 422 `iso_8601_date`).")],
-    body: NonWorkingDayRevocationCreate,
-    registry: RegistryDep,
-) -> list[NonWorkingDayPublic]:
-    """Make a recorded día no laborable a working day again (records `NonWorkingDayRevoked`, and `RUOSAmendmentDeadlineMoved` for each application under observation whose deadline it moves back); answers that year's days.
-
-    A deadline moves back no earlier than the `amend_by` recorded with the observation.
-    """
-    registry.revoke_non_working_day(day=day, revoked_by=body.revoked_by)
-    return [NonWorkingDayPublic.of(d, recorded) for d, recorded in registry.non_working_days(year=day.year)]
 
 
 # The app ---------------------------------------------------------------------------------
