@@ -97,7 +97,8 @@ class OSVCorrections:
         not given), and ``cleared`` (``resolution_number``, ``board_term_ends_on``: given null) made none.
 
         As recording the registration: 404 for an OSV out of the ``recorder``'s reach; 403 ``own_municipality_ruos``
-        when it does not record for the RUOS that holds it; 409 ``registered_in_ruos`` for an OSV not registered. 422
+        when it does not record for the RUOS that holds it; 409 ``osv_not_merged`` (naming the OSV it went to) on a record
+        merged into another; 409 ``registered_in_ruos`` for an OSV not registered. 422
         ``change_required`` when nothing given differs, and the day rules of
         :meth:`~services.registry.domain.ruoscorrections.RegistrationCorrections.correct_registration`; the dates meet
         the one date rule (:mod:`shared.dates`). A corrected number another OSV holds in that RUOS is 409
@@ -108,6 +109,7 @@ class OSVCorrections:
         changes = {**{name: value for name, value in given.items() if value is not None}, **dict.fromkeys(cleared)}
 
         def registered_in(osv: OSV) -> str:
+            osv.check_not_merged()  # 409 osv_not_merged naming the survivor, before "not registered" (a duplicate never is)
             osv.registration()  # 409 registered_in_ruos, saying what was asked
             return self._ruos_registered_in(osv)
 

@@ -118,6 +118,14 @@ def test_a_registration_is_corrected_only_by_who_records_it_and_only_once_regist
     assert "a registration is corrected only for a registered OSV" in problem["detail"]
     assert head(registry) == written
 
+    # A duplicate merged into the registered OSV is never registered itself: told where its records went (tester t291 F1).
+    duplicate = new_osv(registry, name="Vecinos Solidarios de Zárate II", district="San Juan de Lurigancho", distinct_from=[osv_id])
+    created(registry.post(f"/osvs/{osv_id}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-08-01"}))
+    merged = head(registry)
+    problem = assert_problem(correct(registry, duplicate, {"ruos_number": RIGHT}), 409, "osv_id", "osv_not_merged")
+    assert osv_id in problem["detail"]
+    assert head(registry) == merged
+
 
 @pytest.mark.parametrize(("body", "field", "rule"), [
     ({}, "body", "change_required"),
