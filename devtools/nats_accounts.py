@@ -17,7 +17,9 @@ so a district added by file has its account); ``osv-partner`` takes those.
 - **OSV**, the programme's account: JetStream for the services' streams. Its
   users: ``osv`` (the services; nothing may delete, purge or rewrite the chain
   heads' bucket ``KV_OSV_CHAIN_HEADS``) and ``auditor`` (reads the heads
-  bucket, nothing else).
+  bucket, nothing else: its keys and a key's history too, as nats-py's
+  ``kv.keys()`` and ``kv.history()`` list them, through consumers on the
+  bucket's stream alone).
 - **PARTNER_<ubigeo>**, one per partner: JetStream of its own, limited, with
   one stream, ``OSV_EVENTS``, sourced from the three service streams with the
   filter ``osv.<service>.<ubigeo>.>`` (``mml``: every event of Lima). The
@@ -215,9 +217,11 @@ class Accounts:
                                 f"$JS.API.STREAM.INFO.{HEADS_STREAM}",
                                 f"$JS.API.CONSUMER.CREATE.{HEADS_STREAM}",
                                 f"$JS.API.CONSUMER.CREATE.{HEADS_STREAM}.>",
+                                f"$JS.API.CONSUMER.INFO.{HEADS_STREAM}.>",
                                 f"$JS.API.CONSUMER.MSG.NEXT.{HEADS_STREAM}.>",
                                 f"$JS.API.CONSUMER.DELETE.{HEADS_STREAM}.>",
                                 f"$JS.API.DIRECT.GET.{HEADS_STREAM}.>",
+                                f"$JS.FC.{HEADS_STREAM}.>",
                             ]
                         },
                         "subscribe": {"allow": ["_INBOX.>"]},

@@ -417,6 +417,77 @@ async def the_services_cannot_delete_or_purge_the_heads(url: str, key: str) -> N
         await nc.close()
 
 
+async def all_answered(nc: Any) -> None:
+    """Return once the server has taken everything sent before, each refusal noted: a request it answers in turn (nats-py's
+    ``flush`` writes its PING ahead of the commands still buffered, so a refusal could come after its PONG)."""
+    await nc.jetstream(timeout=5).account_info()
+
+
+def test_the_auditors_nats_user_lists_the_heads_with_the_key_value_api_and_may_write_nothing_nor_read_another_stream(
+    nats_server: NatsServer,
+) -> None:
+    """Tester 285 F5: nats-py's `kv.keys()` and `kv.history()` failed for the auditor, on `CONSUMER.INFO` of the
+    bucket's stream (and, past some thousand heads, on answering the ordered consumer's flow control)."""
+    keys = [head_key("registry", position) for position in (3, 5)] + [head_key("funding", 2)]
+    head = json.dumps({"service": "registry", "position": 5, "hash": "ab" * 32}).encode()
+    refused = [
+        f"$KV.{HEADS_BUCKET}.{head_key('registry', 9)}",  # a head put
+        f"$JS.API.STREAM.PURGE.{HEADS_STREAM}",
+        f"$JS.API.STREAM.MSG.DELETE.{HEADS_STREAM}",
+        f"$JS.API.STREAM.UPDATE.{HEADS_STREAM}",
+        "$JS.API.STREAM.NAMES",
+        "$JS.API.STREAM.INFO.OSV_REGISTRY",
+        "$JS.API.STREAM.MSG.GET.OSV_REGISTRY",
+        "$JS.API.DIRECT.GET.OSV_REGISTRY",
+        "$JS.API.CONSUMER.CREATE.OSV_REGISTRY",
+        "$JS.API.CONSUMER.INFO.OSV_REGISTRY.reporting",
+        "$JS.FC.OSV_REGISTRY.reporting.x",
+        "osv.registry.150132.OSVMapped",
+    ]
+
+    async def story() -> None:
+        nc = await nats.connect(nats_server.url)
+        try:
+            js = nc.jetstream(timeout=5)
+            await js.add_stream(name="OSV_REGISTRY", subjects=["osv.registry.>"])
+            await js.publish("osv.registry.150132.OSVMapped", b"{}")
+            kv = await ensure_heads_bucket(js)
+            for key in keys:
+                await kv.put(key, head)
+        finally:
+            await nc.close()
+
+        errors: list[str] = []
+
+        async def note(error: Exception) -> None:
+            errors.append(str(error))
+
+        auditor = await nats.connect(nats_server.auditor_url, error_cb=note)
+        try:
+            kv = await auditor.jetstream(timeout=5).key_value(HEADS_BUCKET)
+            assert sorted(await kv.keys()) == sorted(keys)
+            assert [entry.value for entry in await kv.history(keys[1])] == [head]
+            # An ordered consumer's flow control, which the server asks for once many heads are on their way.
+            await auditor.publish(f"$JS.FC.{HEADS_STREAM}.consumer.x", b"")
+            await all_answered(auditor)
+            assert errors == []
+
+            for subject in refused:
+                await auditor.publish(subject, b"{}", reply=auditor.new_inbox())
+            await auditor.subscribe("osv.>")
+            await all_answered(auditor)
+            denied = " ".join(errors).lower()
+            assert [s for s in refused if f'publish to "{s.lower()}"' not in denied] == [], errors
+            assert 'subscription to "osv.>"' in denied, errors
+            with pytest.raises(Exception):  # noqa: B017 - no put: refused, so never acknowledged
+                await (await auditor.jetstream(timeout=1).key_value(HEADS_BUCKET)).put(head_key("registry", 9), head)
+            assert sorted(await kv.keys()) == sorted(keys)
+        finally:
+            await auditor.close()
+
+    asyncio.run(story())
+
+
 @pytest.mark.parametrize("service", ["registry", "reporting"])
 def test_get_verify_and_the_chain_are_for_auditors_alone(tmp_path: Path, tokens: IssuedTokens, service: str) -> None:
     """Tamper evidence is the auditors': not even the staff and leads whose writes the chain guards may ask for it."""
