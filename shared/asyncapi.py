@@ -270,7 +270,11 @@ def asyncapi_document(catalogues: Iterable[EventCatalogue], stream_prefix: str =
                     "bucket": "OSV_CHAIN_HEADS",
                     "key": "<service>.<position, 12 digits>",
                     "value": "{service, position, hash, published_at}",
-                    "published": "by each service's relay at least every minute",
+                    "published": (
+                        "by each write service's relay (reporting: by the service itself) when its store moved: the head every "
+                        "<SERVICE>_CHAIN_HEAD_SECONDS (30, at most 60), so within a minute of an event stored; an idle store's head "
+                        "is not put again (once more after a restart, as another revision of its key)"
+                    ),
                 },
                 "dead_letters": "OSV_PARKED (subject parked.<consumer>): the programme's only",
             },

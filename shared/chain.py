@@ -30,8 +30,9 @@ start by the first insert that finds events without a hash.
 
 A chain in the same database can be rewritten by whoever can rewrite the
 events; what makes a rewrite visible is the heads given out meanwhile: the
-relay publishes the head to a JetStream key-value bucket at least every
-minute (:class:`shared.chainheads.HeadPublisher`), each CloudEvent carries its ``chainhash``,
+relay publishes the head to a JetStream key-value bucket within a minute of
+the store moving (:class:`shared.chainheads.HeadPublisher`; an idle store's head
+is not put again), each CloudEvent carries its ``chainhash``,
 and reporting's exports and as-of reports carry the heads it knows.
 :func:`shared.chaincheck.verify` checks a log against them (``osv-verify``, ``GET /verify``).
 """

@@ -1,4 +1,5 @@
-"""The chain's heads, given out: the relay puts the store's head in a JetStream key-value bucket at least every minute.
+"""The chain's heads, given out: the relay puts the store's head in a JetStream key-value bucket within a minute of the
+store moving (an idle store's head is not put again).
 
 A head given out is what makes a rewrite of the log visible (see :mod:`shared.chain`):
 one key per head (``<service>.<position>``), never rewritten, read back by

@@ -167,7 +167,8 @@ class ServiceSettings(BaseSettings):
         "command. False runs every command in a thread: for a disk whose fsync is slow enough that the loop should not wait for it.",
     )
     chain_head_seconds: float = Field(
-        default=30.0, gt=0, le=60, description="How often the relay publishes the store's hash-chain head to the OSV_CHAIN_HEADS bucket: at least every minute."
+        default=30.0, gt=0, le=60, description="How often the relay puts the store's hash-chain head into the OSV_CHAIN_HEADS bucket when the store moved: "
+        "within a minute of an event stored; an idle store's head is not put again."
     )
     relay_refusal_attempts: int = Field(
         default=8, description="Times in a row the stream may refuse an event before the relay steps over it (consumers then fetch it from the feed)."
