@@ -19,7 +19,7 @@ from uuid import UUID
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from eventsourcing.utils import get_topic
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from shared.restore import StreamTailAccepted, StreamTailLossNotice
 
@@ -273,6 +273,30 @@ class EventCatalogue:
             **({} if chainhash is None else {"chainhash": chainhash}),
             "data": data,
         }
+
+
+class EventPage(BaseModel):
+    """A page of the service's log as its reader may read it (`GET /events`): the events, as CloudEvents 1.0 structured
+    JSON, of the positions after `after` up to `next_after`. Read on with `after` set to `next_after` until `next_after`
+    is at least `head`, whatever a page holds: then you have every event stored when that page was read that you may
+    read. A page whose `next_after` equals its `after` below `head` has nothing for you yet: ask again later."""
+
+    after: int = Field(description="The position this page starts after.")
+    next_after: int = Field(
+        description="The last position this page covered: pass it as `after` to read on. It moves over the positions the "
+        "page leaves out (private events, those withheld from its reader and, for a partner, other municipalities'), so "
+        "an empty page is not the end. It equals `after` only when the page covered nothing: the log ends there, or (a "
+        "partner's page) the next event is of an OSV the service does not know yet, held back as the relay holds it."
+    )
+    head: int = Field(
+        description="The highest position stored when the page was read. `next_after` may pass it (events stored "
+        "while the page was read)."
+    )
+    events: list[dict[str, Any]] = Field(
+        description="The events this reader may read, in log order. Each one's `previousposition` is the position of "
+        "the log's previous event not private or withheld from this reader, whatever its municipality (0 if none); on "
+        "NATS the same event names the previous event published, perhaps one this reader's pages leave out."
+    )
 
 
 _FORMAT = JSONFormat()

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
-from pydantic import BaseModel, Field
 from sqlalchemy import Engine, create_engine, text
 
 from shared import dryrun
@@ -41,7 +40,7 @@ from shared.consumers import DurableConsumer
 from shared.cors import install_cors
 from shared.docs import install_docs
 from shared.errors import StartupRefusedError, StartupWaitsError
-from shared.events import EventCatalogue
+from shared.events import EventCatalogue, EventPage
 from shared.files import private_dir
 from shared.following import FeedFollower
 from shared.guards import PROBLEM_JSON, RequestGuard, SecureHeaders, install_documentation
@@ -71,15 +70,6 @@ from shared.streamahead import STORE_BEHIND_RETRY_AFTER_SECONDS
 from shared.views import View
 
 log = logging.getLogger(__name__)
-
-class EventPage(BaseModel):
-    """A page of the service's event log as CloudEvents 1.0 structured JSON."""
-
-    after: int = Field(description="The position this page starts after.")
-    next_after: int = Field(description="Pass as `after` to read on; equals `after` when the page is empty.")
-    head: int = Field(description="The highest position stored when the page was read.")
-    events: list[dict[str, Any]]
-
 
 @dataclass
 class Following:
@@ -557,7 +547,7 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         scope: Annotated[MunicipalScope, Depends(within(Permission.EVENTS_READ))],
         caller: CallerDep,
         after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="Return events after this position.")] = 0,
-        limit: Annotated[int, Query(ge=1, le=1000, description="At most this many events.")] = 100,
+        limit: Annotated[int, Query(ge=1, le=1000, description="At most this many positions (so at most this many events).")] = 100,
     ) -> EventPage:
         """Read the service's stored events in order, as CloudEvents, for auditors, partners and rebuilds.
 
@@ -566,7 +556,8 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         gives an event for the programme alone (`audience` `programme`): `ProposalSubmitted` and `ProposalScored` (a
         round's deliberation) go to the services and to those who read proposals (auditors), `OSVDocumentsCounted` (by
         document type: a member's migration status) to the services and to those who read personal data. A page leaves
-        out what its reader may not read, as it leaves out the private events, and `previousposition` steps over it.
+        out what its reader may not read, as it leaves out the private events, and `previousposition` steps over it (on
+        NATS it does not). An empty page is not the end: read on until `next_after` reaches `head`.
         """
         programme = any(role_kind(role) == "service" for role in caller.roles)
         reads = frozenset(permission.value for permission in Permission if caller.may(permission))

@@ -221,6 +221,34 @@ def test_a_partners_page_stops_before_an_event_whose_osv_the_service_does_not_kn
     assert [(e["type"], e["municipality"]) for e in page["events"]] == [("FundGranted", "150132")]
 
 
+def test_a_partner_reads_on_past_empty_pages_until_next_after_reaches_head_as_the_openapi_says(
+    tmp_path: Path, tokens: IssuedTokens
+) -> None:
+    """Tester 285 F2: the OpenAPI said `next_after` equals `after` when the page is empty, so a partner that stopped at
+    an empty page stopped early: its pages cover every municipality's positions and move on over those they leave out."""
+    with service_client("registry", tmp_path) as registry:
+        for n in range(3):
+            created(registry.post("/osvs", json={"name": f"OSV N.º {n} de {SMP}", "district": SMP, "mapped_on": "2021-02-01"}))
+        own = created(registry.post("/osvs", json={"name": f"OSV N.º 1 de {SJL}", "district": SJL, "mapped_on": "2021-02-01"}))
+        partner = tokens.headers("partner-150132")
+        pages: list[dict[str, Any]] = []
+        after = 0
+        while not pages or after < pages[-1]["head"]:  # the rule the OpenAPI gives
+            pages.append(ok(registry.get("/events", params={"after": after, "limit": 2}, headers=partner)))
+            assert pages[-1]["next_after"] > after, pages  # moved on: no page of this log covers nothing
+            after = pages[-1]["next_after"]
+        assert pages[0]["events"] == [] and pages[0]["next_after"] == 2  # nothing of its own, and not the end
+        assert [(e["type"], e["data"]["osv_id"]) for p in pages for e in p["events"]] == [("OSVMapped", own["id"])]
+        assert after == head(registry)
+        end = ok(registry.get("/events", params={"after": after}, headers=partner))
+        assert (end["events"], end["next_after"]) == ([], after)  # the log ends there: the page covered nothing
+
+        page = registry.get("/openapi.json").json()["components"]["schemas"]["EventPage"]
+        assert "equals `after` when the page is empty" not in page["properties"]["next_after"]["description"]
+        assert "an empty page is not the end" in page["properties"]["next_after"]["description"]
+        assert "until `next_after` is at least `head`, whatever a page holds" in " ".join(page["description"].split())
+
+
 # -- evaluators ---------------------------------------------------------------------------------------------
 
 
