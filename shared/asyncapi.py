@@ -149,7 +149,10 @@ def _envelope(service: str, public: type[PublicEvent]) -> dict[str, Any]:
             "previousposition": {
                 "type": "integer",
                 "minimum": 0,
-                "description": "The position of the previous published event of the same log: nothing published lies between.",
+                "description": "The position of the previous public event of the same log (0 for the first): nothing published "
+                "lies between. It may name one a partner never receives: another municipality's, one for the programme alone, "
+                "or one the relay stepped over (in no stream: only in GET /events). In GET /events the same event names the "
+                "previous one its reader's pages may give, which may be an earlier position.",
             },
             "municipality": {
                 "type": "string",

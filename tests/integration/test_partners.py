@@ -175,6 +175,45 @@ def test_a_partner_receives_its_municipalitys_events_replays_them_from_a_sequenc
     asyncio.run(story())
 
 
+def test_an_event_from_the_partners_stream_and_from_its_feed_differs_only_in_previousposition_as_the_catalogue_says(
+    system: System, nats_server: NatsServer, tokens: IssuedTokens
+) -> None:
+    """Tester 285 F4: on NATS `previousposition` names the previous public event of the log, a count for the programme
+    alone included; a partner's feed steps over what it withholds. The catalogue told of one value for both."""
+    credentials = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    sjl = two_districts_story(system)["sjl"]
+    second = {
+        "osv_id": sjl, "full_name": "Yorman Pérez", "document_type": "CE", "document_number": "007654321",
+        "nationality": "VE", "sex": "M", "joined_on": "2021-10-06", "birth_year": 1988,
+    }
+    assert system.engagement.post("/members", json=second).status_code == 201  # after the first member's count
+    system.wait_relayed()
+    every = events_of(system, SJL)
+    expected = {i for i in every if i.startswith("engagement:")}
+    services = {e["position"]: e for e in system.engagement.get("/events", params={"limit": 1000}, headers=tokens.headers("osv-services")).json()["events"]}
+    fed = {e["id"]: e for e in system.engagement.get("/events", params={"limit": 1000}, headers=tokens.headers(f"partner-{SJL}")).json()["events"]}
+
+    async def streamed() -> dict[str, dict[str, Any]]:
+        async with Partner(credentials) as partner:
+            for _ in range(200):  # the server sources the partner's stream from the service streams
+                if (await partner.js.stream_info(PARTNER_STREAM)).state.messages >= len(every):
+                    break
+                await asyncio.sleep(0.1)
+            mine = ConsumerConfig(filter_subject=f"osv.engagement.{SJL}.>", ack_policy=AckPolicy.NONE)
+            return {m.header["Nats-Msg-Id"]: json.loads(m.data) for m in await partner.messages("engagement", mine)}
+
+    on_nats = asyncio.run(streamed())
+    assert set(on_nats) == set(fed) == expected
+    named: list[str] = []
+    for event_id, published in on_nats.items():
+        in_feed = fed[event_id]
+        assert {k: v for k, v in published.items() if k != "previousposition"} == {k: v for k, v in in_feed.items() if k != "previousposition"}
+        assert published["previousposition"] == services[published["position"]]["previousposition"]  # the previous public event
+        if published["previousposition"] != in_feed["previousposition"]:
+            named.append(services[published["previousposition"]]["type"])
+    assert named == ["OSVDocumentsCounted"]  # the second member's event names the first one's count on NATS, not in the feed
+
+
 def test_a_partner_cannot_read_another_municipality_publish_create_consumers_on_the_programmes_streams_or_read_the_parked_stream(
     system: System, nats_server: NatsServer
 ) -> None:
