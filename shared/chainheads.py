@@ -169,8 +169,11 @@ class HeadPublisher:
         return hash_ if isinstance(hash_, str) else None
 
     def forget(self) -> None:
-        """After NATS came back (or another replica's turn): bind to the bucket again."""
+        """After NATS came back, a failure, or another replica's turn: bind to the bucket again (made again if it is
+        gone: a server that lost its JetStream store lost the heads given out) and put the store's head at the next turn."""
         self._kv = None
+        self.last_published = None
+        self._next = 0.0
 
 
 async def keep_heads_published(publisher: HeadPublisher, link: Any, store: Any, lease: Any, turn_seconds: float = 1.0) -> None:
@@ -182,8 +185,12 @@ async def keep_heads_published(publisher: HeadPublisher, link: Any, store: Any, 
     would); a failure is logged and tried again at the next turn. Runs until
     cancelled, then releases the lease.
     """
+    reconnects = link.reconnects
     try:
         while True:
+            if link.reconnects != reconnects:  # the server may have come back without its store: the bucket made again
+                reconnects = link.reconnects
+                publisher.forget()
             if link.js is not None and link.connected and (lease.held() or await asyncio.to_thread(lease.hold)):
                 try:
                     await publisher.maybe_publish(link.js, store)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from shared.events import decode
@@ -45,6 +45,12 @@ class DurableConsumer:
     ``parked``; the messages after it go on. Nothing is dropped: the parked
     copy waits for an operator, the source's store still holds the event, and
     the view's follower reports it missing in ``/health``.
+
+    A stream or durable consumer that vanished while bound (a server that came
+    back without its JetStream store: the pull requests go unanswered, nats-py's
+    ``ServiceUnavailableError``) is made again (said once, at WARNING) and read
+    from its start as its source's relay fills it again; the handler skips what
+    it applied, by identity.
     """
 
     def __init__(
@@ -70,11 +76,18 @@ class DurableConsumer:
         self.ack_wait_seconds = ack_wait_seconds
         self.last_error: str | None = None
         self.parked = 0
+        self._bound = False
+        """Whether this consumer was bound once: a stream or durable consumer missing after that was lost, and is said so."""
 
     async def _subscription(self) -> Any:
-        """Bind to the durable consumer on the source's stream, creating both if they do not exist yet."""
+        """Bind to the durable consumer on the source's stream, creating both if they do not exist yet (again, when lost)."""
         assert self.link.js is not None
-        stream = await self.link.ensure_stream_of(self.source)
+        js = self.link.js
+        lost = self._bound and not await _stream_exists(js, self.link.stream_for(self.source))
+        if lost:  # said once: its durable consumer went with it
+            stream = await self.link.make_stream_again(self.source, f"consumer {self.durable}")
+        else:
+            stream = await self.link.ensure_stream_of(self.source)
         config = ConsumerConfig(
             durable_name=self.durable,
             ack_policy=AckPolicy.EXPLICIT,
@@ -87,10 +100,18 @@ class DurableConsumer:
             existing = await self.link.js.consumer_info(stream, self.durable)
         except NotFoundError:
             existing = None
+            if self._bound and not lost:
+                log.warning(
+                    "consumer %s: its durable consumer on stream %s does not exist on NATS (the server lost its JetStream store, "
+                    "or it was deleted): making it again; it reads the stream from its start, skipping what was applied",
+                    self.durable, stream,
+                )
         if existing is not None and existing.config.filter_subject != self.subject:
             # made for an earlier subject layout: the same durable consumer, filtering the subjects as they are now
-            await self.link.js.add_consumer(stream, config)
-        return await self.link.js.pull_subscribe(subject=self.subject, durable=self.durable, stream=stream, config=config)
+            await js.add_consumer(stream, config)
+        subscription = await js.pull_subscribe(subject=self.subject, durable=self.durable, stream=stream, config=config)
+        self._bound = True
+        return subscription
 
     async def run(self) -> None:
         await self.link.wait_ready()
@@ -107,10 +128,17 @@ class DurableConsumer:
                 self.last_error = None
             except asyncio.CancelledError:
                 raise
+            except (NotFoundError, ServiceUnavailableError) as error:  # the stream or the consumer gone, or made again: bind anew
+                if subscription is None:  # binding failed
+                    self._failed(error)
+                else:  # binding again says what it finds
+                    self.last_error = f"{type(error).__name__}: {error}"
+                    with contextlib.suppress(Exception):  # NATS away: nothing to take down there
+                        await subscription.unsubscribe()
+                    subscription = None
+                await asyncio.sleep(self.retry_seconds)
             except Exception as error:  # noqa: BLE001 - NATS away: not acked, so redelivered in order later
                 self._failed(error)
-                if isinstance(error, NotFoundError):  # the stream or the consumer was made again: bind anew
-                    subscription = None
                 await asyncio.sleep(self.retry_seconds)
 
     async def _deliver(self, messages: list[Any]) -> None:
@@ -177,3 +205,12 @@ class DurableConsumer:
     def _failed(self, error: Exception) -> None:
         self.last_error = f"{type(error).__name__}: {error}"
         log.warning("consumer %s: %s", self.durable, self.last_error)
+
+
+async def _stream_exists(js: Any, stream: str) -> bool:
+    """Whether NATS holds ``stream``; raises what else it answered."""
+    try:
+        await js.stream_info(stream)
+    except NotFoundError:
+        return False
+    return True

@@ -100,6 +100,9 @@ class NatsLink:
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._next_unreachable_log = 0.0
+        self.reconnects = 0
+        """How many times the connection came back since it was first made: the relay and the heads look at their
+        stream and bucket again after each (the server may have come back without its JetStream store)."""
 
     close_seconds: float = 3.0
     """Upper bound of :meth:`close`, NATS reachable or not."""
@@ -137,6 +140,20 @@ class NatsLink:
         )
         return name
 
+    async def make_stream_again(self, service: str, by: str) -> str:
+        """Make the service's stream again, as :meth:`ensure_stream_of` makes it at start, after NATS answered that it
+        does not exist (a server that lost its JetStream store, or the stream deleted); return its name.
+
+        Said once, at WARNING, naming ``by`` (who found it missing: ``relay registry``, ``consumer funding-osvs``).
+        Raises what NATS raised (the caller tries again later).
+        """
+        name = self.stream_for(service)
+        log.warning(
+            "%s: stream %s does not exist on NATS (the server lost its JetStream store, or the stream was deleted): "
+            "making it again; its service's relay fills it again from the event store", by, name,
+        )
+        return await self.ensure_stream_of(service)
+
     async def _on_error(self, error: Exception) -> None:
         if self._ready.is_set():
             log.debug("NATS %s: %s", self.name, error)
@@ -152,6 +169,7 @@ class NatsLink:
 
     async def _on_reconnected(self) -> None:
         # A warning, as the disconnection was: the console (WARNING and up) says the outage ended (tester 25b).
+        self.reconnects += 1
         log.warning("NATS %s: reconnected to %s", self.name, redacted(self.url))
 
     async def _connect_forever(self) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nats.js import JetStreamContext
-from nats.js.errors import APIError
+from nats.js.errors import APIError, NotFoundError
 
 from shared.chainheads import HeadPublisher
 from shared.events import EventCatalogue, encode
@@ -136,6 +136,8 @@ class OutboxRelay:
     """``(position, chainhash)`` the store held at the relay's position when it read past it: before each batch the relay
     checks, in the same select of the chain, that the store still holds it (a store put back under a running service)."""
     _next_look: float = 0.0
+    _reconnects: int = 0
+    """The link's :attr:`~shared.messaging.NatsLink.reconnects` as of the relay's last look at its stream."""
     _unrecorded: tuple[int, int | None] | None = None
     """``(position, published)`` acknowledged but not yet recorded: recorded in the same thread hop as the next read
     (:meth:`_read`), which follows at once, and before anything reads the recorded positions back (:meth:`_align`, a stop)."""
@@ -184,6 +186,11 @@ class OutboxRelay:
                 log.info("relay %s: holding the store's relay lease; publishing", self.catalogue.service)
                 self.status.role = "active"
             wake.clear()  # a save from here on wakes the wait below
+            if self.link.reconnects != self._reconnects:  # the server may have come back without its store: look again
+                self._reconnects = self.link.reconnects
+                self._stream_seq = None
+                if self.heads is not None:
+                    self.heads.forget()
             if self.app.stream_ahead is None and self._stream_seq is not None:  # aligned: a store behind its stream gives out no head
                 await self._publish_head()  # when due; apart from the events, so a held-up event holds up no head
             try:
@@ -271,7 +278,9 @@ class OutboxRelay:
         already there. A stream that holds less than was acknowledged (deleted
         and made again, or a tail lost) is filled again from what it still
         holds, or from the start when it is empty; consumers skip what they
-        applied, by identity.
+        applied, by identity. A stream NATS says does not exist (a server
+        that lost its JetStream store) is made again first, as at start
+        (:meth:`~shared.messaging.NatsLink.make_stream_again`), and filled the same way.
 
         A stream whose last event the store does not hold (:meth:`_judge`) raises
         :class:`~shared.streamahead.StoreBehindStreamError`: nothing recorded.
@@ -281,7 +290,12 @@ class OutboxRelay:
         recorded, acknowledged = await asyncio.to_thread(
             lambda: (self._record_acknowledged(), self.app.relayed_position(), self.app.published_position())[1:]
         )
-        info = await js.stream_info(stream)
+        try:
+            info = await js.stream_info(stream)
+            made_again = False
+        except NotFoundError:
+            await self.link.make_stream_again(self.catalogue.service, f"relay {self.catalogue.service}")
+            info, made_again = await js.stream_info(stream), True
         last_seq = info.state.last_seq
         position = recorded
         held = None
@@ -293,7 +307,8 @@ class OutboxRelay:
                 # What the MML's filter took under `none` and no partner reads: under osv-programme.<service>.<type> now.
                 last_seq = await move_off_partner_subjects(js, stream, self.catalogue, last_seq, (held, chainhash))
         if held is None and acknowledged and not info.state.messages:
-            log.warning(
+            log.log(
+                logging.INFO if made_again else logging.WARNING,  # said once: making it again was the warning
                 "relay %s: stream %s is empty but held events up to %s: publishing the log again from the start",
                 self.catalogue.service, stream, acknowledged,
             )

@@ -1,0 +1,177 @@
+"""NATS loses its JetStream store, or a stream is deleted under a running service: what publishes and reads it recovers.
+
+Tester t285 F3: after a nats-server came back with an empty store, every relay
+stayed paused on "stream not found" until its service was restarted, and the
+consumers of other services' streams never bound again. The streams are made
+again, as at start, and filled again from the stores; nothing lost, nothing
+doubled. A real nats-server with JetStream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import nats
+import pytest
+from fastapi.testclient import TestClient
+from nats.js.errors import NotFoundError
+
+from devtools.embedded import NatsServer
+from services.registry.api import create_app as registry_app
+from services.registry.settings import RegistrySettings
+from shared.consumers import DurableConsumer
+from shared.messaging import NatsLink
+from tests.integration.test_durable_consumer import STREAM, FakeView, publish, until
+from tests.integration.test_exactly_once import stream_positions
+from tests.support.identity import session_auth, signed_in_headers
+from tests.support.system import eventually
+
+
+def lose_the_store(server: NatsServer) -> None:
+    """What tester t285 did: the store moved away, the server killed; it comes back on its port with an empty store."""
+    server.kill()
+    shutil.move(server.store_dir / "js", server.store_dir / "js.lost")
+    server.start()
+
+
+async def delete_stream(url: str, stream: str) -> None:
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().delete_stream(stream)
+    finally:
+        await nc.close()
+
+
+async def stream_exists(url: str, stream: str) -> bool:
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().stream_info(stream)
+    except NotFoundError:
+        return False
+    finally:
+        await nc.close()
+    return True
+
+
+async def until_exists(url: str, stream: str, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await stream_exists(url, stream):
+        assert asyncio.get_running_loop().time() < deadline, f"no stream {stream} within {timeout} s"
+        await asyncio.sleep(0.05)
+
+
+@contextmanager
+def registry(tmp_path: Path, nats_url: str) -> Iterator[TestClient]:
+    settings = RegistrySettings(var_dir=tmp_path / "registry", nats_url=nats_url, auth=session_auth())
+    with TestClient(registry_app(settings), headers=signed_in_headers()) as client:
+        yield client
+
+
+def map_osvs(client: TestClient, numbers: range) -> None:
+    for i in numbers:
+        answer = client.post("/osvs", json={"name": f"Vecinos Unidos {i}", "district": "Ate", "mapped_on": "2021-04-01"})
+        assert answer.status_code == 201, answer.text
+
+
+def published(client: TestClient) -> list[int]:
+    """The positions of the service's feed: what its stream must hold, each once, in order."""
+    return [e["position"] for e in client.get("/events", params={"limit": 1000}).json()["events"]]
+
+
+def holds_the_feed(client: TestClient, url: str) -> bool:
+    relay = client.get("/health").json()["relay"]
+    return relay["lag"] == 0 and asyncio.run(stream_positions(url, "OSV_REGISTRY")) == published(client)
+
+
+def test_a_relay_whose_stream_is_deleted_under_it_makes_it_again_and_fills_it_from_the_store(
+    tmp_path: Path, nats_server: NatsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    with registry(tmp_path, nats_server.url) as client:
+        map_osvs(client, range(3))
+        eventually(lambda: holds_the_feed(client, nats_server.url), timeout=30)
+        asyncio.run(delete_stream(nats_server.url, "OSV_REGISTRY"))
+        map_osvs(client, range(3, 5))  # its publish finds no stream
+        eventually(lambda: holds_the_feed(client, nats_server.url), timeout=30)
+        assert len(published(client)) == 5
+        assert client.get("/health").json()["status"] == "ok"
+    said = [r.getMessage() for r in caplog.records if "does not exist on NATS" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("relay registry: stream OSV_REGISTRY does not exist on NATS"), said
+
+
+def test_a_relay_with_nothing_to_publish_fills_its_stream_again_once_nats_comes_back_without_its_store(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    with registry(tmp_path, nats_server.url) as client:
+        map_osvs(client, range(4))
+        eventually(lambda: holds_the_feed(client, nats_server.url), timeout=30)
+        lose_the_store(nats_server)
+        # Nothing new is saved: only the reconnection tells the relay to look at its stream again.
+        eventually(lambda: asyncio.run(stream_exists(nats_server.url, "OSV_REGISTRY")) and holds_the_feed(client, nats_server.url), timeout=30)
+        map_osvs(client, range(4, 6))
+        eventually(lambda: holds_the_feed(client, nats_server.url), timeout=30)
+        assert len(published(client)) == 6
+
+
+def test_a_consumer_whose_stream_and_durable_consumer_nats_lost_makes_them_again_and_applies_each_event_once(
+    nats_server: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    view = FakeView(tmp_path / "view.db")
+
+    async def story() -> None:
+        link = NatsLink(nats_server.url, "test", STREAM, 1, 60, own_service="funding")  # reads registry's stream, not its own
+        link.start()
+        await link.wait_ready()
+        consumer = DurableConsumer(link, "test-view", "osv.registry.>", view.apply, retry_seconds=0.05)
+        task = asyncio.create_task(consumer.run())
+        try:
+            await until_exists(nats_server.url, f"{STREAM}_REGISTRY")  # the consumer made it
+            await publish(nats_server.url, range(1, 11))
+            await until(lambda: view.position == 10)
+            await asyncio.to_thread(lose_the_store, nats_server)
+            # The consumer makes registry's stream again; registry's relay fills it from the start, and goes on.
+            await until_exists(nats_server.url, f"{STREAM}_REGISTRY")
+            await publish(nats_server.url, range(1, 16))
+            await until(lambda: view.position == 15)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await link.close()
+
+    asyncio.run(story())
+    assert view.applied == list(range(1, 16))  # 1-10 delivered again were skipped, by identity
+    said = [r.getMessage() for r in caplog.records if "does not exist on NATS" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith(f"consumer test-view: stream {STREAM}_REGISTRY does not exist"), said
+
+
+def test_a_consumer_whose_durable_consumer_alone_was_deleted_makes_it_again(nats_server: NatsServer, tmp_path: Path) -> None:
+    view = FakeView(tmp_path / "view.db")
+
+    async def story() -> None:
+        link = NatsLink(nats_server.url, "test", STREAM, 1, 60, own_service="funding")
+        link.start()
+        await link.wait_ready()
+        consumer = DurableConsumer(link, "test-view", "osv.registry.>", view.apply, retry_seconds=0.05)
+        task = asyncio.create_task(consumer.run())
+        try:
+            await until_exists(nats_server.url, f"{STREAM}_REGISTRY")  # the consumer made it
+            await publish(nats_server.url, range(1, 6))
+            await until(lambda: view.position == 5)
+            nc = await nats.connect(nats_server.url)
+            await nc.jetstream().delete_consumer(f"{STREAM}_REGISTRY", "test-view")
+            await nc.close()
+            await publish(nats_server.url, range(6, 9))
+            await until(lambda: view.position == 8)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await link.close()
+
+    asyncio.run(story())
+    assert view.applied == list(range(1, 9))
