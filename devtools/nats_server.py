@@ -251,8 +251,28 @@ class NatsServer(ChildServer):
             self.stop()
             raise
         logger.info("nats-server ready on %s (pid %s)", self.public_url, self.pid)
+        self._make_partner_streams_again()
         self._purge_not_for_partners()
         return self
+
+    def _make_partner_streams_again(self) -> None:
+        """Make again each partner's stream the server lacks (it lost its JetStream store): its sources fill it from the
+        services' streams as their relays fill those again (:func:`devtools.partner_streams.repair`). A failure is
+        logged: the server serves all the same, and ``osv-partner repair`` or the next start tries again."""
+        if not self.accounts.partners:
+            return
+        from devtools.partner_streams import repair
+
+        try:
+            made = repair(self.store_dir, self.public_url)
+        except Exception as error:  # noqa: BLE001 - the server is up; the partners' streams wait for `osv-partner repair`
+            logger.error("could not make the partners' streams again: %s: %s (run `osv-partner repair`)", type(error).__name__, error)
+            return
+        for municipality in made:
+            logger.warning(
+                "partner %s's stream OSV_EVENTS was not on the server (it lost its JetStream store?): made again; it fills from the "
+                "services' streams once their relays have filled them again", municipality,
+            )
 
     def _purge_not_for_partners(self) -> None:
         """Take out of the partners' streams the events no partner reads they took under their former subject (the

@@ -4,6 +4,7 @@
     osv-partner list
     osv-partner rotate --municipality 150132  # a new password (printed once); the stream and its consumers stay
     osv-partner revoke --municipality 150132  # its NATS user and stream, and its machine client for GET /events
+    osv-partner repair [--municipality 150132]  # makes again a partner's stream NATS lost (its password unchanged)
     osv-partner purge                         # takes out of the partners' streams the events no partner reads
 
 A municipality is the MML (``mml``) or a district's, by ubigeo, of the districts
@@ -255,10 +256,12 @@ def _add(store_dir: Path, municipality: str, url: str) -> Credentials:
     _server_pid(store_dir)
     if municipality in accounts.partners:
         # Not "revoke it first" (tester 225 F6): revoke deletes the stream and its durable consumers, and a re-add delivers
-        # the whole history again; rotate gives new credentials and keeps both.
+        # the whole history again; rotate gives new credentials and keeps both; repair makes a stream NATS lost again.
         raise PartnerError(
             f"{municipality} is already a partner: for new credentials run `osv-partner rotate --municipality {municipality}` "
-            "(a new password; its stream and durable consumers stay); `revoke` is for ending the partnership (it deletes them)"
+            "(a new password; its stream and durable consumers stay); for its stream, if NATS lost it (`osv-partner list` says "
+            f"\"missing\"), `osv-partner repair --municipality {municipality}` (its password stays); `revoke` is for ending the "
+            "partnership (it deletes them)"
         )
     _reached(url, PROGRAMME_USER, accounts.programme_password, "no partner was added")
     password = secrets.token_urlsafe(24)
@@ -435,7 +438,8 @@ def listing(store_dir: Path, url: str | None = None, idp_dir: Path | None = None
     The server at ``url`` is checked first, as the other commands check it (:func:`_reached`): one that lets anyone in
     is a :class:`PartnerError` (it holds none of the partners' streams: each was "unknown (NotFoundError)", tester 203 F3);
     one not reached leaves every partner listed, its events "unknown (the nats-server was not reached at …)". Each
-    count is tried for up to :data:`COUNT_SECONDS`; one still not read is "unknown (not read within …: <error>)".
+    count is tried for up to :data:`COUNT_SECONDS`; one still not read is "unknown (not read within …: <error>)"; a
+    stream the server lacks (NATS lost its store) is "missing (… run `osv-partner repair …`)".
     With no partner, no server is asked.
 
     Given ``idp_dir`` holding the embedded identity provider's state, each row's ``http_client`` names the partner's
@@ -473,11 +477,18 @@ def listing(store_dir: Path, url: str | None = None, idp_dir: Path | None = None
     return rows
 
 
+MISSING = "missing"
+MISSING_ANSWERS = 3
+"""How many answers in a row that the partner's stream does not exist make it :data:`MISSING` (NATS lost it)."""
+
+
 async def _events_held(url: str, municipality: str, admin_password: str) -> int | str:
     """How many events the partner's stream holds, tried again for up to :data:`COUNT_SECONDS` while the sign-in or
-    the request fails (a reload under way); else "unknown (…)" saying why."""
+    the request fails (a reload under way); "missing (…)" when the server says, :data:`MISSING_ANSWERS` times in a
+    row, that the stream does not exist (what to run is said); else "unknown (…)" saying why."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + COUNT_SECONDS
+    missing = 0
     while True:
         try:
             nc = await asyncio.wait_for(_connect(url, admin_user(municipality), admin_password), timeout=max(deadline - loop.time(), 0.1))
@@ -487,9 +498,11 @@ async def _events_held(url: str, municipality: str, admin_password: str) -> int 
                 await nc.close()
         except Exception as error:  # noqa: BLE001 - tried again, then said
             last = error
+        missing = missing + 1 if isinstance(last, NotFoundError) else 0
+        if missing >= MISSING_ANSWERS:
+            return f"{MISSING} (no stream {PARTNER_STREAM} on the server: run `osv-partner repair --municipality {municipality}`)"
         if loop.time() + 0.1 >= deadline:
-            why = f"no stream {PARTNER_STREAM} on the server" if isinstance(last, NotFoundError) else type(last).__name__
-            return f"unknown (not read within {COUNT_SECONDS:g} s: {why})"
+            return f"unknown (not read within {COUNT_SECONDS:g} s: {type(last).__name__})"
         await asyncio.sleep(0.1)
 
 
@@ -570,6 +583,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("add", "rotate", "revoke"):
         command = commands.add_parser(name, parents=[placed_after])
         command.add_argument("--municipality", required=True, help="a district's ubigeo (e.g. 150132), or mml")
+    repairing = commands.add_parser("repair", parents=[placed_after], help="make again the partners' streams NATS lost (passwords unchanged)")
+    repairing.add_argument("--municipality", default=None, help="this partner's stream only (default: every partner's)")
     commands.add_parser("purge", parents=[placed_after], help="take out of the partners' streams the events no partner reads (OSVDocumentsCounted, ProposalSubmitted, ProposalScored)")
     listed = commands.add_parser("list", parents=[placed_after])
     listed.add_argument("--json", action="store_true")
@@ -594,6 +609,10 @@ def main(argv: list[str] | None = None) -> int:
             print("; ".join(f"{m}: {n} events no partner reads purged" for m, n in purged.items()) or "nothing to purge")
         elif args.command == "revoke":
             return _revoke_everywhere(args.nats_dir, idp_dir, args.municipality, args.url)
+        elif args.command == "repair":
+            from devtools.partner_streams import described, repair
+
+            print(described(repair(args.nats_dir, args.url, args.municipality)))
         else:
             rows = listing(args.nats_dir, args.url, idp_dir)
             if args.json:
@@ -606,7 +625,15 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{row['municipality']:<8} {'(no NATS user)':<33}{http}")
                 else:
                     print(f"{row['municipality']:<8} {row['user']:<16} {row['account']:<16} added {row['added_at']}  events: {row.get('events', '?')}{http}")
-            uncounted = [row["municipality"] for row in rows if isinstance(row.get("events"), str)]
+            lost = [row["municipality"] for row in rows if str(row.get("events", "")).startswith(MISSING)]
+            if lost:
+                print(
+                    f"osv-partner: WARNING: the stream {PARTNER_STREAM} of {', '.join(lost)} is missing on the server (NATS lost its "
+                    "JetStream store?): run `osv-partner repair` to make it again, its password unchanged; it fills again from "
+                    "the services' streams",
+                    file=sys.stderr,
+                )
+            uncounted = [row["municipality"] for row in rows if isinstance(row.get("events"), str) and row["municipality"] not in lost]
             if uncounted:
                 where = "each one's \"events\" in the JSON" if args.json else "\"unknown\" above"
                 print(f"osv-partner: WARNING: the events of {', '.join(uncounted)} were not counted (why: see {where})", file=sys.stderr)

@@ -19,17 +19,22 @@ from pathlib import Path
 import nats
 import pytest
 from fastapi.testclient import TestClient
+from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 
+from devtools import partners
 from devtools.embedded import NatsServer
+from devtools.nats_accounts import PARTNER_STREAM, Accounts, admin_user
 from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
+from shared.chainheads import read_heads
 from shared.consumers import DurableConsumer
 from shared.messaging import NatsLink
 from tests.integration.test_durable_consumer import STREAM, FakeView, publish, until
 from tests.integration.test_exactly_once import stream_positions
+from tests.integration.test_partners import SJL, events_of, two_districts_story
 from tests.support.identity import session_auth, signed_in_headers
-from tests.support.system import eventually
+from tests.support.system import eventually, running_system
 
 
 def lose_the_store(server: NatsServer) -> None:
@@ -175,3 +180,97 @@ def test_a_consumer_whose_durable_consumer_alone_was_deleted_makes_it_again(nats
 
     asyncio.run(story())
     assert view.applied == list(range(1, 9))
+
+
+# -- the partners' streams -------------------------------------------------------------------
+
+
+async def partner_events(credentials: partners.Credentials, expected: int) -> list[str]:
+    """The ids of every event the partner's stream holds, once it holds ``expected`` (signing in as the partner does)."""
+    nc = await nats.connect(credentials.url, user=credentials.user, password=credentials.password, allow_reconnect=False, connect_timeout=15)
+    try:
+        js = nc.jetstream(timeout=5)
+        deadline = asyncio.get_running_loop().time() + 60
+        while (await js.stream_info(PARTNER_STREAM)).state.messages < expected:
+            assert asyncio.get_running_loop().time() < deadline, "the partner's stream was not filled again"
+            await asyncio.sleep(0.1)
+        subscription = await js.pull_subscribe("", durable="municipal-system", stream=PARTNER_STREAM, config=ConsumerConfig(ack_policy=AckPolicy.NONE))
+        return [m.header["Nats-Msg-Id"] for m in await subscription.fetch(1000, timeout=2)]
+    finally:
+        await nc.close()
+
+
+async def delete_as_admin(server: NatsServer, municipality: str) -> None:
+    nc = await nats.connect(server.public_url, user=admin_user(municipality), password=Accounts.load(server.store_dir).partners[municipality].admin_password)
+    try:
+        await nc.jetstream().delete_stream(PARTNER_STREAM)
+    finally:
+        await nc.close()
+
+
+def test_a_partners_stream_comes_back_with_its_password_when_nats_restarts_without_its_store_and_fills_again(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    credentials = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        two_districts_story(system)
+        before = events_of(system, SJL)
+        assert sorted(asyncio.run(partner_events(credentials, len(before)))) == sorted(before)
+        lose_the_store(nats_server)  # as make run's launcher starts it again: the partners' streams are made at its start
+        eventually(lambda: all(relay_refilled(client, nats_server.url, name) for name, client in system.writers().items()), timeout=60)
+        eventually(lambda: asyncio.run(heads_given_out(nats_server.url)) >= {"registry", "funding", "engagement"}, timeout=30)
+        # The services go on: a new OSV of the district reaches the partner too, after what it missed.
+        assert system.registry.post("/osvs", json={"name": "Nuevas de SJL", "district": "San Juan de Lurigancho", "mapped_on": "2021-05-01"}).status_code == 201
+        system.wait_relayed()
+        system.wait_applied()  # reporting's consumers bound again (its feeds are not configured here: only the streams deliver)
+        assert system.indicators()["total"]["osvs_identified"] == 3
+        after = events_of(system, SJL)
+        assert len(after) == len(before) + 1
+        received = asyncio.run(partner_events(credentials, len(after)))  # the same password: nothing was rotated
+        assert sorted(received) == sorted(after)  # each once
+    assert [row["events"] for row in partners.listing(nats_server.store_dir, nats_server.public_url)] == [len(after)]
+
+
+async def heads_given_out(url: str) -> set[str]:
+    """The services whose chain head the heads bucket holds."""
+    nc = await nats.connect(url)
+    try:
+        return {head.service for head in await read_heads(nc.jetstream())}
+    finally:
+        await nc.close()
+
+
+def relay_refilled(client: TestClient, url: str, service: str) -> bool:
+    """Whether the service's stream holds its feed's events, each once, in order (False while it does not exist)."""
+    feed = [e["position"] for e in client.get("/events", params={"limit": 1000}).json()["events"]]
+    try:
+        return asyncio.run(stream_positions(url, f"OSV_{service.upper()}")) == feed
+    except NotFoundError:
+        return False
+
+
+def test_osv_partner_list_says_a_partners_stream_is_missing_and_repair_makes_it_again_without_a_new_password(
+    tmp_path: Path, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli = ["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url]
+    credentials = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    kept = (nats_server.store_dir / "accounts.json").read_text()
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        two_districts_story(system)
+        expected = events_of(system, SJL)
+        asyncio.run(partner_events(credentials, len(expected)))
+        asyncio.run(delete_as_admin(nats_server, SJL))
+
+        assert partners.main([*cli, "list"]) == 0
+        said = capsys.readouterr()
+        assert f"events: missing (no stream {PARTNER_STREAM} on the server: run `osv-partner repair --municipality {SJL}`)" in said.out, said.out
+        assert "osv-partner repair" in said.err and "were not counted" not in said.err, said.err
+        assert partners.main([*cli, "add", "--municipality", SJL]) == 1
+        assert f"osv-partner repair --municipality {SJL}" in capsys.readouterr().err
+
+        assert partners.main([*cli, "repair"]) == 0
+        assert f"partner {SJL}: stream {PARTNER_STREAM} made again" in capsys.readouterr().out
+        assert partners.main([*cli, "repair", "--municipality", SJL]) == 0
+        assert "nothing to repair" in capsys.readouterr().out
+        assert sorted(asyncio.run(partner_events(credentials, len(expected)))) == sorted(expected)  # the same password, each event once
+    assert (nats_server.store_dir / "accounts.json").read_text() == kept  # no password, no account changed
