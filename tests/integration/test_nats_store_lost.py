@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import nats
@@ -42,6 +42,22 @@ def lose_the_store(server: NatsServer) -> None:
     server.kill()
     shutil.move(server.store_dir / "js", server.store_dir / "js.lost")
     server.start()
+
+
+@asynccontextmanager
+async def consuming(url: str, view: FakeView) -> AsyncIterator[None]:
+    """A durable consumer of registry's stream applying to ``view``, as funding's views read it, for the block."""
+    link = NatsLink(url, "test", STREAM, 1, 60, own_service="funding")  # reads registry's stream, not its own
+    link.start()
+    await link.wait_ready()
+    consumer = DurableConsumer(link, "test-view", "osv.registry.>", view.apply, retry_seconds=0.05)
+    task = asyncio.create_task(consumer.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await link.close()
 
 
 async def delete_stream(url: str, stream: str) -> None:
@@ -130,12 +146,7 @@ def test_a_consumer_whose_stream_and_durable_consumer_nats_lost_makes_them_again
     view = FakeView(tmp_path / "view.db")
 
     async def story() -> None:
-        link = NatsLink(nats_server.url, "test", STREAM, 1, 60, own_service="funding")  # reads registry's stream, not its own
-        link.start()
-        await link.wait_ready()
-        consumer = DurableConsumer(link, "test-view", "osv.registry.>", view.apply, retry_seconds=0.05)
-        task = asyncio.create_task(consumer.run())
-        try:
+        async with consuming(nats_server.url, view):
             await until_exists(nats_server.url, f"{STREAM}_REGISTRY")  # the consumer made it
             await publish(nats_server.url, range(1, 11))
             await until(lambda: view.position == 10)
@@ -144,10 +155,6 @@ def test_a_consumer_whose_stream_and_durable_consumer_nats_lost_makes_them_again
             await until_exists(nats_server.url, f"{STREAM}_REGISTRY")
             await publish(nats_server.url, range(1, 16))
             await until(lambda: view.position == 15)
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            await link.close()
 
     asyncio.run(story())
     assert view.applied == list(range(1, 16))  # 1-10 delivered again were skipped, by identity
@@ -159,12 +166,7 @@ def test_a_consumer_whose_durable_consumer_alone_was_deleted_makes_it_again(nats
     view = FakeView(tmp_path / "view.db")
 
     async def story() -> None:
-        link = NatsLink(nats_server.url, "test", STREAM, 1, 60, own_service="funding")
-        link.start()
-        await link.wait_ready()
-        consumer = DurableConsumer(link, "test-view", "osv.registry.>", view.apply, retry_seconds=0.05)
-        task = asyncio.create_task(consumer.run())
-        try:
+        async with consuming(nats_server.url, view):
             await until_exists(nats_server.url, f"{STREAM}_REGISTRY")  # the consumer made it
             await publish(nats_server.url, range(1, 6))
             await until(lambda: view.position == 5)
@@ -173,10 +175,6 @@ def test_a_consumer_whose_durable_consumer_alone_was_deleted_makes_it_again(nats
             await nc.close()
             await publish(nats_server.url, range(6, 9))
             await until(lambda: view.position == 8)
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            await link.close()
 
     asyncio.run(story())
     assert view.applied == list(range(1, 9))
