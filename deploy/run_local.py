@@ -331,6 +331,16 @@ def service_child(
     )
 
 
+def in_one_line(error: Exception) -> str:
+    """A start's failure in one line: its first line, and the last line of the log tail it ends with (nats-server's
+    ``[FTL] Can't start JetStream: …``), which is the cause; the first line alone said "log tail (…):" and nothing
+    after it (tester 292 F3)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if len(lines) < 2:
+        return lines[0] if lines else type(error).__name__
+    return f"{lines[0]} {lines[-1]}"
+
+
 @dataclass
 class Supervisor:
     """Keeps every child running until asked to stop."""
@@ -400,7 +410,7 @@ class Supervisor:
         except (EmbeddedServerError, IdentityProviderError) as error:  # it did not come up: that counts as another crash
             delay = child.backoff.after_crash(0.0)
             child.restart_at = time.monotonic() + delay
-            log.error("%s did not start again (%s); retrying in %.1f s", child.name, str(error).splitlines()[0], delay)
+            log.error("%s did not start again (%s); retrying in %.1f s", child.name, in_one_line(error), delay)
             return
         log.warning("%s restarted (pid %s, restart %d)", child.name, child.pid(), child.restarts)
 
