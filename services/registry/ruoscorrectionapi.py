@@ -24,8 +24,8 @@ def correct_ruos_registration(
 
     Its `ruos_number`, `registered_on`, `resolution_number` or `board_term_ends_on`; whose RUOS registered the OSV
     stays. Who may, as recording the registration: staff and leads, and the focal point of the municipality whose RUOS
-    holds it (another's is 403 `own_municipality_ruos`; an OSV outside the caller's municipalities 404). An OSV not
-    registered is 409 `registered_in_ruos`; nothing different from the registration 422 `change_required`. A corrected
+    holds it (another's is 403 `own_municipality_ruos`; an OSV outside the caller's municipalities 404). A record merged
+    into another is 409 `osv_not_merged`, naming the OSV it went to; an OSV not registered is 409 `registered_in_ruos`; nothing different from the registration 422 `change_required`. A corrected
     number another OSV holds in that RUOS is 409 `ruos_number_unique`; the number typed wrong is free from then on.
     Reporting counts the registration in the phase of the corrected day from then on, the past phases' included (one
     `as_of` a moment before counts it as then known); the board-term alerts go by the corrected term unless a renewal
