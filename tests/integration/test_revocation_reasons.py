@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from services.registry.domain.workingdays import DecreedDays
 from shared.sealing import DataKey, text_key
+from tests.integration.test_agreement_commitments import files_hold
 from tests.support.api import assert_problem, created, ok
 from tests.support.clients import application_of, feed, head, service_client
 from tests.support.identity import SignedInAs
@@ -34,14 +35,6 @@ DECREE = "D.S. N.º 101-2022-PCM"
 @pytest.fixture
 def var_dir(tmp_path: Path) -> Path:
     return tmp_path / "var"
-
-
-def files_hold(var_dir: Path, database_url: str, found: bytes) -> bool:
-    """Whether any file of the service's SQLite stores (the store, its write-ahead log) holds ``found``; nothing to read
-    on PostgreSQL here."""
-    if not database_url.startswith("sqlite"):
-        return False
-    return any(found in path.read_bytes() for path in var_dir.rglob("*") if path.is_file())
 
 
 def stored_states(registry: TestClient) -> bytes:
