@@ -48,7 +48,7 @@ from services.funding.schemas import (
 from services.funding.settings import FundingSettings
 from shared.auth import Caller, CallerDep, MunicipalScope, Permission, requires, within
 from shared.guards import TAKES_NO_BODY, not_heard_of_yet, osv_district_in_table, osv_lost_in_registry
-from shared.history import EventRecordPublic
+from shared.history import EventRecordPublic, history_page
 from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query
 from shared.problems import route_body_rules
@@ -167,7 +167,7 @@ def phase_history(phase_id: UUID, funding: FundingDep, caller: Auditor, page: Pa
     `PhaseOpened`, each round opened in it since rounds were noted there (`RoundEnteredInPhase`), and its withdrawal if any. Staff's words in it (a
     withdrawal's `note`) read `[withheld]` to a reader without `personal-data:read`, and `[redacted]` once forgotten."""
     history = funding.phase_history(phase_id=phase_id, text=caller.may_read_staff_text)
-    return [EventRecordPublic.of(e) for e in page.of(history, key=lambda e: e.version)]
+    return history_page(history, page)
 
 
 # Grants ------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ def grant_history(grant_id: UUID, funding: FundingDep, caller: Auditor, page: Pa
     municipalities answers 404, as one that does not exist. Staff's words in it (a withdrawal's `note`) read `[withheld]` to a
     reader without `personal-data:read`, as in an OSV's history, and `[redacted]` once forgotten."""
     history = funding.grant_history(grant_id=grant_id, scope=caller.scope(Permission.AUDIT_READ), text=caller.may_read_staff_text)
-    return [EventRecordPublic.of(e) for e in page.of(history, key=lambda e: e.version)]
+    return history_page(history, page)
 
 
 @grants.post(
