@@ -17,7 +17,7 @@ book runs no command (so no row).
 
 The rows are an audit record: never in an event's payload, so never in ``GET
 /events``, the NATS stream or any export; read only where an auditor reads
-the stored history (registry's ``GET /osvs/{id}/history``, funding's ``GET
+the stored history (registry's ``GET /osvs/{id}/history`` and ``GET /municipalities/{id}/history``, funding's ``GET
 /grants/{id}/history`` and ``GET /phases/{id}/history``, :mod:`shared.history`; engagement's ``GET
 /members/{id}/personal-data-changes`` and access log). No erasure deletes them: a staff member's or official's account
 id is not a member's personal data.

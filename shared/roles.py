@@ -58,7 +58,8 @@ class Permission(StrEnum):
     INDICATORS_READ = "indicators:read"
     """Read indicators, their evidence, exports, alerts and the dashboard (within municipal scope)."""
     AUDIT_READ = "audit:read"
-    """Read an OSV's or a grant's full stored history (staff's words in it only with ``personal-data:read``, else ``[withheld]``)."""
+    """Read an OSV's, a municipality's, a grant's or a phase's full stored history (staff's words in it only with
+    ``personal-data:read``, else ``[withheld]``)."""
     AUDIT_VERIFY = "audit:verify"
     """Check each service's hash chain against the published heads (``GET /verify``, ``GET /chain``)."""
     EVENTS_READ = "events:read"

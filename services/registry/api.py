@@ -47,7 +47,7 @@ from shared.clock import Clock, today_in_lima
 from shared.districts import district_key
 from shared.errors import ConflictError, OSVMergedError
 from shared.guards import TAKES_NO_BODY
-from shared.history import EventRecordPublic
+from shared.history import EventRecordPublic, history_page
 from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query, query_refused
 from shared.preconditions import IfMatch, answered, tagged
@@ -75,7 +75,7 @@ Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
 Reader = Annotated[Caller, Depends(requires(Permission.PROGRAMME_READ))]
 """A reader of the programme's records: its scope (:data:`Reads`), and whether it reads staff's words (``may_read_staff_text``)."""
 Auditor = Annotated[Caller, Depends(requires(Permission.AUDIT_READ))]
-"""A reader of OSVs' histories (within its municipal scope)."""
+"""A reader of OSVs' and municipalities' histories (within its municipal scope)."""
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
 RECORDS = [Depends(requires(Permission.SUBMISSIONS_RECORD))]  # what a field form's submission sends (the Kobo webhook too)
 Writes = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_WRITE))]
@@ -191,7 +191,7 @@ def osv_history(osv_id: UUID, registry: RegistryDep, caller: Auditor, page: Page
     with `personal-data:read`; an auditor reads them `[withheld]`, and an application's counts of people holding identity
     documents the municipality refuses null (its `id_documents_flagged` as recorded), with every other field of the event."""
     history = registry.osv_history(osv_id=osv_id, scope=caller.scope(Permission.AUDIT_READ), text=caller.may_read_staff_text)
-    return [EventRecordPublic.of(e) for e in page.of(history, key=lambda e: e.version)]
+    return history_page(history, page)
 
 
 @osvs.post("/{osv_id}/name-correction", response_model=OSVPublic, responses=CHANGE)
@@ -486,6 +486,21 @@ def get_municipality(municipality_id: str, registry: RegistryDep, caller: Reader
     """
     found = registry.get_municipality(municipality_id=municipality_id, scope=caller.scope(Permission.PROGRAMME_READ))
     return MunicipalityPublic.of(found, text=caller.may_read_staff_text)
+
+
+@municipalities.get("/{municipality_id}/history", response_model=list[EventRecordPublic])
+def municipality_history(municipality_id: str, registry: RegistryDep, caller: Auditor, page: Paged) -> list[EventRecordPublic]:
+    """List every event the municipality's record holds, oldest first, each with who recorded it (`recorded_by`), for auditors (commitments `[withheld]` to them); paged (`cursor`, `limit`, `Link: rel="next"`).
+
+    Who assigned each focal point and recorded its departure, who changed the accepted identity documents, who recorded
+    each agreement and the redaction of its commitments. An agreement's commitments only to a reader with
+    `personal-data:read`; an auditor reads each `[withheld]`, and every reader `[redacted]` once they were forgotten, with
+    every other field of the event. Empty for a municipality nothing was recorded about; 404 `known_municipality` for an
+    id that names none of Lima's."""
+    history = registry.municipality_history(
+        municipality_id=municipality_id, scope=caller.scope(Permission.AUDIT_READ), text=caller.may_read_staff_text
+    )
+    return history_page(history, page)
 
 
 @municipalities.put("/{municipality_id}/accepted-documents", response_model=MunicipalityPublic, dependencies=WRITES)

@@ -40,7 +40,7 @@ from services.registry.domain.workingdays import (
     WorkingCalendar,
 )
 from services.registry.history import SEALED_FIELDS as HISTORY_SEALED_FIELDS
-from services.registry.history import OSVHistory
+from services.registry.history import MunicipalityHistory, OSVHistory
 from services.registry.ruosnumbers import RUOSNumberClaims
 from services.registry.views.documentcounts import DocumentCounts
 from services.registry.views.mappeddistricts import MappedDistricts
@@ -73,7 +73,9 @@ class RUOSFilter(StrEnum):
     EXPIRING = "expiring"
 
 
-class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, RUOSNumberClaims, OSVHistory, MunicipalAgreements, ServiceApplication):
+class Registry(
+    DistrictLookups, DecreedDaysRecords, OSVCorrections, RUOSNumberClaims, OSVHistory, MunicipalityHistory, MunicipalAgreements, ServiceApplication
+):
     """Maps OSVs, follows them through municipal registration (RUOS), and keeps what it knows of municipalities."""
 
     name = "registry"

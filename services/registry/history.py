@@ -1,13 +1,18 @@
-"""An OSV's history, the auditors' trail of the events registry stored (:mod:`shared.history`): the staff's words in it
-sealed and withheld from readers who may not read them, and forgotten one event at a time (the redaction recorded on the
-OSV, :mod:`services.registry.domain.historyredactions`, and the event's key deleted); a mixin of
-:class:`services.registry.application.Registry`, which gives it the OSV and the store."""
+"""An OSV's history and a municipality's, the auditors' trail of the events registry stored (:mod:`shared.history`).
+
+An OSV's staff's words are sealed and withheld from readers who may not read them, and forgotten one event at a time (the
+redaction recorded on the OSV, :mod:`services.registry.domain.historyredactions`, and the event's key deleted). A
+municipality's history tells who assigned each focal point and recorded its departure, who changed the accepted identity
+documents, who recorded each agreement and its redaction; an agreement's commitments there read as in the OSV's history
+(:mod:`services.registry.agreements`). Mixins of :class:`services.registry.application.Registry`, which gives them the
+OSV, the municipality and the store."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from services.registry.domain.municipalities import Municipality, MunicipalityRecord
 from services.registry.domain.osvs import OSV
 from shared.errors import NotFoundError, RuleViolationError
 from shared.history import RecordedEvent, stored_history
@@ -68,10 +73,8 @@ class OSVHistory:
         :data:`~shared.sealing.REDACTED_TEXT` to every reader, a note stored in clear before registry sealed them too.
         """
         osv = self.get_osv(osv_id, scope)
-        history = stored_history(self, osv_id, text)
+        history = stored_history(self, osv_id, text, redacted=lambda event: event.originator_version in osv.redacted_history)
         for recorded in history:
-            if recorded.version in osv.redacted_history and recorded.type in SEALS_BY_TYPE:
-                recorded.data.update(withheld(recorded.data, SEALS_BY_TYPE[recorded.type], REDACTED_TEXT))
             if not text:
                 for field in COUNTS_OF_REFUSED_DOCUMENTS.get(recorded.type, ()):
                     if field in recorded.data:
@@ -102,3 +105,26 @@ class OSVHistory:
             self.save(osv)  # first: words stored in clear read [redacted] from then on
         self.forget_text(osv_id, osv.version, text_key(osv_id, version), from_version=version)  # answers before it never held it
         return self.osv_history(osv_id)
+
+
+class MunicipalityHistory:
+    if TYPE_CHECKING:
+        def get_municipality(self, municipality_id: str, scope: MunicipalScope = ALL_LIMA) -> MunicipalityRecord: ...
+
+    def municipality_history(self, municipality_id: str, scope: MunicipalScope = ALL_LIMA, text: bool = True) -> list[RecordedEvent]:
+        """The municipality's events as registry stored them, oldest first (``MunicipalityRecordOpened``, then each
+        ``FocalPointAssigned``, ``FocalPointLeft``, ``AcceptedDocumentsChanged``, ``AgreementSigned`` and
+        ``AgreementCommitmentsRedacted``), each with who made the command that recorded it (:mod:`shared.actors`); empty
+        for a municipality nothing was recorded about.
+
+        An agreement's commitments as written when ``text`` (:attr:`shared.roles.Caller.may_read_staff_text`), else each
+        :data:`~shared.roles.WITHHELD_TEXT`; :data:`~shared.sealing.REDACTED_TEXT` to every reader once the municipality
+        recorded their redaction (those stored in clear before registry sealed them too). 404 ``known_municipality`` as
+        :meth:`~services.registry.application.Registry.get_municipality` (none of Lima's, or outside ``scope``).
+        """
+        municipality = self.get_municipality(municipality_id, scope).record
+
+        def redacted(event: Any) -> bool:
+            return isinstance(event, Municipality.AgreementSigned) and municipality.agreement(event.agreement_id).redacted
+
+        return stored_history(self, municipality.id, text, redacted=redacted)
