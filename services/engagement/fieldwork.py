@@ -77,7 +77,7 @@ class Fieldwork:
         attendees = self.members_by_id(attendee_member_ids)  # each read once, for both checks
         # Another OSV's member, or one erased since: 422 (tester 163 F10, tester 166 observation).
         known = self.members_of(osv_id, attendees, on=held_on)
-        counted = self._attendees_counted(attendees, known)
+        counted = self._attendees_counted(osv_id, attendees, known)
         if self.caller_reads_members():
             self.check_attendees_not_merged(attendee_member_ids, attendees, known)  # 409 naming the member it went into (tester 187 F5)
         follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
@@ -105,26 +105,26 @@ class Fieldwork:
         not, the 404 is said once the body is put right). An attendee merged into another record (409) waits for the
         body to be put right."""
         found = self.members_by_id(a for a in attendee_member_ids if a is not None)
-        known = self._attendees_counted(found, self.members_of(osv_id, found, on=held_on))
+        known = self._attendees_counted(osv_id, found, self.members_of(osv_id, found, on=held_on))
         return [m for m in attendee_mistakes(attendee_member_ids, known) if isinstance(m, UnknownAttendeeError)]  # repeats: the body's
 
-    def _attendees_counted(self, found: dict[UUID, Member | None], known: set[UUID]) -> set[UUID]:
-        """The attendees a meeting takes, of those ``found``: those ``known`` (:meth:`members_of`), and those merged into
-        another record, whose 409 ``member_not_merged`` (:meth:`check_attendees_not_merged`) waits for a refused attendee
-        before them.
+    def _attendees_counted(self, osv_id: UUID, found: dict[UUID, Member | None], known: set[UUID]) -> set[UUID]:
+        """The attendees a meeting of ``osv_id`` takes, of those ``found``: those ``known`` (:meth:`members_of`), and those
+        merged into another record, whose 409 ``member_not_merged`` (:meth:`check_attendees_not_merged`) waits for a
+        refused attendee before them.
 
         To a caller who may not read members (the Kobo webhook's account, whose forms name no attendee) a record merged
         into another is 422 ``known_member`` as a stranger is, not a 409 naming the member it went into, nor one told
         apart from a person erased (a merged record erased is a stranger's 422 to anyone): one message for every attendee
-        refused. Each member named is then recorded on their access log (:meth:`log_named_members`), before the answer,
-        whatever it is: a meeting taken or refused for another mistake tells as surely as a 422 ``known_member`` whether
-        they were a member of the OSV on its day, and that is all it tells (tester 218 F1: probing with a member id from a
-        registration's 409 found a person's OSV and joining date, and left no trace). A meeting carried out is logged too:
-        it records a fact staff read in the OSV's follow-up, but the data protection officer, who answers the person, reads
-        their access log, not OSVs' follow-ups."""
+        refused. Each member named is then recorded on their access log (:meth:`log_named_members`), with the meeting's
+        OSV, before the answer, whatever it is: a meeting taken or refused for another mistake tells as surely as a 422
+        ``known_member`` whether they were a member of the OSV on its day, and that is all it tells (tester 218 F1:
+        probing with a member id from a registration's 409 found a person's OSV and joining date, and left no trace). A
+        meeting carried out is logged too: it records a fact staff read in the OSV's follow-up, but the data protection
+        officer, who answers the person, reads their access log, not OSVs' follow-ups."""
         if self.caller_reads_members():
             return known | self.merged_among(found)
-        self.log_named_members(found.values(), Disclosure.MEETING_ATTENDEE)
+        self.log_named_members(found.values(), Disclosure.MEETING_ATTENDEE, osv_id=osv_id)
         return known
 
     @retried_on_collision

@@ -191,17 +191,20 @@ class PersonalDataReads:
         actor = current_actor()
         return actor is None or actor.may(Permission.MEMBERS_READ)
 
-    def log_named_members(self, named: Iterable[Member | None], disclosure: Disclosure, *, records: Iterable[Member | None] = ()) -> None:
+    def log_named_members(
+        self, named: Iterable[Member | None], disclosure: Disclosure, *, records: Iterable[Member | None] = (), osv_id: UUID | None = None
+    ) -> None:
         """Record on each member of ``named`` (as read: None for an id of none, left out) that a command naming them told
         its caller, who may not read members (:attr:`Purpose.FOLLOW_UP`), something of them: the Kobo webhook's account,
         with a member id a registration's 409 gave it, learnt which OSV a person belongs to and since when, and nothing
         showed it (tester 218 F1). A member whose personal data is erased is left out, as a read of them is (the answer
         tells nothing of them: one message for them and a stranger). ``records``: members named where the answer tells
         that the id is a member record's, whatever its state (an activity's ``person_id``): each logged, a person erased
-        too (tester 221 F1); their access log stays after the erasure, the DPO's alone to read. Recorded apart from the
-        command (:meth:`_log_disclosed`), in one transaction, before its answer goes out, whatever that is."""
+        too (tester 221 F1); their access log stays after the erasure, the DPO's alone to read. ``osv_id``: the OSV whose
+        membership the answer told of (a meeting's, :attr:`Disclosure.MEETING_ATTENDEE`), logged with each entry. Recorded
+        apart from the command (:meth:`_log_disclosed`), in one transaction, before its answer goes out, whatever that is."""
         members = [m for m in named if m is not None and m.erased_on is None] + [m for m in records if m is not None]
-        self._log_disclosed(list(dict.fromkeys(m.id for m in members)), Purpose.FOLLOW_UP, disclosure)
+        self._log_disclosed(list(dict.fromkeys(m.id for m in members)), Purpose.FOLLOW_UP, disclosure, osv_id)
 
     def _log_disclosed(self, member_ids: Sequence[UUID], purpose: Purpose, disclosure: Disclosure, osv_id: UUID | None = None) -> None:
         """Record on each of ``member_ids``' access log that a command's answer told its caller something of them (of the

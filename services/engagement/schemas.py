@@ -591,8 +591,8 @@ class AccessPublic(BaseModel):
     osv_id: UUID | None = Field(
         default=None,
         description="With `registration_refused`: the OSV the refused registration named, so that dry runs of one document "
-        "in one OSV after another show as such; with `osv_members`: the OSV whose member list was read; null otherwise, and "
-        "for an entry logged before it was kept.",
+        "in one OSV after another show as such; with `osv_members`: the OSV whose member list was read; with "
+        "`meeting_attendee`: the OSV whose meeting named this member; null otherwise, and for an entry logged before it was kept.",
     )
 
     @classmethod

@@ -161,6 +161,22 @@ def test_what_a_command_of_the_webhook_told_of_a_member_is_on_their_access_log(c
     assert len(logged(client, person)) == before  # staff: nothing told that they may not read
 
 
+def test_a_meeting_naming_a_member_is_logged_with_the_meetings_osv(client: TestClient) -> None:
+    """The DPO tells the person which OSV's meeting named them, as a read of an OSV's member list names that OSV (its
+    ``osv_id`` was null: helper h294): the meeting refused at another OSV, refused for another mistake, and taken."""
+    up = upstream(client)
+    theirs, other = up.osv_mapped(district="Comas"), up.osv_mapped(district="Comas")
+    person = member_of(client, theirs, "Yusmary Cordero Palacios", "40718293", "2024-02-01")
+
+    assert_problem(client.post(f"/osvs/{other}/meetings", json=a_meeting(attendee_member_ids=[person]), headers=as_webhook()), 422)
+    in_future = a_meeting(held_on="2999-01-01", attendee_member_ids=[person])
+    assert client.post(f"/osvs/{theirs}/meetings", json=in_future, headers=as_webhook()).status_code == 422
+    created(client.post(f"/osvs/{theirs}/meetings", json=a_meeting(attendee_member_ids=[person]), headers=as_webhook()))
+
+    entries = ok(client.get(f"/members/{person}/access-log"))
+    assert [(a["disclosure"], a["osv_id"]) for a in entries] == [("meeting_attendee", other), ("meeting_attendee", theirs), ("meeting_attendee", theirs)]
+
+
 def test_any_member_records_id_given_the_webhook_as_a_person_id_is_refused_alike_and_logged_on_that_record(client: TestClient) -> None:
     """Tester 221 F1: a person_id that is a member record's id is refused (taken, it would tie a person erased, by the
     pseudonymous id the published events keep, to new data of theirs), and to the webhook one refusal for a member, a

@@ -106,7 +106,8 @@ class Access:
     osv_id: UUID | None = None
     """With :attr:`Disclosure.REGISTRATION_REFUSED`: the OSV the refused registration named (a dry run per OSV, each
     refused, was each one entry alike: tester 221 F2); with :attr:`Disclosure.OSV_MEMBERS`: the OSV whose member list
-    was read (tester 286 F7); None otherwise, and for an entry recorded before it was kept."""
+    was read (tester 286 F7); with :attr:`Disclosure.MEETING_ATTENDEE`: the OSV whose meeting named them (helper h294);
+    None otherwise, and for an entry recorded before it was kept."""
 
 
 @dataclass(frozen=True)
