@@ -179,6 +179,37 @@ def test_the_evidence_of_every_figure_adds_up_to_it_after_a_member_merge_and_a_g
     assert every_evidence_adds_up(client) > 10
 
 
+def test_the_evidence_of_the_ruos_registration_rate_moves_an_osv_whose_mapping_day_was_corrected_as_its_figure_does(client: TestClient) -> None:
+    """An OSV typed in months after it was mapped counts in the rate's denominator in the phase it was mapped once the day
+    is corrected; the rate's evidence, folding only its own event types, had no ``OSVMappingDateCorrected`` among them
+    and counted it where it was typed (helper h294): its figure and its rows disagreed with the report's."""
+    def event(source: str, position: int, event_type: str, subject: str, hours: float, /, **data: Any) -> dict[str, Any]:
+        return cloudevent(source, position, event_type, subject, at(hours), **data)
+
+    comas = {"district": "Comas", "zone": "Lima Norte"}
+    application_of(client).readmodel.apply([
+        event("funding", 1, "PhaseOpened", "p1", 0, phase_id="p1", code="F1", name="Fase 1", starts_on="2021-01-01",
+              ends_on="2021-06-30", occurred_on="2021-01-01"),
+        event("funding", 2, "PhaseOpened", "p2", 0.5, phase_id="p2", code="F2", name="Fase 2", starts_on="2021-07-01",
+              ends_on="2021-12-31", occurred_on="2021-07-01"),
+        event("registry", 1, "OSVMapped", "osv-1", 1, osv_id="osv-1", name="OSV Unidos", mapped_on="2021-01-05", occurred_on="2021-01-05", **comas),
+        event("registry", 2, "RUOSRegistered", "osv-1", 2, osv_id="osv-1", ruos_number="RUOS-150110-2021-001", registered_on="2021-03-01",
+              occurred_on="2021-03-01"),
+        event("registry", 3, "OSVMapped", "osv-2", 3, osv_id="osv-2", name="OSV Las Flores", mapped_on="2021-08-10", occurred_on="2021-08-10", **comas),
+        event("registry", 4, "OSVMappingDateCorrected", "osv-2", 4, osv_id="osv-2", previous_mapped_on="2021-08-10", mapped_on="2021-02-10",
+              corrected_on="2021-12-01", occurred_on="2021-12-01", **comas),
+    ])
+    f1, f2 = (p["indicators"] for p in client.get("/indicators").json()["phases"])
+    assert (f1["osvs_identified"], f2["osvs_identified"]) == (2, 0)
+
+    rows = client.get("/indicators/ruos_registration_rate/evidence", params={"phase": "F1"}).json()
+    assert rows["value"] == f1["ruos_registration_rate"] == "0.5000"
+    assert [(e["type"], e["adds"]) for e in rows["events"]] == [
+        ("OSVMapped", {"denominator": 1}), ("RUOSRegistered", {"numerator": 1}), ("OSVMappingDateCorrected", {"denominator": 1}),
+    ]
+    assert every_evidence_adds_up(client) > 5
+
+
 def every_evidence_adds_up(client: TestClient) -> int:
     """Check that the evidence of every indicator, in every phase and zone and in total, gives its figure and adds up to it,
     each row of an event type the indicator lists; answers how many figures some event makes."""

@@ -31,9 +31,9 @@ the enrolments, never before joining (engagement refuses a joining date after th
 ``MemberAgeBandCorrected``'s, which no indicator counts.
 
 Registry publishes ``OSVMappingDateCorrected`` and ``RUOSRegistrationCorrected`` when the day an OSV was mapped, or
-registered in the RUOS, was recorded wrong: ``osvs_identified``, or ``osvs_registered_ruos`` (and so its running sum and
-``ruos_registration_rate``), moves from the segment of the previous day to that of the corrected one, in the OSV's
-district, the past restated as above.
+registered in the RUOS, was recorded wrong: ``osvs_identified`` (and so ``ruos_registration_rate``'s denominator), or
+``osvs_registered_ruos`` (and so its running sum and the rate's numerator), moves from the segment of the previous day
+to that of the corrected one, in the OSV's district, the past restated as above.
 
 A mixin of :class:`~.tally.Tally`, which keeps ``members``, ``reached``
 and ``open`` and counts (``_count``).

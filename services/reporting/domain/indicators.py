@@ -142,11 +142,16 @@ REGISTRATION = "RUOSRegistrationCorrected"
 """An OSV's registration in the RUOS corrected: it counts in the phase of the corrected day (:mod:`.corrections`)."""
 MEMBER_MERGED = "MemberMerged"
 """Two records of one person merged: the figures that count people count them once from then on (:mod:`.membermerges`)."""
+IDENTIFIED = ("OSVMapped", "OSVMappingDateCorrected", M)
+"""What counts an OSV identified, and in which phase: its mapping, a correction of its day (:mod:`.corrections`), a merge."""
+REGISTERED = ("RUOSRegistered", REGISTRATION, M)
+"""What counts an OSV registered in the RUOS, and in which phase."""
 INDICATORS: tuple[Indicator, ...] = (
-    Indicator("osvs_identified", POINT, 0, ("OSVMapped", "OSVMappingDateCorrected", M)),
-    Indicator("osvs_registered_ruos", POINT, 0, ("RUOSRegistered", REGISTRATION, M)),
-    Indicator("osvs_registered_ruos_cumulative", UPTO, 0, ("RUOSRegistered", REGISTRATION, M), reads="osvs_registered_ruos"),
-    Indicator("ruos_registration_rate", DERIVED, "0.0000", ("OSVMapped", M, "RUOSRegistered", REGISTRATION)),
+    Indicator("osvs_identified", POINT, 0, IDENTIFIED),
+    Indicator("osvs_registered_ruos", POINT, 0, REGISTERED),
+    Indicator("osvs_registered_ruos_cumulative", UPTO, 0, REGISTERED, reads="osvs_registered_ruos"),
+    # Read from both, the identified its denominator: a mapping day corrected moves an OSV between phases there too.
+    Indicator("ruos_registration_rate", DERIVED, "0.0000", tuple(dict.fromkeys(IDENTIFIED + REGISTERED))),
     Indicator("ruos_applications_observed", POINT, {"total": 0, "by_reason": {}}, ("RUOSApplicationObserved", M)),
     Indicator(
         "agents_of_change", SPAN, {"total": 0, "new": 0, "by_nationality": {}, "by_sex": {}},
