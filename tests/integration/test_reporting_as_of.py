@@ -461,6 +461,35 @@ def test_the_programme_log_enrols_and_closes_projects_only_as_engagement_and_fun
     assert len(enrolled) >= 30 and withdrew and any(grant in closed for _, grant in enrolled)
 
 
+@pytest.mark.parametrize("count, seed, shares", [(1200, 103, STRESSED), (1500, 3, {})])
+def test_the_programme_log_pays_grants_out_only_as_funding_would(count: int, seed: int, shares: dict[str, float]) -> None:
+    """Session 65's note: the log paid tranches and goods after a grant's closing, goods on seed funds and tranches on
+    goods grants, every tranche numbered 1, beyond the grant and in another currency, all of which funding refuses.
+    Each tranche is a seed fund's next, each delivery a goods grant's, in the grant's currency, within its amount, on
+    an open grant, not before the grant nor the payout before it; a closing is not before the last payout."""
+    granted: dict[str, tuple[str, Decimal, str, str]] = {}  # grant -> kind, amount, currency, granted on
+    paid: dict[str, list[tuple[Decimal, str]]] = {}  # grant -> each payout's value and day
+    closed: set[str] = set()
+    for e in programme_log(count, seed=seed, **shares):
+        d, kind = e["data"], e["type"]
+        if kind == "FundGranted":
+            granted[d["grant_id"]] = (d["kind"], Decimal(d["amount"]), d["currency"], d["granted_on"])
+        elif kind in ("DisbursementMade", "GoodsDelivered"):
+            what, amount, currency, granted_on = granted[d["grant_id"]]
+            before = paid.setdefault(d["grant_id"], [])
+            value, on = (Decimal(d["amount"]), d["disbursed_on"]) if kind == "DisbursementMade" else (Decimal(d["total_value"]), d["delivered_on"])
+            assert what == ("seed_fund" if kind == "DisbursementMade" else "goods") and d["currency"] == currency, e
+            assert d["grant_id"] not in closed and on >= max([granted_on, *(day for _, day in before)]), e
+            assert kind == "GoodsDelivered" or d["tranche"] == len(before) + 1, e
+            assert sum(v for v, _ in before) + value <= amount, e
+            before.append((value, on))
+        elif kind == "GrantClosed":
+            assert d["closed_on"] >= max(day for _, day in paid.get(d["grant_id"], [(None, "")])), e
+            closed.add(d["grant_id"])
+    tranches = [n for grant, payouts in paid.items() if granted[grant][0] == "seed_fund" for n in range(len(payouts))]
+    assert max(tranches) >= 1 and any(granted[grant][0] == "goods" for grant in paid) and closed & set(paid)
+
+
 @pytest.mark.postgres_in_faults
 def test_with_every_kind_of_fact_that_reaches_back_a_report_from_checkpoints_equals_a_full_recomputation(database_url: str) -> None:
     """Helper 283's stress case: merges, corrections of sex and nationality, joinings moved back, a fifth of the facts

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from shared.clock import LIMA
@@ -50,7 +51,8 @@ def programme_log(
     ``programme_log(1200, seed=103, merges=0.04, corrections=0.03, joinings=0.03, ahead=0.2)`` once enrolled a member
     twice in one project, and a checkpoint's report counted them in a phase the full fold did not (helper 283). Whom
     and in which project, and whom a withdrawal ends, are drawn apart: the other steps are as when any member
-    enrolled in any project.
+    enrolled in any project. Grants are paid out as funding takes it (``paid_out``): it paid tranches and goods after a
+    closing, on the other kind of grant, beyond the grant and in another currency (session 65's note).
     """
     rng = random.Random(seed)
     merging = random.Random(seed + 1)
@@ -81,6 +83,28 @@ def programme_log(
         emit("funding", "PhaseOpened", new_id("phase"), phase_id=new_id("phase"), code=code, name=f"Fase {code}",
              starts_on=starts, ends_on=ends, occurred_on=starts)
 
+    def paid_out(grant: str, osv: str, on: str) -> None:
+        """A payout as funding takes it (:meth:`~services.funding.domain.grants.Grant.disburse`, ``deliver_goods``): the
+        next tranche of a seed fund, goods of a goods grant (422 ``seed_fund_grant``, ``goods_grant``), on a grant not
+        closed (409 ``grant_open``), within its amount and in its currency (409 ``within_grant_amount``), not before the
+        grant nor its last payout (422 ``not_before_granted_on``, ``not_before_previous_tranche``); none when it would
+        not be taken."""
+        kind, granted_on = granted[grant]
+        amount, currency = terms[grant]
+        value = Decimal("500.00") if kind == "seed_fund" else Decimal("120.00")
+        tranches, last = payouts.get(grant, ((), granted_on))
+        if grant in closings or sum(tranches, Decimal("0.00")) + value > amount:
+            return
+        on = max(on, last)
+        payouts[grant] = ((*tranches, value), on)
+        if kind == "seed_fund":
+            emit("funding", "DisbursementMade", grant, grant_id=grant, osv_id=osv, disbursement_id=new_id("d"),
+                 tranche=len(tranches) + 1, amount=str(value), currency=currency, disbursed_on=on, occurred_on=on)
+        else:
+            emit("funding", "GoodsDelivered", grant, grant_id=grant, osv_id=osv, delivery_id=new_id("g"),
+                 items=[{"item": "paint", "quantity": 3, "unit_value": "40.00"}], total_value=str(value), currency=currency,
+                 delivered_on=on, occurred_on=on)
+
     phase("F1", "2021-01-01", "2021-06-30")
     osvs: list[str] = []
     registered: set[str] = set()
@@ -90,6 +114,8 @@ def programme_log(
     grants: list[tuple[str, str]] = []
     granted: dict[str, tuple[str, str]] = {}  # grant -> its kind, granted on
     closings: dict[str, str] = {}  # grant -> closed on
+    terms: dict[str, tuple[Decimal, str]] = {}  # grant -> its amount and currency
+    payouts: dict[str, tuple[tuple[Decimal, ...], str]] = {}  # grant -> its tranches' or deliveries' values, the last one's day
     participations: list[tuple[str, str, str, str, str]] = []
     enrolments: dict[tuple[str, str], str] = {}  # (member, grant) -> enrolled on: once, whatever came after
     drawn = 0  # the participations the steps draw from, as when any member enrolled in any project: the draws stay as they were
@@ -166,24 +192,23 @@ def programme_log(
         elif roll < 0.27:
             osv, grant = rng.choice(osvs), new_id("grant")
             kind = "seed_fund" if rng.random() < 0.7 else "goods"
-            emit("funding", "FundGranted", grant, grant_id=grant, osv_id=osv, amount=rng.choice(["1500.00", "800.50"]),
-                 currency="PEN" if rng.random() < 0.8 else "USD", kind=kind, granted_on=on, proposal_id=None, round_id=None,
-                 support="first_time", occurred_on=on)
+            amount, currency = rng.choice(["1500.00", "800.50"]), "PEN" if rng.random() < 0.8 else "USD"
+            emit("funding", "FundGranted", grant, grant_id=grant, osv_id=osv, amount=amount, currency=currency, kind=kind,
+                 granted_on=on, proposal_id=None, round_id=None, support="first_time", occurred_on=on)
             grants.append((grant, osv))
             granted[grant] = (kind, on)
+            terms[grant] = (Decimal(amount), currency)
         elif roll < 0.31 and grants:
             grant, osv = rng.choice(grants)
             which = rng.random()
-            if which < 0.4:
-                emit("funding", "DisbursementMade", grant, grant_id=grant, osv_id=osv, disbursement_id=new_id("d"), tranche=1,
-                     amount="500.00", currency="PEN", disbursed_on=on, occurred_on=on)
-            elif which < 0.7:
-                emit("funding", "GoodsDelivered", grant, grant_id=grant, osv_id=osv, delivery_id=new_id("g"),
-                     items=[{"item": "paint", "quantity": 3, "unit_value": "40.00"}], total_value="120.00",
-                     currency=rng.choice(["PEN", "USD"]), delivered_on=on, occurred_on=on)
+            if which < 0.7:
+                if which >= 0.4:
+                    rng.choice(["PEN", "USD"])  # a delivery's currency was drawn: the draws stay as they were
+                paid_out(grant, osv, on)
             elif grant not in closings:  # funding closes a grant once (409 ``grant_open``)
-                # not before the grant nor its project's last enrolment (422 ``not_before_granted_on``, 409 ``closed_after_enrolments``)
-                on = max([on, granted[grant][1], *(day for (_, g), day in enrolments.items() if g == grant)])
+                # not before the grant, its last tranche or delivery, nor its project's last enrolment (422
+                # ``not_before_granted_on``, ``not_before_last_record``, 409 ``closed_after_enrolments``)
+                on = max([on, payouts.get(grant, ((), granted[grant][1]))[1], *(day for (_, g), day in enrolments.items() if g == grant)])
                 closings[grant] = on
                 emit("funding", "GrantClosed", grant, grant_id=grant, osv_id=osv, outcome="completed",
                      final_report_reference="FR-1", closed_on=on, occurred_on=on)
