@@ -66,7 +66,7 @@ from urllib.parse import quote
 
 from services.imports.domain.answers import CONTROL_RULE, DATE_RULE, control_character_mistake, date_mistake, iso_date
 from services.imports.domain.corrections import correction_of
-from services.imports.domain.submissions import DEPRECATED_ID, Cell, Entry, Submission, entry_of
+from services.imports.domain.submissions import DEPRECATED_ID, Cell, Entry, Submission, entry_of, together
 from services.imports.forms import Form
 from shared.documents import DocumentType, compared_number, without_card_code
 from shared.idempotency.keys import MAX_KEY_LENGTH
@@ -438,7 +438,11 @@ def osv_activity(b: _Builder) -> Row:
         group: dict[str, Any] = {}
         for api_field, name in (("nationality", "nacionalidad"), ("sex", "sexo"), ("count", "cantidad")):
             b.put(group, sources, api_field, entry, name, f"direct_beneficiaries.{place}.{api_field}")
-        sources[f"direct_beneficiaries.{place}"] = Cell(entry.sheet, entry.row, "")
+        # One row per nationality and sex (`unique_nationality_and_sex` on the entry) is said on those two columns: it was
+        # the entry's row, column "-" (tester 296 F4).
+        sources[f"direct_beneficiaries.{place}"] = together(
+            sources[f"direct_beneficiaries.{place}.nationality"], sources[f"direct_beneficiaries.{place}.sex"]
+        )
         groups.append(group)
     if groups:
         body["direct_beneficiaries"] = groups

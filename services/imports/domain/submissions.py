@@ -20,6 +20,18 @@ class Cell:
     column: str
 
 
+COLUMNS_JOINED = ", "
+"""How a cell made of several columns (:func:`together`) names them: ``participantes/nacionalidad, participantes/sexo``."""
+
+
+def together(*cells: Cell) -> Cell:
+    """The cells of one row, ``cells``, as one that names all their columns (:data:`COLUMNS_JOINED`): where a rule holds
+    on a repeat entry as a whole but is about some of its answers (one row per nationality and sex), so that the person
+    finds the cells the rule is about rather than a column ``-`` (tester 296 F4)."""
+    first = cells[0]
+    return Cell(first.sheet, first.row, COLUMNS_JOINED.join(dict.fromkeys(cell.column for cell in cells)))
+
+
 def kobo_path(cell: Cell) -> str:
     """Where a webhook post's answer is, as the promoter finds it in Kobo: its JSON key, with a repeat entry's number
     after its group (``miembros[2]/numero_documento``), so that two entries' mistakes in one answer are told apart; a
@@ -27,6 +39,8 @@ def kobo_path(cell: Cell) -> str:
     repeat = cell.sheet.partition(":")[2] if cell.sheet.startswith("webhook:") else ""
     if not repeat:
         return cell.column
+    if COLUMNS_JOINED in cell.column:  # several answers of one entry (:func:`together`): each at its place
+        return COLUMNS_JOINED.join(kobo_path(Cell(cell.sheet, cell.row, column)) for column in cell.column.split(COLUMNS_JOINED))
     name = repeat.rsplit("/", 1)[-1]
     if not cell.column:  # the entry as a whole (a group given twice): participantes[3]
         return f"{name}[{cell.row}]"
