@@ -277,16 +277,56 @@ def _broken_part(archive: ZipFile) -> str | None:
     return None
 
 
+def _header(rows: list[list[Any]]) -> list[str]:
+    """A sheet's header row as text ("" for a blank header), or none for a sheet without rows."""
+    return [str(plain(h) or "") for h in (rows[0] if rows else [])]
+
+
+def _repeat_titles(form: Form, repeat: str) -> set[str]:
+    """The titles (folded) Kobo gives the sheet of ``form``'s repeat group ``repeat``: its name or a label, cut to Excel's
+    31 characters."""
+    return {fold(repeat), fold(repeat[:31]), *(fold(label[:31]) for label in form.repeats[repeat] if label)}
+
+
+def main_sheet(form: Form, sheets: Mapping[str, list[list[Any]]]) -> str | None:
+    """The title of the sheet holding ``form``'s main section among a workbook's ``sheets`` (in order, each its rows, the
+    header first): the first not titled as one of its repeat groups (:func:`_repeat_titles`) whose header names one of
+    the main section's questions. Kobo writes it first, but a workbook whose sheets were reordered in Excel (the repeat's
+    sheet moved first) was refused, "has none of the columns of the form" (tester 296 F3). None when no sheet does."""
+    repeats = set().union(*(_repeat_titles(form, repeat) for repeat in form.repeats))
+    for title, rows in sheets.items():
+        layout = _layout(form, None, _header(rows))
+        if fold(title) not in repeats and (layout.columns or layout.options):
+            return title
+    return None
+
+
+def _no_main_sheet(path: Path, form: Form, sheets: Mapping[str, list[list[Any]]]) -> ExportError:
+    """Why no sheet of the workbook ``path`` is ``form``'s main section: its only sheet, or its first but for the repeat
+    groups' own, has none of its columns (an export of another form?), or every sheet is titled as a repeat group."""
+    repeats = set().union(*(_repeat_titles(form, repeat) for repeat in form.repeats))
+    others = [title for title in sheets if fold(title) not in repeats]
+    if not others:
+        found = ", ".join(repr(title) for title in sheets)
+        return ExportError(
+            f"{path.name}: none of its sheets ({found}) holds the main section of the form {form.form_id!r}, only its "
+            f"repeat groups ({', '.join(form.repeats)}): export the workbook from Kobo again"
+        )
+    return ExportError(f"sheet {others[0]!r} has none of the columns of the form {form.form_id!r}: is it an export of another form?")
+
+
 def read_xlsx(path: Path, form: Form) -> Sheet:
-    """Read a Kobo XLSX export of ``form``: the first sheet, and a sheet per repeat group that has answers."""
+    """Read a Kobo XLSX export of ``form``: the sheet of its main section (:func:`main_sheet`: Kobo's first, in whatever
+    place), and a sheet per repeat group that has answers, found by its title."""
     sheets = workbook_sheets(path)
     if not sheets:
         raise ExportError(f"{path.name} has no sheet")
-    main_name, *others = list(sheets)
+    main_name = main_sheet(form, sheets)
+    if main_name is None:
+        raise _no_main_sheet(path, form, sheets)
+    others = [title for title in sheets if title != main_name]
     main_rows = sheets[main_name]
-    header = [str(plain(h) or "") for h in (main_rows[0] if main_rows else [])]
-    layout = _layout(form, None, header)
-    _check_form(form, layout, main_name)
+    layout = _layout(form, None, _header(main_rows))
     result = Sheet(form, [], {main_name: layout.ignored} if layout.ignored else {})
     by_index: dict[str, Submission] = {}
     by_uuid: dict[str, Submission] = {}
@@ -303,14 +343,13 @@ def read_xlsx(path: Path, form: Form) -> Sheet:
             by_index[index] = submission
         if submission.uuid:
             by_uuid[submission.uuid] = submission
-    for repeat, labels in form.repeats.items():
-        names = {fold(repeat), fold(repeat[:31]), *(fold(label[:31]) for label in labels if label)}
+    for repeat in form.repeats:
+        names = _repeat_titles(form, repeat)
         found = next((title for title in others if fold(title) in names), None)
         if found is None:
             continue
         rows = sheets[found]
-        repeat_header = [str(plain(h) or "") for h in (rows[0] if rows else [])]
-        repeat_layout = _layout(form, repeat, repeat_header)
+        repeat_layout = _layout(form, repeat, _header(rows))
         if repeat_layout.ignored:
             result.ignored[found] = repeat_layout.ignored
         for number, row in enumerate(rows[1:], start=2):
@@ -378,26 +417,40 @@ def read_export(path: Path, form: Form) -> Sheet:
 
 
 def sniff_form(path: Path, forms: Mapping[str, Form]) -> Form:
-    """The form whose questions the file's first header row names most; ExportError if none clearly does, or for a file
-    the import does not read (:func:`export_kind`, :func:`workbook_sheets`, :func:`read_rows`), as :func:`read_export`
-    says it."""
+    """The form whose questions the file's header row names most (a workbook's, the sheet of each form's main section:
+    :func:`main_sheet`, wherever it is among the sheets); failing that, the one form whose questions are every column of
+    the header, however few (a sheet typed by hand headed ``nombre;distrito;fecha_mapeo``, the mapping form's own names:
+    tester 296 F6). ExportError if none clearly does, naming the forms whose questions every column is when there are
+    several, or for a file the import does not read (:func:`export_kind`, :func:`workbook_sheets`, :func:`read_rows`), as
+    :func:`read_export` says it."""
     if export_kind(path) == "csv":
-        header = next(iter(read_rows(path, 1)), [])
+        text_header = next(iter(read_rows(path, 1)), [])
+        sheets: dict[str, list[list[Any]]] = {path.name: [list(text_header)]}
     else:
-        first = next(iter(workbook_sheets(path, 1).values()), [])
-        header = [str(plain(h) or "") for h in (first[0] if first else ())]
+        sheets = workbook_sheets(path, 1)
+    first = next(iter(sheets.values()), [])
     scores = []
+    every_column = []  # the forms whose questions are every column the sheet has
     for form in forms.values():
-        layout = _layout(form, None, header)
+        title = main_sheet(form, sheets)
+        layout = _layout(form, None, _header(sheets[title] if title is not None else first))
         matched = {q.name for q in layout.columns.values()} | {q.name for q, _ in layout.options.values()}
         used = len(layout.columns) + len(layout.options)
         explained = used / max(used + len(layout.ignored), 1)  # how much of the file the form accounts for
         covered = len(matched) / max(len(form.in_section(None)), 1)  # how much of the form the file has
         scores.append(((explained, covered), form.form_id))
+        if used and not layout.ignored:
+            every_column.append(form.form_id)
     scores.sort(reverse=True)
-    if not scores or scores[0][0][1] < 0.5 or (len(scores) > 1 and scores[0][0] == scores[1][0]):
-        raise ExportError(f"{path.name}: cannot tell which form it is an export of; name it with --form")
-    return forms[scores[0][1]]
+    if scores and scores[0][0][1] >= 0.5 and (len(scores) == 1 or scores[0][0] != scores[1][0]):
+        return forms[scores[0][1]]
+    if len(every_column) == 1:
+        return forms[every_column[0]]
+    if every_column:
+        msg = (f"{path.name}: cannot tell which form it is an export of: its columns are all questions of the forms "
+               f"{', '.join(every_column)}; name one with --form")
+        raise ExportError(msg)
+    raise ExportError(f"{path.name}: cannot tell which form it is an export of; name it with --form")
 
 
 # Kobo REST Services ----------------------------------------------------------------------------------------
