@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.imports.domain.answers import date_mistake, written_as_a_date
+from services.imports.domain.answers import date_mistake, iso_date, written_as_a_date
 
 NO_DATE = "this cell holds no date, nor anything written as one (its columns shifted in Excel?), and is not repeated here"
 MORE_THAN_A_DATE = "this cell holds more than a date: what follows the date is no time of day (HH:MM)"
@@ -60,7 +60,8 @@ def test_a_day_the_calendar_lacks_is_told_so_whatever_separates_its_parts(value:
         ("03/2021", "'03/2021' is not a date the import reads"),
         ("marzo 2021", "'marzo 2021' is not a date the import reads"),
         ("15 de septiembre de 2021", "'15 de septiembre de 2021' is not a date the import reads"),
-        ("15-03-2021", "'15-03-2021' is not a date the import reads"),
+        ("15-03-21", "'15-03-21' is not a date the import reads"),
+        ("2021.03.15", "'2021.03.15' is not a date the import reads"),
         ("01/05/85", "'01/05/85' is not a date the import reads"),
         ("15-mar-21 10:30", "'15-mar-21 10:30' is not a date the import reads"),
         ("10:30", "'10:30' is not a date the import reads"),
@@ -71,4 +72,30 @@ def test_a_day_the_calendar_lacks_is_told_so_whatever_separates_its_parts(value:
     ],
 )
 def test_a_date_written_wrong_is_still_told_back_with_why(value: str, said: str) -> None:
+    assert date_mistake(value).startswith(said), date_mistake(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["05-10-2021", "05.10.2021", "05/10/2021", "5-10-2021", "2021/10/05", "2021-10-05", "05-10-2021 00:00",
+              "2021/10/05 00:00:00"],
+)
+def test_a_date_written_day_first_with_slashes_hyphens_or_dots_or_year_first_with_slashes_is_read(value: str) -> None:
+    """Tester 296 F6: ``05-10-2021``, ``05.10.2021`` and ``2021/10/05``, as the field writes them, were refused, and the
+    officer retyped each row; Peru writes the day first, so 5 October 2021."""
+    assert iso_date(value) == "2021-10-05"
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("10-25-2021", "'10-25-2021' has no month 25: the day comes first, write 25/10/2021 for October 25, 2021"),
+        ("31.09.2021", "'31.09.2021' is not a day of the calendar: September 2021 has 30 days"),
+        ("2021/09/31", "'2021/09/31' is not a day of the calendar: September 2021 has 30 days"),
+        ("05-10-21", "'05-10-21' is not a date the import reads"),
+    ],
+)
+def test_the_new_spellings_are_refused_as_slashes_are_for_a_month_first_an_impossible_day_or_a_two_digit_year(
+    value: str, said: str
+) -> None:
+    assert iso_date(value) is None
     assert date_mistake(value).startswith(said), date_mistake(value)

@@ -19,18 +19,24 @@ from shared.strictjson import CONTROL_CHARACTER
 
 DATE_RULE = "date_as_excel_writes_it"
 """The import's rule for a ``date`` answer it cannot read as a date (:func:`iso_date`)."""
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
-"""A date as written: ISO 8601, or day first as Peru (and Spanish Excel) writes it; never month first."""
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
+"""A date as written: ISO 8601 or year first with ``/``, or day first as Peru (and Spanish Excel) writes it, with ``/``,
+``-`` or ``.`` (``05-10-2021``, ``05.10.2021``: tester 296 F6); never month first, the year always of four digits
+(``%Y`` takes four digits only)."""
 MIDNIGHT_FORMATS = (" %H:%M:%S", " %H:%M", "T%H:%M:%S", "T%H:%M")
 """A time after a date (a date cell saved as CSV, a datetime): taken only when it is midnight."""
 EXCEL_SERIALS = range(18264, 73051)
 """Excel serial numbers read as dates: 1950-01-01 to 2099-12-31 (a date cell formatted as a number)."""
-ACCEPTED_DATES = "15/03/2021 (day first), 2021-03-15, either with 00:00 as its time (2021-03-15T00:00:00.000-05:00 as Kobo writes it), or a date cell of Excel"
+ACCEPTED_DATES = (
+    "15/03/2021 (day first), 15-03-2021, 15.03.2021, 2021-03-15 or 2021/03/15, any with 00:00 as its time "
+    "(2021-03-15T00:00:00.000-05:00 as Kobo writes it), or a date cell of Excel"
+)
 
 
 def iso_date(text: str) -> str | None:
     """A date answer as ISO 8601 (``2021-03-15``), or None when it is none of the forms :data:`ACCEPTED_DATES` names:
-    ``dd/mm/yyyy`` (day first), ``yyyy-mm-dd``, either followed by a time of midnight, or an Excel serial number in
+    ``dd/mm/yyyy``, ``dd-mm-yyyy``, ``dd.mm.yyyy`` (day first), ``yyyy-mm-dd``, ``yyyy/mm/dd`` (:data:`DATE_FORMATS`),
+    any followed by a time of midnight, or an Excel serial number in
     :data:`EXCEL_SERIALS` (read with openpyxl's :func:`~openpyxl.utils.datetime.from_excel`, Excel's own 1900 calendar)."""
     text = text.strip()
     if text.isdigit():

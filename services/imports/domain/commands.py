@@ -26,8 +26,8 @@ Kobo it cannot key (:func:`unkeyed_edit`).
 In an export (``spreadsheet``, not a webhook post, whose JSON Kobo writes
 in ISO 8601 as the APIs take it), a ``date`` question's answer is read as
 Excel (in Spanish, as in Peru) writes it, since the person's spreadsheet is
-no API client: ``15/03/2021`` (day
-first, never month first), ``2021-03-15``, either with a time of midnight
+no API client: ``15/03/2021``, ``15-03-2021``, ``15.03.2021`` (day
+first, never month first), ``2021-03-15``, ``2021/03/15``, any with a time of midnight
 (``2021-03-15 00:00:00``, a date cell saved as CSV), or an Excel serial
 (``44270``, a date cell formatted as a number, 1950–2099), and sent as ISO
 8601; anything else is refused (``date_as_excel_writes_it``) naming the cell,
