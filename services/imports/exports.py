@@ -1,6 +1,6 @@
 """Kobo's exports and REST Services posts, read into submissions: each answer with the cell it came from.
 
-A Kobo XLSX export has the main section on its first sheet (named after the
+A Kobo XLSX export has the main section on its first sheet (read wherever it is: :func:`main_sheet`; named after the
 form's title) and one sheet per repeat group (named after the repeat), each
 with a header row. Headers are the questions' names, with their group path
 (``osv/nombre``) or without, or their labels ("Nombre de la OSV", with the
