@@ -18,8 +18,8 @@ so a district added by file has its account); ``osv-partner`` takes those.
   users: ``osv`` (the services; nothing may delete, purge or rewrite the chain
   heads' bucket ``KV_OSV_CHAIN_HEADS``) and ``auditor`` (reads the heads
   bucket, nothing else: its keys and a key's history too, as nats-py's
-  ``kv.keys()`` and ``kv.history()`` list them, through consumers on the
-  bucket's stream alone).
+  ``kv.keys()`` and ``kv.history()`` list them, through ephemeral consumers
+  on the bucket's stream alone, which it may not delete: :func:`auditor_reads`).
 - **PARTNER_<ubigeo>**, one per partner: JetStream of its own, limited, with
   one stream, ``OSV_EVENTS``, sourced from the three service streams with the
   filter ``osv.<service>.<ubigeo>.>`` (``mml``: every event of Lima). The
@@ -105,6 +105,39 @@ def source_filter(service: str, municipality: str) -> str:
 def consumer_create(service: str, municipality: str) -> str:
     """The only consumer-create subject of the programme's API a partner's account may reach: its own filter's."""
     return f"$JS.API.CONSUMER.CREATE.{STREAM_PREFIX}_{service.upper()}.*.{source_filter(service, municipality)}"
+
+
+def auditor_reads() -> list[str]:
+    """What the ``auditor`` user may publish: the JetStream API requests with which nats-py 2.16's ``kv.get()``,
+    ``kv.keys()`` and ``kv.history()`` (and ``osv-verify``'s :func:`shared.chainheads.read_heads`) read the heads
+    bucket, and nothing else (the server's subjects: ``server/jetstream_api.go``).
+
+    - ``STREAM.INFO`` of the bucket's stream: ``js.key_value()`` binds with it.
+    - ``DIRECT.GET`` of it: ``kv.get(key)`` (``….<subject>``) and ``kv.get(key, revision=n)`` (the bare subject).
+    - ``CONSUMER.CREATE.<stream>`` alone, the form nats-py makes ``kv.keys()``'s and ``kv.history()``'s ordered
+      consumer with (and ``read_heads`` its pull consumer): the server refuses a ``durable_name`` on it
+      (``JSConsumerEphemeralWithDurableNameErr``), so every consumer made through it is ephemeral. Not
+      ``CONSUMER.CREATE.<stream>.<name>[.<filter>]``, which makes a durable when the request names one, nor
+      ``CONSUMER.DURABLE.CREATE``. What no subject can narrow: the request's body still may name the consumer and
+      ask for any ``inactive_threshold``; the heads stream caps that (:data:`shared.chainheads.HEADS_CONSUMER_SECONDS`).
+    - ``CONSUMER.INFO`` and ``CONSUMER.MSG.NEXT`` of one consumer of the stream (``*``: a consumer name is one
+      token): the watcher reads its consumer's pending count, ``read_heads`` fetches.
+    - ``$JS.FC.<stream>.>``: an ordered consumer answers the server's flow control there.
+
+    Not ``CONSUMER.DELETE``: nats-py never deletes these consumers (an unsubscribe leaves them to the server, which
+    removes each once its ``inactive_threshold`` passes with no reader), and the subject names a consumer only by its
+    name, the auditor's own or a service's alike. Not ``$JS.API.INFO`` (the account's totals), ``STREAM.NAMES``,
+    ``CONSUMER.LIST`` or ``CONSUMER.NAMES``: none of the three calls asks for them.
+    """
+    return [
+        f"$JS.API.STREAM.INFO.{HEADS_STREAM}",
+        f"$JS.API.DIRECT.GET.{HEADS_STREAM}",
+        f"$JS.API.DIRECT.GET.{HEADS_STREAM}.>",
+        f"$JS.API.CONSUMER.CREATE.{HEADS_STREAM}",
+        f"$JS.API.CONSUMER.INFO.{HEADS_STREAM}.*",
+        f"$JS.API.CONSUMER.MSG.NEXT.{HEADS_STREAM}.*",
+        f"$JS.FC.{HEADS_STREAM}.>",
+    ]
 
 
 @dataclass
@@ -210,22 +243,7 @@ class Accounts:
                 {
                     "user": AUDITOR_USER,
                     "password": self.auditor_password,
-                    "permissions": {
-                        "publish": {
-                            "allow": [
-                                "$JS.API.INFO",
-                                f"$JS.API.STREAM.INFO.{HEADS_STREAM}",
-                                f"$JS.API.CONSUMER.CREATE.{HEADS_STREAM}",
-                                f"$JS.API.CONSUMER.CREATE.{HEADS_STREAM}.>",
-                                f"$JS.API.CONSUMER.INFO.{HEADS_STREAM}.>",
-                                f"$JS.API.CONSUMER.MSG.NEXT.{HEADS_STREAM}.>",
-                                f"$JS.API.CONSUMER.DELETE.{HEADS_STREAM}.>",
-                                f"$JS.API.DIRECT.GET.{HEADS_STREAM}.>",
-                                f"$JS.FC.{HEADS_STREAM}.>",
-                            ]
-                        },
-                        "subscribe": {"allow": ["_INBOX.>"]},
-                    },
+                    "permissions": {"publish": {"allow": auditor_reads()}, "subscribe": {"allow": ["_INBOX.>"]}},
                 },
             ],
             "exports": exports,

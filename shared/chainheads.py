@@ -14,7 +14,15 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    StorageType,
+    StreamConfig,
+    StreamConsumerLimits,
+)
 from nats.js.errors import APIError, BadRequestError, KeyNotFoundError, NotFoundError
 
 from shared.chaincheck import Head
@@ -26,6 +34,13 @@ HEADS_STREAM = f"KV_{HEADS_BUCKET}"
 
 
 MAXIMUM_MESSAGES_PER_SUBJECT_EXCEEDED = 10077  # JetStream's error code for a put to a key whose history is full
+
+HEADS_CONSUMER_SECONDS = 300.0
+"""The longest a consumer of the heads stream may go unread before the server removes it (the stream's
+``consumer_limits.inactive_threshold``), and its default: nats-py's own for the watcher behind ``kv.keys()`` and
+``kv.history()``. The auditor's NATS user may make consumers there and may not delete them
+(:func:`devtools.nats_accounts.auditor_reads`): one it asks to keep for a year is refused
+(``JSConsumerInactiveThresholdExcessErr``)."""
 
 
 def head_key(service: str, position: int) -> str:
@@ -45,7 +60,9 @@ async def ensure_heads_bucket(js: Any, replicas: int = 1) -> Any:
     of a key drop its history; the stream is made here with them refused.)
     A key keeps its first 64 revisions and refuses more
     (``discard_new_per_subject``): otherwise 64 puts to a key would push the
-    head given out first out of its history, unseen.
+    head given out first out of its history, unseen. No consumer of it
+    outlives :data:`HEADS_CONSUMER_SECONDS` unread (a bucket made before
+    that limit keeps none: the services may not update the stream).
     """
     try:
         await js.stream_info(HEADS_STREAM)
@@ -62,6 +79,7 @@ async def ensure_heads_bucket(js: Any, replicas: int = 1) -> Any:
             deny_delete=True,
             deny_purge=True,
             allow_direct=True,
+            consumer_limits=StreamConsumerLimits(inactive_threshold=HEADS_CONSUMER_SECONDS),
             description="Chain heads of every service's event log: <service>.<position> = {service, position, hash, published_at}",
         )
         try:
@@ -80,8 +98,13 @@ async def read_heads(js: Any, service: str | None = None) -> list[Head]:
     if not info.state.messages:
         return []
     subject = f"$KV.{HEADS_BUCKET}.{service}.>" if service else f"$KV.{HEADS_BUCKET}.>"
-    config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=30)
-    subscription = await js.pull_subscribe(subject, stream=HEADS_STREAM, config=config)
+    config = ConsumerConfig(
+        deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=30, filter_subject=subject
+    )
+    # Made unnamed ($JS.API.CONSUMER.CREATE.<stream>: the server names it), not by pull_subscribe, which names it in
+    # the subject: the auditor's NATS user may make ephemeral consumers alone (devtools.nats_accounts.auditor_reads).
+    consumer = await js.add_consumer(HEADS_STREAM, config)
+    subscription = await js.pull_subscribe_bind(consumer.name, stream=HEADS_STREAM)
     heads: list[Head] = []
     try:
         while True:
