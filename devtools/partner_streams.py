@@ -25,6 +25,7 @@ from typing import Any
 
 from nats.js.errors import BadRequestError, NotFoundError
 
+from devtools import partner_server as server
 from devtools.nats_accounts import PARTNER_STREAM, PROGRAMME_USER, Accounts, partner_stream_config
 
 
@@ -43,35 +44,37 @@ async def _made_again(js: Any, municipality: str) -> bool:
     return True
 
 
+def made_again_if_lost(url: str, municipality: str, admin_password: str) -> bool:
+    """Make the partner's stream at ``url`` if the server lacks it, signed in as the partner account's admin user
+    (``admin_password``, from the record); True when it was made, False when it was there. Raises what refused it
+    (:class:`~devtools.partner_server.PartnerError` for no sign-in or no answer, JetStream's error for a stream not made).
+    The caller holds the store's lock (:func:`devtools.partner_server.changing`)."""
+    return asyncio.run(server.as_admin(url, municipality, admin_password, lambda js: _made_again(js, municipality), attempts=3))
+
+
 def repair(store_dir: Path, url: str, municipality: str | None = None) -> list[str]:
     """Make again the stream of each partner (or of ``municipality`` alone) that the server at ``url`` lacks; return
     the municipalities whose stream was made again (none: every stream is there).
 
-    The server is checked first as the other commands check it (a :class:`~devtools.partners.PartnerError` within
+    The server is checked first as the other commands check it (a :class:`~devtools.partner_server.PartnerError` within
     seconds for a wrong ``--url``, nothing made). A ``municipality`` that is not a partner is a
-    :class:`~devtools.partners.PartnerError` saying so. Another osv-partner command on the same store at the same
+    :class:`~devtools.partner_server.PartnerError` saying so. Another osv-partner command on the same store at the same
     time is refused.
     """
-    from devtools import partners
-
-    with partners._changing(store_dir):
+    with server.changing(store_dir):
         accounts = Accounts.load(store_dir)
         chosen = sorted(accounts.partners)
         if municipality is not None:
-            code = partners._municipality(municipality)
+            code = server.municipality_code(municipality)
             if code not in accounts.partners:
                 if code not in accounts.known():
-                    raise partners._not_a_municipality(accounts, code)
-                raise partners.PartnerError(f"{code} is not a partner: add it (osv-partner add)")
+                    raise server.not_a_municipality(accounts, code)
+                raise server.PartnerError(f"{code} is not a partner: add it (osv-partner add)")
             chosen = [code]
         if not chosen:
             return []
-        partners._reached(url, PROGRAMME_USER, accounts.programme_password, "no partner's stream was made")
-        made = []
-        for code in chosen:
-            if asyncio.run(partners._as_admin(url, code, accounts.partners[code].admin_password, lambda js, c=code: _made_again(js, c), attempts=3)):
-                made.append(code)
-        return made
+        server.reached(url, PROGRAMME_USER, accounts.programme_password, "no partner's stream was made")
+        return [code for code in chosen if made_again_if_lost(url, code, accounts.partners[code].admin_password)]
 
 
 def described(made: list[str]) -> str:

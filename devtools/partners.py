@@ -30,6 +30,9 @@ and no start brings it back; a token issued before lasts until it expires (1 hou
 deployment's own provider) it says to remove the client there. ``list`` shows each partner's client
 (:mod:`devtools.partner_clients`).
 
+How a command reaches the running server (the record's lock, the reload, the sign-ins that check ``--url``) is
+:mod:`devtools.partner_server`; ``repair`` is :mod:`devtools.partner_streams`.
+
 The partner's password is printed once and kept only as a bcrypt hash. The
 embedded server is for one machine; past one, NATS's operator mode (``nsc``)
 holds the same accounts, exports and permissions.
@@ -39,24 +42,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import fcntl
 import json
 import os
 import secrets
-import signal
 import sys
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import nats
-from nats.errors import ConnectionClosedError
-from nats.js.errors import NotFoundError, ServiceUnavailableError
+from nats.js.errors import NotFoundError
 
+from devtools import partner_server as server
 from devtools.nats_accounts import (
     PARTNER_STREAM,
     PROGRAMME_USER,
@@ -68,19 +64,8 @@ from devtools.nats_accounts import (
     source_filter,
 )
 from devtools.partner_clients import HttpAccessNotEnded, end_http_access, http_clients, idp_dir_beside, left_to_do
-
-
-class PartnerError(Exception):
-    """A partner command that cannot be carried out; the message says why."""
-
-
-class ServerNotReached(PartnerError):
-    """No sign-in at ``--url`` within :data:`REACH_SECONDS`: refused, unreachable or timed out. ``reason`` says so in a
-    few words (the address, the last error), without what to do next."""
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+from devtools.partner_server import PartnerError, ServerNotReached
+from devtools.partner_streams import described, repair
 
 
 class NotAPartner(PartnerError):
@@ -96,26 +81,10 @@ class UnconfirmedRotation(PartnerError):
         self.credentials = credentials
 
 
-LOCK_FILE = "osv-partner.lock"
-"""In the store: held by the command changing ``accounts.json``; a second command at the same time is refused."""
-
-REACH_SECONDS = 5.0
-"""How long signing in may take, tried again while refused, before the server counts as not reached at ``--url``."""
-
 COUNT_SECONDS = 5.0
 """How long ``list`` keeps trying to count one partner's events. For a few tens of ms after the signal a reload
 (another command's) refuses or drops a sign-in, or answers ``ServiceUnavailableError``: one ``list`` in ~40 run
 meanwhile printed a partner nobody was changing as "events: unknown" (tester 203 F1)."""
-
-CONFIRM_SECONDS = 15.0
-"""How long a command waits for the reload (a signal) to take effect before it says so and stops."""
-
-OPEN_CHECKS = 3
-"""How many sign-ins with a wrong password, :data:`OPEN_GAP_SECONDS` apart, a server must take before it counts as
-letting anyone in. A reload under way takes one now and then (the sign-in is closed when the reload ends, ~20 ms after
-the signal: seen once in ~40 reloads on nats-server 2.15.1): the command after a reload read that as "lets anyone in"."""
-
-OPEN_GAP_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -143,78 +112,6 @@ class Credentials:
         )
 
 
-def _server_pid(store_dir: Path) -> int:
-    path = store_dir / "nats-server.pid"
-    try:
-        pid = int(path.read_text().strip())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        raise PartnerError(f"no nats-server runs on {store_dir} (start it with `make run`)") from None
-    return pid
-
-
-@contextlib.contextmanager
-def _changing(store_dir: Path) -> Iterator[None]:
-    """Hold the store's lock while ``accounts.json`` is read, changed and reloaded: two commands at once would each
-    write their own copy and one's change (a printed password) would be lost. A second command is refused at once."""
-    if not store_dir.is_dir():
-        raise PartnerError(f"no nats-server runs on {store_dir} (start it with `make run`)")
-    with open(store_dir / LOCK_FILE, "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PartnerError(
-                f"another osv-partner command is changing the partners of {store_dir} now: nothing was changed; run this again once it is done"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-async def _connect(url: str, user: str, password: str) -> Any:
-    """One sign-in, given up after :data:`REACH_SECONDS` (nats-py's own ``connect_timeout`` does not bound a refused
-    connection: it retries for ever)."""
-    return await asyncio.wait_for(
-        nats.connect(url, user=user, password=password, connect_timeout=2, allow_reconnect=False, max_reconnect_attempts=0, error_cb=_expected),
-        timeout=REACH_SECONDS,
-    )
-
-
-def _reload(store_dir: Path, accounts: Accounts) -> None:
-    accounts.write(store_dir)
-    os.kill(_server_pid(store_dir), signal.SIGHUP)
-
-
-async def _expected(error: Exception) -> None:
-    """nats-py's error callback for a sign-in that may be refused (the reload not done yet, or done): the caller
-    judges the refusal, so nothing is logged (nats-py's own callback logs each one as an ERROR with a traceback)."""
-
-
-async def _as_admin(url: str, municipality: str, password: str, action: Any, attempts: int = 50) -> Any:
-    """Run ``action(js)`` as the partner account's admin user, waiting for the reload to let it in. An action the
-    reload closes under it, or answers ``ServiceUnavailableError`` (JetStream's reply for a few tens of ms after the
-    signal: ``purge`` run beside another command's reload failed so, ~1 in 75), runs again: each may."""
-    last: Exception | None = None
-    for _ in range(attempts):
-        try:
-            nc = await _connect(url, admin_user(municipality), password)
-        except Exception as error:  # noqa: BLE001 - the reload may not have happened yet
-            last = error
-            await asyncio.sleep(0.1)
-            continue
-        try:
-            return await action(nc.jetstream(timeout=5))
-        except (ConnectionClosedError, ServiceUnavailableError) as error:  # a reload under way (each action may run again)
-            last = error
-            await asyncio.sleep(0.1)
-        finally:
-            await nc.close()
-    raise PartnerError(
-        f"could not sign in as {admin_user(municipality)}, or its JetStream did not answer, after the reload ({last}): see the server's log for a refused reload"
-    )
-
-
 def add(store_dir: Path, municipality: str, url: str) -> Credentials:
     """Make the partner's account, user and stream; return its credentials.
 
@@ -228,32 +125,17 @@ def add(store_dir: Path, municipality: str, url: str) -> Credentials:
     The municipality is one the running server has an account for (:meth:`Accounts.known`): the MML or a district's
     of the table the server was started with, the shipped one or ``make run``'s ``REGISTRY_DISTRICTS_FILE``.
     """
-    with _changing(store_dir):
+    with server.changing(store_dir):
         return _add(store_dir, municipality, url)
-
-
-def _municipality(given: str) -> str:
-    """``--municipality`` as the record keys it: ``" MML"`` is ``mml``, ``"150143 "`` is ``150143``."""
-    return given.strip().lower()
-
-
-def _not_a_municipality(accounts: Accounts, municipality: str) -> PartnerError:
-    shipped = "" if accounts.municipalities else " (the shipped table's: the server has not been started with this record yet)"
-    return PartnerError(
-        f"'{municipality}' is not a municipality of Lima Metropolitana that the running nats-server has an account for{shipped}: "
-        "use 'mml' or a district's ubigeo (e.g. 150132). For a district added by file, start `make run` with "
-        "REGISTRY_DISTRICTS_FILE (and the other services' <SERVICE>_DISTRICTS_FILE) naming that file: nats-server makes "
-        "each municipality's account at its start"
-    )
 
 
 def _add(store_dir: Path, municipality: str, url: str) -> Credentials:
     accounts = Accounts.load(store_dir)
-    municipality = _municipality(municipality)
+    municipality = server.municipality_code(municipality)
     name = accounts.known().get(municipality)
     if name is None:
-        raise _not_a_municipality(accounts, municipality)
-    _server_pid(store_dir)
+        raise server.not_a_municipality(accounts, municipality)
+    server.running_pid(store_dir)
     if municipality in accounts.partners:
         # Not "revoke it first" (tester 225 F6): revoke deletes the stream and its durable consumers, and a re-add delivers
         # the whole history again; rotate gives new credentials and keeps both; repair makes a stream NATS lost again.
@@ -263,19 +145,19 @@ def _add(store_dir: Path, municipality: str, url: str) -> Credentials:
             f"\"missing\"), `osv-partner repair --municipality {municipality}` (its password stays); `revoke` is for ending the "
             "partnership (it deletes them)"
         )
-    _reached(url, PROGRAMME_USER, accounts.programme_password, "no partner was added")
+    server.reached(url, PROGRAMME_USER, accounts.programme_password, "no partner was added")
     password = secrets.token_urlsafe(24)
     partner = accounts.add(municipality, password)
-    _reload(store_dir, accounts)
+    server.reload(store_dir, accounts)
 
     async def make_stream(js: Any) -> None:
         await js.add_stream(partner_stream_config(municipality))
 
     try:
-        asyncio.run(_as_admin(url, municipality, partner.admin_password, make_stream))
+        asyncio.run(server.as_admin(url, municipality, partner.admin_password, make_stream))
     except Exception as error:
         del accounts.partners[municipality]
-        _reload(store_dir, accounts)
+        server.reload(store_dir, accounts)
         raise PartnerError(f"the partner's stream was not made ({error}): its account was taken out again, nothing was kept") from None
     return Credentials(municipality, name, url, partner_user(municipality), password, partner_account(municipality), PARTNER_STREAM)
 
@@ -288,110 +170,38 @@ def rotate(store_dir: Path, municipality: str, url: str) -> Credentials:
 
     Nothing changes unless the server answers at ``url`` first (one sign-in as the partner account's admin): a wrong
     ``--url`` is a :class:`PartnerError` within seconds, the old password still good. If the server is not seen to
-    let the new password in within :data:`CONFIRM_SECONDS`, :class:`UnconfirmedRotation` carries the credentials.
+    let the new password in within :data:`~devtools.partner_server.CONFIRM_SECONDS`, :class:`UnconfirmedRotation` carries the credentials.
     Another osv-partner command on the same store at the same time is refused (:class:`PartnerError`).
     """
-    municipality = _municipality(municipality)
-    with _changing(store_dir):
+    municipality = server.municipality_code(municipality)
+    with server.changing(store_dir):
         accounts = Accounts.load(store_dir)
         partner = accounts.partners.get(municipality)
         if partner is None:
             if municipality not in accounts.known():
-                raise _not_a_municipality(accounts, municipality)
+                raise server.not_a_municipality(accounts, municipality)
             raise PartnerError(f"{municipality} is not a partner: add it (osv-partner add)")
-        _server_pid(store_dir)
-        _reached(url, admin_user(municipality), partner.admin_password, "nothing was changed, the partner's password still works")
+        server.running_pid(store_dir)
+        server.reached(url, admin_user(municipality), partner.admin_password, "nothing was changed, the partner's password still works")
         password = secrets.token_urlsafe(24)
         accounts.rotate(municipality, password)
-        _reload(store_dir, accounts)
+        server.reload(store_dir, accounts)
         name = accounts.known().get(municipality, municipality)
         credentials = Credentials(
             municipality, name, url, partner_user(municipality), password, partner_account(municipality), PARTNER_STREAM, "given a new password"
         )
         try:
-            asyncio.run(_until_let_in(url, partner_user(municipality), password))
+            asyncio.run(server.until_let_in(url, partner_user(municipality), password))
         except PartnerError as error:
             raise UnconfirmedRotation(str(error), credentials) from None
     return credentials
 
 
-def _reached(url: str, user: str, password: str, so: str) -> None:
-    """Before a command changes anything: the server at ``url`` is the one whose accounts ``--nats-dir`` holds. It lets
-    ``user`` in with ``password`` (a secret of that record), and refuses the same user with another password: a server
-    that lets anyone in (one started without accounts) took every sign-in, and ``add`` made the partner's stream there
-    while the record and the reload went to the other (tester 133 F1). It counts as letting anyone in when it takes
-    the wrong password :data:`OPEN_CHECKS` times in a row: a reload under way lets one through. Else
-    :class:`PartnerError` saying ``so``; :class:`ServerNotReached` when no sign-in was let in within
-    :data:`REACH_SECONDS` (a refused one is tried again meanwhile: a reload under way refuses one now and then)."""
-    try:
-        asyncio.run(_let_in_within(url, user, password, REACH_SECONDS))
-    except Exception as error:  # noqa: BLE001 - refused, unreachable or timed out: all say the same
-        reason = f"the nats-server was not reached at {_shown(url)} ({str(error) or type(error).__name__ or f'no answer within {REACH_SECONDS:g} s'})"
-        raise ServerNotReached(
-            f"{reason}: {so}; give --url the server's address (make run's is nats://OSV_HOST:OSV_NATS_PORT)", reason
-        ) from None
-    for _ in range(OPEN_CHECKS):
-        try:
-            asyncio.run(_signed_in(url, user, password + "-not-this-one"))
-        except Exception:  # noqa: BLE001 - refused: it checks this record's passwords
-            return
-        time.sleep(OPEN_GAP_SECONDS)
-    raise PartnerError(
-        f"the nats-server at {_shown(url)} lets anyone in, whatever the password: it is not the server whose accounts are in --nats-dir; "
-        f"{so}; give --url that server's address (make run's is nats://OSV_HOST:OSV_NATS_PORT)"
-    )
-
-
-def _shown(url: str) -> str:
-    """``url`` as a message shows it: without a user and password it may carry (``nats://user:secret@host``, tester 135 F9)."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))) if parts.hostname and "@" in parts.netloc else url
-
-
-async def _signed_in(url: str, user: str, password: str) -> None:
-    """Sign in once and out again; raises whatever refused it."""
-    nc = await _connect(url, user, password)
-    await nc.close()
-
-
-async def _let_in_within(url: str, user: str, password: str, seconds: float) -> None:
-    """Sign in once and out again, tried again while refused for up to ``seconds`` in all; raises the last refusal."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while True:
-        try:
-            await asyncio.wait_for(_signed_in(url, user, password), timeout=max(deadline - loop.time(), 0.1))
-            return
-        except Exception:  # noqa: BLE001 - the caller judges the last one
-            if loop.time() + 0.1 >= deadline:
-                raise
-        await asyncio.sleep(0.1)
-
-
-async def _until_let_in(url: str, user: str, password: str) -> None:
-    """Return once the server lets ``user`` in with ``password``: the reload (a signal) has taken effect. Waits at most
-    :data:`CONFIRM_SECONDS`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + CONFIRM_SECONDS
-    last: Exception | None = None
-    while loop.time() < deadline:
-        try:
-            await _signed_in(url, user, password)
-            return
-        except Exception as error:  # noqa: BLE001 - the reload may not have happened yet
-            last = error
-            await asyncio.sleep(0.1)
-    raise PartnerError(
-        f"the server did not let {user} in with the new password within {CONFIRM_SECONDS:g} s of the reload ({last}): "
-        "see the server's log for a refused reload"
-    )
-
-
 def revoke(store_dir: Path, municipality: str, url: str) -> str:
     """Delete the partner's stream, then its account: its connections are closed. Returns the municipality as the
     record keys it (``"150143 "`` given is ``150143``). A code that is no municipality is told so, as ``rotate`` does."""
-    municipality = _municipality(municipality)
-    with _changing(store_dir):
+    municipality = server.municipality_code(municipality)
+    with server.changing(store_dir):
         _revoke(store_dir, municipality, url)
     return municipality
 
@@ -401,11 +211,11 @@ def _revoke(store_dir: Path, municipality: str, url: str) -> None:
     partner = accounts.partners.get(municipality)
     if partner is None:
         if municipality not in accounts.known():  # tester 203 F3 c: "150199 is not a partner", where rotate named it no municipality
-            raise _not_a_municipality(accounts, municipality)
+            raise server.not_a_municipality(accounts, municipality)
         raise NotAPartner(f"{municipality} is not a partner")
-    _server_pid(store_dir)
-    # Within seconds, not after _as_admin's 50 tries of a reload that never came (tester 133 F2: four minutes, the lock held).
-    _reached(url, admin_user(municipality), partner.admin_password, "nothing was changed, the partner keeps its access")
+    server.running_pid(store_dir)
+    # Within seconds, not after as_admin's 50 tries of a reload that never came (tester 133 F2: four minutes, the lock held).
+    server.reached(url, admin_user(municipality), partner.admin_password, "nothing was changed, the partner keeps its access")
 
     async def delete_stream(js: Any) -> None:
         try:
@@ -413,29 +223,17 @@ def _revoke(store_dir: Path, municipality: str, url: str) -> None:
         except NotFoundError:
             pass
 
-    asyncio.run(_as_admin(url, municipality, partner.admin_password, delete_stream))
+    asyncio.run(server.as_admin(url, municipality, partner.admin_password, delete_stream))
     del accounts.partners[municipality]
-    _reload(store_dir, accounts)
-    asyncio.run(_until_refused(url, municipality, partner.admin_password))
-
-
-async def _until_refused(url: str, municipality: str, password: str, attempts: int = 50) -> None:
-    """Return once the server refuses the partner account's admin user: the reload (a signal) has taken effect."""
-    for _ in range(attempts):
-        try:
-            nc = await _connect(url, admin_user(municipality), password)
-        except Exception:  # noqa: BLE001 - refused: the account is gone
-            return
-        await nc.close()
-        await asyncio.sleep(0.1)
-    raise PartnerError(f"the server still lets {admin_user(municipality)} in after the reload: see the server's log for a refused reload")
+    server.reload(store_dir, accounts)
+    asyncio.run(server.until_refused(url, municipality, partner.admin_password))
 
 
 def listing(store_dir: Path, url: str | None = None, idp_dir: Path | None = None) -> list[dict[str, Any]]:
     """Each partner of the record: municipality, user, account, when added and, given ``url``, how many events its
     stream holds on the server there.
 
-    The server at ``url`` is checked first, as the other commands check it (:func:`_reached`): one that lets anyone in
+    The server at ``url`` is checked first, as the other commands check it (:func:`~devtools.partner_server.reached`): one that lets anyone in
     is a :class:`PartnerError` (it holds none of the partners' streams: each was "unknown (NotFoundError)", tester 203 F3);
     one not reached leaves every partner listed, its events "unknown (the nats-server was not reached at …)". Each
     count is tried for up to :data:`COUNT_SECONDS`; one still not read is "unknown (not read within …: <error>)"; a
@@ -462,7 +260,7 @@ def listing(store_dir: Path, url: str | None = None, idp_dir: Path | None = None
     if url is None or not accounts.partners:
         return rows
     try:
-        _reached(url, PROGRAMME_USER, accounts.programme_password, "no partner's events were counted")
+        server.reached(url, PROGRAMME_USER, accounts.programme_password, "no partner's events were counted")
     except ServerNotReached as error:
         for row in rows:
             if row["user"] is not None:
@@ -491,7 +289,7 @@ async def _events_held(url: str, municipality: str, admin_password: str) -> int 
     missing = 0
     while True:
         try:
-            nc = await asyncio.wait_for(_connect(url, admin_user(municipality), admin_password), timeout=max(deadline - loop.time(), 0.1))
+            nc = await asyncio.wait_for(server.connect(url, admin_user(municipality), admin_password), timeout=max(deadline - loop.time(), 0.1))
             try:
                 return (await nc.jetstream(timeout=2).stream_info(PARTNER_STREAM)).state.messages
             finally:
@@ -524,7 +322,7 @@ def purge_not_for_partners(store_dir: Path, url: str) -> dict[str, int]:
     formers = [former for catalogue in catalogues() for former in former_subjects(catalogue)]
     purged: dict[str, int] = {}
     # A server that lets anyone in has none of the partners' streams: "nothing to purge" there said nothing (tester 135 F9)
-    _reached(url, PROGRAMME_USER, Accounts.load(store_dir).programme_password, "nothing was purged")
+    server.reached(url, PROGRAMME_USER, Accounts.load(store_dir).programme_password, "nothing was purged")
     for municipality, partner in sorted(Accounts.load(store_dir).partners.items()):
 
         async def purge(js: Any) -> int:
@@ -536,7 +334,7 @@ def purge_not_for_partners(store_dir: Path, url: str) -> dict[str, int]:
                 await js.purge_stream(PARTNER_STREAM, subject=former)
             return before - (await js.stream_info(PARTNER_STREAM)).state.messages
 
-        count = asyncio.run(_as_admin(url, municipality, partner.admin_password, purge, attempts=3))
+        count = asyncio.run(server.as_admin(url, municipality, partner.admin_password, purge, attempts=3))
         if count:
             purged[municipality] = count
     return purged
@@ -546,7 +344,7 @@ def _revoke_everywhere(store_dir: Path, idp_dir: Path, municipality: str, url: s
     """``osv-partner revoke``: the NATS partner (:func:`revoke`), then its machine client at the embedded identity
     provider (:func:`end_http_access`), so that no access is left (tester 225 F2). A municipality with no NATS partner
     but such a client has the client removed. A removal refused is a warning saying what is left to do, exit 1."""
-    code = _municipality(municipality)
+    code = server.municipality_code(municipality)
     try:
         code = revoke(store_dir, municipality, url)
         print(f"partner {code} revoked: its stream and account are gone, its connections closed")
@@ -610,8 +408,6 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "revoke":
             return _revoke_everywhere(args.nats_dir, idp_dir, args.municipality, args.url)
         elif args.command == "repair":
-            from devtools.partner_streams import described, repair
-
             print(described(repair(args.nats_dir, args.url, args.municipality)))
         else:
             rows = listing(args.nats_dir, args.url, idp_dir)

@@ -32,8 +32,8 @@ from shared.consumers import DurableConsumer
 from shared.messaging import NatsLink
 from tests.integration.test_durable_consumer import STREAM, FakeView, publish, until
 from tests.integration.test_exactly_once import stream_positions
-from tests.integration.test_partners import SJL, events_of, two_districts_story
 from tests.support.identity import session_auth, signed_in_headers
+from tests.support.partners import SJL, events_of, two_districts_story
 from tests.support.system import eventually, running_system
 
 

@@ -29,8 +29,8 @@ from shared.events import EventCatalogue, decode
 from shared.messaging import SUBJECT_LAYOUT, SUBJECT_LAYOUT_KEY
 from shared.programmesubjects import move_off_partner_subjects, tail_of
 from shared.restore import examine
-from tests.integration.test_partners import Partner, created, stream_types, two_districts_story
 from tests.support.clients import application_of
+from tests.support.partners import Partner, created, stream_types, two_districts_story
 from tests.support.system import System, eventually, running_system
 
 FORMER = "osv.engagement.none.OSVDocumentsCounted"

@@ -29,11 +29,11 @@ from shared.events import decode
 from shared.messaging import messages_on
 from shared.roles import ALL_LIMA
 from tests.integration.test_funding_rounds_api import RUBRIC, scoring
-from tests.integration.test_partners import Partner, created, events_of, partner_feed, stream_types
 from tests.integration.test_programme_subjects import held
 from tests.integration.test_subjects import subjects
 from tests.support.clients import application_of
 from tests.support.identity import TESTER, IssuedTokens
+from tests.support.partners import Partner, created, events_of, partner_feed, stream_types
 from tests.support.system import System, eventually, running_system
 
 SJL = "150132"
