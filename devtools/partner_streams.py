@@ -14,7 +14,10 @@ their ``id``), or from the first event it lacks.
 
 The embedded server runs it at each start (:class:`devtools.nats_server.NatsServer`),
 so ``make run`` brings the partners' streams back by itself when it restarts a
-nats-server that lost its store; ``osv-partner repair`` runs it at will.
+nats-server that lost its store; ``osv-partner repair`` runs it at will, and
+``osv-partner rotate`` makes the partner's stream again before it gives a new
+password (:func:`made_again_if_lost`): the credentials it prints name a stream
+that is there.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     osv-partner add --municipality 150132     # prints the partner's NATS credentials, once
     osv-partner list
-    osv-partner rotate --municipality 150132  # a new password (printed once); the stream and its consumers stay
+    osv-partner rotate --municipality 150132  # a new password (printed once); its stream stays, or is made again if NATS lost it
     osv-partner revoke --municipality 150132  # its NATS user and stream, and its machine client for GET /events
     osv-partner repair [--municipality 150132]  # makes again a partner's stream NATS lost (its password unchanged)
     osv-partner purge                         # takes out of the partners' streams the events no partner reads
@@ -31,7 +31,7 @@ deployment's own provider) it says to remove the client there. ``list`` shows ea
 (:mod:`devtools.partner_clients`).
 
 How a command reaches the running server (the record's lock, the reload, the sign-ins that check ``--url``) is
-:mod:`devtools.partner_server`; ``repair`` is :mod:`devtools.partner_streams`.
+:mod:`devtools.partner_server`; ``repair`` is :mod:`devtools.partner_streams`, which ``rotate`` calls too.
 
 The partner's password is printed once and kept only as a bcrypt hash. The
 embedded server is for one machine; past one, NATS's operator mode (``nsc``)
@@ -65,7 +65,7 @@ from devtools.nats_accounts import (
 )
 from devtools.partner_clients import HttpAccessNotEnded, end_http_access, http_clients, idp_dir_beside, left_to_do
 from devtools.partner_server import PartnerError, ServerNotReached
-from devtools.partner_streams import described, repair
+from devtools.partner_streams import described, made_again_if_lost, repair
 
 
 class NotAPartner(PartnerError):
@@ -96,10 +96,20 @@ class Credentials:
     password: str
     account: str
     stream: str
+    """The partner's stream, on the server when the credentials are given (``add`` made it, ``rotate`` found it or made it)."""
     done: str = "added"
+    stream_made_again: bool = False
+    """The stream was made again by this command: NATS had lost it, and the partner's durable consumers with it."""
 
     def describe(self) -> str:
         filters = ", ".join(source_filter(s, self.municipality) for s in ("registry", "funding", "engagement"))
+        if self.stream_made_again:
+            stream = (
+                f"made again: NATS had lost it, and your durable consumers with it; it fills again from the services' streams "
+                f"({filters}): make your durable consumers again and skip the events you hold, by their id"
+            )
+        else:
+            stream = f"its own: {filters}; make durable consumers on it and ack what you committed"
         return "\n".join(
             [
                 f"partner {self.municipality} ({self.name}) {self.done}: keep these credentials, the password is not shown again",
@@ -107,7 +117,7 @@ class Credentials:
                 f"  user      {self.user}",
                 f"  password  {self.password}",
                 f"  account   {self.account}",
-                f"  stream    {self.stream}  (its own: {filters}; make durable consumers on it and ack what you committed)",
+                f"  stream    {self.stream}  ({stream})",
             ]
         )
 
@@ -168,10 +178,16 @@ def rotate(store_dir: Path, municipality: str, url: str) -> Credentials:
     Its account, its stream ``OSV_EVENTS`` and its durable consumers stay, with what they acknowledged: the partner
     signs in with the new password and resumes where it was. The old password is refused from the reload on.
 
+    A stream the server lacks (NATS lost its store: the credentials named a stream that was not there) is made again
+    first, as ``osv-partner repair`` makes it (:func:`devtools.partner_streams.made_again_if_lost`),
+    so that the new password reads it; the credentials say so (:attr:`Credentials.stream_made_again`). One that cannot
+    be made is a :class:`PartnerError` before anything changes, naming ``repair``.
+
     Nothing changes unless the server answers at ``url`` first (one sign-in as the partner account's admin): a wrong
     ``--url`` is a :class:`PartnerError` within seconds, the old password still good. If the server is not seen to
-    let the new password in within :data:`~devtools.partner_server.CONFIRM_SECONDS`, :class:`UnconfirmedRotation` carries the credentials.
-    Another osv-partner command on the same store at the same time is refused (:class:`PartnerError`).
+    let the new password in within :data:`~devtools.partner_server.CONFIRM_SECONDS`, :class:`UnconfirmedRotation`
+    carries the credentials. Another osv-partner command on the same store at the same time is refused
+    (:class:`PartnerError`).
     """
     municipality = server.municipality_code(municipality)
     with server.changing(store_dir):
@@ -183,12 +199,21 @@ def rotate(store_dir: Path, municipality: str, url: str) -> Credentials:
             raise PartnerError(f"{municipality} is not a partner: add it (osv-partner add)")
         server.running_pid(store_dir)
         server.reached(url, admin_user(municipality), partner.admin_password, "nothing was changed, the partner's password still works")
+        try:
+            made_again = made_again_if_lost(url, municipality, partner.admin_password)
+        except Exception as error:  # noqa: BLE001 - JetStream's refusal or no answer: said in one line, nothing changed
+            raise PartnerError(
+                f"the stream {PARTNER_STREAM} of {municipality} is not on the server and was not made again ({error}): nothing was "
+                f"changed, the partner's password still works; see the server's log, then run `osv-partner repair --municipality "
+                f"{municipality}` and rotate again"
+            ) from None
         password = secrets.token_urlsafe(24)
         accounts.rotate(municipality, password)
         server.reload(store_dir, accounts)
         name = accounts.known().get(municipality, municipality)
+        done = "given a new password" + ("; its stream, which NATS had lost, made again" if made_again else "")
         credentials = Credentials(
-            municipality, name, url, partner_user(municipality), password, partner_account(municipality), PARTNER_STREAM, "given a new password"
+            municipality, name, url, partner_user(municipality), password, partner_account(municipality), PARTNER_STREAM, done, made_again
         )
         try:
             asyncio.run(server.until_let_in(url, partner_user(municipality), password))

@@ -10,6 +10,7 @@ doubled. A real nats-server with JetStream.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -19,12 +20,12 @@ from pathlib import Path
 import nats
 import pytest
 from fastapi.testclient import TestClient
-from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from nats.js.errors import NotFoundError
 
-from devtools import partners
+from devtools import partner_streams, partners
 from devtools.embedded import NatsServer
-from devtools.nats_accounts import PARTNER_STREAM, Accounts, admin_user
+from devtools.nats_accounts import PARTNER_STREAM, Accounts, admin_user, partner_stream_config
 from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
 from shared.chainheads import read_heads
@@ -272,3 +273,49 @@ def test_osv_partner_list_says_a_partners_stream_is_missing_and_repair_makes_it_
         assert "nothing to repair" in capsys.readouterr().out
         assert sorted(asyncio.run(partner_events(credentials, len(expected)))) == sorted(expected)  # the same password, each event once
     assert (nats_server.store_dir / "accounts.json").read_text() == kept  # no password, no account changed
+
+
+async def stream_sources(credentials: partners.Credentials) -> set[str]:
+    """The filters of the partner's stream, read signing in as the partner does (NotFoundError: no stream)."""
+    nc = await nats.connect(credentials.url, user=credentials.user, password=credentials.password, allow_reconnect=False, connect_timeout=15)
+    try:
+        return {source.filter_subject for source in (await nc.jetstream(timeout=5).stream_info(PARTNER_STREAM)).config.sources}
+    finally:
+        await nc.close()
+
+
+def test_rotating_a_partner_whose_stream_nats_lost_makes_it_again_and_never_names_a_stream_that_is_not_there(
+    nats_server: NatsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rotate printed "stream OSV_EVENTS" for a stream NATS had lost, and left it lost: only repair made it again. An
+    # operator rotating the password after a store loss hands the partner credentials that read its stream.
+    cli = ["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url]
+    old = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    asyncio.run(delete_as_admin(nats_server, SJL))
+
+    # A stream the server will not make: nothing changes, and repair is named.
+    def refused_stream(municipality: str) -> StreamConfig:  # three replicas: a server outside a cluster refuses it
+        return dataclasses.replace(partner_stream_config(municipality), num_replicas=3)
+
+    monkeypatch.setattr(partner_streams, "partner_stream_config", refused_stream)
+    kept = (nats_server.store_dir / "accounts.json").read_text()
+    assert partners.main([*cli, "rotate", "--municipality", SJL]) == 1
+    said = capsys.readouterr()
+    assert said.out == "" and f"osv-partner repair --municipality {SJL}" in said.err and "nothing was changed" in said.err, said
+    assert (nats_server.store_dir / "accounts.json").read_text() == kept
+    with pytest.raises(NotFoundError):
+        asyncio.run(stream_sources(old))  # the old password still signs in; the stream is still not there
+    monkeypatch.undo()
+
+    assert partners.main([*cli, "rotate", "--municipality", SJL]) == 0
+    printed = capsys.readouterr().out
+    assert f"partner {SJL} (" in printed and "given a new password; its stream, which NATS had lost, made again" in printed, printed
+    stream_line = next(line for line in printed.splitlines() if line.strip().startswith("stream"))
+    assert "made again" in stream_line and "make your durable consumers again" in stream_line, stream_line
+    new = partners.Credentials(**{**vars(old), "password": next(line.split()[-1] for line in printed.splitlines() if line.strip().startswith("password"))})
+    assert asyncio.run(stream_sources(new)) == {f"osv.{service}.{SJL}.>" for service in ("registry", "funding", "engagement")}
+
+    # Its stream there, a rotation says nothing of it being made again.
+    assert partners.main([*cli, "rotate", "--municipality", SJL]) == 0
+    printed = capsys.readouterr().out
+    assert "made again" not in printed and "make durable consumers on it" in printed, printed
