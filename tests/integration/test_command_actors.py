@@ -23,10 +23,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from shared.actors import acting_as_system
-from tests.integration.test_roles_api import PERSON
 from tests.support.api import created, ok
 from tests.support.clients import application_of, feed, service_client
 from tests.support.identity import IssuedTokens, unverified_claims
+from tests.support.roles import PERSON
 
 pytestmark = pytest.mark.timeout(180)
 
