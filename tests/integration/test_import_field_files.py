@@ -395,7 +395,7 @@ def test_a_date_cell_holding_a_document_a_phone_or_a_name_is_refused_without_rep
     person = {"nombre_completo": "Karla Daniela Ortiz Bello", "tipo_documento": "CEDULA_VE", "nacionalidad": "VE",
               "sexo": "F", "anio_nacimiento": 1994, "rol": "member"}
     shifted = ["V-25.100.300", "987 654 321", "Ana María Ortiz Bello", "41234567"]
-    written = ["15/03/21", "15 de marzo de 2021"]
+    written = ["15/03/21", "15 de marzo de 21"]
     people = [{**person, "numero_documento": f"V-26.200.{place:03d}", "fecha_ingreso": joined}
               for place, joined in enumerate([*shifted, *written])]
     export = write_xlsx(tmp_path / "m8_miembros_columnas_corridas.xlsx", MEMBERS, [Answers({"osv": osv}, {"miembros": people})])
@@ -410,7 +410,7 @@ def test_a_date_cell_holding_a_document_a_phone_or_a_name_is_refused_without_rep
         assert value not in out and value not in every_cell(report), value
     assert all(p[5].startswith("this cell holds no date, nor anything written as one") for p in problems[:4])
     assert [p[5].partition(" is not a date")[0] for p in problems[4:]] == [f"'{value}'" for value in written]
-    assert "'15 de marzo de 2021' is not a date the import reads" in out
+    assert "'15 de marzo de 21' is not a date the import reads" in out
     assert application_of(engagement).log_head() == 0  # nothing recorded
 
 

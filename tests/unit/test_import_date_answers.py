@@ -59,7 +59,7 @@ def test_a_day_the_calendar_lacks_is_told_so_whatever_separates_its_parts(value:
         ("15 de marzo", "'15 de marzo' is not a date the import reads"),
         ("03/2021", "'03/2021' is not a date the import reads"),
         ("marzo 2021", "'marzo 2021' is not a date the import reads"),
-        ("15 de septiembre de 2021", "'15 de septiembre de 2021' is not a date the import reads"),
+        ("15 de septiembre de 21", "'15 de septiembre de 21' is not a date the import reads"),
         ("15-03-21", "'15-03-21' is not a date the import reads"),
         ("2021.03.15", "'2021.03.15' is not a date the import reads"),
         ("01/05/85", "'01/05/85' is not a date the import reads"),
@@ -97,5 +97,33 @@ def test_a_date_written_day_first_with_slashes_hyphens_or_dots_or_year_first_wit
 def test_the_new_spellings_are_refused_as_slashes_are_for_a_month_first_an_impossible_day_or_a_two_digit_year(
     value: str, said: str
 ) -> None:
+    assert iso_date(value) is None
+    assert date_mistake(value).startswith(said), date_mistake(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["5 de octubre de 2021", "05 de Octubre del 2021", "5 octubre 2021", "05-oct-2021", "5 de oct. de 2021",
+              "5 de OCTUBRE de 2021"],
+)
+def test_a_date_written_with_its_months_name_day_first_is_read(value: str) -> None:
+    """Tester 296 F6: ``5 de octubre de 2021`` was refused (said back, yet not read). The months' names and short forms are
+    the Unicode CLDR's, as babel ships them."""
+    assert iso_date(value) == "2021-10-05"
+
+
+def test_perus_setiembre_and_its_short_form_are_september() -> None:
+    assert iso_date("30 de setiembre de 2021") == iso_date("30-set-2021") == iso_date("30 de septiembre del 2021") == "2021-09-30"
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("31 de setiembre de 2021", "'31 de setiembre de 2021' is not a day of the calendar: September 2021 has 30 days"),
+        ("29 de febrero de 2021", "'29 de febrero de 2021' is not a day of the calendar: February 2021 has 28 days"),
+        ("5 de octubre de 21", "'5 de octubre de 21' is not a date the import reads"),
+        ("5 de octubre", "'5 de octubre' is not a date the import reads"),
+    ],
+)
+def test_a_date_with_its_months_name_the_calendar_lacks_or_without_its_full_year_is_refused_saying_why(value: str, said: str) -> None:
     assert iso_date(value) is None
     assert date_mistake(value).startswith(said), date_mistake(value)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
-from datetime import datetime, time
+from datetime import date, datetime, time
 
+from babel import Locale
 from openpyxl.utils.datetime import from_excel
 
 from shared.strictjson import CONTROL_CHARACTER
@@ -29,7 +30,7 @@ EXCEL_SERIALS = range(18264, 73051)
 """Excel serial numbers read as dates: 1950-01-01 to 2099-12-31 (a date cell formatted as a number)."""
 ACCEPTED_DATES = (
     "15/03/2021 (day first), 15-03-2021, 15.03.2021, 2021-03-15 or 2021/03/15, any with 00:00 as its time "
-    "(2021-03-15T00:00:00.000-05:00 as Kobo writes it), or a date cell of Excel"
+    "(2021-03-15T00:00:00.000-05:00 as Kobo writes it), 15 de marzo de 2021, or a date cell of Excel"
 )
 
 
@@ -48,11 +49,27 @@ def iso_date(text: str) -> str | None:
             except ValueError:
                 continue
             return read.date().isoformat() if read.time() == time(0) else None
+    named = _named_month_date(text)
+    if named is not None:
+        return named.isoformat() if named != NO_SUCH_DAY else None
     try:  # Kobo's own datetime: 2021-09-17T00:00:00.000-05:00 (milliseconds, the offset of Lima)
         read = datetime.fromisoformat(text)
     except ValueError:
         return None
     return read.date().isoformat() if read.time() == time(0) else None
+
+
+def _named_month_date(text: str) -> date | None:
+    """The day of a date written with its month's name, day first (:data:`NAMED_MONTH_DATE`: ``5 de octubre de 2021``,
+    ``5 de Setiembre del 2021``, ``05-oct-2021``), :data:`NO_SUCH_DAY` when the calendar has no such day (``31 de
+    setiembre de 2021``), or None when ``text`` is not written so."""
+    written = NAMED_MONTH_DATE.fullmatch(_folded(text))
+    if written is None or written["month"] not in MONTH_NUMBERS or int(written["year"]) not in YEARS:
+        return None
+    try:
+        return date(int(written["year"]), MONTH_NUMBERS[written["month"]], int(written["day"]))
+    except ValueError:
+        return NO_SUCH_DAY
 
 
 CLOCK = r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:\.[0-9]+)?)?(?: ?(?:Z|[+\-][0-9]{2}(?::?[0-9]{2})?))?"
@@ -68,6 +85,28 @@ WRITTEN_DATES = (
 """A date's day, month and year as written, day first (``31/02/2021``, ``31-02-2021``, ``31.02.2021``) or year first
 (``2021-02-31``), to tell why it is no date of the calendar."""
 AFTER_A_DATE = re.compile(f"[ T]{CLOCK}")
+NAMED_MONTH_DATE = re.compile(r"(?P<day>[0-9]{1,2})[\s/.\-]+(?:de\s+)?(?P<month>[a-z]+)\.?[\s/.\-]+(?:del?\s+)?(?P<year>[0-9]{4})")
+"""A date written day first with its month's name (the text folded: lower case, no accents): ``5 de octubre de 2021``,
+``5 octubre 2021``, ``05-oct-2021``, ``5 de set. del 2021``; the year of four digits, as every date the import reads."""
+NO_SUCH_DAY = date.min
+"""What :func:`_named_month_date` gives for a day the calendar lacks (``31 de setiembre de 2021``)."""
+
+
+def _folded(text: str) -> str:
+    """``text`` in lower case, its accents dropped (``Setiembre`` → ``setiembre``)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def _month_numbers() -> dict[str, int]:
+    """Each month's names and short forms, folded (lower case, no accents, no final dot), to its number: the Unicode CLDR's
+    as babel ships them, for Spanish, Peru's Spanish (``setiembre``, ``set``) and English."""
+    numbers: dict[str, int] = {}
+    for name in ("es", "es_PE", "en"):
+        months = Locale.parse(name).months
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):
+                numbers.update({_folded(month).rstrip("."): number for number, month in months[context][width].items()})
+    return numbers
 """What may follow a date in its cell: a time of day (:data:`CLOCK`)."""
 
 
@@ -80,6 +119,10 @@ def date_mistake(text: str) -> str:
     276 F4: "'15/03/2021 987654321' has a time other than 00:00"), and anything else to hold no date
     (:func:`written_as_a_date`)."""
     text = text.strip()
+    named = NAMED_MONTH_DATE.fullmatch(_folded(text))
+    if named is not None and _named_month_date(text) == NO_SUCH_DAY:
+        month, year = MONTH_NUMBERS[named["month"]], int(named["year"])
+        return f"'{text}' is not a day of the calendar: {calendar.month_name[month]} {year} has {calendar.monthrange(year, month)[1]} days"
     found = (pattern.match(text) for pattern in WRITTEN_DATES)
     written = next((date for date in found if date is not None and _day_and_month(date)), None)
     if written is None:
@@ -120,11 +163,9 @@ def _day_and_month(written: re.Match[str]) -> bool:
     return int(written["day"]) <= 31 and int(written["month"]) <= 31 and int(written["year"]) in YEARS
 
 
-MONTHS = frozenset(
-    "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre "
-    "ene feb mar abr may jun jul ago sep sept set oct nov dic "
-    "january february march april june july august september october november december jan apr aug dec".split()
-)
+MONTH_NUMBERS = _month_numbers()
+"""Month names and short forms to their numbers (:func:`_month_numbers`)."""
+MONTHS = frozenset(MONTH_NUMBERS)
 """Month names and their short forms, in Spanish (Peru's ``setiembre`` too) and English, lower case without accents."""
 DATE_WORDS = frozenset({"de", "del", "of"})
 """The words a date written out holds besides its month ("15 de marzo de 2021")."""
@@ -171,11 +212,6 @@ def _month_beside_a_year(parts: list[str], years: list[int]) -> bool:
     """Whether a date of two parts names its month: by its name (``15 de marzo``, ``marzo 2021``), or as a number from 1
     to 12 beside a year (``03/2021``); ``3 4567`` and ``1/2`` are no date anyone writes, and are not repeated."""
     return any(part in MONTHS for part in parts) or (bool(years) and any(part.isdigit() and 1 <= int(part) <= 12 for part in parts if len(part) <= 2))
-
-
-def _folded(text: str) -> str:
-    """``text`` in lower case, its accents dropped (``Setiembre`` → ``setiembre``)."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
 CONTROL_RULE = "control_characters"
