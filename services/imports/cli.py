@@ -91,10 +91,16 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | 
         return import_file(args, services)
     except ImportStopped as error:
         stopped = str(error).rstrip(".")  # a service's detail ends with its own full stop
+        # A refused token fails the same way however often it is run: said what to do instead (tester 296 F5).
+        advice = error.advice
         if str(args.file) == "osvs":
-            print(f"osv-import: stopped: {stopped}. No list was written.", file=sys.stderr)
+            print(f"osv-import: stopped: {stopped}. No list was written{'; ' + advice if advice else ''}.", file=sys.stderr)
         elif args.dry_run:  # it recorded nothing: no row stands (tester 226 F8)
-            print(f"osv-import: stopped: {stopped}. A dry run: nothing was recorded, and no report written; run it again.", file=sys.stderr)
+            print(f"osv-import: stopped: {stopped}. A dry run: nothing was recorded, and no report written; "
+                  f"{advice or 'run it again'}.", file=sys.stderr)
+        elif advice:
+            print(f"osv-import: stopped: {stopped}. Rows done stand; {advice}, and import the file with it to go on "
+                  "(nothing is recorded twice).", file=sys.stderr)
         else:
             print(f"osv-import: stopped: {stopped}. Rows done stand; run it again to go on (nothing is recorded twice).", file=sys.stderr)
         return 2
@@ -186,7 +192,8 @@ def write_osv_list(services: Services, output: Path) -> int:
         except (httpx.HTTPError, httpx.InvalidURL) as error:  # InvalidURL: a host such as OSV_HOST=127.0.0.1:8001
             raise ImportStopped(f"registry could not be reached at {url}: {error}") from None
         if response.status_code != 200:
-            raise ImportStopped(f"registry answered {response.status_code} to GET /osvs")
+            status = 401 if response.status_code == 401 else None  # a 403's advice is of the commands an import makes
+            raise ImportStopped(f"registry answered {response.status_code} to GET /osvs", status)
         osvs.extend(response.json())
         following = response.links.get("next", {}).get("url")
         url, params = (str(response.url.join(following)) if following else None), None  # the next link carries the query

@@ -23,7 +23,26 @@ an answer, not a refused token (:meth:`Services.send`)."""
 
 
 class ImportStopped(RuntimeError):
-    """The import cannot go on: the services refuse the token (401/403) or cannot be reached."""
+    """The import cannot go on: the services refuse the token (401/403) or cannot be reached.
+
+    ``status``: the refusal's 401 or 403, whose :attr:`advice` says what to do instead of running the same import again,
+    which fails the same way (tester 296 F5); None where running it again may help (a service out of reach, a 5xx)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def advice(self) -> str | None:
+        """What to do about a refused token, or None when running the import again is the thing to do."""
+        if self.status == 401:
+            return ("the token is expired or was never valid: get a fresh one (make token USER=staff) and give it in "
+                    "IMPORTS_TOKEN or --token")
+        if self.status == 403:
+            return ("this token's account may not record what the import sends (an OSV's mapping, a member's "
+                    "registration, a meeting, an activity): those are a staff or lead account's, as README's role table "
+                    "says; import with such an account's token (make token USER=staff)")
+        return None
 
 
 @dataclass
@@ -143,7 +162,7 @@ class Services:
             answer = Answer(response.status_code, _json(response), response.headers.get(REPLAYED) == "true", retry_after_of(response))
             if response.status_code in (401, 403) and answer.rule != DRY_RUN_READS_RULE:
                 detail = answer.body.get("detail") if isinstance(answer.body, dict) else response.text
-                raise ImportStopped(f"{command.service} refused the import's token ({response.status_code}): {detail}")
+                raise ImportStopped(f"{command.service} refused the import's token ({response.status_code}): {detail}", response.status_code)
             if response.status_code >= 500 or (response.status_code == 409 and answer.rule == IN_PROGRESS_RULE):
                 last, attempt = RuntimeError(f"{command.service} answered {response.status_code}"), attempt + 1
                 pause = min(0.5 * 2**attempt, 5.0)
