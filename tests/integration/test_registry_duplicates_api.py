@@ -409,3 +409,21 @@ def test_the_same_organisation_written_with_a_number_sign_or_an_abbreviation_is_
     problem = assert_problem(registry.post("/osvs", json={"name": again, "district": "SJL", "mapped_on": "2021-04-01"}), 409, "name", "possible_duplicate")
     assert problem["possible_duplicates"] == [{"osv_id": osv, "name": first}]
     assert registry.get(f"/osvs/{mapped(registry, again, distinct_from=[osv])}").json()["name"] == again  # kept as typed
+
+
+def test_an_osvs_name_shortened_on_another_tablet_is_a_possible_duplicate_unless_said_distinct(registry: TestClient) -> None:
+    """Tester 296 F2: "Olla Comun Nueva Esperanza" beside "Olla Común Nueva Esperanza Jicamarca" was mapped again."""
+    first = mapped(registry, "Olla Común Nueva Esperanza Jicamarca")
+    mapped(registry, "Olla Común Los Olivos")  # only generic words in common: no duplicate
+    written = head(registry)
+
+    sent = {"name": "Olla Comun Nueva Esperanza", "district": "San Juan de Lurigancho", "mapped_on": "2021-04-01"}
+    for dry_run in ("?dry_run=true", ""):
+        problem = assert_problem(registry.post(f"/osvs{dry_run}", json=sent), 409, "name", "possible_duplicate")
+        assert problem["possible_duplicates"] == [{"osv_id": first, "name": "Olla Común Nueva Esperanza Jicamarca"}]
+        assert "words added or left out" in problem["detail"]
+    assert head(registry) == written
+
+    second = mapped(registry, sent["name"], distinct_from=[first])
+    assert second != first
+    assert len(registry.get("/osvs").json()) == 3

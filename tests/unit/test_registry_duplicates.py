@@ -15,11 +15,14 @@ from services.registry.domain.duplicates import (
     DistrictRoll,
     NameWithoutLettersError,
     PossibleDuplicate,
+    PossibleDuplicateError,
     check_name,
+    contained,
     has_letter_or_digit,
     key_resemblance,
     name_key,
     possible_duplicates,
+    words_index,
 )
 from shared.kept import KeptSnapshot, project_events
 
@@ -67,12 +70,14 @@ def typed_again(name: str, pick: random.Random) -> str:
 def name_by_name(
     name: str, entries: dict[UUID, str], keys: dict[UUID, str], distinct_from: frozenset[UUID] = frozenset()
 ) -> list[PossibleDuplicate]:
-    """The check as it was: :func:`key_resemblance` on every entry of the roll (``keys``: their names folded), best first."""
+    """The check as it was: :func:`key_resemblance` and :func:`contained` on every entry of the roll (``keys``: their names
+    folded), best first."""
     key = name_key(name)
     found = [
         PossibleDuplicate(osv_id, other, score)
         for osv_id, other in entries.items()
-        if osv_id not in distinct_from and (score := key_resemblance(key, keys[osv_id])) >= NEAR_NAME_SCORE
+        if osv_id not in distinct_from
+        and ((score := key_resemblance(key, keys[osv_id])) >= NEAR_NAME_SCORE or (score > 0 and contained(key, keys[osv_id])))
     ]
     return sorted(found, key=lambda d: (-d.score, d.name))
 
@@ -82,13 +87,15 @@ def test_the_roll_scanned_in_one_batch_finds_what_comparing_name_by_name_finds_i
     originals = [lima_osv_name(pick) for _ in range(200)]
     names = originals + [typed_again(pick.choice(originals), pick) for _ in range(100)]
     names += ["Vecinos de la Paz 12", "Vecinas de la Pax 12", "Club de Madres Las Flores", "Club de Madres Las Flores", "¡¡ !!"]
+    names += ["Olla Común Nueva Esperanza Jicamarca", "Comedor Popular Las Flores de Canto Rey 3", "Olla Común", "Comedor Popular"]
     entries = {UUID(int=pick.getrandbits(128)): name for name in names}
     keys = {osv_id: name_key(name) for osv_id, name in entries.items()}
     keys_backwards = dict(reversed(keys.items()))
     asked = [typed_again(pick.choice(names), pick) for _ in range(250)] + [lima_osv_name(pick) for _ in range(50)]
     asked += ["VECINOS DE LA PAZ 12", "club de madres las flores", "...", "Becinos de la Pas 12", "12 Vesinoz de la Paz"]  # just 90
+    asked += ["Olla Comun Nueva Esperanza", "Las Flores 3", "Olla Común Jicamarca Nueva Esperanza de Zárate", "Olla Común Las Flores"]
 
-    seen = dict.fromkeys(("found", "only_word_order", "numbers_differ", "one_name_twice", "just_90_in_order", "just_90_words_moved"), 0)
+    seen = dict.fromkeys(("found", "contained", "only_word_order", "numbers_differ", "one_name_twice", "just_90_in_order", "just_90_words_moved"), 0)
     for n, name in enumerate(asked):
         expected = name_by_name(name, entries, keys)
         assert possible_duplicates(name, entries, keys=keys) == expected, name
@@ -102,6 +109,7 @@ def test_the_roll_scanned_in_one_batch_finds_what_comparing_name_by_name_finds_i
 
         key = name_key(name)
         seen["found"] += bool(expected)
+        seen["contained"] += any(d.score < NEAR_NAME_SCORE for d in expected)
         seen["only_word_order"] += any(fuzz.ratio(key, name_key(d.name)) < NEAR_NAME_SCORE for d in expected)
         seen["just_90_in_order"] += any(fuzz.ratio(key, name_key(d.name)) == d.score == NEAR_NAME_SCORE for d in expected)
         seen["just_90_words_moved"] += any(fuzz.ratio(key, name_key(d.name)) < d.score == NEAR_NAME_SCORE for d in expected)
@@ -252,3 +260,79 @@ def test_a_name_equal_to_a_survivors_and_to_a_record_merged_into_it_names_the_su
     assert roll.duplicates_of("Asociación Cultural Venezuela en Breña") == [
         PossibleDuplicate(survivor, "Asociación Cultural Venezuela en Breña", 100.0)
     ]
+
+
+# A name shortened or lengthened (tester 296 F2) ------------------------------------------------------------------------
+
+SJL_ROLL = {
+    UUID(int=1): "Olla Común Nueva Esperanza Jicamarca",
+    UUID(int=2): "Comedor Popular Las Flores de Canto Rey",
+    UUID(int=3): "Club Deportivo Vinotinto",
+    UUID(int=4): "Asociación de Migrantes Unidos de Zárate",
+    UUID(int=5): "Comedor Popular Los Olivos",
+}
+
+
+@pytest.mark.parametrize(
+    ("sent", "osv"),
+    [
+        ("Olla Comun Nueva Esperanza", 1),  # a place left out
+        ("Comedor Popular Las Flores", 2),  # "de Canto Rey" left out
+        ("Comedor Las Flores", 2),  # "Popular" and the place left out
+        ("Nueva Esperanza Jicamarca", 1),  # the kind left out
+        ("Olla Común Nueva Esperanza Jicamarca de SJL", 1),  # words added
+        ("Club Deportivo Vinotinto", 3),  # the same name, as before
+        ("Asoc. de Migrantes Unidos de Zarate", 4),
+    ],
+)
+def test_a_name_that_is_an_osvs_with_words_left_out_or_added_is_a_possible_duplicate(sent: str, osv: int) -> None:
+    assert [d.osv_id for d in possible_duplicates(sent, SJL_ROLL)] == [UUID(int=osv)]
+    with pytest.raises(PossibleDuplicateError):
+        DistrictRoll(district="San Juan de Lurigancho", entries={str(k): v for k, v in SJL_ROLL.items()}).check_new(sent)
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "Comedor Popular Las Flores Del Sur",  # both add words: another organisation
+        "Comedor Popular Los Jazmines",
+        "Club Deportivo Las Flores",  # another kind of organisation with the same name
+        "Olla Común",  # generic words only: in every olla común's name
+        "Comedor Popular",
+        "Comedor Popular Las Flores de Canto Rey 2",  # numbers differ
+        "Asociación de Migrantes",
+    ],
+)
+def test_names_that_share_only_generic_words_or_differ_in_words_or_numbers_are_not_duplicates(sent: str) -> None:
+    assert possible_duplicates(sent, SJL_ROLL) == []
+    assert not contained(name_key("Comedor Popular Las Flores"), name_key("Comedor Popular Los Olivos"))
+    assert not contained(name_key("Olla Común"), name_key("Olla Común Nueva Esperanza"))
+    assert not contained(name_key("Olla Común Nueva Esperanza"), name_key("Olla Común"))
+
+
+def test_a_contained_name_ranks_after_the_same_and_the_near_ones() -> None:
+    entries = {UUID(int=1): "Olla Común Nueva Esperanza Jicamarca", UUID(int=2): "Olla Común Nueva Esperanza"}
+    found = possible_duplicates("OLLA COMUN NUEVA ESPERANZA", entries)
+    assert [(d.osv_id, d.score) for d in found][0] == (UUID(int=2), 100.0)
+    assert found[1].osv_id == UUID(int=1) and found[1].score < NEAR_NAME_SCORE
+    assert possible_duplicates("Olla Común Nueva Esperanza", entries, distinct_from=[UUID(int=1), UUID(int=2)]) == []
+
+
+def test_the_rolls_word_index_follows_its_names_and_replays_so() -> None:
+    a, b, c, d = UUID(int=1), UUID(int=2), UUID(int=3), UUID(int=4)
+    roll = DistrictRoll(district="Comas", entries={str(a): "Comedor Popular Las Flores de Collique", str(b): "Olla Común Santa Rosa"})
+    roll.add(c, "Club de Madres Micaela Bastidas")
+    roll.keep_former(b, "Olla Común Santa Rosa")
+    roll.correct_name(b, "Olla Común Virgen de Guadalupe")
+    roll.keep_merged(a, into_osv_id=c)
+    roll.add(d, "Junta Vecinal Arco Iris")
+    roll.unlist(d)
+
+    assert roll.index == words_index({**roll.keys, **roll.merged_keys})
+    assert [x.osv_id for x in roll.duplicates_of("Comedor Las Flores")] == [c]  # the merged name names its survivor
+    assert [x.osv_id for x in roll.duplicates_of("Olla Común Santa Rosa de Lima")] == [b]  # the name before the correction
+    assert [x.osv_id for x in roll.duplicates_of("Olla Común Guadalupe")] == [b]
+    assert roll.duplicates_of("Arco Iris") == []
+    replayed = project_events(None, roll.collect_events())
+    restored = KeptSnapshot.take(replayed).mutate(None)
+    assert replayed.index == restored.index == roll.index

@@ -4,9 +4,10 @@ Two promoters meet the same organisation, or one types its name again in
 capitals and without accents: "Asociación de Vecinos Unidos por Zárate" and
 "ASOCIACION DE VECINOS UNIDOS POR ZARATE" in San Juan de Lurigancho are one
 OSV. Each district keeps a roll of its OSVs' names (:class:`DistrictRoll`);
-a new name that folds to one on the roll, or comes near one (rapidfuzz), is a
-possible duplicate and is refused unless the request says it is distinct
-from those OSVs. A roll is saved in the same transaction as the OSV it
+a new name that folds to one on the roll, comes near one (rapidfuzz), or is
+one shortened or lengthened ("Olla Común Nueva Esperanza" beside "Olla Común
+Nueva Esperanza Jicamarca": :func:`contained`) is a possible duplicate and is
+refused unless the request says it is distinct from those OSVs. A roll is saved in the same transaction as the OSV it
 lists, so two requests mapping the same name at once cannot both pass.
 
 Names are compared in a folded form (:func:`name_key`: "N.º 1" is "1",
@@ -42,7 +43,8 @@ class PossibleDuplicate:
     osv_id: UUID
     name: str
     score: float
-    """100 when the folded names are equal."""
+    """100 when the folded names are equal; at least :data:`NEAR_NAME_SCORE` when near; less for a name only
+    :func:`contained` in the other (its :func:`key_resemblance`, whatever it is)."""
 
 
 ABBREVIATIONS: Mapping[str, str] = {
@@ -83,6 +85,65 @@ def name_key(name: str) -> str:
     """
     key = _NUMBER_SIGN.sub("", fold(unidecode(fold(name))))
     return _ABBREVIATED.sub(lambda m: ABBREVIATIONS[m.group()], key)
+
+
+FUNCTION_WORDS = frozenset({"a", "al", "con", "de", "del", "e", "el", "en", "la", "las", "lo", "los", "para", "por", "y"})
+"""Articles, prepositions and conjunctions, folded: left out when one name's words are looked for in another's
+("Comedor Popular Flores" is in "Comedor Popular Las Flores de Canto Rey")."""
+
+GENERIC_WORDS = frozenset({
+    "asociacion", "organizacion", "cooperativa", "club", "deportivo", "comedor", "popular", "olla", "comun", "comite",
+    "vaso", "leche", "junta", "vecinal", "vecinos", "madres", "damas", "mujeres", "red", "cultural", "migrantes",
+    "venezolanos", "asentamiento", "humano", "osv",
+})
+"""The words, folded, of the kinds of organisation promoters in Lima write before a name ("Comedor Popular", "Olla
+Común", "Club Deportivo", "Club de Madres", "Comité del Vaso de Leche", "Comité de Damas", "Red de Mujeres", "Junta
+Vecinal", "Asociación de Vecinos", "Asociación Cultural", "Asociación de Migrantes Venezolanos", "AA.HH.", "OSV"): they
+say what an OSV is, not which one. A name must hold a word that is neither one of these nor of
+:data:`FUNCTION_WORDS` to be :func:`contained` in another: "Olla Común" is in every olla común's name."""
+
+
+def contained(ka: str, kb: str) -> bool:
+    """Whether one of two folded names (:func:`name_key`) is the other with words added: each word of the shorter but
+    :data:`FUNCTION_WORDS` is among the other's, in any order, and one of them is not :data:`GENERIC_WORDS` ("Comedor
+    Popular Las Flores" and "Comedor Popular Las Flores de Canto Rey"). Not so for "Comedor Popular Las Flores" and
+    "Comedor Popular Los Olivos" (only generic words shared), "Club Deportivo Las Flores" and "Comedor Popular Las
+    Flores" (another kind), nor "Olla Común" and "Olla Común Nueva Esperanza" (a name of generic words only).
+    Numbers are words: "Comedor 1" is in "Comedor 1 Las Flores", never in "Comedor 12" (nor is anything whose numbers
+    differ a duplicate: :func:`key_resemblance`)."""
+    words_a, which_a = _words_of(ka)
+    words_b, which_b = _words_of(kb)
+    return bool(which_a and which_b) and (words_a <= words_b or words_b <= words_a)
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _words_of(key: str) -> tuple[frozenset[str], frozenset[str]]:
+    """A folded name's words but :data:`FUNCTION_WORDS`, and those of them not :data:`GENERIC_WORDS` (its distinctive
+    words, which :func:`words_index` lists it by). Kept for the most recent names, as :func:`_words_sorted` is."""
+    words = frozenset(key.split()) - FUNCTION_WORDS
+    return words, words - GENERIC_WORDS
+
+
+def words_index(keys: Mapping[UUID, str]) -> dict[str, tuple[UUID, ...]]:
+    """Distinctive word (:func:`_words_of`) → the ids of ``keys`` (id → :func:`name_key`) whose name has it, in the order
+    of ``keys``: the names a name can be :func:`contained` in, or hold, share one of its distinctive words."""
+    index: dict[str, tuple[UUID, ...]] = {}
+    for osv_id, key in keys.items():
+        for word in _words_of(key)[1]:
+            index[word] = (*index.get(word, ()), osv_id)
+    return index
+
+
+def _contained_on_roll(key: str, keys: Mapping[UUID, str], index: Mapping[str, tuple[UUID, ...]]) -> set[UUID]:
+    """The ids of ``keys`` whose name ``key`` is :func:`contained` in or holds, looked up by ``key``'s distinctive words
+    in ``index`` (:func:`words_index` of ``keys``, or of more names)."""
+    words, which = _words_of(key)
+    found = set()
+    for osv_id in {osv_id for word in which for osv_id in index.get(word, ())}:
+        other = keys.get(osv_id)
+        if other is not None and ((others := _words_of(other)[0]) <= words or words <= others):  # both have words of `which`
+            found.add(osv_id)
+    return found
 
 
 def has_letter_or_digit(name: str) -> bool:
@@ -126,23 +187,29 @@ def key_resemblance(ka: str, kb: str) -> float:
 
 
 def possible_duplicates(
-    name: str, entries: Mapping[UUID, str], distinct_from: Iterable[UUID] = (), keys: Mapping[UUID, str] | None = None
+    name: str, entries: Mapping[UUID, str], distinct_from: Iterable[UUID] = (), keys: Mapping[UUID, str] | None = None,
+    index: Mapping[str, tuple[UUID, ...]] | None = None,
 ) -> list[PossibleDuplicate]:
-    """The OSVs of ``entries`` (id → name) whose name is the same or near ``name``, best first, leaving out ``distinct_from``.
+    """The OSVs of ``entries`` (id → name) whose name is the same as ``name``, near it or :func:`contained` in it or it in
+    theirs, best first, leaving out ``distinct_from``.
 
-    Each scores :func:`key_resemblance` (0–100) of the folded names, at least :data:`NEAR_NAME_SCORE`; best first is by
-    score falling, then by name, then in the order of ``entries``. ``keys`` (id → :func:`name_key` of its name, the
-    same ids as ``entries``), when the caller keeps them: only ``name`` is folded then.
+    Each scores :func:`key_resemblance` (0–100) of the folded names, at least :data:`NEAR_NAME_SCORE` unless contained;
+    names whose numbers differ are never duplicates. Best first is by score falling, then by name, then in the order of
+    ``entries``. ``keys`` (id → :func:`name_key` of its name, the same ids as ``entries``) and ``index``
+    (:func:`words_index` of those keys, or of more), when the caller keeps them: only ``name`` is folded then.
 
     The roll is scanned in C by rapidfuzz's batch scorer (``process.extract`` with ``score_cutoff``), not name by
     name in Python: a folded name scores :data:`NEAR_NAME_SCORE` or more only if its plain ratio or its
     word-order-free ratio does (an equal one has a ratio of 100), so two scans find every candidate, the second
     one over the names with their words in order (:func:`_words_sorted`); the numbers rule and the exact score
-    of :func:`key_resemblance` are then worked out for those few only.
+    of :func:`key_resemblance` are then worked out for those few only. Contained names are looked up by ``name``'s
+    distinctive words in ``index``, not scanned for (rapidfuzz's ``token_set_ratio`` over the roll cost 240 µs).
     """
     key = name_key(name)
     if keys is None:
         keys = {osv_id: name_key(other) for osv_id, other in entries.items()}
+    if index is None:
+        index = words_index(keys)
     others = list(keys.values())
     near = {
         at for _, _, at in process.extract(key, others, scorer=fuzz.ratio, processor=None, limit=None, score_cutoff=NEAR_NAME_SCORE)
@@ -154,17 +221,19 @@ def possible_duplicates(
             _words_sorted(key), words_sorted, scorer=fuzz.ratio, processor=None, limit=None, score_cutoff=NEAR_NAME_SCORE
         )
     )
-    if not near:
+    ids = list(keys)
+    within = _contained_on_roll(key, keys, index)
+    if not near and not within:
         return []
     numbers = _NUMBERS.findall(key)
-    ids = list(keys)
     skip = set(distinct_from) if distinct_from else ()
     found = [
-        PossibleDuplicate(ids[at], entries[ids[at]], score)
-        for at in near
-        if _NUMBERS.findall(other := others[at]) == numbers  # key_resemblance's rule: numbers first, then the exact score
-        and (score := 100.0 if other == key else max(fuzz.ratio(key, other), fuzz.token_sort_ratio(key, other))) >= NEAR_NAME_SCORE
-        and ids[at] not in skip
+        PossibleDuplicate(osv_id, entries[osv_id], score)
+        for osv_id in {ids[at] for at in near} | within
+        if _NUMBERS.findall(other := keys[osv_id]) == numbers  # key_resemblance's rule: numbers first, then the exact score
+        and ((score := 100.0 if other == key else max(fuzz.ratio(key, other), fuzz.token_sort_ratio(key, other))) >= NEAR_NAME_SCORE
+             or osv_id in within)
+        and osv_id not in skip
     ]
     found.sort(key=lambda d: (-d.score, d.name))
     if any(a.score == b.score and a.name == b.name for a, b in itertools.pairwise(found)):  # one name on the roll twice
@@ -192,7 +261,8 @@ class PossibleDuplicateError(ConflictError):
             if correcting is not None else "use that OSV"
         )
         super().__init__(
-            f"{district} already has an OSV with this name or one very like it: {named}. If it is another "
+            f"{district} already has an OSV with this name, one very like it, or one that is this name with words added or "
+            f"left out: {named}. If it is another "
             f'organisation, send the request again with "distinct_from": [<those ids>]; if it is the same, {same}',
             field="name",
             rule="possible_duplicate",
@@ -204,7 +274,7 @@ class PossibleDuplicateError(ConflictError):
 class DistrictRoll(Aggregate):
     """The names of one district's OSVs, so that a new OSV is compared with them (registry's bookkeeping, never published)."""
 
-    FLAT_COPIED = ("entries", "keys", "merged_names", "merged_keys", "merged_into")
+    FLAT_COPIED = ("entries", "keys", "merged_names", "merged_keys", "merged_into", "index")
     """Hold only values that never change: copied for a command as they are (:func:`shared.kept.copy_kept`)."""
 
     @staticmethod
@@ -231,6 +301,23 @@ class DistrictRoll(Aggregate):
         """Each merged name folded (:func:`name_key`)."""
         self.merged_into: dict[UUID, UUID] = {}
         """Merged OSV id → the OSV it was merged into, as recorded then (that one may have been merged since)."""
+        self.index: dict[str, tuple[UUID, ...]] = words_index(self.keys)
+        """:func:`words_index` of :attr:`keys` and :attr:`merged_keys` together, kept with them: a check looks up the
+        names a new one may be :func:`contained` in by its distinctive words, not by scanning the roll."""
+
+    def _index(self, osv_id: UUID, key: str) -> None:
+        for word in _words_of(key)[1]:
+            listed = self.index.get(word, ())
+            if osv_id not in listed:
+                self.index[word] = (*listed, osv_id)
+
+    def _unindex(self, osv_id: UUID, key: str) -> None:
+        for word in _words_of(key)[1]:
+            left = tuple(i for i in self.index.get(word, ()) if i != osv_id)
+            if left:
+                self.index[word] = left
+            else:
+                self.index.pop(word, None)
 
     def check_new(
         self, name: str, distinct_from: Iterable[UUID] = (), survivor_of: Callable[[UUID], UUID] | None = None,
@@ -256,8 +343,10 @@ class DistrictRoll(Aggregate):
         survivor named there (or a merged OSV named there by its own id).
         """
         if not self.merged_names:
-            return possible_duplicates(name, self.entries, distinct_from, keys=self.keys)
-        found = possible_duplicates(name, {**self.entries, **self.merged_names}, keys={**self.keys, **self.merged_keys})
+            return possible_duplicates(name, self.entries, distinct_from, keys=self.keys, index=self.index)
+        found = possible_duplicates(
+            name, {**self.entries, **self.merged_names}, keys={**self.keys, **self.merged_keys}, index=self.index
+        )
         # at one score, the survivor's own name first: "Asociación Cultural…" sent, it was named by a merged record's
         # "Asoc. Cultural…", which folds alike and sorts first (tester 158)
         found.sort(key=lambda d: (-d.score, d.osv_id in self.merged_into))
@@ -286,14 +375,17 @@ class DistrictRoll(Aggregate):
     def add(self, osv_id: UUID, name: str) -> None:
         self.entries[osv_id] = name
         self.keys[osv_id] = name_key(name)
+        self._index(osv_id, self.keys[osv_id])
 
     @event("NameCorrected")
     def correct_name(self, osv_id: UUID, name: str) -> None:
         """An OSV's name was corrected (:class:`~.naming.NameCorrections`): the roll compares a new OSV with the name it has
         now (and with the one before, kept by :meth:`keep_former`)."""
         if osv_id in self.entries:
+            self._unindex(osv_id, self.keys[osv_id])
             self.entries[osv_id] = name
             self.keys[osv_id] = name_key(name)
+            self._index(osv_id, self.keys[osv_id])
 
     @staticmethod
     def former_name_id(osv_id: UUID, name: str) -> UUID:
@@ -309,13 +401,16 @@ class DistrictRoll(Aggregate):
         self.merged_names[former] = name
         self.merged_keys[former] = name_key(name)
         self.merged_into[former] = osv_id
+        self._index(former, self.merged_keys[former])
 
     @event("OSVUnlisted")
     def unlist(self, osv_id: UUID) -> None:
         """A duplicate merged into another OSV left the roll, its name forgotten: how merges were recorded before
         :meth:`keep_merged` (replayed as it was then; no longer recorded)."""
         self.entries.pop(osv_id, None)
-        self.keys.pop(osv_id, None)
+        key = self.keys.pop(osv_id, None)
+        if key is not None:
+            self._unindex(osv_id, key)
 
     @event("MergedNameKept")
     def keep_merged(self, osv_id: UUID, into_osv_id: UUID) -> None:
@@ -326,5 +421,5 @@ class DistrictRoll(Aggregate):
         key = self.keys.pop(osv_id, None)
         if name is not None and key is not None:
             self.merged_names[osv_id] = name
-            self.merged_keys[osv_id] = key
+            self.merged_keys[osv_id] = key  # :attr:`index` lists it still, under the same id
         self.merged_into[osv_id] = into_osv_id
