@@ -171,7 +171,8 @@ def same_osv(command: Command, district: str, first: Cell) -> Problem:
         command.cell_for("name"),
         "name",
         DUPLICATE_OSV_RULE,
-        f"{district} would already have an OSV with this name or one very like it, mapped by row {first.row} of sheet "
+        f"{district} would already have an OSV with this name, one very like it, or one that is it with words added or left out, "
+        f"mapped by row {first.row} of sheet "
         f"{first.sheet!r} of this file: if it is the same organisation, keep one row; if it is another, import the "
         "file, then again with --distinct naming this row and the OSV the first row mapped (the import's refusal says how)",
     )

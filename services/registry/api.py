@@ -199,8 +199,8 @@ def correct_osv_name(osv_id: UUID, body: OSVNameCorrection, registry: RegistryDe
     """Correct the OSV's name, recorded wrong or provisional (records `OSVNameCorrected`; nothing when it is its name already).
 
     Every report names it so from then on, those of past phases included; one `as_of` a moment before names it as it was
-    then known. A name that another OSV of the district has, or one very like it, is 409 `possible_duplicate` (as for a
-    mapping; `distinct_from` says they are other organisations). The district's roll compares a new OSV with the corrected
+    then known. A name that another OSV of the district has, one very like it, or one that is it with words added or left
+    out, is 409 `possible_duplicate` (as for a mapping; `distinct_from` says they are other organisations). The district's roll compares a new OSV with the corrected
     name, no longer with the wrong one. A record merged into another is 409 `osv_not_merged` (correct its survivor's).
     With `If-Match`, an OSV changed since that `ETag` is 412 `current_version` (two staff correcting it at once: the
     later no longer undoes the earlier unseen); the answer carries the OSV's new `ETag`."""

@@ -129,8 +129,8 @@ class Registry(
         contact_channel: ContactChannel | None = None,
         distinct_from: Iterable[UUID] = (),
     ) -> UUID:
-        """Map an OSV, unless its district has one of the same or a near name (409 ``possible_duplicate``) that
-        ``distinct_from`` does not name; its id."""
+        """Map an OSV, unless its district has one of the same, a near or a shortened or lengthened name (409
+        ``possible_duplicate``) that ``distinct_from`` does not name; its id."""
         return self.mapped_osv(name, district, mapped_on, kind, composition, focus_areas, contact_channel, distinct_from).id
 
     @retried_on_collision

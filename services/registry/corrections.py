@@ -46,7 +46,8 @@ class OSVCorrections:
     ) -> OSV:
         """The OSV's name, corrected (records ``OSVNameCorrected``; nothing when it is its name already): 404 outside
         ``scope``; 422 ``name_has_letters``; 409 ``osv_not_merged`` on a record merged into another; 409
-        ``possible_duplicate`` when another OSV of the district has that name or one very like it (``distinct_from``:
+        ``possible_duplicate`` when another OSV of the district has that name, one very like it or one that is it with words
+        added or left out (``distinct_from``:
         those staff say are other organisations, recorded in the event and kept on the OSV, as a mapping's), as for a
         mapping. The district's roll takes the new name, and keeps the one before as a name of this OSV (a new OSV of that
         name is a possible duplicate of it). 412 ``current_version`` when ``expected`` (an ``If-Match``'s versions) does

@@ -70,7 +70,8 @@ class OSVMapped(PublicEvent):
     )
     distinct_from: DistinctFrom = Field(
         default_factory=list,
-        description="OSVs of the same district with the same or a near name that staff said are other organisations.",
+        description="OSVs of the same district with the same or a near name, or this one with words added or left out, that "
+        "staff said are other organisations.",
     )
 
     @field_validator("focus_areas", mode="before")
@@ -120,7 +121,8 @@ class OSVNameCorrected(PublicEvent):
     corrected_on: date = Field(description="The day registry recorded the correction (Lima).")
     distinct_from: DistinctFrom = Field(
         default_factory=list,
-        description="OSVs of the same district with the same or a near name that staff said, correcting it, are other "
+        description="OSVs of the same district with the same or a near name, or this one with words added or left out, that "
+        "staff said, correcting it, are other "
         "organisations (empty for a correction recorded before they were kept).",
     )
 

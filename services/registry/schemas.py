@@ -104,7 +104,8 @@ class OSVCreate(Command):
     distinct_from: list[UUID] = Field(
         default_factory=list,
         max_length=50,
-        description="OSVs of the district with the same or a near name that are other organisations: without them, such a "
+        description="OSVs of the district with the same or a near name, or this one with words added or left out, that are "
+        "other organisations: without them, such a "
         "name is refused with 409 `possible_duplicate`, which names them.",
     )
 
@@ -130,7 +131,8 @@ class OSVNameCorrection(Command):
     distinct_from: list[UUID] = Field(
         default_factory=list,
         max_length=50,
-        description="OSVs of the district with the same or a near name that are other organisations: without them, such a "
+        description="OSVs of the district with the same or a near name, or this one with words added or left out, that are "
+        "other organisations: without them, such a "
         "name is refused with 409 `possible_duplicate`, which names them (as for a mapping).",
     )
 

@@ -31,7 +31,8 @@ class NameCorrections:
         name: str
         corrected_on: date
         distinct_from: list[UUID] = ()  # type: ignore[assignment]  # a correction stored before it was kept has none
-        """OSVs of the district with the same or a near name that staff said, correcting it, are other organisations."""
+        """OSVs of the district with the same or a near name, or this one with words added or left out, that staff said,
+        correcting it, are other organisations."""
 
         def apply(self, aggregate: Any) -> None:
             aggregate.name = self.name
