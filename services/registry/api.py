@@ -187,9 +187,10 @@ def update_details(osv_id: UUID, body: OSVDetailsChange, registry: RegistryDep, 
 def osv_history(osv_id: UUID, registry: RegistryDep, caller: Auditor, page: Paged) -> list[EventRecordPublic]:
     """List every event the OSV recorded, oldest first, each with who recorded it (`recorded_by`), for auditors (staff's words `[withheld]` to them); paged (`cursor`, `limit`, `Link: rel="next"`).
 
-    The staff's words in it (an observation's details, rejection, contact-lost and dissolution notes) only to a reader
-    with `personal-data:read`; an auditor reads them `[withheld]`, and an application's counts of people holding identity
-    documents the municipality refuses null (its `id_documents_flagged` as recorded), with every other field of the event."""
+    The staff's words in it (an observation's details, rejection, contact-lost and dissolution notes, why an observation
+    or a rejection was withdrawn) only to a reader with `personal-data:read`; an auditor reads them `[withheld]`, and an
+    application's counts of people holding identity documents the municipality refuses null (its `id_documents_flagged`
+    as recorded), with every other field of the event."""
     history = registry.osv_history(osv_id=osv_id, scope=caller.scope(Permission.AUDIT_READ), text=caller.may_read_staff_text)
     return history_page(history, page)
 

@@ -42,6 +42,7 @@ from services.registry.domain.workingdays import (
 from services.registry.history import SEALED_FIELDS as HISTORY_SEALED_FIELDS
 from services.registry.history import MunicipalityHistory, OSVHistory
 from services.registry.ruosnumbers import RUOSNumberClaims
+from services.registry.ruoswithdrawals import RUOSStepWithdrawals
 from services.registry.views.documentcounts import DocumentCounts
 from services.registry.views.mappeddistricts import MappedDistricts
 from shared import dryrun
@@ -74,7 +75,8 @@ class RUOSFilter(StrEnum):
 
 
 class Registry(
-    DistrictLookups, DecreedDaysRecords, OSVCorrections, RUOSNumberClaims, OSVHistory, MunicipalityHistory, MunicipalAgreements, ServiceApplication
+    DistrictLookups, DecreedDaysRecords, OSVCorrections, RUOSStepWithdrawals, RUOSNumberClaims, OSVHistory, MunicipalityHistory,
+    MunicipalAgreements, ServiceApplication,
 ):
     """Maps OSVs, follows them through municipal registration (RUOS), and keeps what it knows of municipalities."""
 

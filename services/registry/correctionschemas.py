@@ -1,5 +1,5 @@
 """Registry's request bodies for corrections kept apart from :mod:`.schemas` (at the bound every module keeps): an OSV's
-registration in the RUOS, corrected."""
+registration in the RUOS, corrected; an application's observation or rejection, withdrawn."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from services.registry.schemas import RUOS_NUMBER, Number
-from shared.schemas import Command, IsoDate
+from shared.schemas import Command, IsoDate, Text
 
 
 class RUOSRegistrationCorrection(Command):
@@ -38,3 +38,13 @@ class RUOSRegistrationCorrection(Command):
         """The values given (not null), and the names given null, in the body's field order."""
         given = [name for name in type(self).model_fields if name in self.model_fields_set]
         return {n: getattr(self, n) for n in given if getattr(self, n) is not None}, [n for n in given if getattr(self, n) is None]
+
+
+class RUOSStepWithdrawal(Command):
+    """An observation or a rejection of an RUOS application entered in error, withdrawn: why."""
+
+    reason: Text = Field(
+        description="Why the step was entered in error (\"registrada en la solicitud equivocada\"), 1-200 characters of one "
+        "line: staff's words, which may name who erred, so sealed in registry's store, never published, `[withheld]` in the "
+        "OSV's history to readers without `personal-data:read`, and forgotten with `POST /osvs/{osv_id}/history/{version}/redaction`."
+    )

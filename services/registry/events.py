@@ -2,7 +2,7 @@
 
 Each model is one entry of the event catalogue (``catalogue/schemas/``).
 Staff notes (an observation's detail, a rejection's or a dissolution's note,
-why contact was lost) and the text of an agreement's commitments may mention
+why contact was lost, why an RUOS step was withdrawn) and the text of an agreement's commitments may mention
 people: they stay in registry and never appear here.
 """
 
@@ -294,6 +294,52 @@ class RUOSApplicationRejected(PublicEvent):
     application_id: UUID
     rejected_on: date
     reason: str = Field(description="amendment_deadline_missed, requirements_not_met, not_eligible, withdrawn or other.")
+
+
+@catalogue.publishes(OSV.RUOSObservationWithdrawn)
+class RUOSObservationWithdrawn(PublicEvent):
+    """An observation of the application entered in error (on the wrong application, or never made by the municipality)
+    was withdrawn: the application was never so observed, and stands as before it, under review (`status`) with no
+    deadline to amend. It was the application's last step. Repeats the observation's day and reason codes, so a reader
+    takes it back without looking it up: reporting counts it in `ruos_applications_observed` no more, in every report made
+    after, those of past phases included. Why it was entered in error is staff's words, never published."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "withdrawn_on"
+
+    osv_id: UUID
+    application_id: UUID
+    municipality_id: str = Field(description="Whose RUOS the application is in: `mml` or a district's ubigeo.")
+    observed_on: date = Field(description="The day the withdrawn observation was dated (its `RUOSApplicationObserved`'s `observed_on`).")
+    observation_reasons: list[str] = Field(description="The withdrawn observation's reason codes (its `RUOSApplicationObserved`'s `reasons`).")
+    status: str = Field(
+        description="The application's status from now on: `submitted`, or `amended` when an earlier observation was amended."
+    )
+    withdrawn_on: date = Field(description="The day registry recorded the withdrawal (Lima).")
+
+
+@catalogue.publishes(OSV.RUOSRejectionWithdrawn)
+class RUOSRejectionWithdrawn(PublicEvent):
+    """The application's rejection entered in error (on the wrong application, or never made by the municipality) was
+    withdrawn: the application was never rejected, and is open again as it stood before (`status`), for the municipality
+    to observe, register or reject. It was the application's last step: no application followed it, and the OSV was not
+    registered since. Repeats the rejection's day and reason code. Why it was entered in error is staff's words, never
+    published."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "withdrawn_on"
+
+    osv_id: UUID
+    application_id: UUID
+    municipality_id: str = Field(description="Whose RUOS the application is in: `mml` or a district's ubigeo.")
+    rejected_on: date = Field(description="The day the withdrawn rejection was dated (its `RUOSApplicationRejected`'s `rejected_on`).")
+    rejection_reason: str = Field(description="The withdrawn rejection's reason code (its `RUOSApplicationRejected`'s `reason`).")
+    status: str = Field(description="The application's status from now on: `submitted`, `observed` or `amended`.")
+    amend_by: date | None = Field(
+        description="While `status` is `observed`, the last day to amend, counted as `RUOSAmendmentDeadlineMoved` counts it "
+        "(días no laborables decreed since the observation included; it may have passed); null otherwise."
+    )
+    withdrawn_on: date = Field(description="The day registry recorded the withdrawal (Lima).")
 
 
 @catalogue.publishes(OSV.BoardRenewed)

@@ -31,8 +31,11 @@ SEALED_FIELDS = {
     OSV.RUOSApplicationRejected: free_text("note", key_of=_history_text),
     OSV.ContactLost: free_text("note", key_of=_history_text),
     OSV.OSVDissolved: free_text("note", key_of=_history_text),
+    OSV.RUOSObservationWithdrawn: free_text("reason", key_of=_history_text),
+    OSV.RUOSRejectionWithdrawn: free_text("reason", key_of=_history_text),
 }
-"""Staff's words in an OSV's history (an observation's detail, a rejection's, contact-lost and dissolution notes): sealed."""
+"""Staff's words in an OSV's history (an observation's detail, a rejection's, contact-lost and dissolution notes, why an
+observation or a rejection was withdrawn): sealed."""
 
 SEALS_BY_TYPE: dict[str, Seal] = {kind.__name__: seal for kind, seal in SEALED_FIELDS.items()}
 """:data:`SEALED_FIELDS` by the name an event of the history is read under (``ContactLost``…)."""

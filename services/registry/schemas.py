@@ -210,6 +210,12 @@ class ObservationPublic(BaseModel):
     amended_documents: list[RUOSDocument]
 
 
+class WithdrawnStepPublic(BaseModel):
+    step: str = Field(description="`observation` or `rejection`: a step entered in error, withdrawn (it counts as never taken).")
+    dated_on: date = Field(description="The day the step was dated (its `observed_on` or `rejected_on`).")
+    withdrawn_on: date = Field(description="The day registry recorded the withdrawal (Lima); who and why are in the OSV's history.")
+
+
 class RUOSApplicationPublic(BaseModel):
     application_id: UUID
     osv_id: UUID
@@ -232,6 +238,7 @@ class RUOSApplicationPublic(BaseModel):
     resolution_number: str | None
     rejected_on: date | None
     rejection_reason: RejectionReason | None
+    withdrawn_steps: list[WithdrawnStepPublic] = Field(default_factory=list, description="Its steps withdrawn as entered in error, oldest first.")
 
     @classmethod
     def of(cls, osv_id: UUID, application: RUOSApplication, calendar: WorkingCalendar | None = None) -> RUOSApplicationPublic:
@@ -262,6 +269,7 @@ class RUOSApplicationPublic(BaseModel):
             resolution_number=application.resolution_number,
             rejected_on=application.rejected_on,
             rejection_reason=application.rejection_reason,
+            withdrawn_steps=[WithdrawnStepPublic(step=w.step, dated_on=w.dated_on, withdrawn_on=w.withdrawn_on) for w in application.withdrawn],
         )
 
 

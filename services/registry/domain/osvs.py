@@ -52,6 +52,7 @@ from services.registry.domain.ruos import (
     missing_from,
 )
 from services.registry.domain.ruoscorrections import RegistrationCorrections
+from services.registry.domain.ruoswithdrawals import StepWithdrawals
 from services.registry.domain.workingdays import HOLIDAYS_ONLY, WorkingCalendar
 from shared.errors import (
     ConflictError,
@@ -112,9 +113,11 @@ class DocumentsMissingError(ConflictError):
 
 # The OSV ------------------------------------------------------------------
 
-class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, RegistrationCorrections, Lifecycle, HistoryRedactions, Aggregate):
+class OSV(
+    AmendmentDeadlines, NameCorrections, MappingDateCorrections, RegistrationCorrections, StepWithdrawals, Lifecycle, HistoryRedactions, Aggregate
+):
     """A neighbourhood organisation the programme has mapped (mixins: the deadlines a decree moves; name, mapping day, RUOS registration fixed;
-    contact, dissolution and merges; staff's words in its history forgotten)."""
+    an RUOS observation or rejection entered in error withdrawn; contact, dissolution and merges; staff's words in its history forgotten)."""
 
     @event("OSVMapped")
     def __init__(

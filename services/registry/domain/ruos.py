@@ -316,6 +316,16 @@ class Observation:
         return max(self.amend_by, calendar.add_working_days(self.observed_on, self.working_days))
 
 
+@dataclass(frozen=True)
+class WithdrawnStep:
+    """A step of the application withdrawn as entered in error (:mod:`.ruoswithdrawals`): ``step`` (``observation`` or
+    ``rejection``), the day it was dated (``observed_on``, ``rejected_on``), and the day registry recorded the withdrawal."""
+
+    step: str
+    dated_on: date
+    withdrawn_on: date
+
+
 @dataclass
 class RUOSApplication:
     """One application to a municipality's RUOS, from submission to registration or rejection."""
@@ -335,6 +345,8 @@ class RUOSApplication:
     resolution_number: str | None = None
     rejected_on: date | None = None
     rejection_reason: RejectionReason | None = None
+    withdrawn: list[WithdrawnStep] = field(default_factory=list)
+    """Its steps withdrawn as entered in error, in the order they were withdrawn: they count as never taken."""
 
     @property
     def is_open(self) -> bool:
@@ -373,6 +385,15 @@ class RUOSApplication:
             if observation.amended_on is not None:
                 steps.append(("amended_on", observation.amended_on))
         return steps[-1]
+
+    def status_before_decision(self) -> ApplicationStatus:
+        """The status the steps before a registration or rejection give it: ``submitted`` when never observed, else
+        ``observed`` or ``amended`` as its last observation was amended or not. What it stands at again once a rejection,
+        or its last observation, is withdrawn."""
+        last = self.last_observation
+        if last is None:
+            return ApplicationStatus.SUBMITTED
+        return ApplicationStatus.OBSERVED if last.amended_on is None else ApplicationStatus.AMENDED
 
     def check_step(self, step: str, expected: tuple[ApplicationStatus, ...], field: str, on: date) -> None:
         if self.status not in expected:

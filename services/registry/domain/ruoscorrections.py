@@ -6,8 +6,9 @@ resolution's day for the registration's) was there for good: the registration is
 and the application it closed takes no step (tester t286 F1). The correction is of a fact that was always so: the OSV
 was registered with those values, so reporting counts the registration in the phase of the corrected day, the past
 phases' included (a report ``as_of`` a moment before still shows what was then known), and the board-term alerts go by
-the corrected term. What it cannot correct: whose RUOS registered the OSV (its ``municipality_id``), that the OSV was
-registered at all, and an observation or a rejection (README, "An RUOS step entered in error").
+the corrected term. What it cannot correct: whose RUOS registered the OSV (its ``municipality_id``), and that the OSV was
+registered at all (README, "An RUOS step entered in error"); an observation or a rejection entered in error is withdrawn
+(:mod:`.ruoswithdrawals`).
 """
 
 from __future__ import annotations
