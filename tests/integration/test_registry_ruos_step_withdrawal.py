@@ -5,13 +5,13 @@ and staff a rejection the municipality never made; neither could be taken back (
 the OSV amended what needed no amendment, or applied again). Now who records the step withdraws it, with a reason kept
 sealed: registry records ``RUOSObservationWithdrawn`` or ``RUOSRejectionWithdrawn`` (published under the OSV's
 municipality, without the reason), the application stands as before the step and takes the next one as usual, the OSV's
-history says who withdrew it. Registry runs on its SQLite store (the
+history says who withdrew it, and reporting counts the observation no more. Registry runs on its SQLite store (the
 sealing story on PostgreSQL too); tokens come from the test identity provider.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -19,7 +19,10 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
+from services.reporting.views.readmodel import ReadModel
+from shared.views import make_engine
 from tests.integration.test_registry_ruos_api import new_osv, submit
+from tests.integration.test_registry_ruos_registration_correction import phases
 from tests.support.api import assert_problem, created, ok
 from tests.support.clients import FakeToday, application_of, feed, head, service_client
 from tests.support.identity import MML_FOCAL_POINT, IssuedTokens, SignedInAs
@@ -193,6 +196,34 @@ def test_if_match_an_idempotency_key_and_a_dry_run_behave_as_on_the_other_correc
     # without the key, the same request finds the observation gone: the application's last step is its submission
     assert_problem(withdraw(registry, osv_id, application_id, "observation"), 409, "application_id", "withdraw_last_step")
     assert head(registry) == written
+
+
+def test_reporting_counts_the_observation_withdrawn_no_more_and_a_report_as_of_before_it_as_then_known(
+    registry: TestClient, tmp_path: Path
+) -> None:
+    """Observed on 2021-06-18 (F1) by mistake: counted in F1's ruos_applications_observed until withdrawn."""
+    osv_id, application_id = applying_in_sjl(registry)
+    observe(registry, osv_id, application_id)
+    other, other_application = applying_in_sjl(registry, "Comedor Popular Santa Rosa")
+    observe(registry, other, other_application, on="2021-06-20")  # a real one, which stays
+    readmodel = ReadModel(make_engine(f"sqlite:///{tmp_path / 'reporting.db'}"))
+    phases(readmodel)
+    readmodel.apply(feed(registry))
+    before = datetime.now(timezone.utc)
+
+    ok(withdraw(registry, osv_id, application_id, "observation"))
+    readmodel.apply(feed(registry))
+    observed = [p["indicators"]["ruos_applications_observed"] for p in readmodel.report(today=date(2021, 8, 2))["phases"]]
+    assert observed == [{"total": 1, "by_reason": {"signatures_missing": 1}}, {"total": 0, "by_reason": {}}]
+    as_then = readmodel.report(as_of=before, today=date(2021, 8, 2))["phases"][0]["indicators"]["ruos_applications_observed"]
+    assert as_then == {"total": 2, "by_reason": {"signatures_missing": 2}}
+    # the evidence names the withdrawal beside the observation it takes back, in the phase of the observation's day
+    rows = readmodel.evidence("ruos_applications_observed", "F1", today=date(2021, 8, 2))["events"]
+    assert [(e["type"], e["adds"]) for e in rows] == [
+        ("RUOSApplicationObserved", {"total": 1, "by_reason.signatures_missing": 1}),
+        ("RUOSApplicationObserved", {"total": 1, "by_reason.signatures_missing": 1}),
+        ("RUOSObservationWithdrawn", {"total": -1, "by_reason.signatures_missing": -1}),
+    ]
 
 
 def test_the_reason_is_sealed_withheld_and_forgotten_with_the_osvs_history(tmp_path: Path, database_url: str, today: FakeToday) -> None:

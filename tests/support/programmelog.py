@@ -31,7 +31,8 @@ def cloudevent(source: str, position: int, event_type: str, subject: str, time: 
 
 
 def programme_log(
-    count: int, seed: int = 1, merges: float = 0.0, corrections: float = 0.0, joinings: float = 0.0, ahead: float = 0.0
+    count: int, seed: int = 1, merges: float = 0.0, corrections: float = 0.0, joinings: float = 0.0, ahead: float = 0.0,
+    withdrawals: float = 0.0,
 ) -> list[dict[str, Any]]:
     """A programme's events as the services would publish them, recorded over two years, facts entered up to months late.
 
@@ -45,7 +46,10 @@ def programme_log(
     carrying the corrected value. With ``joinings``, that share of the steps moves a membership's joining date back
     (``MemberJoiningDateCorrected``, drawn apart too: a paper list typed in with the typing day), later corrections
     carrying the corrected day. With ``ahead``, that share of the facts is dated the day after the one it is recorded
-    on in Lima (drawn apart too), as the date rule's day of margin lets staff date a joining or a grant.
+    on in Lima (drawn apart too), as the date rule's day of margin lets staff date a joining or a grant. With
+    ``withdrawals``, that share of the steps withdraws an RUOS observation entered in error (``RUOSObservationWithdrawn``,
+    drawn apart too: one observation not withdrawn yet of an OSV not merged away, as registry takes it, dated the day it
+    is recorded on).
 
     Projects enrol as engagement and funding let them (:func:`enrollable`), never what they refuse: the stress case
     ``programme_log(1200, seed=103, merges=0.04, corrections=0.03, joinings=0.03, ahead=0.2)`` once enrolled a member
@@ -60,6 +64,7 @@ def programme_log(
     moving = random.Random(seed + 3)
     dating = random.Random(seed + 4)
     enrolling = random.Random(seed + 5)
+    withdrawing = random.Random(seed + 6)
     places: dict[str, tuple[str, str, str]] = {}
     positions = {"registry": 0, "funding": 0, "engagement": 0}
     out: list[dict[str, Any]] = []
@@ -108,6 +113,7 @@ def programme_log(
     phase("F1", "2021-01-01", "2021-06-30")
     osvs: list[str] = []
     registered: set[str] = set()
+    observations: list[tuple[str, str, str, list[str]]] = []  # osv, application, observed on, reasons: not withdrawn yet
     members: list[tuple[str, str, str, str]] = []
     joined: dict[str, str] = {}
     departed: list[tuple[str, str, str, str, str]] = []  # member, osv, nationality, sex, left on
@@ -168,6 +174,14 @@ def programme_log(
                      nationality=nationality, sex=sex, corrected_on=today, occurred_on=today)
                 joined[member] = corrected_on.isoformat()
             continue
+        standing = [o for o in observations if o[0] in osvs]  # registry takes nothing on a record merged away
+        if withdrawals and standing and withdrawing.random() < withdrawals:
+            osv, application, observed_on, reasons = withdrawing.choice(standing)
+            observations.remove((osv, application, observed_on, reasons))
+            today = now.date().isoformat()
+            emit("registry", "RUOSObservationWithdrawn", osv, osv_id=osv, application_id=application, municipality_id="150110",
+                 observed_on=observed_on, observation_reasons=reasons, status="submitted", withdrawn_on=today, occurred_on=today)
+            continue
         roll = rng.random()
         on = day()
         if roll < 0.12 or len(osvs) < 3:
@@ -182,9 +196,10 @@ def programme_log(
                 registered.add(osv)
                 emit("registry", "RUOSRegistered", osv, osv_id=osv, ruos_number=new_id("R"), registered_on=on, occurred_on=on)
             else:
-                emit("registry", "RUOSApplicationObserved", osv, osv_id=osv, application_id=new_id("app"), observed_on=on,
-                     reasons=rng.sample(["missing_minutes", "board_incomplete", "id_document_refused"], rng.randint(1, 2)),
-                     amend_by=on, occurred_on=on)
+                application, reasons = new_id("app"), rng.sample(["missing_minutes", "board_incomplete", "id_document_refused"], rng.randint(1, 2))
+                emit("registry", "RUOSApplicationObserved", osv, osv_id=osv, application_id=application, observed_on=on,
+                     reasons=reasons, amend_by=on, occurred_on=on)
+                observations.append((osv, application, on, reasons))
         elif roll < 0.19:
             osv = rng.choice(osvs)
             emit("registry", "ContactLost" if rng.random() < 0.8 else "OSVDissolved", osv, osv_id=osv, since=on,

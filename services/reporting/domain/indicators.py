@@ -152,7 +152,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("osvs_registered_ruos_cumulative", UPTO, 0, REGISTERED, reads="osvs_registered_ruos"),
     # Read from both, the identified its denominator: a mapping day corrected moves an OSV between phases there too.
     Indicator("ruos_registration_rate", DERIVED, "0.0000", tuple(dict.fromkeys(IDENTIFIED + REGISTERED))),
-    Indicator("ruos_applications_observed", POINT, {"total": 0, "by_reason": {}}, ("RUOSApplicationObserved", M)),
+    Indicator("ruos_applications_observed", POINT, {"total": 0, "by_reason": {}}, ("RUOSApplicationObserved", "RUOSObservationWithdrawn", M)),
     Indicator(
         "agents_of_change", SPAN, {"total": 0, "new": 0, "by_nationality": {}, "by_sex": {}},
         # A grant withdrawn takes back the agents enrolled only in it (:mod:`.withdrawals`), a project's closure ends its

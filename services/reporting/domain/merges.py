@@ -22,6 +22,7 @@ MOVED_TYPES = frozenset({
     "RUOSRegistrationCorrected",  # so does a registration moved to the segment of its corrected day
     "GrantWithdrawn",  # what it took back of the record's grants moves with them
     "FollowUpMeetingWithdrawn",  # what it took back of the record's meetings moves with them
+    "RUOSObservationWithdrawn",  # and what it took back of the record's observations
 })
 """The facts whose counters a merge across districts moves to the survivor's district, as they were counted. Not moved:
 the record's identification (the merge takes it back where it was counted), projects and agents of change (moved

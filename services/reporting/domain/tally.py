@@ -60,6 +60,7 @@ from services.reporting.domain.indicators import (
 from services.reporting.domain.meetings import FollowUpMeetings
 from services.reporting.domain.membermerges import MemberMerges
 from services.reporting.domain.merges import Merges
+from services.reporting.domain.observations import RUOSObservations
 from services.reporting.domain.participation import AgentsOfChange
 from services.reporting.domain.tallyreading import EVER, Counter, TallyReading, Within
 from services.reporting.domain.withdrawals import GrantWithdrawals
@@ -102,7 +103,8 @@ class Trace:
 
 
 class Tally(
-    Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeetings, AgentsOfChange, Activities, CountedOnce, DayCut, TallyReading
+    Merges, MemberMerges, Corrections, GrantWithdrawals, FollowUpMeetings, RUOSObservations, AgentsOfChange, Activities, CountedOnce, DayCut,
+    TallyReading,
 ):
     """Everything the indicators need, folded fact by fact in recorded order.
 
@@ -248,12 +250,6 @@ class Tally(
 
     def _registered(self, fact: Fact) -> None:
         self._count("osvs_registered_ruos/value", fact, osv=fact.data.get("osv_id"))
-
-    def _observed(self, fact: Fact) -> None:
-        osv = fact.data.get("osv_id")
-        self._count("ruos_applications_observed/total", fact, osv=osv)
-        for reason in dict.fromkeys(fact.data.get("reasons") or []):  # an observation per reason it cites, a code given twice once
-            self._count(f"ruos_applications_observed/by_reason.{reason}", fact, osv=osv)
 
     # Agents of change (their participations: :class:`~.participation.AgentsOfChange`) --------------------------
 
@@ -496,6 +492,7 @@ _HANDLERS: dict[str, Callable[[Tally, Fact], None]] = {
     "RUOSRegistered": Tally._registered,
     "RUOSRegistrationCorrected": Tally._registration_corrected,
     "RUOSApplicationObserved": Tally._observed,
+    "RUOSObservationWithdrawn": Tally._observation_withdrawn,
     "ParticipantEnrolled": Tally._took_part,
     "ParticipantWithdrew": Tally._took_part,
     "FundGranted": Tally._granted,

@@ -149,7 +149,7 @@ class CheckpointRow(Base):
     this row alone, without reading ``state`` (zlib-compressed JSON).
     """
 
-    __tablename__ = "tally_checkpoints_8"
+    __tablename__ = "tally_checkpoints_9"
     # Until 2026-12 they were kept in ``checkpoints``, without ``latest_day``; then in ``tally_checkpoints``, counted
     # by the rules of their version (a state saved so would go on with its counts); then in ``tally_checkpoints_2``,
     # whose counters lack members_joined's and members_left's ``by_sex`` (tester 184 F5: a state restored from one would
@@ -164,9 +164,11 @@ class CheckpointRow(Base):
     # mapping corrected to a later day: tester 271 F2, a report of a day starts from a checkpoint that counted nothing
     # after it, and one that did, unsaid, would count it); then in ``tally_checkpoints_7``, made by versions that did not
     # read registry's ``RUOSRegistrationCorrected`` (tester t286 F1: a state saved by one after such a correction keeps
-    # the registration in the phase of the day typed wrong, and a report restored from it would too). Those tables are
-    # left for replicas of the earlier versions still running on the same database, and can be dropped once none is: this
-    # version makes its checkpoints again from the facts.
+    # the registration in the phase of the day typed wrong, and a report restored from it would too); then in
+    # ``tally_checkpoints_8``, made by versions that did not read registry's ``RUOSObservationWithdrawn`` (helper h293: a
+    # state saved by one after such a withdrawal keeps counting the observation, and a report restored from it would too).
+    # Those tables are left for replicas of the earlier versions still running on the same database, and can be dropped
+    # once none is: this version makes its checkpoints again from the facts.
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     cut: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
