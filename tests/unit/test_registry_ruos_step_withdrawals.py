@@ -105,14 +105,17 @@ def test_only_the_applications_last_step_is_withdrawn() -> None:
 
 
 def test_a_rejection_withdrawn_opens_the_application_again_as_it_stood_and_the_next_decision_is_taken_on_it() -> None:
-    osv, application_id = applying()
-    osv.reject_application(application_id, date(2021, 6, 20), "requirements_not_met", "Faltaba el padrón")
+    osv = OSV(name="Vecinos Solidarios de Zárate", district="San Juan de Lurigancho", zone="Lima Este", mapped_on=date(2021, 3, 15), kind=None)
+    application_id = osv.submit_application(SJL, date(2021, 6, 14), ALL_DOCUMENTS[:-1], 0, 0)
+    osv.reject_application(application_id, date(2021, 6, 20), "requirements_not_met", "Faltaba el croquis")
+    osv.record_document("croquis", date(2021, 7, 1))  # recorded while it stood rejected: the application takes it once open
     osv.withdraw_rejection(application_id, TODAY, WHY, SJL)
 
     application = osv.find_application(application_id)
     assert (application.status, application.rejected_on, application.rejection_reason) == (ApplicationStatus.SUBMITTED, None, None)
     assert osv.open_application is application
     assert application.withdrawn == [WithdrawnStep("rejection", date(2021, 6, 20), TODAY)]
+    assert (application.documents, application.missing_documents) == (ALL_DOCUMENTS, [])
     observed(osv, application_id, date(2021, 6, 16))  # dated from the submission: the rejection never was
     assert application.status is ApplicationStatus.OBSERVED
 

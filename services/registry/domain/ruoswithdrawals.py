@@ -21,7 +21,13 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from services.registry.domain.ruos import ApplicationStatus, RUOSApplication, WithdrawnStep
+from services.registry.domain.ruos import (
+    ApplicationStatus,
+    RUOSApplication,
+    WithdrawnStep,
+    documents_in_order,
+    missing_from,
+)
 from services.registry.domain.workingdays import HOLIDAYS_ONLY, WorkingCalendar
 from shared.errors import ConflictError
 
@@ -84,7 +90,7 @@ class StepWithdrawals:
     class RUOSRejectionWithdrawn(Aggregate.Event):
         """The application's rejection (``rejected_on``, ``rejection_reason``: its code) was entered in error: the
         application is open again, ``status`` (``submitted``, ``observed`` or ``amended``) as before it, ``amend_by`` its
-        deadline to amend when observed. ``municipality_id``, ``reason`` and ``withdrawn_on`` as
+        deadline to amend when observed, listing the documents the OSV recorded while it stood rejected too. ``municipality_id``, ``reason`` and ``withdrawn_on`` as
         :class:`RUOSObservationWithdrawn`'s."""
 
         application_id: UUID
@@ -102,6 +108,9 @@ class StepWithdrawals:
             application.rejected_on = None
             application.rejection_reason = None
             application.withdrawn.append(WithdrawnStep(REJECTION, self.rejected_on, self.withdrawn_on))
+            # open again, it lists every document the OSV has, those recorded while it stood rejected too (as it would have)
+            application.documents = documents_in_order([*application.documents, *aggregate.documents_ready])
+            application.missing_documents = missing_from(application.documents)
 
     def withdraw_observation(self, application_id: UUID, withdrawn_on: date, reason: str, municipality_id: str) -> None:
         """Record ``RUOSObservationWithdrawn``: the application's last observation was entered in error, and the
