@@ -167,3 +167,20 @@ def test_a_rejection_is_withdrawn_from_a_dissolved_osv_and_nothing_from_a_merged
     duplicate.merge_into(survivor, date(2021, 7, 1))
     with pytest.raises(OSVMergedError):
         duplicate.withdraw_observation(duplicate_application, TODAY, WHY, SJL)
+
+
+def test_a_day_decreed_after_the_withdrawal_moves_the_deadline_of_an_application_observed_again_and_of_none_withdrawn() -> None:
+    decreed = NonWorkingDay(date(2021, 6, 22), "D.S. de prueba")
+    before, after = WorkingCalendar(), WorkingCalendar([decreed])
+    withdrawn, first = applying()
+    observed(withdrawn, first, date(2021, 6, 18))
+    withdrawn.withdraw_observation(first, TODAY, WHY, SJL)
+    assert withdrawn.move_amendment_deadline(before, after, TODAY, decreed) == []  # no deadline runs any more
+
+    reopened, second = applying()
+    observed(reopened, second, date(2021, 6, 18))  # to 2021-06-25
+    reopened.reject_application(second, date(2021, 6, 21), "not_eligible")
+    assert reopened.move_amendment_deadline(before, after, TODAY, decreed) == []  # rejected: under observation no more
+    reopened.withdraw_rejection(second, TODAY, WHY, SJL, before)
+    (move,) = reopened.move_amendment_deadline(before, after, TODAY, decreed)
+    assert (move.previous_amend_by, move.amend_by) == (date(2021, 6, 25), date(2021, 6, 28))
