@@ -127,3 +127,27 @@ def test_perus_setiembre_and_its_short_form_are_september() -> None:
 def test_a_date_with_its_months_name_the_calendar_lacks_or_without_its_full_year_is_refused_saying_why(value: str, said: str) -> None:
     assert iso_date(value) is None
     assert date_mistake(value).startswith(said), date_mistake(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "read"), [("5 de octubre de 2021 00:00", "2021-10-05"), ("5 de octubre de 2021 00:00:00", "2021-10-05"),
+                        ("5 de octubre de 2021 10:30", None)],
+)
+def test_a_date_with_its_months_name_is_read_with_midnight_after_it_as_every_date_is(value: str, read: str | None) -> None:
+    """Tester 300 F7: the README reads every form "with a time of 00:00"; ``5 de octubre de 2021 00:00`` was refused."""
+    assert iso_date(value) == read
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("5 de octubr de 2021", "'5 de octubr de 2021' names no month the import knows"),
+        ("5 de Octobre de 2021", "'5 de Octobre de 2021' names no month the import knows"),
+        ("2021-13-05", "'2021-13-05' has no month 13: written year first, the month comes second: write 2021-05-13 for May 13, 2021"),
+    ],
+)
+def test_a_months_name_mistyped_or_a_year_first_date_with_day_and_month_swapped_is_told_what_is_wrong(value: str, said: str) -> None:
+    """Tester 300 F7: a mistyped month's name was "no date … its columns shifted in Excel?", and ``2021-13-05`` was told
+    "the day comes first, write 13/05/2021"."""
+    assert iso_date(value) is None
+    assert date_mistake(value).startswith(said), date_mistake(value)

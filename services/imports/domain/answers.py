@@ -63,9 +63,12 @@ def _named_month_date(text: str) -> date | None:
     """The day of a date written with its month's name, day first (:data:`NAMED_MONTH_DATE`: ``5 de octubre de 2021``,
     ``5 de Setiembre del 2021``, ``05-oct-2021``), :data:`NO_SUCH_DAY` when the calendar has no such day (``31 de
     setiembre de 2021``), or None when ``text`` is not written so."""
-    written = NAMED_MONTH_DATE.fullmatch(_folded(text))
+    folded = _folded(text)
+    written = NAMED_MONTH_DATE.match(folded)
     if written is None or written["month"] not in MONTH_NUMBERS or int(written["year"]) not in YEARS:
         return None
+    if MIDNIGHT_AFTER.fullmatch(folded[written.end() :]) is None:
+        return None  # a time after it other than midnight, or more
     try:
         return date(int(written["year"]), MONTH_NUMBERS[written["month"]], int(written["day"]))
     except ValueError:
@@ -88,6 +91,8 @@ AFTER_A_DATE = re.compile(f"[ T]{CLOCK}")
 NAMED_MONTH_DATE = re.compile(r"(?P<day>[0-9]{1,2})[\s/.\-]+(?:de\s+)?(?P<month>[a-z]+)\.?[\s/.\-]+(?:del?\s+)?(?P<year>[0-9]{4})")
 """A date written day first with its month's name (the text folded: lower case, no accents): ``5 de octubre de 2021``,
 ``5 octubre 2021``, ``05-oct-2021``, ``5 de set. del 2021``; the year of four digits, as every date the import reads."""
+MIDNIGHT_AFTER = re.compile(r"(?:[ t]00:00(?::00)?)?")
+"""What may follow a date written with its month's name (folded): nothing, or midnight (:data:`MIDNIGHT_FORMATS`)."""
 NO_SUCH_DAY = date.min
 """What :func:`_named_month_date` gives for a day the calendar lacks (``31 de setiembre de 2021``)."""
 
@@ -120,6 +125,8 @@ def date_mistake(text: str) -> str:
     (:func:`written_as_a_date`)."""
     text = text.strip()
     named = NAMED_MONTH_DATE.fullmatch(_folded(text))
+    if named is not None and int(named["year"]) in YEARS and named["month"] not in MONTH_NUMBERS:  # tester 300 F7
+        return f"'{text}' names no month the import knows: write {ACCEPTED_DATES} (the month's name as enero or ene)"
     if named is not None and _named_month_date(text) == NO_SUCH_DAY:
         month, year = MONTH_NUMBERS[named["month"]], int(named["year"])
         return f"'{text}' is not a day of the calendar: {calendar.month_name[month]} {year} has {calendar.monthrange(year, month)[1]} days"
@@ -140,6 +147,13 @@ def date_mistake(text: str) -> str:
             f"repeated here, as it may be a person's data (its columns shifted in Excel?): write {ACCEPTED_DATES}"
         )
     day, month, year = int(written["day"]), int(written["month"]), int(written["year"])
+    if not 1 <= month <= 12 and written.re is WRITTEN_DATES[1]:  # year first, the day before the month (tester 300 F7)
+        if 1 <= day <= 12 and month <= calendar.monthrange(year, day)[1]:
+            return (
+                f"'{text}' has no month {month}: written year first, the month comes second: write {year}-{day:02d}-{month:02d} "
+                f"for {calendar.month_name[day]} {month}, {year}"
+            )
+        return f"'{text}' has no month {month}: write {ACCEPTED_DATES}"
     if not 1 <= month <= 12:
         if 1 <= day <= 12 and month <= calendar.monthrange(year, day)[1]:  # month first: its day said (tester 184 F6)
             timed = iso_date(f"{month:02d}/{day:02d}/{year}{rest}") is None  # and its time, if no day's (tester 187 F12)
