@@ -12,10 +12,9 @@ The submission is checked and recorded as a row of ``osv-import``
 (:class:`~services.imports.application.Importer`): all its commands as a dry
 run first, then for real, keyed by its ``meta/rootUuid`` (its ``_uuid``
 from a Kobo before 2025, which posts none): an edit Kobo posts, with a new
-``_uuid``, is keyed as the submission it edits, recorded as far as its
-commands go, and never recorded twice where it differs from the version
-recorded (200 with the note: :func:`~services.imports.application.held_for_an_earlier_version`);
-every edit Kobo posts that is recorded, all or in part, carries
+``_uuid``, is keyed as the submission it edits, and refused when it differs
+(:func:`~services.imports.refusals.edited_since`), or recorded as far as its
+commands go; every edit Kobo posts that is recorded, all or in part, carries
 the ``edited_in_kobo`` note (:func:`~services.imports.refusals.edit_noted`),
 the same on Kobo's retry;
 an edit posted without ``meta/rootUuid`` is refused, ``edit_without_root_uuid``

@@ -31,17 +31,12 @@ colleague recorded the submission, and the row comes with a note
 command but for its ``distinct_from`` (``differs_in``: the row imported before
 with other ``--distinct`` ids, or with the option and now without; tester 242
 F2). A key used for another request (``same_request: false``: an earlier
-version of the row, corrected by hand since, or a request of
+version of the row, corrected in Kobo since, or a request of
 someone else's sent under the submission's key first) refuses the row
 (:func:`key_taken`): nothing of it is recorded, and the person importing must
 look at what the services hold. An edit in Kobo has a new ``_uuid`` but the
-``meta/rootUuid`` its keys are made from (since 2025): a command of it whose
-key the services hold for another request (:func:`held_for_an_earlier_version`)
-is one an earlier version recorded, and changed since. It is not sent for real
-(nothing recorded twice) and refuses nothing: the row's other commands go as
-they would, and the row comes with the ``edited_in_kobo`` note naming where it
-differs (tester 296 F1: refused, it came back with every weekly export, exit
-1, after staff had made the change). An edit whose commands
+``meta/rootUuid`` its keys are made from (since 2025): refused so, it is told
+it was edited in Kobo since (:func:`edited_since`). An edit whose commands
 were taken (created, already there, or partial) is never answered as if
 nothing changed: it comes with the note ``edited_in_kobo``
 (:func:`~services.imports.refusals.edit_noted`), instead of ``recorded_otherwise``, that if an earlier
@@ -285,7 +280,7 @@ class Importer:
         ``seen``: the earlier rows of the same file (:meth:`run` keeps it), to compare this one with and to add it to.
         ``joins``: False for a row refused already, checked for its other mistakes only
         (:meth:`_with_the_others_mistakes`): compared with the earlier rows all the same, it records nothing, so it is
-        not added to them. A row Kobo says is an edit, refused for a key taken after its dry run passed, is told it was edited in Kobo since
+        not added to them. A row Kobo says is an edit, refused for a key taken, is told it was edited in Kobo since
         (:func:`~services.imports.refusals.edited_since`); one whose commands were taken, all or some, is noted as an
         edit (:meth:`RowResult.as_edit`).
         """
@@ -300,14 +295,12 @@ class Importer:
         if not dry_run and len(row.commands) == 1:
             return self._run_alone(row, row.commands[0], seen)
         checks, problems = self._dry_runs(row, seen)
-        changed = [command for command, answer in checks if held_for_an_earlier_version(row, answer)]
-        before = [command for command, answer in checks if answer.carried_out_before or command in changed]
-        cells = [command.where for command in changed]
+        before = [command for command, answer in checks if answer.carried_out_before]
         if dry_run and seen is not None:
             # A dry run cannot see an earlier row's person: the real import would refuse the second as already registered.
             documents: dict[tuple[str, str], Cell] = {}
             for command, answer in checks:
-                if command.document is None or answer.carried_out_before or command in changed:
+                if command.document is None or answer.carried_out_before:
                     continue
                 earlier = seen.documents.get(command.document) or documents.get(command.document)
                 if earlier is not None:
@@ -321,19 +314,17 @@ class Importer:
         if problems:
             return RowResult(row, Outcome.REFUSED, problems)
         if len(before) == len(row.commands):
-            return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, (answer for _, answer in checks)), changed=cells)
+            return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, (answer for _, answer in checks)))
         if dry_run:
-            return RowResult(row, Outcome.CREATED, changed=cells)
+            return RowResult(row, Outcome.CREATED)
         recorded: list[str] = []
         answers: list[Answer] = []
         for command in row.commands:
-            if command in changed:  # an earlier version's: sent again, it would be refused for its key
-                continue
             answer = self._send(command, dry_run=False)
             if not _accepted(answer):
                 outcome = Outcome.PARTIAL if recorded else Outcome.REFUSED
                 log.warning("row %s of sheet %r: a command was refused after its dry run passed", row.where.row, row.where.sheet)
-                return RowResult(row, outcome, problems_of(command, answer), recorded, changed=cells)
+                return RowResult(row, outcome, problems_of(command, answer), recorded)
             answers.append(answer)
             if not answer.carried_out_before:
                 recorded.append(command.key)
@@ -341,7 +332,7 @@ class Importer:
         # its dry run and now: noted as when the dry run finds it (tester 33, F5: "already there" without the note).
         notes = recorded_otherwise(row, answers)
         outcome = Outcome.CREATED if recorded else Outcome.ALREADY_THERE
-        return RowResult(row, outcome, notes, recorded=recorded, changed=cells)
+        return RowResult(row, outcome, notes, recorded=recorded)
 
     def _dry_runs(self, row: Row, seen: SeenInFile | None) -> tuple[list[tuple[Command, Answer]], list[Problem]]:
         """Each of the row's commands with its dry run's answer, and the problems of those refused, in order, one per cell
@@ -380,8 +371,7 @@ class Importer:
             answer = Answer(422, {"errors": errors}, replayed=False) if errors else self._send(command, dry_run=True)
             answered[place] = answer
             checks.append((command, answer))
-            taken = _accepted(answer) or held_for_an_earlier_version(row, answer)
-            told[place] = [] if taken else _refusal(command, answer, seen, self._suggest(row))
+            told[place] = [] if _accepted(answer) else _refusal(command, answer, seen, self._suggest(row))
             problems.update(dict.fromkeys(told[place]))
         return checks, in_entries_order(row, problems) if len(row.commands) > 1 else list(problems)
 
@@ -513,8 +503,6 @@ class Importer:
         """A row of one command, sent for real at once: the service refuses it whole or carries it out whole, as
         its dry run would have said, so a dry run first would only double the requests (and the row can never be partial)."""
         answer = self._send(command, dry_run=False)
-        if held_for_an_earlier_version(row, answer):
-            return RowResult(row, Outcome.ALREADY_THERE, changed=[command.where])
         if not _accepted(answer):
             return RowResult(row, Outcome.REFUSED, list(dict.fromkeys(_refusal(command, answer, seen, self._suggest(row)))))
         osv = _osv_of(command, answer)
@@ -580,14 +568,6 @@ def takes_distinct_from(command: Command) -> bool:
     if command.service != "engagement":
         return maps_an_osv(command)
     return command.path == "/activities" or (command.path.startswith("/osvs/") and command.path.endswith("/meetings"))
-
-
-def held_for_an_earlier_version(row: Row, answer: Answer) -> bool:
-    """Whether ``answer`` refuses a command of ``row``, a submission Kobo marks as an edit, for its key held for another
-    request (:attr:`Answer.key_taken`): keyed by the ``meta/rootUuid`` every version shares, the command is one an
-    earlier version of the submission recorded, changed in Kobo since. Taken as recorded before, the change left to
-    staff (:func:`~services.imports.refusals.edit_noted`); a row not edited refuses it (:func:`key_taken`)."""
-    return row.submission.edited and answer.key_taken
 
 
 def _accepted(answer: Answer) -> bool:

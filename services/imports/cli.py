@@ -15,8 +15,7 @@ twice records nothing the second time. Exit status: 0 when no row was
 refused, 1 when some were (see the report), 2 when the import stopped. An
 edit made in Kobo whose commands were taken is no refusal: the summary line
 counts it and the report notes it (``edited_in_kobo``: if an earlier version
-was recorded, what the edit took out or changed is not undone; where it differs
-from the version recorded, the note says where); it exits 0, or every
+was recorded, what the edit took out is not undone); it exits 0, or every
 later import of an export holding it would exit 1 for good.
 """
 

@@ -34,9 +34,6 @@ class RowResult:
     problems: list[Problem] = field(default_factory=list)
     recorded: list[str] = field(default_factory=list)
     """The idempotency keys of the commands recorded now (a partial row names them)."""
-    changed: list[Cell] = field(default_factory=list)
-    """Where the commands are (an entry's row) whose keys the services hold for an earlier version of this edit made in
-    Kobo: not sent for real, nothing recorded twice, the change left to staff (:func:`~services.imports.refusals.edit_noted`)."""
 
     @property
     def where(self) -> Cell:
@@ -51,11 +48,10 @@ class RowResult:
         whose commands were taken, all or some (created, already there, partial), with the note that says so
         (:func:`~services.imports.refusals.edit_noted`) after its problems, instead of any ``recorded_otherwise`` one,
         which says it was recorded "as it is now" (tester 276 F1, F6). The same note whatever the outcome, so Kobo's
-        retry of a post is answered as the first (tester 280 F3); one that differs from the version recorded
-        (:attr:`changed`) says where, once (tester 296 F1). A refused row, or one not edited, as it is."""
+        retry of a post is answered as the first (tester 280 F3). A refused row, or one not edited, as it is."""
         if not self.row.submission.edited or self.outcome is Outcome.REFUSED:
             return self
-        self.problems = [*(p for p in self.problems if p.rule != RECORDED_OTHERWISE_RULE), edit_noted(self.row, self.changed)]
+        self.problems = [*(p for p in self.problems if p.rule != RECORDED_OTHERWISE_RULE), edit_noted(self.row)]
         return self
 
 

@@ -6,14 +6,14 @@ edit made in Kobo, and the commands that change what a row recorded
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from services.imports.domain.commands import Command, Problem, Row
 from services.imports.domain.corrections import correction_of
-from services.imports.domain.submissions import DEPRECATED_ID, ROOT_UUID, Cell, entry_of
+from services.imports.domain.submissions import Cell
 
 if TYPE_CHECKING:
     from services.imports.client import Answer
@@ -101,57 +101,27 @@ EDITED_RULE = "edited_in_kobo"
 """The note on an edit in Kobo whose commands the services took, all or some (:func:`edit_noted`)."""
 
 
-def edit_noted(row: Row, changed: Sequence[Cell] = ()) -> Problem:
+def edit_noted(row: Row) -> Problem:
     """The note on ``row``, a submission Kobo marks as an edit (:attr:`~services.imports.domain.submissions.Submission.edited`)
     whose commands were taken, all (created, already there) or some (partial): what this version took out of an earlier
     version recorded before, or changed in it, is not undone by the import, and which commands staff make it with.
 
-    ``changed``: the cells (an entry's row, named in the note, or the main row) of its commands whose keys the services
-    hold for another request, an earlier version of the edit (:attr:`~services.imports.outcomes.RowResult.changed`): not recorded again,
-    the note then says the earlier version was recorded and differs there, and that once staff made the change nothing
-    more is needed, though the note comes back with each import of the export (tester 296 F1: refused, an exit 1 every
-    week, after staff applied the change). The import cannot see what the services hold (their idempotency record keeps
-    digests of the request, never its answers), so it cannot tell a change made from one not made.
-
-    On the edit's own column (:func:`edit_cell`), never ``-``. The import cannot see what an earlier version held, nor
-    tell "this very version recorded before" (Kobo posting it again) from "an earlier version recorded before": the
-    services answer both as carried out before. So, without ``changed``, the note is the same whatever the row's
-    outcome, and true in either case: an edit whose original was never recorded, 201 without a note and 200 with one on
-    Kobo's retry, sent staff to undo changes that never happened (tester 280 F3). It stands instead of a
-    ``recorded_otherwise`` note, which says the submission was recorded "as it is now" (tester 276 F6). The last people
-    of a roster taken off in Kobo stay registered members (tester 276 F1)."""
+    The import cannot see what an earlier version held, nor tell "this very version recorded before" (Kobo posting it
+    again) from "an earlier version recorded before": the services answer both as carried out before. So the note is
+    the same whatever the row's outcome, and true in either case: an edit whose original was never recorded, 201
+    without a note and 200 with one on Kobo's retry, sent staff to undo changes that never happened (tester 280 F3).
+    It stands instead of a ``recorded_otherwise`` note, which says the submission was recorded "as it is now" (tester
+    276 F6). The last people of a roster taken off in Kobo stay registered members (tester 276 F1)."""
     roster = any(command.path == "/members" for command in row.commands)
     example = " (a person taken off the roster stays a registered member of the OSV)" if roster else ""
-    if changed:
-        entries = [entry_of(cell) for cell in dict.fromkeys(changed) if (cell.sheet, cell.row) != (row.where.sheet, row.where.row)]
-        return Problem(
-            edit_cell(row), "Idempotency-Key", EDITED_RULE,
-            "this submission is an edit made in Kobo of one recorded before (Kobo says so: a meta/deprecatedID, or a "
-            "meta/rootUuid other than its _uuid; its keys are made from the meta/rootUuid, the same for every version), "
-            f"and differs from the version recorded{' in ' + ', '.join(entries) if entries else ''}: the services "
-            "hold its keys for the version recorded first, so the import records nothing of it again and does not apply the change. If the services "
-            "do not hold the change yet, make it with the services' own commands "
-            f"({correction_of(row.commands)}); once made, nothing more is needed: this note comes back with each import "
-            "of an export holding this version, as the import cannot see what the services hold. If what they hold is no "
-            "version of this submission, someone sent a request of their own under its key first: tell the platform's "
-            "administrators",
-        )
     return Problem(
-        edit_cell(row), "Idempotency-Key", EDITED_RULE,
+        row.where, "Idempotency-Key", EDITED_RULE,
         "this submission is an edit made in Kobo (Kobo says so: a meta/deprecatedID, or a meta/rootUuid other than its "
         "_uuid; its keys are made from the meta/rootUuid, the same for every version): if an earlier version of it was "
         f"recorded, what this version took out of it or changed in it is not undone by the import{example}, which cannot "
         "see what an earlier version held: look at what the services hold for this submission and make those changes "
         f"with the services' own commands ({correction_of(row.commands)})",
     )
-
-
-def edit_cell(row: Row) -> Cell:
-    """Where ``row`` says it is an edit: its ``meta/deprecatedID`` cell when it has one, else its ``meta/rootUuid`` one,
-    headed as in the person's file (``deprecatedID`` without groups in headers), a webhook post's JSON key: a column the
-    person finds, where ``-`` was printed (tester 296 F1, F4)."""
-    submission = row.submission
-    return submission.meta_cell(DEPRECATED_ID if submission.deprecated else ROOT_UUID)
 
 
 def problems_of(command: Command, answer: Answer) -> list[Problem]:

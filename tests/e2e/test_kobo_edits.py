@@ -1,11 +1,10 @@
-"""A submission corrected in Kobo after it was recorded is noted as an edit, never recorded again as a new fact.
+"""A submission corrected in Kobo after it was recorded is refused as an edit, never recorded again as a new fact.
 
 Tester 270 F1: Kobo gives an edited submission a new ``_uuid`` (and ``meta/instanceID``), and since 2025 keeps its
 ``meta/rootUuid`` (the ``_uuid`` it was first sent with) with a ``meta/deprecatedID`` naming the version it replaced.
 Keyed by the new ``_uuid``, a meeting whose date the promoter corrected in Kobo was imported again, "1 created", and
-posted again to the webhook, 201: engagement held two ``FollowUpMeetingHeld`` for one meeting. Tester 296 F1: refused
-then, the edit came back refused (exit 1) with every weekly export, after staff had made its change: it is a note now.
-Served for real: registry, engagement, ``osv-import`` and the webhook against them.
+posted again to the webhook, 201: engagement held two ``FollowUpMeetingHeld`` for one meeting. Served for real: registry,
+engagement, ``osv-import`` and the webhook against them.
 """
 
 from __future__ import annotations
@@ -31,8 +30,7 @@ pytestmark = pytest.mark.timeout(300)
 
 MEETING, MEMBERS = shipped()["osv_meeting"], shipped()["osv_members"]
 HOOK_SECRET = "kobo-hook-secret-for-the-tests"
-EDITED = "an edit made in Kobo of one recorded before"
-ONCE_MADE = "once made, nothing more is needed"
+EDITED = "edited in Kobo after an earlier version of it was recorded"
 WITHDRAW_AND_RECORD = ("withdraw the one recorded, POST /osvs/{osv_id}/meetings/{meeting_id}/withdrawal", "record the right one "
                        "through the API, POST /osvs/{osv_id}/meetings")
 """What a meeting edited in Kobo is told to do: engagement corrects no meeting (tester 276 F5)."""
@@ -68,7 +66,7 @@ def held(served: dict[str, ServedApp]) -> int:
     return [e["type"] for e in feed(served["engagement"].url)].count("FollowUpMeetingHeld")
 
 
-def test_an_export_holding_a_meeting_edited_in_kobo_since_its_import_is_noted_and_nothing_is_recorded_twice(
+def test_an_export_holding_a_meeting_edited_in_kobo_since_its_import_is_refused_and_nothing_is_recorded_twice(
     system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, served = system
@@ -88,13 +86,12 @@ def test_an_export_holding_a_meeting_edited_in_kobo_since_its_import_is_noted_an
     edit = meeting.edited({"fecha": "11/10/2021"})
     export = write_xlsx(tmp_path / "reunion_editada.xlsx", MEETING, [edit], meta="meta/")
     for dry_run, report, said in (["--dry-run"], "dry-run-report", "0 would be created"), ([], "import-report", "0 created"):
-        assert osv_import([*dry_run, str(export), *connection]) == 0
+        assert osv_import([*dry_run, str(export), *connection]) == 1
         out = capsys.readouterr().out
-        assert f"{said}, 1 already there {EDITED_IN_KOBO}, 0 refused" in out and "[edited_in_kobo]" in out and EDITED in out
-        assert " row 2 column meta/deprecatedID: Idempotency-Key [edited_in_kobo]" in out
+        assert f"{said}, 0 already there, 1 refused" in out and "[idempotency_key_reused]" in out and EDITED in out
         [problem] = report_rows(tmp_path / f"reunion_editada.{report}.xlsx")
-        assert (problem[1], problem[2], problem[3], problem[4]) == (2, "meta/deprecatedID", "Idempotency-Key", "edited_in_kobo")
-        assert EDITED in problem[5] and ONCE_MADE in problem[5] and "differs from the version recorded:" in problem[5]
+        assert (problem[1], problem[3], problem[4]) == (2, "Idempotency-Key", "idempotency_key_reused")
+        assert EDITED in problem[5] and "meta/deprecatedID" in problem[5]
         assert all(advice in problem[5] for advice in WITHDRAW_AND_RECORD) and "corrects that record" not in problem[5]
         [row] = report_rows(tmp_path / f"reunion_editada.{report}.xlsx", "Rows")
         assert row[2] == edit.uuid  # the report's _uuid column: the edit's own
@@ -103,47 +100,35 @@ def test_an_export_holding_a_meeting_edited_in_kobo_since_its_import_is_noted_an
     assert held(served) == 1
     assert [m["held_on"] for m in meetings_of(served, osv)] == ["2021-10-12"]
 
-    # Edited again in Kobo: the same meta/rootUuid still, noted the same, on the column as the file heads it.
+    # Edited again in Kobo: the same meta/rootUuid still, refused the same.
     again = edit.edited({"fecha": "10/10/2021"})
-    assert osv_import([str(write_xlsx(tmp_path / "reunion_editada.xlsx", MEETING, [again], meta="")), *connection]) == 0
-    out = capsys.readouterr().out
-    assert EDITED in out and "column deprecatedID: Idempotency-Key [edited_in_kobo]" in out
+    assert osv_import([str(write_xlsx(tmp_path / "reunion_editada.xlsx", MEETING, [again], meta="")), *connection]) == 1
+    assert EDITED in capsys.readouterr().out
     assert stored(served["engagement"]) == events
 
 
-def test_a_roster_edited_in_kobo_since_its_import_is_noted_every_week_never_refused_and_registers_nobody_twice(
+def test_a_roster_edited_in_kobo_since_its_import_registers_nobody_twice(
     system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Tester 296 F1: a week's roster imported; submission 1 edited in Kobo (a person's phone changed). The import said "1
-    refused" on column "-", exit 1; staff made the change with the correction command, and the same export, imported
-    again, was refused again: a Kobo export holds every submission, so every week. The entries it did not change are
-    the requests recorded, the changed one is the earlier version's: nothing registered twice, the row already there
-    with the edit's note on its meta/deprecatedID column naming the entry, exit 0, each time."""
+    """A members' submission is a command per person: the edit corrects one person's document. The entries it did not
+    change are the requests recorded; the corrected one is refused, and so the whole row, as an edit."""
     _, served = system
     connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
     osv = mapped_osv(served, connection, tmp_path)
     rosa = {"nombre_completo": "Rosa Huamán Quispe", "tipo_documento": "DNI", "numero_documento": "41234567",
-            "nacionalidad": "PE", "sexo": "F", "rol": "member", "fecha_ingreso": "2021-04-01", "telefono": "987 654 321"}
-    ana = {**rosa, "nombre_completo": "Ana Ríos Salas", "numero_documento": "41234568", "telefono": "987 111 222"}
+            "nacionalidad": "PE", "sexo": "F", "rol": "member", "fecha_ingreso": "2021-04-01"}
+    ana = {**rosa, "nombre_completo": "Ana Ríos Salas", "numero_documento": "41234568"}
     roster = Answers({"osv": osv}, {"miembros": [rosa, ana]})
     assert osv_import([str(write_xlsx(tmp_path / "socios.xlsx", MEMBERS, [roster], meta="meta/")), *connection]) == 0
     assert "1 created, 0 already there, 0 refused" in capsys.readouterr().out
     events = stored(served["engagement"])
 
-    edit = roster.edited(repeats={"miembros": [rosa, {**ana, "telefono": "987 000 999"}]})
-    export = write_xlsx(tmp_path / "socios_v2.xlsx", MEMBERS, [edit], meta="meta/")
-    for run in range(2):  # this week's import, and next week's of an export still holding the edit
-        for dry_run, report, said in (["--dry-run"], "dry-run-report", "0 would be created"), ([], "import-report", "0 created"):
-            assert osv_import([*dry_run, str(export), *connection]) == 0, run
-            out = capsys.readouterr().out
-            assert f"{said}, 1 already there {EDITED_IN_KOBO}, 0 refused" in out and "column -" not in out
-            [note] = report_rows(tmp_path / f"socios_v2.{report}.xlsx")
-            assert note[:5] == (note[0], 2, "meta/deprecatedID", "Idempotency-Key", "edited_in_kobo")
-            assert "differs from the version recorded in row 3 of sheet 'miembros' of this file" in note[5]
-            assert "POST /members/{id}/correction" in note[5] and ONCE_MADE in note[5]
-            assert "987" not in note[5] and "Ana" not in note[5]
-            [row] = report_rows(tmp_path / f"socios_v2.{report}.xlsx", "Rows")
-            assert (row[2], row[3], row[4]) == (edit.uuid, "already there", 1)
+    edit = roster.edited(repeats={"miembros": [rosa, {**ana, "numero_documento": "41234569"}]})
+    assert osv_import([str(write_xlsx(tmp_path / "socios.xlsx", MEMBERS, [edit], meta="meta/")), *connection]) == 1
+    assert "0 created, 0 already there, 1 refused" in capsys.readouterr().out
+    [problem] = report_rows(tmp_path / "socios.import-report.xlsx")
+    assert (problem[0], problem[1], problem[3], problem[4]) == ("miembros", 3, "Idempotency-Key", "idempotency_key_reused")
+    assert EDITED in problem[5] and "POST /members/{id}/correction" in problem[5]
     assert stored(served["engagement"]) == events
     assert [e["type"] for e in feed(served["engagement"].url)].count("MemberJoined") == 2
 
@@ -160,7 +145,7 @@ def post(hook: ServedApp, submission: dict[str, Any], form_id: str = "osv_meetin
     return httpx.post(f"{hook.url}/kobo/{form_id}/submissions", json=submission, headers={"Authorization": f"Basic {basic}"}, timeout=60)
 
 
-def test_a_meeting_kobo_posts_again_once_edited_is_noted_by_the_webhook_and_recorded_once(
+def test_a_meeting_kobo_posts_again_once_edited_is_refused_by_the_webhook_and_recorded_once(
     system: tuple[Any, dict[str, ServedApp]], hook: ServedApp, tokens: IssuedTokens, tmp_path: Path
 ) -> None:
     _, served = system
@@ -176,15 +161,14 @@ def test_a_meeting_kobo_posts_again_once_edited_is_noted_by_the_webhook_and_reco
     assert post(hook, kobo_json(MEETING, meeting)).status_code == 200
 
     edit = meeting.edited({"fecha": "2021-10-19"})
-    noted = post(hook, kobo_json(MEETING, edit, root_uuid=True))
+    refused = post(hook, kobo_json(MEETING, edit, root_uuid=True))
 
-    assert noted.status_code == 200, noted.text  # Kobo's log says delivered: its retry would be answered the same
-    assert noted.json()["outcome"] == "already there"
-    [note] = noted.json()["notes"]
-    assert (note["field"], note["rule"]) == ("Idempotency-Key", "edited_in_kobo")
-    assert EDITED in note["message"] and "differs from the version recorded:" in note["message"]
-    assert all(advice in note["message"] for advice in WITHDRAW_AND_RECORD) and "corrects that record" not in noted.text
-    assert noted.json()["uuid"] == edit.uuid and meeting.uuid not in str(noted.json()["notes"])  # the notes name no id
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert (error["field"], error["rule"]) == ("Idempotency-Key", "idempotency_key_reused")
+    assert EDITED in error["message"] and "meta/deprecatedID" in error["message"]
+    assert all(advice in error["message"] for advice in WITHDRAW_AND_RECORD) and "corrects that record" not in refused.text
+    assert meeting.uuid not in refused.text and edit.uuid not in refused.text  # Kobo's log names no id
     assert stored(served["engagement"]) == events
     assert held(served) == 1
     assert [m["held_on"] for m in meetings_of(served, osv)] == ["2021-10-20"]

