@@ -590,7 +590,7 @@ def test_a_webhook_posts_mistakes_name_kobo_keys_and_entries_as_the_promoter_cou
         hook.stop()
 
     assert answers["osv_activity"].status_code == 422, answers["osv_activity"].text
-    assert sorted(e["field"] for e in answers["osv_activity"].json()["errors"]) == ["cantidades/cantidad_workshop", "participantes[3]"]
+    assert sorted(e["field"] for e in answers["osv_activity"].json()["errors"]) == ["cantidades/cantidad_workshop", "participantes[3]/nacionalidad, participantes[3]/sexo"]
     assert answers["osv_meeting"].status_code == 422, answers["osv_meeting"].text
     [late] = answers["osv_meeting"].json()["errors"]
     assert late["field"] == "acciones[1]/fecha_limite" and "action item 0" not in late["message"]

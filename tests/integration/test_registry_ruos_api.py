@@ -686,7 +686,7 @@ def test_boards_whose_term_ends_soon_or_has_ended_are_listed_as_expiring(registr
 
 def test_the_list_filters_by_ruos_progress(registry: TestClient) -> None:
     idle = new_osv(registry, name="Sin trámite")
-    applying = new_osv(registry, name="En trámite")
+    applying = new_osv(registry, name="Solicitante")  # "En trámite" is "Sin trámite" with a word left out: a possible duplicate
     observed = new_osv(registry, name="Observada")
     registered = new_osv(registry, name="Inscrita")
     submit(registry, applying)
