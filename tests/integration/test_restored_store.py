@@ -393,7 +393,7 @@ def test_commands_a_restored_store_took_before_its_relay_looked_are_published_af
     restored = restored_behind_its_stream(backups, nats_server.url)
     # NATS out of reach at the start: commands are taken (their events wait), at positions the stream holds for others.
     with running_system(backups.var, NATS_OUT_OF_REACH, database_urls=backups.database_urls) as system:
-        taken = [map_osv(system, f"Vecinos sin NATS {i}") for i in range(4)]
+        taken = [map_osv(system, f"Junta sin NATS {i}") for i in range(4)]
         assert [a.status_code for a in taken] == [201] * 4
         assert system.registry.get("/events").json()["head"] > restored.stream_position
     with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
@@ -427,14 +427,14 @@ def test_a_second_accept_tail_finds_the_first_ones_moved_events_in_the_stream_an
     # (tester 28b, M2).
     restored = restored_behind_its_stream(backups, nats_server.url)
     with running_system(backups.var, NATS_OUT_OF_REACH, database_urls=backups.database_urls) as system:
-        moved = map_osv(system, "Vecinos sin NATS").json()["id"]  # taken before the relay looked: moved by accept-tail
+        moved = map_osv(system, "Junta sin NATS").json()["id"]  # taken before the relay looked: moved by accept-tail
     assert restore_main(["accept-tail", *backups.cli(nats_server.url)]) == 0
     with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
-        after = [map_osv(system, f"Vecinos después {i}").json()["id"] for i in range(2)]
+        after = [map_osv(system, f"Vecinas llegadas {i}").json()["id"] for i in range(2)]
         system.wait_relayed()
     backups.back_up("second")
     with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
-        lost_again = [map_osv(system, f"Vecinos perdidos {i}").json()["id"] for i in range(2)]
+        lost_again = [map_osv(system, f"Comité perdido {i}").json()["id"] for i in range(2)]
         system.wait_relayed()
     backups.restore("second")
     capsys.readouterr()
