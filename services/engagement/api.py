@@ -118,8 +118,9 @@ async def register_member(body: MemberCreate, engagement: EngagementDep, respons
     A document already registered is 409 `person_already_registered` naming its holder's member id (never the number):
     a lookup by document, so it is logged on the holder's access log as `POST /members/lookup` is (purpose
     `duplicate_check`, disclosure `registration_refused`), before the answer goes out, for a dry run too. It says whether
-    the holder is an active member of this OSV already (nothing to add) or a membership is to add; to a caller who may
-    not read members (the Kobo webhook's account) one message for both, to add a membership unless they are. An OSV engagement
+    the holder is an active member of this OSV already (nothing to add) or a membership is to add, in its words and in
+    the problem's `member_here` (true or false); to a caller who may not read members (the Kobo webhook's account) one
+    message for both, to add a membership unless they are, and no `member_here`. An OSV engagement
     has not heard of is 422 `osv_mapped_in_registry` with `Retry-After`, in the same 422 as the body's other mistakes
     (a `joined_on` in the future among them)."""
     # On the event loop when the store takes it at once, else in a worker thread (shared.inplace): a plain `def` route takes

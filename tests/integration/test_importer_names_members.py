@@ -240,6 +240,7 @@ def test_a_registration_refused_to_the_webhook_for_a_registered_document_does_no
     assert len(messages) == 1, messages
     [message] = messages
     assert person in message and "unless" in message and "memberships" in message
+    assert all("member_here" not in answer.json() for answer in to_webhook)  # nor told in a member of its own (h302)
     assert logged(client, person) == [(webhook, "duplicate_check", "registration_refused")] * 4
     # The DPO sees the OSV each refused registration named: a dry run per OSV shows as such.
     assert [a["osv_id"] for a in ok(client.get(f"/members/{person}/access-log"))] == [theirs, elsewhere] * 2
@@ -248,3 +249,5 @@ def test_a_registration_refused_to_the_webhook_for_a_registered_document_does_no
     there = assert_problem(registering(elsewhere), 409, "document_number", "person_already_registered")
     assert "an active member of this OSV already: nothing to add" in here["detail"]
     assert f"add a membership to them (POST /members/{person}/memberships)" in there["detail"] and "unless" not in there["detail"]
+    # And in the problem's member_here, which the import reads to take an edit's person as already there (h302).
+    assert registering(theirs).json()["member_here"] is True and registering(elsewhere).json()["member_here"] is False

@@ -67,7 +67,8 @@ class PersonAlreadyRegisteredError(ConflictError):
     """The document belongs to a registered person: name them, never the number. ``member_here``: they are an active
     member of the OSV the command registers them in already (a form sent twice), so a membership is not what to add;
     None when the caller may not be told whether they are (one who may not read members: a dry run per OSV found the
-    person's, tester 221 F2), told to check instead."""
+    person's, tester 221 F2), told to check instead. Once told, it is the problem's ``member_here`` member too, for a
+    client to read without parsing the words (the import takes an edit's person who is already so as already there)."""
 
     def __init__(self, member_id: UUID, *, member_here: bool | None = False, correcting: bool = False) -> None:
         if correcting:  # a registration's advice, a membership to add, fits no correction (tester 176 F5)
@@ -91,6 +92,8 @@ class PersonAlreadyRegisteredError(ConflictError):
             rule="person_already_registered",
         )
         self.member_id = member_id
+        if member_here is not None and not correcting:  # a registration told which: said in a member of its own too
+            self.extensions = {"member_here": member_here}
 
 
 # Rules ------------------------------------------------------------------
