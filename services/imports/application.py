@@ -147,8 +147,8 @@ class SeenInFile:
     documents: dict[tuple[str, str], Cell] = field(default_factory=dict)
     """A person's document (:attr:`Command.document`) → the cell of the member's row that registers it (dry runs only)."""
     joined: dict[tuple[str, str], str] = field(default_factory=dict)
-    """The same documents → the OSV (its id as given) that row registers them in: an edit's person an earlier row registers
-    in the same OSV would be already there (:func:`already_a_member`), not refused (dry runs only)."""
+    """The same documents → the OSV (its id as given) that row registers them in: an edit's person an earlier row
+    registers in the same OSV would be already there (:func:`already_a_member`), not refused (dry runs only)."""
     names: dict[str, dict[UUID, str]] = field(default_factory=dict)
     """District (as registry resolved it) → OSV id (in a dry run, the id registry would have given) → name (dry runs only)."""
     keys: dict[str, dict[UUID, str]] = field(default_factory=dict)
@@ -317,8 +317,9 @@ class Importer:
                 if command.document is None or answer.carried_out_before or command.key in there:
                     continue
                 earlier = seen.documents.get(command.document) or documents.get(command.document)
-                if earlier is not None and row.submission.edited and seen.joined.get(command.document) == _osv_named(command):
-                    there[command.key] = already_there(command, None, here=True, earlier=earlier)  # the edit's earlier version's
+                if earlier is not None and row.submission.edited and seen.joined.get(command.document) == _osv(command):
+                    # the edit's earlier version, above it in the file, registers them
+                    there[command.key] = already_there(command, None, here=True, earlier=earlier)
                 elif earlier is not None:
                     problems.append(registered_by_an_earlier_row(command, earlier))
                 else:
@@ -327,10 +328,10 @@ class Importer:
                 problems = self._earlier_names(checks, seen, joins=joins) + self._earlier_records(row, checks, seen, joins=joins)
             if not problems and joins:  # a row refused records nobody: a later row registering the same person is not refused for it
                 seen.documents.update(documents)
-                seen.joined.update({command.document: _osv_named(command) for command, _ in checks if command.document in documents})
+                seen.joined.update({c.document: _osv(c) for c, _ in checks if c.document in documents})
         if problems:
             return RowResult(row, Outcome.REFUSED, problems)
-        new = [command.where for command in row.commands if command.key not in there] if is_roster(row) and there else []
+        new = _new_people(row, there)
         before = [command for command, answer in checks if answer.carried_out_before or command.key in there]
         if len(before) == len(row.commands):
             notes = recorded_otherwise(row, (answer for _, answer in checks))
@@ -343,7 +344,7 @@ class Importer:
             if command.key in there:
                 continue
             answer = self._send(command, dry_run=False)
-            if already_a_member(row, answer):  # registered between its dry run and now (the same person twice in a file)
+            if already_a_member(row, answer):  # registered between its dry run and now
                 there[command.key] = already_there(command, answer, here=member_here(answer))
                 continue
             if not _accepted(answer):
@@ -357,7 +358,7 @@ class Importer:
         # its dry run and now: noted as when the dry run finds it (tester 33, F5: "already there" without the note).
         notes = recorded_otherwise(row, answers)
         outcome = Outcome.CREATED if recorded else Outcome.ALREADY_THERE
-        new = [command.where for command in row.commands if command.key not in there] if is_roster(row) and there else []
+        new = _new_people(row, there)
         return RowResult(row, outcome, [*there.values(), *notes], recorded=recorded, new_people=new)
 
     def _dry_runs(self, row: Row, seen: SeenInFile | None) -> tuple[list[tuple[Command, Answer]], list[Problem]]:
@@ -607,21 +608,27 @@ def member_here(answer: Answer) -> bool | None:
 
 
 def already_a_member(row: Row, answer: Answer) -> bool:
-    """Whether ``answer`` is engagement's 409 ``person_already_registered`` to a person of ``row``, a roster Kobo marks as
-    an edit, who is an active member of its OSV already (or may be, to a caller not told: :func:`member_here`): the
-    person an earlier version registered, already there (noted: :func:`~services.imports.refusals.already_there`), not a
-    refusal. The edit's people are keyed by its own ``_uuid``
-    (:meth:`~services.imports.domain.commands._Builder.entry_key`), so its key never stands for them: a person new to the
-    roster, in a removed one's place too, is registered (keyed by the ``meta/rootUuid``, such a row was refused every
-    week, and, taken as recorded before, lost that person: ea2c82ef, reverted). One registered in another OSV and not this
-    one is refused as in any row (a membership to add)."""
+    """Whether ``answer`` is engagement's 409 ``person_already_registered`` to a person of ``row``, a roster Kobo marks
+    as an edit, who is an active member of its OSV already (or may be, to a caller not told: :func:`member_here`): the
+    person an earlier version registered, already there (noted: :func:`~services.imports.refusals.already_there`),
+    not a refusal. The edit's people are keyed by its own ``_uuid``
+    (:meth:`~services.imports.domain.commands._Builder.entry_key`), so its key never stands for them: a person new
+    to the roster, in a removed one's place too, is registered (keyed by the ``meta/rootUuid``, such a row was
+    refused every week, and, taken as recorded before, lost that person: ea2c82ef, reverted). One registered in
+    another OSV and not this one is refused as in any row (a membership to add)."""
     if not row.submission.edited or not is_roster(row):
         return False
     return answer.status == 409 and answer.rule == DUPLICATE_RULE and member_here(answer) is not False
 
 
-def _osv_named(command: Command) -> str:
+def _osv(command: Command) -> str:
     return str(command.body.get("osv_id"))
+
+
+def _new_people(row: Row, there: Mapping[str, Problem]) -> list[Cell]:
+    """The entries of ``row``, a roster's edit some of whose people are already there (``there``, by key), that it
+    registers as new people; none for another row."""
+    return [command.where for command in row.commands if command.key not in there] if is_roster(row) and there else []
 
 
 def _accepted(answer: Answer) -> bool:

@@ -108,23 +108,27 @@ def is_roster(row: Row) -> bool:
 
 
 ALREADY_A_MEMBER_RULE = "already_a_member"
-"""The note on a person of a roster edited in Kobo whom engagement holds as registered already (:func:`already_there`)."""
+"""The note on a person of a roster edited in Kobo whom engagement holds as registered already
+(:func:`already_there`)."""
 
 
-def already_there(command: Command, answer: Answer | None, *, here: bool | None, earlier: Cell | None = None) -> Problem:
+def already_there(
+    command: Command, answer: Answer | None, *, here: bool | None, earlier: Cell | None = None
+) -> Problem:
     """The note on a person of a roster Kobo marks as an edit, not registered again: engagement's 409
-    ``person_already_registered`` to them (``answer``), an active member of this OSV already (``here``), or, to a caller
-    engagement does not tell (the webhook's account: ``here`` None), maybe; or, in a dry run, a person ``earlier`` (a row
-    of the file) registers in this OSV. Names the entry, never the person; engagement's words (its member id) after."""
+    ``person_already_registered`` to them (``answer``), an active member of this OSV already (``here``), or, to a
+    caller engagement does not tell (the webhook's account: ``here`` None), maybe; or, in a dry run, a person
+    ``earlier`` (a row of the file) registers in this OSV. Names the entry, never the person; engagement's words (its
+    member id) after."""
     where = entry_of(command.where)
     if earlier is not None:
-        said = f"already there: the person of {where} is registered in this OSV by {entry_of(earlier)} (this edit's earlier version)"
+        said = f"already there: the person of {where} is registered in this OSV by {entry_of(earlier)}"
     elif here:
         said = f"already there: the person of {where} is an active member of this OSV already, not registered again"
     else:
-        said = (f"taken as already there: the person of {where} is registered already, not registered again; the import is "
-                "not told whether they are an active member of this OSV: if they are not, add a membership to them "
-                "(staff who read the OSV's members can tell)")
+        said = (f"taken as already there: the person of {where} is registered already, not registered again; the "
+                "import is not told whether they are an active member of this OSV: if they are not, add a membership "
+                "to them (staff who read the OSV's members can tell)")
     words = problems_of(command, answer)[0].message if answer is not None else ""
     changed = ("; what this edit changed of their details, if anything, is not applied by the import: make it with "
                "POST /members/{id}/correction")
@@ -142,18 +146,20 @@ def edit_noted(row: Row, new: Iterable[Cell] = (), *, dry_run: bool = False) -> 
     the same whatever the row's outcome, and true in either case: an edit whose original was never recorded, 201
     without a note and 200 with one on Kobo's retry, sent staff to undo changes that never happened (tester 280 F3).
     It stands instead of a ``recorded_otherwise`` note, which says the submission was recorded "as it is now" (tester
-    276 F6). The last people of a roster taken off in Kobo stay registered members (tester 276 F1)."""
+    276 F6). The last people of a roster taken off in Kobo stay registered members (tester 276 F1). A roster's names
+    the entries it registers as new people (``new``; ``dry_run``: would register), the others noted on their own
+    (:func:`already_there`)."""
     roster = is_roster(row)
-    example = (" (a person taken off the roster stays a registered member of the OSV: no departure is recorded for them)"
-               if roster else "")
+    example = (" (a person taken off the roster stays a registered member of the OSV: no departure is recorded for "
+               "them)" if roster else "")
     keys = ("its people are keyed by its own _uuid: each one engagement holds as registered already is already there, "
             "noted on their entry, and anyone else is registered" if roster
             else "its keys are made from the meta/rootUuid, the same for every version")
     new = [entry_of(cell) for cell in new]
-    registered = (f"; the people it {'would register' if dry_run else 'registers'} as new, under its own keys (recorded "
-                  f"once, however often it is imported): {', '.join(new)} (engagement knows a person by their document: "
-                  "one of the earlier version whose document was corrected in Kobo is registered anew under it, so "
-                  "twice: merge the two records, POST /members/{id}/merges)" if new else "")
+    registered = (f"; the people it {'would register' if dry_run else 'registers'} as new, under its own keys "
+                  f"(recorded once, however often it is imported): {', '.join(new)} (engagement knows a person by "
+                  "their document: one of the earlier version whose document was corrected in Kobo is registered "
+                  "anew under it, so twice: merge the two records, POST /members/{id}/merges)" if new else "")
     return Problem(
         row.where, "Idempotency-Key", EDITED_RULE,
         "this submission is an edit made in Kobo (Kobo says so: a meta/deprecatedID, or a meta/rootUuid other than its "

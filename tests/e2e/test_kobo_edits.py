@@ -4,7 +4,8 @@ Tester 270 F1: Kobo gives an edited submission a new ``_uuid`` (and ``meta/insta
 ``meta/rootUuid`` (the ``_uuid`` it was first sent with) with a ``meta/deprecatedID`` naming the version it replaced.
 Keyed by the new ``_uuid``, a meeting whose date the promoter corrected in Kobo was imported again, "1 created", and
 posted again to the webhook, 201: engagement held two ``FollowUpMeetingHeld`` for one meeting. Served for real: registry,
-engagement, ``osv-import`` and the webhook against them.
+engagement, ``osv-import`` and the webhook against them. A roster's edit keys its people by its own ``_uuid`` instead
+(h302): its new people registered, the others already there (here, and in :mod:`tests.e2e.test_kobo_roster_edits`).
 """
 
 from __future__ import annotations

@@ -202,8 +202,8 @@ class _Builder:
             if submission.key_uuid
             else f"row:{_digest(form.form_id, submission)}:{form.form_id}"
         )
-        edit = submission.edited and submission.root_uuid is not None and submission.uuid is not None
-        self.entries_prefix = f"kobo:{key_part(submission.uuid)}:{form.form_id}" if edit and submission.uuid else self.prefix
+        own = submission.uuid if submission.edited and submission.root_uuid is not None else None
+        self.entries_prefix = f"kobo:{key_part(own)}:{form.form_id}" if own else self.prefix
         """What a roster's entries are keyed by (:meth:`entry_key`): an edit's own ``_uuid``, else as :attr:`prefix`."""
 
     def value(self, entry: Entry, name: str) -> Any:
@@ -274,19 +274,20 @@ class _Builder:
         return _bounded(f"{self.prefix}:{place}")
 
     def entry_key(self, place: str) -> str:
-        """The Idempotency-Key of a roster's entry at ``place`` (``miembros/2``): as :meth:`key`, but an edit in Kobo's by its
-        own ``_uuid`` (:attr:`entries_prefix`). A person's place in a roster is no person: keyed by the ``meta/rootUuid``,
-        a person put in an edit where the version recorded had another met that one's key and was refused (or, taken as
-        recorded before, lost: ea2c82ef). Keyed by the edit, no key of it is held for another version; engagement's
-        uniqueness by document keeps anyone from being registered twice, and the importer takes a person already an
-        active member of the OSV as already there (:func:`~services.imports.application.already_a_member`)."""
+        """The Idempotency-Key of a roster's entry at ``place`` (``miembros/2``): as :meth:`key`, but an edit in Kobo's
+        by its own ``_uuid`` (:attr:`entries_prefix`). A person's place in a roster is no person: keyed by the
+        ``meta/rootUuid``, a person put in an edit where the version recorded had another met that one's key and was
+        refused (or, taken as recorded before, lost: ea2c82ef). Keyed by the edit, no key of it is held for another
+        version; engagement's uniqueness by document keeps a person from being registered twice under it, and the
+        importer takes one already an active member of the OSV as already there
+        (:func:`~services.imports.application.already_a_member`)."""
         return _bounded(f"{self.entries_prefix}:{place}")
 
 
 def _bounded(key: str) -> str:
-    """``key`` as the services take it, at most 255 visible ASCII characters: one that would be longer is a digest of itself
-    (cutting it short gave every command of a submission with a very long ``_uuid`` the same key: the first recorded,
-    the rest refused for ever)."""
+    """``key`` as the services take it, at most 255 visible ASCII characters: one that would be longer is a digest of
+    itself (cutting it short gave every command of a submission with a very long ``_uuid`` the same key: the first
+    recorded, the rest refused for ever)."""
     return key if len(key) <= MAX_KEY_LENGTH else f"digest:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
