@@ -23,10 +23,11 @@ from devtools.identity import IdentityProvider
 from services.imports.cli import main as osv_import
 from tests.e2e.test_kobo_edits import ANA, CARLA, DORA, EDITED_IN_KOBO, HOOK_SECRET, MEMBERS, ROSA, joined, post
 from tests.e2e.test_kobo_import import feed, report_rows
-from tests.e2e.test_kobo_import_field_records import mapped_osv
+from tests.e2e.test_kobo_import_field_records import MAPPING, mapped_osv
 from tests.support.identity import IssuedTokens, signed_in_headers
-from tests.support.kobo import Answers, kobo_json, write_xlsx
+from tests.support.kobo import Answers, kobo_json, write_csv, write_xlsx
 from tests.support.served import ServedApp, served_system, served_webhook
+from tests.support.system import eventually
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -211,3 +212,32 @@ def test_an_export_holding_a_roster_and_its_edit_registers_each_person_once_the_
     status, out = imported(export, connection, capsys)
     assert status == 0 and f"0 created, 2 already there {EDITED_IN_KOBO}, 0 refused" in out, out
     assert joined(served) == 3
+
+
+def test_an_edit_moving_a_roster_to_another_osv_is_refused_for_each_person_of_the_first_never_taken_as_there(
+    system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The roster's OSV-level answer edited in Kobo (the OSV chosen by mistake): its people are members of the first
+    OSV, not of this one (engagement's ``member_here``: false), so the edit is refused naming each, with engagement's
+    words (a membership to add), as any row registering a person of another OSV is, nothing recorded; never already
+    there."""
+    _, served = system
+    connection = connection_of(served, tokens)
+    osv = mapped_osv(served, connection, tmp_path)
+    other = Answers({"nombre": "Comedor Santa Rosa de Jicamarca", "distrito": "150132", "fecha_mapeo": "2021-03-18"})
+    assert osv_import([str(write_csv(tmp_path / "mapeo_2.csv", MAPPING, [other])), *connection]) == 0
+    [second] = [o["id"] for o in httpx.get(f"{served['registry'].url}/osvs", headers=signed_in_headers("staff"),
+                                           timeout=30).json() if o["id"] != osv]
+    auditor = signed_in_headers("auditor")
+    eventually(lambda: httpx.get(f"{served['engagement'].url}/osvs/{second}/members", headers=auditor,
+                                 timeout=30).status_code == 200, timeout=60)
+    roster = Answers({"osv": osv}, {"miembros": [ROSA, ANA]})
+    assert imported(write_xlsx(tmp_path / "socios.xlsx", MEMBERS, [roster], meta="meta/"), connection, capsys)[0] == 0
+
+    moved = roster.edited({"osv": second})
+    status, out = imported(write_xlsx(tmp_path / "socios_v2.xlsx", MEMBERS, [moved], meta="meta/"), connection, capsys)
+    assert status == 1 and "0 created, 0 already there, 1 refused" in out, out
+    rosa, ana = report_rows(tmp_path / "socios_v2.import-report.xlsx")
+    assert (rosa[1], rosa[4], ana[1], ana[4]) == (2, "person_already_registered", 3, "person_already_registered")
+    assert "add a membership to them (POST /members/" in rosa[5]
+    assert members_of(served, second) == [] and joined(served) == 2
