@@ -151,3 +151,27 @@ def test_a_months_name_mistyped_or_a_year_first_date_with_day_and_month_swapped_
     "the day comes first, write 13/05/2021"."""
     assert iso_date(value) is None
     assert date_mistake(value).startswith(said), date_mistake(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("5 de octubre de 2021 10:30", "'5 de octubre de 2021 10:30' has a time other than 00:00: a date answer is a day"),
+        ("05-oct-2021 14:00:00", "'05-oct-2021 14:00:00' has a time other than 00:00"),
+        ("5 de octubre de 2021T10:30:00.000-05:00", "'5 de octubre de 2021T10:30:00.000-05:00' has a time other than 00:00"),
+        ("31 de setiembre de 2021 10:30", "'31 de setiembre de 2021 10:30' is not a day of the calendar: September 2021 has 30 days"),
+        ("5 de octubre de 2021 00:00:00.000-05:00", "'5 de octubre de 2021 00:00:00.000-05:00' is not a date the import reads"),
+    ],
+)
+def test_a_date_with_its_months_name_and_a_time_of_day_is_told_its_time_is_no_days(value: str, said: str) -> None:
+    """Session 66's note: a date written with its month's name and a time other than midnight was told only "not a date
+    the import reads", where ``15/03/2021 10:30`` is told its time is the mistake."""
+    assert iso_date(value) is None
+    assert date_mistake(value).startswith(said), date_mistake(value)
+
+
+def test_a_date_with_its_months_name_and_more_than_a_time_after_it_is_not_repeated() -> None:
+    """As a date written with digits: what follows may be a phone or a document number, so the cell is not said back."""
+    mistake = date_mistake("5 de octubre de 2021 987654321")
+    assert mistake.startswith("this cell holds more than a date"), mistake
+    assert "987654321" not in mistake

@@ -127,9 +127,9 @@ def date_mistake(text: str) -> str:
     named = NAMED_MONTH_DATE.fullmatch(_folded(text))
     if named is not None and int(named["year"]) in YEARS and named["month"] not in MONTH_NUMBERS:  # tester 300 F7
         return f"'{text}' names no month the import knows: write {ACCEPTED_DATES} (the month's name as enero or ene)"
-    if named is not None and _named_month_date(text) == NO_SUCH_DAY:
-        month, year = MONTH_NUMBERS[named["month"]], int(named["year"])
-        return f"'{text}' is not a day of the calendar: {calendar.month_name[month]} {year} has {calendar.monthrange(year, month)[1]} days"
+    named = NAMED_MONTH_DATE.match(_folded(text))
+    if named is not None and named["month"] in MONTH_NUMBERS and int(named["year"]) in YEARS:
+        return _after_a_named_date(text, named, _folded(text)[named.end() :])
     found = (pattern.match(text) for pattern in WRITTEN_DATES)
     written = next((date for date in found if date is not None and _day_and_month(date)), None)
     if written is None:
@@ -169,6 +169,25 @@ def date_mistake(text: str) -> str:
     if clock is not None and any(int(clock[unit] or 0) for unit in ("hour", "minute", "second")):
         return f"'{text}' has a time other than 00:00: a date answer is a day, write {ACCEPTED_DATES}"
     return f"'{text}' is not a date the import reads: write {ACCEPTED_DATES}"
+
+
+def _after_a_named_date(text: str, named: re.Match[str], rest: str) -> str:
+    """Why a date written with its month's name (``named``: ``5 de octubre de 2021``, perhaps with ``rest`` after it,
+    folded) was not read: a day the calendar lacks; a time other than midnight, said back; no time of day after it, and
+    the cell not repeated, as a date written with digits is not (:func:`date_mistake`). Told so, not "not a date the
+    import reads" (session 66's note)."""
+    month, year = MONTH_NUMBERS[named["month"]], int(named["year"])
+    if not 1 <= int(named["day"]) <= calendar.monthrange(year, month)[1]:
+        return f"'{text}' is not a day of the calendar: {calendar.month_name[month]} {year} has {calendar.monthrange(year, month)[1]} days"
+    clock = TIME_AFTER.fullmatch(rest) if rest[:1] in (" ", "t") else None
+    if not rest or clock is not None and not any(int(clock[unit] or 0) for unit in ("hour", "minute", "second")):
+        return f"'{text}' is not a date the import reads: write {ACCEPTED_DATES}"  # midnight, in a form it does not take
+    if clock is None:
+        return (
+            "this cell holds more than a date: what follows the date is no time of day (HH:MM), and the cell is not "
+            f"repeated here, as it may be a person's data (its columns shifted in Excel?): write {ACCEPTED_DATES}"
+        )
+    return f"'{text}' has a time other than 00:00: a date answer is a day, write {ACCEPTED_DATES}"
 
 
 def _day_and_month(written: re.Match[str]) -> bool:
