@@ -37,7 +37,7 @@ from tqdm import tqdm
 from services.imports.application import Importer, takes_distinct_from
 from services.imports.bootstrap import cli_services
 from services.imports.client import ImportStopped, Services
-from services.imports.domain.commands import Row, row_of
+from services.imports.domain.commands import Problem, Row, row_of
 from services.imports.exports import ExportError, read_export, sniff_form
 from services.imports.forms import Form, form_named, shipped
 from services.imports.outcomes import Outcome, Summary
@@ -174,9 +174,17 @@ def print_summary(summary: Summary, form: Form, report: Path) -> None:
     print(f"{form.form_id}: {len(summary.results)} rows: {summary.line()}")
     for result in summary.results:
         for problem in result.problems:
-            cell = problem.cell
-            print(f"  {cell.sheet} row {cell.row} column {cell.column or '-'}: {problem.field or '-'} [{problem.rule}] {for_a_spreadsheet(problem.message)}")
+            print(f"  {problem_line(problem)}")
     print(f"report: {report}")
+
+
+def problem_line(problem: Problem) -> str:
+    """One problem of the summary as the officer finds it: its sheet, row and column (``Miembros de la OSV row 2 column
+    miembros/dni``), the row alone where it is of no one column (a submission recorded before, its key: tester 300 F8
+    read "column -"), then the field, the rule and the message."""
+    cell = problem.cell
+    where = f"{cell.sheet} row {cell.row}" + (f" column {cell.column}" if cell.column else "")
+    return f"{where}: {problem.field or '-'} [{problem.rule}] {for_a_spreadsheet(problem.message)}"
 
 
 def write_osv_list(services: Services, output: Path) -> int:
