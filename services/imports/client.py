@@ -41,7 +41,8 @@ class ImportStopped(RuntimeError):
         if self.status == 403:
             return ("this token's account may not record what the import sends (an OSV's mapping, a member's "
                     "registration, a meeting, an activity): those are a staff or lead account's, as README's role table "
-                    "says; import with such an account's token (make token USER=staff)")
+                    "says, and the webhook's own client's, osv-imports; import with such a token (make token USER=staff, "
+                    "or USER=osv-imports)")
         return None
 
 

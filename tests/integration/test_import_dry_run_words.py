@@ -117,5 +117,6 @@ def test_a_token_whose_account_may_not_record_is_told_whose_may_never_to_run_it_
     said = capsys.readouterr().err
     assert "registry refused the import's token (403)" in said, said
     assert "this token's account may not record" in said and "a staff or lead account's" in said, said
+    assert "osv-imports" in said, said  # the webhook's client records too (session 66's note: the advice left it out)
     assert "run it again" not in said and ".." not in said, said
     assert registry.get("/osvs", headers=signed_in_headers("staff")).json() == []
