@@ -207,7 +207,8 @@ def report_activity(body: ActivityCreate, engagement: EngagementDep, caller: Rec
     recorded on it before the withdrawal stays as recorded), nor lost in a restore of funding's an operator accepted (409
     `grant_lost_in_funding_restore`, field `grant_id`: funding answers 404 for it). A participant merged into another
     member (one person recorded twice) is 409 `member_not_merged`, naming the member to list instead, unless a participant
-    listed before it is refused: then the 422 names every participant refused.
+    listed before it is refused: then the 422 names every participant refused. A person whose erasure has begun is named
+    by no activity recorded since, whatever its day: 422 `known_member`, as a stranger (tester 304 F1).
 
     To a caller who may not read members (`members:read`: the Kobo webhook's account, whose forms list no participant), the
     answer gives no member's nationality or sex (null in `participants`, left out of `direct_beneficiaries`), a member id

@@ -425,8 +425,8 @@ class ParticipantCreate(Command):
 
     member_id: UUID | None = Field(
         default=None,
-        description="A registered member: nationality and sex are theirs; an id of no member is 422 `known_member` (every "
-        "such participant in one answer, with the body's other mistakes). A record merged into another member is listed by "
+        description="A registered member: nationality and sex are theirs; an id of no member, or of a person whose erasure "
+        "has begun, is 422 `known_member` (every such participant in one answer, with the body's other mistakes). A record merged into another member is listed by "
         "that member (409 `member_not_merged`, naming it, unless a participant before it is refused: then the 422 names "
         "every one refused), so that one person is counted once.",
     )

@@ -355,11 +355,14 @@ class Fieldwork:
         return Participant(given.person_id, given.nationality, Sex(given.sex), member=False)
 
     def _listed_member(self, index: int, member_id: UUID) -> Member:
-        """The member a participant's ``member_id`` names; 422 ``known_member`` for an id of none, and, to a caller who may
-        not read members (:meth:`_log_participants_named`), for a person erased or being erased or a record merged into
-        another too: one message for each, where a person erased was taken and another record's id named in a 409."""
+        """The member a participant's ``member_id`` names; 422 ``known_member`` for an id of none, for a person erased or
+        being erased, whoever the caller (as a meeting's attendee: the published ``ActivityReported`` would tie the id the
+        store keeps of them to new facts of theirs, a day, an OSV, their nationality and sex; tester 304 F1: staff's were
+        taken), and, to a caller who may not read members (:meth:`_log_participants_named`), for a record merged into
+        another too: one message for each, where the others get a 409 naming the member it went into."""
         member = self.load(member_id, Member, lambda i: ParticipantNotMemberError(index, i))
-        if not self.caller_reads_members() and (member.erased_on or member.erasure_begun_on or member.merged_into) is not None:
+        erased = (member.erased_on or member.erasure_begun_on) is not None
+        if erased or (not self.caller_reads_members() and member.merged_into is not None):
             raise ParticipantNotMemberError(index, member_id)
         return member
 

@@ -262,3 +262,27 @@ def test_a_refused_meetings_mistakes_come_in_the_bodys_order(client: TestClient)
         ("held_on", "not_in_future"), ("topics.1", "unique_topics"),
         ("attendee_member_ids.1", "unique_attendees"), ("attendee_member_ids.2", "known_member"),
     ]
+
+
+def test_a_person_erased_is_not_named_by_an_activity_recorded_since_whoever_records_it(client: TestClient) -> None:
+    """Tester 304 F1: staff's activity naming an erased member by ``member_id`` was taken (201), and the published
+    ``ActivityReported`` tied the id the store keeps of her to a new day, OSV, nationality and sex. Refused as a meeting's
+    attendee is: 422 ``known_member`` at her place, one message with a stranger's, and nothing written. An activity
+    recorded before the erasure keeps her."""
+    osv_id = upstream(client).osv_mapped()
+    erased = a_member(client, osv_id)
+    other = member_of(client, osv_id, "Ramón Quispe", "40718293", "2024-02-01")
+    before = created(client.post("/activities", json=an_activity(osv_id, direct_beneficiaries=[], participants=[{"member_id": erased}])))
+    ok(client.post(f"/members/{erased}/erasure", json={"erased_on": "2025-04-01"}))
+
+    for held_on in ("2025-03-01", "2025-04-15"):  # before the erasure's day, and after
+        body = an_activity(osv_id, held_on=held_on, direct_beneficiaries=[], participants=[{"member_id": other}, {"member_id": erased}])
+        nobody = str(uuid4())
+        refused = client.post("/activities", json=body)
+        stranger = client.post("/activities", json={**body, "participants": [{"member_id": other}, {"member_id": nobody}]})
+        problem = assert_problem(refused, 422, "participants.1.member_id", "known_member")
+        assert "Yusmary" not in str(problem) and len(problem["errors"]) == 1
+        strangers = assert_problem(stranger, 422, "participants.1.member_id", "known_member")
+        assert problem["errors"][0]["message"] == strangers["errors"][0]["message"].replace(nobody, erased)
+
+    assert [a["id"] for a in ok(client.get(f"/osvs/{osv_id}/activities"))] == [before["id"]]

@@ -97,9 +97,13 @@ class RepeatedParticipantError(RuleViolationError):
 
 
 class ParticipantNotMemberError(RuleViolationError):
+    """A participant's ``member_id`` of no member, or of a person erased or being erased (a record merged into another,
+    to a caller who may not read members): one message for each, which tells neither who they were nor that they were."""
+
     def __init__(self, index: int, member_id: object) -> None:
         super().__init__(
-            f"member {member_id} is not known to engagement: register them, or list them by a person_id",
+            f"member {member_id} is not known to engagement, or their personal data is erased: list a registered member "
+            "by member_id, anyone else by a new person_id with nationality and sex",
             field=f"participants.{index}.member_id",
             rule="known_member",
         )
