@@ -143,6 +143,7 @@ class Merging:
         member = self.get_member(member_id)  # type: ignore[attr-defined]
         member.check_not_merged()
         if member.erased_on is None:
+            self.check_erased_by_today(erased_on)  # type: ignore[attr-defined]
             member.check_erasure_date(erased_on)  # a refused erasure deletes nothing, the duplicates' included
             for record in self.merged_records(member):
                 if record.erased_on is None:

@@ -332,7 +332,10 @@ class DepartureCreate(Command):
 
 
 class ErasureCreate(Command):
-    erased_on: IsoDate = Field(description="When the person asked to be forgotten, or the programme decided it.")
+    erased_on: IsoDate = Field(
+        description="When the person asked to be forgotten, or the programme decided it: no earlier than their first joining "
+        "(422 `not_before_joined_on`), and today in Lima at the latest, with no day's margin (422 `not_in_future`)."
+    )
 
 
 class MemberMergeCreate(Command):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -23,8 +24,9 @@ from sqlalchemy.orm import Session
 from devtools.embedded import NatsServer
 from services.engagement.domain.documents import DocumentIndex
 from services.engagement.personaldata import DataKey, DocumentEntry, KeyRing
+from shared.clock import today_in_lima
 from tests.integration.test_engagement_api import map_osv
-from tests.support.api import look_up
+from tests.support.api import assert_problem, look_up
 from tests.support.clients import application_of, erasures_checked, feed, service_client
 from tests.support.identity import signed_in_headers
 
@@ -123,6 +125,21 @@ def test_a_person_is_erased_once_and_asking_again_still_makes_sure_the_key_is_go
     assert again.json()["errors"][0]["rule"] == "erase_once"
     assert keys_of(client).key_of(member_id) is None
     assert [e["type"] for e in feed(client)].count("PersonalDataErased") == 1
+
+
+def test_an_erasure_is_dated_today_at_the_latest_with_no_days_margin(client: TestClient) -> None:
+    """Tester 304 F5: ``erased_on`` of tomorrow was taken (the day's margin other dates have), and ``PersonalDataErased``
+    went to partners dated ahead. An erasure is done now: tomorrow is 422 ``not_in_future``, nothing forgotten; today is
+    taken."""
+    member = register_zoraida(client, map_osv(client))
+    today = today_in_lima()
+
+    ahead = erase(client, member["id"], (today + timedelta(days=1)).isoformat())
+
+    assert_problem(ahead, 422, "erased_on", "not_in_future")
+    assert keys_of(client).key_of(UUID(member["id"])) is not None
+    assert "PersonalDataErased" not in [e["type"] for e in feed(client)]
+    assert erase(client, member["id"], today.isoformat()).status_code == 200
 
 
 def test_an_erasure_cut_short_after_the_key_went_is_finished_by_asking_again(client: TestClient) -> None:
