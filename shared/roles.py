@@ -70,6 +70,10 @@ class Permission(StrEnum):
     """Correct a person's personal data (name, document, phone, birth year) at their request."""
     ACCESS_LOG_READ = "access-log:read"
     """Read the log of who read whose personal data, and why."""
+    SUBJECT_ACCESS = "personal-data:subject-access"
+    """Answer a person's access request (ARCO *acceso*, Ley 29733 art. 19): one member record's whole report, their
+    personal data in clear, memberships, meetings, activities, access log and changes (``GET /members/{id}/subject-access``,
+    each read logged with purpose ``data_subject_request``). Nothing else in clear: the DPO reads members masked elsewhere."""
 
 
 P = Permission
@@ -95,7 +99,9 @@ _STAFF = frozenset(
 #:   auditors check the hash chains (``audit:verify``): tamper evidence is theirs, not the writers'.
 #: * ``dpo`` acts on data subjects' requests: finds the person by document (answered masked), reads their record and
 #:   their OSVs' member lists masked (to know whom a request is about, a person without a document too), corrects,
-#:   erases, and reads the access log; nothing else of the programme's records.
+#:   erases, and reads the access log; answers an access request with one person's subject-access report, their data in
+#:   clear (``personal-data:subject-access``, logged; not ``personal-data:read``, which would show every member in clear
+#:   and staff's free text: tester 304 F2); nothing else of the programme's records.
 #: * ``partner`` (a machine) and ``service`` (the services themselves) read feeds only.
 #: * ``importer`` is the Kobo webhook's client (``osv-imports``, :mod:`services.imports`): it sends what a form's
 #:   submission records (an OSV's mapping, members' registration, a meeting, an activity), a submission of several
@@ -113,7 +119,7 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "municipal": frozenset({P.PROGRAMME_READ, P.MEMBERS_READ, P.RUOS_RECORD, P.INDICATORS_READ}),
     "evaluator": frozenset({P.PROPOSALS_READ, P.PROPOSALS_SCORE}),
     "auditor": frozenset({P.PROGRAMME_READ, P.MEMBERS_READ, P.PROPOSALS_READ, P.INDICATORS_READ, P.AUDIT_READ, P.AUDIT_VERIFY, P.EVENTS_READ}),
-    "dpo": frozenset({P.MEMBERS_READ, P.MEMBERS_FIND, P.PERSONAL_DATA_ERASE, P.PERSONAL_DATA_RECTIFY, P.ACCESS_LOG_READ}),
+    "dpo": frozenset({P.MEMBERS_READ, P.MEMBERS_FIND, P.PERSONAL_DATA_ERASE, P.PERSONAL_DATA_RECTIFY, P.ACCESS_LOG_READ, P.SUBJECT_ACCESS}),
     "partner": frozenset({P.EVENTS_READ}),
     "service": frozenset({P.EVENTS_READ}),
     "importer": frozenset({P.SUBMISSIONS_RECORD}),

@@ -8,9 +8,16 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Response, status
 
+from services.engagement.accessschemas import SubjectAccessPublic
 from services.engagement.application import Engagement
 from services.engagement.bootstrap import bootstrap
-from services.engagement.domain.accesslog import PURPOSES_TEXT, Purpose, PurposeWithMaskedError, Reader
+from services.engagement.domain.accesslog import (
+    PURPOSES_TEXT,
+    Purpose,
+    PurposeWithMaskedError,
+    Reader,
+    SubjectAccessPurposeError,
+)
 from services.engagement.domain.documents import DocumentInURLError
 from services.engagement.domain.members import Member
 from services.engagement.fieldapi import activities_router, follow_up_router, needs_router
@@ -88,6 +95,16 @@ def reader(caller: Caller, purpose: Purpose | None, permission: Permission = Per
     if masked and purpose is not None:
         raise PurposeWithMaskedError
     return Reader(caller.subject, caller.scope(permission), caller.may_read_personal_data and not masked, purpose)
+
+
+def record_reader(caller: Caller, purpose: Purpose | None, masked: bool = False) -> Reader:
+    """:func:`reader` of a member's record or an OSV's members: 422 `subject_access_route` for `data_subject_request` from
+    a caller who reads them masked (the DPO), whose read would show and log nothing, where it was taken and ignored
+    (tester 304 F2): an access request is answered with `GET /members/{member_id}/subject-access`. A lookup by document
+    takes it: finding whom a request is about is its first step."""
+    if purpose is Purpose.DATA_SUBJECT_REQUEST and not caller.may_read_personal_data:
+        raise SubjectAccessPurposeError
+    return reader(caller, purpose, masked=masked)
 
 
 def seen_by(reading: Reader, engagement: Engagement) -> Callable[[UUID], bool] | None:
@@ -196,7 +213,7 @@ def get_member(
     Its `ETag` (the member's `version`, quoted) is what a correction sends in `If-Match` to be refused (412
     `current_version`) if someone changed the member meanwhile. Staff who need no personal data for the change (a role,
     a joining date) read it with `masked=true`: no purpose, no entry in the access log."""
-    reading = reader(caller, purpose, masked=masked)
+    reading = record_reader(caller, purpose, masked=masked)
     member = engagement.read_member(member_id=member_id, reader=reading)
     public = MemberPublic.of(member, plain=reading.plain, seen=seen_by(reading, engagement), merged=engagement.merged_records(member))
     if public.version is not None:  # a focal point's read has no ETag: it would move with another district's changes (tester 163 F4)
@@ -217,6 +234,44 @@ def get_access_log(member_id: UUID, engagement: EngagementDep, page: Paged) -> l
 def get_personal_data_changes(member_id: UUID, engagement: EngagementDep) -> list[PersonalDataChangePublic]:
     """List who registered, corrected or erased the member's personal data, and when, oldest first, for the data protection officer (none of the data itself)."""
     return [PersonalDataChangePublic.of(change) for change in engagement.personal_data_changes(member_id=member_id)]
+
+
+SubjectAccessReader = Annotated[Caller, Depends(requires(Permission.SUBJECT_ACCESS))]
+SUBJECT_ACCESS_ANSWERS: dict[int | str, dict[str, Any]] = {**PERSONAL_DATA_HELD, 404: {"description": "`known_member`: no member has this id."}}
+
+
+def subject_access(member_id: UUID, engagement: Engagement, caller: Caller) -> SubjectAccessPublic:
+    """The report of ``GET /members/{member_id}/subject-access`` and its CSV (logged once per read)."""
+    return SubjectAccessPublic.of(engagement.subject_access(member_id=member_id, reader=caller.subject), engagement.osvs.describe)
+
+
+@members.get("/{member_id}/subject-access", response_model=SubjectAccessPublic, responses=SUBJECT_ACCESS_ANSWERS)
+def get_subject_access(member_id: UUID, engagement: EngagementDep, caller: SubjectAccessReader) -> SubjectAccessPublic:
+    """Answer the person's access request (ARCO *acceso*, Ley 29733 art. 19): everything engagement holds on her, in clear, for the data protection officer.
+
+    Her personal data (name, document, phone, birth year, nationality, sex), every membership (OSV, role, joined, left)
+    and funded project, the meetings that name her as an attendee and the activities that list her as a participant
+    (each OSV, day, mode or kind), the records merged into her with their data, her access log and who registered,
+    corrected or erased her data. Logged on her access log before the answer goes out (purpose `data_subject_request`,
+    disclosure `subject_access`): the report's log ends with this read. A person whose data is erased: what is left
+    (ids, memberships, meetings, activities, the logs), her data `[erased]`, and no entry logged (nothing of hers is
+    shown). A record merged into another says so (`member.merged_into`): read that member's report. Found by reading every
+    OSV's follow-up and activities (`osvs_walked`): slower than a member's read, for a rare request. Staff's free text
+    (meeting notes, actions, assistance notes, descriptions) is not searched (`free_text`): ask staff to look through it.
+    Unknown id: 404 `known_member`. The same as a spreadsheet: `GET /members/{member_id}/subject-access.csv`."""
+    return subject_access(member_id, engagement, caller)
+
+
+@members.get(
+    "/{member_id}/subject-access.csv",
+    response_class=Response,
+    responses={**SUBJECT_ACCESS_ANSWERS, 200: {"content": {"text/csv": {}}, "description": "`section,item,field,value`, UTF-8 with BOM."}},
+)
+def get_subject_access_csv(member_id: UUID, engagement: EngagementDep, caller: SubjectAccessReader) -> Response:
+    """`GET /members/{member_id}/subject-access` as a CSV file to hand to the person: one row per value (`section,item,field,value`), UTF-8 with BOM for Excel; logged as the JSON is."""
+    body = "\ufeff" + subject_access(member_id, engagement, caller).as_csv()
+    name = f"subject-access-{member_id}.csv"
+    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @members.post("/{member_id}/departure", response_model=MemberPublic, dependencies=WRITES)
@@ -392,7 +447,7 @@ def list_active_members(
 
     No search by name: members' names are personal data. Staff who need none of it (the board's roles, whom to give a
     role) list them with `masked=true`: no purpose, nothing logged."""
-    reading = reader(caller, purpose, masked=masked)
+    reading = record_reader(caller, purpose, masked=masked)
     listed = engagement.active_members_of(osv_id=osv_id, reader=reading, select=lambda found: page.of(found, key=lambda pair: pair[1].membership_id))
     return [OSVMemberPublic.of(member, membership, plain=reading.plain) for member, membership in listed]
 

@@ -2,18 +2,20 @@
 
 Kept apart from :mod:`services.engagement.application` by concern: a plain read is logged on the person's access log
 before anything is shown; a lookup by document goes through the document index, whose entry a registration claims; a
-DPO reads the access log and the changes made to a person's data.
+DPO reads the access log and the changes made to a person's data, and answers an access request with one report of all
+of it (:meth:`PersonalDataReads.subject_access`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 from services.engagement.domain.accesslog import Access, AccessLog, Disclosure, Purpose, Reader, check_purpose
+from services.engagement.domain.activities import ActivityKind, OSVActivities
 from services.engagement.domain.documents import (
     DocumentIndex,
     NoDocumentToFindError,
@@ -22,6 +24,7 @@ from services.engagement.domain.documents import (
     document_identities,
     normalise_document_number,
 )
+from services.engagement.domain.followup import MeetingMode
 from services.engagement.domain.memberrules import MemberNotFoundError
 from services.engagement.domain.members import Member
 from services.engagement.personaldata import DocumentDirectory
@@ -45,6 +48,49 @@ class PersonalDataChange:
     recorded_at: datetime
     recorded_by: dict[str, Any] | None
     """:meth:`shared.actors.Actor.as_json`; None for one recorded before engagement kept who made each command."""
+
+
+@dataclass(frozen=True)
+class MeetingAttended:
+    """A follow-up meeting whose attendees name the person's record (``recorded_on``: a record merged into them, else None)."""
+
+    osv_id: UUID
+    meeting_id: UUID
+    held_on: date
+    mode: MeetingMode
+    withdrawn: bool
+    recorded_on: UUID | None
+
+
+@dataclass(frozen=True)
+class ActivityTakenPart:
+    """An activity whose participants list the person's record by its member id (``recorded_on`` as for a meeting)."""
+
+    osv_id: UUID
+    activity_id: UUID
+    held_on: date
+    kind: ActivityKind
+    district: str
+    withdrawn: bool
+    recorded_on: UUID | None
+
+
+@dataclass(frozen=True)
+class SubjectAccess:
+    """What engagement holds on one member record, for the person's access request (:meth:`PersonalDataReads.subject_access`).
+
+    ``merged``: the records merged into ``member`` (the same person recorded twice), whose data, meetings, activities,
+    access log and changes are the person's too; each entry of the lists names the record it is on (None: ``member``)."""
+
+    member: Member
+    merged: list[Member]
+    meetings: list[MeetingAttended]
+    activities: list[ActivityTakenPart]
+    access_log: list[tuple[Access, UUID | None]]
+    changes: list[tuple[PersonalDataChange, UUID | None]]
+    read_at: datetime
+    osvs_walked: int
+    """How many OSVs' follow-ups and activities were read to find the meetings and activities: every OSV known here."""
 
 
 class PersonalDataReads:
@@ -96,6 +142,71 @@ class PersonalDataReads:
             self._log_reads([member], reader, Disclosure.LOOKUP)
         return member
 
+
+    @retried_on_collision
+    def subject_access(self, member_id: UUID, reader: str) -> SubjectAccess:
+        """Everything engagement holds on the member record ``member_id`` and the records merged into it, for the data
+        protection officer to answer the person's access request (ARCO *acceso*, Ley 29733 art. 19); ``reader`` is the
+        token's subject. 404 ``known_member`` for an id of none; 503 ``erasures_not_checked`` as any read in clear.
+
+        The read is logged on each record's access log (purpose ``data_subject_request``, disclosure ``subject_access``)
+        before anything is returned, so the report's access log ends with it; not for a person whose data is erased,
+        whose report shows none of it (:meth:`_log_reads`). Meetings and activities are found by walking every OSV
+        known here: its follow-up (kept in memory) and each of its activities (one read each), as no index by member
+        exists; an activity may list a member of another OSV. The cost grows with the programme's activities (a few
+        hundred reads today); an access request is rare. Free text (meeting notes, actions, assistance notes, activity
+        descriptions) is not searched: a name in it cannot be found reliably."""
+        member = self.get_member(member_id)
+        self.hold_personal_data()
+        merged = self.merged_records(member)
+        records: dict[UUID, UUID | None] = {member.id: None, **{record.id: record.id for record in merged}}
+        osv_ids = self.osvs.known_ids()
+        meetings, activities = self._named_in_fieldwork(records, osv_ids)
+        read_at = self.now()
+        self._log_reads([member, *merged], Reader(reader, plain=True, purpose=Purpose.DATA_SUBJECT_REQUEST), Disclosure.SUBJECT_ACCESS)
+        log = [
+            (access, on)
+            for record_id, on in records.items()
+            if (found := self.find(AccessLog.id_for(record_id), AccessLog)) is not None
+            for access in found.accesses
+        ]
+        changes = [(change, on) for record_id, on in records.items() for change in self.personal_data_changes(record_id)]
+        return SubjectAccess(
+            member=member,
+            merged=merged,
+            meetings=meetings,
+            activities=activities,
+            access_log=sorted(log, key=lambda entry: entry[0].read_at),
+            changes=sorted(changes, key=lambda entry: entry[0].recorded_at),
+            read_at=read_at,
+            osvs_walked=len(osv_ids),
+        )
+
+    def _named_in_fieldwork(
+        self, records: dict[UUID, UUID | None], osv_ids: Sequence[UUID]
+    ) -> tuple[list[MeetingAttended], list[ActivityTakenPart]]:
+        """The meetings whose attendees name one of ``records`` and the activities whose participants list one by its
+        member id, in every OSV of ``osv_ids``, withdrawn ones too (marked), oldest first. A meeting recorded before
+        attendees were checked may name a record on a day it was no member there: listed too, as the record holds it."""
+        meetings: list[MeetingAttended] = []
+        activities: list[ActivityTakenPart] = []
+        for osv_id in osv_ids:
+            follow_up = self.find_follow_up(osv_id)
+            for meeting in follow_up.meetings.values() if follow_up is not None else ():
+                meetings += [
+                    MeetingAttended(osv_id, meeting.meeting_id, meeting.held_on, meeting.mode, meeting.withdrawal is not None, records[named])
+                    for named in dict.fromkeys(meeting.attendee_member_ids) if named in records
+                ]
+            index = self.find(OSVActivities.id_for(osv_id), OSVActivities)
+            for activity_id in index.activity_ids if index is not None else ():
+                activity = self.get_activity(activity_id)
+                activities += [
+                    ActivityTakenPart(
+                        osv_id, activity.id, activity.held_on, activity.kind, activity.district, activity.withdrawal is not None, records[p.person_id]
+                    )
+                    for p in activity.participants if p.member and p.person_id in records
+                ]
+        return sorted(meetings, key=lambda m: m.held_on), sorted(activities, key=lambda a: a.held_on)
 
     def access_log(self, member_id: UUID) -> list[Access]:
         """Every logged read of the member's plain personal data, oldest first."""

@@ -57,7 +57,9 @@ class Disclosure(StrEnum):
     MEMBER = "member"
     """``GET /members/{member_id}``."""
     LOOKUP = "lookup"
-    """``POST /members/lookup`` (a lookup by document; ``GET /members?document_type=&document_number=`` before it was refused)."""
+    """``POST /members/lookup`` (a lookup by document; ``GET /members?document_type=&document_number=`` before it was refused).
+    Logged when answered masked too (the DPO's, an access request's first step): it told its caller who holds the document
+    and the OSVs they belong to (tester 304 F2 asked whether it should be; the person learns who looked her up)."""
     OSV_MEMBERS = "osv_members"
     """``GET /osvs/{osv_id}/members``."""
     REGISTRATION_REFUSED = "registration_refused"
@@ -69,6 +71,9 @@ class Disclosure(StrEnum):
     MEETING_ATTENDEE = "meeting_attendee"
     """``POST /osvs/{osv_id}/meetings`` naming this member as an attendee, by a caller who may not read members (the Kobo
     webhook's account): carried out or refused, its answer told whether they were a member of that OSV on its day."""
+    SUBJECT_ACCESS = "subject_access"
+    """``GET /members/{member_id}/subject-access``: the DPO's report for the person's access request (purpose
+    :attr:`Purpose.DATA_SUBJECT_REQUEST`), their personal data in clear, and that of the records merged into them."""
     ACTIVITY_PARTICIPANT = "activity_participant"
     """``POST /activities`` naming this member as a participant, by a caller who may not read members: by ``member_id``,
     its answer told that the id is a living member's (one erased or merged is refused as a stranger, and not logged);
@@ -91,6 +96,16 @@ class PurposeWithMaskedError(RuleViolationError):
             "`purpose` asks for a member's personal data, a logged read, and `masked=true` for none of it: send one of them",
             field="purpose",
             rule="purpose_or_masked",
+        )
+
+
+class SubjectAccessPurposeError(RuleViolationError):
+    def __init__(self) -> None:
+        super().__init__(
+            "`data_subject_request` from a caller who reads members masked shows nothing of the person and logs nothing: an "
+            "access request is answered with `GET /members/{member_id}/subject-access` (the DPO's; tester 304 F2)",
+            field="purpose",
+            rule="subject_access_route",
         )
 
 

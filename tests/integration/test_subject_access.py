@@ -1,0 +1,169 @@
+"""A person asks what the programme holds on her (ARCO *acceso*, Ley 29733 art. 19), and the data protection officer
+answers from one report: `GET /members/{member_id}/subject-access` (tester 304 F2).
+
+The DPO read her record only masked, no route listed the meetings and activities that name her, and
+`?purpose=data_subject_request` on her record was taken and ignored. Real services in this process, the session's
+identity provider and the tokens it issued to the demo accounts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.support.api import assert_problem, created, look_up, ok
+from tests.support.identity import IssuedTokens
+from tests.support.roles import PERSON, SJL, SMP, an_osv
+
+pytestmark = pytest.mark.timeout(180)
+
+NOTES = "Yusmary Cordero (cel. 987654321) se ofreció a coordinar la feria"
+
+
+def her_story(system: dict[str, TestClient], tokens: IssuedTokens) -> dict[str, Any]:
+    """She is registered in an SJL OSV, attends its meeting, and was recorded a second time in an SMP OSV, where she took
+    part in a fair before staff merged the two records; she also took part in an SJL workshop under her own record."""
+    engagement, staff = system["engagement"], tokens.headers("staff")
+    sjl, smp = an_osv(system, SJL), an_osv(system, SMP)
+    member = created(engagement.post("/members", json={**PERSON, "osv_id": sjl, "role": "board_member"}, headers=staff))
+    second = {**PERSON, "osv_id": smp, "document_type": "PTP", "document_number": "P7654321", "joined_on": "2021-05-02", "phone": None}
+    duplicate = created(engagement.post("/members", json=second, headers=staff))
+    meeting = {"held_on": "2021-04-10", "mode": "virtual", "attendee_member_ids": [member["id"]], "topics": ["training"], "notes": NOTES}
+    held = created(engagement.post(f"/osvs/{sjl}/meetings", json=meeting, headers=staff))
+    fair = {"osv_id": smp, "held_on": "2021-06-12", "kind": "fair", "district": SMP, "participants": [{"member_id": duplicate["id"]}]}
+    fair = created(engagement.post("/activities", json=fair, headers=staff))
+    workshop = {"osv_id": sjl, "held_on": "2021-07-03", "kind": "workshop", "district": SJL, "participants": [{"member_id": member["id"]}]}
+    workshop = created(engagement.post("/activities", json=workshop, headers=staff))
+    created(engagement.post(f"/members/{member['id']}/merges", json={"duplicate_id": duplicate["id"]}, headers=staff))
+    return {"sjl": sjl, "smp": smp, "member": member["id"], "duplicate": duplicate["id"], "meeting": held["meeting_id"],
+            "fair": fair["id"], "workshop": workshop["id"]}
+
+
+def test_the_dpo_answers_an_access_request_with_her_data_in_clear_her_osvs_meetings_activities_and_logs(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    engagement, dpo = system["engagement"], tokens.headers("dpo")
+    story = her_story(system, tokens)
+    # Staff read her once, before her request; the DPO finds whom the request is about by her document (masked).
+    ok(engagement.get(f"/members/{story['member']}", params={"purpose": "contact"}, headers=tokens.headers("staff")))
+    found = ok(look_up(engagement, "CE", PERSON["document_number"], "data_subject_request", headers=dpo))
+    assert (found["id"], found["full_name"]) == (story["member"], "[masked]")
+
+    report = ok(engagement.get(f"/members/{story['member']}/subject-access", headers=dpo))
+
+    # Her data, in clear, and every membership (the merged record's too, with the record it is on).
+    member = report["member"]
+    assert (member["full_name"], member["document_type"], member["document_number"], member["phone"]) == (
+        PERSON["full_name"], "CE", PERSON["document_number"], PERSON["phone"]
+    )
+    assert (member["nationality"], member["sex"], member["disclosed"], member["personal_data"]) == ("VE", "F", True, "kept")
+    assert [(m["osv_id"], m["roles"][0]["role"], m["joined_on"], m["recorded_on"]) for m in member["memberships"]] == [
+        (story["sjl"], "board_member", "2021-03-01", None),
+        (story["smp"], "member", "2021-05-02", story["duplicate"]),
+    ]
+    assert [(r["id"], r["document_type"], r["document_number"]) for r in report["merged_records"]] == [(story["duplicate"], "PTP", "P7654321")]
+    assert {o["osv_id"] for o in report["osvs"]} == {story["sjl"], story["smp"]}
+    assert all(o["name"] and o["district"] for o in report["osvs"])
+    # The meeting that names her, and both activities, the one listed under the merged record too.
+    assert [(m["meeting_id"], m["osv_id"], m["held_on"], m["mode"], m["withdrawn"]) for m in report["meetings"]] == [
+        (story["meeting"], story["sjl"], "2021-04-10", "virtual", False)
+    ]
+    assert [(a["activity_id"], a["osv_id"], a["held_on"], a["kind"], a["recorded_on"]) for a in report["activities"]] == [
+        (story["fair"], story["smp"], "2021-06-12", "fair", story["duplicate"]),
+        (story["workshop"], story["sjl"], "2021-07-03", "workshop", None),
+    ]
+    assert report["osvs_walked"] >= 2
+    # Free text is not searched: the notes that name her are not in the report, and it says whom to ask.
+    assert "coordinar la feria" not in str(report) and "notes" in report["free_text"] and "staff" in report["free_text"]
+    # Her log: staff's read, the DPO's lookup, and this report, logged on both records before the answer went out.
+    log = [(a["reader"], a["purpose"], a["disclosure"], a["recorded_on"]) for a in report["access_log"]]
+    assert log == [
+        ("staff", "contact", "member", None),
+        ("dpo", "data_subject_request", "lookup", None),
+        ("dpo", "data_subject_request", "subject_access", None),
+        ("dpo", "data_subject_request", "subject_access", story["duplicate"]),
+    ]
+    assert [(a["reader"], a["disclosure"]) for a in ok(engagement.get(f"/members/{story['member']}/access-log", headers=dpo))][-1] == (
+        "dpo", "subject_access"
+    )
+    assert [(c["type"], c["recorded_by"]["subject"], c["recorded_on"]) for c in report["personal_data_changes"]] == [
+        ("Registered", "staff", None), ("Registered", "staff", story["duplicate"])
+    ]
+
+    # The same as a file to hand her: one row per value, and one more read logged.
+    download = engagement.get(f"/members/{story['member']}/subject-access.csv", headers=dpo)
+    assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
+    assert download.headers["content-disposition"] == f'attachment; filename="subject-access-{story["member"]}.csv"'
+    rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
+    assert rows[0] == ["section", "item", "field", "value"]
+    assert ["member", "0", "full_name", PERSON["full_name"]] in rows
+    assert ["activities", "1", "activity_id", story["workshop"]] in rows
+    assert ["memberships", "1", "recorded_on", story["duplicate"]] in rows
+    after = ok(engagement.get(f"/members/{story['member']}/access-log", headers=dpo))
+    assert [a["disclosure"] for a in after].count("subject_access") == 2
+
+
+@pytest.mark.parametrize("role", ["staff", "lead", "municipal-150132", "evaluator", "auditor", "partner-150132"])
+def test_only_the_dpo_reads_a_subject_access_report(system: dict[str, TestClient], tokens: IssuedTokens, role: str) -> None:
+    engagement = system["engagement"]
+    member = created(engagement.post("/members", json={**PERSON, "osv_id": an_osv(system, SJL)}, headers=tokens.headers("staff")))
+    for path in ("subject-access", "subject-access.csv"):
+        refused = assert_problem(engagement.get(f"/members/{member['id']}/{path}", headers=tokens.headers(role)), 403)
+        assert refused["permission"] == "personal-data:subject-access"
+    assert ok(engagement.get(f"/members/{member['id']}/access-log", headers=tokens.headers("dpo"))) == []
+
+
+def test_an_erased_persons_report_shows_what_is_left_and_logs_nothing_of_hers(system: dict[str, TestClient], tokens: IssuedTokens) -> None:
+    engagement, dpo = system["engagement"], tokens.headers("dpo")
+    story = her_story(system, tokens)
+    ok(engagement.post(f"/members/{story['member']}/erasure", json={"erased_on": "2021-12-01"}, headers=dpo))
+
+    report = ok(engagement.get(f"/members/{story['member']}/subject-access", headers=dpo))
+    member = report["member"]
+    assert (member["full_name"], member["document_type"], member["document_number"], member["phone"], member["birth_year"]) == (
+        "[erased]", None, None, None, None
+    )
+    assert member["personal_data"] == "erased"
+    assert [m["osv_id"] for m in member["memberships"]] == [story["sjl"], story["smp"]]
+    assert [(r["full_name"], r["document_number"]) for r in report["merged_records"]] == [("[erased]", None)]
+    assert [m["meeting_id"] for m in report["meetings"]] == [story["meeting"]]
+    assert [a["activity_id"] for a in report["activities"]] == [story["fair"], story["workshop"]]
+    assert PERSON["full_name"] not in str(report) and PERSON["document_number"] not in str(report)
+    assert "subject_access" not in [a["disclosure"] for a in report["access_log"]]  # nothing of hers was shown
+    assert [c["type"] for c in report["personal_data_changes"] if c["recorded_on"] is None][-1] == "PersonalDataErased"
+
+
+def test_a_merged_away_records_report_says_where_the_person_is(system: dict[str, TestClient], tokens: IssuedTokens) -> None:
+    engagement, dpo = system["engagement"], tokens.headers("dpo")
+    story = her_story(system, tokens)
+    report = ok(engagement.get(f"/members/{story['duplicate']}/subject-access", headers=dpo))
+    assert report["member"]["merged_into"] == story["member"]
+    assert report["member"]["document_number"] == "P7654321"
+    assert [a["activity_id"] for a in report["activities"]] == [story["fair"]]
+
+
+def test_an_unknown_member_is_404_and_a_masked_read_for_a_request_is_refused_naming_the_report(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    engagement, dpo = system["engagement"], tokens.headers("dpo")
+    for path in ("subject-access", "subject-access.csv"):
+        assert_problem(engagement.get(f"/members/{uuid4()}/{path}", headers=dpo), 404, rule="known_member")
+    osv_id = an_osv(system, SJL)
+    member = created(engagement.post("/members", json={**PERSON, "osv_id": osv_id}, headers=tokens.headers("staff")))
+
+    # Tester 304 F2: the DPO's `purpose=data_subject_request` was taken and ignored (200, masked, nothing logged).
+    for role in ("dpo", "auditor"):
+        for path in (f"/members/{member['id']}", f"/osvs/{osv_id}/members"):
+            refused = assert_problem(
+                engagement.get(path, params={"purpose": "data_subject_request"}, headers=tokens.headers(role)), 422, "purpose", "subject_access_route"
+            )
+            assert "/subject-access" in refused["errors"][0]["message"]
+    assert ok(engagement.get(f"/members/{member['id']}", headers=dpo))["full_name"] == "[masked]"  # a masked read as before
+    shown = ok(engagement.get(f"/members/{member['id']}", params={"purpose": "data_subject_request"}, headers=tokens.headers("staff")))
+    assert shown["full_name"] == PERSON["full_name"]
+    assert [a["reader"] for a in ok(engagement.get(f"/members/{member['id']}/access-log", headers=dpo))] == ["staff"]
