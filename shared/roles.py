@@ -72,8 +72,9 @@ class Permission(StrEnum):
     """Read the log of who read whose personal data, and why."""
     SUBJECT_ACCESS = "personal-data:subject-access"
     """Answer a person's access request (ARCO *acceso*, Ley 29733 art. 19): one member record's whole report, their
-    personal data in clear, memberships, meetings, activities, access log and changes (``GET /members/{id}/subject-access``,
-    each read logged with purpose ``data_subject_request``). Nothing else in clear: the DPO reads members masked elsewhere."""
+    personal data in clear, memberships, meetings, activities, access log and changes
+    (``GET /members/{id}/subject-access``, each read logged with purpose ``data_subject_request``). Nothing else in
+    clear: the DPO reads members masked elsewhere."""
 
 
 P = Permission
@@ -119,7 +120,10 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "municipal": frozenset({P.PROGRAMME_READ, P.MEMBERS_READ, P.RUOS_RECORD, P.INDICATORS_READ}),
     "evaluator": frozenset({P.PROPOSALS_READ, P.PROPOSALS_SCORE}),
     "auditor": frozenset({P.PROGRAMME_READ, P.MEMBERS_READ, P.PROPOSALS_READ, P.INDICATORS_READ, P.AUDIT_READ, P.AUDIT_VERIFY, P.EVENTS_READ}),
-    "dpo": frozenset({P.MEMBERS_READ, P.MEMBERS_FIND, P.PERSONAL_DATA_ERASE, P.PERSONAL_DATA_RECTIFY, P.ACCESS_LOG_READ, P.SUBJECT_ACCESS}),
+    "dpo": frozenset(
+        {P.MEMBERS_READ, P.MEMBERS_FIND, P.PERSONAL_DATA_ERASE, P.PERSONAL_DATA_RECTIFY, P.ACCESS_LOG_READ}
+        | {P.SUBJECT_ACCESS}
+    ),
     "partner": frozenset({P.EVENTS_READ}),
     "service": frozenset({P.EVENTS_READ}),
     "importer": frozenset({P.SUBMISSIONS_RECORD}),

@@ -1,5 +1,5 @@
-"""The HTTP body of a person's subject-access report (``GET /members/{member_id}/subject-access``): the DPO's answer to an
-access request. Kept apart from :mod:`services.engagement.schemas`, which it builds on, by size."""
+"""The HTTP body of a person's subject-access report (``GET /members/{member_id}/subject-access``): the DPO's answer
+to an access request. Kept apart from :mod:`services.engagement.schemas`, which it builds on, by size."""
 
 from __future__ import annotations
 
@@ -115,10 +115,14 @@ class ActivityTakenPartPublic(BaseModel):
 
 
 class LoggedReadPublic(AccessPublic):
+    """One entry of her access log, or of a record merged into her."""
+
     recorded_on: UUID | None = Field(description=RECORDED_ON.replace("it is recorded on", "whose access log holds it"))
 
 
 class PersonalDataChangeOnRecord(PersonalDataChangePublic):
+    """One registration, correction or erasure of her data, or of a record merged into her."""
+
     recorded_on: UUID | None = Field(description=RECORDED_ON)
 
 
@@ -130,31 +134,41 @@ class SubjectAccessPublic(BaseModel):
     (`free_text`). Registry, funding and reporting hold nothing personal of hers: ids, nationality, sex, age band."""
 
     member: MemberPublic = Field(
-        description="Her record as `GET /members/{member_id}` shows it to a logged read in clear: name, document, phone, "
-        "birth year, nationality, sex, every membership (OSV, role, joined and left) and funded project, then those of the "
-        "records merged into her. Once erased: `[erased]`, nulls and `personal_data` `erased`; ids, memberships and dates "
-        "stay. A record merged into another shows `merged_into`: the person's whole report is that member's."
+        description="Her record as `GET /members/{member_id}` shows it to a logged read in clear: name, document, "
+        "phone, birth year, nationality, sex, every membership (OSV, role, joined and left) and funded project, then "
+        "those of the records merged into her. Once erased: `[erased]`, nulls and `personal_data` `erased`; ids, "
+        "memberships and dates stay. A record merged into another shows `merged_into`: the person's whole report is "
+        "that member's."
     )
-    merged_records: list[MergedRecordData] = Field(description="The records merged into her (`member.merged_from`), with the data each holds.")
+    merged_records: list[MergedRecordData] = Field(
+        description="The records merged into her (`member.merged_from`), with the data each holds."
+    )
     osvs: list[OSVNamed] = Field(description="Each OSV the report names (memberships, projects, meetings, activities).")
-    meetings: list[MeetingAttendedPublic] = Field(description="The follow-up meetings that name her as an attendee, oldest first.")
+    meetings: list[MeetingAttendedPublic] = Field(
+        description="The follow-up meetings that name her as an attendee, oldest first."
+    )
     activities: list[ActivityTakenPartPublic] = Field(
-        description="The activities that list her as a participant by member id, oldest first. An activity reported with "
-        "counts only, or listing her under another pseudonymous id, cannot be told."
+        description="The activities that list her as a participant by member id, oldest first. An activity reported "
+        "with counts only, or listing her under another pseudonymous id, cannot be told."
     )
     access_log: list[LoggedReadPublic] = Field(
         description="Who read her data in clear, or was told something of her, when and why, oldest first: "
         "`GET /members/{member_id}/access-log`, ending with this read (`subject_access`; none once erased)."
     )
     personal_data_changes: list[PersonalDataChangeOnRecord] = Field(
-        description="Who registered, corrected or erased her data, and when (`GET /members/{member_id}/personal-data-changes`)."
+        description="Who registered, corrected or erased her data, and when "
+        "(`GET /members/{member_id}/personal-data-changes`)."
     )
     free_text: str = Field(description="What the report does not search, and how to ask for it.")
     read_at: datetime = Field(description="When the report was read (UTC).")
-    osvs_walked: int = Field(description="How many OSVs' follow-up and activities were read to build it (every OSV known).")
+    osvs_walked: int = Field(
+        description="How many OSVs' follow-up and activities were read to build it (every OSV known)."
+    )
 
     @classmethod
-    def of(cls, report: SubjectAccess, describe: Callable[[Iterable[UUID]], dict[str, OSVDescription]]) -> SubjectAccessPublic:
+    def of(
+        cls, report: SubjectAccess, describe: Callable[[Iterable[UUID]], dict[str, OSVDescription]]
+    ) -> SubjectAccessPublic:
         """The report; ``describe`` tells what registry said of each OSV it names (:meth:`OSVDirectory.describe`)."""
         member = MemberPublic.of(report.member, plain=True, merged=report.merged)
         meetings = [MeetingAttendedPublic.of(m) for m in report.meetings]
@@ -167,9 +181,12 @@ class SubjectAccessPublic(BaseModel):
             osvs=[OSVNamed.of(described) for described in describe(dict.fromkeys(named)).values()],
             meetings=meetings,
             activities=activities,
-            access_log=[LoggedReadPublic(**AccessPublic.of(a).model_dump(), recorded_on=on) for a, on in report.access_log],
+            access_log=[
+                LoggedReadPublic(**AccessPublic.of(a).model_dump(), recorded_on=on) for a, on in report.access_log
+            ],
             personal_data_changes=[
-                PersonalDataChangeOnRecord(**PersonalDataChangePublic.of(c).model_dump(), recorded_on=on) for c, on in report.changes
+                PersonalDataChangeOnRecord(**PersonalDataChangePublic.of(c).model_dump(), recorded_on=on)
+                for c, on in report.changes
             ],
             free_text=FREE_TEXT_NOT_SEARCHED,
             read_at=report.read_at,
@@ -181,9 +198,10 @@ class SubjectAccessPublic(BaseModel):
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(["section", "item", "field", "value"])
-        rows: list[tuple[str, int, BaseModel]] = [("member", 0, self.member.model_copy(update={"memberships": [], "participations": []}))]
-        rows += [(section, i, item) for section in ("merged_records", "osvs", "meetings", "activities", "access_log", "personal_data_changes")
-                 for i, item in enumerate(getattr(self, section))]
+        record = self.member.model_copy(update={"memberships": [], "participations": []})  # in rows of their own
+        rows: list[tuple[str, int, BaseModel]] = [("member", 0, record)]
+        sections = ("merged_records", "osvs", "meetings", "activities", "access_log", "personal_data_changes")
+        rows += [(section, i, item) for section in sections for i, item in enumerate(getattr(self, section))]
         rows += [("memberships", i, m) for i, m in enumerate(self.member.memberships)]
         rows += [("participations", i, p) for i, p in enumerate(self.member.participations)]
         for section, i, item in rows:

@@ -98,10 +98,10 @@ def reader(caller: Caller, purpose: Purpose | None, permission: Permission = Per
 
 
 def record_reader(caller: Caller, purpose: Purpose | None, masked: bool = False) -> Reader:
-    """:func:`reader` of a member's record or an OSV's members: 422 `subject_access_route` for `data_subject_request` from
-    a caller who reads them masked (the DPO), whose read would show and log nothing, where it was taken and ignored
-    (tester 304 F2): an access request is answered with `GET /members/{member_id}/subject-access`. A lookup by document
-    takes it: finding whom a request is about is its first step."""
+    """:func:`reader` of a member's record or an OSV's members: 422 `subject_access_route` for `data_subject_request`
+    from a caller who reads them masked (the DPO), whose read would show and log nothing, where it was taken and
+    ignored (tester 304 F2): an access request is answered with `GET /members/{member_id}/subject-access`. A lookup by
+    document takes it: finding whom a request is about is its first step."""
     if purpose is Purpose.DATA_SUBJECT_REQUEST and not caller.may_read_personal_data:
         raise SubjectAccessPurposeError
     return reader(caller, purpose, masked=masked)
@@ -237,12 +237,16 @@ def get_personal_data_changes(member_id: UUID, engagement: EngagementDep) -> lis
 
 
 SubjectAccessReader = Annotated[Caller, Depends(requires(Permission.SUBJECT_ACCESS))]
-SUBJECT_ACCESS_ANSWERS: dict[int | str, dict[str, Any]] = {**PERSONAL_DATA_HELD, 404: {"description": "`known_member`: no member has this id."}}
+SUBJECT_ACCESS_ANSWERS: dict[int | str, dict[str, Any]] = {
+    **PERSONAL_DATA_HELD,
+    404: {"description": "`known_member`: no member has this id."},
+}
 
 
 def subject_access(member_id: UUID, engagement: Engagement, caller: Caller) -> SubjectAccessPublic:
     """The report of ``GET /members/{member_id}/subject-access`` and its CSV (logged once per read)."""
-    return SubjectAccessPublic.of(engagement.subject_access(member_id=member_id, reader=caller.subject), engagement.osvs.describe)
+    report = engagement.subject_access(member_id=member_id, reader=caller.subject)
+    return SubjectAccessPublic.of(report, engagement.osvs.describe)
 
 
 @members.get("/{member_id}/subject-access", response_model=SubjectAccessPublic, responses=SUBJECT_ACCESS_ANSWERS)
@@ -255,23 +259,28 @@ def get_subject_access(member_id: UUID, engagement: EngagementDep, caller: Subje
     corrected or erased her data. Logged on her access log before the answer goes out (purpose `data_subject_request`,
     disclosure `subject_access`): the report's log ends with this read. A person whose data is erased: what is left
     (ids, memberships, meetings, activities, the logs), her data `[erased]`, and no entry logged (nothing of hers is
-    shown). A record merged into another says so (`member.merged_into`): read that member's report. Found by reading every
-    OSV's follow-up and activities (`osvs_walked`): slower than a member's read, for a rare request. Staff's free text
-    (meeting notes, actions, assistance notes, descriptions) is not searched (`free_text`): ask staff to look through it.
-    Unknown id: 404 `known_member`. The same as a spreadsheet: `GET /members/{member_id}/subject-access.csv`."""
+    shown). A record merged into another says so (`member.merged_into`): read that member's report. Found by reading
+    every OSV's follow-up and activities (`osvs_walked`): slower than a member's read, for a rare request. Staff's free
+    text (meeting notes, actions, assistance notes, descriptions) is not searched (`free_text`): ask staff to look
+    through it. Unknown id: 404 `known_member`. The same as a spreadsheet:
+    `GET /members/{member_id}/subject-access.csv`."""
     return subject_access(member_id, engagement, caller)
 
 
 @members.get(
     "/{member_id}/subject-access.csv",
     response_class=Response,
-    responses={**SUBJECT_ACCESS_ANSWERS, 200: {"content": {"text/csv": {}}, "description": "`section,item,field,value`, UTF-8 with BOM."}},
+    responses={**SUBJECT_ACCESS_ANSWERS, 200: {"content": {"text/csv": {}}, "description": "One row per value."}},
 )
 def get_subject_access_csv(member_id: UUID, engagement: EngagementDep, caller: SubjectAccessReader) -> Response:
-    """`GET /members/{member_id}/subject-access` as a CSV file to hand to the person: one row per value (`section,item,field,value`), UTF-8 with BOM for Excel; logged as the JSON is."""
+    """`GET /members/{member_id}/subject-access` as a CSV file to hand to the person, logged as the JSON is.
+
+    One row per value (`section,item,field,value`; a list, such as a membership's roles, as JSON in one cell), UTF-8
+    with BOM for Excel, named `subject-access-<member_id>.csv`."""
     body = "\ufeff" + subject_access(member_id, engagement, caller).as_csv()
     name = f"subject-access-{member_id}.csv"
-    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(body, media_type="text/csv; charset=utf-8", headers=disposition)
 
 
 @members.post("/{member_id}/departure", response_model=MemberPublic, dependencies=WRITES)

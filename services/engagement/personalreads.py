@@ -52,7 +52,8 @@ class PersonalDataChange:
 
 @dataclass(frozen=True)
 class MeetingAttended:
-    """A follow-up meeting whose attendees name the person's record (``recorded_on``: a record merged into them, else None)."""
+    """A follow-up meeting whose attendees name the person's record (``recorded_on``: a record merged into them, else
+    None)."""
 
     osv_id: UUID
     meeting_id: UUID
@@ -77,10 +78,12 @@ class ActivityTakenPart:
 
 @dataclass(frozen=True)
 class SubjectAccess:
-    """What engagement holds on one member record, for the person's access request (:meth:`PersonalDataReads.subject_access`).
+    """What engagement holds on one member record, for the person's access request
+    (:meth:`PersonalDataReads.subject_access`).
 
     ``merged``: the records merged into ``member`` (the same person recorded twice), whose data, meetings, activities,
-    access log and changes are the person's too; each entry of the lists names the record it is on (None: ``member``)."""
+    access log and changes are the person's too; each entry of the lists names the record it is on (None:
+    ``member``)."""
 
     member: Member
     merged: list[Member]
@@ -163,14 +166,15 @@ class PersonalDataReads:
         osv_ids = self.osvs.known_ids()
         meetings, activities = self._named_in_fieldwork(records, osv_ids)
         read_at = self.now()
-        self._log_reads([member, *merged], Reader(reader, plain=True, purpose=Purpose.DATA_SUBJECT_REQUEST), Disclosure.SUBJECT_ACCESS)
+        reading = Reader(reader, plain=True, purpose=Purpose.DATA_SUBJECT_REQUEST)
+        self._log_reads([member, *merged], reading, Disclosure.SUBJECT_ACCESS)
         log = [
             (access, on)
             for record_id, on in records.items()
             if (found := self.find(AccessLog.id_for(record_id), AccessLog)) is not None
             for access in found.accesses
         ]
-        changes = [(change, on) for record_id, on in records.items() for change in self.personal_data_changes(record_id)]
+        changes = [(c, on) for record_id, on in records.items() for c in self.personal_data_changes(record_id)]
         return SubjectAccess(
             member=member,
             merged=merged,
@@ -194,7 +198,10 @@ class PersonalDataReads:
             follow_up = self.find_follow_up(osv_id)
             for meeting in follow_up.meetings.values() if follow_up is not None else ():
                 meetings += [
-                    MeetingAttended(osv_id, meeting.meeting_id, meeting.held_on, meeting.mode, meeting.withdrawal is not None, records[named])
+                    MeetingAttended(
+                        osv_id, meeting.meeting_id, meeting.held_on, meeting.mode, meeting.withdrawal is not None,
+                        records[named],
+                    )
                     for named in dict.fromkeys(meeting.attendee_member_ids) if named in records
                 ]
             index = self.find(OSVActivities.id_for(osv_id), OSVActivities)
@@ -202,7 +209,8 @@ class PersonalDataReads:
                 activity = self.get_activity(activity_id)
                 activities += [
                     ActivityTakenPart(
-                        osv_id, activity.id, activity.held_on, activity.kind, activity.district, activity.withdrawal is not None, records[p.person_id]
+                        osv_id, activity.id, activity.held_on, activity.kind, activity.district,
+                        activity.withdrawal is not None, records[p.person_id],
                     )
                     for p in activity.participants if p.member and p.person_id in records
                 ]

@@ -589,7 +589,9 @@ class AccessPublic(BaseModel):
         "the document's holder; purpose `duplicate_check`), `correction_refused` (the same for another member's POST /members/{id}/correction), "
         "`meeting_attendee` and `activity_participant` (POST /osvs/{id}/meetings naming this member as an attendee, POST /activities as a "
         "participant, sent by a caller who may not read members, the Kobo webhook's account: taken or refused, its answer told something of "
-        "them; purpose `follow_up`)."
+        "them; purpose `follow_up`), `subject_access` (GET /members/{id}/subject-access, the DPO's report for the "
+        "person's access request; purpose `data_subject_request`). A lookup is logged when answered masked too (the "
+        "DPO's): it told its caller who holds the document and their OSVs."
     )
     osv_id: UUID | None = Field(
         default=None,

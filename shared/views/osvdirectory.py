@@ -310,7 +310,7 @@ class OSVDirectory(View):
             return list(session.scalars(select(KnownOSV).where(KnownOSV.dissolved_on.is_(None), KnownOSV.osv_id.not_in(merged))))
 
     def known_ids(self) -> list[UUID]:
-        """Every OSV known here, mapped or not, dissolved and merged ones too: one select of the ids (one row per OSV)."""
+        """Every OSV known here, mapped or not, dissolved and merged ones too: one select of the ids (a row per OSV)."""
         with self.engine.connect() as connection:
             return [UUID(osv_id) for (osv_id,) in connection.execute(select(KnownOSV.osv_id).order_by(KnownOSV.osv_id))]
 

@@ -57,9 +57,10 @@ class Disclosure(StrEnum):
     MEMBER = "member"
     """``GET /members/{member_id}``."""
     LOOKUP = "lookup"
-    """``POST /members/lookup`` (a lookup by document; ``GET /members?document_type=&document_number=`` before it was refused).
-    Logged when answered masked too (the DPO's, an access request's first step): it told its caller who holds the document
-    and the OSVs they belong to (tester 304 F2 asked whether it should be; the person learns who looked her up)."""
+    """``POST /members/lookup`` (a lookup by document; ``GET /members?document_type=&document_number=`` before it was
+    refused). Logged when answered masked too (the DPO's, an access request's first step): it told its caller who holds
+    the document and the OSVs they belong to (tester 304 F2 asked whether it should be; the person learns who looked her
+    up)."""
     OSV_MEMBERS = "osv_members"
     """``GET /osvs/{osv_id}/members``."""
     REGISTRATION_REFUSED = "registration_refused"
@@ -102,8 +103,9 @@ class PurposeWithMaskedError(RuleViolationError):
 class SubjectAccessPurposeError(RuleViolationError):
     def __init__(self) -> None:
         super().__init__(
-            "`data_subject_request` from a caller who reads members masked shows nothing of the person and logs nothing: an "
-            "access request is answered with `GET /members/{member_id}/subject-access` (the DPO's; tester 304 F2)",
+            "`data_subject_request` from a caller who reads members masked shows nothing of the person and logs "
+            "nothing: an access request is answered with `GET /members/{member_id}/subject-access` (the DPO's; "
+            "tester 304 F2)",
             field="purpose",
             rule="subject_access_route",
         )
