@@ -13,6 +13,7 @@ from services.funding.domain.budgets import FIRST_CYCLE_YEAR, LAST_CYCLE_YEAR
 from services.funding.domain.grants import GrantKind, GrantStatus
 from services.funding.domain.proposals import Proposal, ProposalStatus
 from services.funding.domain.scoring import Score
+from services.funding.historyapi import participatory_budgets_history, rounds_history
 from services.funding.roundschemas import (
     SCORING_RULE,
     ApprovalCreate,
@@ -645,5 +646,5 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
             "Programme phases, the support (seed funds, goods) granted to OSVs with its deliveries, tranches "
             "and closing, and OSVs' participatory-budget submissions."
         ),
-        routers=(phases, participatory_budgets, grants, rounds, proposals),
+        routers=(phases, participatory_budgets, participatory_budgets_history, grants, rounds, rounds_history, proposals),
     )

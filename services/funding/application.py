@@ -39,6 +39,7 @@ from services.funding.domain.rounds import (
     RoundNotFoundError,
 )
 from services.funding.domain.scoring import Criterion, Score
+from services.funding.histories import RoundHistories
 from services.funding.participatorybudgets import ParticipatoryBudgets
 from services.funding.phasewithdrawals import PhaseWithdrawals
 from services.funding.views import OSVDirectory, ProjectActivities, ProjectEnrolments
@@ -54,7 +55,7 @@ from shared.sealing import KeyRing, free_text, text_key
 from shared.store import ServiceApplication, retried_on_collision
 
 
-class Funding(ParticipatoryBudgets, PhaseWithdrawals, ServiceApplication):
+class Funding(ParticipatoryBudgets, PhaseWithdrawals, RoundHistories, ServiceApplication):
     """Runs the programme's phases and funding rounds, grants support to OSVs and follows their participatory-budget submissions.
 
     A command that saves a shared record beside its own (the phase calendar, a

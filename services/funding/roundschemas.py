@@ -28,9 +28,11 @@ from services.funding.domain.proposals import (
 )
 from services.funding.domain.rounds import Eligibility, EvaluatorWithdrawalReason, Round, rubric_mistakes
 from services.funding.domain.scoring import Criterion, check_evaluator, check_subject, repeated_criteria
+from services.funding.histories import RoundRecordedEvent
 from services.funding.schemas import MAX_SCORE
 from shared import dryrun
 from shared.errors import PartlyRead, RuleViolationError, check_at_least_one
+from shared.history import EventRecordPublic
 from shared.money import Currency
 from shared.outputs import OutputKind
 from shared.problems import as_body_errors
@@ -229,6 +231,19 @@ class RoundPublic(BaseModel):
             ],
             version=dryrun.version_shown(round_),
         )
+
+
+class RoundEventRecordPublic(EventRecordPublic):
+    """One stored event of a round's history: the round's own, or one of its proposals' (``proposal_id``)."""
+
+    proposal_id: UUID | None = Field(
+        description="The proposal whose event it is (its `version` counts that proposal's events); null for the round's own "
+        "(its opening, each proposal entered, evaluator codes assigned and withdrawn, the budget committed, its closing)."
+    )
+
+    @classmethod
+    def of_round(cls, entry: RoundRecordedEvent) -> RoundEventRecordPublic:
+        return cls(**EventRecordPublic.of(entry.recorded).model_dump(), proposal_id=entry.proposal_id)
 
 
 def _at_least_one(count: int) -> None:
