@@ -22,6 +22,7 @@ from services.engagement.domain.documents import DocumentInURLError
 from services.engagement.domain.members import Member
 from services.engagement.fieldapi import activities_router, follow_up_router, needs_router
 from services.engagement.forgetting import ERASURES_UNCHECKED_RETRY_AFTER_SECONDS
+from services.engagement.historyapi import activities_history_router, follow_up_history_router
 from services.engagement.routing import (
     GRANT_NOT_HEARD_OF,
     OSV_NOT_HEARD_OF,
@@ -473,5 +474,5 @@ def create_app(settings: EngagementSettings | None = None, today: Clock = today_
             "Members of the OSVs, migrants and hosts: who joined, their roles, who left, who takes part in funded "
             "projects. Personal data is sealed with each person's own key, and forgotten by deleting it."
         ),
-        routers=(members, osvs, follow_up_router, activities_router, needs_router),
+        routers=(members, osvs, follow_up_router, follow_up_history_router, activities_router, activities_history_router, needs_router),
     )
