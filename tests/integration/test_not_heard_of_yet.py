@@ -80,7 +80,10 @@ def test_engagement_asks_to_retry_an_osv_or_a_grant_it_has_not_heard_of_and_no_o
     assert "Retry-After" not in dissolved.headers
 
 
-OSV_READS = ("/osvs/{osv_id}/members?purpose=follow_up", "/osvs/{osv_id}/follow-up", "/osvs/{osv_id}/activities", "/osvs/{osv_id}/needs-assessments")
+OSV_READS = (
+    "/osvs/{osv_id}/members?purpose=follow_up", "/osvs/{osv_id}/follow-up", "/osvs/{osv_id}/activities", "/osvs/{osv_id}/needs-assessments",
+    "/osvs/{osv_id}/follow-up/history",
+)
 """Engagement's reads about an OSV: each answers 404 for an OSV it has not heard of."""
 
 
