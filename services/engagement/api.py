@@ -474,5 +474,8 @@ def create_app(settings: EngagementSettings | None = None, today: Clock = today_
             "Members of the OSVs, migrants and hosts: who joined, their roles, who left, who takes part in funded "
             "projects. Personal data is sealed with each person's own key, and forgotten by deleting it."
         ),
-        routers=(members, osvs, follow_up_router, follow_up_history_router, activities_router, activities_history_router, needs_router),
+        routers=(
+            members, osvs, follow_up_router, follow_up_history_router, activities_router, activities_history_router,
+            needs_router,
+        ),
     )

@@ -29,8 +29,8 @@ FOLLOW_UP_REDACTIONS = {FollowUp.MeetingTextRedacted: "meeting_id", FollowUp.Ass
 
 def forgotten_before(events: Iterable[Any], redactions: dict[type, str | None]) -> Callable[[Any], bool]:
     """Whether a stored event's words were forgotten: a redaction of its record (the meeting, the assistance; the
-    aggregate itself for a field of None) came after it. Words written after a redaction are sealed under a new key: they
-    are words again until the next."""
+    aggregate itself for a field of None) came after it. Words written after a redaction are sealed under a new key:
+    they are words again until the next."""
     last: dict[Any, int] = {}
     for event in events:
         if type(event) in redactions:
@@ -54,16 +54,18 @@ class FieldHistories:
         def get_activity(self, activity_id: UUID, scope: MunicipalScope = ALL_LIMA) -> Activity: ...
         def attendees_shown(self, osv_id: UUID, meetings: Iterable[Meeting]) -> dict[UUID, tuple[UUID, ...]]: ...
 
-    def follow_up_history(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True) -> list[RecordedEvent]:
+    def follow_up_history(
+        self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True
+    ) -> list[RecordedEvent]:
         """The OSV's follow-up's events as engagement stored them, oldest first (``FollowUpOpened``, each
         ``FollowUpMeetingHeld``, ``ActionItemCompleted``, ``FollowUpMeetingWithdrawn``, ``MeetingTextRedacted``,
         ``TechnicalAssistanceGiven``, ``TechnicalAssistanceWithdrawn``, ``AssistanceNoteRedacted``), each with who made
         the command that recorded it (:mod:`shared.actors`); empty for an OSV with no follow-up recorded.
 
-        404 ``known_osv`` as :meth:`get_follow_up` (none known here, or outside ``scope``). Staff's words as written when
-        ``text``, else :data:`~shared.roles.WITHHELD_TEXT`; :data:`~shared.sealing.REDACTED_TEXT` to every reader once
-        forgotten. A meeting's ``attendee_member_ids`` are those the follow-up shows (members of the OSV on its day): one
-        recorded before attendees were checked may have named others, who are not shown here either.
+        404 ``known_osv`` as :meth:`get_follow_up` (none known here, or outside ``scope``). Staff's words as written
+        when ``text``, else :data:`~shared.roles.WITHHELD_TEXT`; :data:`~shared.sealing.REDACTED_TEXT` to every reader
+        once forgotten. A meeting's ``attendee_member_ids`` are those the follow-up shows (members of the OSV on its
+        day): one recorded before attendees were checked may have named others, who are not shown here either.
         """
         follow_up = self.get_follow_up(osv_id, scope)
         if follow_up is None:
@@ -76,14 +78,16 @@ class FieldHistories:
                 recorded.data["attendee_member_ids"] = list(attendees.get(recorded.data["meeting_id"], ()))
         return history
 
-    def activity_history(self, activity_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True) -> list[RecordedEvent]:
+    def activity_history(
+        self, activity_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True
+    ) -> list[RecordedEvent]:
         """The activity's events as engagement stored them, oldest first (``ActivityReported``, ``ActivityWithdrawn``,
         ``ActivityTextRedacted``), each with who made the command that recorded it (:mod:`shared.actors`).
 
-        404 ``known_activity`` as :meth:`get_activity` (none, or its OSV outside ``scope``). Its description and withdrawal
-        reason as written when ``text``, else :data:`~shared.roles.WITHHELD_TEXT`; :data:`~shared.sealing.REDACTED_TEXT`
-        to every reader once forgotten (a reason written after a redaction is words again). Its participants as
-        ``GET /activities/{id}`` shows them (pseudonymous ids, nationality, sex)."""
+        404 ``known_activity`` as :meth:`get_activity` (none, or its OSV outside ``scope``). Its description and
+        withdrawal reason as written when ``text``, else :data:`~shared.roles.WITHHELD_TEXT`;
+        :data:`~shared.sealing.REDACTED_TEXT` to every reader once forgotten (a reason written after a redaction is
+        words again). Its participants as ``GET /activities/{id}`` shows them (pseudonymous ids, nationality, sex)."""
         self.get_activity(activity_id, scope)
         redacted = forgotten_before(self.events.get(activity_id), {Activity.ActivityTextRedacted: None})
         return stored_history(self, activity_id, text, redacted=redacted)

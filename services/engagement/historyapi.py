@@ -20,28 +20,34 @@ follow_up_history_router = APIRouter(tags=["follow-up"])
 activities_history_router = APIRouter(tags=["activities"])
 
 
-@follow_up_history_router.get("/osvs/{osv_id}/follow-up/history", response_model=list[EventRecordPublic], responses=OSV_NOT_HEARD_OF_READ)
+@follow_up_history_router.get(
+    "/osvs/{osv_id}/follow-up/history", response_model=list[EventRecordPublic], responses=OSV_NOT_HEARD_OF_READ
+)
 def follow_up_history(osv_id: UUID, engagement: EngagementDep, caller: Auditor, page: Paged) -> list[EventRecordPublic]:
     """List every event of the OSV's follow-up, oldest first, each with who recorded it (`recorded_by`), for auditors (staff's words `[withheld]` to them); paged (`cursor`, `limit`, `Link: rel="next"`).
 
     Each meeting held (`FollowUpMeetingHeld`), action completed, meeting withdrawn and meeting's words redacted; each
-    technical assistance given, withdrawn and its note redacted. The staff's words in them (notes, actions' description and
-    owner, assistance notes, withdrawals' notes) only to a reader with `personal-data:read`; an auditor reads them
-    `[withheld]`, every reader `[redacted]` once forgotten, with every other field. A meeting's `attendee_member_ids` are
-    those `GET /osvs/{osv_id}/follow-up` shows (members of the OSV on its day). A focal point reads the follow-up, not its
-    history (403: no `audit:read`), as an OSV's. Empty for an OSV with no follow-up recorded; 404 `known_osv` for an OSV
-    engagement has not heard of, or outside the caller's municipalities."""
-    history = engagement.follow_up_history(osv_id=osv_id, scope=caller.scope(Permission.AUDIT_READ), text=caller.may_read_staff_text)
+    technical assistance given, withdrawn and its note redacted. The staff's words in them (notes, actions' description
+    and owner, assistance notes, withdrawals' notes) only to a reader with `personal-data:read`; an auditor reads them
+    `[withheld]`, every reader `[redacted]` once forgotten, with every other field. A meeting's `attendee_member_ids`
+    are those `GET /osvs/{osv_id}/follow-up` shows (members of the OSV on its day). A focal point reads the follow-up,
+    not its history (403: no `audit:read`), as an OSV's. Empty for an OSV with no follow-up recorded; 404 `known_osv`
+    for an OSV engagement has not heard of, or outside the caller's municipalities."""
+    scope = caller.scope(Permission.AUDIT_READ)
+    history = engagement.follow_up_history(osv_id=osv_id, scope=scope, text=caller.may_read_staff_text)
     return history_page(history, page)
 
 
 @activities_history_router.get("/activities/{activity_id}/history", response_model=list[EventRecordPublic])
-def activity_history(activity_id: UUID, engagement: EngagementDep, caller: Auditor, page: Paged) -> list[EventRecordPublic]:
+def activity_history(
+    activity_id: UUID, engagement: EngagementDep, caller: Auditor, page: Paged
+) -> list[EventRecordPublic]:
     """List every event of a reported activity, oldest first, each with who recorded it (`recorded_by`), for auditors (its words `[withheld]` to them); paged (`cursor`, `limit`, `Link: rel="next"`).
 
-    `ActivityReported`, its withdrawal (`ActivityWithdrawn`) and the redaction of its words (`ActivityTextRedacted`). Its
-    description and withdrawal reason only to a reader with `personal-data:read`; an auditor reads them `[withheld]`,
-    every reader `[redacted]` once forgotten. Its participants as `GET /activities/{activity_id}` shows them. 404
-    `known_activity` for none, or one of an OSV outside the caller's municipalities."""
-    history = engagement.activity_history(activity_id=activity_id, scope=caller.scope(Permission.AUDIT_READ), text=caller.may_read_staff_text)
+    `ActivityReported`, its withdrawal (`ActivityWithdrawn`) and the redaction of its words (`ActivityTextRedacted`).
+    Its description and withdrawal reason only to a reader with `personal-data:read`; an auditor reads them
+    `[withheld]`, every reader `[redacted]` once forgotten. Its participants as `GET /activities/{activity_id}` shows
+    them. 404 `known_activity` for none, or one of an OSV outside the caller's municipalities."""
+    scope = caller.scope(Permission.AUDIT_READ)
+    history = engagement.activity_history(activity_id=activity_id, scope=scope, text=caller.may_read_staff_text)
     return history_page(history, page)

@@ -646,5 +646,6 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
             "Programme phases, the support (seed funds, goods) granted to OSVs with its deliveries, tranches "
             "and closing, and OSVs' participatory-budget submissions."
         ),
-        routers=(phases, participatory_budgets, participatory_budgets_history, grants, rounds, rounds_history, proposals),
+        routers=(phases, participatory_budgets, participatory_budgets_history, grants, rounds, rounds_history,
+                 proposals),
     )

@@ -41,22 +41,27 @@ class RoundRecordedEvent:
 
 
 class RoundHistories:
-    """:class:`~services.funding.application.Funding`'s rounds' and submissions' histories (a mixin: ``self`` is the application)."""
+    """:class:`~services.funding.application.Funding`'s rounds' and submissions' histories (a mixin: ``self`` is the
+    application)."""
 
     if TYPE_CHECKING:
         def get_round(self, round_id: UUID, evaluator: str | None = None) -> Round: ...
         def get_proposal(self, proposal_id: UUID, evaluator: str | None = None) -> Proposal: ...
-        def get_participatory_budget(self, submission_id: UUID, scope: MunicipalScope = ALL_LIMA) -> ParticipatoryBudgetSubmission: ...
+        def get_participatory_budget(
+            self, submission_id: UUID, scope: MunicipalScope = ALL_LIMA
+        ) -> ParticipatoryBudgetSubmission: ...
         def in_scope(self, osv_id: UUID, scope: MunicipalScope) -> bool: ...
 
-    def round_history(self, round_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True) -> list[RoundRecordedEvent]:
+    def round_history(
+        self, round_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True
+    ) -> list[RoundRecordedEvent]:
         """The round's events and its proposals' as funding stored them, in one timeline ordered by when each was stored
         (``recorded_at``; of one save, stored at one instant, the round's first, as the log holds them: a proposal and
         the round it enters or whose budget it takes are saved round first), each with who made the command that
         recorded it (:mod:`shared.actors`) and, for a proposal's, which proposal.
 
-        404 ``known_round`` for none. A round belongs to no municipality; its proposals whose OSV is outside ``scope`` are
-        left out (every reader of the audit trail reads all of Lima today). A proposal's summary as written when
+        404 ``known_round`` for none. A round belongs to no municipality; its proposals whose OSV is outside ``scope``
+        are left out (every reader of the audit trail reads all of Lima today). A proposal's summary as written when
         ``text``, else :data:`~shared.roles.WITHHELD_TEXT`; :data:`~shared.sealing.REDACTED_TEXT` to every reader once
         forgotten, one stored in clear before funding sealed it too (:func:`shared.history.stored_history`).
         """
@@ -69,7 +74,8 @@ class RoundHistories:
             forgotten = proposal.summary == REDACTED_TEXT
             events = stored_history(self, proposal_id, text, redacted=lambda _event, forgotten=forgotten: forgotten)
             timeline += [RoundRecordedEvent(e, proposal_id) for e in events]
-        return sorted(timeline, key=lambda entry: entry.recorded.recorded_at)  # stable: the round's events first at one instant
+        # A stable sort: at one instant (one save), the round's events first, as the log holds them.
+        return sorted(timeline, key=lambda entry: entry.recorded.recorded_at)
 
     def participatory_budget_history(
         self, submission_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True
@@ -77,7 +83,8 @@ class RoundHistories:
         """The submission's events as funding stored them, oldest first (``ParticipatoryBudgetSubmitted``, then the
         municipality's ``ParticipatoryBudgetDecided`` once recorded), each with who made the command that recorded it.
 
-        404 ``known_submission`` as :meth:`get_participatory_budget` (none, or its OSV's municipality outside ``scope``).
-        It holds no staff's words: ``text`` withholds nothing today, and is taken as the other histories take it."""
+        404 ``known_submission`` as :meth:`get_participatory_budget` (none, or its OSV's municipality outside
+        ``scope``). It holds no staff's words: ``text`` withholds nothing today, and is taken as the other histories
+        take it."""
         self.get_participatory_budget(submission_id, scope)
         return stored_history(self, submission_id, text)

@@ -29,11 +29,12 @@ participatory_budgets_history = APIRouter(prefix="/participatory-budgets", tags=
 def round_history(round_id: UUID, funding: FundingDep, caller: Auditor, page: Paged) -> list[RoundEventRecordPublic]:
     """List every event of the round and of its proposals in one timeline, oldest first, each with who recorded it (`recorded_by`), for auditors (summaries `[withheld]` to them); paged (`cursor`, `limit`, `Link: rel="next"`).
 
-    The round's own events (`proposal_id` null): `RoundOpened`, `ProposalEntered` for each proposal, `EvaluatorAssigned`
-    (the code and the login of the person it was given to, `subject`) and `EvaluatorWithdrawn`, `BudgetCommitted` for each
-    approval, `RoundClosed`. Each proposal's (`proposal_id` set, `version` counting that proposal's events):
-    `ProposalSubmitted`, `ProposalScored` (the code, each score, its weighted total; its `recorded_by` is the evaluator's
-    account), `ProposalApproved` or `ProposalRejected`, `GrantRecorded` / `GrantReleased`, `ProposalSummaryRedacted`.
+    The round's own events (`proposal_id` null): `RoundOpened`, `ProposalEntered` for each proposal,
+    `EvaluatorAssigned` (the code and the login of the person it was given to, `subject`) and `EvaluatorWithdrawn`,
+    `BudgetCommitted` for each approval, `RoundClosed`. Each proposal's (`proposal_id` set, `version` counting that
+    proposal's events): `ProposalSubmitted`, `ProposalScored` (the code, each score, its weighted total; its
+    `recorded_by` is the evaluator's account), `ProposalApproved` or `ProposalRejected`, `GrantRecorded` /
+    `GrantReleased`, `ProposalSummaryRedacted`.
 
     Who holds each evaluator code, and who scored, stays private to funding (never published, null in `GET /rounds` to
     all but leads and the holder): it is shown here, to the readers of the audit trail (`audit:read`: staff, leads,
@@ -41,12 +42,15 @@ def round_history(round_id: UUID, funding: FundingDep, caller: Auditor, page: Pa
     `audit:read` (403): it scores blind. A proposal's summary (the OSV's words, which may name people) reads
     `[withheld]` to a reader without `personal-data:read` (auditors), `[redacted]` to every reader once forgotten.
     404 `known_round` for a round that does not exist."""
-    history = funding.round_history(round_id=round_id, scope=caller.scope(Permission.AUDIT_READ), text=caller.may_read_staff_text)
+    scope = caller.scope(Permission.AUDIT_READ)
+    history = funding.round_history(round_id=round_id, scope=scope, text=caller.may_read_staff_text)
     return [RoundEventRecordPublic.of_round(entry) for entry in page.of(history, key=lambda entry: entry.key)]
 
 
 @participatory_budgets_history.get("/{submission_id}/history", response_model=list[EventRecordPublic])
-def participatory_budget_history(submission_id: UUID, funding: FundingDep, caller: Auditor, page: Paged) -> list[EventRecordPublic]:
+def participatory_budget_history(
+    submission_id: UUID, funding: FundingDep, caller: Auditor, page: Paged
+) -> list[EventRecordPublic]:
     """List every event of a participatory-budget submission, oldest first, each with who recorded it (`recorded_by`), for auditors; paged (`cursor`, `limit`, `Link: rel="next"`).
 
     `ParticipatoryBudgetSubmitted`, then the municipality's decision as staff recorded it (`ParticipatoryBudgetDecided`:

@@ -237,8 +237,9 @@ class RoundEventRecordPublic(EventRecordPublic):
     """One stored event of a round's history: the round's own, or one of its proposals' (``proposal_id``)."""
 
     proposal_id: UUID | None = Field(
-        description="The proposal whose event it is (its `version` counts that proposal's events); null for the round's own "
-        "(its opening, each proposal entered, evaluator codes assigned and withdrawn, the budget committed, its closing)."
+        description="The proposal whose event it is (its `version` counts that proposal's events); null for the "
+        "round's own (its opening, each proposal entered, evaluator codes assigned and withdrawn, the budget "
+        "committed, its closing)."
     )
 
     @classmethod
