@@ -1,6 +1,7 @@
-"""An OSV's follow-up history (``GET /osvs/{id}/follow-up/history``) and an activity's (``GET /activities/{id}/history``)
-for auditors, as an OSV's in registry: every event, oldest first, each with the account whose command recorded it
-(``recorded_by``), paged; staff's words `[withheld]` to auditors, `[redacted]` to everyone once forgotten.
+"""An OSV's follow-up history (``GET /osvs/{id}/follow-up/history``) and an activity's
+(``GET /activities/{id}/history``) for auditors, as an OSV's in registry: every event, oldest first, each with the
+account whose command recorded it (``recorded_by``), paged; staff's words `[withheld]` to auditors, `[redacted]` to
+everyone once forgotten.
 
 Real registry and engagement (their test clients), the session's identity provider and the tokens it issued; engagement
 hears of the OSV from registry's own feed. Staff record the meetings, the assistance and the activity; a lead withdraws
@@ -56,13 +57,14 @@ def an_osv(system: dict[str, TestClient], tokens: IssuedTokens, name: str = "Vec
 def an_osv_with_a_member(system: dict[str, TestClient], tokens: IssuedTokens) -> tuple[str, str]:
     """:func:`an_osv`, and a member staff registered in it: (OSV, member)."""
     osv_id = an_osv(system, tokens)
-    member = created(system["engagement"].post("/members", headers=tokens.headers("staff"), json={**PERSON, "osv_id": osv_id}))
+    registered = {**PERSON, "osv_id": osv_id}
+    member = created(system["engagement"].post("/members", headers=tokens.headers("staff"), json=registered))
     return osv_id, str(member["id"])
 
 
 def a_followed_up_osv(system: dict[str, TestClient], tokens: IssuedTokens) -> tuple[str, str, dict[str, str]]:
-    """Staff record two meetings (the member attends the first) and assistance; a lead withdraws the first meeting and the
-    assistance, and forgets the first meeting's words. (OSV, member, ids by name)."""
+    """Staff record two meetings (the member attends the first) and assistance; a lead withdraws the first meeting and
+    the assistance, and forgets the first meeting's words. (OSV, member, ids by name)."""
     engagement = system["engagement"]
     staff, lead = tokens.headers("staff"), tokens.headers("lead")
     osv_id, member_id = an_osv_with_a_member(system, tokens)
@@ -70,15 +72,18 @@ def a_followed_up_osv(system: dict[str, TestClient], tokens: IssuedTokens) -> tu
                "action_items": [{"description": ACTION, "owner": "junta directiva", "due_on": "2021-05-05"}]}
     first = created(engagement.post(f"/osvs/{osv_id}/meetings", headers=staff, json={
         **meeting, "held_on": "2021-04-05", "attendee_member_ids": [member_id]}))
-    second = created(engagement.post(f"/osvs/{osv_id}/meetings", headers=staff, json={**meeting, "held_on": "2021-04-20"}))
+    second = created(engagement.post(f"/osvs/{osv_id}/meetings", headers=staff, json={
+        **meeting, "held_on": "2021-04-20"}))
     assistance = created(engagement.post(f"/osvs/{osv_id}/technical-assistance", headers=staff, json={
         "given_on": "2021-04-06", "topic": "accounting", "hours": "2", "note": ASSISTANCE_NOTE}))
     ok(engagement.post(f"/osvs/{osv_id}/meetings/{first['meeting_id']}/withdrawal", headers=lead, json={
         "reason": "duplicate", "note": WITHDRAWAL_NOTE}))
-    ok(engagement.post(f"/osvs/{osv_id}/technical-assistance/{assistance['assistance_id']}/withdrawal", headers=lead, json={
+    assistance_id = assistance["assistance_id"]
+    ok(engagement.post(f"/osvs/{osv_id}/technical-assistance/{assistance_id}/withdrawal", headers=lead, json={
         "reason": "wrong_date", "note": WITHDRAWAL_NOTE}))
     ok(engagement.post(f"/osvs/{osv_id}/meetings/{first['meeting_id']}/redaction", headers=lead))
-    return osv_id, member_id, {"first": first["meeting_id"], "second": second["meeting_id"], "assistance": assistance["assistance_id"]}
+    ids = {"first": first["meeting_id"], "second": second["meeting_id"], "assistance": assistance_id}
+    return osv_id, member_id, ids
 
 
 def test_an_auditor_reads_who_recorded_withdrew_and_redacted_each_meeting_and_assistance(
@@ -91,8 +96,8 @@ def test_an_auditor_reads_who_recorded_withdrew_and_redacted_each_meeting_and_as
     history = ok(engagement.get(f"/osvs/{osv_id}/follow-up/history", headers=tokens.headers("auditor")))
     assert [(e["type"], e["version"], e["recorded_by"]) for e in history] == [
         ("FollowUpOpened", 1, staff), ("FollowUpMeetingHeld", 2, staff), ("FollowUpMeetingHeld", 3, staff),
-        ("TechnicalAssistanceGiven", 4, staff), ("FollowUpMeetingWithdrawn", 5, lead), ("TechnicalAssistanceWithdrawn", 6, lead),
-        ("MeetingTextRedacted", 7, lead),
+        ("TechnicalAssistanceGiven", 4, staff), ("FollowUpMeetingWithdrawn", 5, lead),
+        ("TechnicalAssistanceWithdrawn", 6, lead), ("MeetingTextRedacted", 7, lead),
     ]
     held = {e["data"]["meeting_id"]: e["data"] for e in history if e["type"] == "FollowUpMeetingHeld"}
     # The attendees the follow-up shows the auditor, and nothing more.
@@ -101,10 +106,11 @@ def test_an_auditor_reads_who_recorded_withdrew_and_redacted_each_meeting_and_as
         ids["first"]: [member_id], ids["second"]: []}
     assert {k: v["attendee_member_ids"] for k, v in held.items()} == {ids["first"]: [member_id], ids["second"]: []}
     # Staff's words: forgotten for the first meeting (its withdrawal's note too), withheld from the auditor elsewhere.
-    assert (held[ids["first"]]["notes"], held[ids["first"]]["action_items"][0]["description"]) == ("[redacted]", "[redacted]")
-    assert (held[ids["second"]]["notes"], held[ids["second"]]["action_items"][0]["description"]) == ("[withheld]", "[withheld]")
+    words = {meeting: (data["notes"], data["action_items"][0]["description"]) for meeting, data in held.items()}
+    assert words == {ids["first"]: ("[redacted]", "[redacted]"), ids["second"]: ("[withheld]", "[withheld]")}
     assert history[4]["data"]["note"] == "[redacted]" and history[4]["data"]["reason"] == "duplicate"
-    assert (history[3]["data"]["note"], history[5]["data"]["note"], history[5]["data"]["reason"]) == ("[withheld]", "[withheld]", "wrong_date")
+    assistance, withdrawal = history[3]["data"], history[5]["data"]
+    assert (assistance["note"], withdrawal["note"], withdrawal["reason"]) == ("[withheld]", "[withheld]", "wrong_date")
 
     staffs = ok(engagement.get(f"/osvs/{osv_id}/follow-up/history", headers=tokens.headers("staff")))
     by_staff = {e["data"]["meeting_id"]: e["data"] for e in staffs if e["type"] == "FollowUpMeetingHeld"}
@@ -131,13 +137,14 @@ def test_a_follow_up_history_is_paged_wants_audit_read_and_an_osv_engagement_kno
     assert engagement.get(path, headers={"Authorization": ""}).status_code == 401
     # A focal point reads the follow-up (staff's words withheld), not who recorded each step: as an OSV's history.
     for role in ("municipal-150132", "evaluator", "dpo"):
-        assert assert_problem(engagement.get(path, headers=tokens.headers(role)), 403)["permission"] == "audit:read", role
+        refused = assert_problem(engagement.get(path, headers=tokens.headers(role)), 403)
+        assert refused["permission"] == "audit:read", role
     assert_problem(engagement.get(f"/osvs/{uuid4()}/follow-up/history", headers=auditor), 404, "osv_id")
     # An OSV with no follow-up recorded yet: nothing to tell.
     quiet = an_osv(system, tokens, "Vecinos de Mangomarca")
     assert ok(engagement.get(f"/osvs/{quiet}/follow-up/history", headers=auditor)) == []
-    # Every role holding `audit:read` today holds it for all of Lima; a reader of San Martín de Porres alone would be told
-    # the San Juan de Lurigancho OSV is not known.
+    # Every role holding `audit:read` today holds it for all of Lima; a reader of San Martín de Porres alone would be
+    # told the San Juan de Lurigancho OSV is not known.
     with pytest.raises(OSVNotKnownError):
         application_of(engagement).follow_up_history(UUID(osv_id), scope=MunicipalScope(ubigeos=frozenset({SMP})))
 
@@ -148,12 +155,15 @@ def an_activity(engagement: TestClient, tokens: IssuedTokens, osv_id: str, held_
         "description": DESCRIPTION}))["id"])
 
 
-def test_an_auditor_reads_who_reported_withdrew_and_redacted_an_activity(system: dict[str, TestClient], tokens: IssuedTokens) -> None:
+def test_an_auditor_reads_who_reported_withdrew_and_redacted_an_activity(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
     engagement, auditor = system["engagement"], tokens.headers("auditor")
     osv_id, _ = an_osv_with_a_member(system, tokens)
-    forgotten, kept = an_activity(engagement, tokens, osv_id, "2021-04-10"), an_activity(engagement, tokens, osv_id, "2021-04-11")
+    forgotten, kept = (an_activity(engagement, tokens, osv_id, held_on) for held_on in ("2021-04-10", "2021-04-11"))
     for activity_id in (forgotten, kept):
-        ok(engagement.post(f"/activities/{activity_id}/withdrawal", headers=tokens.headers("lead"), json={"reason": WITHDRAWAL_NOTE}))
+        withdrawn = {"reason": WITHDRAWAL_NOTE}
+        ok(engagement.post(f"/activities/{activity_id}/withdrawal", headers=tokens.headers("lead"), json=withdrawn))
     ok(engagement.post(f"/activities/{forgotten}/redaction", headers=tokens.headers("staff")))
     staff, lead = account(tokens, "staff", ["staff"]), account(tokens, "lead", ["lead"])
 
@@ -176,7 +186,9 @@ def test_an_auditor_reads_who_reported_withdrew_and_redacted_an_activity(system:
     path = f"/activities/{kept}/history"
     assert engagement.get(path, headers={"Authorization": ""}).status_code == 401
     for role in ("municipal-150132", "evaluator", "dpo"):
-        assert assert_problem(engagement.get(path, headers=tokens.headers(role)), 403)["permission"] == "audit:read", role
-    assert_problem(engagement.get(f"/activities/{uuid4()}/history", headers=auditor), 404, "activity_id", "known_activity")
+        refused = assert_problem(engagement.get(path, headers=tokens.headers(role)), 403)
+        assert refused["permission"] == "audit:read", role
+    unknown = engagement.get(f"/activities/{uuid4()}/history", headers=auditor)
+    assert_problem(unknown, 404, "activity_id", "known_activity")
     with pytest.raises(ActivityNotFoundError):
         application_of(engagement).activity_history(UUID(kept), scope=MunicipalScope(ubigeos=frozenset({SMP})))

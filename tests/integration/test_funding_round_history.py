@@ -1,11 +1,13 @@
 """A funding round's history (``GET /rounds/{id}/history``) and a participatory-budget submission's
-(``GET /participatory-budgets/{id}/history``) for auditors, as a grant's: every event, oldest first, each with the account
-whose command recorded it (``recorded_by``), paged. A round's is one timeline of the round's events and its proposals',
-each naming its proposal: who opened and closed the round, who was given each evaluator code and by whom, who scored
+(``GET /participatory-budgets/{id}/history``) for auditors, as a grant's: every event, oldest first, each with the
+account whose command recorded it (``recorded_by``), paged. A round's is one timeline of the round's events and its
+proposals', each naming its proposal: who opened and closed the round, who was given each evaluator code and by whom,
+who scored
 what, who approved and rejected.
 
-Real registry and funding (their test clients), the session's identity provider and the tokens it issued; funding hears
-of the OSVs from registry's own feed. A lead runs the round and decides; staff submit the proposals; two evaluators score.
+Real registry and funding (their test clients), the session's identity provider and the tokens it issued; funding
+hears of the OSVs from registry's own feed. A lead runs the round and decides; staff submit the proposals; two
+evaluators score.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ pytestmark = pytest.mark.timeout(180)
 SJL, SMP = "150132", "150135"
 SUMMARY = "La señora Yusmary coordina el mural con el vecino Ramón"
 CRITERIA = [
-    {"code": "organisational_capacity", "name": "Capacidad organizativa", "weight": "1", "min_score": 0, "max_score": 10},
-    {"code": "administrative_capacity", "name": "Capacidad administrativa", "weight": "1", "min_score": 0, "max_score": 10},
+    {"code": code, "name": name, "weight": "1", "min_score": 0, "max_score": 10}
+    for code, name in (("organisational_capacity", "Capacidad organizativa"),
+                       ("administrative_capacity", "Capacidad administrativa"))
 ]
 
 
@@ -52,6 +55,11 @@ def an_osv(system: dict[str, TestClient], tokens: IssuedTokens, name: str) -> st
     return str(osv["id"])
 
 
+def next_page(response: Any) -> str:
+    """The path of the page a ``Link: rel="next"`` header names."""
+    return str(response.headers["link"].removeprefix("<").removesuffix('>; rel="next"'))
+
+
 def scores(evaluator: str, mark: int) -> dict[str, Any]:
     return {"evaluator": evaluator, "scored_on": "2021-06-05",
             "scores": [{"criterion": c["code"], "score": mark} for c in CRITERIA]}
@@ -67,8 +75,8 @@ def a_decided_round(system: dict[str, TestClient], tokens: IssuedTokens) -> tupl
     phase = created(funding.post("/phases", headers=lead, json={
         "code": f"F-{uuid4().hex[:6]}", "name": "Fase", "starts_on": "2021-01-01", "ends_on": "2021-12-31"}))
     round_ = created(funding.post("/rounds", headers=lead, json={
-        "phase_id": phase["id"], "name": "Fondos semilla", "budget": "10000.00", "currency": "PEN", "opens_on": "2021-05-01",
-        "closes_on": "2021-05-31", "eligibility": "mapped", "criteria": CRITERIA}))
+        "phase_id": phase["id"], "name": "Fondos semilla", "budget": "10000.00", "currency": "PEN",
+        "opens_on": "2021-05-01", "closes_on": "2021-05-31", "eligibility": "mapped", "criteria": CRITERIA}))
     round_id = round_["id"]
     for code, holder in (("EV-1", "evaluator"), ("EV-2", SECOND_EVALUATOR)):
         created(funding.post(f"/rounds/{round_id}/evaluators", headers=lead, json={
@@ -76,14 +84,18 @@ def a_decided_round(system: dict[str, TestClient], tokens: IssuedTokens) -> tupl
     proposals = [
         created(funding.post(f"/rounds/{round_id}/proposals", headers=staff, json={
             "osv_id": osv_id, "title": "Mural", "summary": SUMMARY, "requested_amount": "2000.00",
-            "planned_direct_beneficiaries": 30, "planned_indirect_beneficiaries": 100, "submitted_on": "2021-05-10"}))["id"]
+            "planned_direct_beneficiaries": 30, "planned_indirect_beneficiaries": 100,
+            "submitted_on": "2021-05-10"}))["id"]
         for osv_id in (first_osv, second_osv)
     ]
     for proposal_id in proposals:
-        created(funding.post(f"/proposals/{proposal_id}/scores", headers=tokens.headers("evaluator"), json=scores("EV-1", 7)))
-        created(funding.post(f"/proposals/{proposal_id}/scores", headers=tokens.headers(SECOND_EVALUATOR), json=scores("EV-2", 4)))
-    created(funding.post(f"/proposals/{proposals[0]}/approval", headers=lead, json={"amount": "1500.00", "approved_on": "2021-06-10"}))
-    created(funding.post(f"/proposals/{proposals[1]}/rejection", headers=lead, json={"reason": "low_score", "rejected_on": "2021-06-10"}))
+        for code, holder, mark in (("EV-1", "evaluator", 7), ("EV-2", SECOND_EVALUATOR, 4)):
+            scored = scores(code, mark)
+            created(funding.post(f"/proposals/{proposal_id}/scores", headers=tokens.headers(holder), json=scored))
+    created(funding.post(f"/proposals/{proposals[0]}/approval", headers=lead, json={
+        "amount": "1500.00", "approved_on": "2021-06-10"}))
+    created(funding.post(f"/proposals/{proposals[1]}/rejection", headers=lead, json={
+        "reason": "low_score", "rejected_on": "2021-06-10"}))
     created(funding.post(f"/rounds/{round_id}/evaluators/EV-2/withdrawal", headers=lead, json={
         "withdrawn_on": "2021-06-11", "reason": "conflict_of_interest"}))
     created(funding.post(f"/rounds/{round_id}/closing", headers=lead, json={"closed_on": "2021-06-30"}))
@@ -97,7 +109,8 @@ def test_an_auditor_reads_who_ran_the_round_who_scored_and_who_decided_each_prop
     funding = system["funding"]
     round_id, first, second = a_decided_round(system, tokens)
     lead, staff = account(tokens, "lead", ["lead"]), account(tokens, "staff", ["staff"])
-    evaluator, second_evaluator = account(tokens, "evaluator", ["evaluator"]), account(tokens, SECOND_EVALUATOR, ["evaluator"])
+    evaluator = account(tokens, "evaluator", ["evaluator"])
+    second_evaluator = account(tokens, SECOND_EVALUATOR, ["evaluator"])
 
     history = ok(funding.get(f"/rounds/{round_id}/history", params={"limit": 100}, headers=tokens.headers("auditor")))
     told = [(e["type"], e["proposal_id"], e["recorded_by"]) for e in history]
@@ -117,7 +130,8 @@ def test_an_auditor_reads_who_ran_the_round_who_scored_and_who_decided_each_prop
     ]
     # Who was given each code, and by whom: what an auditor checks against who scored what (conflicts of interest).
     assigned = [e["data"] for e in history if e["type"] == "EvaluatorAssigned"]
-    assert [(a["evaluator"], a["subject"]) for a in assigned] == [("EV-1", evaluator["subject"]), ("EV-2", second_evaluator["subject"])]
+    assert [(a["evaluator"], a["subject"]) for a in assigned] == [
+        ("EV-1", evaluator["subject"]), ("EV-2", second_evaluator["subject"])]
     scored = [e for e in history if e["type"] == "ProposalScored"]
     assert [(e["data"]["evaluator"], e["recorded_by"]["subject"]) for e in scored][:2] == [
         ("EV-1", evaluator["subject"]), ("EV-2", second_evaluator["subject"])]
@@ -129,7 +143,8 @@ def test_an_auditor_reads_who_ran_the_round_who_scored_and_who_decided_each_prop
     submitted = {e["proposal_id"]: e["data"]["summary"] for e in history if e["type"] == "ProposalSubmitted"}
     assert submitted == {first: "[withheld]", second: "[redacted]"}
     staffs = ok(funding.get(f"/rounds/{round_id}/history", params={"limit": 100}, headers=tokens.headers("staff")))
-    assert {e["proposal_id"]: e["data"]["summary"] for e in staffs if e["type"] == "ProposalSubmitted"} == {first: SUMMARY, second: "[redacted]"}
+    summaries = {e["proposal_id"]: e["data"]["summary"] for e in staffs if e["type"] == "ProposalSubmitted"}
+    assert summaries == {first: SUMMARY, second: "[redacted]"}
     assert [(e["type"], e["recorded_by"]) for e in staffs] == [(e["type"], e["recorded_by"]) for e in history]
 
     # The accounts stay beside the events: no event of funding's feed names them, nor who holds a code.
@@ -138,7 +153,9 @@ def test_an_auditor_reads_who_ran_the_round_who_scored_and_who_decided_each_prop
     assert f"'{second_evaluator['subject']}'" not in published
 
 
-def test_a_rounds_history_is_paged_across_the_round_and_its_proposals(system: dict[str, TestClient], tokens: IssuedTokens) -> None:
+def test_a_rounds_history_is_paged_across_the_round_and_its_proposals(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
     funding, auditor = system["funding"], tokens.headers("auditor")
     round_id, _, _ = a_decided_round(system, tokens)
     whole = ok(funding.get(f"/rounds/{round_id}/history", params={"limit": 100}, headers=auditor))
@@ -150,11 +167,13 @@ def test_a_rounds_history_is_paged_across_the_round_and_its_proposals(system: di
         if "link" not in response.headers:
             break
         assert len(ok(response)) == 5
-        response = funding.get(response.headers["link"].removeprefix("<").removesuffix('>; rel="next"'), headers=auditor)
+        response = funding.get(next_page(response), headers=auditor)
     assert read == whole and len(read) == 17
 
 
-def test_a_rounds_history_wants_audit_read_and_a_round_that_exists(system: dict[str, TestClient], tokens: IssuedTokens) -> None:
+def test_a_rounds_history_wants_audit_read_and_a_round_that_exists(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
     funding = system["funding"]
     round_id, first, _ = a_decided_round(system, tokens)
     path = f"/rounds/{round_id}/history"
@@ -163,8 +182,9 @@ def test_a_rounds_history_wants_audit_read_and_a_round_that_exists(system: dict[
     # The round's own evaluator reads its proposals (scoring blind), never who holds the other codes nor their scores.
     for role in ("evaluator", "municipal-150132", "dpo"):
         assert assert_problem(funding.get(path, headers=tokens.headers(role)), 403)["permission"] == "audit:read", role
-    assert_problem(funding.get(f"/rounds/{uuid4()}/history", headers=tokens.headers("auditor")), 404, "round_id", "known_round")
-    assert_problem(funding.get(f"/rounds/{first}/history", headers=tokens.headers("auditor")), 404, "round_id", "known_round")
+    for unknown in (uuid4(), first):  # a proposal's id names no round
+        response = funding.get(f"/rounds/{unknown}/history", headers=tokens.headers("auditor"))
+        assert_problem(response, 404, "round_id", "known_round")
 
     # A reader of San Martín de Porres alone would read the round's own events, not the SJL OSVs' proposals.
     app = application_of(funding)
@@ -178,7 +198,8 @@ def a_decided_submission(system: dict[str, TestClient], tokens: IssuedTokens) ->
     outcome a lead recorded; its id."""
     registry, funding = system["registry"], system["funding"]
     staff = tokens.headers("staff")
-    osv = created(registry.post("/osvs", headers=staff, json={"name": "Vecinos de Canto Rey", "district": "San Juan de Lurigancho",
+    osv = created(registry.post("/osvs", headers=staff, json={
+        "name": "Vecinos de Canto Rey", "district": "San Juan de Lurigancho",
                                                               "mapped_on": "2021-02-01"}))
     created(registry.post(f"/osvs/{osv['id']}/ruos-registration", headers=staff, json={
         "municipality_id": SJL, "ruos_number": f"RUOS-{uuid4().hex[:6]}", "registered_on": "2021-03-01"}))
@@ -208,13 +229,14 @@ def test_an_auditor_reads_who_submitted_a_participatory_budget_project_and_who_r
 
     first = funding.get(path, params={"limit": 1}, headers=auditor)
     assert [e["version"] for e in ok(first)] == [1]
-    rest = funding.get(first.headers["link"].removeprefix("<").removesuffix('>; rel="next"'), headers=auditor)
+    rest = funding.get(next_page(first), headers=auditor)
     assert [e["version"] for e in ok(rest)] == [2] and "link" not in rest.headers
 
     assert funding.get(path, headers={"Authorization": ""}).status_code == 401
     for role in ("municipal-150132", "evaluator", "dpo"):  # the focal point reads the submission, not its history
         assert assert_problem(funding.get(path, headers=tokens.headers(role)), 403)["permission"] == "audit:read", role
-    assert_problem(funding.get(f"/participatory-budgets/{uuid4()}/history", headers=auditor), 404, "submission_id", "known_submission")
+    unknown = funding.get(f"/participatory-budgets/{uuid4()}/history", headers=auditor)
+    assert_problem(unknown, 404, "submission_id", "known_submission")
     app = application_of(funding)
     with pytest.raises(SubmissionNotFoundError):
         app.participatory_budget_history(UUID(submission_id), scope=MunicipalScope(ubigeos=frozenset({SMP})))
