@@ -51,6 +51,11 @@ class Permission(StrEnum):
     """Open phases, set targets, sign a phase off."""
     ROUNDS_DECIDE = "rounds:decide"
     """Open and close rounds, assign their evaluators, approve or reject proposals."""
+    EVALUATORS_READ = "evaluators:read"
+    """Read who holds each evaluator code of a round, and whose account scored (``GET /rounds``, a round's history):
+    leads, who assign them, and auditors, who check that no evaluator scored a proposal they have an interest in. Staff,
+    who submit the OSVs' proposals, do not (an evaluator they could lobby), nor evaluators, who score blind (tester 30b,
+    L3)."""
     PROPOSALS_READ = "proposals:read"
     """Read rounds and their proposals (an evaluator: those of the rounds assigned to it)."""
     PROPOSALS_SCORE = "proposals:score"
@@ -116,10 +121,11 @@ _STAFF = frozenset(
 #:   command (helper 195: with ``programme:write`` it could dissolve or merge OSVs and grant funds).
 ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "staff": _STAFF,
-    "lead": _STAFF | {P.PHASES_MANAGE, P.ROUNDS_DECIDE},
+    "lead": _STAFF | {P.PHASES_MANAGE, P.ROUNDS_DECIDE, P.EVALUATORS_READ},
     "municipal": frozenset({P.PROGRAMME_READ, P.MEMBERS_READ, P.RUOS_RECORD, P.INDICATORS_READ}),
     "evaluator": frozenset({P.PROPOSALS_READ, P.PROPOSALS_SCORE}),
-    "auditor": frozenset({P.PROGRAMME_READ, P.MEMBERS_READ, P.PROPOSALS_READ, P.INDICATORS_READ, P.AUDIT_READ, P.AUDIT_VERIFY, P.EVENTS_READ}),
+    "auditor": frozenset({P.PROGRAMME_READ, P.MEMBERS_READ, P.PROPOSALS_READ, P.INDICATORS_READ, P.AUDIT_READ, P.AUDIT_VERIFY, P.EVENTS_READ,
+                          P.EVALUATORS_READ}),
     "dpo": frozenset(
         {P.MEMBERS_READ, P.MEMBERS_FIND, P.PERSONAL_DATA_ERASE, P.PERSONAL_DATA_RECTIFY, P.ACCESS_LOG_READ}
         | {P.SUBJECT_ACCESS}

@@ -80,9 +80,10 @@ DECIDES = [Depends(requires(Permission.ROUNDS_DECIDE))]
 
 
 def holders_for(caller: Caller) -> str | bool:
-    """Whose evaluator codes a round shows the holder of to ``caller``: every one to whoever assigns them (leads), else
-    only the caller's own (:meth:`RoundPublic.of`): who holds which code stays private to funding (tester 30b, L3)."""
-    return True if caller.may(Permission.ROUNDS_DECIDE) else caller.subject
+    """Whose evaluator codes a round shows the holder of to ``caller``: every one to leads, who assign them, and auditors
+    (``evaluators:read``), else only the caller's own (:meth:`RoundPublic.of`): who holds which code stays private to
+    funding (tester 30b, L3)."""
+    return True if caller.may(Permission.EVALUATORS_READ) else caller.subject
 
 
 def assigned_only(caller: Caller) -> str | None:

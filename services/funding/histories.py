@@ -7,19 +7,20 @@ A round's history is one timeline of the round's own events (its opening, each p
 assigned and withdrawn, the budget committed to each approval, its closing) and of every event of each of its
 proposals (submitted, scored, approved or rejected, granted, its summary's redaction), oldest first, each naming the
 proposal it is of. Who holds each evaluator code (``EvaluatorAssigned``'s ``subject``) and who scored (a scoring's
-``recorded_by``) are in it: what an auditor checks for conflicts of interest. Its readers hold ``audit:read`` (staff,
-leads, auditors), never an evaluator, who scores blind and reads no other code's holder.
+``recorded_by``) are in it for a reader with ``evaluators:read`` (leads, who assign the codes; auditors, who check
+that no evaluator scored a proposal they have an interest in), ``[withheld]`` to staff, who read the rest (they submit
+the OSVs' proposals: an evaluator they could lobby). An evaluator reads none of it: it scores blind.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 from services.funding.domain.proposals import Proposal
 from shared.history import RecordedEvent, stored_history
-from shared.roles import ALL_LIMA, MunicipalScope
+from shared.roles import ALL_LIMA, WITHHELD_TEXT, MunicipalScope
 from shared.sealing import REDACTED_TEXT
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class RoundHistories:
         def in_scope(self, osv_id: UUID, scope: MunicipalScope) -> bool: ...
 
     def round_history(
-        self, round_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True
+        self, round_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True, holders: bool = True
     ) -> list[RoundRecordedEvent]:
         """The round's events and its proposals' as funding stored them, in one timeline ordered by when each was stored
         (``recorded_at``; of one save, stored at one instant, the round's first, as the log holds them: a proposal and
@@ -63,7 +64,9 @@ class RoundHistories:
         404 ``known_round`` for none. A round belongs to no municipality; its proposals whose OSV is outside ``scope``
         are left out (every reader of the audit trail reads all of Lima today). A proposal's summary as written when
         ``text``, else :data:`~shared.roles.WITHHELD_TEXT`; :data:`~shared.sealing.REDACTED_TEXT` to every reader once
-        forgotten, one stored in clear before funding sealed it too (:func:`shared.history.stored_history`).
+        forgotten, one stored in clear before funding sealed it too (:func:`shared.history.stored_history`). Who holds
+        each evaluator code and whose account scored as written when ``holders``, else :data:`~shared.roles.WITHHELD_TEXT`
+        (:func:`without_holders`).
         """
         round_ = self.get_round(round_id)
         timeline = [RoundRecordedEvent(e, None) for e in stored_history(self, round_id, text)]
@@ -74,6 +77,8 @@ class RoundHistories:
             forgotten = proposal.summary == REDACTED_TEXT
             events = stored_history(self, proposal_id, text, redacted=lambda _event, forgotten=forgotten: forgotten)
             timeline += [RoundRecordedEvent(e, proposal_id) for e in events]
+        if not holders:
+            timeline = [RoundRecordedEvent(without_holders(entry.recorded), entry.proposal_id) for entry in timeline]
         # A stable sort: at one instant (one save), the round's events first, as the log holds them.
         return sorted(timeline, key=lambda entry: entry.recorded.recorded_at)
 
@@ -88,3 +93,18 @@ class RoundHistories:
         take it."""
         self.get_participatory_budget(submission_id, scope)
         return stored_history(self, submission_id, text)
+
+
+HOLDER_EVENTS = frozenset({"EvaluatorAssigned", "EvaluatorWithdrawn"})
+"""A round's events whose ``subject`` is who holds an evaluator code (the withdrawal's, where it was recorded so)."""
+
+
+def without_holders(recorded: RecordedEvent) -> RecordedEvent:
+    """``recorded`` without who holds an evaluator code: an assignment's ``subject``, and a scoring's ``recorded_by``
+    subject (the evaluator's account), read :data:`~shared.roles.WITHHELD_TEXT`; the rest as it is (the code, the
+    scores, the actor's roles)."""
+    if recorded.type in HOLDER_EVENTS and recorded.data.get("subject") is not None:
+        return replace(recorded, data={**recorded.data, "subject": WITHHELD_TEXT})
+    if recorded.type == "ProposalScored" and recorded.recorded_by is not None:
+        return replace(recorded, recorded_by={**recorded.recorded_by, "subject": WITHHELD_TEXT})
+    return recorded

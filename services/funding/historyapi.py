@@ -37,13 +37,16 @@ def round_history(round_id: UUID, funding: FundingDep, caller: Auditor, page: Pa
     `GrantReleased`, `ProposalSummaryRedacted`.
 
     Who holds each evaluator code, and who scored, stays private to funding (never published, null in `GET /rounds` to
-    all but leads and the holder): it is shown here, to the readers of the audit trail (`audit:read`: staff, leads,
-    auditors), who check that no evaluator scored a proposal they have an interest in. An evaluator holds no
-    `audit:read` (403): it scores blind. A proposal's summary (the OSV's words, which may name people) reads
+    all but leads, auditors and the holder): it is shown here to leads, who assign the codes, and auditors, who check
+    that no evaluator scored a proposal they have an interest in (`evaluators:read`), and reads `[withheld]` to staff
+    (an assignment's `subject`, a scoring's `recorded_by.subject`), who submit the OSVs' proposals. An evaluator holds
+    no `audit:read` (403): it scores blind. A proposal's summary (the OSV's words, which may name people) reads
     `[withheld]` to a reader without `personal-data:read` (auditors), `[redacted]` to every reader once forgotten.
     404 `known_round` for a round that does not exist."""
     scope = caller.scope(Permission.AUDIT_READ)
-    history = funding.round_history(round_id=round_id, scope=scope, text=caller.may_read_staff_text)
+    history = funding.round_history(
+        round_id=round_id, scope=scope, text=caller.may_read_staff_text, holders=caller.may(Permission.EVALUATORS_READ)
+    )
     return [RoundEventRecordPublic.of_round(entry) for entry in page.of(history, key=lambda entry: entry.key)]
 
 

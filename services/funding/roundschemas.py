@@ -156,8 +156,8 @@ class EvaluatorWithdrawalCreate(Command):
 class EvaluatorPublic(BaseModel):
     evaluator: str = Field(description="The evaluator code.")
     subject: str | None = Field(
-        description="The person who holds it (their login): shown to whoever assigns codes (`rounds:decide`, leads) and to "
-        "its holder; null to everyone else, since who holds which code stays private to funding (scores are published "
+        description="The person who holds it (their login): shown to leads, who assign codes, and auditors "
+        "(`evaluators:read`), and to its holder; null to everyone else, since who holds which code stays private to funding (scores are published "
         "under the code)."
     )
 

@@ -103,6 +103,10 @@ def a_decided_round(system: dict[str, TestClient], tokens: IssuedTokens) -> tupl
     return round_id, proposals[0], proposals[1]
 
 
+def staff_headers(tokens: IssuedTokens) -> dict[str, str]:
+    return tokens.headers("staff")
+
+
 def test_an_auditor_reads_who_ran_the_round_who_scored_and_who_decided_each_proposal(
     system: dict[str, TestClient], tokens: IssuedTokens
 ) -> None:
@@ -145,7 +149,15 @@ def test_an_auditor_reads_who_ran_the_round_who_scored_and_who_decided_each_prop
     staffs = ok(funding.get(f"/rounds/{round_id}/history", params={"limit": 100}, headers=tokens.headers("staff")))
     summaries = {e["proposal_id"]: e["data"]["summary"] for e in staffs if e["type"] == "ProposalSubmitted"}
     assert summaries == {first: SUMMARY, second: "[redacted]"}
-    assert [(e["type"], e["recorded_by"]) for e in staffs] == [(e["type"], e["recorded_by"]) for e in history]
+    # Who holds each code and whose account scored: withheld from staff, who submit the proposals (tester 30b, L3),
+    # as `GET /rounds` withholds them; everything else as the auditor reads it.
+    assert [a["data"]["subject"] for a in staffs if a["type"] == "EvaluatorAssigned"] == ["[withheld]", "[withheld]"]
+    withheld = [{**e["recorded_by"], "subject": "[withheld]"} if e["type"] == "ProposalScored" else e["recorded_by"] for e in history]
+    assert [(e["type"], e["recorded_by"]) for e in staffs] == list(zip([e["type"] for e in history], withheld))
+    for reader in ("lead", "auditor"):  # evaluators:read: each code's holder in the round too
+        holders = ok(funding.get(f"/rounds/{round_id}", headers=tokens.headers(reader)))["evaluators"]
+        assert [h["subject"] for h in holders] == [evaluator["subject"]], reader  # EV-2 withdrawn
+    assert [h["subject"] for h in ok(funding.get(f"/rounds/{round_id}", headers=staff_headers(tokens)))["evaluators"]] == [None]
 
     # The accounts stay beside the events: no event of funding's feed names them, nor who holds a code.
     published = str(feed(funding))
