@@ -80,9 +80,8 @@ DECIDES = [Depends(requires(Permission.ROUNDS_DECIDE))]
 
 
 def holders_for(caller: Caller) -> str | bool:
-    """Whose evaluator codes a round shows the holder of to ``caller``: every one to leads, who assign them, and auditors
-    (``evaluators:read``), else only the caller's own (:meth:`RoundPublic.of`): who holds which code stays private to
-    funding (tester 30b, L3)."""
+    """Whose evaluator codes a round shows the holder of to ``caller``: all to leads and auditors (``evaluators:read``),
+    else the caller's own (:meth:`RoundPublic.of`): who holds which code stays private to funding (tester 30b, L3)."""
     return True if caller.may(Permission.EVALUATORS_READ) else caller.subject
 
 
@@ -647,6 +646,5 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
             "Programme phases, the support (seed funds, goods) granted to OSVs with its deliveries, tranches "
             "and closing, and OSVs' participatory-budget submissions."
         ),
-        routers=(phases, participatory_budgets, participatory_budgets_history, grants, rounds, rounds_history,
-                 proposals),
+        routers=(phases, participatory_budgets, participatory_budgets_history, grants, rounds, rounds_history, proposals),
     )
