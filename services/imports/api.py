@@ -14,12 +14,7 @@ run first, then for real, keyed by its ``meta/rootUuid`` (its ``_uuid``
 from a Kobo before 2025, which posts none): an edit Kobo posts, with a new
 ``_uuid``, is keyed as the submission it edits, and refused when it differs
 (:func:`~services.imports.refusals.edited_since`), or recorded as far as its
-commands go, but a roster's, whose people are keyed by its own ``_uuid``: those
-engagement holds as registered already (and which it does not tell the
-webhook's account whether they are members of this OSV) are taken as already
-there, noted ``already_a_member``, the others registered
-(:func:`~services.imports.application.already_a_member`); every edit Kobo posts that is recorded, all or in
-part, carries
+commands go; every edit Kobo posts that is recorded, all or in part, carries
 the ``edited_in_kobo`` note (:func:`~services.imports.refusals.edit_noted`),
 the same on Kobo's retry;
 an edit posted without ``meta/rootUuid`` is refused, ``edit_without_root_uuid``

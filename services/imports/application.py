@@ -36,14 +36,7 @@ someone else's sent under the submission's key first) refuses the row
 (:func:`key_taken`): nothing of it is recorded, and the person importing must
 look at what the services hold. An edit in Kobo has a new ``_uuid`` but the
 ``meta/rootUuid`` its keys are made from (since 2025): refused so, it is told
-it was edited in Kobo since (:func:`edited_since`). A roster's edit
-(``osv_members``) is keyed otherwise: its people by its own ``_uuid``, so no
-key of it is held for an earlier version, and a person engagement answers
-409 ``person_already_registered`` as an active member of the OSV already
-(``member_here``; to the webhook's account, which is not told, maybe) is
-already there, noted on their entry (:func:`already_a_member`), never sent for
-real; anyone else is registered (a new person, in a removed one's place too),
-once however often the edit is imported. An edit whose commands
+it was edited in Kobo since (:func:`edited_since`). An edit whose commands
 were taken (created, already there, or partial) is never answered as if
 nothing changed: it comes with the note ``edited_in_kobo``
 (:func:`~services.imports.refusals.edit_noted`), instead of ``recorded_otherwise``, that if an earlier
@@ -118,9 +111,7 @@ from services.imports.outcomes import Outcome, RowResult, Summary
 from services.imports.refusals import (
     DUPLICATE_OSV_RULE,
     LAGGING_FIELDS,
-    already_there,
     edited_since,
-    is_roster,
     naming_rows,
     problems_of,
     recorded_otherwise,
@@ -146,9 +137,6 @@ class SeenInFile:
 
     documents: dict[tuple[str, str], Cell] = field(default_factory=dict)
     """A person's document (:attr:`Command.document`) → the cell of the member's row that registers it (dry runs only)."""
-    joined: dict[tuple[str, str], str] = field(default_factory=dict)
-    """The same documents → the OSV (its id as given) that row registers them in: an edit's person an earlier row
-    registers in the same OSV would be already there (:func:`already_a_member`), not refused (dry runs only)."""
     names: dict[str, dict[UUID, str]] = field(default_factory=dict)
     """District (as registry resolved it) → OSV id (in a dry run, the id registry would have given) → name (dry runs only)."""
     keys: dict[str, dict[UUID, str]] = field(default_factory=dict)
@@ -298,7 +286,7 @@ class Importer:
         """
         result = self._run_row(row, dry_run=dry_run, seen=seen, joins=joins)
         result.problems = edited_since(row, result.problems)
-        return result.as_edit(dry_run=dry_run)
+        return result.as_edit()
 
     def _run_row(self, row: Row, *, dry_run: bool, seen: SeenInFile | None, joins: bool) -> RowResult:
         if row.problems:
@@ -307,20 +295,15 @@ class Importer:
         if not dry_run and len(row.commands) == 1:
             return self._run_alone(row, row.commands[0], seen)
         checks, problems = self._dry_runs(row, seen)
-        # A roster's edit: a person engagement holds as registered already is there, noted, never sent for real.
-        there = {command.key: already_there(command, answer, here=member_here(answer))
-                 for command, answer in checks if already_a_member(row, answer)}
+        before = [command for command, answer in checks if answer.carried_out_before]
         if dry_run and seen is not None:
             # A dry run cannot see an earlier row's person: the real import would refuse the second as already registered.
             documents: dict[tuple[str, str], Cell] = {}
             for command, answer in checks:
-                if command.document is None or answer.carried_out_before or command.key in there:
+                if command.document is None or answer.carried_out_before:
                     continue
                 earlier = seen.documents.get(command.document) or documents.get(command.document)
-                if earlier is not None and row.submission.edited and seen.joined.get(command.document) == _osv(command):
-                    # the edit's earlier version, above it in the file, registers them
-                    there[command.key] = already_there(command, None, here=True, earlier=earlier)
-                elif earlier is not None:
+                if earlier is not None:
                     problems.append(registered_by_an_earlier_row(command, earlier))
                 else:
                     documents[command.document] = command.where
@@ -328,25 +311,16 @@ class Importer:
                 problems = self._earlier_names(checks, seen, joins=joins) + self._earlier_records(row, checks, seen, joins=joins)
             if not problems and joins:  # a row refused records nobody: a later row registering the same person is not refused for it
                 seen.documents.update(documents)
-                seen.joined.update({c.document: _osv(c) for c, _ in checks if c.document in documents})
         if problems:
             return RowResult(row, Outcome.REFUSED, problems)
-        new = _new_people(row, there)
-        before = [command for command, answer in checks if answer.carried_out_before or command.key in there]
         if len(before) == len(row.commands):
-            notes = recorded_otherwise(row, (answer for _, answer in checks))
-            return RowResult(row, Outcome.ALREADY_THERE, [*there.values(), *notes], new_people=new)
+            return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, (answer for _, answer in checks)))
         if dry_run:
-            return RowResult(row, Outcome.CREATED, list(there.values()), new_people=new)
+            return RowResult(row, Outcome.CREATED)
         recorded: list[str] = []
         answers: list[Answer] = []
         for command in row.commands:
-            if command.key in there:
-                continue
             answer = self._send(command, dry_run=False)
-            if already_a_member(row, answer):  # registered between its dry run and now
-                there[command.key] = already_there(command, answer, here=member_here(answer))
-                continue
             if not _accepted(answer):
                 outcome = Outcome.PARTIAL if recorded else Outcome.REFUSED
                 log.warning("row %s of sheet %r: a command was refused after its dry run passed", row.where.row, row.where.sheet)
@@ -358,8 +332,7 @@ class Importer:
         # its dry run and now: noted as when the dry run finds it (tester 33, F5: "already there" without the note).
         notes = recorded_otherwise(row, answers)
         outcome = Outcome.CREATED if recorded else Outcome.ALREADY_THERE
-        new = _new_people(row, there)
-        return RowResult(row, outcome, [*there.values(), *notes], recorded=recorded, new_people=new)
+        return RowResult(row, outcome, notes, recorded=recorded)
 
     def _dry_runs(self, row: Row, seen: SeenInFile | None) -> tuple[list[tuple[Command, Answer]], list[Problem]]:
         """Each of the row's commands with its dry run's answer, and the problems of those refused, in order, one per cell
@@ -398,8 +371,7 @@ class Importer:
             answer = Answer(422, {"errors": errors}, replayed=False) if errors else self._send(command, dry_run=True)
             answered[place] = answer
             checks.append((command, answer))
-            taken = _accepted(answer) or already_a_member(row, answer)
-            told[place] = [] if taken else _refusal(command, answer, seen, self._suggest(row))
+            told[place] = [] if _accepted(answer) else _refusal(command, answer, seen, self._suggest(row))
             problems.update(dict.fromkeys(told[place]))
         return checks, in_entries_order(row, problems) if len(row.commands) > 1 else list(problems)
 
@@ -531,8 +503,6 @@ class Importer:
         """A row of one command, sent for real at once: the service refuses it whole or carries it out whole, as
         its dry run would have said, so a dry run first would only double the requests (and the row can never be partial)."""
         answer = self._send(command, dry_run=False)
-        if already_a_member(row, answer):  # a roster's edit of one person, registered by an earlier version
-            return RowResult(row, Outcome.ALREADY_THERE, [already_there(command, answer, here=member_here(answer))])
         if not _accepted(answer):
             return RowResult(row, Outcome.REFUSED, list(dict.fromkeys(_refusal(command, answer, seen, self._suggest(row)))))
         osv = _osv_of(command, answer)
@@ -598,37 +568,6 @@ def takes_distinct_from(command: Command) -> bool:
     if command.service != "engagement":
         return maps_an_osv(command)
     return command.path == "/activities" or (command.path.startswith("/osvs/") and command.path.endswith("/meetings"))
-
-
-def member_here(answer: Answer) -> bool | None:
-    """Engagement's ``member_here`` in its 409 ``person_already_registered``: whether the person is an active member of
-    the OSV the command registers them in already; None when it does not tell the caller (the webhook's account)."""
-    here = answer.body.get("member_here") if isinstance(answer.body, dict) else None
-    return here if isinstance(here, bool) else None
-
-
-def already_a_member(row: Row, answer: Answer) -> bool:
-    """Whether ``answer`` is engagement's 409 ``person_already_registered`` to a person of ``row``, a roster Kobo marks
-    as an edit, who is an active member of its OSV already (or may be, to a caller not told: :func:`member_here`): the
-    person an earlier version registered, already there (noted: :func:`~services.imports.refusals.already_there`),
-    not a refusal. The edit's people are keyed by its own ``_uuid``
-    (:meth:`~services.imports.domain.commands._Builder.entry_key`), so its key never stands for them: a person new
-    to the roster, in a removed one's place too, is registered (keyed by the ``meta/rootUuid``, such a row was
-    refused every week, and, taken as recorded before, lost that person: ea2c82ef, reverted). One registered in
-    another OSV and not this one is refused as in any row (a membership to add)."""
-    if not row.submission.edited or not is_roster(row):
-        return False
-    return answer.status == 409 and answer.rule == DUPLICATE_RULE and member_here(answer) is not False
-
-
-def _osv(command: Command) -> str:
-    return str(command.body.get("osv_id"))
-
-
-def _new_people(row: Row, there: Mapping[str, Problem]) -> list[Cell]:
-    """The entries of ``row``, a roster's edit some of whose people are already there (``there``, by key), that it
-    registers as new people; none for another row."""
-    return [command.where for command in row.commands if command.key not in there] if is_roster(row) and there else []
 
 
 def _accepted(answer: Answer) -> bool:

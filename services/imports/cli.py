@@ -16,9 +16,7 @@ refused, 1 when some were (see the report), 2 when the import stopped. An
 edit made in Kobo whose commands were taken is no refusal: the summary line
 counts it and the report notes it (``edited_in_kobo``: if an earlier version
 was recorded, what the edit took out is not undone); it exits 0, or every
-later import of an export holding it would exit 1 for good. A roster's edit
-registers the people it adds, once, and notes the others as already there
-(``already_a_member``).
+later import of an export holding it would exit 1 for good.
 """
 
 from __future__ import annotations

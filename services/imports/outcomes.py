@@ -34,10 +34,6 @@ class RowResult:
     problems: list[Problem] = field(default_factory=list)
     recorded: list[str] = field(default_factory=list)
     """The idempotency keys of the commands recorded now (a partial row names them)."""
-    new_people: list[Cell] = field(default_factory=list)
-    """A roster edited in Kobo: the entries it registers as new people, under its own keys (now, or when it was imported
-    before; in a dry run, that it would), which its ``edited_in_kobo`` note names (:meth:`as_edit`); the others are
-    already there, each noted so."""
 
     @property
     def where(self) -> Cell:
@@ -47,17 +43,15 @@ class RowResult:
         """Whether one of its problems is a note of ``rule`` (``recorded_otherwise``, ``edited_in_kobo``)."""
         return any(problem.rule == rule for problem in self.problems)
 
-    def as_edit(self, *, dry_run: bool = False) -> RowResult:
+    def as_edit(self) -> RowResult:
         """This result, its row one Kobo marks as an edit (:attr:`~services.imports.domain.submissions.Submission.edited`)
         whose commands were taken, all or some (created, already there, partial), with the note that says so
         (:func:`~services.imports.refusals.edit_noted`) after its problems, instead of any ``recorded_otherwise`` one,
         which says it was recorded "as it is now" (tester 276 F1, F6). The same note whatever the outcome, so Kobo's
-        retry of a post is answered as the first (tester 280 F3), a roster's naming the people it registers
-        (:attr:`new_people`). A refused row, or one not edited, as it is."""
+        retry of a post is answered as the first (tester 280 F3). A refused row, or one not edited, as it is."""
         if not self.row.submission.edited or self.outcome is Outcome.REFUSED:
             return self
-        noted = edit_noted(self.row, self.new_people, dry_run=dry_run)
-        self.problems = [*(p for p in self.problems if p.rule != RECORDED_OTHERWISE_RULE), noted]
+        self.problems = [*(p for p in self.problems if p.rule != RECORDED_OTHERWISE_RULE), edit_noted(self.row)]
         return self
 
 

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from services.imports.domain.commands import Command, Problem, Row
 from services.imports.domain.corrections import correction_of
-from services.imports.domain.submissions import Cell, entry_of
+from services.imports.domain.submissions import Cell
 
 if TYPE_CHECKING:
     from services.imports.client import Answer
@@ -84,7 +84,7 @@ def edited_since(row: Row, problems: Iterable[Problem]) -> list[Problem]:
     for every version, and the services hold it for the version recorded first (tester 270 F1: keyed by the edit's new
     ``_uuid``, the edit was recorded as a second meeting). Any other problem, or a row not edited, as it is."""
     problems = list(problems)
-    if not row.submission.edited or is_roster(row):  # a roster's entries are keyed by the edit's own _uuid
+    if not row.submission.edited:
         return problems
     message = (
         "this submission was edited in Kobo after an earlier version of it was recorded (Kobo gave the edit a new _uuid "
@@ -101,42 +101,7 @@ EDITED_RULE = "edited_in_kobo"
 """The note on an edit in Kobo whose commands the services took, all or some (:func:`edit_noted`)."""
 
 
-def is_roster(row: Row) -> bool:
-    """Whether ``row`` registers people (``osv_members``): an edit's entries are keyed by its own ``_uuid``
-    (:meth:`~services.imports.domain.commands._Builder.entry_key`)."""
-    return any(command.path == "/members" for command in row.commands)
-
-
-ALREADY_A_MEMBER_RULE = "already_a_member"
-"""The note on a person of a roster edited in Kobo whom engagement holds as registered already
-(:func:`already_there`)."""
-
-
-def already_there(
-    command: Command, answer: Answer | None, *, here: bool | None, earlier: Cell | None = None
-) -> Problem:
-    """The note on a person of a roster Kobo marks as an edit, not registered again: engagement's 409
-    ``person_already_registered`` to them (``answer``), an active member of this OSV already (``here``), or, to a
-    caller engagement does not tell (the webhook's account: ``here`` None), maybe; or, in a dry run, a person
-    ``earlier`` (a row of the file) registers in this OSV. Names the entry, never the person; engagement's words (its
-    member id) after."""
-    where = entry_of(command.where)
-    if earlier is not None:
-        said = f"already there: the person of {where} is registered in this OSV by {entry_of(earlier)}"
-    elif here:
-        said = f"already there: the person of {where} is an active member of this OSV already, not registered again"
-    else:
-        said = (f"taken as already there: the person of {where} is registered already, not registered again; the "
-                "import is not told whether they are an active member of this OSV: if they are not, add a membership "
-                "to them (staff who read the OSV's members can tell)")
-    words = problems_of(command, answer)[0].message if answer is not None else ""
-    changed = ("; what this edit changed of their details, if anything, is not applied by the import: make it with "
-               "POST /members/{id}/correction")
-    return Problem(command.cell_for("document_number"), "document_number", ALREADY_A_MEMBER_RULE,
-                   f"{said}{changed}" + (f" (engagement: {words})" if words else ""))
-
-
-def edit_noted(row: Row, new: Iterable[Cell] = (), *, dry_run: bool = False) -> Problem:
+def edit_noted(row: Row) -> Problem:
     """The note on ``row``, a submission Kobo marks as an edit (:attr:`~services.imports.domain.submissions.Submission.edited`)
     whose commands were taken, all (created, already there) or some (partial): what this version took out of an earlier
     version recorded before, or changed in it, is not undone by the import, and which commands staff make it with.
@@ -146,27 +111,16 @@ def edit_noted(row: Row, new: Iterable[Cell] = (), *, dry_run: bool = False) -> 
     the same whatever the row's outcome, and true in either case: an edit whose original was never recorded, 201
     without a note and 200 with one on Kobo's retry, sent staff to undo changes that never happened (tester 280 F3).
     It stands instead of a ``recorded_otherwise`` note, which says the submission was recorded "as it is now" (tester
-    276 F6). The last people of a roster taken off in Kobo stay registered members (tester 276 F1). A roster's names
-    the entries it registers as new people (``new``; ``dry_run``: would register), the others noted on their own
-    (:func:`already_there`)."""
-    roster = is_roster(row)
-    example = (" (a person taken off the roster stays a registered member of the OSV: no departure is recorded for "
-               "them)" if roster else "")
-    keys = ("its people are keyed by its own _uuid: each one engagement holds as registered already is already there, "
-            "noted on their entry, and anyone else is registered" if roster
-            else "its keys are made from the meta/rootUuid, the same for every version")
-    new = [entry_of(cell) for cell in new]
-    registered = (f"; the people it {'would register' if dry_run else 'registers'} as new, under its own keys "
-                  f"(recorded once, however often it is imported): {', '.join(new)} (engagement knows a person by "
-                  "their document: one of the earlier version whose document was corrected in Kobo is registered "
-                  "anew under it, so twice: merge the two records, POST /members/{id}/merges)" if new else "")
+    276 F6). The last people of a roster taken off in Kobo stay registered members (tester 276 F1)."""
+    roster = any(command.path == "/members" for command in row.commands)
+    example = " (a person taken off the roster stays a registered member of the OSV)" if roster else ""
     return Problem(
         row.where, "Idempotency-Key", EDITED_RULE,
         "this submission is an edit made in Kobo (Kobo says so: a meta/deprecatedID, or a meta/rootUuid other than its "
-        f"_uuid; {keys}): if an earlier version of it was "
+        "_uuid; its keys are made from the meta/rootUuid, the same for every version): if an earlier version of it was "
         f"recorded, what this version took out of it or changed in it is not undone by the import{example}, which cannot "
         "see what an earlier version held: look at what the services hold for this submission and make those changes "
-        f"with the services' own commands ({correction_of(row.commands)}){registered}",
+        f"with the services' own commands ({correction_of(row.commands)})",
     )
 
 

@@ -153,11 +153,9 @@ def test_an_edit_whose_original_was_never_recorded_is_noted_alike_when_created_a
 
 
 def test_an_edit_left_partial_is_noted_as_an_edit_after_its_refusal() -> None:
-    """An edit adding people, one of them registered in another OSV by someone else between the row's dry run and its
-    command (engagement's ``member_here``: false): partial. What was recorded of it stands, so it gets the edit's note
-    as any edit taken does, after the refusal."""
+    """An edit adding people, one of them registered by someone else between the row's dry run and its command: partial.
+    What was recorded of it stands, so it gets the edit's note as any edit taken does, after the refusal."""
     taken = refused("document_number", "person_already_registered", "a person with this document is already registered", 409)
-    taken.body["member_here"] = False
     services = FakeServices(recorded=recorded(1), real={command(3).key: taken})
 
     result = Importer(services).run_row(an_edit(command(1), command(2), command(3)), dry_run=False)
@@ -270,66 +268,3 @@ def test_an_edit_refused_for_its_key_names_what_works_for_its_record() -> None:
     assert "withdraw the one recorded, POST /osvs/{osv_id}/meetings/{meeting_id}/withdrawal" in problem.message
     assert "record the right one through the API, POST /osvs/{osv_id}/meetings" in problem.message
 
-
-
-def test_a_rosters_edit_keys_its_people_by_its_own_uuid_and_any_other_forms_edit_by_its_root_uuid() -> None:
-    """Tester 300 F1: keyed by the ``meta/rootUuid`` and the place, a person put in a removed person's place met that
-    person's key. An edit's people are keyed by its own ``_uuid``; a meeting's edit, one record, as the submission it
-    edits (refused where it differs), and a roster never edited as before."""
-    members = shipped()["osv_members"]
-    person = Entry("miembros", 2, {"nombre_completo": "Persona Uno", "tipo_documento": "DNI",
-                                   "numero_documento": "41000001"})
-    main = Entry("main", 2, {"osv": "2b0d7c4e-8a51-4a6e-9a59-5f3f6c6f1a10"})
-    edit = row_of(members, Submission("v", main, {"miembros": [person]}, root_uuid="u", deprecated=True))
-    never = row_of(members, Submission("u", main, {"miembros": [person]}, root_uuid="u"))
-    assert [c.key for c in edit.commands] == ["kobo:v:osv_members:miembros/1"]
-    assert [c.key for c in never.commands] == ["kobo:u:osv_members:miembros/1"]
-    meeting = Entry("main", 2, {**main.values, "fecha": "2021-10-11", "modalidad": "in_person", "temas": "finances"})
-    [command] = row_of(shipped()["osv_meeting"], Submission("v", meeting, root_uuid="u", deprecated=True)).commands
-    assert command.key == "kobo:u:osv_meeting:reunion"
-
-
-def already_registered(member_here: bool | None) -> Answer:
-    answer = refused("document_number", "person_already_registered",
-                     "a person with this document is already registered as member "
-                     "6f1c2b9e-1111-4a6e-9a59-5f3f6c6f1a10", 409)
-    if member_here is not None:
-        answer.body["member_here"] = member_here
-    return answer
-
-
-@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "import"])
-def test_a_rosters_edit_takes_its_people_already_members_as_already_there_and_registers_the_others(
-    dry_run: bool,
-) -> None:
-    """Engagement's 409 ``person_already_registered`` to a person of an edited roster who is an active member of the OSV
-    already (``member_here``: true), or may be (the webhook's account is not told): already there, never sent for real,
-    noted on their entry; the others registered, named in the edit's note. One registered in another OSV only (false):
-    refused, as in any row. A roster never edited: such a 409 refuses it, as before."""
-    services = FakeServices(dry={command(1).key: already_registered(True), command(3).key: already_registered(None)})
-
-    result = Importer(services).run_row(an_edit(command(1), command(2), command(3)), dry_run=dry_run)
-
-    assert result.outcome is Outcome.CREATED
-    assert services.recorded == (set() if dry_run else recorded(2))
-    first, third, note = result.problems
-    assert (first.cell, note.rule) == (command(1).where, EDITED_RULE)
-    assert first.rule == third.rule == "already_a_member"
-    assert "already there: the person of row 2 of sheet 'miembros' of this file is an active member" in first.message
-    assert "taken as already there" in third.message and "if they are not, add a membership to them" in third.message
-    assert "row 3 of sheet 'miembros' of this file (engagement knows a person by their document" in note.message
-    assert ("would register" in note.message) is dry_run
-    assert Summary([result]).edits() == 1
-
-    elsewhere = FakeServices(dry={command(1).key: already_registered(False)})
-    refused_row = Importer(elsewhere).run_row(an_edit(command(1), command(2)), dry_run=dry_run)
-    assert refused_row.outcome is Outcome.REFUSED
-    assert [p.rule for p in refused_row.problems] == ["person_already_registered"]
-    held = FakeServices(dry={command(1).key: already_registered(True)})
-    never = Importer(held).run_row(never_edited(command(1), command(2)), dry_run=dry_run)
-    assert never.outcome is Outcome.REFUSED
-
-    held_alone = {command(1).key: already_registered(True)}
-    alone = FakeServices(dry=held_alone, real=held_alone)
-    one = Importer(alone).run_row(an_edit(command(1)), dry_run=dry_run)  # a roster of one: its real request alone
-    assert one.outcome is Outcome.ALREADY_THERE and [p.rule for p in one.problems] == ["already_a_member", EDITED_RULE]

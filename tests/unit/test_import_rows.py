@@ -362,8 +362,7 @@ def test_a_submission_edited_in_kobo_refused_for_its_key_is_told_it_was_edited_t
     """Tester 270 F1: Kobo gives an edit a new ``_uuid``; keyed by its ``meta/rootUuid`` (the submission's first
     ``_uuid``), the edit is another request under the keys of the version recorded, which the services refuse. The row
     is told so: edited in Kobo since (``meta/deprecatedID``), what to correct the record with; nothing sent for real.
-    A row of one command is refused on its real request. A roster's edit is keyed by its own ``_uuid`` (h302): a key of
-    it held for another request is no earlier version's, and is refused as any row's is, nothing sent for real."""
+    A row of several commands is refused on its dry runs, a row of one on its real request."""
     from services.imports.refusals import KEY_REUSED_RULE
 
     roster = Row(Submission("v", Entry("main", 2), root_uuid="u", deprecated=True), [command(1), command(2)])
@@ -372,7 +371,8 @@ def test_a_submission_edited_in_kobo_refused_for_its_key_is_told_it_was_edited_t
     assert result.outcome is Outcome.REFUSED and all(dry for _, dry in services.sent)
     [problem] = result.problems
     assert (problem.cell, problem.field, problem.rule) == (command(2).where, "Idempotency-Key", KEY_REUSED_RULE)
-    assert "edited in Kobo" not in problem.message and "used before for another request" in problem.message
+    assert "edited in Kobo after an earlier version of it was recorded" in problem.message
+    assert "meta/deprecatedID" in problem.message and "meta/rootUuid" in problem.message
     assert "POST /members/{id}/correction" in problem.message
 
     mapping = Command("registry", "/osvs", {"name": "Olla"}, "kobo:u:osv_mapping:osv", Cell("main", 2, ""), {}, ())

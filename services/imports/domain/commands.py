@@ -45,11 +45,7 @@ Where Kobo gives a ``meta/rootUuid`` (since 2025), the key is made from it
 Kobo gets a new ``_uuid`` but keeps the ``meta/rootUuid``, which is the
 ``_uuid`` it was first sent with, so the edit is keyed as the submission it
 edits (refused if it differs: the services hold the key for the first
-version), and a submission never edited is keyed as before. A roster's
-entries (``osv_members``) are the exception: an edit's are keyed by its
-own ``_uuid`` (:meth:`_Builder.entry_key`), since a place in a roster is
-no person (a person put where the version recorded had another met that
-one's key). An edit
+version), and a submission never edited is keyed as before. An edit
 without one (its ``meta/deprecatedID`` says it is an edit) would be keyed
 by its own new ``_uuid``, as a new submission: it is refused instead.
 A row without either (a spreadsheet not exported by Kobo) is keyed by a
@@ -202,9 +198,6 @@ class _Builder:
             if submission.key_uuid
             else f"row:{_digest(form.form_id, submission)}:{form.form_id}"
         )
-        own = submission.uuid if submission.edited and submission.root_uuid is not None else None
-        self.entries_prefix = f"kobo:{key_part(own)}:{form.form_id}" if own else self.prefix
-        """What a roster's entries are keyed by (:meth:`entry_key`): an edit's own ``_uuid``, else as :attr:`prefix`."""
 
     def value(self, entry: Entry, name: str) -> Any:
         """The answer as the API should get it, or None when blank."""
@@ -270,25 +263,10 @@ class _Builder:
 
     def key(self, place: str) -> str:
         """The Idempotency-Key of the command at ``place``: one per command, at most 255 visible ASCII characters (what
-        the services take: :func:`_bounded`)."""
-        return _bounded(f"{self.prefix}:{place}")
-
-    def entry_key(self, place: str) -> str:
-        """The Idempotency-Key of a roster's entry at ``place`` (``miembros/2``): as :meth:`key`, but an edit in Kobo's
-        by its own ``_uuid`` (:attr:`entries_prefix`). A person's place in a roster is no person: keyed by the
-        ``meta/rootUuid``, a person put in an edit where the version recorded had another met that one's key and was
-        refused (or, taken as recorded before, lost: ea2c82ef). Keyed by the edit, no key of it is held for another
-        version; engagement's uniqueness by document keeps a person from being registered twice under it, and the
-        importer takes one already an active member of the OSV as already there
-        (:func:`~services.imports.application.already_a_member`)."""
-        return _bounded(f"{self.entries_prefix}:{place}")
-
-
-def _bounded(key: str) -> str:
-    """``key`` as the services take it, at most 255 visible ASCII characters: one that would be longer is a digest of
-    itself (cutting it short gave every command of a submission with a very long ``_uuid`` the same key: the first
-    recorded, the rest refused for ever)."""
-    return key if len(key) <= MAX_KEY_LENGTH else f"digest:{hashlib.sha256(key.encode()).hexdigest()}"
+        the services take). One that would be longer is a digest of itself (cutting it short gave every command of a
+        submission with a very long ``_uuid`` the same key: the first recorded, the rest refused for ever)."""
+        key = f"{self.prefix}:{place}"
+        return key if len(key) <= MAX_KEY_LENGTH else f"digest:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 UUID_AS_GIVEN = re.compile(r"[!-~]+")
@@ -395,7 +373,7 @@ def osv_members(b: _Builder) -> Row:
                 "engagement",
                 "/members",
                 body,
-                b.entry_key(f"miembros/{number}"),
+                b.key(f"miembros/{number}"),
                 Cell(entry.sheet, entry.row, ""),
                 sources,
                 personal,
