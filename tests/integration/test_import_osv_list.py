@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from services.imports import cli
 from services.imports.application import Services
-from tests.integration.test_registry_ruos_api import new_osv
 from tests.support.identity import signed_in_headers
+from tests.support.ruos import new_osv
 
 
 def test_the_osv_list_follows_registrys_pages_and_leaves_out_the_dissolved(

@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.integration.test_funding_rounds_api import UNKNOWN, a_phase, a_proposal, a_round, approve, round_body, score
-from tests.integration.test_registry_ruos_api import new_osv
 from tests.support.api import assert_problem, created
 from tests.support.identity import signed_in_headers
+from tests.support.ruos import new_osv
 
 NEXT = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
 

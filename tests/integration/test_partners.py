@@ -24,7 +24,6 @@ from devtools.nats_accounts import PARTNER_STREAM, source_filter
 from services.registry.decreeddays import shipped_non_working_days
 from shared.clock import today_in_lima
 from shared.roles import ALL_LIMA
-from tests.integration.test_registry_ruos_api import ALL_DOCUMENTS
 from tests.support.clients import application_of
 from tests.support.identity import IssuedTokens
 from tests.support.partners import (
@@ -37,6 +36,7 @@ from tests.support.partners import (
     stream_types,
     two_districts_story,
 )
+from tests.support.ruos import ALL_DOCUMENTS
 from tests.support.system import System, eventually, running_system
 
 

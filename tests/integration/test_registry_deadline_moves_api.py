@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.roles import ALL_LIMA
-from tests.integration.test_registry_ruos_api import ALL_DOCUMENTS, COMAS, SJL, new_osv, step
 from tests.support.api import assert_problem
 from tests.support.clients import FakeToday, feed, head
 from tests.support.identity import IssuedTokens
+from tests.support.ruos import ALL_DOCUMENTS, COMAS, SJL, new_osv, step
 
 DECREE = "D.S. N.º 998-2022-PCM"
 

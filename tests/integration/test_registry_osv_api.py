@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 
 from shared.views import make_engine
 from shared.views.osvdirectory import OSVDirectory
-from tests.integration.test_registry_ruos_api import ALL_DOCUMENTS, COMAS, new_osv, step, submit
 from tests.support.api import assert_problem
 from tests.support.clients import FakeToday, head, service_client
+from tests.support.ruos import ALL_DOCUMENTS, COMAS, new_osv, step, submit
 
 NOTE = "la presidenta Yajaira se mudó a Santiago de Chile"
 

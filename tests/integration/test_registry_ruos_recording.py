@@ -13,10 +13,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.integration.test_registry_ruos_api import new_osv, submit
 from tests.support.api import assert_problem, created
 from tests.support.clients import head
 from tests.support.identity import MML_FOCAL_POINT, IssuedTokens
+from tests.support.ruos import new_osv, submit
 
 SJL = "150132"
 SJL_NAME = "Municipalidad Distrital de San Juan de Lurigancho"

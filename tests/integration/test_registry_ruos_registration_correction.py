@@ -21,10 +21,10 @@ from fastapi.testclient import TestClient
 from services.reporting.views.readmodel import ReadModel
 from shared.views import make_engine
 from shared.views.osvdirectory import OSVDirectory
-from tests.integration.test_registry_ruos_api import new_osv, submit
 from tests.support.api import assert_problem, created, ok
 from tests.support.clients import FakeToday, head
 from tests.support.identity import MML_FOCAL_POINT, IssuedTokens
+from tests.support.ruos import new_osv, submit
 
 SJL = "150132"
 FOCAL_POINT = f"municipal-{SJL}"

@@ -21,11 +21,11 @@ from fastapi.testclient import TestClient
 
 from services.reporting.views.readmodel import ReadModel
 from shared.views import make_engine
-from tests.integration.test_registry_ruos_api import new_osv, submit
 from tests.integration.test_registry_ruos_registration_correction import phases
 from tests.support.api import assert_problem, created, ok
 from tests.support.clients import FakeToday, application_of, feed, head, service_client
 from tests.support.identity import MML_FOCAL_POINT, IssuedTokens, SignedInAs
+from tests.support.ruos import new_osv, submit
 
 SJL = "150132"
 FOCAL_POINT = f"municipal-{SJL}"
