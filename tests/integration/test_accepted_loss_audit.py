@@ -23,7 +23,8 @@ from audit import verify as osv_verify
 from audit.verify import heads_from_nats, verify_feed
 from devtools.embedded import NatsServer
 from devtools.restore import main as restore_main
-from tests.integration.test_restored_store import (
+from tests.support.identity import signed_in_headers
+from tests.support.restoring import (
     Backups,
     given_out_past_its_stream,
     heads_at,
@@ -31,7 +32,6 @@ from tests.integration.test_restored_store import (
     map_osv,
     restored_behind_its_stream,
 )
-from tests.support.identity import signed_in_headers
 from tests.support.served import served_system
 from tests.support.system import eventually, running_system
 

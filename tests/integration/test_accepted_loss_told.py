@@ -22,7 +22,7 @@ from services.reporting.rebuild import main as rebuild_main
 from services.reporting.views.readmodel import ReadModel
 from shared.views import make_engine
 from tests.integration.test_accepted_loss_audit import restored_and_accepted
-from tests.integration.test_restored_store import STREAM, Backups, osvs_identified
+from tests.support.restoring import STREAM, Backups, osvs_identified
 from tests.support.system import eventually, running_system
 
 ATE = "150103"

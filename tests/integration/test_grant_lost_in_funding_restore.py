@@ -23,7 +23,7 @@ from services.engagement.views.grants import GrantDirectory, GrantLostInFundingE
 from shared.errors import ConflictError
 from shared.settings import sqlalchemy_url
 from shared.views import make_engine
-from tests.integration.test_restored_store import Backups, map_osv
+from tests.support.restoring import Backups, map_osv
 from tests.support.system import eventually, running_system
 
 ACCEPTED_AT = "2026-05-04T15:20:00+00:00"

@@ -28,8 +28,8 @@ from shared.store import persistence_env
 from shared.views import make_engine
 from shared.views.osvdirectory import OSVDirectory, OSVLostInRegistryError, OSVNotInRegistryError
 from tests.integration.test_accepted_loss_audit import restored_and_accepted
-from tests.integration.test_restored_store import Backups
 from tests.integration.test_stores import registry_event
+from tests.support.restoring import Backups
 from tests.support.system import eventually, running_system
 
 ACCEPTED_AT = "2026-05-04T15:20:00+00:00"

@@ -13,8 +13,8 @@ import pytest
 from devtools.embedded import NatsServer
 from devtools.processes import port_accepts
 from devtools.restore import main as restore_main
-from tests.integration.test_restored_store import Backups, map_osv, restored_behind_its_stream
 from tests.support.clients import NATS_OUT_OF_REACH
+from tests.support.restoring import Backups, map_osv, restored_behind_its_stream
 from tests.support.system import running_system
 
 
