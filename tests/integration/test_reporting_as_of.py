@@ -1,20 +1,21 @@
-"""What the report said at a moment: checkpoints plus the facts recorded since equal a full recomputation."""
+"""What the report said at a moment: checkpoints plus the facts recorded since equal a full recomputation.
+
+The same with corrections that reach back is ``test_reporting_as_of_corrections``; a report of a day with facts dated
+ahead of it, ``test_reporting_as_of_a_day``; the generated log's own rules, ``tests/unit/test_programme_log``."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from services.reporting.domain.indicators import flatten
-from services.reporting.domain.tally import evidence, report
+from services.reporting.domain.tally import report
 from services.reporting.views.readmodel import ReadModel
-from shared.clock import LIMA
 from shared.settings import sqlalchemy_url
 from shared.views import make_engine
 from tests.support.programmelog import arriving_out_of_order, cloudevent, programme_log
@@ -315,231 +316,3 @@ def test_a_report_past_a_dissolution_reads_the_osvs_earlier_facts_by_their_index
         for statement, parameters in by_osv:
             plan = " ".join(str(row) for row in connection.exec_driver_sql(("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + statement, parameters))
             assert "ix_facts_osv" in plan, plan
-
-
-@pytest.mark.postgres_in_faults
-def test_with_nationalities_and_sexes_corrected_a_report_as_of_any_moment_equals_a_full_recomputation(database_url: str) -> None:
-    """A correction reaches back to every phase the person was counted in (their joining, departure and projects, a
-    checkpoint's included): a restored tally recalls the member's corrections with their projects, a merge moves what
-    they restated. And once corrected, the figures are those of the person recorded right from the start."""
-    events = programme_log(1500, seed=41, merges=0.02, corrections=0.04)
-    corrected = [e for e in events if e["type"] in ("MemberNationalityCorrected", "MemberSexCorrected")]
-    assert len(corrected) >= 30 and any(e["data"]["left_on"] for e in corrected)
-    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=61, settle_seconds=3600)
-    for batch in arriving_out_of_order(events, seed=7):
-        readmodel.apply(batch)
-    facts = readmodel.facts()
-    assert len(readmodel.checkpoints()) >= 15
-
-    rng = random.Random(12)
-    first, last = facts[0].recorded_at, facts[-1].recorded_at
-    for cut in [first + (last - first) * rng.random() for _ in range(6)] + [last]:
-        known = [f for f in facts if f.recorded_at <= cut]
-        for by in (None, "zone", "district"):
-            assert readmodel.report(cut, by) == report(known, by), f"as of {cut.isoformat()} by {by}"
-    latest = readmodel.report(None, "district")
-    assert latest == report(facts, "district")
-
-    # every member's facts with the values they were corrected to, and no correction: the same figures
-    final: dict[str, dict[str, str]] = {}
-    for e in corrected:
-        field = "nationality" if e["type"] == "MemberNationalityCorrected" else "sex"
-        final.setdefault(e["data"]["member_id"], {})[field] = e["data"][field]
-    right = [
-        replace(f, data={**f.data, **final.get(str(f.data.get("member_id")), {})}) for f in facts
-        if f.type not in ("MemberNationalityCorrected", "MemberSexCorrected")
-    ]
-    assert latest == report(right, "district")
-
-
-@pytest.mark.postgres_in_faults
-def test_with_joining_dates_corrected_a_report_as_of_any_moment_equals_a_full_recomputation(database_url: str) -> None:
-    """A joining moved back to the day it happened reaches back to its phase (a checkpoint's included, and after a merge
-    the survivor's district); a cut before the correction shows it where it was. Once corrected, the figures are those
-    of the joinings recorded on the right day from the start."""
-    events = programme_log(1500, seed=43, merges=0.02, corrections=0.02, joinings=0.03)
-    moved = [e for e in events if e["type"] == "MemberJoiningDateCorrected"]
-    assert len(moved) >= 20
-    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=61, settle_seconds=3600)
-    for batch in arriving_out_of_order(events, seed=9):
-        readmodel.apply(batch)
-    facts = readmodel.facts()
-    assert len(readmodel.checkpoints()) >= 15
-
-    rng = random.Random(13)
-    first, last = facts[0].recorded_at, facts[-1].recorded_at
-    for cut in [first + (last - first) * rng.random() for _ in range(6)] + [last]:
-        known = [f for f in facts if f.recorded_at <= cut]
-        for by in (None, "district"):
-            assert readmodel.report(cut, by) == report(known, by), f"as of {cut.isoformat()} by {by}"
-    latest = readmodel.report(None, "district")
-    assert latest == report(facts, "district")
-
-    # every joining recorded on the day it was corrected to, and no joining correction: the same figures
-    final = {e["data"]["member_id"]: e["data"]["joined_on"] for e in moved}
-    right = [
-        replace(f, data={**f.data, "joined_on": final[str(f.data["member_id"])]}, occurred_on=date.fromisoformat(final[str(f.data["member_id"])]))
-        if f.type == "MemberJoined" and str(f.data.get("member_id")) in final else f
-        for f in facts if f.type != "MemberJoiningDateCorrected"
-    ]
-    assert latest == report(right, "district")
-    assert report([f for f in facts if f.type != "MemberJoiningDateCorrected"], "district") != latest  # the corrections moved something
-
-
-def test_with_facts_dated_ahead_of_their_day_a_report_of_a_day_equals_a_full_recomputation_cut_at_that_day(database_url: str) -> None:
-    """Tester 271 F2: a report of a day (its cut's in Lima, or today) leaves out the facts dated after it. Checkpoints count
-    every fact; a report of a day starts from one that counted nothing after it and leaves the later-dated facts out as it
-    folds on, merges, corrections and withdrawals among them: the same figures as folding every fact cut at that day."""
-    events = programme_log(1500, seed=47, merges=0.02, corrections=0.02, joinings=0.02, ahead=0.08)
-    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=61, settle_seconds=3600)
-    for batch in arriving_out_of_order(events, seed=11):
-        readmodel.apply(batch)
-    facts = readmodel.facts()
-    assert len(readmodel.checkpoints()) >= 15
-    assert sum(f.occurred_on > f.recorded_at.astimezone(LIMA).date() for f in facts) >= 80
-
-    rng = random.Random(14)
-    first, last = facts[0].recorded_at, facts[-1].recorded_at
-    for cut in [first + (last - first) * rng.random() for _ in range(8)] + [last]:
-        day = cut.astimezone(LIMA).date()
-        known = [f for f in facts if f.recorded_at <= cut]
-        for by in (None, "district"):
-            assert readmodel.report(cut, by, today=day) == report(known, by, today=day), f"as of {cut.isoformat()} by {by}"
-        found = readmodel.evidence("members_joined", "total", None, cut, today=day)["events"]
-        assert [(e["event_id"], e["adds"]) for e in found] == [(e["event_id"], e["adds"]) for e in evidence(
-            known, "members_joined", "total", today=day)["events"]]
-    last_day = last.astimezone(LIMA).date()
-    for day in (last_day, last_day + timedelta(days=1), last_day - timedelta(days=1), last_day):  # the latest tally, made again per day
-        assert readmodel.report(None, "district", today=day) == report(facts, "district", today=day), day
-    # a joining recorded dated the next day counts from that day on
-    ahead = next(f for f in reversed(facts) if f.type == "MemberJoined" and f.occurred_on > f.recorded_at.astimezone(LIMA).date())
-    joined = [readmodel.report(ahead.recorded_at, today=day)["total"]["members_joined"]["total"] for day in (
-        ahead.occurred_on - timedelta(days=1), ahead.occurred_on)]
-    assert joined[0] < joined[1], joined
-
-
-@pytest.mark.postgres_in_faults
-def test_with_observations_withdrawn_a_report_as_of_any_moment_equals_a_full_recomputation(database_url: str) -> None:
-    """An RUOS observation withdrawn as entered in error (helper h293) is taken back in the phase of its day, after a
-    merge in the survivor's district, from checkpoints made before the withdrawal too, and a day's report leaves out an
-    observation dated ahead of it with its withdrawal. Once withdrawn, the figures are those of a log without it."""
-    events = programme_log(800, seed=53, merges=0.02, withdrawals=0.01, ahead=0.08)
-    withdrawn = {e["data"]["application_id"] for e in events if e["type"] == "RUOSObservationWithdrawn"}
-    assert len(withdrawn) >= 5
-    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=41, settle_seconds=3600)
-    for batch in arriving_out_of_order(events, seed=9):
-        readmodel.apply(batch)
-    facts = readmodel.facts()
-    assert len(readmodel.checkpoints()) >= 10
-
-    rng = random.Random(16)
-    first, last = facts[0].recorded_at, facts[-1].recorded_at
-    for cut in [first + (last - first) * rng.random() for _ in range(4)] + [last]:
-        day = cut.astimezone(LIMA).date()
-        known = [f for f in facts if f.recorded_at <= cut]
-        for by in (None, "district"):
-            assert readmodel.report(cut, by, today=day) == report(known, by, today=day), f"as of {cut.isoformat()} by {by}"
-        found = readmodel.evidence("ruos_applications_observed", "total", None, cut, today=day)["events"]
-        assert [(e["event_id"], e["adds"]) for e in found] == [(e["event_id"], e["adds"]) for e in evidence(
-            known, "ruos_applications_observed", "total", today=day)["events"]]
-    latest = readmodel.report(None, "district")
-    never = [f for f in facts if f.type != "RUOSObservationWithdrawn" and f.data.get("application_id") not in withdrawn]
-    assert latest == report(never, "district")
-    assert latest != report([f for f in facts if f.type != "RUOSObservationWithdrawn"], "district")  # the withdrawals took back some
-
-
-STRESSED = {"merges": 0.04, "corrections": 0.03, "joinings": 0.03, "ahead": 0.2}
-"""The stress case of helper 283: every kind of fact that reaches back, dated ahead a fifth of the time."""
-
-
-@pytest.mark.parametrize("count, seed, shares", [(1200, 103, STRESSED), (1500, 3, {}), (1500, 41, {"merges": 0.02, "corrections": 0.04})])
-def test_the_programme_log_enrols_and_closes_projects_only_as_engagement_and_funding_would(
-    count: int, seed: int, shares: dict[str, float],
-) -> None:
-    """Helper 283: the log enrolled a member twice in a project (and in projects of OSVs they were no member of, and of
-    goods), which engagement refuses, and a checkpoint's report then differed from the full fold's. Each enrolment is of
-    an active member of the granted OSV, in a seed fund's open project, once, on or after the grant and the joining; a
-    withdrawal ends it once, not before it; a grant closes once, not before its project's enrolments."""
-    joined: dict[str, tuple[str, str]] = {}  # member -> OSV, joined on
-    left: set[str] = set()
-    granted: dict[str, tuple[str, str, str]] = {}  # grant -> OSV, kind, granted on
-    closed: dict[str, str] = {}
-    enrolled: dict[tuple[str, str], str] = {}
-    withdrew: set[tuple[str, str]] = set()
-    for e in programme_log(count, seed=seed, **shares):
-        d, kind = e["data"], e["type"]
-        if kind in ("MemberJoined", "MemberJoiningDateCorrected"):
-            joined[d["member_id"]] = (d["osv_id"], d["joined_on"])
-        elif kind == "MemberLeft":
-            left.add(d["member_id"])
-        elif kind == "FundGranted":
-            granted[d["grant_id"]] = (d["osv_id"], d["kind"], d["granted_on"])
-        elif kind == "GrantClosed":
-            assert d["grant_id"] not in closed, e
-            assert all(d["closed_on"] >= day for (_, grant), day in enrolled.items() if grant == d["grant_id"]), e
-            closed[d["grant_id"]] = d["closed_on"]
-        elif kind == "ParticipantEnrolled":
-            member, grant = d["member_id"], d["grant_id"]
-            osv, what, granted_on = granted[grant]
-            assert (member, grant) not in enrolled and member not in left and grant not in closed, e
-            assert (d["osv_id"], what) == (osv, "seed_fund") and joined[member][0] == osv, e
-            assert d["enrolled_on"] >= max(granted_on, joined[member][1]), e
-            enrolled[(member, grant)] = d["enrolled_on"]
-        elif kind == "ParticipantWithdrew":
-            member, grant = d["member_id"], d["grant_id"]
-            assert (member, grant) not in withdrew and d["withdrew_on"] >= enrolled[(member, grant)], e
-            withdrew.add((member, grant))
-    assert len(enrolled) >= 30 and withdrew and any(grant in closed for _, grant in enrolled)
-
-
-@pytest.mark.parametrize("count, seed, shares", [(1200, 103, STRESSED), (1500, 3, {})])
-def test_the_programme_log_pays_grants_out_only_as_funding_would(count: int, seed: int, shares: dict[str, float]) -> None:
-    """Session 65's note: the log paid tranches and goods after a grant's closing, goods on seed funds and tranches on
-    goods grants, every tranche numbered 1, beyond the grant and in another currency, all of which funding refuses.
-    Each tranche is a seed fund's next, each delivery a goods grant's, in the grant's currency, within its amount, on
-    an open grant, not before the grant nor the payout before it; a closing is not before the last payout."""
-    granted: dict[str, tuple[str, Decimal, str, str]] = {}  # grant -> kind, amount, currency, granted on
-    paid: dict[str, list[tuple[Decimal, str]]] = {}  # grant -> each payout's value and day
-    closed: set[str] = set()
-    for e in programme_log(count, seed=seed, **shares):
-        d, kind = e["data"], e["type"]
-        if kind == "FundGranted":
-            granted[d["grant_id"]] = (d["kind"], Decimal(d["amount"]), d["currency"], d["granted_on"])
-        elif kind in ("DisbursementMade", "GoodsDelivered"):
-            what, amount, currency, granted_on = granted[d["grant_id"]]
-            before = paid.setdefault(d["grant_id"], [])
-            value, on = (Decimal(d["amount"]), d["disbursed_on"]) if kind == "DisbursementMade" else (Decimal(d["total_value"]), d["delivered_on"])
-            assert what == ("seed_fund" if kind == "DisbursementMade" else "goods") and d["currency"] == currency, e
-            assert d["grant_id"] not in closed and on >= max([granted_on, *(day for _, day in before)]), e
-            assert kind == "GoodsDelivered" or d["tranche"] == len(before) + 1, e
-            assert sum(v for v, _ in before) + value <= amount, e
-            before.append((value, on))
-        elif kind == "GrantClosed":
-            assert d["closed_on"] >= max(day for _, day in paid.get(d["grant_id"], [(None, "")])), e
-            closed.add(d["grant_id"])
-    tranches = [n for grant, payouts in paid.items() if granted[grant][0] == "seed_fund" for n in range(len(payouts))]
-    assert max(tranches) >= 1 and any(granted[grant][0] == "goods" for grant in paid) and closed & set(paid)
-
-
-@pytest.mark.postgres_in_faults
-def test_with_every_kind_of_fact_that_reaches_back_a_report_from_checkpoints_equals_a_full_recomputation(database_url: str) -> None:
-    """Helper 283's stress case: merges, corrections of sex and nationality, joinings moved back, a fifth of the facts
-    dated ahead, checkpoints every 37 facts; by every breakdown, of the cut's day and of every day. Its log once held a
-    member enrolled twice in one project, which engagement refuses (409 ``enrol_once``): the checkpoint's figures of
-    ``agents_of_change.by_sex`` in F2 then differed from the full fold's."""
-    events = programme_log(1200, seed=103, **STRESSED)
-    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=37, settle_seconds=3600)
-    for batch in arriving_out_of_order(events, seed=5):
-        readmodel.apply(batch)
-    facts = readmodel.facts()
-    assert len(readmodel.checkpoints()) >= 25
-    assert sum(e["type"] == "MemberSexCorrected" for e in events) >= 5 and sum(e["type"] == "OSVMerged" for e in events) >= 20
-
-    rng = random.Random(15)
-    first, last = facts[0].recorded_at, facts[-1].recorded_at
-    for cut in [first + (last - first) * rng.random() for _ in range(5)] + [last]:
-        known = [f for f in facts if f.recorded_at <= cut]
-        for today in (None, cut.astimezone(LIMA).date()):
-            for by in (None, "zone", "district"):
-                assert readmodel.report(cut, by, today=today) == report(known, by, today=today), f"as of {cut.isoformat()} by {by} on {today}"
-    assert readmodel.report(None, "district") == report(facts, "district")

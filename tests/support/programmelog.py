@@ -15,6 +15,10 @@ DISTRICTS = [("Comas", "Lima Norte"), ("Los Olivos", "Lima Norte"), ("Ate", "Lim
              ("Villa El Salvador", "Lima Sur"), ("Chorrillos", "Lima Sur"), ("Breña", "Lima Centro"), ("La Victoria", "Lima Centro")]
 START = datetime(2021, 1, 4, 9, tzinfo=timezone.utc)
 
+STRESSED = {"merges": 0.04, "corrections": 0.03, "joinings": 0.03, "ahead": 0.2}
+"""The stress case of helper 283 (``test_reporting_as_of_corrections``): every kind of fact that reaches back, dated
+ahead a fifth of the time."""
+
 
 def cloudevent(source: str, position: int, event_type: str, subject: str, time: datetime, /, **data: Any) -> dict[str, Any]:
     return {
