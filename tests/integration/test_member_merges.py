@@ -172,6 +172,18 @@ def test_a_merge_is_refused_rather_than_guessed(client: TestClient) -> None:
     assert len({e["member_id"] for e in merges_in(client)}) == 1
 
 
+def test_one_stay_recorded_twice_on_one_day_is_told_so_in_a_whole_sentence(client: TestClient) -> None:
+    """Tester 307 F6: the same person registered twice in one OSV on one day (a document corrected in Kobo) was refused
+    ``stays_apart`` with a message that stopped mid-sentence, "…joined the same day, they are"."""
+    comas = map_osv(client)
+    survivor = register(client, comas, "CPP", CPP)
+    twice = register(client, comas, "PASAPORTE", "940407")  # joined 2024-03-01 too
+
+    problem = assert_problem(merge(client, survivor["id"], twice["id"]), 409, "duplicate_id", "stays_apart")
+
+    assert problem["detail"].endswith("joined the same day, they are one stay recorded twice"), problem["detail"]
+
+
 def test_erasing_the_survivor_forgets_both_records(client: TestClient) -> None:
     survivor, duplicate, _, _ = yusmary_twice(client)
     assert merge(client, survivor["id"], duplicate["id"]).status_code == 201

@@ -225,7 +225,7 @@ def _stays_overlap(mine: Membership, theirs: Membership, survivor_id: UUID) -> s
     )
     earlier, later = sorted((mine, theirs), key=lambda m: m.joined_on)
     if earlier.joined_on == later.joined_on:
-        return f"{said}: joined the same day, they are"
+        return f"{said}: joined the same day, they are one stay recorded twice"
     if earlier.left_on is None:
         return (
             f"{said}. Only if the person truly left the OSV and joined it again is a departure to be recorded: "
