@@ -17,6 +17,7 @@ from typing import Any
 from devtools.embedded import NatsServer
 from tests.integration.test_faults import stream_messages
 from tests.support.api import created, ok
+from tests.support.ruos import ALL_DOCUMENTS
 from tests.support.system import System, eventually, running_system
 
 COMAS = "150110"
@@ -26,15 +27,6 @@ FORGOTTEN = {
     "document_number": "VE0098877",
     "phone": "+51 987 654 321",
 }
-ALL_DOCUMENTS = [
-    "acta_constitucion",
-    "estatuto",
-    "acta_aprobacion_estatuto",
-    "acta_eleccion_junta_directiva",
-    "nomina_junta_directiva",
-    "padron_socios",
-    "croquis",
-]
 
 
 def join(system: System, osv_id: str, **person: Any) -> dict[str, Any]:
