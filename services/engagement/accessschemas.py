@@ -3,7 +3,6 @@ to an access request. Kept apart from :mod:`services.engagement.schemas`, which 
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable, Iterable
@@ -24,6 +23,7 @@ from services.engagement.schemas import (
     shown_name,
 )
 from shared.documents import DocumentType
+from shared.spreadsheets import csv_writer
 from shared.views.osvdirectory import OSVDescription
 
 RECORDED_ON = "The record merged into the member (`merged_from`) it is recorded on; null: the member's own record."
@@ -194,9 +194,11 @@ class SubjectAccessPublic(BaseModel):
         )
 
     def as_csv(self) -> str:
-        """The report as one table, `section,item,field,value` (one row per value): for a spreadsheet to hand over."""
+        """The report as one table, `section,item,field,value` (one row per value): for a spreadsheet to hand over. Every
+        text is written as text, never as a formula (:func:`shared.spreadsheets.csv_writer`: a name typed
+        ``=HYPERLINK(…)`` by whoever registered her, or an OSV's, was a live formula in the file: tester 308 F1)."""
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
+        writer = csv_writer(out)
         writer.writerow(["section", "item", "field", "value"])
         record = self.member.model_copy(update={"memberships": [], "participations": []})  # in rows of their own
         rows: list[tuple[str, int, BaseModel]] = [("member", 0, record)]

