@@ -67,7 +67,7 @@ def _named_month_date(text: str) -> date | None:
     written = NAMED_MONTH_DATE.match(folded)
     if written is None or written["month"] not in MONTH_NUMBERS or int(written["year"]) not in YEARS:
         return None
-    if MIDNIGHT_AFTER.fullmatch(folded[written.end() :]) is None:
+    if not _midnight_or_nothing(folded[written.end() :]):
         return None  # a time after it other than midnight, or more
     try:
         return date(int(written["year"]), MONTH_NUMBERS[written["month"]], int(written["day"]))
@@ -91,8 +91,13 @@ AFTER_A_DATE = re.compile(f"[ T]{CLOCK}")
 NAMED_MONTH_DATE = re.compile(r"(?P<day>[0-9]{1,2})[\s/.\-]+(?:de\s+)?(?P<month>[a-z]+)\.?[\s/.\-]+(?:del?\s+)?(?P<year>[0-9]{4})")
 """A date written day first with its month's name (the text folded: lower case, no accents): ``5 de octubre de 2021``,
 ``5 octubre 2021``, ``05-oct-2021``, ``5 de set. del 2021``; the year of four digits, as every date the import reads."""
-MIDNIGHT_AFTER = re.compile(r"(?:[ t]00:00(?::00)?)?")
-"""What may follow a date written with its month's name (folded): nothing, or midnight (:data:`MIDNIGHT_FORMATS`)."""
+
+
+def _midnight_or_nothing(rest: str) -> bool:
+    """Whether what follows a date written with its month's name (``rest``, folded) is nothing, or midnight in any form
+    a date written with digits takes it (``0:00``, ``00:00:00``, Kobo's ``T00:00:00.000-05:00``: tester 308 F6)."""
+    clock = TIME_AFTER.fullmatch(rest) if rest[:1] in (" ", "t") else None
+    return not rest or (clock is not None and not any(int(clock[unit] or 0) for unit in ("hour", "minute", "second")))
 NO_SUCH_DAY = date.min
 """What :func:`_named_month_date` gives for a day the calendar lacks (``31 de setiembre de 2021``)."""
 
@@ -180,8 +185,8 @@ def _after_a_named_date(text: str, named: re.Match[str], rest: str) -> str:
     if not 1 <= int(named["day"]) <= calendar.monthrange(year, month)[1]:
         return f"'{text}' is not a day of the calendar: {calendar.month_name[month]} {year} has {calendar.monthrange(year, month)[1]} days"
     clock = TIME_AFTER.fullmatch(rest) if rest[:1] in (" ", "t") else None
-    if not rest or clock is not None and not any(int(clock[unit] or 0) for unit in ("hour", "minute", "second")):
-        return f"'{text}' is not a date the import reads: write {ACCEPTED_DATES}"  # midnight, in a form it does not take
+    if _midnight_or_nothing(rest):
+        return f"'{text}' is not a date the import reads: write {ACCEPTED_DATES}"  # read: never asked
     if clock is None:
         return (
             "this cell holds more than a date: what follows the date is no time of day (HH:MM), and the cell is not "
