@@ -145,7 +145,6 @@ class PersonalDataReads:
             self._log_reads([member], reader, Disclosure.LOOKUP)
         return member
 
-
     @retried_on_collision
     def subject_access(self, member_id: UUID, reader: str) -> SubjectAccess:
         """Everything engagement holds on the member record ``member_id`` and the records merged into it, for the data
@@ -157,8 +156,8 @@ class PersonalDataReads:
         whose report shows none of it (:meth:`_log_reads`). Meetings and activities are found by walking every OSV
         known here: its follow-up (kept in memory) and each of its activities (one read each), as no index by member
         exists; an activity may list a member of another OSV. The cost grows with the programme's activities (0.25 s
-        for 400 in 20 OSVs on SQLite, helper h305); an access request is rare. Free text (meeting notes, actions, assistance notes, activity
-        descriptions) is not searched: a name in it cannot be found reliably."""
+        for 400 in 20 OSVs on SQLite, helper h305); an access request is rare. Free text (meeting notes, actions,
+        assistance notes, activity descriptions) is not searched: a name in it cannot be found reliably."""
         member = self.get_member(member_id)
         self.hold_personal_data()
         merged = self.merged_records(member)
