@@ -177,3 +177,10 @@ def test_a_date_with_its_months_name_and_more_than_a_time_after_it_is_not_repeat
     mistake = date_mistake("5 de octubre de 2021 987654321")
     assert mistake.startswith("this cell holds more than a date"), mistake
     assert "987654321" not in mistake
+
+
+@pytest.mark.parametrize("value", ["15/03/2021 25:99", "2021-03-15 10:75", "5 de octubre de 2021 25:99"])
+def test_a_time_no_clock_shows_after_a_date_is_said_to_be_none(value: str) -> None:
+    """Tester 308 F6: ``25:99`` after a date was "a time other than 00:00"."""
+    assert iso_date(value) is None
+    assert date_mistake(value).startswith(f"'{value}' has no time of day after its date ("), date_mistake(value)

@@ -172,8 +172,18 @@ def date_mistake(text: str) -> str:
     if not 1 <= day <= days:
         return f"'{text}' is not a day of the calendar: {calendar.month_name[month]} {year} has {days} days"
     if clock is not None and any(int(clock[unit] or 0) for unit in ("hour", "minute", "second")):
-        return f"'{text}' has a time other than 00:00: a date answer is a day, write {ACCEPTED_DATES}"
+        return _timed(text, clock)
     return f"'{text}' is not a date the import reads: write {ACCEPTED_DATES}"
+
+
+def _timed(text: str, clock: re.Match[str]) -> str:
+    """Why a date followed by a time of day other than midnight was not read: a date answer is a day; a time no clock
+    shows (``25:99``) is said to be none, not "a time other than 00:00" (tester 308 F6)."""
+    hour, minute, second = (int(clock[unit] or 0) for unit in ("hour", "minute", "second"))
+    if hour > 23 or minute > 59 or second > 59:
+        said = clock.group().strip()
+        return f"'{text}' has no time of day after its date ({said} is none): a date answer is a day, write " + ACCEPTED_DATES
+    return f"'{text}' has a time other than 00:00: a date answer is a day, write {ACCEPTED_DATES}"
 
 
 def _after_a_named_date(text: str, named: re.Match[str], rest: str) -> str:
@@ -192,7 +202,7 @@ def _after_a_named_date(text: str, named: re.Match[str], rest: str) -> str:
             "this cell holds more than a date: what follows the date is no time of day (HH:MM), and the cell is not "
             f"repeated here, as it may be a person's data (its columns shifted in Excel?): write {ACCEPTED_DATES}"
         )
-    return f"'{text}' has a time other than 00:00: a date answer is a day, write {ACCEPTED_DATES}"
+    return _timed(text, clock)
 
 
 def _day_and_month(written: re.Match[str]) -> bool:
