@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
+from openpyxl import Workbook
+from openpyxl.styles import Font
 from pydantic import BaseModel, Field
 
 from services.engagement.domain.activities import ActivityKind
@@ -23,9 +26,13 @@ from services.engagement.schemas import (
     shown_name,
 )
 from shared.documents import DocumentType
-from shared.spreadsheets import csv_writer
+from shared.spreadsheets import append_row, csv_writer
 from shared.views.osvdirectory import OSVDescription
 
+HEADER = ("section", "item", "field", "value")
+"""The columns of the report as one table (:meth:`SubjectAccessPublic.rows`), the first row of its CSV and XLSX."""
+XLSX_WIDTHS = (24, 6, 24, 80)
+"""The XLSX's column widths, in characters: a section's and a field's name, an item's number, a value (an id is 36)."""
 RECORDED_ON = "The record merged into the member (`merged_from`) it is recorded on; null: the member's own record."
 FREE_TEXT_NOT_SEARCHED = (
     "Not searched: staff's free text (a meeting's notes, its actions' words and owners, technical assistance notes, an "
@@ -193,26 +200,58 @@ class SubjectAccessPublic(BaseModel):
             osvs_walked=report.osvs_walked,
         )
 
-    def as_csv(self) -> str:
-        """The report as one table, `section,item,field,value` (one row per value): for a spreadsheet to hand over. Every
-        text is written as text, never as a formula (:func:`shared.spreadsheets.csv_writer`: a name typed
-        ``=HYPERLINK(…)`` by whoever registered her, or an OSV's, was a live formula in the file: tester 308 F1)."""
-        out = io.StringIO()
-        writer = csv_writer(out)
-        writer.writerow(["section", "item", "field", "value"])
+    def rows(self) -> Iterator[tuple[str, int, str, Any]]:
+        """The report as one table, one row per value: ``(section, item, field, value)``, after :data:`HEADER`.
+
+        ``item`` counts from 0 within the section; ``value`` is the JSON's (``mode="json"``): a text (ids, dates and
+        times in ISO 8601, a document number, a phone), an int (a birth year), a bool or None; a non-empty list or
+        object (a membership's roles) as its JSON in one text, an empty one left out. Written by :meth:`as_csv` and
+        :meth:`as_xlsx`."""
         record = self.member.model_copy(update={"memberships": [], "participations": []})  # in rows of their own
-        rows: list[tuple[str, int, BaseModel]] = [("member", 0, record)]
+        items: list[tuple[str, int, BaseModel]] = [("member", 0, record)]
         sections = ("merged_records", "osvs", "meetings", "activities", "access_log", "personal_data_changes")
-        rows += [(section, i, item) for section in sections for i, item in enumerate(getattr(self, section))]
-        rows += [("memberships", i, m) for i, m in enumerate(self.member.memberships)]
-        rows += [("participations", i, p) for i, p in enumerate(self.member.participations)]
-        for section, i, item in rows:
+        items += [(section, i, item) for section in sections for i, item in enumerate(getattr(self, section))]
+        items += [("memberships", i, m) for i, m in enumerate(self.member.memberships)]
+        items += [("participations", i, p) for i, p in enumerate(self.member.participations)]
+        for section, i, item in items:
             for name, value in item.model_dump(mode="json").items():
                 if isinstance(value, list | dict):
                     if not value:
                         continue
                     value = json.dumps(value, ensure_ascii=False)
-                writer.writerow([section, i, name, "" if value is None else value])
-        writer.writerow(["free_text", 0, "not_searched", self.free_text])
-        writer.writerow(["report", 0, "read_at", self.read_at.isoformat()])
+                yield section, i, name, value
+        yield "free_text", 0, "not_searched", self.free_text
+        yield "report", 0, "read_at", self.read_at.isoformat()
+
+    def as_csv(self) -> str:
+        """:meth:`rows` as CSV, `section,item,field,value` (a null as an empty field): for a spreadsheet to hand over.
+        Every text is written as text, never as a formula (:func:`shared.spreadsheets.csv_writer`: a name typed
+        ``=HYPERLINK(…)`` by whoever registered her, or an OSV's, was a live formula in the file: tester 308 F1). A CSV
+        has no cell types: a spreadsheet opening it reads a document number `000765431` as the number 765431, and the
+        escaping shows a phone `+51…` as `'+51…` (tester 308 F2); :meth:`as_xlsx` keeps both as written."""
+        out = io.StringIO()
+        writer = csv_writer(out)
+        writer.writerow(HEADER)
+        writer.writerows([section, i, name, "" if value is None else value] for section, i, name, value in self.rows())
+        return out.getvalue()
+
+    def as_xlsx(self) -> bytes:
+        """:meth:`rows` as an XLSX workbook (one sheet, `subject-access`; header bold and frozen, widths set): for a
+        spreadsheet to hand over, each value typed as the JSON has it. A text is a text cell, so a document number
+        `000765431` and a phone `+51…` read as written, and one openpyxl would store as a formula (``=HYPERLINK(…)``)
+        is stored as a string (:func:`shared.spreadsheets.append_row`); a number (the item, a birth year) a number
+        cell, a bool a boolean cell, a null an empty cell."""
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.title = "subject-access"
+        for cell in append_row(sheet, HEADER):
+            cell.font = Font(bold=True)
+        sheet.freeze_panes = "A2"
+        for column, width in zip("ABCD", XLSX_WIDTHS, strict=True):
+            sheet.column_dimensions[column].width = width
+        for row in self.rows():
+            append_row(sheet, row)
+        workbook.properties.title = "subject-access"
+        out = io.BytesIO()
+        workbook.save(out)
         return out.getvalue()

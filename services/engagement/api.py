@@ -245,7 +245,7 @@ SUBJECT_ACCESS_ANSWERS: dict[int | str, dict[str, Any]] = {
 
 
 def subject_access(member_id: UUID, engagement: Engagement, caller: Caller) -> SubjectAccessPublic:
-    """The report of ``GET /members/{member_id}/subject-access`` and its CSV (logged once per read)."""
+    """The report of ``GET /members/{member_id}/subject-access`` and its CSV and XLSX (logged once per read)."""
     report = engagement.subject_access(member_id=member_id, reader=caller.subject)
     return SubjectAccessPublic.of(report, engagement.osvs.describe)
 
@@ -264,7 +264,8 @@ def get_subject_access(member_id: UUID, engagement: EngagementDep, caller: Subje
     every OSV's follow-up and activities (`osvs_walked`): slower than a member's read, for a rare request. Staff's free
     text (meeting notes, actions, assistance notes, descriptions) is not searched (`free_text`): ask staff to look
     through it. Unknown id: 404 `known_member`. The same as a spreadsheet:
-    `GET /members/{member_id}/subject-access.csv`."""
+    `GET /members/{member_id}/subject-access.xlsx` (document numbers and phones kept as written) or `.csv` (a
+    spreadsheet may read `000765431` as 765431)."""
     return subject_access(member_id, engagement, caller)
 
 
@@ -277,11 +278,33 @@ def get_subject_access_csv(member_id: UUID, engagement: EngagementDep, caller: S
     """`GET /members/{member_id}/subject-access` as a CSV file to hand to the person, logged as the JSON is.
 
     One row per value (`section,item,field,value`; a list, such as a membership's roles, as JSON in one cell), UTF-8
-    with BOM for Excel, named `subject-access-<member_id>.csv`."""
+    with BOM for Excel, named `subject-access-<member_id>.csv`. A CSV has no cell types: a spreadsheet opening it may
+    read a document number `000765431` as 765431, and shows a phone `+51…` as `'+51…` (a text starting with `= + - @`
+    is escaped against formulas); `GET /members/{member_id}/subject-access.xlsx` keeps both as written."""
     body = "\ufeff" + subject_access(member_id, engagement, caller).as_csv()
     name = f"subject-access-{member_id}.csv"
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(body, media_type="text/csv; charset=utf-8", headers=disposition)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@members.get(
+    "/{member_id}/subject-access.xlsx",
+    response_class=Response,
+    responses={**SUBJECT_ACCESS_ANSWERS, 200: {"content": {XLSX: {}}, "description": "One row per value, typed."}},
+)
+def get_subject_access_xlsx(member_id: UUID, engagement: EngagementDep, caller: SubjectAccessReader) -> Response:
+    """`GET /members/{member_id}/subject-access` as an XLSX workbook to hand to the person, logged as the JSON is.
+
+    The CSV's rows (`section,item,field,value`), header bold and frozen, each value typed as the JSON has it: a text as
+    a text cell, so her document number keeps its leading zeros and her phone its `+` (a spreadsheet opening the CSV
+    reads `000765431` as 765431 and shows `'+51…`), and never as a formula; a number as a number. Named
+    `subject-access-<member_id>.xlsx`."""
+    body = subject_access(member_id, engagement, caller).as_xlsx()
+    disposition = {"Content-Disposition": f'attachment; filename="subject-access-{member_id}.xlsx"'}
+    return Response(body, media_type=XLSX, headers=disposition)
 
 
 @members.post("/{member_id}/departure", response_model=MemberPublic, dependencies=WRITES)

