@@ -14,8 +14,8 @@ formula in the workbook a donor or an auditor opens.
   APIs trim every text they take, but the exports are written from events,
   whatever wrote them. A CSV has no cell types, so this is the one way to keep
   a spreadsheet from evaluating it.
-- **XLSX** (openpyxl): a string starting with ``=`` is stored as a formula;
-  :func:`append_row` stores it as a string cell instead, its text unchanged.
+- **XLSX** (openpyxl): a string starting with ``=`` is stored as a formula, and one that is an error code
+  (``#N/A``) as an error; :func:`append_row` stores either as a string cell instead, its text unchanged.
 """
 
 from __future__ import annotations
@@ -63,15 +63,21 @@ def csv_writer(out: TextIO, **options: Any) -> Any:
     return _Writer(defused_csv.writer(out, **{**options, "lineterminator": "\r\n"}))
 
 
+TAKEN_FOR_NO_TEXT = frozenset({"f", "e"})
+"""openpyxl's cell types a text is given that are no text: a formula (``=…``) and an error (``#N/A``, ``#REF!``: a name
+typed so was an error cell in the workbook, tester 310 F1)."""
+
+
 def append_row(sheet: Worksheet, values: Iterable[Any]) -> list[Cell]:
-    """``sheet.append(values)``, each text cell kept as text: one openpyxl would store as a formula is stored as a string.
+    """``sheet.append(values)``, each text cell kept as text: one openpyxl would store as a formula or an error code
+    (:data:`TAKEN_FOR_NO_TEXT`) is stored as a string.
 
     Returns the row's cells, for the caller to format. The cells are made here and handed to ``append``: finding the
     row again (``sheet[sheet.max_row]``) scanned every cell of the sheet, for every row, and an export of 5,000 rows
     took a minute (tester 212 F5)."""
     cells = [Cell(sheet, value=value) for value in values]
     for cell in cells:
-        if isinstance(cell.value, str) and cell.data_type == "f":
+        if isinstance(cell.value, str) and cell.data_type in TAKEN_FOR_NO_TEXT:
             cell.data_type = "s"
     sheet.append(cells)
     return cells

