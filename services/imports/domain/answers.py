@@ -88,15 +88,22 @@ WRITTEN_DATES = (
 """A date's day, month and year as written, day first (``31/02/2021``, ``31-02-2021``, ``31.02.2021``) or year first
 (``2021-02-31``), to tell why it is no date of the calendar."""
 AFTER_A_DATE = re.compile(f"[ T]{CLOCK}")
+"""What may follow a date in its cell: a time of day (:data:`CLOCK`)."""
 NAMED_MONTH_DATE = re.compile(r"(?P<day>[0-9]{1,2})[\s/.\-]+(?:de\s+)?(?P<month>[a-z]+)\.?[\s/.\-]+(?:del?\s+)?(?P<year>[0-9]{4})")
 """A date written day first with its month's name (the text folded: lower case, no accents): ``5 de octubre de 2021``,
 ``5 octubre 2021``, ``05-oct-2021``, ``5 de set. del 2021``; the year of four digits, as every date the import reads."""
 
 
+def _clock_after(rest: str) -> re.Match[str] | None:
+    """The time of day ``rest`` (what follows a date written with its month's name, folded) is, after a space or a
+    ``t``; None for anything else."""
+    return TIME_AFTER.fullmatch(rest) if rest[:1] in (" ", "t") else None
+
+
 def _midnight_or_nothing(rest: str) -> bool:
     """Whether what follows a date written with its month's name (``rest``, folded) is nothing, or midnight in any form
     a date written with digits takes it (``0:00``, ``00:00:00``, Kobo's ``T00:00:00.000-05:00``: tester 308 F6)."""
-    clock = TIME_AFTER.fullmatch(rest) if rest[:1] in (" ", "t") else None
+    clock = _clock_after(rest)
     return not rest or (clock is not None and not any(int(clock[unit] or 0) for unit in ("hour", "minute", "second")))
 NO_SUCH_DAY = date.min
 """What :func:`_named_month_date` gives for a day the calendar lacks (``31 de setiembre de 2021``)."""
@@ -117,7 +124,6 @@ def _month_numbers() -> dict[str, int]:
             for width in ("wide", "abbreviated"):
                 numbers.update({_folded(month).rstrip("."): number for number, month in months[context][width].items()})
     return numbers
-"""What may follow a date in its cell: a time of day (:data:`CLOCK`)."""
 
 
 def date_mistake(text: str) -> str:
@@ -129,12 +135,13 @@ def date_mistake(text: str) -> str:
     276 F4: "'15/03/2021 987654321' has a time other than 00:00"), and anything else to hold no date
     (:func:`written_as_a_date`)."""
     text = text.strip()
-    named = NAMED_MONTH_DATE.fullmatch(_folded(text))
+    folded = _folded(text)
+    named = NAMED_MONTH_DATE.fullmatch(folded)
     if named is not None and int(named["year"]) in YEARS and named["month"] not in MONTH_NUMBERS:  # tester 300 F7
         return f"'{text}' names no month the import knows: write {ACCEPTED_DATES} (the month's name as enero or ene)"
-    named = NAMED_MONTH_DATE.match(_folded(text))
+    named = NAMED_MONTH_DATE.match(folded)
     if named is not None and named["month"] in MONTH_NUMBERS and int(named["year"]) in YEARS:
-        return _after_a_named_date(text, named, _folded(text)[named.end() :])
+        return _after_a_named_date(text, named, folded[named.end() :])
     found = (pattern.match(text) for pattern in WRITTEN_DATES)
     written = next((date for date in found if date is not None and _day_and_month(date)), None)
     if written is None:
@@ -192,9 +199,10 @@ def _after_a_named_date(text: str, named: re.Match[str], rest: str) -> str:
     the cell not repeated, as a date written with digits is not (:func:`date_mistake`). Told so, not "not a date the
     import reads" (session 66's note)."""
     month, year = MONTH_NUMBERS[named["month"]], int(named["year"])
-    if not 1 <= int(named["day"]) <= calendar.monthrange(year, month)[1]:
-        return f"'{text}' is not a day of the calendar: {calendar.month_name[month]} {year} has {calendar.monthrange(year, month)[1]} days"
-    clock = TIME_AFTER.fullmatch(rest) if rest[:1] in (" ", "t") else None
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= int(named["day"]) <= days:
+        return f"'{text}' is not a day of the calendar: {calendar.month_name[month]} {year} has {days} days"
+    clock = _clock_after(rest)
     if _midnight_or_nothing(rest):
         return f"'{text}' is not a date the import reads: write {ACCEPTED_DATES}"  # read: never asked
     if clock is None:
