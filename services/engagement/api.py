@@ -22,7 +22,12 @@ from services.engagement.domain.documents import DocumentInURLError
 from services.engagement.domain.members import Member
 from services.engagement.fieldapi import activities_router, follow_up_router, needs_router
 from services.engagement.forgetting import ERASURES_UNCHECKED_RETRY_AFTER_SECONDS
-from services.engagement.historyapi import activities_history_router, follow_up_history_router
+from services.engagement.historyapi import (
+    activities_history_router,
+    follow_up_history_router,
+    members_history_router,
+    needs_history_router,
+)
 from services.engagement.routing import (
     GRANT_NOT_HEARD_OF,
     OSV_NOT_HEARD_OF,
@@ -498,7 +503,7 @@ def create_app(settings: EngagementSettings | None = None, today: Clock = today_
             "projects. Personal data is sealed with each person's own key, and forgotten by deleting it."
         ),
         routers=(
-            members, osvs, follow_up_router, follow_up_history_router, activities_router, activities_history_router,
-            needs_router,
+            members, members_history_router, osvs, follow_up_router, follow_up_history_router, activities_router,
+            activities_history_router, needs_history_router, needs_router,
         ),
     )

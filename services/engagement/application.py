@@ -31,6 +31,7 @@ from services.engagement.domain.roster import Holder, OSVRoster, Term, check_ter
 from services.engagement.fieldwork import Fieldwork
 from services.engagement.forgetting import Forgetting
 from services.engagement.histories import FieldHistories
+from services.engagement.memberhistory import MemberHistory
 from services.engagement.merging import Merging
 from services.engagement.personaldata import SEALED_FIELDS, DocumentDirectory, KeyRing
 from services.engagement.personalreads import PersonalDataReads
@@ -60,7 +61,7 @@ class UnencryptedStoreError(RuntimeError):
     """Engagement holds personal data and refuses a store without a cipher."""
 
 
-class Engagement(PersonalDataReads, Merging, Fieldwork, FieldHistories, Forgetting, ServiceApplication):
+class Engagement(PersonalDataReads, Merging, Fieldwork, FieldHistories, MemberHistory, Forgetting, ServiceApplication):
     """Keeps people and their memberships of OSVs, their roles, projects and the right to be forgotten,
     and each OSV's follow-up: meetings, technical assistance, the activities it reports and its members' needs.
 

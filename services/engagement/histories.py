@@ -1,5 +1,5 @@
-"""An OSV's follow-up history and an activity's, the auditors' trail of who recorded, withdrew and redacted each
-meeting, technical assistance and activity (:mod:`shared.history`): a mixin of
+"""An OSV's follow-up history, an activity's and an OSV's needs record's, the auditors' trail of who recorded, withdrew and
+redacted each meeting, technical assistance, activity and needs assessment (:mod:`shared.history`): a mixin of
 :class:`~services.engagement.application.Engagement` (``self`` is the application: its store, its follow-ups,
 activities and scope checks), kept apart from the field work's commands (:mod:`.fieldwork`) by concern.
 
@@ -17,6 +17,7 @@ from uuid import UUID
 
 from services.engagement.domain.activities import Activity
 from services.engagement.domain.followup import FollowUp, Meeting
+from services.engagement.domain.needs import NeedsRecord
 from shared.history import RecordedEvent, stored_history
 from shared.roles import ALL_LIMA, MunicipalScope
 
@@ -45,11 +46,13 @@ def forgotten_before(events: Iterable[Any], redactions: dict[type, str | None]) 
 
 
 class FieldHistories:
-    """:class:`~services.engagement.application.Engagement`'s follow-up and activity histories (a mixin)."""
+    """:class:`~services.engagement.application.Engagement`'s follow-up, activity and needs histories (a mixin)."""
 
     if TYPE_CHECKING:
         events: EventStore
 
+        def _check_in_scope(self, osv_id: UUID, scope: MunicipalScope) -> None: ...
+        def _check_known(self, osv_id: UUID) -> None: ...
         def get_follow_up(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> FollowUp | None: ...
         def get_activity(self, activity_id: UUID, scope: MunicipalScope = ALL_LIMA) -> Activity: ...
         def attendees_shown(self, osv_id: UUID, meetings: Iterable[Meeting]) -> dict[UUID, tuple[UUID, ...]]: ...
@@ -91,3 +94,18 @@ class FieldHistories:
         self.get_activity(activity_id, scope)
         redacted = forgotten_before(self.events.get(activity_id), {Activity.ActivityTextRedacted: None})
         return stored_history(self, activity_id, text, redacted=redacted)
+
+    def needs_history(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True) -> list[RecordedEvent]:
+        """The OSV's needs record's events as engagement stored them, oldest first (``NeedsRecordOpened``, each
+        ``NeedsAssessed``, ``NeedsAssessmentWithdrawn``), each with who made the command that recorded it
+        (:mod:`shared.actors`); empty for an OSV with no assessment recorded.
+
+        404 ``known_osv`` as :meth:`~.fieldwork.Fieldwork.needs_assessments` (none known here, or outside ``scope``).
+        Counts and codes only: an assessment holds no staff's words and a withdrawal's reason is a code, shown as
+        ``GET /osvs/{id}/needs-assessments`` shows it; a field sealed one day reads as ``text`` says, as the others'."""
+        self._check_in_scope(osv_id, scope)
+        record_id = NeedsRecord.id_for(osv_id)
+        history = stored_history(self, record_id, text)
+        if not history:
+            self._check_known(osv_id)
+        return history

@@ -1,6 +1,6 @@
-"""Engagement's audit-trail routes for field work (who recorded, withdrew and redacted each meeting, technical
-assistance and activity, ``recorded_by``): routes only, each translating a request into a call on
-:class:`~services.engagement.application.Engagement`. Registered by :mod:`.api` with its other routers."""
+"""Engagement's audit-trail routes (who recorded, withdrew and redacted each meeting, technical assistance, activity and
+needs assessment, and each fact of a member's record, ``recorded_by``): routes only, each translating a request into a
+call on :class:`~services.engagement.application.Engagement`. Registered by :mod:`.api` with its other routers."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ Auditor = Annotated[Caller, Depends(requires(Permission.AUDIT_READ))]
 
 follow_up_history_router = APIRouter(tags=["follow-up"])
 activities_history_router = APIRouter(tags=["activities"])
+needs_history_router = APIRouter(tags=["needs"])
+members_history_router = APIRouter(tags=["members"])
 
 
 @follow_up_history_router.get(
@@ -51,3 +53,44 @@ def activity_history(
     scope = caller.scope(Permission.AUDIT_READ)
     history = engagement.activity_history(activity_id=activity_id, scope=scope, text=caller.may_read_staff_text)
     return history_page(history, page)
+
+
+@needs_history_router.get(
+    "/osvs/{osv_id}/needs-assessments/history", response_model=list[EventRecordPublic], responses=OSV_NOT_HEARD_OF_READ
+)
+def needs_history(osv_id: UUID, engagement: EngagementDep, caller: Auditor, page: Paged) -> list[EventRecordPublic]:
+    """List every event of the OSV's needs assessments, oldest first, each with who recorded it (`recorded_by`), for auditors; paged (`cursor`, `limit`, `Link: rel="next"`).
+
+    The record's opening with the first assessment (`NeedsRecordOpened`), each assessment (`NeedsAssessed`: counts,
+    areas, priorities) and each withdrawal (`NeedsAssessmentWithdrawn`: its `reason` a code, as
+    `GET /osvs/{osv_id}/needs-assessments` shows it to every reader; an assessment holds no staff's words). A focal
+    point reads the assessments, not their history (403: no `audit:read`). Empty for an OSV with no assessment
+    recorded; 404 `known_osv` for an OSV engagement has not heard of, or outside the caller's municipalities."""
+    scope = caller.scope(Permission.AUDIT_READ)
+    history = engagement.needs_history(osv_id=osv_id, scope=scope, text=caller.may_read_staff_text)
+    return history_page(history, page)
+
+
+@members_history_router.get(
+    "/members/{member_id}/history",
+    response_model=list[EventRecordPublic],
+    responses={404: {"description": "`known_member`: no member has this id, or none in the caller's municipalities."}},
+)
+def member_history(member_id: UUID, engagement: EngagementDep, caller: Auditor, page: Paged) -> list[EventRecordPublic]:
+    """List every event of a member's record, oldest first, each with who recorded it (`recorded_by`), for auditors (the person's data `[withheld]` to every reader); paged (`cursor`, `limit`, `Link: rel="next"`).
+
+    The registration (`Registered`), each joining (`Joined`), role change, departure (`Left`), joining date, age band,
+    nationality and sex corrected, personal data corrected (`PersonalDataCorrected`), project enrolment (`Enrolled`)
+    and withdrawal (`Withdrew`), merge (`MemberMerged`, and `DuplicateMergedIn` on the record kept) and erasure
+    (`ErasureBegun`, `PersonalDataErased`). Nothing personal, to any reader, staff and leads too: the person's
+    `full_name`, `document_type`, `document_number`, `phone` and `birth_year` read `[withheld]` (a null, nothing given,
+    stays null); once the person is erased, those sealed under their key (all but `document_type`) read `[redacted]`.
+    The person's data is read through `GET /members/{member_id}` (logged, with its purpose) or the data protection
+    officer's `GET /members/{member_id}/subject-access`; this read shows none of it, and is not in the access log.
+
+    A record merged into another holds its own events (`MemberMerged` names the member it went into); the member kept
+    holds its own, each record merged into it named by a `DuplicateMergedIn`'s `duplicate_id`, whose events are in its
+    own history (`GET /members/{duplicate_id}/history`). 404 `known_member` for no member with this id, or one of no
+    OSV in the caller's municipalities (as `GET /members/{member_id}` answers)."""
+    scope = caller.scope(Permission.AUDIT_READ)
+    return history_page(engagement.member_history(member_id=member_id, scope=scope), page)
