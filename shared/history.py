@@ -2,7 +2,8 @@
 the command that recorded it (:mod:`shared.actors`), and the answer's shape.
 
 Registry's ``GET /osvs/{id}/history`` and ``GET /municipalities/{id}/history``,
-funding's ``GET /grants/{id}/history`` and ``GET /phases/{id}/history`` read
+funding's ``GET /grants/{id}/history`` and ``GET /phases/{id}/history``, and
+engagement's follow-up, activity, needs and member histories read
 it: each service first checks that the aggregate is in the caller's municipal
 scope (404 if not), then :func:`stored_history` reads the events as the
 service stored them, and :func:`history_page` answers one page of them. The
@@ -10,7 +11,9 @@ sealed fields (:attr:`~shared.store.ServiceApplication.SEALED_FIELDS`: staff's
 words, personal data) read :data:`~shared.roles.WITHHELD_TEXT` to a reader who
 may not read them (:attr:`shared.roles.Caller.may_read_staff_text`), and
 ``[redacted]`` once their key is deleted, or once the aggregate recorded their
-redaction (words stored in clear before the service sealed them).
+redaction (words stored in clear before the service sealed them). A member's
+history withholds the person's data from every reader
+(engagement's ``GET /members/{id}/history``).
 """
 
 from __future__ import annotations
@@ -92,7 +95,8 @@ class EventRecordPublic(BaseModel):
     data: dict[str, Any] = Field(
         description="What it recorded (this is the audit trail, not a public event). The staff's words in it (each "
         "endpoint names which) read `[withheld]` to a reader without `personal-data:read` (auditors: they may name "
-        "people), `[redacted]` to every reader once forgotten (it holds no words: an auditor sees that they were destroyed)."
+        "people), `[redacted]` to every reader once forgotten (it holds no words: an auditor sees that they were destroyed). "
+        "A member's history withholds the person's data from every reader."
     )
     recorded_by: RecordedBy | None = Field(
         description="Who made the command that recorded it: the authenticated caller of the request (its token's `sub`, "

@@ -504,6 +504,6 @@ def create_app(settings: EngagementSettings | None = None, today: Clock = today_
         ),
         routers=(
             members, members_history_router, osvs, follow_up_router, follow_up_history_router, activities_router,
-            activities_history_router, needs_history_router, needs_router,
+            activities_history_router, needs_router, needs_history_router,
         ),
     )
