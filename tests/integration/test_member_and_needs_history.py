@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from services.engagement.domain.memberrules import MemberNotFoundError, OSVNotKnownError
 from shared.roles import MunicipalScope
 from tests.integration.test_command_actors import account
+from tests.integration.test_engagement_api import fund_osv
 from tests.integration.test_fieldwork_history import SMP, an_osv
 from tests.support.api import assert_problem, created, ok
 from tests.support.clients import application_of, service_client
@@ -57,7 +58,8 @@ def assert_nothing_of_her(body: str) -> None:
 
 def a_member_with_a_story(system: dict[str, TestClient], tokens: IssuedTokens) -> tuple[str, dict[str, str]]:
     """Staff register her in one OSV; a lead makes her president; staff add her to a second OSV and correct that joining
-    date; a lead records her departure from it; staff correct her name and phone. (member, ids by name)."""
+    date; a lead records her departure from it; staff correct her name and phone, and enrol her in the first OSV's
+    project, which a lead records she left. (member, ids by name)."""
     engagement = system["engagement"]
     staff, lead = tokens.headers("staff"), tokens.headers("lead")
     first, second = an_osv(system, tokens), an_osv(system, tokens, "Unidos de Canto Grande")
@@ -73,7 +75,12 @@ def a_member_with_a_story(system: dict[str, TestClient], tokens: IssuedTokens) -
         "left_on": "2021-09-01", "reason": "withdrew"}))
     ok(engagement.post(f"/members/{member_id}/correction", headers=staff, json={
         "full_name": CORRECTED_NAME, "phone": CORRECTED_PHONE}))
-    return member_id, {"first": first, "second": second, "membership": membership_id}
+    grant_id = fund_osv(engagement, first)  # funding's FundGranted, as engagement's grants view takes it
+    created(engagement.post(f"/members/{member_id}/participations", headers=staff, json={
+        "grant_id": grant_id, "enrolled_on": "2024-05-01"}))
+    ok(engagement.post(f"/members/{member_id}/participations/{grant_id}/withdrawal", headers=lead, json={
+        "withdrew_on": "2024-06-01"}))
+    return member_id, {"first": first, "second": second, "membership": membership_id, "grant": grant_id}
 
 
 def test_an_auditor_reads_who_recorded_each_fact_of_a_member_and_nobody_reads_who_she_is(
@@ -88,6 +95,7 @@ def test_an_auditor_reads_who_recorded_each_fact_of_a_member_and_nobody_reads_wh
     assert [(e["type"], e["version"], e["recorded_by"]) for e in history] == [
         ("Registered", 1, staff), ("Joined", 2, staff), ("RoleChanged", 3, lead), ("Joined", 4, staff),
         ("JoiningDateCorrected", 5, staff), ("Left", 6, lead), ("PersonalDataCorrected", 7, staff),
+        ("Enrolled", 8, staff), ("Withdrew", 9, lead),
     ]
     registered, corrected = history[0]["data"], history[6]["data"]
     personal = ("full_name", "document_type", "document_number", "phone", "birth_year")
@@ -98,13 +106,14 @@ def test_an_auditor_reads_who_recorded_each_fact_of_a_member_and_nobody_reads_wh
     assert history[2]["data"]["role"] == "president" and history[2]["data"]["membership_id"] == ids["membership"]
     assert (history[4]["data"]["previous_joined_on"], history[4]["data"]["joined_on"]) == ("2021-06-01", "2021-05-20")
     assert history[5]["data"]["reason"] == "withdrew" and history[5]["data"]["osv_id"] == ids["second"]
+    assert [e["data"]["grant_id"] for e in history[7:]] == [ids["grant"], ids["grant"]]
 
     # Staff and leads, who read her data through a logged read, read none of it here either.
     for role in ("auditor", "staff", "lead"):
         answer = engagement.get(path, headers=tokens.headers(role))
         assert answer.status_code == 200, role
         assert_nothing_of_her(answer.text)
-        assert [e["data"].get("full_name") for e in answer.json()][::6] == ["[withheld]", "[withheld]"], role
+        assert [e["data"].get("full_name") for e in answer.json()][:7:6] == ["[withheld]", "[withheld]"], role
     # Nothing personal shown, so nothing disclosed: her access log holds no read of her.
     assert ok(engagement.get(f"/members/{member_id}/access-log", headers=tokens.headers("dpo"))) == []
     # What the history withholds is there, for a logged read: the test's secrets are hers.
@@ -122,7 +131,9 @@ def test_a_member_history_is_paged_wants_audit_read_and_a_member_in_scope(
     first = engagement.get(path, params={"limit": 4}, headers=auditor)
     assert [e["version"] for e in ok(first)] == [1, 2, 3, 4]
     rest = next_page(engagement, first, auditor)
-    assert [e["version"] for e in ok(rest)] == [5, 6, 7] and "link" not in rest.headers
+    assert [e["version"] for e in ok(rest)] == [5, 6, 7, 8] and "link" in rest.headers
+    last = next_page(engagement, rest, auditor)
+    assert [e["version"] for e in ok(last)] == [9] and "link" not in last.headers
 
     assert engagement.get(path, headers={"Authorization": ""}).status_code == 401
     # A focal point and the DPO read the member (masked), not who recorded each fact; an evaluator neither.
