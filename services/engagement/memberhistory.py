@@ -27,15 +27,18 @@ if TYPE_CHECKING:
 
 
 def _sealed(kind: type) -> tuple[str, ...]:
+    """The fields of an event of ``kind`` sealed under the person's key."""
     seal = SEALED_FIELDS[kind]
     return tuple(seal.fields if isinstance(seal, Seal) else seal)
 
 
+UNSEALED_PERSONAL = ("document_type",)
+"""The person's data stored unsealed: their document's type (it outlives an erasure in the store, shown by no route after it)."""
 PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
-    kind.__name__: (*_sealed(kind), "document_type") for kind in (Member.Registered, Member.PersonalDataCorrected)  # type: ignore[attr-defined]
+    kind.__name__: (*_sealed(kind), *UNSEALED_PERSONAL) for kind in (Member.Registered, Member.PersonalDataCorrected)
 }
 """The person's data in a member's events, by event type: what each registration and correction sealed under their key,
-and the document's type, stored unsealed (it outlives an erasure in the store, never shown by any route after it)."""
+and :data:`UNSEALED_PERSONAL`."""
 
 
 def without_personal_data(recorded: RecordedEvent, forgotten: bool) -> RecordedEvent:
@@ -46,7 +49,7 @@ def without_personal_data(recorded: RecordedEvent, forgotten: bool) -> RecordedE
     for name in fields:
         if name not in recorded.data:
             continue
-        if forgotten and name != "document_type":
+        if forgotten and name not in UNSEALED_PERSONAL:
             recorded.data[name] = REDACTED_TEXT
         elif recorded.data[name] is not None:
             recorded.data[name] = WITHHELD_TEXT
@@ -74,5 +77,5 @@ class MemberHistory:
         ``DuplicateMergedIn`` naming a record merged into it (``duplicate_id``), whose events are under its own id."""
         member = self.get_member(member_id, scope)
         forgotten = self.keys.key_of(member.id) is None
-        return [without_personal_data(e, forgotten) for e in stored_history(self, member.id, text=False)]  # type: ignore[arg-type]
+        return [without_personal_data(e, forgotten) for e in stored_history(self, member.id, text=False)]
 
