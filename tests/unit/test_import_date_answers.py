@@ -184,3 +184,36 @@ def test_a_time_no_clock_shows_after_a_date_is_said_to_be_none(value: str) -> No
     """Tester 308 F6: ``25:99`` after a date was "a time other than 00:00"."""
     assert iso_date(value) is None
     assert date_mistake(value).startswith(f"'{value}' has no time of day after its date ("), date_mistake(value)
+
+
+TWELVE_HOUR_MIDNIGHTS = ["15/03/2021 12:00 a. m.", "15/03/2021 12:00:00 AM", "2021-03-15 12:00 a.m.",
+                         "15/03/2021 12:00 a.\u202fm.", "15 de marzo de 2021 12:00 a. m.", "15-mar-2021 12:00:00 AM"]
+
+
+@pytest.mark.parametrize("value", TWELVE_HOUR_MIDNIGHTS)
+def test_midnight_on_a_12_hour_clock_after_a_date_is_the_date(value: str) -> None:
+    """Tester 308 F6: ``12:00 a. m.`` as Spanish Excel writes midnight (with CLDR's narrow no-break space too) was "no
+    time of day", where ``00:00`` is the date."""
+    assert iso_date(value) == "2021-03-15"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["15/03/2021 10:30 a. m.", "15/03/2021 10:30 a.m.", "2021-03-15 10:30 AM", "15/03/2021 3:15 p. m.",
+     "15/03/2021 12:00 p. m.", "15 de marzo de 2021 10:30 a. m.", "15 de marzo de 2021 3:15 p.m.", "15-mar-2021 12:00 PM"],
+)
+def test_another_time_on_a_12_hour_clock_after_a_date_is_a_time_other_than_midnight(value: str) -> None:
+    """Tester 308 F6: ``10:30 a. m.`` after a date was said to be "no time of day"; it is a time, told as ``10:30`` is
+    (noon, ``12:00 p. m.``, too)."""
+    assert iso_date(value) is None
+    said = date_mistake(value)
+    assert said.startswith(f"'{value}' has a time other than 00:00: a date answer is a day"), said
+
+
+@pytest.mark.parametrize("value", ["15/03/2021 13:00 p. m.", "15/03/2021 0:30 a. m.", "15 de marzo de 2021 13:00 PM",
+                                   "15 de marzo de 2021 0:00 a. m."])
+def test_an_hour_no_12_hour_clock_shows_after_a_date_is_no_time(value: str) -> None:
+    """A 12-hour clock shows the hours 1 to 12: ``13:00 p. m.`` is none, and so is ``0:30 a. m.`` (it writes ``12:30 a.
+    m.``), rather than a guess at which hour was meant."""
+    assert iso_date(value) is None
+    assert date_mistake(value).startswith(f"'{value}' has no time of day after its date ("), date_mistake(value)

@@ -29,19 +29,25 @@ MIDNIGHT_FORMATS = (" %H:%M:%S", " %H:%M", "T%H:%M:%S", "T%H:%M")
 EXCEL_SERIALS = range(18264, 73051)
 """Excel serial numbers read as dates: 1950-01-01 to 2099-12-31 (a date cell formatted as a number)."""
 ACCEPTED_DATES = (
-    "15/03/2021 (day first), 15-03-2021, 15.03.2021, 2021-03-15 or 2021/03/15, any with 00:00 as its time "
-    "(2021-03-15T00:00:00.000-05:00 as Kobo writes it), 15 de marzo de 2021, or a date cell of Excel"
+    "15/03/2021 (day first), 15-03-2021, 15.03.2021, 2021-03-15 or 2021/03/15, any with 00:00 (12:00 a. m.) as its "
+    "time (2021-03-15T00:00:00.000-05:00 as Kobo writes it), 15 de marzo de 2021, or a date cell of Excel"
 )
 
 
 def iso_date(text: str) -> str | None:
     """A date answer as ISO 8601 (``2021-03-15``), or None when it is none of the forms :data:`ACCEPTED_DATES` names:
     ``dd/mm/yyyy``, ``dd-mm-yyyy``, ``dd.mm.yyyy`` (day first), ``yyyy-mm-dd``, ``yyyy/mm/dd`` (:data:`DATE_FORMATS`),
-    any followed by a time of midnight, or an Excel serial number in
-    :data:`EXCEL_SERIALS` (read with openpyxl's :func:`~openpyxl.utils.datetime.from_excel`, Excel's own 1900 calendar)."""
+    any followed by a time of midnight (``00:00``, ``12:00 a. m.``: :func:`clock_time`), or an Excel serial number in
+    :data:`EXCEL_SERIALS` (read with openpyxl's :func:`~openpyxl.utils.datetime.from_excel`, Excel's own 1900
+    calendar)."""
     text = text.strip()
     if text.isdigit():
         return from_excel(int(text)).date().isoformat() if int(text) in EXCEL_SERIALS else None
+    twelve_hour = TIME_AFTER.search(text)
+    if twelve_hour is not None and twelve_hour.start() > 0 and twelve_hour["period"] is not None:
+        if clock_time(twelve_hour) != time(0):  # strptime's %p reads the C locale's AM and PM only
+            return None
+        text = text[: twelve_hour.start()]  # 12:00 a. m.: the day alone
     for day in DATE_FORMATS:
         for written in (day, *(day + clock for clock in MIDNIGHT_FORMATS)):
             try:
@@ -75,9 +81,15 @@ def _named_month_date(text: str) -> date | None:
         return NO_SUCH_DAY
 
 
-CLOCK = r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:\.[0-9]+)?)?(?: ?(?:Z|[+\-][0-9]{2}(?::?[0-9]{2})?))?"
+CLOCK = (
+    r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:\.[0-9]+)?)?"
+    r"(?: ?(?:Z|[+\-][0-9]{2}(?::?[0-9]{2})?)|(?i:\s?(?P<period>[ap])\.?\s?m\.?))?"
+)
 """A time of day as a date cell saved as CSV or Kobo writes it: ``HH:MM``, seconds and their fraction, an offset
-(``10:15:00.000-05:00``). It has its ``:``: digits after a date with none are no time (a phone, a document number)."""
+(``10:15:00.000-05:00``), or on a 12-hour clock as Spanish and English spreadsheets write it (``10:30 a. m.``, ``10:30
+a.m.``, ``3:15 p. m.``, ``10:30 AM``; babel's ``parse_time`` reads those digits but drops the day period, ``3:15 p. m.``
+as 03:15, so the period is read here: tester 308 F6). It has its ``:``: digits after a date with none are no time (a
+phone, a document number). :func:`clock_time` tells the time it shows."""
 YEARS = range(1900, 2101)
 """The years a date as written is taken to hold: a part of four digits outside them is no year (``12 31 5678``, a DNI
 ``12315678`` in groups, said back as a date: tester 280 F6)."""
@@ -104,7 +116,22 @@ def _midnight_or_nothing(rest: str) -> bool:
     """Whether what follows a date written with its month's name (``rest``, folded) is nothing, or midnight in any form
     a date written with digits takes it (``0:00``, ``00:00:00``, Kobo's ``T00:00:00.000-05:00``: tester 308 F6)."""
     clock = _clock_after(rest)
-    return not rest or (clock is not None and not any(int(clock[unit] or 0) for unit in ("hour", "minute", "second")))
+    return not rest or (clock is not None and clock_time(clock) == time(0))
+
+
+def clock_time(clock: re.Match[str]) -> time | None:
+    """The time of day a :data:`CLOCK` shows, or None when no clock shows it: an hour past 23 or a minute or second past
+    59 (``25:99``), or on a 12-hour clock an hour other than 1 to 12 (``13:00 p. m.``; ``0:30 a. m.`` too, which a
+    12-hour clock writes ``12:30 a. m.``). ``12:00 a. m.`` is midnight, ``12:00 p. m.`` noon."""
+    hour, minute, second = (int(clock[unit] or 0) for unit in ("hour", "minute", "second"))
+    if clock["period"] is not None:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if clock["period"].lower() == "p" else 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    return time(hour, minute, second)
+
 NO_SUCH_DAY = date.min
 """What :func:`_named_month_date` gives for a day the calendar lacks (``31 de setiembre de 2021``)."""
 
@@ -178,7 +205,7 @@ def date_mistake(text: str) -> str:
     days = calendar.monthrange(year, month)[1]
     if not 1 <= day <= days:
         return f"'{text}' is not a day of the calendar: {calendar.month_name[month]} {year} has {days} days"
-    if clock is not None and any(int(clock[unit] or 0) for unit in ("hour", "minute", "second")):
+    if clock is not None and clock_time(clock) != time(0):
         return _timed(text, clock)
     return f"'{text}' is not a date the import reads: write {ACCEPTED_DATES}"
 
@@ -186,8 +213,7 @@ def date_mistake(text: str) -> str:
 def _timed(text: str, clock: re.Match[str]) -> str:
     """Why a date followed by a time of day other than midnight was not read: a date answer is a day; a time no clock
     shows (``25:99``) is said to be none, not "a time other than 00:00" (tester 308 F6)."""
-    hour, minute, second = (int(clock[unit] or 0) for unit in ("hour", "minute", "second"))
-    if hour > 23 or minute > 59 or second > 59:
+    if clock_time(clock) is None:
         said = clock.group().strip()
         return f"'{text}' has no time of day after its date ({said} is none): a date answer is a day, write " + ACCEPTED_DATES
     return f"'{text}' has a time other than 00:00: a date answer is a day, write {ACCEPTED_DATES}"
