@@ -205,8 +205,10 @@ class SubjectAccessPublic(BaseModel):
 
         ``item`` counts from 0 within the section; ``value`` is the JSON's (``mode="json"``): a text (ids, dates and
         times in ISO 8601, a document number, a phone), an int (a birth year), a bool or None; a non-empty list or
-        object (a membership's roles) as its JSON in one text, an empty one left out. Written by :meth:`as_csv` and
-        :meth:`as_xlsx`."""
+        object (a membership's roles) as its JSON in one text, an empty one left out; last the report's own
+        ``read_at`` and ``osvs_walked`` (section ``report``), written as the JSON writes them (the CSV and XLSX left out
+        ``osvs_walked`` and wrote ``read_at`` with ``+00:00`` where every other time has ``Z``: tester 310 F6). Written
+        by :meth:`as_csv` and :meth:`as_xlsx`."""
         record = self.member.model_copy(update={"memberships": [], "participations": []})  # in rows of their own
         items: list[tuple[str, int, BaseModel]] = [("member", 0, record)]
         sections = ("merged_records", "osvs", "meetings", "activities", "access_log", "personal_data_changes")
@@ -221,7 +223,9 @@ class SubjectAccessPublic(BaseModel):
                     value = json.dumps(value, ensure_ascii=False)
                 yield section, i, name, value
         yield "free_text", 0, "not_searched", self.free_text
-        yield "report", 0, "read_at", self.read_at.isoformat()
+        report = self.model_dump(mode="json", include={"read_at", "osvs_walked"})
+        yield "report", 0, "read_at", report["read_at"]  # as the JSON and every other time here write it (...Z)
+        yield "report", 0, "osvs_walked", report["osvs_walked"]
 
     def as_csv(self) -> str:
         """:meth:`rows` as CSV, `section,item,field,value` (a null as an empty field): for a spreadsheet to hand over.

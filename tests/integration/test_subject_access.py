@@ -240,3 +240,27 @@ def test_the_workbook_keeps_her_document_number_and_phone_as_written_where_the_c
     log = ok(engagement.get(f"/members/{member['id']}/access-log", headers=dpo))
     logged = [(a["reader"], a["purpose"], a["disclosure"]) for a in log]
     assert logged == [("dpo", "data_subject_request", "subject_access")] * 2
+
+
+def test_the_files_say_how_many_osvs_were_walked_and_when_the_report_was_read_as_the_json_does(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    """Tester 310 F6: the JSON says `osvs_walked`, the CSV and XLSX left it out; and they wrote the report's `read_at`
+    as `…+00:00` where the JSON, and every other time in the files, writes `…Z`."""
+    engagement, dpo = system["engagement"], tokens.headers("dpo")
+    registration = {**PERSON, "osv_id": an_osv(system, SJL)}
+    member = created(engagement.post("/members", json=registration, headers=tokens.headers("staff")))
+    report = ok(engagement.get(f"/members/{member['id']}/subject-access", headers=dpo))
+    assert report["osvs_walked"] >= 1 and report["read_at"].endswith("Z")
+
+    text = engagement.get(f"/members/{member['id']}/subject-access.csv", headers=dpo).content.decode("utf-8-sig")
+    in_csv = {row[2]: row[3] for row in list(csv.reader(io.StringIO(text)))[1:] if row[0] == "report"}
+    workbook = engagement.get(f"/members/{member['id']}/subject-access.xlsx", headers=dpo).content
+    sheet = load_workbook(io.BytesIO(workbook)).active
+    in_xlsx = {row[2].value: row[3].value for row in sheet.iter_rows(min_row=2) if row[0].value == "report"}
+
+    assert int(in_csv["osvs_walked"]) == in_xlsx["osvs_walked"] == report["osvs_walked"]  # no OSV made in between
+    for read_at in (in_csv["read_at"], in_xlsx["read_at"]):
+        assert read_at.endswith("Z") and len(read_at) == len(report["read_at"]), read_at
+    logged = {row[3] for row in csv.reader(io.StringIO(text)) if row[0] == "access_log" and row[2] == "read_at"}
+    assert logged and all(at.endswith("Z") for at in logged)
