@@ -122,9 +122,14 @@ class ActivityTakenPartPublic(BaseModel):
 
 
 class LoggedReadPublic(AccessPublic):
-    """One entry of her access log, or of a record merged into her."""
+    """One read logged on her access log, or on a record merged into her, or on both (once: one read)."""
 
     recorded_on: UUID | None = Field(description=RECORDED_ON.replace("it is recorded on", "whose access log holds it"))
+    also_recorded_on: list[UUID] = Field(
+        description="The records merged into her whose access logs hold this same read too: one read that showed "
+        "several of her records (this report, an OSV's member list naming both) is logged on each record's log, and "
+        "listed here once. Empty for a read of one record."
+    )
 
 
 class PersonalDataChangeOnRecord(PersonalDataChangePublic):
@@ -189,7 +194,8 @@ class SubjectAccessPublic(BaseModel):
             meetings=meetings,
             activities=activities,
             access_log=[
-                LoggedReadPublic(**AccessPublic.of(a).model_dump(), recorded_on=on) for a, on in report.access_log
+                LoggedReadPublic(**AccessPublic.of(a).model_dump(), recorded_on=on[0], also_recorded_on=on[1:])
+                for a, on in report.access_log
             ],
             personal_data_changes=[
                 PersonalDataChangeOnRecord(**PersonalDataChangePublic.of(c).model_dump(), recorded_on=on)

@@ -83,13 +83,13 @@ class SubjectAccess:
 
     ``merged``: the records merged into ``member`` (the same person recorded twice), whose data, meetings, activities,
     access log and changes are the person's too; each entry of the lists names the record it is on (None:
-    ``member``)."""
+    ``member``), an entry of ``access_log`` every record whose log holds it (None first when hers is one)."""
 
     member: Member
     merged: list[Member]
     meetings: list[MeetingAttended]
     activities: list[ActivityTakenPart]
-    access_log: list[tuple[Access, UUID | None]]
+    access_log: list[tuple[Access, list[UUID | None]]]
     changes: list[tuple[PersonalDataChange, UUID | None]]
     read_at: datetime
     osvs_walked: int
@@ -153,7 +153,10 @@ class PersonalDataReads:
 
         The read is logged on each record's access log (purpose ``data_subject_request``, disclosure ``subject_access``)
         before anything is returned, so the report's access log ends with it; not for a person whose data is erased,
-        whose report shows none of it (:meth:`_log_reads`). Meetings and activities are found by walking every OSV
+        whose report shows none of it (:meth:`_log_reads`). A read that showed several of her records (this one, an
+        OSV's member list naming both) is one entry on each record's log, alike to the microsecond, as each record keeps
+        its own log (``GET /members/{id}/access-log`` of a merged record answers for it, and a merge moves no entry):
+        the report shows it once, with every record it is on (tester 310 F4: it showed each read twice). Meetings and activities are found by walking every OSV
         known here: its follow-up (kept in memory) and each of its activities (one read each), as no index by member
         exists; an activity may list a member of another OSV. The cost grows with the programme's activities (0.25 s
         for 400 in 20 OSVs on SQLite, helper h305); an access request is rare. Free text (meeting notes, actions,
@@ -167,19 +170,18 @@ class PersonalDataReads:
         read_at = self.now()
         reading = Reader(reader, plain=True, purpose=Purpose.DATA_SUBJECT_REQUEST)
         self._log_reads([member, *merged], reading, Disclosure.SUBJECT_ACCESS)
-        log = [
-            (access, on)
-            for record_id, on in records.items()
-            if (found := self.find(AccessLog.id_for(record_id), AccessLog)) is not None
-            for access in found.accesses
-        ]
+        log: dict[Access, list[UUID | None]] = {}  # one read logged on several of her records: one entry, each record
+        for record_id, on in records.items():
+            found = self.find(AccessLog.id_for(record_id), AccessLog)
+            for access in found.accesses if found is not None else ():
+                log.setdefault(access, []).append(on)
         changes = [(c, on) for record_id, on in records.items() for c in self.personal_data_changes(record_id)]
         return SubjectAccess(
             member=member,
             merged=merged,
             meetings=meetings,
             activities=activities,
-            access_log=sorted(log, key=lambda entry: entry[0].read_at),
+            access_log=sorted(log.items(), key=lambda entry: entry[0].read_at),
             changes=sorted(changes, key=lambda entry: entry[0].recorded_at),
             read_at=read_at,
             osvs_walked=len(osv_ids),

@@ -90,14 +90,17 @@ def test_the_dpo_answers_an_access_request_with_her_data_in_clear_her_osvs_meeti
     assert report["osvs_walked"] >= 2
     # Free text is not searched: the notes that name her are not in the report, and it says whom to ask.
     assert "coordinar la feria" not in str(report) and "notes" in report["free_text"] and "staff" in report["free_text"]
-    # Her log: staff's read, the DPO's lookup, and this report, logged on both records before the answer went out.
-    log = [(a["reader"], a["purpose"], a["disclosure"], a["recorded_on"]) for a in report["access_log"]]
+    # Her log: staff's read, the DPO's lookup, and this report, logged on both records before the answer went out: one
+    # read, shown once with both records (tester 310 F4: it was shown twice, once per record).
+    log = [(a["reader"], a["purpose"], a["disclosure"], a["recorded_on"], a["also_recorded_on"])
+           for a in report["access_log"]]
     assert log == [
-        ("staff", "contact", "member", None),
-        ("dpo", "data_subject_request", "lookup", None),
-        ("dpo", "data_subject_request", "subject_access", None),
-        ("dpo", "data_subject_request", "subject_access", story["duplicate"]),
+        ("staff", "contact", "member", None, []),
+        ("dpo", "data_subject_request", "lookup", None, []),
+        ("dpo", "data_subject_request", "subject_access", None, [story["duplicate"]]),
     ]
+    duplicates_log = ok(engagement.get(f"/members/{story['duplicate']}/access-log", headers=dpo))
+    assert [(a["reader"], a["disclosure"]) for a in duplicates_log] == [("dpo", "subject_access")]  # each record's own
     logged = ok(engagement.get(f"/members/{story['member']}/access-log", headers=dpo))
     assert (logged[-1]["reader"], logged[-1]["disclosure"]) == ("dpo", "subject_access")
     assert [(c["type"], c["recorded_by"]["subject"], c["recorded_on"]) for c in report["personal_data_changes"]] == [
@@ -113,8 +116,13 @@ def test_the_dpo_answers_an_access_request_with_her_data_in_clear_her_osvs_meeti
     assert ["member", "0", "full_name", PERSON["full_name"]] in rows
     assert ["activities", "1", "activity_id", story["workshop"]] in rows
     assert ["memberships", "1", "recorded_on", story["duplicate"]] in rows
+    assert ["access_log", "2", "also_recorded_on", f'["{story["duplicate"]}"]'] in rows
     after = ok(engagement.get(f"/members/{story['member']}/access-log", headers=dpo))
     assert [a["disclosure"] for a in after].count("subject_access") == 2
+    again = ok(engagement.get(f"/members/{story['member']}/subject-access", headers=dpo))["access_log"]
+    reports = [(a["read_at"], a["recorded_on"], a["also_recorded_on"]) for a in again if a["disclosure"] == "subject_access"]
+    assert len(reports) == 3 and len({at for at, _, _ in reports}) == 3  # the JSON, the CSV, this one: each once
+    assert all((on, also) == (None, [story["duplicate"]]) for _, on, also in reports)
 
 
 @pytest.mark.parametrize("role", ["staff", "lead", "municipal-150132", "evaluator", "auditor", "partner-150132"])
