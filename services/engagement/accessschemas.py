@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from openpyxl import Workbook
@@ -29,8 +29,16 @@ from shared.documents import DocumentType
 from shared.spreadsheets import append_row, csv_writer
 from shared.views.osvdirectory import OSVDescription
 
-HEADER = ("section", "item", "field", "value")
-"""The columns of the report as one table (:meth:`SubjectAccessPublic.rows`), the first row of its CSV and XLSX."""
+Language = Literal["es", "en"]
+"""The language of the report's files' column headers (``?lang=``): Spanish, the person's, or English."""
+HEADERS: dict[Language, tuple[str, str, str, str]] = {
+    "es": ("sección", "elemento", "campo", "valor"),
+    "en": ("section", "item", "field", "value"),
+}
+"""The columns of the report as one table (:meth:`SubjectAccessPublic.rows`), the first row of its CSV and XLSX, in
+each :data:`Language`: the DPO hands the file to the person, in Lima (tester 308 F8). The sections' and fields' names
+in the rows are the JSON's, which an API keeps in English. Engagement's own table: reporting's translations are
+reporting's."""
 XLSX_WIDTHS = (24, 6, 24, 80)
 """The XLSX's column widths, in characters: a section's and a field's name, an item's number, a value (an id is 36)."""
 RECORDED_ON = "The record merged into the member (`merged_from`) it is recorded on; null: the member's own record."
@@ -207,7 +215,7 @@ class SubjectAccessPublic(BaseModel):
         )
 
     def rows(self) -> Iterator[tuple[str, int, str, Any]]:
-        """The report as one table, one row per value: ``(section, item, field, value)``, after :data:`HEADER`.
+        """The report as one table, one row per value: ``(section, item, field, value)``, after :data:`HEADERS`.
 
         ``item`` counts from 0 within the section; ``value`` is the JSON's (``mode="json"``): a text (ids, dates and
         times in ISO 8601, a document number, a phone), an int (a birth year), a bool or None; a non-empty list or
@@ -233,20 +241,22 @@ class SubjectAccessPublic(BaseModel):
         yield "report", 0, "read_at", report["read_at"]  # as the JSON and every other time here write it (...Z)
         yield "report", 0, "osvs_walked", report["osvs_walked"]
 
-    def as_csv(self) -> str:
-        """:meth:`rows` as CSV, `section,item,field,value` (a null as an empty field): for a spreadsheet to hand over.
+    def as_csv(self, lang: Language = "es") -> str:
+        """:meth:`rows` as CSV, under ``lang``'s :data:`HEADERS` (`sección,elemento,campo,valor`, or
+        `section,item,field,value`), a null as an empty field: for a spreadsheet to hand over.
         Every text is written as text, never as a formula (:func:`shared.spreadsheets.csv_writer`: a name typed
         ``=HYPERLINK(…)`` by whoever registered her, or an OSV's, was a live formula in the file: tester 308 F1). A CSV
         has no cell types: a spreadsheet opening it reads a document number `000765431` as the number 765431, and the
         escaping shows a phone `+51…` as `'+51…` (tester 308 F2); :meth:`as_xlsx` keeps both as written."""
         out = io.StringIO()
         writer = csv_writer(out)
-        writer.writerow(HEADER)
+        writer.writerow(HEADERS[lang])
         writer.writerows([section, i, name, "" if value is None else value] for section, i, name, value in self.rows())
         return out.getvalue()
 
-    def as_xlsx(self) -> bytes:
-        """:meth:`rows` as an XLSX workbook (one sheet, `subject-access`; header bold and frozen, widths set): for a
+    def as_xlsx(self, lang: Language = "es") -> bytes:
+        """:meth:`rows` as an XLSX workbook (one sheet, `subject-access`; ``lang``'s :data:`HEADERS` bold and frozen,
+        widths set): for a
         spreadsheet to hand over, each value typed as the JSON has it. A text is a text cell, so a document number
         `000765431` and a phone `+51…` read as written, and one openpyxl would store as a formula (``=HYPERLINK(…)``)
         is stored as a string (:func:`shared.spreadsheets.append_row`); a number (the item, a birth year) a number
@@ -254,7 +264,7 @@ class SubjectAccessPublic(BaseModel):
         workbook = Workbook()
         sheet = workbook.active
         sheet.title = "subject-access"
-        for cell in append_row(sheet, HEADER):
+        for cell in append_row(sheet, HEADERS[lang]):
             cell.font = Font(bold=True)
         sheet.freeze_panes = "A2"
         for column, width in zip("ABCD", XLSX_WIDTHS, strict=True):

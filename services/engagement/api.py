@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Response, status
 
-from services.engagement.accessschemas import SubjectAccessPublic
+from services.engagement.accessschemas import Language, SubjectAccessPublic
 from services.engagement.application import Engagement
 from services.engagement.bootstrap import bootstrap
 from services.engagement.domain.accesslog import (
@@ -249,6 +249,12 @@ SUBJECT_ACCESS_ANSWERS: dict[int | str, dict[str, Any]] = {
 }
 
 
+FileLanguage = Annotated[
+    Language, Query(description="The file's column headers: `es` (default: the person's), or `en`. The sections' and "
+                    "fields' names are the JSON's.")
+]
+
+
 def subject_access(member_id: UUID, engagement: Engagement, caller: Caller) -> SubjectAccessPublic:
     """The report of ``GET /members/{member_id}/subject-access`` and its CSV and XLSX (logged once per read)."""
     report = engagement.subject_access(member_id=member_id, reader=caller.subject)
@@ -279,14 +285,17 @@ def get_subject_access(member_id: UUID, engagement: EngagementDep, caller: Subje
     response_class=Response,
     responses={**SUBJECT_ACCESS_ANSWERS, 200: {"content": {"text/csv": {}}, "description": "One row per value."}},
 )
-def get_subject_access_csv(member_id: UUID, engagement: EngagementDep, caller: SubjectAccessReader) -> Response:
+def get_subject_access_csv(
+    member_id: UUID, engagement: EngagementDep, caller: SubjectAccessReader, lang: FileLanguage = "es"
+) -> Response:
     """`GET /members/{member_id}/subject-access` as a CSV file to hand to the person, logged as the JSON is.
 
-    One row per value (`section,item,field,value`; a list, such as a membership's roles, as JSON in one cell), UTF-8
+    One row per value (`sección,elemento,campo,valor`, or with `lang=en` `section,item,field,value`; the sections' and
+    fields' names are the JSON's; a list, such as a membership's roles, as JSON in one cell), UTF-8
     with BOM for Excel, named `subject-access-<member_id>.csv`. A CSV has no cell types: a spreadsheet opening it may
     read a document number `000765431` as 765431, and shows a phone `+51…` as `'+51…` (a text starting with `= + - @`
     is escaped against formulas); `GET /members/{member_id}/subject-access.xlsx` keeps both as written."""
-    body = "\ufeff" + subject_access(member_id, engagement, caller).as_csv()
+    body = "\ufeff" + subject_access(member_id, engagement, caller).as_csv(lang)
     name = f"subject-access-{member_id}.csv"
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(body, media_type="text/csv; charset=utf-8", headers=disposition)
@@ -300,14 +309,16 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     response_class=Response,
     responses={**SUBJECT_ACCESS_ANSWERS, 200: {"content": {XLSX: {}}, "description": "One row per value, typed."}},
 )
-def get_subject_access_xlsx(member_id: UUID, engagement: EngagementDep, caller: SubjectAccessReader) -> Response:
+def get_subject_access_xlsx(
+    member_id: UUID, engagement: EngagementDep, caller: SubjectAccessReader, lang: FileLanguage = "es"
+) -> Response:
     """`GET /members/{member_id}/subject-access` as an XLSX workbook to hand to the person, logged as the JSON is.
 
-    The CSV's rows (`section,item,field,value`), header bold and frozen, each value typed as the JSON has it: a text as
+    The CSV's rows under its header (in Spanish unless `lang=en`), bold and frozen, each value typed as the JSON has it: a text as
     a text cell, so her document number keeps its leading zeros and her phone its `+` (a spreadsheet opening the CSV
     reads `000765431` as 765431 and shows `'+51…`), and never as a formula; a number as a number. Named
     `subject-access-<member_id>.xlsx`."""
-    body = subject_access(member_id, engagement, caller).as_xlsx()
+    body = subject_access(member_id, engagement, caller).as_xlsx(lang)
     disposition = {"Content-Disposition": f'attachment; filename="subject-access-{member_id}.xlsx"'}
     return Response(body, media_type=XLSX, headers=disposition)
 

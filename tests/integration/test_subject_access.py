@@ -112,7 +112,7 @@ def test_the_dpo_answers_an_access_request_with_her_data_in_clear_her_osvs_meeti
     assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
     assert download.headers["content-disposition"] == f'attachment; filename="subject-access-{story["member"]}.csv"'
     rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
-    assert rows[0] == ["section", "item", "field", "value"]
+    assert rows[0] == ["sección", "elemento", "campo", "valor"]  # for her, in Lima (tester 308 F8)
     assert ["member", "0", "full_name", PERSON["full_name"]] in rows
     assert ["activities", "1", "activity_id", story["workshop"]] in rows
     assert ["memberships", "1", "recorded_on", story["duplicate"]] in rows
@@ -233,7 +233,7 @@ def test_the_workbook_keeps_her_document_number_and_phone_as_written_where_the_c
     assert download.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert download.headers["content-disposition"] == f'attachment; filename="subject-access-{member["id"]}.xlsx"'
     sheet = load_workbook(io.BytesIO(download.content)).active
-    assert [cell.value for cell in sheet[1]] == ["section", "item", "field", "value"]
+    assert [cell.value for cell in sheet[1]] == ["sección", "elemento", "campo", "valor"]
     assert all(cell.font.bold for cell in sheet[1]) and sheet.freeze_panes == "A2"
     cells = {row[2].value: row[3] for row in sheet.iter_rows(min_row=2) if row[0].value == "member"}
     assert (cells["document_number"].value, cells["document_number"].data_type) == ("000765431", "s")
@@ -272,3 +272,29 @@ def test_the_files_say_how_many_osvs_were_walked_and_when_the_report_was_read_as
         assert read_at.endswith("Z") and len(read_at) == len(report["read_at"]), read_at
     logged = {row[3] for row in csv.reader(io.StringIO(text)) if row[0] == "access_log" and row[2] == "read_at"}
     assert logged and all(at.endswith("Z") for at in logged)
+
+
+def test_the_files_headers_are_spanish_for_her_and_english_when_asked_while_the_json_keeps_its_names(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    """Tester 308 F8: the DPO hands the file to the person, in Lima, and its columns were named in English. `lang=en`
+    gives them in English, as the indicators' exports do; an API's field names stay as they are."""
+    engagement, dpo = system["engagement"], tokens.headers("dpo")
+    registration = {**PERSON, "osv_id": an_osv(system, SJL)}
+    member = created(engagement.post("/members", json=registration, headers=tokens.headers("staff")))
+    path = f"/members/{member['id']}/subject-access"
+
+    def csv_header(**params: str) -> list[str]:
+        text = engagement.get(f"{path}.csv", params=params, headers=dpo).content.decode("utf-8-sig")
+        return next(csv.reader(io.StringIO(text)))
+
+    def xlsx_header(**params: str) -> list[str]:
+        sheet = load_workbook(io.BytesIO(engagement.get(f"{path}.xlsx", params=params, headers=dpo).content)).active
+        return [cell.value for cell in sheet[1]]
+
+    spanish, english = ["sección", "elemento", "campo", "valor"], ["section", "item", "field", "value"]
+    assert csv_header() == csv_header(lang="es") == xlsx_header() == xlsx_header(lang="es") == spanish
+    assert csv_header(lang="en") == xlsx_header(lang="en") == english
+    for suffix in (".csv", ".xlsx"):
+        assert_problem(engagement.get(f"{path}{suffix}", params={"lang": "qu"}, headers=dpo), 422, "lang")
+    assert "full_name" in ok(engagement.get(path, headers=dpo))["member"]
