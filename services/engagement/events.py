@@ -216,6 +216,38 @@ class MemberMerged(PublicEvent):
     merged_on: date = Field(description="When staff merged them (today in Lima).")
 
 
+@catalogue.publishes(Member.MembershipMerged)
+class MembershipMerged(PublicEvent):
+    """A stay recorded twice: the membership `membership_id` of `member_id` (its `MemberJoined`) and the membership
+    `into_membership_id` of `into_member_id` are one person's one stay in `osv_id`, the person registered twice in that
+    OSV (a form edited with a corrected document, a typo'd registration). Count this joining no more.
+
+    Take back the `MemberJoined` with this `membership_id`: from `members_joined` in the phase of `joined_on`, under
+    `nationality`, `sex` and `age_band` (the terms it was counted under; after a `MemberJoiningDateCorrected`, its
+    corrected day), the past phases included: it was never a second joining. The membership is no longer active and
+    never leaves (no `MemberLeft` will come for it): the stay goes on, and ends, as `into_membership_id`. A
+    `MemberMerged` for the two records goes out with it (the same request). One per stay merged, under that OSV's
+    municipality. Nothing personal: pseudonymous ids, an OSV, days and the public terms `MemberJoined` carried.
+    """
+
+    id_field: ClassVar[str] = "member_id"
+    occurred_field: ClassVar[str] = "merged_on"
+
+    member_id: UUID = Field(description="The duplicate: the record merged away, on which the stay was recorded.")
+    membership_id: UUID = Field(description="The stay merged away (`MemberJoined.membership_id`): its joining counts no more.")
+    into_member_id: UUID = Field(
+        description="The member record `into_membership_id` is recorded on: the member the duplicate is merged into, or a "
+        "record merged into that member before."
+    )
+    into_membership_id: UUID = Field(description="The stay it is the same as, which goes on (`MemberJoined.membership_id`).")
+    osv_id: UUID = Field(description="The OSV of both stays; the event's municipality is its.")
+    joined_on: date = Field(description="The day the merged stay's joining was counted on (its `MemberJoined.joined_on`, or as corrected).")
+    nationality: Nationality = Field(description="The nationality its joining was counted under.")
+    sex: Sex = Field(description="The sex its joining was counted under.")
+    age_band: AgeBand = Field(description="The age band its joining was counted under (as `MemberJoined` or a `MemberAgeBandCorrected` said).")
+    merged_on: date = Field(description="When staff merged the two records (today in Lima).")
+
+
 @catalogue.publishes(OSVRoster.DocumentsCounted)
 class OSVDocumentsCounted(PublicEvent):
     """An OSV's active memberships by document type, counted again after each change; the latest holds.

@@ -28,7 +28,9 @@ class Merging:
     def merge_members(self, survivor_id: UUID, duplicate_id: UUID, expected: frozenset[int] | None = None) -> Member:
         """The member ``survivor_id``, with the record ``duplicate_id`` of the same person merged into it, today in Lima
         (:meth:`~services.engagement.domain.merges.MemberMerges.merge_into`: ``MemberMerged`` on the duplicate, public,
-        one per OSV either was a member of; ``DuplicateMergedIn`` on the survivor, private).
+        one per OSV either was a member of; ``DuplicateMergedIn`` on the survivor, private). A stay of the duplicate
+        merged into the person's same stay (``MembershipMerged``) frees its seat in its OSV's roster, saved with the rest
+        (``OSVDocumentsCounted``): the roster seats the person once.
 
         The duplicate's document entry leads to the survivor from then on (a lookup or a registration by its document
         finds the survivor); its personal data stays sealed under its own key, forgotten when the survivor is erased.
@@ -39,8 +41,12 @@ class Merging:
         survivor = self.get_member(survivor_id)  # type: ignore[attr-defined]
         check_version("the member", self.version_of(survivor), expected)
         duplicate = self.load(duplicate_id, Member, DuplicateMemberNotFoundError)  # type: ignore[attr-defined]
-        duplicate.merge_into(survivor, self.today(), self.merged_records(survivor))  # type: ignore[attr-defined]
+        same_stays = duplicate.merge_into(survivor, self.today(), self.merged_records(survivor))  # type: ignore[attr-defined]
         saved: list[Any] = [duplicate, survivor]
+        for membership in same_stays:  # the person sits once: the stay it went into keeps its seat
+            roster = self._roster_of(membership.osv_id)  # type: ignore[attr-defined]
+            roster.unseat(membership, duplicate.id, duplicate.document_type, self.today())  # type: ignore[attr-defined]
+            saved.append(roster)
         own, _ = self._document_index_of(duplicate)  # type: ignore[attr-defined]
         if own is not None:
             own.pass_to(survivor.id)

@@ -129,7 +129,8 @@ def test_a_merged_record_says_what_to_do_with_the_member_it_went_into() -> None:
     [
         ("los_olivos", Sex.M, "VE", "same_sex"),
         ("los_olivos", Sex.F, "PE", "same_nationality"),
-        ("comas", Sex.F, "VE", "stays_apart"),  # a stay in the survivor's OSV at the same time: the same stay twice
+        # A stay in the survivor's OSV at the same time, both active, is the same stay twice: merged since helper 311
+        # (tests/unit/test_member_merges_same_stay_domain.py), refused only when its departure was recorded.
     ],
 )
 def test_two_records_that_disagree_are_not_merged(osv: str, sex: Sex, nationality: str, rule: str) -> None:

@@ -446,8 +446,9 @@ def current_of(memberships: list[Membership]) -> Membership:
     years before (a stay recorded afterwards from a paper form, a merged record's: tester 196), nor the one joined last,
     which may be a short stay ended before another (tester 199 F6)."""
     active = [m for m in memberships if m.active]
-    if not active:
-        return max(reversed(memberships), key=lambda m: (m.left_on, m.joined_on))
+    if not active:  # a stay merged into another (never ended) is spoken of only when it is all there is
+        ended = [m for m in memberships if m.merged_into is None] or memberships
+        return max(reversed(ended), key=lambda m: (m.left_on or date.min, m.joined_on))
     return max(reversed(active), key=lambda m: m.joined_on)
 
 

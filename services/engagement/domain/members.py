@@ -65,7 +65,7 @@ from services.engagement.domain.memberrules import (
     normalise_phone,
 )
 from services.engagement.domain.memberships import Membership, Participation, RoleHeld
-from services.engagement.domain.merges import MemberMerges
+from services.engagement.domain.merges import MemberMerges, StayMergedError
 from shared.documents import DocumentType
 from shared.errors import check_not_before
 
@@ -208,6 +208,7 @@ class Member(MemberMerges, Aggregate):
         """The membership's role from ``changed_on``; a board role is for an adult then (422 ``board_role_adult``,
         :func:`check_board_role_adult`)."""
         membership = self.membership(membership_id)
+        self.check_stay_not_merged(membership)
         if membership.left_on is not None:
             raise MembershipEndedError(membership.left_on)
         if role == membership.role:
@@ -228,6 +229,7 @@ class Member(MemberMerges, Aggregate):
         active = self.active_memberships
         if not active:
             latest = self.latest_membership
+            self.check_stay_not_merged(latest)  # the same stay as another of the person's: its departure is that one's
             raise AlreadyLeftError(latest.left_on or left_on)
         if len(active) > 1:
             raise SeveralActiveMembershipsError(self.id, [(m, None) for m in active])
@@ -236,6 +238,7 @@ class Member(MemberMerges, Aggregate):
     def leave_membership(self, membership_id: UUID, left_on: date, reason: DepartureReason) -> Membership:
         """Record that the member left one OSV, including a departure learnt of late."""
         membership = self.membership(membership_id)
+        self.check_stay_not_merged(membership)
         if membership.left_on is not None:
             raise AlreadyLeftError(membership.left_on)
         if left_on < membership.joined_on:
@@ -282,6 +285,7 @@ class Member(MemberMerges, Aggregate):
         if self.erasure_begun_on is not None or self.erased_on is not None:
             raise PersonErasedError(DAYS_STAY_AS_RECORDED)
         membership = self.membership(membership_id)
+        self.check_stay_not_merged(membership)
         if joined_on == membership.joined_on:
             return False
         self._check_corrected_joining(membership, joined_on)
@@ -332,6 +336,13 @@ class Member(MemberMerges, Aggregate):
         membership = self.memberships[membership_id]
         membership.joined_on = joined_on
         membership.roles[0].since = joined_on
+
+    @staticmethod
+    def check_stay_not_merged(membership: Membership) -> None:
+        """409 ``stay_not_merged`` for a membership merged into another stay of the person (:class:`StayMergedError`):
+        its departure, role and joining day are that stay's."""
+        if membership.merged_into is not None:
+            raise StayMergedError(membership)
 
     def membership(self, membership_id: UUID) -> Membership:
         try:

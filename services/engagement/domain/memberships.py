@@ -19,7 +19,12 @@ class RoleHeld:
 
 @dataclass
 class Membership:
-    """One stay of a person in one OSV: rejoining later is a new membership."""
+    """One stay of a person in one OSV: rejoining later is a new membership.
+
+    A stay recorded twice (the person registered again in the same OSV under another document) is one stay once the two
+    records are merged: the duplicate's is *merged into* the survivor's (``merged_into``, its membership id; ``merged_on``,
+    the merge's day, :meth:`~.merges.MemberMerges.merge_into`). It is then neither active nor left: it never ended, it
+    was the same stay, which goes on (and ends) as the one it went into."""
 
     membership_id: UUID
     osv_id: UUID
@@ -28,6 +33,11 @@ class Membership:
     roles: list[RoleHeld]
     left_on: date | None = None
     reason: DepartureReason | None = None
+    merged_into: UUID | None = None
+    """The membership this one was merged into (the person's same stay, recorded on ``merged_into_member``), or None."""
+    merged_into_member: UUID | None = None
+    """The member record ``merged_into`` is recorded on: the survivor, or a record merged into it before."""
+    merged_on: date | None = None
 
     @property
     def role(self) -> Role:
@@ -35,11 +45,14 @@ class Membership:
 
     @property
     def active(self) -> bool:
-        return self.left_on is None
+        return self.left_on is None and self.merged_into is None
 
     @property
     def status(self) -> str:
-        return "active" if self.active else "left"
+        """``active``, ``left``, or ``merged`` (into another stay of the person: see the class)."""
+        if self.merged_into is not None:
+            return "merged"
+        return "active" if self.left_on is None else "left"
 
 
 @dataclass

@@ -17,6 +17,15 @@ merged into it (no chains: merge into the one that stays); neither may be erased
 it is the same person); both must give the same nationality and sex (the public terms every event of theirs was
 counted under: correct the wrong one first); the merged person's stays in one OSV never overlap, and a project enrols
 them once. No error repeats anyone's data.
+
+One stay recorded twice (the person registered again in the same OSV under a corrected document: a Kobo form edited
+with the DNI fixed, a typo'd registration) is the commonest duplicate. A duplicate's stay that overlaps one stay of the
+person in that OSV is *merged into* it (``Member.MembershipMerged``, public: count this joining no more) when it is
+active and holds the plain member role: it is no longer active, counts no departure (it never ended: it was the same
+stay) and frees its roster seat; the stay it went into goes on, and ends, for both. Refused, ``stays_apart``: a
+duplicate's stay with a departure recorded (counted in ``members_left`` for good), one overlapping two of the person's
+stays, or two of the duplicate's overlapping one; ``no_board_role``: one holding a board role (the board's history is
+the RUOS's: its role change is recorded first).
 """
 
 from __future__ import annotations
@@ -83,6 +92,22 @@ class MergeRefusedError(ConflictError):
         super().__init__(detail, field=field, rule=rule)
 
 
+class StayMergedError(ConflictError):
+    """409 ``stay_not_merged``: the membership was merged into another stay of the person (the same stay recorded twice),
+    which takes its departure, its role and its joining day: send them there."""
+
+    def __init__(self, membership: Membership) -> None:
+        into = f"/members/{membership.merged_into_member}/memberships/{membership.merged_into}"
+        merged_on = membership.merged_on.isoformat() if membership.merged_on is not None else "its merge"
+        super().__init__(
+            f"membership {membership.membership_id} was merged on {merged_on} into membership {membership.merged_into} "
+            f"of member {membership.merged_into_member}, the same stay recorded twice: it neither ends nor changes on its "
+            f"own; record its departure, role or joining day on that one ({into})",
+            field="membership_id",
+            rule="stay_not_merged",
+        )
+
+
 class MemberMerges:
     """Two records of one person merged: a mixin of :class:`~.members.Member` (see the module)."""
 
@@ -111,6 +136,28 @@ class MemberMerges:
         def apply(self, aggregate: Any) -> None:
             aggregate.merged_into = self.into_member_id
             aggregate.merged_on = self.merged_on
+
+    class MembershipMerged(Aggregate.Event):
+        """The duplicate's stay ``membership_id`` and the person's stay ``into_membership_id`` (recorded on member
+        ``into_member_id``: the survivor, or a record merged into it before) in the OSV ``osv_id`` are one stay recorded
+        twice: merged into it on ``merged_on`` (public). ``joined_on``, ``nationality``, ``sex``, ``age_band``: the terms
+        its joining is counted under, so a reader takes it back without looking it up."""
+
+        membership_id: UUID
+        into_member_id: UUID
+        into_membership_id: UUID
+        osv_id: UUID
+        joined_on: date
+        nationality: str
+        sex: str
+        age_band: str
+        merged_on: date
+
+        def apply(self, aggregate: Any) -> None:
+            membership = aggregate.memberships[self.membership_id]
+            membership.merged_into = self.into_membership_id
+            membership.merged_into_member = self.into_member_id
+            membership.merged_on = self.merged_on
 
     class DuplicateMergedIn(Aggregate.Event):
         """The survivor's side of a merge (private): ``duplicate_id``'s records are this person's from ``merged_on``."""
@@ -148,19 +195,23 @@ class MemberMerges:
         member it was merged into (its document leads there since, :meth:`merge_into`)."""
         return holder is not None and holder in (self.id, self.merged_into)
 
-    def merge_into(self, survivor: Member, merged_on: date, through: Sequence[MemberMerges] = ()) -> None:
-        """This record and ``survivor`` are one person recorded twice: this one is merged into ``survivor``.
+    def merge_into(self, survivor: Member, merged_on: date, through: Sequence[MemberMerges] = ()) -> list[Membership]:
+        """This record and ``survivor`` are one person recorded twice: this one is merged into ``survivor``; the stays of
+        this record merged into one of the person's (the same stay recorded twice), in the order recorded.
 
         422 ``another_member`` for the same record. 409 ``member_not_merged`` for either merged into another already; 409
         ``no_merged_records`` for a duplicate with records merged into it (merge the other way); 409 ``not_erased`` for
         either erased or being erased; 409 ``same_nationality`` or ``same_sex`` when the two differ (correct the wrong one
-        first); 409 ``stays_apart`` for two stays in one OSV that overlap (both active, say: the same stay recorded
-        twice, which cannot be merged yet: the message says not to record a departure to get past it); 409
-        ``enrol_once`` for a project both take part in. ``through``: the records merged into ``survivor``
+        first); 409 ``enrol_once`` for a project both take part in. ``through``: the records merged into ``survivor``
         before, whose memberships and projects the person holds too (tester 187 F2).
 
-        Records ``MemberMerged`` on this record, once per OSV either was a member of (in the order they were joined), and
-        ``DuplicateMergedIn`` on ``survivor``.
+        A stay of this record that overlaps one of the person's in the same OSV (``survivor``'s or one of ``through``'s)
+        is the same stay recorded twice: merged into it when it is active and holds the plain member role
+        (:meth:`_same_stays`); 409 ``stays_apart`` when it has a departure recorded, or overlaps two of theirs, or two of
+        this record's overlap one of theirs; 409 ``no_board_role`` when it holds a board role.
+
+        Records ``MembershipMerged`` on this record for each stay merged (public), then ``MemberMerged``, once per OSV
+        either was a member of (in the order they were joined), and ``DuplicateMergedIn`` on ``survivor``.
         """
         if survivor.id == self.id:
             raise MergeWithItselfError
@@ -183,34 +234,70 @@ class MemberMerges:
                     "(POST /members/{id}/correction), then merge",
                     f"same_{term}",
                 )
-        held = [*survivor.memberships.values(), *(m for record in through for m in record.memberships.values())]
-        for mine in self.memberships.values():
-            for theirs in held:
-                if theirs.osv_id == mine.osv_id and _overlap(mine, theirs):
-                    raise MergeRefusedError(_stays_overlap(mine, theirs, survivor.id), "stays_apart")
+        same = self._same_stays(survivor, through)
         for record in (survivor, *through):
             shared = sorted(str(grant) for grant in self.participations if grant in record.participations)
             if shared:
                 which = "both records take" if record is survivor else f"the duplicate and member {record.id}, merged into {survivor.id}, take"
                 raise MergeRefusedError(f"{which} part in the project of grant {shared[0]}: a project enrols a person once", "enrol_once")
+        for mine, (holder, theirs) in same:
+            self.trigger_event(  # type: ignore[attr-defined]
+                self.MembershipMerged, membership_id=mine.membership_id, into_member_id=holder, into_membership_id=theirs.membership_id,
+                osv_id=mine.osv_id, joined_on=mine.joined_on, nationality=self.nationality, sex=self.sex, age_band=mine.age_band,
+                merged_on=merged_on,
+            )
         osv_ids = dict.fromkeys(m.osv_id for m in sorted(
             [*self.memberships.values(), *survivor.memberships.values()], key=lambda m: m.joined_on
         ))
         for osv_id in osv_ids:
             self.trigger_event(self.MemberMerged, into_member_id=survivor.id, osv_id=osv_id, merged_on=merged_on)  # type: ignore[attr-defined]
         survivor.trigger_event(survivor.DuplicateMergedIn, duplicate_id=self.id, merged_on=merged_on)
+        return [mine for mine, _ in same]
 
+    def _same_stays(self, survivor: Member, through: Sequence[MemberMerges]) -> list[tuple[Membership, tuple[UUID, Membership]]]:
+        """Each stay of this record that overlaps one of the person's in its OSV, with that stay and the record it is
+        recorded on: the same stay recorded twice, to be merged into it. The person's stays are ``survivor``'s and
+        ``through``'s, less those merged into another already (they are the stay they went into).
+
+        Refused rather than guessed, 409 on ``duplicate_id``: ``stays_apart`` when this record's stay has a departure
+        recorded (it was counted in ``members_left``, and a stay that ended is not the one that goes on), overlaps two of
+        the person's stays, or shares one with another of this record's stays; ``no_board_role`` when it holds a board
+        role (:func:`_board_role_held`). The person's stay may have ended: the stay merged into it ends with it."""
+        held = [
+            (record.id, m) for record in (survivor, *through) for m in record.memberships.values() if m.merged_into is None
+        ]
+        same = []
+        for mine in self.memberships.values():
+            theirs = [(holder, m) for holder, m in held if m.osv_id == mine.osv_id and _overlap(mine, m)]
+            if not theirs:
+                continue
+            holder, stay = theirs[0]
+            if len(theirs) > 1:
+                raise MergeRefusedError(
+                    _overlaps_several(mine, "the duplicate", [m for _, m in theirs], f"member {survivor.id} (and records merged into it)"),
+                    "stays_apart",
+                )
+            mine_too = [m for m in self.memberships.values() if m is not mine and m.osv_id == mine.osv_id and _overlap(m, stay)]
+            if mine_too:
+                raise MergeRefusedError(_overlaps_several(stay, f"member {holder}", [mine, *mine_too], "the duplicate"), "stays_apart")
+            if mine.left_on is not None:
+                raise MergeRefusedError(_stays_overlap(mine, stay, survivor.id), "stays_apart")
+            if mine.role.on_board:
+                raise MergeRefusedError(_board_role_held(self.id, mine, holder, stay), "no_board_role")
+            same.append((mine, (holder, stay)))
+        return same
 
 def _stays_overlap(mine: Membership, theirs: Membership, survivor_id: UUID) -> str:
-    """``stays_apart``'s message: the duplicate's stay ``mine`` and the survivor's ``theirs``, in one OSV, overlap.
+    """``stays_apart``'s message: the duplicate's stay ``mine``, which has a departure recorded, and the survivor's
+    ``theirs``, in one OSV, overlap.
 
-    Most often both are one stay recorded twice (the person registered again in the same OSV under another document):
-    such records cannot be merged yet, and no departure gets past it (the other stay, active, overlaps any departure's
-    day), so the message says plainly not to record one: it is counted in ``members_left`` and stays for
-    good. It told staff to record the end of the one that ended, and they recorded a departure that never happened
-    (tester 232 F2). Only a person who truly left and joined again has a departure to record: the earlier stay's, on
-    or before the later one's joining day, which the message names; a stay that joined before an earlier one's departure
-    was typed with a wrong day.
+    Most often both are one stay recorded twice (the person registered again in the same OSV under another document): a
+    duplicate's active stay is merged into the survivor's, but not one whose departure was recorded, counted in
+    ``members_left`` for good; and no further departure gets past it, so the message says plainly not to record one. It
+    told staff to record the end of the one that ended, and they recorded a departure that never happened (tester 232
+    F2). Only a person who truly left and joined again has a departure to record: the earlier stay's, on or before the
+    later one's joining day, which the message names; a stay that joined before an earlier one's departure was typed
+    with a wrong day.
     """
 
     def told(membership: Membership, whose: str) -> str:
@@ -220,8 +307,10 @@ def _stays_overlap(mine: Membership, theirs: Membership, survivor_id: UUID) -> s
     said = (
         f"{told(mine, 'the duplicate')} and {told(theirs, f'member {survivor_id}')} "
         "are in the same OSV at the same time. When they are the same stay recorded twice, the two records cannot be "
-        "merged yet: leave both as they are, and do not record a departure to get past this (a departure is counted "
-        "among those who left, stays recorded for good, and the merge would still be refused)"
+        "merged: the duplicate's stay has a departure recorded, counted among those who left (members_left) for good, "
+        "and only an active stay is merged into the person's other one; leave both as they are, and do not record a "
+        "departure to get past this (a departure is counted among those who left, stays recorded for good, and the "
+        "merge would still be refused)"
     )
     earlier, later = sorted((mine, theirs), key=lambda m: m.joined_on)
     if earlier.joined_on == later.joined_on:
@@ -235,6 +324,34 @@ def _stays_overlap(mine: Membership, theirs: Membership, survivor_id: UUID) -> s
     return (
         f"{said}. When they are two stays, a day was typed wrong: the later stay joined on {later.joined_on}, before "
         f"the earlier one's departure on {earlier.left_on}; correct the joining day typed wrong, then merge"
+    )
+
+
+def _overlaps_several(one: Membership, ones: str, others: Sequence[Membership], theirs: str) -> str:
+    """``stays_apart``'s message when the stay ``one`` of ``ones`` (a record, named) overlaps several stays of ``theirs``
+    in its OSV: which one it duplicates is a guess, so nothing is merged."""
+    named = ", ".join(
+        f"{m.membership_id} (joined on {m.joined_on}, {'active' if m.left_on is None else f'left on {m.left_on}'})" for m in others
+    )
+    return (
+        f"membership {one.membership_id} of {ones} (joined on {one.joined_on}) is in the same OSV at the same time as "
+        f"{len(others)} stays of {theirs}: {named}. Which one it duplicates cannot be told, so the records are not merged: "
+        "correct the joining day typed wrong first (POST /members/{id}/memberships/{membership_id}/joining-date-correction), "
+        "then merge; do not record a departure to get past this (it is counted among those who left, for good)"
+    )
+
+
+def _board_role_held(duplicate_id: UUID, mine: Membership, holder: UUID, theirs: Membership) -> str:
+    """``no_board_role``'s message: the duplicate's stay ``mine``, the same as ``theirs`` (recorded on ``holder``), holds a
+    board role. The board's history (who presided, from when) is what the municipal registry (RUOS) records: a stay
+    merged away would take a term with it, so its role change is recorded first, where it is, on its day."""
+    return (
+        f"membership {mine.membership_id} of the duplicate, the same stay as membership {theirs.membership_id} of member "
+        f"{holder} (in the same OSV at the same time), holds the role {mine.role.value}: the board's history is the RUOS's, "
+        "and a stay merged into another takes no board role with it. Record its role change to member first (POST "
+        f"/members/{duplicate_id}/memberships/{mine.membership_id}/role), and, when the person holds that role, the same "
+        f"role on membership {theirs.membership_id} from that day (POST /members/{holder}/memberships/"
+        f"{theirs.membership_id}/role); then merge"
     )
 
 
