@@ -375,9 +375,19 @@ class MembershipPublic(BaseModel):
     roles: list[RoleHeldPublic] = Field(description="Every role held, oldest first.")
     joined_on: date = Field(description="When the member joined the OSV.")
     age_band: AgeBand = Field(description="Age band when joining.")
-    status: str = Field(description="`active` or `left`.")
+    status: str = Field(
+        description="`active`, `left`, or `merged`: the same stay recorded twice, merged into another of the person's "
+        "(`merged_into`), which goes on and ends for both; it never left."
+    )
     left_on: date | None = Field(description="When the member left, if they did.")
     reason: DepartureReason | None = Field(description="Why the member left, if they did.")
+    merged_into: UUID | None = Field(
+        default=None,
+        description="For a stay merged into another of the person's (one stay recorded twice, helper 311): that membership, "
+        "listed in the survivor's read with the record it is recorded on; its joining is counted no more "
+        "(`MembershipMerged`). Null otherwise.",
+    )
+    merged_on: date | None = Field(default=None, description="When the stay was merged into `merged_into`; null otherwise.")
     recorded_on: UUID | None = Field(
         default=None,
         description="For a membership of a record merged into this member: that record's id, where commands about the "
@@ -397,6 +407,8 @@ class MembershipPublic(BaseModel):
             status=membership.status,
             left_on=membership.left_on,
             reason=membership.reason,
+            merged_into=membership.merged_into,
+            merged_on=membership.merged_on,
         )
 
 
@@ -459,7 +471,7 @@ class OSVMemberPublic(BaseModel):
 
 
 class MembershipStatus(BaseModel):
-    status: str = Field(description="`active` or `left`.")
+    status: str = Field(description="`active` or `left` (`merged` for a record whose only stays were merged into the person's others).")
     left_on: date | None = Field(default=None, description="When the member left, if they did.")
     reason: DepartureReason | None = Field(default=None, description="Why the member left, if they did.")
 

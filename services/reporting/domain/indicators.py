@@ -142,6 +142,8 @@ REGISTRATION = "RUOSRegistrationCorrected"
 """An OSV's registration in the RUOS corrected: it counts in the phase of the corrected day (:mod:`.corrections`)."""
 MEMBER_MERGED = "MemberMerged"
 """Two records of one person merged: the figures that count people count them once from then on (:mod:`.membermerges`)."""
+STAY_MERGED = "MembershipMerged"
+"""One stay recorded twice, merged: its joining counts no more, in the phase of its day (:mod:`.membermerges`)."""
 IDENTIFIED = ("OSVMapped", "OSVMappingDateCorrected", M)
 """What counts an OSV identified, and in which phase: its mapping, a correction of its day (:mod:`.corrections`), a merge."""
 REGISTERED = ("RUOSRegistered", REGISTRATION, M)
@@ -180,7 +182,9 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("disbursed_usd", POINT, MONEY, ("DisbursementMade", M)),
     Indicator("murals", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
     Indicator("public_spaces_recovered", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
-    Indicator("members_joined", POINT, {"total": 0, "by_nationality": {}, "by_sex": {}}, ("MemberJoined", M, NATIONALITY, SEX, JOINING)),
+    Indicator(
+        "members_joined", POINT, {"total": 0, "by_nationality": {}, "by_sex": {}}, ("MemberJoined", M, NATIONALITY, SEX, JOINING, STAY_MERGED)
+    ),
     Indicator("members_left", POINT, {"total": 0, "by_nationality": {}, "by_sex": {}}, ("MemberLeft", M, NATIONALITY, SEX)),
     Indicator("members_left_by_reason", POINT, {}, ("MemberLeft", M)),
     Indicator("osvs_contact_lost", SPAN, 0, ("ContactLost", M)),

@@ -18,8 +18,14 @@ nationality and sex the activity listed it with (attendances stay as each activi
 the activity later takes back its rows less those listed again, so the two add up.
 
 ``members_joined`` and ``members_left`` count joinings and departures, one per stay in an OSV, not people: a person
-who joined two OSVs joined twice, merged or not (engagement refuses a merge of two stays in one OSV at once), so a
-merge moves neither.
+who joined two OSVs joined twice, merged or not, so ``MemberMerged`` moves neither. One stay recorded twice (the person
+registered again in the same OSV under a corrected document) was two joinings of one stay: engagement merges the
+duplicate's stay into the person's with a ``MembershipMerged`` (helper 311), and the tally takes its joining back from
+``members_joined`` (total, nationality group, sex), in the segment of its ``joined_on``, in the OSV's district (the
+survivor's, after an OSV merge), as a corrected joining date moves one (:mod:`.corrections`): the past restated, a
+signed phase showing a restatement naming it, a report as of before it still counting two. The merged stay never
+leaves (engagement refuses its departure): the one stay ends once, with the survivor's ``MemberLeft``. A departure
+recorded on the duplicate's stay before the merge refuses the merge, so ``members_left`` never counts one twice.
 
 A mixin of :class:`~.tally.Tally`, which keeps ``members``, ``agents_of`` and ``reached`` and counts (``_count``,
 ``_refigure``).
@@ -89,6 +95,15 @@ class MemberMerges:
         if duplicate in self.members:
             self._refigure(fact, (), [duplicate, survivor], self._agents_joined(duplicate, survivor))
         self._reached_joined(duplicate, survivor, fact)
+
+    def _membership_merged(self, fact: Fact) -> None:
+        """Count the merged stay's joining no more, on the day it was counted (see the module); a tally cut at a day
+        counts nothing for a joining after it (:mod:`.daycut`: it had not happened)."""
+        d = fact.data
+        joined_on = date.fromisoformat(str(d.get("joined_on")))
+        group = nationality_group(d.get("nationality"))
+        for part in ("total", f"by_nationality.{group}", f"by_sex.{d.get('sex')}"):
+            self._count(f"members_joined/{part}", fact, -1, osv=d.get("osv_id"), day=joined_on)
 
     def _held_at(self, activity: str, district: str) -> dict[str, Any] | None:
         """Where an activity was held (its OSV and district, as its report names them), for the evidence to name the

@@ -19,6 +19,7 @@ MOVED_TYPES = frozenset({
     "OSVDissolved", "FollowUpMeetingHeld", "ActionItemCompleted", "ParticipatoryBudgetSubmitted", "ParticipatoryBudgetDecided",
     "MemberNationalityCorrected", "MemberSexCorrected",  # what they restated of the record's joinings and departures moves with them
     "MemberJoiningDateCorrected",  # a joining moved to the segment of its corrected day moves with it
+    "MembershipMerged",  # and a joining taken back, one stay recorded twice
     "RUOSRegistrationCorrected",  # so does a registration moved to the segment of its corrected day
     "GrantWithdrawn",  # what it took back of the record's grants moves with them
     "FollowUpMeetingWithdrawn",  # what it took back of the record's meetings moves with them

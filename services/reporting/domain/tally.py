@@ -511,6 +511,7 @@ _HANDLERS: dict[str, Callable[[Tally, Fact], None]] = {
     "OSVDissolved": Tally._dissolved,
     "OSVMerged": Tally._osv_merged,
     "MemberMerged": Tally._member_merged,
+    "MembershipMerged": Tally._membership_merged,
     "FollowUpMeetingHeld": Tally._meeting,
     "ActionItemCompleted": Tally._action_completed,
     "FollowUpMeetingWithdrawn": Tally._meeting_withdrawn,
