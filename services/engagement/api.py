@@ -422,7 +422,7 @@ def correct_personal_data(member_id: UUID, body: CorrectionCreate, engagement: E
     responses=PRECONDITION_FAILED,
 )
 def merge_members(member_id: UUID, body: MemberMergeCreate, engagement: EngagementDep, expected: IfMatch, response: Response) -> MemberPublic:
-    """Merge another record of the same person into this member, keeping both histories (records `MemberMerged`, public, one per OSV either was a member of; `DuplicateMergedIn`, private).
+    """Merge another record of the same person into this member, keeping both histories (records `MemberMerged`, public, one per OSV either was a member of; `MembershipMerged`, public, per stay recorded twice; `DuplicateMergedIn`, private).
 
     The duplicate (`duplicate_id`) shows `merged_into`, and takes no new membership, enrolment, correction or erasure
     after, nor a place among an activity's participants or a meeting's attendees (409 `member_not_merged`, naming this
@@ -433,9 +433,16 @@ def merge_members(member_id: UUID, body: MemberMergeCreate, engagement: Engageme
     once from the merge on. Refused: the same record (422 `another_member`); an unknown duplicate (404 `known_member`,
     field `duplicate_id`); either merged already (409 `member_not_merged`) or the duplicate with records merged into it
     (409 `no_merged_records`); either erased (409 `not_erased`); a different nationality or sex (409
-    `same_nationality`, `same_sex`: correct the wrong record first); two stays in one OSV at once (409 `stays_apart`);
-    a project both take part in, or the duplicate and a record merged into this member before (409 `enrol_once`). With
-    `If-Match`, this member changed since that `ETag` is 412 `current_version`. Answered masked, as
+    `same_nationality`, `same_sex`: correct the wrong record first); a project both take part in, or the duplicate and a record merged into this member before (409 `enrol_once`). With
+    `If-Match`, this member changed since that `ETag` is 412 `current_version`.
+
+    One stay recorded twice (a duplicate's stay in an OSV at the same time as one of this person's there: registered
+    again under a corrected document) is merged into that stay when it is active and holds the plain member role: shown
+    `merged` (`merged_into`), it is no longer active, never leaves, frees its seat in the OSV's members, and its joining
+    is counted no more (`MembershipMerged`); the stay goes on, and ends once, as this person's. Its departure, role or
+    joining date is then 409 `stay_not_merged` (record them on the stay it went into). Refused, 409 `stays_apart`: the
+    duplicate's stay has a departure recorded (counted among those who left), overlaps two of this person's stays, or
+    two of the duplicate's overlap one; 409 `no_board_role`: it holds a board role (record its role change first). Answered masked, as
     `GET /members/{member_id}` shows this member, with its new `ETag`."""
     member = engagement.merge_members(survivor_id=member_id, duplicate_id=body.duplicate_id, expected=expected)
     return answered(response, member_answered(member, engagement))

@@ -153,6 +153,9 @@ def test_a_merge_is_refused_rather_than_guessed(client: TestClient) -> None:
     survivor, duplicate, comas, _ = yusmary_twice(client)
     other = register(client, comas, "DNI", "45678912", full_name="Otra Persona", sex="M", joined_on="2024-04-01")
     twice_here = register(client, comas, "PASAPORTE", "940407", joined_on="2024-04-01")
+    # The same stay twice, its departure recorded (counted in members_left): refused; active, it would be merged (helper 311).
+    ended = client.post(f"/members/{twice_here['id']}/departure", json={"left_on": "2024-06-01", "reason": "moved_in_peru"})
+    assert ended.status_code == 200, ended.text
 
     assert_problem(merge(client, survivor["id"], survivor["id"]), 422, "duplicate_id", "another_member")
     assert_problem(merge(client, survivor["id"], str(uuid4())), 404, "duplicate_id", "known_member")
@@ -174,10 +177,13 @@ def test_a_merge_is_refused_rather_than_guessed(client: TestClient) -> None:
 
 def test_one_stay_recorded_twice_on_one_day_is_told_so_in_a_whole_sentence(client: TestClient) -> None:
     """Tester 307 F6: the same person registered twice in one OSV on one day (a document corrected in Kobo) was refused
-    ``stays_apart`` with a message that stopped mid-sentence, "…joined the same day, they are"."""
+    ``stays_apart`` with a message that stopped mid-sentence, "…joined the same day, they are". Merged since helper 311
+    while both stays are active: refused, and told so, once a departure is recorded on the duplicate's."""
     comas = map_osv(client)
     survivor = register(client, comas, "CPP", CPP)
     twice = register(client, comas, "PASAPORTE", "940407")  # joined 2024-03-01 too
+    ended = client.post(f"/members/{twice['id']}/departure", json={"left_on": "2024-06-01", "reason": "moved_in_peru"})
+    assert ended.status_code == 200, ended.text
 
     problem = assert_problem(merge(client, survivor["id"], twice["id"]), 409, "duplicate_id", "stays_apart")
 

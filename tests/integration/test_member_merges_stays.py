@@ -1,8 +1,9 @@
 """A person's stays in OSVs around a merge of two of their records (tester 232 F2, F3).
 
 Yusmary was registered twice in Comas, once with her CPP and once with her old PTP: the commonest duplicate, one stay
-recorded twice. Such records cannot be merged yet, and the refusal must not lead staff into recording a departure that
-never happened (it is counted, and stays for good). Once two records in two OSVs are merged, the person is active in
+recorded twice. Both stays active, it is merged since helper 311 (tests/integration/test_member_merges_same_stay.py);
+once a departure is recorded on the duplicate's stay it is refused, and the refusal must not lead staff into recording
+another departure that never happened (it is counted, and stays for good). Once two records in two OSVs are merged, the person is active in
 both: a departure that does not name its membership must not pick one, and its refusal lists those to choose from, each
 with the record it is recorded on (tester 239 F5). Runs on SQLite and on PostgreSQL.
 """
@@ -37,18 +38,18 @@ def left(client: TestClient, member_id: str, left_on: str, membership_id: str | 
 # F2: the same stay recorded twice ----------------------------------------------------------------------------------
 
 
-def test_the_same_stay_recorded_twice_is_refused_saying_plainly_not_to_record_a_departure(client: TestClient) -> None:
+def test_the_same_stay_recorded_twice_is_merged_and_no_departure_is_recorded(client: TestClient) -> None:
+    """Tester 232 F2's case, refused then ("cannot be merged yet"): both stays active, one joined the same day, it is the
+    same stay, merged into the survivor's with no departure (helper 311)."""
     comas = map_osv(client)
     survivor = register(client, comas, "CPP", CPP)
     same_day = register(client, comas, "PTP", PTP)  # typed in again from the same paper list
 
-    refused = merge(client, survivor["id"], same_day["id"])
+    merged = merge(client, survivor["id"], same_day["id"])
 
-    assert_problem(refused, 409, "duplicate_id", "stays_apart")
-    detail = refused.json()["detail"]
-    assert "cannot be merged yet" in detail and "do not record a departure" in detail
-    assert "departure to be recorded" not in detail  # joined the same day: nothing to record, whatever the person did
-    assert "MemberLeft" not in feed_types(client)
+    assert merged.status_code == 201, merged.text
+    assert sorted(m["status"] for m in merged.json()["memberships"]) == ["active", "merged"]
+    assert "MemberLeft" not in feed_types(client) and feed_types(client).count("MembershipMerged") == 1
 
 
 def test_a_duplicate_stay_is_told_apart_from_a_rejoining_whose_departure_is_named_and_dated(client: TestClient) -> None:
@@ -56,21 +57,19 @@ def test_a_duplicate_stay_is_told_apart_from_a_rejoining_whose_departure_is_name
     survivor = register(client, comas, "CPP", CPP)  # joined on 2024-03-01
     later = register(client, comas, "PTP", PTP, joined_on="2024-05-10")
     survivors_stay = survivor["memberships"][0]["membership_id"]
+    # A departure from the later record, as tester 232 was led to record: its stay ended, counted among those who left.
+    assert left(client, later["id"], "2024-06-20").status_code == 200
 
     refused = merge(client, survivor["id"], later["id"])
 
     assert_problem(refused, 409, "duplicate_id", "stays_apart")
     detail = refused.json()["detail"]
-    assert "cannot be merged yet" in detail and "do not record a departure" in detail
+    assert "cannot be merged:" in detail and "members_left" in detail and "do not record a departure" in detail
+    assert "cannot be merged yet" not in detail
     # The one departure that helps is named, with the latest day it may carry: no other gets the merge through.
     told = f"a departure to be recorded: membership {survivors_stay}'s, dated on or before 2024-05-10"
     assert f"Only if the person truly left the OSV and joined it again is {told}" in detail
     assert "record the end of the one that ended" not in detail
-    # A departure from the later record, as tester 232 was led to record, leaves the merge refused, and says so again.
-    assert left(client, later["id"], "2024-06-20").status_code == 200
-    again = merge(client, survivor["id"], later["id"])
-    assert_problem(again, 409, "duplicate_id", "stays_apart")
-    assert "do not record a departure" in again.json()["detail"]
     # A person who truly left on or before the later joining is merged.
     assert left(client, survivor["id"], "2024-05-10").status_code == 200
     assert merge(client, survivor["id"], later["id"]).status_code == 201

@@ -1,0 +1,135 @@
+"""One stay recorded twice is merged through the API (helper 311).
+
+Yusmary was registered in Comas with her CPP; the Kobo form was edited with her passport and registered her again in
+Comas: two records, two seats on the roster, two joinings of one stay. `POST /members/{survivor}/merges` now takes it:
+the duplicate's stay goes into hers (`MembershipMerged`, public, nothing personal), the roster seats her once, every read
+shows the stay merged, and a departure ends her stay once. A duplicate stay whose departure was recorded, or that holds
+a board role, is still refused, saying why and what to do. Runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.integration.test_engagement_api import map_osv
+from tests.integration.test_member_merges import CPP, SECRETS, merge, register
+from tests.support.api import assert_problem
+from tests.support.clients import feed, feed_types, head, service_client
+from tests.support.identity import signed_in_headers
+
+pytestmark = pytest.mark.timeout(120)
+
+PASSPORT = "940407"
+
+
+@pytest.fixture
+def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    with service_client("engagement", tmp_path / "var", database_url) as client:
+        yield client
+
+
+def registered_twice_in_comas(client: TestClient, **duplicate: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
+    comas = map_osv(client)
+    survivor = register(client, comas, "CPP", CPP)  # joined 2024-03-01
+    again = register(client, comas, "PASAPORTE", PASSPORT, **{"joined_on": "2024-03-04", **duplicate})
+    return survivor, again, comas
+
+
+def stay_of(member: dict[str, Any]) -> str:
+    return member["memberships"][0]["membership_id"]
+
+
+def depart(client: TestClient, member_id: str, left_on: str, membership_id: str | None = None) -> Any:
+    url = f"/members/{member_id}" + (f"/memberships/{membership_id}" if membership_id else "") + "/departure"
+    return client.post(url, json={"left_on": left_on, "reason": "moved_in_peru"})
+
+
+def test_the_same_stay_recorded_twice_is_merged_once_and_published_with_nothing_personal(client: TestClient) -> None:
+    survivor, duplicate, comas = registered_twice_in_comas(client)
+    key = {"Idempotency-Key": f'"{uuid4()}"'}
+
+    first = merge(client, survivor["id"], duplicate["id"], key)
+    again = merge(client, survivor["id"], duplicate["id"], key)
+
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+    shown = {m["membership_id"]: (m["status"], m["left_on"], m["merged_into"], m["recorded_on"]) for m in first.json()["memberships"]}
+    assert shown == {
+        stay_of(survivor): ("active", None, None, None),
+        stay_of(duplicate): ("merged", None, stay_of(survivor), duplicate["id"]),
+    }
+    assert first.json()["membership"]["status"] == "active"
+    # One event for the stay, public, in the terms its joining was counted under; under Comas' municipality.
+    events = feed(client)
+    [said] = [e for e in events if e["type"] == "MembershipMerged"]
+    assert said["data"] == {
+        "member_id": duplicate["id"], "membership_id": stay_of(duplicate), "into_member_id": survivor["id"],
+        "into_membership_id": stay_of(survivor), "osv_id": comas, "joined_on": "2024-03-04", "nationality": "VE", "sex": "F",
+        "age_band": "30-44", "merged_on": said["data"]["merged_on"], "occurred_on": said["data"]["merged_on"],
+    }
+    [member_merged] = [e for e in events if e["type"] == "MemberMerged"]
+    assert said["municipality"] == member_merged["municipality"] is not None
+    assert not any(secret in json.dumps(events) for secret in (*SECRETS, PASSPORT))
+    # The roster seats her once: Comas' list, and the counts registry reads.
+    listed = client.get(f"/osvs/{comas}/members", params={"masked": "true"}).json()
+    assert [(m["member_id"], m["membership_id"]) for m in listed] == [(survivor["id"], stay_of(survivor))]
+    [*_, counted] = [e for e in events if e["type"] == "OSVDocumentsCounted"]
+    assert counted["data"]["members"] == {"CPP": 1}
+
+
+def test_the_merged_stay_is_shown_merged_everywhere_and_ends_once_with_the_survivors(client: TestClient) -> None:
+    survivor, duplicate, _ = registered_twice_in_comas(client)
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+    dpo = signed_in_headers("dpo")
+
+    own = client.get(f"/members/{duplicate['id']}", params={"masked": "true"}).json()
+    assert (own["membership"]["status"], own["memberships"][0]["merged_into"]) == ("merged", stay_of(survivor))
+    report = client.get(f"/members/{survivor['id']}/subject-access", headers=dpo)
+    assert report.status_code == 200, report.text
+    assert [m["status"] for m in report.json()["member"]["memberships"]] == ["active", "merged"]
+
+    refused = depart(client, duplicate["id"], "2025-02-01", stay_of(duplicate))
+    assert_problem(refused, 409, "membership_id", "stay_not_merged")
+    assert f"/members/{survivor['id']}/memberships/{stay_of(survivor)}" in refused.json()["detail"]
+    before = head(client)
+    assert_problem(depart(client, duplicate["id"], "2025-02-01"), 409, "membership_id", "stay_not_merged")
+    assert head(client) == before
+
+    left = depart(client, survivor["id"], "2025-02-01")  # her only active stay: the survivor's
+
+    assert left.status_code == 200, left.text
+    assert {m["membership_id"]: m["status"] for m in left.json()["memberships"]} == {stay_of(survivor): "left", stay_of(duplicate): "merged"}
+    assert feed_types(client).count("MemberLeft") == 1
+    assert client.get(f"/osvs/{survivor['osv_id']}/members", params={"masked": "true"}).json() == []
+
+
+def test_a_duplicate_stay_whose_departure_was_recorded_is_still_refused_saying_it_was_counted(client: TestClient) -> None:
+    survivor, duplicate, _ = registered_twice_in_comas(client)
+    assert depart(client, duplicate["id"], "2024-06-20").status_code == 200
+    before = head(client)
+
+    refused = merge(client, survivor["id"], duplicate["id"])
+
+    detail = assert_problem(refused, 409, "duplicate_id", "stays_apart")["detail"]
+    assert "members_left" in detail and "do not record a departure" in detail and "cannot be merged yet" not in detail
+    assert head(client) == before and "MembershipMerged" not in feed_types(client)
+
+
+def test_a_duplicate_stay_holding_a_board_role_is_refused_until_its_role_change_is_recorded(client: TestClient) -> None:
+    survivor, duplicate, _ = registered_twice_in_comas(client, role="board_member")
+
+    refused = merge(client, survivor["id"], duplicate["id"])
+
+    detail = assert_problem(refused, 409, "duplicate_id", "no_board_role")["detail"]
+    role_path = f"/members/{duplicate['id']}/memberships/{stay_of(duplicate)}/role"
+    assert role_path in detail
+    changed = client.post(role_path, json={"role": "member", "changed_on": "2024-12-01"})
+    assert changed.status_code == 200, changed.text
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
