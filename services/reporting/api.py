@@ -115,7 +115,8 @@ def get_indicators(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, 
     person whose nationality or sex was rectified
     (`MemberNationalityCorrected`, `MemberSexCorrected`) counts under the corrected value in every phase once the
     correction is recorded, and a joining whose date was corrected (`MemberJoiningDateCorrected`) in the phase of the
-    corrected day; a cut before it shows what was known then.
+    corrected day; a joining of one stay recorded twice, merged (`MembershipMerged`), counts no more; a cut before it
+    shows what was known then.
     """
     return reporting.indicators(as_of=as_of, by=by, scope=scope)
 

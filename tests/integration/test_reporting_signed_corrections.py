@@ -217,6 +217,44 @@ def test_a_person_recorded_twice_merged_after_a_signed_phase_shows_as_a_restatem
     assert now["members_joined"]["total"] == then["members_joined"]["total"] == 2  # joinings stay joinings
 
 
+def test_one_stay_recorded_twice_merged_after_a_signed_phase_shows_as_a_restatement_of_members_joined_naming_it(
+    desk: tuple[TestClient, FakeNow],
+) -> None:
+    """Helper 311: Yusmary registered twice in one OSV (a Kobo form edited with her corrected document) joined twice in F1,
+    as signed; her duplicate stay merged into hers afterwards counts one joining in F1 from the merge on, the sign-off
+    shows it as a restatement naming the `MembershipMerged`, and as of before the merge she joined twice."""
+    client, clock = desk
+    readmodel = application_of(client).readmodel
+    readmodel.apply([
+        *a_first_phase_and_an_osv(),
+        joined(1, 2.1, "yusmary", "2021-03-01", "VE"), joined(2, 2.2, "yusmary-dni", "2021-03-04", "VE"),
+    ])
+    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(4300))})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["figures"]["members_joined"] == {"total": 2, "by_nationality": {"VE": 2}, "by_sex": {"F": 2}}
+
+    readmodel.apply([
+        cloudevent("engagement", 3, "MembershipMerged", "yusmary-dni", at(5000), member_id="yusmary-dni",
+                   membership_id="yusmary-dni@1", into_member_id="yusmary", into_membership_id="yusmary@1", osv_id="osv-1",
+                   joined_on="2021-03-04", nationality="VE", sex="F", age_band="30-44", merged_on="2021-07-31",
+                   occurred_on="2021-07-31"),
+        cloudevent("engagement", 4, "MemberMerged", "yusmary-dni", at(5000), member_id="yusmary-dni", into_member_id="yusmary",
+                   osv_id="osv-1", merged_on="2021-07-31", occurred_on="2021-07-31"),
+    ])
+    clock.moment = at(6000)
+
+    changed = the_restatement(client, signed.json(), "members_joined")
+    assert {p["part"]: (p["signed"], p["current"], p["difference"]) for p in changed["parts"]} == {
+        "total": (2, 1, -1), "by_nationality.VE": (2, 1, -1), "by_sex.F": (2, 1, -1),
+    }
+    assert [(e["event_id"], e["type"], e["adds"]) for e in changed["events"]] == [
+        ("engagement:3", "MembershipMerged", {"by_nationality.VE": -1, "by_sex.F": -1, "total": -1}),
+    ]
+    now = client.get("/indicators").json()["phases"][0]["indicators"]["members_joined"]
+    then = client.get("/indicators", params={"as_of": stamp(at(4900))}).json()["phases"][0]["indicators"]["members_joined"]
+    assert (now["total"], then["total"]) == (1, 2)
+
+
 def test_an_activity_listing_both_records_merged_after_a_signed_phase_restates_attendances_naming_the_merge(
     desk: tuple[TestClient, FakeNow],
 ) -> None:
