@@ -509,7 +509,7 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, FieldHistories, MemberHi
         """The member's memberships that count as the OSV ``osv_id``'s: its own, and those of an OSV merged into it, as
         reporting counts them (one look at the merges for each membership of another OSV)."""
         held = [*member.memberships.values(), *self.merged_memberships(member)]  # and those of the records merged into them
-        return [m for m in held if m.osv_id == osv_id or self.osvs.now_in(m.osv_id) == osv_id]
+        return self.as_held(member, [m for m in held if m.osv_id == osv_id or self.osvs.now_in(m.osv_id) == osv_id])
 
     def _meetings_attended(self, member: Member) -> dict[UUID, list[date]]:
         """By OSV (each of ``member``'s memberships' and the one it was merged into), the days of its meetings that name

@@ -8,6 +8,7 @@ The rules are the domain's (:mod:`services.engagement.domain.merges`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -101,6 +102,21 @@ class Merging:
             if record is None or record.merged_into is None:
                 raise
             raise PresidentSeatTakenError(Holder.of(record, taken.membership_id)) from None
+
+    def as_held(self, member: Member, memberships: list[Membership]) -> list[Membership]:
+        """``memberships`` (of ``member`` and the records merged into them) as the days they were held: a stay merged into
+        another of the person's (one stay recorded twice) was held from its joining until that stay's departure, which
+        ends both; on its own it never ends, and a survivor who left was a member on every later day through it (helper
+        311). The person's records are read only when one of them is merged."""
+        if all(m.merged_into is None for m in memberships):
+            return memberships
+        person = self.person_of(member)
+        stays = {m.membership_id: m for record in (person, *self.merged_records(person)) for m in record.memberships.values()}
+        held = []
+        for m in memberships:
+            into = stays.get(m.merged_into) if m.merged_into is not None else None
+            held.append(m if into is None else dataclasses.replace(m, left_on=into.left_on, merged_into=None))
+        return held
 
     def merged_memberships(self, member: Member) -> list[Membership]:
         """The memberships of the records merged into ``member``: the person's too, recorded where they were."""

@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.integration.test_engagement_api import map_osv
+from tests.integration.test_fieldwork_api import a_meeting
 from tests.integration.test_member_merges import CPP, SECRETS, merge, register
 from tests.support.api import assert_problem
 from tests.support.clients import feed, feed_types, head, service_client
@@ -133,3 +134,17 @@ def test_a_duplicate_stay_holding_a_board_role_is_refused_until_its_role_change_
     changed = client.post(role_path, json={"role": "member", "changed_on": "2024-12-01"})
     assert changed.status_code == 200, changed.text
     assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+
+
+def test_a_survivor_who_left_is_no_member_on_a_later_day_through_the_stay_merged_into_hers(client: TestClient) -> None:
+    """The merged stay never ended on its own: it was hers, and ends with hers. A meeting after her departure does not
+    name her, as for any member who left; one before it does."""
+    survivor, duplicate, comas = registered_twice_in_comas(client)
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+    assert depart(client, survivor["id"], "2025-02-01").status_code == 200
+
+    after = client.post(f"/osvs/{comas}/meetings", json=a_meeting(held_on="2025-03-10", attendee_member_ids=[survivor["id"]]))
+    before = client.post(f"/osvs/{comas}/meetings", json=a_meeting(held_on="2025-01-20", attendee_member_ids=[survivor["id"]]))
+
+    assert_problem(after, 422, "attendee_member_ids.0", "known_member")
+    assert before.status_code == 201, before.text

@@ -174,3 +174,16 @@ def test_a_record_whose_only_stay_was_merged_reads_as_merged_not_left() -> None:
     duplicate.merge_into(survivor, TODAY)
 
     assert duplicate.current_membership.status == "merged"
+
+
+def test_an_active_duplicate_stay_goes_into_the_persons_stay_that_ended_and_ends_with_it() -> None:
+    """The survivor's departure was recorded (counted once); the duplicate's stay, the same one, goes into it: the person
+    is no longer in the OSV, and no second departure is counted."""
+    survivor = register(COMAS, DocumentType.CPP, "000371933", date(2024, 3, 1))
+    survivor.leave(date(2024, 9, 1), DepartureReason.MOVED_IN_PERU)
+    duplicate = register(COMAS, DocumentType.PASAPORTE, "940407", date(2024, 3, 1))
+
+    merged = duplicate.merge_into(survivor, TODAY)
+
+    assert [m.merged_into for m in merged] == [stay(survivor)] and not any(m.active for m in (*survivor.memberships.values(), *merged))
+    assert not any(type(e).__name__ == "Left" for e in duplicate.collect_events())
