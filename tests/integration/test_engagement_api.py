@@ -122,6 +122,8 @@ def test_staff_record_a_person_joining_an_osv(client: TestClient) -> None:
                 "status": "active",
                 "left_on": None,
                 "reason": None,
+                "merged_into": None,  # no stay of another record of hers merged into it (helper 311)
+                "merged_on": None,
                 "recorded_on": None,  # its own, not a record merged into it
             }
         ],
