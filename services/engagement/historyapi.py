@@ -81,7 +81,8 @@ def member_history(member_id: UUID, engagement: EngagementDep, caller: Auditor, 
 
     The registration (`Registered`), each joining (`Joined`), role change, departure (`Left`), joining date, age band,
     nationality and sex corrected, personal data corrected (`PersonalDataCorrected`), project enrolment (`Enrolled`)
-    and withdrawal (`Withdrew`), merge (`MemberMerged`, and `DuplicateMergedIn` on the record kept) and erasure
+    and withdrawal (`Withdrew`), merge (`MemberMerged`, a stay recorded twice merged into the person's other
+    `MembershipMerged`, and `DuplicateMergedIn` on the record kept) and erasure
     (`ErasureBegun`, `PersonalDataErased`). Nothing personal, to any reader, staff and leads too: the person's
     `full_name`, `document_type`, `document_number`, `phone` and `birth_year` read `[withheld]` (a null, nothing given,
     stays null); once the person is erased, those sealed under their key (all but `document_type`) read `[redacted]`.

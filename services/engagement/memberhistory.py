@@ -67,8 +67,8 @@ class MemberHistory:
     def member_history(self, member_id: UUID, scope: MunicipalScope = ALL_LIMA) -> list[RecordedEvent]:
         """The member record's own events as engagement stored them, oldest first (``Registered``, each ``Joined``,
         ``RoleChanged``, ``Left``, ``JoiningDateCorrected``, ``AgeBandCorrected``, ``NationalityCorrected``,
-        ``SexCorrected``, ``PersonalDataCorrected``, ``Enrolled``, ``Withdrew``, ``MemberMerged``, ``DuplicateMergedIn``,
-        ``ErasureBegun``, ``PersonalDataErased``), each with who made the command that recorded it
+        ``SexCorrected``, ``PersonalDataCorrected``, ``Enrolled``, ``Withdrew``, ``MembershipMerged``, ``MemberMerged``,
+        ``DuplicateMergedIn``, ``ErasureBegun``, ``PersonalDataErased``), each with who made the command that recorded it
         (:mod:`shared.actors`).
 
         404 ``known_member`` as :meth:`get_member` (none, or none of their OSVs nor of the records merged into them in

@@ -92,6 +92,10 @@ def test_the_merged_stay_is_shown_merged_everywhere_and_ends_once_with_the_survi
 
     own = client.get(f"/members/{duplicate['id']}", params={"masked": "true"}).json()
     assert (own["membership"]["status"], own["memberships"][0]["merged_into"]) == ("merged", stay_of(survivor))
+    history = client.get(f"/members/{duplicate['id']}/history", headers=signed_in_headers("auditor"))
+    assert history.status_code == 200, history.text
+    assert [e["type"] for e in history.json()][-2:] == ["MembershipMerged", "MemberMerged"]
+    assert history.json()[-2]["data"]["into_membership_id"] == stay_of(survivor)
     report = client.get(f"/members/{survivor['id']}/subject-access", headers=dpo)
     assert report.status_code == 200, report.text
     assert [m["status"] for m in report.json()["member"]["memberships"]] == ["active", "merged"]
