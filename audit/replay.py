@@ -13,7 +13,9 @@ SQLite file, and computes the report as of the cut the way reporting does. Its
 digest equals the ``digest`` reporting's ``GET /indicators?as_of=…`` answered
 for the same cut, unless reporting or a feed says something else than the
 events do. It also prints the chain heads the feeds' events carried
-(``chainhash``), for ``osv-verify``.
+(``chainhash``), for ``osv-verify``. By zone, its zones are those of
+reporting's districts table (``REPORTING_DISTRICTS_FILE``, else the shipped
+one), as reporting's are: give it the file reporting runs with.
 """
 
 from __future__ import annotations
@@ -28,26 +30,47 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from services.reporting.application import Reporting
 from services.reporting.domain.indicators import Breakdown
 from services.reporting.fromfeeds import FEED_HELP, RebuildError, feeds_named, rebuild_from_feeds
+from services.reporting.settings import ReportingSettings
 from services.reporting.views.readmodel import ReadModel
 from shared.clientmessages import redacted, refusal, service_client, token_fault, unreachable
+from shared.districts import DistrictTable
 from shared.schemas import EARLIEST_MOMENT, LATEST_MOMENT
+from shared.settings import refused_setting
 from shared.views import make_engine
 
 
-def replay(feeds: Mapping[str, httpx.Client], as_of: datetime | None, by: Breakdown | None = None) -> dict[str, Any]:
-    """The report as of ``as_of`` (with its ``digest`` and ``heads``), rebuilt from the feeds (clients carry each base URL)."""
+def replay(
+    feeds: Mapping[str, httpx.Client], as_of: datetime | None, by: Breakdown | None = None, districts: DistrictTable | None = None
+) -> dict[str, Any]:
+    """The report as of ``as_of`` (with its ``digest`` and ``heads``), rebuilt from the feeds (clients carry each base URL);
+    ``districts``: reporting's table (the shipped one if None), whose zones a by-zone report shows."""
     with tempfile.TemporaryDirectory(prefix="osv-replay-") as folder:
         engine = make_engine(f"sqlite:///{Path(folder) / 'replay.db'}", rebuildable=True)
         try:
             readmodel = ReadModel(engine, settle_seconds=0)
             rebuild_from_feeds(readmodel, feeds)
-            return Reporting(readmodel).indicators(as_of=as_of, by=by)
+            return Reporting(readmodel, districts=districts).indicators(as_of=as_of, by=by)
         finally:
             engine.dispose()
+
+
+def reporting_districts() -> DistrictTable:
+    """Reporting's districts table: ``REPORTING_DISTRICTS_FILE``'s, else the shipped one. :class:`RebuildError` in one line
+    naming the variable when it does not read (not a JSON districts list, no such file)."""
+    try:
+        settings = ReportingSettings()
+    except (ValidationError, SettingsError) as error:
+        raise RebuildError(refused_setting(error, (ReportingSettings,))) from None
+    try:
+        return settings.districts_table()
+    except (OSError, ValueError, KeyError) as error:
+        raise RebuildError(f"REPORTING_DISTRICTS_FILE ({settings.districts_file}) is not a districts list that reads: {error!r}") from None
 
 
 def parse_moment(text: str) -> datetime:
@@ -84,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         urls, origins = feeds_named(parser, args.feed)
-    except RebuildError as error:  # a variable that names them refused (REGISTRY_PORT=abc)
+        districts = reporting_districts()
+    except RebuildError as error:  # a variable that names them refused (REGISTRY_PORT=abc), or the districts file
         print(f"osv-replay: {redacted(str(error))}", file=sys.stderr)
         return 2
     if missing := [source for source in ReadModel.sources if source not in urls]:  # a digest of part of the programme (tester 160 F1)
@@ -94,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     clients = {name: service_client(url, headers=headers, timeout=60) for name, url in urls.items()}
     try:
-        report = replay(clients, args.as_of, args.by)
+        report = replay(clients, args.as_of, args.by, districts)
     except httpx.HTTPStatusError as error:
         print(f"osv-replay: {refusal(error)}", file=sys.stderr)
         return 2

@@ -36,7 +36,6 @@ from services.reporting.domain.alerts import (
 from services.reporting.domain.indicators import (
     PHASE_TYPES,
     UNKNOWN,
-    ZONES,
     Breakdown,
     Fact,
     Phase,
@@ -150,6 +149,7 @@ class Reporting:
         self.today = today
         self.now = now
         self.districts = districts or DistrictTable.of_lima()
+        self.zones = tuple(self.districts.zones)  # the table's: those every by-zone figure, export and evidence names
         self.municipality_table = MunicipalityTable(self.districts)
         self.municipalities = self.municipality_table.all()
         self._said_lacking: set[str] = set()
@@ -193,7 +193,7 @@ class Reporting:
         today = self.cut_day(as_of)
 
         def answer() -> dict[str, Any]:
-            report = {"as_of": rfc3339(as_of), **self.readmodel.report(as_of, by, within, today)}
+            report = {"as_of": rfc3339(as_of), **self.readmodel.report(as_of, by, within, today, self.zones)}
             return {**report, "digest": report_digest(report), "heads": self.readmodel.heads()}
 
         if as_of is None:  # the latest figures: cached until the read model applies another fact, or the day changes
@@ -206,7 +206,7 @@ class Reporting:
         """The events that make one figure (a phase's, or ``total``; all of it, or a zone's or district's part), within ``scope``."""
         self.check_past(as_of)
         try:
-            found = self.readmodel.evidence(name, phase, self.group_named(group), as_of, self.districts_of(scope), self.cut_day(as_of))
+            found = self.readmodel.evidence(name, phase, self.group_named(group), as_of, self.districts_of(scope), self.cut_day(as_of), self.zones)
         except NotFoundError as unknown:
             raise self._phase_not_yet_opened(unknown, phase, as_of) from None
         self._name_municipalities(found["events"])
@@ -232,14 +232,14 @@ class Reporting:
         """A zone (case and accents aside, as ``/osvs?zone=`` takes it), or a district by any of its names, as the indicators name it."""
         if given is None or given == UNKNOWN:
             return given
-        zone = next((z for z in ZONES if district_key(z) == district_key(given)), None)
+        zone = next((z for z in self.zones if district_key(z) == district_key(given)), None)
         if zone is not None:
             return zone
         try:
             return self.districts.find(given).name
         except UnknownDistrictError:
             raise RuleViolationError(
-                f"'{given}' is neither a zone ({', '.join(ZONES)}) nor a district of Lima Metropolitana",
+                f"'{given}' is neither a zone ({', '.join(self.zones)}) nor a district of Lima Metropolitana",
                 field="group",
                 rule="zone_or_district",
             ) from None

@@ -21,6 +21,8 @@ from typing import Any, Literal
 from shared.errors import NotFoundError, RuleViolationError
 
 ZONES = ("Lima Centro", "Lima Este", "Lima Norte", "Lima Sur")
+"""The shipped districts table's zones (``DistrictTable.of_lima().zones``), sorted: those a by-zone report of the whole
+programme shows, counted in or not, unless told its own table's (a ``districts_file`` of another city has its own zones)."""
 UNKNOWN = "unknown"
 TOTAL = "total"
 ALL = "*"

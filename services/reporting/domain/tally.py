@@ -50,6 +50,7 @@ from services.reporting.domain.countedonce import CountedOnce, OnceStep
 from services.reporting.domain.daycut import DayCut
 from services.reporting.domain.indicators import (
     UNKNOWN,
+    ZONES,
     Breakdown,
     Fact,
     Phase,
@@ -558,18 +559,22 @@ def tally_of(facts: Iterable[Fact], trace: bool = False, until: date | None = No
     return Tally(phases, activities_in(ordered), trace, histories_in(ordered), until).fold(ordered), phases
 
 
-def report(facts: Iterable[Fact], by: Breakdown | None = None, within: Within = None, today: date | None = None) -> dict[str, Any]:
+def report(
+    facts: Iterable[Fact], by: Breakdown | None = None, within: Within = None, today: date | None = None, zones: Sequence[str] = ZONES
+) -> dict[str, Any]:
     """Indicators per phase (by the date things happened) and over everything, from every fact given (``within``: those districts';
-    ``today``: the cut's day, which gives each phase its status, and leaves out the facts dated after it, :mod:`.daycut`)."""
+    ``today``: the cut's day, which gives each phase its status, and leaves out the facts dated after it, :mod:`.daycut`;
+    ``zones``: the programme's, each shown by zone counted in or not)."""
     tally, phases = tally_of(facts, until=today)
-    return tally.report(phases, by, within, today)
+    return tally.report(phases, by, within, today, zones)
 
 
 def evidence(
-    facts: Iterable[Fact], name: str, phase_code: str, group: str | None = None, within: Within = None, today: date | None = None
+    facts: Iterable[Fact], name: str, phase_code: str, group: str | None = None, within: Within = None, today: date | None = None,
+    zones: Sequence[str] = ZONES,
 ) -> dict[str, Any]:
     """The facts that make one figure (a phase's or the total, optionally one zone's or district's; ``within``: those districts';
-    ``today``: a phase not started by then has none, and no fact dated after it makes one)."""
+    ``today``: a phase not started by then has none, and no fact dated after it makes one; ``zones``: the programme's)."""
     facts = list(facts)
     tally, phases = tally_of(facts, trace=True, until=today)
-    return tally.evidence(phases, name, phase_code, group, {f.event_id: f for f in facts}, within, today)
+    return tally.evidence(phases, name, phase_code, group, {f.event_id: f for f in facts}, within, today, zones)

@@ -187,7 +187,8 @@ class TallyReading:
         return out  # type: ignore[no-any-return]
 
     def report(
-        self, phases: Sequence[Phase], by: Breakdown | None = None, within: Within = None, today: date | None = None
+        self, phases: Sequence[Phase], by: Breakdown | None = None, within: Within = None, today: date | None = None,
+        zones: Sequence[str] = ZONES,
     ) -> dict[str, Any]:
         """Indicators per phase and in total; with ``by``, the same per zone or district.
 
@@ -199,7 +200,9 @@ class TallyReading:
         started counts nothing (each indicator at its empty figure), for its
         days have not happened; one in progress counts what the tally folded,
         which for a report of that day is the facts dated by it (the tally's
-        ``until``, :mod:`.daycut`).
+        ``until``, :mod:`.daycut`). ``zones``: the programme's zones (its
+        districts table's), each a group of a by-zone report of the whole
+        programme even when nothing counted in it.
         """
         sums, osvs = self._sums(by, within), self._osvs(phases, by, within)
 
@@ -239,19 +242,19 @@ class TallyReading:
         if by is not None:
             groups = set(sums) | set(osvs)
             if by == "zone" and within is None:
-                groups |= set(ZONES)
+                groups |= set(zones)
             groups.discard(ALL)
             result["breakdown"] = {"by": by, "groups": {g: shaped(g) for g in sorted(groups)}}
         return result
 
     def evidence(
         self, phases: Sequence[Phase], name: str, phase_code: str, group: str | None, by_id: Mapping[str, Fact], within: Within = None,
-        today: date | None = None,
+        today: date | None = None, zones: Sequence[str] = ZONES,
     ) -> dict[str, Any]:
         """The facts that make one figure, each with what it adds to it. Needs a tally folded with ``trace=True``.
 
         ``within`` (district names): the figure as :meth:`report` gives it for those districts alone. ``today``: a phase
-        that has not started by then has no figure, and no fact makes it.
+        that has not started by then has no figure, and no fact makes it. ``zones``: the programme's, as :meth:`report` takes them.
         """
         assert self.traces is not None, "evidence needs a tally folded with trace=True"
         indicator = indicator_named(name)
@@ -259,7 +262,7 @@ class TallyReading:
         phase_code = phase.code if phase is not None else TOTAL  # as opened, whatever its case as named (tester 212 F9, 215 F5)
         if phase is not None and today is not None and phase_status(phase, today) == NOT_STARTED:
             return {"indicator": name, "phase": phase_code, "group": group, "value": indicator_figures({}, {}, {})[name], "events": []}
-        by: Breakdown | None = None if group is None else ("zone" if group in ZONES or group in self.zones.values() else "district")
+        by: Breakdown | None = None if group is None else ("zone" if group in zones or group in self.zones.values() else "district")
         key = ALL if group is None else group
         adds: dict[tuple[str, Where], dict[str, Any]] = defaultdict(lambda: defaultdict(int))  # per event and where it changed the figure
         if name in ("osvs_supported", "osvs_contact_lost"):  # each change to the OSVs counted once, taking back included
@@ -278,7 +281,7 @@ class TallyReading:
                 if counted not in reads or key not in self._groups(place, by, within) or not _selects(indicator, segment, here):
                     continue
                 adds[(trace.fact.event_id, _where(trace.at) or self._counted_at(trace.fact, place))][reads[counted] or sub] += trace.delta
-        figure = self.report(phases, by, within)
+        figure = self.report(phases, by, within, zones=zones)
         block = figure if group is None else figure["breakdown"]["groups"].get(group)
         empty = indicator_figures({}, {}, {})[name]
         if block is None:

@@ -51,6 +51,7 @@ from sqlalchemy.schema import CreateIndex, DropIndex
 from services.reporting.domain.indicators import (
     PHASE_TYPES,
     RELEVANT_TYPES,
+    ZONES,
     Breakdown,
     Fact,
     Phase,
@@ -307,12 +308,14 @@ class ReadModel(Checkpoints, AlertFacts, View):
     # -- reading ------------------------------------------------------------
 
     def report(
-        self, as_of: datetime | None = None, by: Breakdown | None = None, within: frozenset[str] | None = None, today: date | None = None
+        self, as_of: datetime | None = None, by: Breakdown | None = None, within: frozenset[str] | None = None, today: date | None = None,
+        zones: tuple[str, ...] = ZONES,
     ) -> dict[str, Any]:
         """Indicators per phase and in total from the facts recorded by ``as_of`` (all, if None); ``within``: those districts alone;
         ``today``: the cut's day in Lima, which gives each phase its status (one not started counts nothing; see
         :meth:`~services.reporting.domain.tallyreading.TallyReading.report`) and leaves out the facts dated after it (one in
         progress counts its days so far; :mod:`~services.reporting.domain.daycut`). Without ``today``, every fact counts.
+        ``zones``: the programme's (its districts table's), each shown by zone counted in or not.
 
         The latest figures (no ``as_of``) are cached under the read model's
         revision, and their tally is folded on from the facts each later
@@ -321,7 +324,7 @@ class ReadModel(Checkpoints, AlertFacts, View):
         if as_of is None:
             revision = self.revision()
             return self.cached(  # type: ignore[no-any-return]
-                ("report", by, within, today), lambda: self._latest_report(revision, by, within, today), revision
+                ("report", by, within, today, zones), lambda: self._latest_report(revision, by, within, today, zones), revision
             )
         cut = utc(as_of)
         with self.engine.connect() as connection:
@@ -336,12 +339,14 @@ class ReadModel(Checkpoints, AlertFacts, View):
             tally = self._tally(connection, checkpoint, phases, today)
             tail = list(self._facts(connection, self._relevant(after=utc(checkpoint.cut) if checkpoint else None, upto=cut)))
             self._fold(connection, tally, tail)
-        return tally.report(known, by, within, today)
+        return tally.report(known, by, within, today, zones)
 
-    def _latest_report(self, revision: int, by: Breakdown | None, within: frozenset[str] | None, today: date | None) -> dict[str, Any]:
+    def _latest_report(
+        self, revision: int, by: Breakdown | None, within: frozenset[str] | None, today: date | None, zones: tuple[str, ...]
+    ) -> dict[str, Any]:
         with self._caching_tally:
             latest = self._latest_tally(revision, today)
-            return latest.tally.report(phases_in(latest.opened), by, within, today)
+            return latest.tally.report(phases_in(latest.opened), by, within, today, zones)
 
     def _latest_tally(self, revision: int, until: date | None = None) -> Latest:
         """The tally of every fact at ``revision`` (or later), cut at ``until`` (the facts dated after it left out): the cached
@@ -378,9 +383,9 @@ class ReadModel(Checkpoints, AlertFacts, View):
 
     def evidence(
         self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None, within: frozenset[str] | None = None,
-        today: date | None = None,
+        today: date | None = None, zones: tuple[str, ...] = ZONES,
     ) -> dict[str, Any]:
-        """The facts that make one figure, each with what it adds to it (see :func:`indicators.evidence`; ``today`` as in :meth:`report`),
+        """The facts that make one figure, each with what it adds to it (see :func:`indicators.evidence`; ``today``, ``zones`` as in :meth:`report`),
         and ``lost_from_source`` where its service's store lost it in a restore an operator accepted (:func:`losses.mark_lost`)."""
         where = [FACTS.c.type.in_({*PHASE_TYPES, "OSVMapped", "OSVNameCorrected", *indicator_named(name).types})]
         if as_of is not None:
@@ -388,7 +393,7 @@ class ReadModel(Checkpoints, AlertFacts, View):
         with self.engine.connect() as connection:
             facts = list(self._facts(connection, where))
             notices = list(self._facts(connection, [FACTS.c.type == LOST_TAIL]))  # whatever as_of: what the stores hold now
-        found = evidence(facts, name, phase, group, within, today)
+        found = evidence(facts, name, phase, group, within, today, zones)
         mark_lost(found["events"], notices)
         return found
 
