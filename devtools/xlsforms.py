@@ -7,7 +7,8 @@ comes from an enumeration of the API that takes the form's command, read from
 its OpenAPI document (document types, sexes, roles, meeting modes and topics,
 activity kinds, outputs, the OSV's kind, composition, focus areas and contact
 channel), from the shared table of Lima's 43 districts (their INEI ubigeo is
-the choice's value; the API takes it as the district) and from ISO 3166-1
+the choice's value; the API takes it as the district), or the districts file
+``--districts-file`` names, and from ISO 3166-1
 (nationalities, as the API checks them). A value the API takes and the labels
 below do not name stops the generator: the forms cannot drift from the APIs.
 
@@ -18,6 +19,14 @@ Every label and hint is in Spanish and English (``label::Español (es)``,
 The OSV a member, meeting or activity belongs to is chosen from ``osvs.csv``
 (``select_one_from_file``), a media file made with ``osv-import osvs`` from
 registry's list and attached to the form on Kobo: its values are OSV ids.
+
+A programme that gives its services a districts file of its own
+(``REGISTRY_DISTRICTS_FILE``…) builds its forms with the same file, into a
+folder of its choice, so that they offer its districts alone::
+
+    python -m devtools.xlsforms --districts-file trujillo.json --out forms/
+
+The shipped forms stay Lima's: ``--districts-file`` needs ``--out``.
 """
 
 from __future__ import annotations
@@ -449,9 +458,12 @@ class StaleLabelsError(RuntimeError):
     """The API takes a value the generator has no labels for (or no longer takes one it labels)."""
 
 
-def choice_rows(list_name: str, enumerations: Mapping[str, Mapping[str, list[str]]]) -> list[list[str]]:
+def choice_rows(
+    list_name: str, enumerations: Mapping[str, Mapping[str, list[str]]], districts: DistrictTable | None = None
+) -> list[list[str]]:
+    """The choices of ``list_name``, as rows of the choices sheet; ``districts``: the table the districts are (the shipped one if None)."""
     if list_name == "districts":
-        return [[list_name, d.ubigeo, d.name, d.name] for d in DistrictTable.of_lima().districts]
+        return [[list_name, d.ubigeo, d.name, d.name] for d in (districts or DistrictTable.of_lima()).districts]
     if list_name == "nationalities":
         return nationality_rows(list_name)
     service, schema = API_LISTS[list_name]
@@ -480,12 +492,14 @@ def nationality_rows(list_name: str) -> list[list[str]]:
 # Writing and checking -----------------------------------------------------------------------------
 
 
-def sheets(spec: FormSpec, enumerations: Mapping[str, Mapping[str, list[str]]]) -> dict[str, list[list[Any]]]:
-    """The form's three sheets as rows, header first."""
+def sheets(
+    spec: FormSpec, enumerations: Mapping[str, Mapping[str, list[str]]], districts: DistrictTable | None = None
+) -> dict[str, list[list[Any]]]:
+    """The form's three sheets as rows, header first; its districts ``districts``' (the shipped table's if None)."""
     survey = [list(SURVEY_COLUMNS), *(q.row() for q in spec.questions)]
     choices = [list(CHOICE_COLUMNS)]
     for list_name in spec.lists:
-        choices.extend(choice_rows(list_name, enumerations))
+        choices.extend(choice_rows(list_name, enumerations, districts))
     digest = hashlib.sha256(json.dumps([survey, choices], ensure_ascii=False).encode()).hexdigest()[:10]
     settings = [list(SETTINGS_COLUMNS), [spec.title, spec.form_id, digest, ES, "pages"]]
     return {"survey": survey, "choices": choices, "settings": settings}
@@ -513,10 +527,10 @@ def read(path: Path) -> dict[str, list[list[Any]]]:
         workbook.close()
 
 
-def generated() -> dict[str, dict[str, list[list[Any]]]]:
-    """Every form's sheets, by file name."""
+def generated(districts: DistrictTable | None = None) -> dict[str, dict[str, list[list[Any]]]]:
+    """Every form's sheets, by file name; their districts ``districts``' (the shipped table's if None)."""
     enumerations = api_enumerations()
-    return {f"{spec.form_id}.xlsx": sheets(spec, enumerations) for spec in (make() for make in FORMS)}
+    return {f"{spec.form_id}.xlsx": sheets(spec, enumerations, districts) for spec in (make() for make in FORMS)}
 
 
 def stale(directory: Path = FORMS_DIR) -> list[str]:
@@ -532,11 +546,24 @@ def stale(directory: Path = FORMS_DIR) -> list[str]:
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.xlsforms", description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="write the forms into services/imports/xlsforms/")
+    parser.add_argument("--districts-file", type=Path, metavar="FILE",
+                        help="offer the districts of this districts list (JSON, as shared/data/districts.json: the file given to the "
+                        "services as REGISTRY_DISTRICTS_FILE…) instead of the shipped table's; needs --out")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="write the forms into this folder instead of services/imports/xlsforms/")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    if args.write:
-        for name, content in generated().items():
-            write(FORMS_DIR / name, content)
-            print(f"wrote {FORMS_DIR / name}")
+    if args.districts_file is not None and args.out is None:
+        parser.error("--districts-file needs --out DIR: the forms in services/imports/xlsforms/ are the shipped table's")
+    districts = None
+    if args.districts_file is not None:
+        try:
+            districts = DistrictTable.of_lima(args.districts_file)
+        except (OSError, ValueError, KeyError) as error:
+            parser.error(f"--districts-file {args.districts_file}: not a districts list that reads ({error!r})")
+    if args.write or args.out is not None:
+        folder = args.out or FORMS_DIR
+        for name, content in generated(districts).items():
+            write(folder / name, content)
+            print(f"wrote {folder / name}")
         return 0
     outdated = stale()
     for name in outdated:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,30 @@ def test_the_members_form_refuses_a_peruvian_with_a_foreigners_document_on_the_p
     assert "constraint=" in bind and all(f"= '{kind}'" in bind for kind in ("CE", "PTP", "CPP", "SOLICITANTE_REFUGIO")), bind
     assert "= 'DNI'" not in bind and "'CEDULA_VE'" not in bind
     assert "es de extranjeros" in xform and "is a foreigner's" in xform
+
+
+def test_the_forms_built_for_another_districts_file_offer_its_districts_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A programme in Trujillo gives its services a districts file of its own; its promoters' forms offered Lima's 43
+    districts, and `make forms` could build no other (tester 314 F7)."""
+    rows = [
+        {"ubigeo": "130101", "name": "Trujillo", "zone": "Trujillo Centro"},
+        {"ubigeo": "130102", "name": "El Porvenir", "zone": "Trujillo Este"},
+        {"ubigeo": "130105", "name": "La Esperanza", "zone": "Trujillo Norte"},
+    ]
+    districts_file = tmp_path / "trujillo.json"
+    districts_file.write_text(json.dumps({"districts": rows}), "utf-8")
+    out = tmp_path / "forms"
+
+    assert xlsforms.main(["--districts-file", str(districts_file), "--out", str(out)]) == 0
+
+    assert sorted(p.name for p in out.glob("*.xlsx")) == [p.name for p in SHIPPED]
+    for form in ("osv_mapping", "osv_activity"):
+        districts = Form.load(out / f"{form}.xlsx").choices["districts"]
+        assert dict(districts) == {"130101": ("Trujillo", "Trujillo"), "130102": ("El Porvenir", "El Porvenir"),
+                                   "130105": ("La Esperanza", "La Esperanza")}
+        assert convert(xlsform=str(out / f"{form}.xlsx"), validate=False).warnings == []
+    assert xlsforms.stale() == []  # the shipped forms are still Lima's
+
+    with pytest.raises(SystemExit) as refused:  # never into the shipped folder
+        xlsforms.main(["--write", "--districts-file", str(districts_file)])
+    assert refused.value.code == 2 and "--out" in capsys.readouterr().err
