@@ -14,7 +14,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -97,3 +97,23 @@ def test_the_zones_a_report_shows_unless_told_are_the_shipped_tables() -> None:
     from shared.districts import DistrictTable
 
     assert ZONES == tuple(DistrictTable.of_lima().zones)
+
+
+def test_osv_replay_breaks_the_figures_down_by_the_zones_of_reportings_districts_file(tmp_path: Path) -> None:
+    """Its digest by zone is reporting's only if it shows the same zones: those of the file reporting runs with."""
+    from tests.integration.test_rebuild_cli import a_feed
+    from tests.integration.test_replay_cli import run
+    from tests.support.programmelog import cloudevent
+
+    moment = datetime(2021, 3, 15, 14, tzinfo=timezone.utc)
+    mapped = {1: None, 2: cloudevent("registry", 2, "OSVMapped", "osv-2", moment, osv_id="osv-2", name="Vecinos de La Esperanza",
+                                     district="La Esperanza", zone="Trujillo Norte", mapped_on="2021-03-15")}
+    districts_file = trujillo_districts_file(tmp_path)
+    with a_feed(mapped) as registry, a_feed({}) as empty:
+        feeds = [f"--feed=registry={registry}", f"--feed=funding={empty}", f"--feed=engagement={empty}"]
+        args = ["--as-of", "2021-12-31T23:59:59-05:00", "--by", "zone", "--json", *feeds]
+        answer = run(args, tmp_path, REPORTING_DISTRICTS_FILE=str(districts_file))
+        assert answer.returncode == 0, answer.stderr
+        assert sorted(json.loads(answer.stdout)["breakdown"]["groups"]) == TRUJILLO_ZONES
+        unread = run(args, tmp_path, REPORTING_DISTRICTS_FILE=str(tmp_path / "none.json"))
+    assert unread.returncode == 2 and unread.stderr.count("\n") == 1 and "REPORTING_DISTRICTS_FILE" in unread.stderr, unread.stderr
