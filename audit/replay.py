@@ -70,7 +70,8 @@ def reporting_districts() -> DistrictTable:
     try:
         return settings.districts_table()
     except (OSError, ValueError, KeyError) as error:
-        raise RebuildError(f"REPORTING_DISTRICTS_FILE ({settings.districts_file}) is not a districts list that reads: {error!r}") from None
+        said = f"REPORTING_DISTRICTS_FILE ({settings.districts_file}) is not a districts list that reads: {error!r}"
+        raise RebuildError(said) from None
 
 
 def parse_moment(text: str) -> datetime:
