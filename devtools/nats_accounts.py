@@ -66,13 +66,18 @@ STREAM_PREFIX = "OSV"
 HEADS_STREAM = "KV_OSV_CHAIN_HEADS"
 
 
-def municipalities(districts_file: Path | None = None) -> dict[str, str]:
+def municipalities(districts_file: Path | None = None, setting: str = "REGISTRY_DISTRICTS_FILE") -> dict[str, str]:
     """Every municipality a partner may be of, by id (``mml``, a district's ubigeo) with its name: the MML and the
-    districts' municipalities of the shipped table, or of the districts file ``districts_file`` (a district added by law)."""
+    districts' municipalities of the shipped table, or of the districts file ``districts_file`` (a district added by law;
+    ``make run`` gives registry's, the variable ``setting``).
+
+    Raises :class:`~shared.districts.DistrictsFileError`, one line naming ``setting``, the file and what is wrong, for a
+    file that does not hold a districts table."""
     from shared.districts import DistrictTable
     from shared.municipalities import MunicipalityTable
 
-    return {reference.id: reference.name for reference in MunicipalityTable(DistrictTable.of_lima(districts_file)).all()}
+    table = DistrictTable.of_lima(districts_file, setting=setting)
+    return {reference.id: reference.name for reference in MunicipalityTable(table).all()}
 
 
 def partner_account(municipality: str) -> str:

@@ -99,7 +99,10 @@ class NatsServer(ChildServer):
             fsynced before it is acknowledged (durable across a hard kill).
         districts_file: The districts table whose municipalities get partner
             accounts (a district added by law, as the services'
-            ``<SERVICE>_DISTRICTS_FILE``); the shipped table when None.
+            ``<SERVICE>_DISTRICTS_FILE``); the shipped table when None. One that
+            does not hold a districts table makes :meth:`start` raise
+            :class:`~shared.districts.DistrictsFileError` (one line naming
+            ``REGISTRY_DISTRICTS_FILE``, the file and what is wrong).
     """
 
     def __init__(

@@ -37,8 +37,9 @@ from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from rapidfuzz import fuzz, process
 
 from shared.errors import MisconfiguredError, RuleViolationError, StartupRefusedError
@@ -159,8 +160,141 @@ class DistrictNotInForceError(RuleViolationError):
         )
 
 
-def _day(value: Any) -> date | None:
-    return date.fromisoformat(value) if value else None
+class DistrictsFileError(ValueError):
+    """A districts file that does not read as one: not JSON, a district without its name, ubigeo or zone, a ubigeo not of
+    six digits, two districts with one ubigeo, one name (or alias) for two districts, an ``ambiguous`` entry naming a
+    district the file lacks. ``str()`` is one line naming the setting, the file, the district, the field and the rule.
+
+    Taken, such a file placed one district's OSVs and ubigeo look-ups under another, whose partner then received them
+    (tester 314 F3), or crashed ``make run`` with a traceback (``KeyError: 'zone'``).
+    """
+
+    def __init__(self, problem: str, path: Path | None = None, setting: str | None = None) -> None:
+        self.problem, self.path, self.setting = problem, path, setting
+        where = f"the districts file {path}" if path is not None else "the districts table"
+        super().__init__(f"{setting} is refused: {where}: {problem}" if setting else f"{where}: {problem}")
+
+    @property
+    def of_file(self) -> str:
+        """The line without the setting ("the districts file …: …"), for a settings class that names it itself."""
+        where = f"the districts file {self.path}" if self.path is not None else "the districts table"
+        return f"{where}: {self.problem}"
+
+
+def _a_name(text: str) -> str:
+    if not fold(text):
+        raise ValueError("it has no letter or digit")
+    return text
+
+
+Name = Annotated[str, StringConstraints(min_length=1), AfterValidator(_a_name)]
+"""A district's name, an alias, an ambiguous name: some letter or digit (what :func:`fold` keeps)."""
+UBIGEO_FORM = r"^\d{6}$"
+
+
+class DistrictEntry(BaseModel):
+    """One of the file's ``districts``: its INEI ubigeo (six digits, a string), official name, programme zone, the other
+    spellings of its name (``aliases``) and, for a district created or ended by law, the days it is in force."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ubigeo: Annotated[str, StringConstraints(pattern=UBIGEO_FORM)]
+    name: Name
+    zone: Name
+    valid_from: date | None = None
+    valid_until: date | None = None
+    created_by: str | None = None
+    aliases: list[Name] = []
+
+    @model_validator(mode="after")
+    def _in_force_some_day(self) -> DistrictEntry:
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValueError(f"valid_until {self.valid_until} is before valid_from {self.valid_from}")
+        return self
+
+
+class AmbiguousEntry(BaseModel):
+    """One of the file's ``ambiguous``: a name the field uses for places in several districts (by their names), and why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name
+    districts: list[Name] = Field(min_length=2)
+    why: str | None = None
+
+
+class DistrictsDocument(BaseModel):
+    """A districts file (``shared/data/districts.json``'s shape); its other keys (``description``…) are for people.
+
+    Beyond each entry's shape, the cross-district rules: each district its own ubigeo; each name and alias (compared as
+    :meth:`DistrictTable.find` compares them: :func:`fold`, :func:`district_key`) one district's only; an ambiguous name
+    no district's name or alias, listing districts of the file by name."""
+
+    districts: list[DistrictEntry] = Field(min_length=1)
+    ambiguous: list[AmbiguousEntry] = []
+    source: str | None = None
+    effective_on: date | None = None
+
+    @model_validator(mode="after")
+    def _one_district_per_ubigeo_and_name(self) -> DistrictsDocument:
+        by_ubigeo: dict[str, DistrictEntry] = {}
+        for d in self.districts:
+            if (other := by_ubigeo.setdefault(d.ubigeo, d)) is not d:
+                raise ValueError(f"the districts '{other.name}' and '{d.name}' have one ubigeo, {d.ubigeo}: each district has its own")
+        named: dict[str, tuple[str, DistrictEntry]] = {}
+        for d in self.districts:
+            for said, text in [(f"the name of '{d.name}' ({d.ubigeo})", d.name)] + [
+                (f"'{alias}', an alias of '{d.name}' ({d.ubigeo})", alias) for alias in d.aliases
+            ]:
+                for key in {fold(text), district_key(text)}:
+                    other_said, other = named.setdefault(key, (said, d))
+                    if other is not d:
+                        raise ValueError(
+                            f"{said} is {other_said} too, to a look-up (case, accents and a leading article aside): a name or "
+                            "alias names one district; list a name the field uses for places in several districts under 'ambiguous'"
+                        )
+        names = {d.name for d in self.districts}
+        for entry in self.ambiguous:
+            if (unknown := [n for n in entry.districts if n not in names]):
+                raise ValueError(
+                    f"the ambiguous name '{entry.name}' lists '{unknown[0]}', which is no district's name in the file "
+                    "(an ambiguous name lists districts by their names as written)"
+                )
+            if (found := named.get(fold(entry.name)) or named.get(district_key(entry.name))) is not None:
+                raise ValueError(f"the ambiguous name '{entry.name}' is {found[0]}: a name is one district's, or ambiguous, not both")
+        return self
+
+
+def _refusal(error: ValidationError, document: Any) -> str:
+    """The first of ``error``'s problems as a phrase naming the district (by its name when it has one), field and rule."""
+    problems = error.errors()
+    first = problems[0]
+    loc, why = [str(part) for part in first["loc"]], str(first["msg"]).removeprefix("Value error, ")
+    more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+    if len(loc) < 2 or loc[0] not in ("districts", "ambiguous") or not loc[1].isdigit():
+        field = f"'{loc[0]}'" if loc else "the file"
+        said = "is missing" if first["type"] == "missing" else f"is refused: {why}"
+        return f"{field} {said}" + more if loc else why + more
+    index, rest = int(loc[1]), loc[2:]
+    rows = document.get(loc[0]) if isinstance(document, dict) else None
+    row = rows[index] if isinstance(rows, list) and index < len(rows) else None
+    kind = "district" if loc[0] == "districts" else "ambiguous name"
+    name = row.get("name") if isinstance(row, dict) else None
+    who = f"the {kind} '{name}'" if isinstance(name, str) and name else f"{kind} {index + 1} of '{loc[0]}'"
+    field = ".".join(rest)
+    if not rest:
+        said = why
+    elif first["type"] == "missing":
+        required = ", ".join(n for n, f in (DistrictEntry if kind == "district" else AmbiguousEntry).model_fields.items() if f.is_required())
+        said = f"has no {field} (every {kind} has {required})"
+    elif first["type"] == "extra_forbidden":
+        fields = ", ".join((DistrictEntry if kind == "district" else AmbiguousEntry).model_fields)
+        said = f"has the field '{field}', which no {kind} has (its fields: {fields})"
+    elif rest[0] == "ubigeo":
+        said = f"has the ubigeo {first['input']!r}, not six digits (its INEI ubigeo, a string: \"150132\")"
+    else:
+        said = f"has {field} {first['input']!r}: {why}"
+    return f"{who} {said}{more}"
 
 
 class DistrictTable:
@@ -199,25 +333,37 @@ class DistrictTable:
             self._ambiguous[district_key(name)] = ([by_name[n] for n in names], why)
 
     @classmethod
-    def from_json(cls, text: str) -> DistrictTable:
-        document = json.loads(text)
-        rows = document["districts"]
-        districts = [
-            District(r["ubigeo"], r["name"], r["zone"], _day(r.get("valid_from")), _day(r.get("valid_until")), r.get("created_by"))
-            for r in rows
-        ]
-        aliases = {alias: r["name"] for r in rows for alias in r.get("aliases", [])}
-        ambiguous = {a["name"]: (list(a["districts"]), a.get("why")) for a in document.get("ambiguous", [])}
-        return cls(
-            districts, aliases, source=document.get("source"), effective_on=_day(document.get("effective_on")), ambiguous=ambiguous
-        )
+    def from_json(cls, text: str, *, path: Path | None = None, setting: str | None = None) -> DistrictTable:
+        """The table a districts file's text holds (:class:`DistrictsDocument`'s shape and rules).
+
+        Raises :class:`DistrictsFileError`, one line naming ``setting``, ``path`` (when given), the district, the field
+        and the rule, for a text that is not JSON or breaks one of them."""
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise DistrictsFileError(f"it is not JSON ({error})", path, setting) from None
+        try:
+            document = DistrictsDocument.model_validate(raw)
+        except ValidationError as error:
+            raise DistrictsFileError(_refusal(error, raw), path, setting) from None
+        districts = [District(r.ubigeo, r.name, r.zone, r.valid_from, r.valid_until, r.created_by) for r in document.districts]
+        aliases = {alias: r.name for r in document.districts for alias in r.aliases}
+        ambiguous = {a.name: (list(a.districts), a.why) for a in document.ambiguous}
+        return cls(districts, aliases, source=document.source, effective_on=document.effective_on, ambiguous=ambiguous)
 
     @classmethod
     def of_lima(cls, path: Path | None = None, *, setting: str | None = None) -> DistrictTable:
         """The table shipped with the service, or the one in ``path`` (a service's ``districts_file`` setting, the
-        environment variable ``setting``: named when the service says which table lacks a district)."""
+        environment variable ``setting``: named when the service says which table lacks a district).
+
+        Raises :class:`DistrictsFileError` (a :class:`ValueError`; one line naming ``setting``, the file and what is
+        wrong) for a file that cannot be read or does not hold a districts table."""
         if path is not None:
-            table = cls.from_json(Path(path).read_text("utf-8"))
+            try:
+                text = Path(path).read_text("utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                raise DistrictsFileError(f"it cannot be read ({type(error).__name__}: {error})", Path(path), setting) from None
+            table = cls.from_json(text, path=Path(path), setting=setting)
         else:
             table = cls.from_json(resources.files("shared").joinpath("data/districts.json").read_text("utf-8"))
         table.path, table.setting = (Path(path) if path is not None else None), setting

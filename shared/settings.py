@@ -27,7 +27,7 @@ from sqlalchemy.exc import ArgumentError
 
 from shared.auth import AuthSettings
 from shared.dates import EARLIEST_DATE
-from shared.districts import DistrictTable
+from shared.districts import DistrictsFileError, DistrictTable
 from shared.files import PRIVATE_FILE, private_dir
 from shared.sealing import MASTER_KEY_FORM, MASTER_KEY_SIZES, key_fault
 
@@ -242,6 +242,19 @@ class ServiceSettings(BaseSettings):
         default=None,
         description="A districts list (JSON, as shared/data/districts.json) to use instead of the shipped one: a district created by law is added there without a release.",
     )
+
+    @field_validator("districts_file")
+    @classmethod
+    def _districts_file_holds_a_table(cls, path: Path | None) -> Path | None:
+        """Refused, naming the file and what is wrong (the district, the field, the rule), for a file that does not read
+        as a districts table (:class:`~shared.districts.DistrictsFileError`): one with a repeated ubigeo placed one
+        district's OSVs under another, and one without a district's zone crashed ``make run`` (tester 314 F3)."""
+        if path is not None:
+            try:
+                DistrictTable.of_lima(path)
+            except DistrictsFileError as error:
+                raise ValueError(error.of_file) from None
+        return path
     earliest_date: date = Field(
         default=EARLIEST_DATE,
         description="The earliest plausible date of any fact a command records (a registration or a membership may precede the "

@@ -17,6 +17,7 @@ import pytest
 from devtools.embedded import free_port
 from devtools.identity import IdentityProvider
 from devtools.processes import port_accepts
+from tests.support.api import a_districts_file
 from tests.support.processes import ROOT, Console
 from tests.support.system import eventually
 
@@ -179,6 +180,37 @@ def test_a_setting_that_does_not_read_stops_make_run_at_once_in_one_line_naming_
     assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
     assert done.stderr.startswith(f"osv-platform: {said}") and done.stderr.count("\n") == 1, done.stderr
     assert not (tmp_path / "var" / "nats").exists()  # nothing was started
+
+
+DUPLICATE_UBIGEO = {"ubigeo": "150132", "name": "Nuevo Horizonte", "zone": "Lima Este"}
+"""A district added with San Juan de Lurigancho's ubigeo by mistake: taken, it placed that ubigeo's OSVs in it (tester 314 F3)."""
+
+
+@pytest.mark.parametrize(("added", "said"), [
+    (DUPLICATE_UBIGEO, "the districts 'San Juan de Lurigancho' and 'Nuevo Horizonte' have one ubigeo, 150132: each district has its own"),
+    ({"ubigeo": "150144", "name": "Nuevo Horizonte"}, "the district 'Nuevo Horizonte' has no zone (every district has ubigeo, name, zone)"),
+])
+@pytest.mark.parametrize("started_by", ["make run", "uvicorn"])
+def test_a_districts_file_that_breaks_a_rule_stops_the_start_in_one_line_naming_the_variable_file_and_district(
+    tmp_path: Path, added: dict[str, str], said: str, started_by: str
+) -> None:
+    """Tester 314 F3: a file without a district's zone crashed `make run` with nats-server's 40-line traceback
+    (``KeyError: 'zone'``), naming neither the file nor the variable; one with a repeated ubigeo was taken. A service
+    started by uvicorn itself (the image) stops the same way."""
+    districts = a_districts_file(tmp_path, added)
+    env = {**os.environ, "OSV_VAR_DIR": str(tmp_path / "var"), "REGISTRY_VAR_DIR": str(tmp_path / "var" / "registry"),
+           "REGISTRY_DISTRICTS_FILE": str(districts)}
+    if started_by == "make run":
+        command = [sys.executable, "deploy/run_local.py"]
+        line = f"osv-platform: REGISTRY_DISTRICTS_FILE is refused: the districts file {districts}: {said}"
+    else:
+        port = free_port("127.0.0.1")
+        command = [sys.executable, "-m", "uvicorn", "services.registry.api:create_app", "--factory", "--port", str(port)]
+        line = f"REGISTRY_DISTRICTS_FILE is refused: the districts file {districts}: {said}"
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
+    assert done.stderr == line + "\n", done.stderr
+    assert not (tmp_path / "var").exists()  # nothing was started
 
 
 @pytest.mark.parametrize(("argument", "code"), [("--help", 0), ("-h", 0), ("--bogus", 2), ("registry", 2)])
