@@ -48,14 +48,17 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import nats
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy import create_engine, inspect, text
 
 from audit.verify import open_store
 from devtools.processes import EmbeddedServerError, port_accepts
+from shared.auth import AuthSettings
 from shared.lease import lease_for
 from shared.messaging import stream_name
 from shared.restore import Examination, accept_tail, examine, moved_events
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, refused_setting
 
 SERVICES = ("registry", "funding", "engagement")
 
@@ -92,20 +95,26 @@ def store_url_of(given: str) -> str | None:
     return given if urlsplit(given).scheme.split("+", 1)[0] in ("sqlite", "postgresql", "postgres") else None
 
 
-def settings_of(service: str) -> ServiceSettings:
-    """The service's settings, from its environment variables, as the service itself reads them.
-
-    Without ``<SERVICE>_VAR_DIR``, ``OSV_VAR_DIR`` (``make run``'s, which it gives each service) says where ``var/`` is.
-    """
+def settings_class(service: str) -> type[ServiceSettings]:
+    """The settings class of ``service`` (one of :data:`SERVICES`)."""
     if service == "registry":
         from services.registry.settings import RegistrySettings as settings
     elif service == "funding":
         from services.funding.settings import FundingSettings as settings  # type: ignore[assignment]
     else:
         from services.engagement.settings import EngagementSettings as settings  # type: ignore[assignment]
+    return settings
+
+
+def settings_of(service: str) -> ServiceSettings:
+    """The service's settings, from its environment variables, as the service itself reads them.
+
+    Without ``<SERVICE>_VAR_DIR``, ``OSV_VAR_DIR`` (``make run``'s, which it gives each service) says where ``var/`` is.
+    Raises pydantic's ``ValidationError`` or ``SettingsError`` for a variable that does not read (:func:`refused_setting`).
+    """
     var = os.environ.get("OSV_VAR_DIR")
     given = {"var_dir": Path(var)} if var and f"{service.upper()}_VAR_DIR" not in os.environ else {}
-    return settings(**given)
+    return settings_class(service)(**given)
 
 
 def make_run_nats(settings: ServiceSettings) -> tuple[str, str, int] | None:
@@ -194,7 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print what was found (and done) as JSON")
     args = parser.parse_args(argv)
 
-    settings = settings_of(args.service)
+    try:  # a setting that does not read (a districts file breaking a rule): one line naming it, not pydantic's traceback
+        settings = settings_of(args.service)
+        registry_districts = settings_of("registry").districts_file
+    except (ValidationError, SettingsError) as error:
+        print(f"osv-restore: {refused_setting(error, (*map(settings_class, SERVICES), AuthSettings))}", file=sys.stderr)
+        return 2
     store = settings.store_url() if args.store is None else store_url_of(args.store)
     if store is None:
         print(f"osv-restore: {args.service}: --store {args.store} is no event store's URL: give sqlite:///<file>, the file's path, "
@@ -205,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     if make_run is None:
         server: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     else:
-        server = nats_alone(settings.var_dir, make_run[1], make_run[2], settings_of("registry").districts_file)  # as make run starts it
+        server = nats_alone(settings.var_dir, make_run[1], make_run[2], registry_districts)  # as make run starts it
     stream = stream_name(settings.nats_stream, args.service)
     if store.startswith("sqlite:///") and not Path(store.split(":///", 1)[1]).is_file():
         print(f"osv-restore: {args.service}: no store at {store.split(':///', 1)[1]} (give --store, or {args.service.upper()}_VAR_DIR)", file=sys.stderr)

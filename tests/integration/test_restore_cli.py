@@ -13,6 +13,7 @@ import pytest
 from devtools.embedded import NatsServer
 from devtools.processes import port_accepts
 from devtools.restore import main as restore_main
+from tests.support.api import a_districts_file
 from tests.support.clients import NATS_OUT_OF_REACH
 from tests.support.restoring import Backups, map_osv, restored_behind_its_stream
 from tests.support.system import running_system
@@ -89,3 +90,17 @@ def test_check_says_the_stores_private_events_stay_private(
     unpublished = next(line for line in capsys.readouterr().out.splitlines() if "never published" in line)
     assert "the relay publishes the 1 public one" in unpublished, unpublished
     assert "private ones never leave the store" in unpublished, unpublished
+
+
+def test_osv_restore_given_a_districts_file_that_breaks_a_rule_stops_in_one_line_naming_it(
+    make_run_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It reads registry's file, as ``make run`` gives it to nats-server: a district without its zone was a traceback
+    (tester 314 F3). Nothing is started nor read."""
+    districts = a_districts_file(tmp_path, {"ubigeo": "150144", "name": "Nuevo Horizonte"})
+    monkeypatch.setenv("REGISTRY_DISTRICTS_FILE", str(districts))
+    assert restore_main(["check", "--service", "funding"]) == 2
+    said = capsys.readouterr().err
+    assert said == (f"osv-restore: REGISTRY_DISTRICTS_FILE is refused: the districts file {districts}: the district 'Nuevo Horizonte' "
+                    "has no zone (every district has ubigeo, name, zone)\n"), said
+    assert not make_run_env.exists()
