@@ -17,9 +17,11 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from shared.districts import UBIGEO as DISTRICT_UBIGEO
 from shared.municipalities import MML_ID
 
-UBIGEO = r"\d{6}"
+UBIGEO = DISTRICT_UBIGEO.pattern
+"""An INEI district code as a role holds it: six digits, the form a districts file gives (:data:`shared.districts.UBIGEO`)."""
 ALL_OF_LIMA = MML_ID
 #: The platform's roles. ``<ubigeo>`` is an INEI district code (6 digits) or ``mml``, all of Lima.
 ROLE_PATTERN = re.compile(rf"^(staff|lead|evaluator|auditor|dpo|service|importer|(municipal|partner)-({UBIGEO}|{ALL_OF_LIMA}))$")

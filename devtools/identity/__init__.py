@@ -70,7 +70,7 @@ from devtools.identity.state import (
 )
 from devtools.processes import free_port, probe_client
 from shared.lifecycle import ending_with_this_process
-from shared.municipalities import NOT_IN_LIMA
+from shared.municipalities import MML_ID, NOT_IN_LIMA
 
 __all__ = [
     "API_AUDIENCE",
@@ -493,22 +493,30 @@ class IdentityProvider:
 
         return _State.change(self._state_path, tuple(self.extra_accounts), rotated)
 
-    def add_partner_client(self, municipality: str, known: Collection[str]) -> tuple[str, str]:
+    def add_partner_client(self, municipality: str, known: Collection[str], table: str | None = None) -> tuple[str, str]:
         """A machine client ``partner-<municipality>`` (client credentials, role of the same name: ``GET /events`` of
         that municipality's events only), made with a new secret; for a client made before, its secret, unchanged.
 
         ``municipality`` is one of ``known``: ``mml`` or a district's ubigeo of the districts table the services map
-        with (:func:`devtools.nats_accounts.municipalities`, as ``osv-partner`` takes them). The client is saved in the
-        state and, when the provider's database exists, registered there at once (a running provider serves it
-        without a restart; a later start provisions it from the state). Returns (client id, secret): print the secret
-        once. Raises :class:`IdentityProviderError` for a read-only client or a municipality not in ``known``.
+        with (:func:`devtools.nats_accounts.municipalities`, as ``osv-partner`` takes them: the shipped table's, or
+        those of a districts file, ``table``, which the refusal names: "the file … (REGISTRY_DISTRICTS_FILE)"). The
+        client is saved in the state and, when the provider's database exists, registered there at once (a running
+        provider serves it without a restart; a later start provisions it from the state). Returns (client id,
+        secret): print the secret once. Raises :class:`IdentityProviderError` for a read-only client or a
+        municipality not in ``known``.
         """
         if self.read_only:
             raise IdentityProviderError(f"a read-only client of {self._state_path} cannot add a client")
         code = municipality.strip().lower()
         client_id = f"partner-{code}"
         if code not in known or not PARTNER_CLIENT.match(client_id):
-            raise IdentityProviderError(NOT_IN_LIMA.format(municipality))
+            if table is None:
+                raise IdentityProviderError(NOT_IN_LIMA.format(municipality))
+            example = next((other for other in sorted(known) if other != MML_ID), MML_ID)
+            raise IdentityProviderError(
+                f"'{municipality}' is not a municipality of the districts table, {table}: use 'mml' or one of its "
+                f"districts' ubigeo (e.g. {example})"
+            )
 
         from devtools.identity import provider as canaille_provider
 

@@ -23,6 +23,9 @@ import os
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
 from devtools.identity import (
     IdentityProvider,
     IdentityProviderError,
@@ -133,12 +136,19 @@ def _add_partner(args: argparse.Namespace) -> int:
         return 1
     from devtools.nats_accounts import municipalities
     from services.registry.settings import RegistrySettings
+    from shared.settings import refused_setting
 
+    try:  # a districts file that breaks a rule: one line naming REGISTRY_DISTRICTS_FILE, not pydantic's traceback
+        districts_file = RegistrySettings().districts_file
+    except (ValidationError, SettingsError) as error:
+        print(f"error: {refused_setting(error, (RegistrySettings,))}", file=sys.stderr)
+        return 2
     # The municipalities osv-partner takes: the shipped table's, or those of the districts file registry maps with.
-    known = municipalities(RegistrySettings().districts_file)
+    known = municipalities(districts_file)
+    table = f"the file {districts_file} (REGISTRY_DISTRICTS_FILE)" if districts_file is not None else None
     try:
         with schema_check_quiet():
-            client_id, secret = idp.add_partner_client(args.municipality, known)
+            client_id, secret = idp.add_partner_client(args.municipality, known, table)
     except IdentityProviderError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from shared.municipalities import LIMA_UBIGEO, MML_ID
+from shared.districts import UBIGEO
+from shared.municipalities import MML_ID
 
 T = TypeVar("T")
 
@@ -33,8 +34,12 @@ MACHINE_CLIENTS: Mapping[str, tuple[str, ...]] = {
     # The Kobo webhook (services.imports): it records submissions and nothing else (shared.roles explains `importer`).
     "osv-imports": ("importer",),
 }
-PARTNER_CLIENT = re.compile(rf"^partner-({LIMA_UBIGEO.pattern}|{MML_ID})$")
-"""A municipal partner's machine client: ``partner-<ubigeo>`` of a district of Lima, or ``partner-mml``, with the role of its name."""
+PARTNER_CLIENT = re.compile(rf"^partner-({UBIGEO.pattern}|{MML_ID})$")
+"""A municipal partner's machine client: ``partner-<ubigeo>``, or ``partner-mml``, with the role of its name. Which
+municipalities may have one is the districts table's, as ``osv-partner`` takes them
+(:meth:`~devtools.identity.IdentityProvider.add_partner_client`'s ``known``): it was Lima's ubigeo alone, and another
+programme's districts file (``REGISTRY_DISTRICTS_FILE``) got its partners' NATS streams and no ``GET /events`` client
+(tester 314 F4)."""
 
 
 DEMO_PARTNER = "partner-150132"

@@ -341,8 +341,8 @@ def test_make_token_with_another_var_dir_than_the_running_providers_says_so_and_
 # -- a machine client's secret rotated -----------------------------------------------------------------
 
 
-def _identity_command(var_dir: Path, port: int, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OSV_VAR_DIR": str(var_dir), "OSV_IDP_PORT": str(port)}
+def _identity_command(var_dir: Path, port: int, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OSV_VAR_DIR": str(var_dir), "OSV_IDP_PORT": str(port), **(env or {})}
     command = [sys.executable, "-m", "devtools.identity", *args]
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=180, check=False)
 
@@ -459,6 +459,64 @@ def test_a_partner_added_for_another_municipality_gets_tokens_for_its_own_role_a
         with pytest.raises(SignInError, match="partner-150133"):
             client_credentials_token(issuer=provider.issuer, client_id="partner-150133", client_secret=secret)
         client_credentials_token(issuer=provider.issuer, client_id="partner-150133", client_secret=rotated.stdout.strip().splitlines()[-1])
+
+
+TRUJILLO = {
+    "source": "INEI, Codificación de Ubigeo, provincia de Trujillo (1301)",
+    "districts": [
+        {"ubigeo": "130101", "name": "Trujillo", "zone": "Trujillo Centro"},
+        {"ubigeo": "130105", "name": "La Esperanza", "zone": "Trujillo Norte"},
+    ],
+}
+"""Another programme's districts file, as tester 314 gave every service (two of Trujillo's districts)."""
+
+
+def test_a_partner_of_a_municipality_of_the_districts_file_gets_its_client_as_osv_partner_gets_its_stream(tmp_path: Path) -> None:
+    """Tester 314 F4: with ``REGISTRY_DISTRICTS_FILE`` naming Trujillo's districts, ``osv-partner add --municipality
+    130105`` made La Esperanza's NATS stream, and ``add-partner 130105`` said "'130105' is not a municipality of Lima
+    Metropolitana": the provider took Lima's ubigeo alone, so the partner could never read ``GET /events`` to reconcile
+    its stream. The provider takes the municipalities of the districts table in force, as osv-partner does."""
+    from devtools.identity.flows import client_credentials_token
+    from devtools.partner_clients import http_clients
+
+    districts = tmp_path / "trujillo.json"
+    districts.write_text(json.dumps(TRUJILLO), "utf-8")
+    with_file = {"REGISTRY_DISTRICTS_FILE": str(districts)}
+    with IdentityProvider(tmp_path / "idp") as provider:
+        added = _identity_command(tmp_path, provider.port, "add-partner", "130105", env=with_file)
+
+        assert added.returncode == 0, added.stderr
+        assert "GET /events gives it the events of Municipalidad Distrital de La Esperanza only" in added.stderr, added.stderr
+        secret = added.stdout.strip().splitlines()[-1]
+        token = client_credentials_token(issuer=provider.issuer, client_id="partner-130105", client_secret=secret)["access_token"]
+        assert TokenValidator(AuthSettings(issuer=provider.issuer)).caller(token).roles == {"partner-130105"}
+
+        # Exactly the file's municipalities: Lima's are not of it, and without the file 130105 is no municipality.
+        refused = _identity_command(tmp_path, provider.port, "add-partner", "150133", env=with_file)
+        assert refused.returncode == 1 and refused.stderr == (
+            f"error: '150133' is not a municipality of the districts table, the file {districts} (REGISTRY_DISTRICTS_FILE): "
+            "use 'mml' or one of its districts' ubigeo (e.g. 130101)\n"
+        ), refused.stderr
+        shipped = _identity_command(tmp_path, provider.port, "add-partner", "130101")
+        assert shipped.returncode == 1 and "'130101' is not a municipality of Lima Metropolitana" in shipped.stderr, shipped.stderr
+
+        provider.restart()  # the next start provisions it from the state; make token and osv-partner list see it
+        client_credentials_token(issuer=provider.issuer, client_id="partner-130105", client_secret=secret)
+        assert "partner-130105" in provider.machine_clients() and provider.token("partner-130105")
+        assert http_clients(tmp_path / "idp") == {"150132", "130105"}  # osv-partner list: "GET /events: partner-130105"
+
+        removed = _identity_command(tmp_path, provider.port, "remove-partner", "130105")  # osv-partner revoke does it too
+        assert removed.returncode == 0 and removed.stdout.startswith("Machine client partner-130105 removed"), removed.stdout
+        with pytest.raises(SignInError, match="partner-130105"):
+            client_credentials_token(issuer=provider.issuer, client_id="partner-130105", client_secret=secret)
+
+        # A file that breaks a rule: the one line naming the variable (tester 314 F3), never a traceback.
+        districts.write_text(json.dumps({"districts": [*TRUJILLO["districts"], {"ubigeo": "130105", "name": "El Porvenir", "zone": "Trujillo Este"}]}), "utf-8")
+        bad = _identity_command(tmp_path, provider.port, "add-partner", "130105", env=with_file)
+        assert bad.returncode == 2 and bad.stderr == (
+            f"error: REGISTRY_DISTRICTS_FILE is refused: the districts file {districts}: the districts 'La Esperanza' and "
+            "'El Porvenir' have one ubigeo, 130105: each district has its own\n"
+        ), bad.stderr
 
 
 def test_a_partners_client_removed_gets_no_token_at_once_and_no_restart_brings_it_back(tmp_path: Path) -> None:
