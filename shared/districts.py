@@ -17,7 +17,11 @@ zone's districts (it is not a near miss of the district Lima).
 The list is data, with its source and the day it is in force from: each
 district may carry ``valid_from`` / ``valid_until`` and the law that created
 it, so a district created by law is added to the file (or to the file a
-service's ``districts_file`` setting names) without a code change.
+service's ``districts_file`` setting names) without a code change. A file is
+checked as it is read (:class:`DistrictsDocument`: each district's fields,
+one ubigeo and one name or alias per district, ``ambiguous`` naming districts
+of the file) and refused in one line naming the setting, the file, the
+district and the rule (:class:`DistrictsFileError`).
 
 Records name a district by its name, and each service finds the district
 again in its own table to place them (a focal point's scope, an event's
