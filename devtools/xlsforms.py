@@ -44,7 +44,7 @@ from typing import Any
 import pycountry
 from openpyxl import Workbook, load_workbook
 
-from shared.districts import DistrictTable
+from shared.districts import DistrictsFileError, DistrictTable
 
 ES = "Español (es)"
 EN = "English (en)"
@@ -557,8 +557,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     if args.districts_file is not None:
         try:
             districts = DistrictTable.of_lima(args.districts_file)
-        except (OSError, ValueError, KeyError) as error:
-            parser.error(f"--districts-file {args.districts_file}: not a districts list that reads ({error!r})")
+        except DistrictsFileError as error:  # not there, not JSON, or a rule broken: which district, which field
+            parser.error(f"--districts-file {args.districts_file}: {error.problem}")
     if args.write or args.out is not None:
         folder = args.out or FORMS_DIR
         for name, content in generated(districts).items():

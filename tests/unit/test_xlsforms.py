@@ -114,3 +114,13 @@ def test_the_forms_built_for_another_districts_file_offer_its_districts_alone(tm
     with pytest.raises(SystemExit) as refused:  # never into the shipped folder
         xlsforms.main(["--write", "--districts-file", str(districts_file)])
     assert refused.value.code == 2 and "--out" in capsys.readouterr().err
+
+    rows[2]["ubigeo"] = "130102"  # La Esperanza given El Porvenir's: its choice would be El Porvenir's (tester 314 F3)
+    districts_file.write_text(json.dumps({"districts": rows}), "utf-8")
+    with pytest.raises(SystemExit) as refused:
+        xlsforms.main(["--districts-file", str(districts_file), "--out", str(tmp_path / "again")])
+    said = capsys.readouterr().err.splitlines()[-1]
+    assert refused.value.code == 2 and said.endswith(
+        f"--districts-file {districts_file}: the districts 'El Porvenir' and 'La Esperanza' have one ubigeo, 130102: each district has its own"
+    ), said
+    assert not (tmp_path / "again").exists()
