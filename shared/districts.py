@@ -276,25 +276,25 @@ def _refusal(error: ValidationError, document: Any) -> str:
     first = problems[0]
     loc, why = [str(part) for part in first["loc"]], str(first["msg"]).removeprefix("Value error, ")
     more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+    if not loc:  # the file's own: not an object, or a cross-district rule (its validator's message)
+        return ("it is not a JSON object holding 'districts' (a list of districts)" if first["type"] == "model_type" else why) + more
     if len(loc) < 2 or loc[0] not in ("districts", "ambiguous") or not loc[1].isdigit():
-        field = f"'{loc[0]}'" if loc else "the file"
         said = "is missing" if first["type"] == "missing" else f"is refused: {why}"
-        return f"{field} {said}" + more if loc else why + more
+        return f"'{loc[0]}' {said}{more}"
     index, rest = int(loc[1]), loc[2:]
     rows = document.get(loc[0]) if isinstance(document, dict) else None
     row = rows[index] if isinstance(rows, list) and index < len(rows) else None
-    kind = "district" if loc[0] == "districts" else "ambiguous name"
+    kind, model = ("district", DistrictEntry) if loc[0] == "districts" else ("ambiguous name", AmbiguousEntry)
     name = row.get("name") if isinstance(row, dict) else None
     who = f"the {kind} '{name}'" if isinstance(name, str) and name else f"{kind} {index + 1} of '{loc[0]}'"
     field = ".".join(rest)
     if not rest:
-        said = why
+        said = f"is refused: {why}"
     elif first["type"] == "missing":
-        required = ", ".join(n for n, f in (DistrictEntry if kind == "district" else AmbiguousEntry).model_fields.items() if f.is_required())
+        required = ", ".join(n for n, f in model.model_fields.items() if f.is_required())
         said = f"has no {field} (every {kind} has {required})"
     elif first["type"] == "extra_forbidden":
-        fields = ", ".join((DistrictEntry if kind == "district" else AmbiguousEntry).model_fields)
-        said = f"has the field '{field}', which no {kind} has (its fields: {fields})"
+        said = f"has the field '{field}', which no {kind} has (its fields: {', '.join(model.model_fields)})"
     elif rest[0] == "ubigeo":
         said = f"has the ubigeo {first['input']!r}, not six digits (its INEI ubigeo, a string: \"150132\")"
     else:

@@ -135,6 +135,8 @@ def test_an_ambiguous_name_that_is_a_districts_name_or_alias_is_refused(tmp_path
 
 def test_a_file_that_is_not_json_or_not_there_is_refused_naming_it(tmp_path: Path) -> None:
     assert refusal(tmp_path, '{"districts": [').startswith("it is not JSON (")
+    assert refusal(tmp_path, []) == "it is not a JSON object holding 'districts' (a list of districts)"
+    assert refusal(tmp_path, {"districts": []}).startswith("'districts' is refused: List should have at least 1 item")
     with pytest.raises(DistrictsFileError, match=f"^{SETTING} is refused: the districts file {tmp_path}/none.json: it cannot be read"):
         DistrictTable.of_lima(tmp_path / "none.json", setting=SETTING)
 
