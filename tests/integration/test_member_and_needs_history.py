@@ -231,3 +231,18 @@ def test_an_auditor_reads_who_assessed_an_osv_needs_and_who_withdrew_an_assessme
     assert ok(engagement.get(f"/osvs/{quiet}/needs-assessments/history", headers=auditor)) == []
     with pytest.raises(OSVNotKnownError):
         application_of(engagement).needs_history(UUID(osv_id), scope=MunicipalScope(ubigeos=frozenset({SMP})))
+
+
+def test_a_member_history_does_not_tell_whether_she_gave_a_phone_or_a_document(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    """A field she left empty reads as one she filled (tester 317 F4: ``"phone": null`` beside ``[withheld]`` told an
+    auditor who gave a phone, and who has no document)."""
+    engagement, staff = system["engagement"], tokens.headers("staff")
+    osv = an_osv(system, tokens)
+    without = {**PERSON, "osv_id": osv, "document_type": "NINGUNO", "document_number": None, "phone": None}
+    member = created(engagement.post("/members", headers=staff, json=without))
+    registered = ok(engagement.get(f"/members/{member['id']}/history", headers=tokens.headers("auditor")))[0]["data"]
+    assert {k: registered[k] for k in ("document_type", "document_number", "phone")} == dict.fromkeys(
+        ("document_type", "document_number", "phone"), "[withheld]"
+    )
