@@ -84,8 +84,8 @@ def member_history(member_id: UUID, engagement: EngagementDep, caller: Auditor, 
     and withdrawal (`Withdrew`), merge (`MemberMerged`, a stay recorded twice merged into the person's other
     `MembershipMerged`, and `DuplicateMergedIn` on the record kept) and erasure
     (`ErasureBegun`, `PersonalDataErased`). Nothing personal, to any reader, staff and leads too: the person's
-    `full_name`, `document_type`, `document_number`, `phone` and `birth_year` read `[withheld]` (a null, nothing given,
-    stays null); once the person is erased, those sealed under their key (all but `document_type`) read `[redacted]`.
+    `full_name`, `document_type`, `document_number`, `phone` and `birth_year` read `[withheld]`, given or not (a null
+    would tell who gave no phone, or has no document); once the person is erased, those sealed under their key (all but `document_type`) read `[redacted]`.
     The person's data is read through `GET /members/{member_id}` (logged, with its purpose) or the data protection
     officer's `GET /members/{member_id}/subject-access`; this read shows none of it, and is not in the access log.
 

@@ -42,16 +42,16 @@ and :data:`UNSEALED_PERSONAL`."""
 
 
 def without_personal_data(recorded: RecordedEvent, forgotten: bool) -> RecordedEvent:
-    """``recorded`` with each personal field (:data:`PERSONAL_FIELDS`) read :data:`~shared.roles.WITHHELD_TEXT` (a null,
-    nothing given, stays null); once the person is ``forgotten`` (their key deleted), each sealed one
-    :data:`~shared.sealing.REDACTED_TEXT`, null or not: whether it held anything is forgotten too."""
+    """``recorded`` with each personal field (:data:`PERSONAL_FIELDS`) read :data:`~shared.roles.WITHHELD_TEXT`, null or
+    not: a null left as it was told an auditor who gave no phone, and who has no document (tester 317 F4); once the
+    person is ``forgotten`` (their key deleted), each sealed one :data:`~shared.sealing.REDACTED_TEXT`."""
     fields = PERSONAL_FIELDS.get(recorded.type, ())
     for name in fields:
         if name not in recorded.data:
             continue
         if forgotten and name not in UNSEALED_PERSONAL:
             recorded.data[name] = REDACTED_TEXT
-        elif recorded.data[name] is not None:
+        else:
             recorded.data[name] = WITHHELD_TEXT
     return recorded
 
