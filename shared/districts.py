@@ -12,7 +12,11 @@ naming the districts it is near (scored with rapidfuzz). A name the field
 uses for more than one place (the file's ``ambiguous``: "Santa María" is
 Santa María del Mar, or Santa María de Huachipa in Lurigancho) is refused
 naming the districts it may mean, and a zone's name ("Lima Norte") naming the
-zone's districts (it is not a near miss of the district Lima).
+zone's districts (it is not a near miss of the district Lima). Another
+programme's file (Trujillo's) gets the same: its zones' shared first word is
+its province's ("Zona Trujillo Norte" is a zone, "Trujillo Oeste" no near miss
+of Trujillo), and refusals name the file's ``area`` ("Lima Metropolitana"
+when it does not say; the rules stay ``lima_district`` and ``lima_zone``).
 
 The list is data, with its source and the day it is in force from: each
 district may carry ``valid_from`` / ``valid_until`` and the law that created
@@ -56,11 +60,11 @@ NEAR_ZONE_SCORE = 90.0
 """The least rapidfuzz ratio at which a refusal names a zone as the one a typed name is near: zones' names differ by a
 word ("Lima Este", "Lima Oeste" typed for none), so nearer than :data:`NEAR_SCORE`."""
 ZONE_WORDS = frozenset({"norte", "sur", "este", "oeste", "centro"})
-"""The words Lima's zones are told apart by (:func:`district_key`'s form): a name holding one of them is near no zone
-named by another ("Lima Oeste" is not "Lima Este", one letter away)."""
-PROVINCE_WORD = "lima"
-"""The district whose name (:func:`district_key`) is also the province's and every zone's first word: a name with words
-around it is not taken as near it (:meth:`DistrictTable.near`)."""
+"""The words zones are told apart by (:func:`district_key`'s form), with those of a table's own zones
+(:attr:`DistrictTable.zone_words`): a name holding one of them is near no zone named by another ("Lima Oeste" is not
+"Lima Este", one letter away)."""
+DEFAULT_AREA = "Lima Metropolitana"
+"""The area a districts file without ``area`` is of (the shipped file's): refusals say "not a district of …"."""
 _ARTICLES = ("el ", "la ", "los ", "las ")
 _PREFIXES = ("municipalidad distrital de ", "municipalidad de ", "distrito de ", "distrito ")
 
@@ -108,11 +112,11 @@ class UnknownDistrictError(RuleViolationError):
     """422 ``lima_district``: no district of Lima has that name, usual spelling or ubigeo; ``near``: the districts a
     typed name is near, named in the message (never taken for it)."""
 
-    def __init__(self, given: str, near: Iterable[District] = ()) -> None:
+    def __init__(self, given: str, near: Iterable[District] = (), area: str = DEFAULT_AREA) -> None:
         near = list(near)
         hint = f": did you mean {_listed(near)}? Give its name as written" if near else ""
         super().__init__(
-            f"'{given}' is not a district of Lima Metropolitana{hint} (a district's name or a usual spelling, case, "
+            f"'{given}' is not a district of {area}{hint} (a district's name or a usual spelling, case, "
             "accents and spaces aside, or its INEI ubigeo, e.g. 150132)",
             field="district",
             rule="lima_district",
@@ -134,11 +138,12 @@ class AmbiguousDistrictError(UnknownDistrictError):
 
 class ZoneNotDistrictError(UnknownDistrictError):
     """422 ``lima_district``: the name of one of the programme's zones ("Lima Norte"), not of a district; the message names
-    the zone's districts. A near miss of the district Lima, it was answered "did you mean Lima (150101)?", which sends an
-    OSV of Comas to the Cercado (tester 171 F7)."""
+    the zone's districts and ``area`` (the table's). A near miss of the district Lima, it was answered "did you mean Lima
+    (150101)?", which sends an OSV of Comas to the Cercado (tester 171 F7); "Zona Trujillo Norte" likewise to Trujillo's
+    (tester 314 F6)."""
 
-    def __init__(self, given: str, zone: str, districts: Iterable[District], near: bool = False) -> None:
-        said = f"is not a district of Lima Metropolitana, and near its zone {zone}" if near else f"is a zone of Lima Metropolitana ({zone}), not a district"
+    def __init__(self, given: str, zone: str, districts: Iterable[District], near: bool = False, area: str = DEFAULT_AREA) -> None:
+        said = f"is not a district of {area}, and near its zone {zone}" if near else f"is a zone of {area} ({zone}), not a district"
         RuleViolationError.__init__(
             self,
             f"'{given}' {said}: give the district, by its name or its INEI ubigeo, one of {_listed(districts)}",
@@ -148,8 +153,10 @@ class ZoneNotDistrictError(UnknownDistrictError):
 
 
 class UnknownZoneError(RuleViolationError):
-    def __init__(self, given: str, zones: list[str], field: str = "zone") -> None:
-        super().__init__(f"'{given}' is not a zone of Lima Metropolitana: one of {', '.join(zones)}", field=field, rule="lima_zone")
+    """422 ``lima_zone``: none of the table's zones (named, with its ``area``)."""
+
+    def __init__(self, given: str, zones: list[str], field: str = "zone", area: str = DEFAULT_AREA) -> None:
+        super().__init__(f"'{given}' is not a zone of {area}: one of {', '.join(zones)}", field=field, rule="lima_zone")
 
 
 class DistrictNotInForceError(RuleViolationError):
@@ -230,6 +237,8 @@ class AmbiguousEntry(BaseModel):
 
 class DistrictsDocument(BaseModel):
     """A districts file (``shared/data/districts.json``'s shape); its other keys (``description``…) are for people.
+    ``area``: what the districts are of, as refusals name it ("not a district of Lima Metropolitana", "of Provincia de
+    Trujillo"); :data:`DEFAULT_AREA` when the file does not say.
 
     Beyond each entry's shape, the cross-district rules: each district its own ubigeo; each name and alias (compared as
     :meth:`DistrictTable.find` compares them: :func:`fold`, :func:`district_key`) one district's only; an ambiguous name
@@ -239,6 +248,7 @@ class DistrictsDocument(BaseModel):
     ambiguous: list[AmbiguousEntry] = []
     source: str | None = None
     effective_on: date | None = None
+    area: Name = DEFAULT_AREA
 
     @model_validator(mode="after")
     def _one_district_per_ubigeo_and_name(self) -> DistrictsDocument:
@@ -313,10 +323,12 @@ class DistrictTable:
         source: str | None = None,
         effective_on: date | None = None,
         ambiguous: dict[str, tuple[list[str], str | None]] | None = None,
+        area: str = DEFAULT_AREA,
     ) -> None:
         """``aliases``: usual spelling → district name; ``ambiguous``: a name of places in several districts → (those
-        districts' names, why), refused by :meth:`find` naming them."""
+        districts' names, why), refused by :meth:`find` naming them; ``area``: what the districts are of, for refusals."""
         self.districts = districts
+        self.area = area
         self.source = source
         self.effective_on = effective_on
         self.path: Path | None = None
@@ -336,6 +348,21 @@ class DistrictTable:
         self._ambiguous: dict[str, tuple[list[District], str | None]] = {}
         for name, (names, why) in (ambiguous or {}).items():
             self._ambiguous[district_key(name)] = ([by_name[n] for n in names], why)
+        zones = [district_key(zone).split() for zone in self.zones]
+        shared: list[str] = []
+        for words in zip(*zones):
+            if len(set(words)) > 1:
+                break
+            shared.append(words[0])
+        while shared and shared[-1] in ZONE_WORDS:
+            shared.pop()
+        self.province: str | None = " ".join(shared) or None
+        """The words every zone's name begins with, but a trailing zone word (:func:`district_key`: "lima" for Lima Norte,
+        Sur, Este and Centro; "trujillo" for Trujillo Norte…): the province's name, and often a district's (the Cercado),
+        which a name with words around it ("Lima Oeste", "Zona Trujillo Norte") is not taken as near
+        (:meth:`near`). None when the zones share no first word."""
+        self.zone_words = ZONE_WORDS | {word for zone in zones for word in zone[len(shared):]}
+        """:data:`ZONE_WORDS` and the words of the table's zones after :attr:`province` (:meth:`near_zone`)."""
 
     @classmethod
     def from_json(cls, text: str, *, path: Path | None = None, setting: str | None = None) -> DistrictTable:
@@ -354,7 +381,9 @@ class DistrictTable:
         districts = [District(r.ubigeo, r.name, r.zone, r.valid_from, r.valid_until, r.created_by) for r in document.districts]
         aliases = {alias: r.name for r in document.districts for alias in r.aliases}
         ambiguous = {a.name: (list(a.districts), a.why) for a in document.ambiguous}
-        return cls(districts, aliases, source=document.source, effective_on=document.effective_on, ambiguous=ambiguous)
+        return cls(
+            districts, aliases, source=document.source, effective_on=document.effective_on, ambiguous=ambiguous, area=document.area
+        )
 
     @classmethod
     def of_lima(cls, path: Path | None = None, *, setting: str | None = None) -> DistrictTable:
@@ -417,8 +446,8 @@ class DistrictTable:
             near = zone is None and not districts_near and (zone := self.near_zone(key)) is not None
             if zone is not None:
                 districts = [d for d in self.districts if d.zone == zone and (on is None or d.in_force_on(on))]
-                raise ZoneNotDistrictError(given, zone, districts, near=near)
-            raise UnknownDistrictError(given, districts_near)
+                raise ZoneNotDistrictError(given, zone, districts, near=near, area=self.area)
+            raise UnknownDistrictError(given, districts_near, area=self.area)
         if on is not None and not found.in_force_on(on):
             raise DistrictNotInForceError(found, on)
         return found
@@ -436,8 +465,9 @@ class DistrictTable:
         scores: dict[District, float] = {}
         for other, score, _ in process.extract(key, self._keys, scorer=fuzz.ratio, limit=None):
             # "Lima" is also the province's and each zone's first word: "Lima Oeste", "Lima Metropolitana" name no district
-            # with words after it, nor the Cercado (tester 176 F2), as "San Juan de Lurigancho Alto" does.
-            within = other != PROVINCE_WORD and (f" {other} " in f" {key} " or f" {key} " in f" {other} ")
+            # with words after it, nor the Cercado (tester 176 F2), as "San Juan de Lurigancho Alto" does; so with
+            # "Trujillo" in a table of Trujillo's zones (tester 314 F6).
+            within = other != self.province and (f" {other} " in f" {key} " or f" {key} " in f" {other} ")
             if score >= NEAR_SCORE or within:
                 district = self._by_key[other]
                 scores[district] = max(score, scores.get(district, 0.0))
@@ -448,7 +478,7 @@ class DistrictTable:
         the zone's name with words around it ("Zona Lima Norte", "Lima Sur Alta"); None for none. Nearer than a district
         (:data:`NEAR_ZONE_SCORE`): "Lima Oeste" is not "Lima Este" (tester 176 F2)."""
         words = set(key.split())
-        zones = [zone for zone in self.zones if not (words & ZONE_WORDS) - set(district_key(zone).split())]  # "Lima Oeste" is no "Lima Este" (tester 181 F1)
+        zones = [zone for zone in self.zones if not (words & self.zone_words) - set(district_key(zone).split())]  # "Lima Oeste" is no "Lima Este" (tester 181 F1)
         scored = [(fuzz.ratio(district_key(zone), key), zone) for zone in zones if f" {district_key(zone)} " in f" {key} "]
         scored += [(score, zone) for zone in zones if (score := fuzz.ratio(district_key(zone), key)) >= NEAR_ZONE_SCORE]
         return max(scored)[1] if scored else None
@@ -467,7 +497,7 @@ class DistrictTable:
         for zone in self.zones:
             if district_key(zone) == wanted:
                 return zone
-        raise UnknownZoneError(given, self.zones, field)
+        raise UnknownZoneError(given, self.zones, field, area=self.area)
 
 
 def _named(districts: Iterable[str]) -> str:
