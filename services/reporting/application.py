@@ -239,7 +239,7 @@ class Reporting:
             return self.districts.find(given).name
         except UnknownDistrictError:
             raise RuleViolationError(
-                f"'{given}' is neither a zone ({', '.join(self.zones)}) nor a district of Lima Metropolitana",
+                f"'{given}' is neither a zone ({', '.join(self.zones)}) nor a district of {self.districts.area}",
                 field="group",
                 rule="zone_or_district",
             ) from None

@@ -36,7 +36,7 @@ def trujillo_districts_file(directory: Path) -> Path:
         {"ubigeo": "130103", "name": "Florencia de Mora", "zone": "Trujillo Norte"},
     ]
     path = directory / "trujillo.json"
-    path.write_text(json.dumps({"source": "a test's", "effective_on": "2020-01-01", "districts": rows}), "utf-8")
+    path.write_text(json.dumps({"area": "Provincia de Trujillo", "source": "a test's", "effective_on": "2020-01-01", "districts": rows}), "utf-8")
     return path
 
 
@@ -89,6 +89,7 @@ def test_a_lima_zone_is_no_group_of_another_citys_reporting(trujillo: TestClient
     refused = trujillo.get("/indicators/osvs_identified/evidence", params={"phase": "total", "group": "Lima Norte"})
     assert_problem(refused, 422, "group", "zone_or_district")
     assert "Trujillo Centro, Trujillo Este, Trujillo Norte" in refused.json()["detail"] and "Lima Centro" not in refused.json()["detail"]
+    assert refused.json()["detail"].endswith("nor a district of Provincia de Trujillo"), refused.json()["detail"]  # the file's area (F8)
 
 
 def test_the_zones_a_report_shows_unless_told_are_the_shipped_tables() -> None:
