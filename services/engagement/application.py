@@ -26,6 +26,7 @@ from services.engagement.domain.memberrules import (
     held_on,
 )
 from services.engagement.domain.members import UNCHANGED, Member, Membership, Unchanged
+from services.engagement.domain.merges import check_left_after_merged_stays
 from services.engagement.domain.needs import NeedsRecord
 from services.engagement.domain.roster import Holder, OSVRoster, Term, check_term_apart, terms_of
 from services.engagement.fieldwork import Fieldwork
@@ -288,7 +289,10 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, FieldHistories, MemberHi
     ) -> Member:
         """Record a departure from one membership; without its id, from the person's only active one
         (:meth:`only_active_membership`: 409 ``one_active_membership`` for several, those of the records merged into the
-        member counted), recorded where it is: on a record merged into the member when it holds it."""
+        member counted), recorded where it is: on a record merged into the member when it holds it. 422
+        ``not_before_joined_on`` on ``left_on`` before the joining of a stay merged into it, which ends with it
+        (:func:`~services.engagement.domain.merges.check_left_after_merged_stays`), and ``not_before_attended_on`` before a
+        meeting naming the person (any of their records) on a day they were its member (:meth:`_check_meetings_attended`)."""
         member = self.get_member(member_id)
         only = self.only_active_membership(member) if membership_id is None else None
         if only is not None and only[0] is not member:
@@ -301,6 +305,7 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, FieldHistories, MemberHi
         else:
             self.membership_recorded_on(member, membership_id)
             membership = member.leave_membership(membership_id, left_on, reason)
+        check_left_after_merged_stays(membership, left_on, [m for r in self.records_of_person(member) for m in r.memberships.values()])
         self._check_meetings_attended(member, membership, "left_on", left_on, attended)
         roster = self._roster_of(membership.osv_id)
         roster.unseat(membership, member.id, member.document_type, self.today())
@@ -313,7 +318,9 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, FieldHistories, MemberHi
         ``MemberJoiningDateCorrected``, and ``MemberAgeBandCorrected`` when the age on joining falls in another band);
         nothing is recorded when it is the same day. 409 ``osv_not_dissolved`` for a day after the OSV's dissolution. A
         record merged into another since is not refused (its memberships are corrected where they were recorded). The
-        roster counts no dates: it stays. 412 ``current_version`` when ``expected`` (an ``If-Match``'s versions) does not
+        roster counts no dates: it stays. 422 ``not_after_attended_on`` for a day after a meeting naming the person (any of
+        their records, a stay merged into this one held on its days) on a day they were its member
+        (:meth:`_check_meetings_attended`). 412 ``current_version`` when ``expected`` (an ``If-Match``'s versions) does not
         name the member's version (:meth:`version_of`, :func:`shared.preconditions.check_version`).
         """
         member = self.get_member(member_id)
@@ -513,27 +520,32 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, FieldHistories, MemberHi
 
     def _meetings_attended(self, member: Member) -> dict[UUID, list[date]]:
         """By OSV (each of ``member``'s memberships' and the one it was merged into), the days of its meetings that name
-        them and on which they were its member: what their follow-up shows (:meth:`attendees_shown`). A meeting recorded
-        before attendees were checked may name them on a day they were not: it bounds none of their dates, or a joining
-        date it preceded would refuse every correction (found while fixing tester 165 F3). A meeting withdrawn as recorded
-        by mistake bounds none either: it was never held."""
+        them, or another record of their person, and on which the person was its member: what their follow-up shows
+        (:meth:`attendees_shown`); a stay merged into another held on that one's days (:meth:`stays_bounding`; tester 317
+        F2: a meeting naming the duplicate whose stay went into the survivor's bounded neither the survivor's departure nor
+        its joining day). A meeting recorded before attendees were checked may name them on a day they were not: it bounds
+        none of their dates, or a joining date it preceded would refuse every correction (found while fixing tester 165
+        F3). A meeting withdrawn as recorded by mistake bounds none either: it was never held."""
+        records = self.records_of_person(member)
+        ids = {record.id for record in records}
         attended: dict[UUID, list[date]] = {}
         for osv_id in {osv for m in member.memberships.values() for osv in (m.osv_id, self.osvs.now_in(m.osv_id))}:
             follow_up = self.find_follow_up(osv_id)
-            named = [] if follow_up is None else [m.held_on for m in follow_up.meetings_held() if member.id in m.attendee_member_ids]
-            memberships = self._memberships_at(member, osv_id) if named else []
+            named = [] if follow_up is None else [m.held_on for m in follow_up.meetings_held() if ids & set(m.attendee_member_ids)]
+            memberships = self.stays_bounding(records, osv_id) if named else []
             if days := [day for day in named if held_on(memberships, day)]:
                 attended[osv_id] = days
         return attended
 
     def _check_meetings_attended(self, member: Member, changed: Membership, field: str, given: date, attended: dict[UUID, list[date]]) -> None:
-        """422 on ``field`` (``given``) when ``member``, as changed (not saved), would not have been a member of an OSV on
-        the day of one of the meetings they attended (``attended``, :meth:`_meetings_attended` before the change;
-        :class:`AttendedMeetingError`): a meeting names its OSV's members on its day (tester 166 F1: a joining date
+        """422 on ``field`` (``given``) when ``member``'s person, ``member`` as changed (not saved), would not have been a
+        member of an OSV on the day of one of the meetings naming them (``attended``, :meth:`_meetings_attended` before the
+        change; :class:`AttendedMeetingError`): a meeting names its OSV's members on its day (tester 166 F1: a joining date
         corrected, or a departure recorded, past one was taken)."""
+        records = self.records_of_person(member)
         for osv_id in {changed.osv_id, self.osvs.now_in(changed.osv_id)}:
             days = attended.get(osv_id, [])
-            memberships = self._memberships_at(member, osv_id) if days else []
+            memberships = self.stays_bounding(records, osv_id) if days else []
             for day in sorted(days, reverse=field == "left_on"):  # the meeting that bounds the date most
                 if not held_on(memberships, day):
                     raise AttendedMeetingError(field, given, day)

@@ -118,6 +118,28 @@ class Merging:
             held.append(m if into is None else dataclasses.replace(m, left_on=into.left_on, merged_into=None))
         return held
 
+    def records_of_person(self, member: Member) -> list[Member]:
+        """``member``'s person's records: the member a record was merged into (or ``member``) and the records merged into
+        it, ``member`` itself as it stands (changed and not saved yet)."""
+        person = self.person_of(member)
+        return [member if record.id == member.id else record for record in (person, *self.merged_records(person))]
+
+    def stays_bounding(self, records: Sequence[Member], osv_id: UUID) -> list[Membership]:
+        """The stays of ``records`` (one person's, :meth:`records_of_person`) that count as the OSV ``osv_id``'s (its own and
+        those of an OSV merged into it), as the days that bound a change to one of them: a stay merged into another of the
+        person's is held on the days that one is, from the later of the two joinings until its departure. So a meeting
+        naming the duplicate bounds the departure and the joining day of the stay it went into, as one naming the survivor
+        does (tester 317 F2: a departure before it, or a joining after it, was taken)."""
+        stays = {m.membership_id: m for record in records for m in record.memberships.values()}
+        counted = [m for m in stays.values() if m.osv_id == osv_id or self.osvs.now_in(m.osv_id) == osv_id]  # type: ignore[attr-defined]
+        held = []
+        for m in counted:
+            into = stays.get(m.merged_into) if m.merged_into is not None else None
+            held.append(m if into is None else dataclasses.replace(
+                m, joined_on=max(m.joined_on, into.joined_on), left_on=into.left_on, merged_into=None
+            ))
+        return held
+
     def merged_memberships(self, member: Member) -> list[Membership]:
         """The memberships of the records merged into ``member``: the person's too, recorded where they were."""
         return [m for record in self.merged_records(member) for m in record.memberships.values()]

@@ -152,3 +152,40 @@ def test_a_survivor_who_left_is_no_member_on_a_later_day_through_the_stay_merged
 
     assert_problem(after, 422, "attendee_member_ids.0", "known_member")
     assert before.status_code == 201, before.text
+
+
+def test_a_departure_from_the_stay_merged_into_is_bounded_by_the_merged_stay_and_its_meetings(client: TestClient) -> None:
+    """Tester 317 F2: the duplicate's stay (a joining in June, a meeting naming it in July) went into the survivor's; a
+    departure dated before that joining made the merged stay end before it began, and one dated before the meeting was
+    taken, as for no member who attended it. Both are refused as they are for a stay of her own."""
+    survivor, duplicate, comas = registered_twice_in_comas(client, joined_on="2024-06-20")
+    meeting = client.post(f"/osvs/{comas}/meetings", json=a_meeting(held_on="2024-07-05", attendee_member_ids=[duplicate["id"]]))
+    assert meeting.status_code == 201, meeting.text
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+    before = head(client)
+
+    too_early = depart(client, survivor["id"], "2024-05-01", stay_of(survivor))
+    before_meeting = depart(client, survivor["id"], "2024-06-25", stay_of(survivor))
+
+    detail = assert_problem(too_early, 422, "left_on", "not_before_joined_on")["detail"]
+    assert stay_of(duplicate) in detail and "2024-06-20" in detail
+    assert "2024-07-05" in assert_problem(before_meeting, 422, "left_on", "not_before_attended_on")["detail"]
+    assert head(client) == before
+    left = depart(client, survivor["id"], "2024-07-05", stay_of(survivor))  # leaving the meeting's day counts
+    assert left.status_code == 200, left.text
+
+
+def test_a_joining_day_of_the_stay_merged_into_is_bounded_by_a_meeting_naming_the_duplicate(client: TestClient) -> None:
+    """Tester 317 F2 (variant): the survivor's joining corrected to after a meeting that named the duplicate, whose stay
+    went into hers, was taken; for her own meeting it is refused."""
+    survivor, duplicate, comas = registered_twice_in_comas(client)
+    meeting = client.post(f"/osvs/{comas}/meetings", json=a_meeting(held_on="2024-04-10", attendee_member_ids=[duplicate["id"]]))
+    assert meeting.status_code == 201, meeting.text
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+    url = f"/members/{survivor['id']}/memberships/{stay_of(survivor)}/joining-date-correction"
+
+    refused = client.post(url, json={"joined_on": "2024-05-01"})
+
+    assert "2024-04-10" in assert_problem(refused, 422, "joined_on", "not_after_attended_on")["detail"]
+    corrected = client.post(url, json={"joined_on": "2024-04-10"})
+    assert corrected.status_code == 200, corrected.text

@@ -16,9 +16,10 @@ import pytest
 
 from services.engagement.domain.memberrules import DepartureReason, Role, Sex
 from services.engagement.domain.members import Member
-from services.engagement.domain.merges import MergeRefusedError, StayMergedError
+from services.engagement.domain.merges import MergeRefusedError, StayMergedError, check_left_after_merged_stays
 from services.engagement.domain.roster import OSVRoster
 from shared.documents import DocumentType
+from shared.errors import RuleViolationError
 
 TODAY = date(2025, 1, 10)
 COMAS, LOS_OLIVOS = uuid4(), uuid4()
@@ -95,6 +96,23 @@ def test_a_departure_after_the_merge_ends_the_stay_once_on_the_survivors() -> No
 
     assert [type(e).__name__ for e in survivor.collect_events()] == ["Left"]
     assert duplicate.latest_membership.left_on is None  # it never ended: it was the same stay
+
+
+def test_a_departure_before_a_merged_stays_joining_is_refused_naming_it() -> None:
+    """Tester 317 F2: the duplicate's stay, joined on 2024-06-20, went into the survivor's; a departure dated before
+    that day made it end before it began. The merged stay is one the departure ends, so it bounds it as her own joining."""
+    survivor = register(COMAS, DocumentType.CPP, "000371933", date(2024, 3, 1))
+    duplicate = register(COMAS, DocumentType.PASAPORTE, "940407", date(2024, 6, 20))
+    duplicate.merge_into(survivor, TODAY)
+    stays = [*survivor.memberships.values(), *duplicate.memberships.values()]
+
+    with pytest.raises(RuleViolationError) as refused:
+        check_left_after_merged_stays(survivor.latest_membership, date(2024, 5, 1), stays)
+
+    assert (refused.value.field, refused.value.rule) == ("left_on", "not_before_joined_on")
+    assert str(stay(duplicate)) in str(refused.value) and "2024-06-20" in str(refused.value)
+    check_left_after_merged_stays(survivor.latest_membership, date(2024, 6, 20), stays)  # its joining day: a day held
+    check_left_after_merged_stays(duplicate.latest_membership, date(2024, 5, 1), stays)  # nothing merged into it
 
 
 def test_a_stay_of_a_record_merged_before_takes_the_same_stay_of_a_third() -> None:

@@ -30,7 +30,7 @@ the RUOS's: its role change is recorded first).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -106,6 +106,30 @@ class StayMergedError(ConflictError):
             field="membership_id",
             rule="stay_not_merged",
         )
+
+
+class LeftBeforeMergedStayJoinedError(RuleViolationError):
+    """422 ``not_before_joined_on`` on ``left_on``: a departure dated before the joining of a stay merged into the one it
+    ends (the same stay recorded twice, which ends with it): the person was a member through it from that day."""
+
+    def __init__(self, left_on: date, merged: Membership) -> None:
+        super().__init__(
+            f"left_on {left_on.isoformat()} is before membership {merged.membership_id} joined on {merged.joined_on.isoformat()}: "
+            "that stay was merged into this one (the same stay recorded twice) and ends with it, so the person was a member "
+            f"through it from that day; the departure can be {merged.joined_on.isoformat()} at the earliest",
+            field="left_on",
+            rule="not_before_joined_on",
+        )
+
+
+def check_left_after_merged_stays(membership: Membership, left_on: date, stays: Iterable[Membership]) -> None:
+    """422 ``not_before_joined_on`` (:class:`LeftBeforeMergedStayJoinedError`) when ``left_on``, a departure from
+    ``membership``, is before the joining of one of ``stays`` (the person's, on any of their records) merged into it,
+    naming the latest such joining. A merged stay ends with the one it went into: such a departure made it end before it
+    began, and the person's later stay was lost (tester 317 F2)."""
+    merged = [m for m in stays if m.merged_into == membership.membership_id and left_on < m.joined_on]
+    if merged:
+        raise LeftBeforeMergedStayJoinedError(left_on, max(merged, key=lambda m: m.joined_on))
 
 
 class MemberMerges:
