@@ -240,7 +240,10 @@ class MembershipMerged(PublicEvent):
         "record merged into that member before."
     )
     into_membership_id: UUID = Field(description="The stay it is the same as, which goes on (`MemberJoined.membership_id`).")
-    osv_id: UUID = Field(description="The OSV of both stays; the event's municipality is its.")
+    osv_id: UUID = Field(
+        description="The OSV of the stay merged away, where its joining was counted: that of the other stay, or a record "
+        "of that OSV merged into it in registry (`OSVMerged`); the event's municipality is its."
+    )
     joined_on: date = Field(description="The day the merged stay's joining was counted on (its `MemberJoined.joined_on`, or as corrected).")
     nationality: Nationality = Field(description="The nationality its joining was counted under.")
     sex: Sex = Field(description="The sex its joining was counted under.")

@@ -42,7 +42,12 @@ class Merging:
         survivor = self.get_member(survivor_id)  # type: ignore[attr-defined]
         check_version("the member", self.version_of(survivor), expected)
         duplicate = self.load(duplicate_id, Member, DuplicateMemberNotFoundError)  # type: ignore[attr-defined]
-        same_stays = duplicate.merge_into(survivor, self.today(), self.merged_records(survivor))  # type: ignore[attr-defined]
+        through = self.merged_records(survivor)
+        osv_now = {  # two records of one organisation are one OSV (tester 317 F1)
+            m.osv_id: self.osvs.now_in(m.osv_id)  # type: ignore[attr-defined]
+            for record in (duplicate, survivor, *through) for m in record.memberships.values()
+        }
+        same_stays = duplicate.merge_into(survivor, self.today(), through, osv_now)  # type: ignore[attr-defined]
         saved: list[Any] = [duplicate, survivor]
         for membership in same_stays:  # the person sits once: the stay it went into keeps its seat
             roster = self._roster_of(membership.osv_id)  # type: ignore[attr-defined]

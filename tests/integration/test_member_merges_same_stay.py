@@ -18,9 +18,9 @@ from uuid import uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.test_engagement_api import map_osv
+from tests.integration.test_engagement_api import map_osv, registry_publishes
 from tests.integration.test_fieldwork_api import a_meeting
-from tests.integration.test_member_merges import CPP, SECRETS, merge, register
+from tests.integration.test_member_merges import CPP, PTP, SECRETS, map_los_olivos, merge, register
 from tests.support.api import assert_problem
 from tests.support.clients import feed, feed_types, head, service_client
 from tests.support.identity import signed_in_headers
@@ -189,3 +189,26 @@ def test_a_joining_day_of_the_stay_merged_into_is_bounded_by_a_meeting_naming_th
     assert "2024-04-10" in assert_problem(refused, 422, "joined_on", "not_after_attended_on")["detail"]
     corrected = client.post(url, json={"joined_on": "2024-04-10"})
     assert corrected.status_code == 200, corrected.text
+
+
+def test_the_same_stay_in_two_records_of_one_organisation_is_merged_once(client: TestClient) -> None:
+    """Tester 317 F1: the person registered in Los Olivos' record of an OSV and again in Comas' record of it, the first
+    merged into the second in registry: her two records were merged but her stays were not (their OSV ids differ), two
+    active stays in one organisation, two joinings, and her departure 409 ``one_active_membership``. Registry's merges
+    are followed: one stay recorded twice, its joining taken back under the OSV it was counted under."""
+    comas, los_olivos = map_osv(client), map_los_olivos(client)
+    survivor = register(client, comas, "CPP", CPP)
+    duplicate = register(client, los_olivos, "PTP", PTP, joined_on="2024-03-04")
+    registry_publishes(client, "OSVMerged", osv_id=los_olivos, into_osv_id=comas, merged_on="2024-06-01")
+
+    merged = merge(client, survivor["id"], duplicate["id"])
+
+    assert merged.status_code == 201, merged.text
+    shown = {m["membership_id"]: (m["status"], m["merged_into"]) for m in merged.json()["memberships"]}
+    assert shown == {stay_of(survivor): ("active", None), stay_of(duplicate): ("merged", stay_of(survivor))}
+    [said] = [e for e in feed(client) if e["type"] == "MembershipMerged"]
+    assert (said["data"]["osv_id"], said["data"]["into_membership_id"]) == (los_olivos, stay_of(survivor))
+    assert client.get(f"/osvs/{los_olivos}/members", params={"masked": "true"}).json() == []  # its seat freed
+    left = depart(client, survivor["id"], "2025-02-01")
+    assert left.status_code == 200, left.text
+    assert feed_types(client).count("MemberLeft") == 1

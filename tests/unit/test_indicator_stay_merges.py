@@ -93,3 +93,21 @@ def test_an_osv_merged_across_districts_after_the_stay_merge_moves_the_joining_t
     assert comas["F2"]["members_joined"] == {"total": 1, "by_nationality": {"PE": 1}, "by_sex": {"F": 1}}
     assert "Ate" not in result["breakdown"]["groups"]  # nothing left counted there, not even a joining below 0
     assert json.dumps(phases_of(result)["F2"]["members_joined"]) == json.dumps(comas["F2"]["members_joined"])
+
+
+def test_a_stay_merged_after_its_osv_was_merged_across_districts_takes_its_joining_back_in_the_survivors_district() -> None:
+    """Tester 317 F1: Yusmary in Comas' record ``c`` (``y``) and in Ate's record ``a`` of the same OSV (``p``); registry
+    merges ``a`` into ``c``, then engagement merges the stays, naming ``a``, where ``p``'s joining was counted."""
+    recorded = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02", "Ate", "Lima Este"), mapped("c", "2021-01-01"),
+        joined("y", "2021-02-10", "VE", "F", osv="c"), joined("p", "2021-08-10", "VE", "F"), joined("luz", "2021-09-01", "PE", "F"),
+        merged("a", "c", "2021-10-01", "2021-01-02", "Ate", "Lima Este"),
+        stay_merged("p", "y", "2021-11-01", "2021-08-10"), member_merged("p", "y", "2021-11-01", "a"),
+    ]
+
+    result = report(recorded, "district")
+
+    comas = phases_of(result["breakdown"]["groups"]["Comas"])
+    assert comas["F2"]["members_joined"] == {"total": 1, "by_nationality": {"PE": 1}, "by_sex": {"F": 1}}
+    assert comas["F1"]["members_joined"]["total"] == 1
+    assert "Ate" not in result["breakdown"]["groups"]

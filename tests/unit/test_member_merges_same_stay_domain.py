@@ -23,6 +23,7 @@ from shared.errors import RuleViolationError
 
 TODAY = date(2025, 1, 10)
 COMAS, LOS_OLIVOS = uuid4(), uuid4()
+COMAS_AGAIN = uuid4()  # a second record of Comas' OSV, merged into it in registry
 SECRETS = ("Yusmary", "000371933", "940407")
 
 
@@ -205,3 +206,28 @@ def test_an_active_duplicate_stay_goes_into_the_persons_stay_that_ended_and_ends
 
     assert [m.merged_into for m in merged] == [stay(survivor)] and not any(m.active for m in (*survivor.memberships.values(), *merged))
     assert not any(type(e).__name__ == "Left" for e in duplicate.collect_events())
+
+
+def test_stays_in_two_records_of_one_organisation_are_one_stay_once_registrys_merge_is_given() -> None:
+    """Tester 317 F1: the raw OSV ids differ, the organisation is one (``osv_now``: registry's merges followed). Its
+    joining is taken back under the OSV it was counted under, the duplicate's."""
+    survivor = register(COMAS, DocumentType.CPP, "000371933", date(2024, 3, 1))
+    duplicate = register(COMAS_AGAIN, DocumentType.PASAPORTE, "940407", date(2024, 3, 5))
+
+    merged = duplicate.merge_into(survivor, TODAY, osv_now={COMAS_AGAIN: COMAS, COMAS: COMAS})
+
+    assert [m.membership_id for m in merged] == [stay(duplicate)]
+    said = duplicate.collect_events()[0]
+    assert (type(said).__name__, said.osv_id, said.into_membership_id) == ("MembershipMerged", COMAS_AGAIN, stay(survivor))
+    assert duplicate.active_memberships == [] and survivor.latest_membership.active
+
+
+def test_a_left_stay_in_another_record_of_the_organisation_is_refused_as_stays_apart() -> None:
+    survivor = register(COMAS, DocumentType.CPP, "000371933", date(2024, 3, 1))
+    duplicate = register(COMAS_AGAIN, DocumentType.PASAPORTE, "940407", date(2024, 3, 5))
+    duplicate.leave(date(2024, 6, 1), DepartureReason.MOVED_IN_PERU)
+
+    with pytest.raises(MergeRefusedError) as refused:
+        duplicate.merge_into(survivor, TODAY, osv_now={COMAS_AGAIN: COMAS})
+
+    assert (refused.value.field, refused.value.rule) == ("duplicate_id", "stays_apart")

@@ -20,17 +20,18 @@ them once. No error repeats anyone's data.
 
 One stay recorded twice (the person registered again in the same OSV under a corrected document: a Kobo form edited
 with the DNI fixed, a typo'd registration) is the commonest duplicate. A duplicate's stay that overlaps one stay of the
-person in that OSV is *merged into* it (``Member.MembershipMerged``, public: count this joining no more) when it is
-active and holds the plain member role: it is no longer active, counts no departure (it never ended: it was the same
-stay) and frees its roster seat; the stay it went into goes on, and ends, for both. Refused, ``stays_apart``: a
-duplicate's stay with a departure recorded (counted in ``members_left`` for good), one overlapping two of the person's
-stays, or two of the duplicate's overlapping one; ``no_board_role``: one holding a board role (the board's history is
-the RUOS's: its role change is recorded first).
+person in that OSV (or in another record of it, merged in registry: one organisation) is *merged into* it
+(``Member.MembershipMerged``, public: count this joining no more) when it is active and holds the plain member role:
+it is no longer active, counts no departure (it never ended: it was the same stay) and frees its roster seat; the stay
+it went into goes on, and ends, for both. Refused, ``stays_apart``: a duplicate's stay with a departure recorded
+(counted in ``members_left`` for good), one overlapping two of the person's stays, or two of the duplicate's
+overlapping one; ``no_board_role``: one holding a board role (the board's history is the RUOS's: its role change is
+recorded first).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -164,7 +165,9 @@ class MemberMerges:
     class MembershipMerged(Aggregate.Event):
         """The duplicate's stay ``membership_id`` and the person's stay ``into_membership_id`` (recorded on member
         ``into_member_id``: the survivor, or a record merged into it before) in the OSV ``osv_id`` are one stay recorded
-        twice: merged into it on ``merged_on`` (public). ``joined_on``, ``nationality``, ``sex``, ``age_band``: the terms
+        twice: merged into it on ``merged_on`` (public). ``osv_id`` is the duplicate's stay's, where its joining was
+        counted: a record of the organisation merged into the other stay's in registry, when it is (tester 317 F1), as
+        reporting moves that joining with the OSV merge. ``joined_on``, ``nationality``, ``sex``, ``age_band``: the terms
         its joining is counted under, so a reader takes it back without looking it up."""
 
         membership_id: UUID
@@ -219,7 +222,9 @@ class MemberMerges:
         member it was merged into (its document leads there since, :meth:`merge_into`)."""
         return holder is not None and holder in (self.id, self.merged_into)
 
-    def merge_into(self, survivor: Member, merged_on: date, through: Sequence[MemberMerges] = ()) -> list[Membership]:
+    def merge_into(
+        self, survivor: Member, merged_on: date, through: Sequence[MemberMerges] = (), osv_now: Mapping[UUID, UUID] | None = None
+    ) -> list[Membership]:
         """This record and ``survivor`` are one person recorded twice: this one is merged into ``survivor``; the stays of
         this record merged into one of the person's (the same stay recorded twice), in the order recorded.
 
@@ -232,7 +237,9 @@ class MemberMerges:
         A stay of this record that overlaps one of the person's in the same OSV (``survivor``'s or one of ``through``'s)
         is the same stay recorded twice: merged into it when it is active and holds the plain member role
         (:meth:`_same_stays`); 409 ``stays_apart`` when it has a departure recorded, or overlaps two of theirs, or two of
-        this record's overlap one of theirs; 409 ``no_board_role`` when it holds a board role.
+        this record's overlap one of theirs; 409 ``no_board_role`` when it holds a board role. ``osv_now``: the OSV each
+        OSV id's records belong to now, registry's merges of OSVs followed (an id it lacks is its own): two records of
+        one organisation are one OSV here (tester 317 F1).
 
         Records ``MembershipMerged`` on this record for each stay merged (public), then ``MemberMerged``, once per OSV
         either was a member of (in the order they were joined), and ``DuplicateMergedIn`` on ``survivor``.
@@ -258,7 +265,7 @@ class MemberMerges:
                     "(POST /members/{id}/correction), then merge",
                     f"same_{term}",
                 )
-        same = self._same_stays(survivor, through)
+        same = self._same_stays(survivor, through, osv_now or {})
         for record in (survivor, *through):
             shared = sorted(str(grant) for grant in self.participations if grant in record.participations)
             if shared:
@@ -278,10 +285,13 @@ class MemberMerges:
         survivor.trigger_event(survivor.DuplicateMergedIn, duplicate_id=self.id, merged_on=merged_on)
         return [mine for mine, _ in same]
 
-    def _same_stays(self, survivor: Member, through: Sequence[MemberMerges]) -> list[tuple[Membership, tuple[UUID, Membership]]]:
+    def _same_stays(
+        self, survivor: Member, through: Sequence[MemberMerges], osv_now: Mapping[UUID, UUID]
+    ) -> list[tuple[Membership, tuple[UUID, Membership]]]:
         """Each stay of this record that overlaps one of the person's in its OSV, with that stay and the record it is
         recorded on: the same stay recorded twice, to be merged into it. The person's stays are ``survivor``'s and
-        ``through``'s, less those merged into another already (they are the stay they went into).
+        ``through``'s, less those merged into another already (they are the stay they went into). Stays in two records of
+        one organisation (an OSV merged into another, ``osv_now``) are in one OSV.
 
         Refused rather than guessed, 409 on ``duplicate_id``: ``stays_apart`` when this record's stay has a departure
         recorded (it was counted in ``members_left``, and a stay that ended is not the one that goes on), overlaps two of
@@ -290,9 +300,12 @@ class MemberMerges:
         held = [
             (record.id, m) for record in (survivor, *through) for m in record.memberships.values() if m.merged_into is None
         ]
+        def osv(m: Membership) -> UUID:
+            return osv_now.get(m.osv_id, m.osv_id)
+
         same = []
         for mine in self.memberships.values():
-            theirs = [(holder, m) for holder, m in held if m.osv_id == mine.osv_id and _overlap(mine, m)]
+            theirs = [(holder, m) for holder, m in held if osv(m) == osv(mine) and _overlap(mine, m)]
             if not theirs:
                 continue
             holder, stay = theirs[0]
@@ -301,7 +314,7 @@ class MemberMerges:
                     _overlaps_several(mine, "the duplicate", [m for _, m in theirs], f"member {survivor.id} (and records merged into it)"),
                     "stays_apart",
                 )
-            mine_too = [m for m in self.memberships.values() if m is not mine and m.osv_id == mine.osv_id and _overlap(m, stay)]
+            mine_too = [m for m in self.memberships.values() if m is not mine and osv(m) == osv(mine) and _overlap(m, stay)]
             if mine_too:
                 raise MergeRefusedError(_overlaps_several(stay, f"member {holder}", [mine, *mine_too], "the duplicate"), "stays_apart")
             if mine.left_on is not None:
