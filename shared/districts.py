@@ -195,13 +195,29 @@ class DistrictsFileError(ValueError):
 def _a_name(text: str) -> str:
     if not fold(text):
         raise ValueError("it has no letter or digit")
+    if text != text.strip():
+        # "Trujillo Sur " was a zone of its own in every by-zone figure, one whose evidence found nothing (tester 318 F1)
+        raise ValueError("it has spaces before or after it: remove them (a look-up would not find it as written)")
     return text
 
 
 Name = Annotated[str, StringConstraints(min_length=1), AfterValidator(_a_name)]
 """A district's name, an alias, an ambiguous name: some letter or digit (what :func:`fold` keeps)."""
-UBIGEO = re.compile(r"\d{6}", re.ASCII)
-"""A district's INEI ubigeo, as a districts file gives it: six digits (of Lima's province, 1501, in the shipped file)."""
+UBIGEO = re.compile(r"[0-9]{6}")
+"""A district's INEI ubigeo, as a districts file gives it: six digits 0-9 (of Lima's province, 1501, in the shipped file).
+Not ``\\d``, which pydantic's patterns and a role's match take for any script's digits ("１３０１０１": tester 318 F2)."""
+DEPARTMENTS = range(1, 26)
+"""INEI's department codes, a ubigeo's first two digits: 01 Amazonas to 25 Ucayali (07 is Callao)."""
+
+
+def _a_district_ubigeo(ubigeo: str) -> str:
+    """``ubigeo`` when it names a district: a department 01-25, a province and a district not 00 (``000000`` and a
+    province's ``130100`` are none)."""
+    if int(ubigeo[:2]) not in DEPARTMENTS or ubigeo[2:4] == "00" or ubigeo[4:] == "00":
+        raise ValueError(
+            f"{ubigeo} is no district's ubigeo: INEI's are a department 01-25, a province and a district, neither 00 (\"130105\")"
+        )
+    return ubigeo
 
 
 class DistrictEntry(BaseModel):
@@ -210,7 +226,7 @@ class DistrictEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    ubigeo: Annotated[str, StringConstraints(pattern=rf"^{UBIGEO.pattern}$")]
+    ubigeo: Annotated[str, StringConstraints(pattern=rf"^{UBIGEO.pattern}$"), AfterValidator(_a_district_ubigeo)]
     name: Name
     zone: Name
     valid_from: date | None = None
@@ -236,7 +252,8 @@ class AmbiguousEntry(BaseModel):
 
 
 class DistrictsDocument(BaseModel):
-    """A districts file (``shared/data/districts.json``'s shape); its other keys (``description``…) are for people.
+    """A districts file (``shared/data/districts.json``'s shape); ``description``, ``reviewed_on`` and ``how_to_change``
+    are for people.
     ``area``: what the districts are of, as refusals name it ("not a district of Lima Metropolitana", "of Provincia de
     Trujillo"); :data:`DEFAULT_AREA` when the file does not say.
 
@@ -244,11 +261,18 @@ class DistrictsDocument(BaseModel):
     :meth:`DistrictTable.find` compares them: :func:`fold`, :func:`district_key`) one district's only; an ambiguous name
     no district's name or alias, listing districts of the file by name."""
 
+    model_config = ConfigDict(extra="forbid")
+
     districts: list[DistrictEntry] = Field(min_length=1)
     ambiguous: list[AmbiguousEntry] = []
     source: str | None = None
     effective_on: date | None = None
     area: Name = DEFAULT_AREA
+    description: str | None = None
+    reviewed_on: date | None = None
+    how_to_change: str | None = None
+    """For people: what the file is, when it was last checked against INEI's list, how to change it. Any other key is
+    refused: a misspelt ``ambigous`` was read as no ambiguous names at all (tester 318)."""
 
     @model_validator(mode="after")
     def _one_district_per_ubigeo_and_name(self) -> DistrictsDocument:
@@ -288,6 +312,8 @@ def _refusal(error: ValidationError, document: Any) -> str:
     more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
     if not loc:  # the file's own: not an object, or a cross-district rule (its validator's message)
         return ("it is not a JSON object holding 'districts' (a list of districts)" if first["type"] == "model_type" else why) + more
+    if len(loc) == 1 and first["type"] == "extra_forbidden":
+        return f"it has the key '{loc[0]}', which no districts file has (its keys: {', '.join(DistrictsDocument.model_fields)}){more}"
     if len(loc) < 2 or loc[0] not in ("districts", "ambiguous") or not loc[1].isdigit():
         said = "is missing" if first["type"] == "missing" else f"is refused: {why}"
         return f"'{loc[0]}' {said}{more}"
@@ -305,8 +331,12 @@ def _refusal(error: ValidationError, document: Any) -> str:
         said = f"has no {field} (every {kind} has {required})"
     elif first["type"] == "extra_forbidden":
         said = f"has the field '{field}', which no {kind} has (its fields: {', '.join(model.model_fields)})"
+    elif rest[0] == "ubigeo" and not isinstance(first["input"], str):
+        said = f"has the ubigeo {first['input']!r}, not a string: write it in quotes (\"150132\"; a number loses a leading 0)"
+    elif rest[0] == "ubigeo" and first["type"] == "string_pattern_mismatch":
+        said = f"has the ubigeo {first['input']!r}, not six digits 0-9 (its INEI ubigeo, a string: \"150132\")"
     elif rest[0] == "ubigeo":
-        said = f"has the ubigeo {first['input']!r}, not six digits (its INEI ubigeo, a string: \"150132\")"
+        said = f"has the ubigeo {first['input']!r}: {why}"
     else:
         said = f"has {field} {first['input']!r}: {why}"
     return f"{who} {said}{more}"
@@ -394,7 +424,7 @@ class DistrictTable:
         wrong) for a file that cannot be read or does not hold a districts table."""
         if path is not None:
             try:
-                text = Path(path).read_text("utf-8")
+                text = Path(path).read_text("utf-8-sig")  # an editor's byte order mark is no part of the JSON
             except (OSError, UnicodeDecodeError) as error:
                 raise DistrictsFileError(f"it cannot be read ({type(error).__name__}: {error})", Path(path), setting) from None
             table = cls.from_json(text, path=Path(path), setting=setting)

@@ -71,12 +71,53 @@ def test_two_districts_with_one_ubigeo_are_refused_naming_both(tmp_path: Path) -
     assert refusal(tmp_path, document) == "the districts 'El Porvenir' and 'La Esperanza' have one ubigeo, 130102: each district has its own"
 
 
-@pytest.mark.parametrize("ubigeo", ["13010", "1301050", "13O105", 130105, ""])
+@pytest.mark.parametrize("ubigeo", ["13010", "1301050", "13O105", "", "１３０１０５"])
 def test_a_ubigeo_not_of_six_digits_is_refused_naming_the_district(tmp_path: Path, ubigeo: Any) -> None:
+    """Digits 0-9: full-width ones passed the check, and nats-server's start then died with a traceback (tester 318 F2)."""
     document = trujillo()
     document["districts"][2]["ubigeo"] = ubigeo
     said = refusal(tmp_path, document)
-    assert said.startswith(f"the district 'La Esperanza' has the ubigeo {ubigeo!r}, not six digits"), said
+    assert said.startswith(f"the district 'La Esperanza' has the ubigeo {ubigeo!r}, not six digits 0-9"), said
+
+
+def test_a_ubigeo_written_as_a_number_is_told_to_be_written_as_a_string(tmp_path: Path) -> None:
+    """It is six digits: "not six digits" was no help (tester 318)."""
+    document = trujillo()
+    document["districts"][2]["ubigeo"] = 130105
+    said = refusal(tmp_path, document)
+    assert said.startswith("the district 'La Esperanza' has the ubigeo 130105, not a string: write it in quotes"), said
+
+
+@pytest.mark.parametrize("ubigeo", ["000000", "260101", "130005", "130100"])
+def test_six_digits_that_name_no_district_are_refused(tmp_path: Path, ubigeo: str) -> None:
+    """A department 01-25, a province and a district not 00: ``000000`` and the province's ``130100`` were taken (tester 318 F2)."""
+    document = trujillo()
+    document["districts"][2]["ubigeo"] = ubigeo
+    said = refusal(tmp_path, document)
+    assert said.startswith(f"the district 'La Esperanza' has the ubigeo {ubigeo!r}: {ubigeo} is no district's ubigeo"), said
+
+
+@pytest.mark.parametrize(("field", "value"), [("name", "Moche "), ("zone", "Trujillo Sur "), ("aliases", [" Cercado"])])
+def test_a_name_zone_or_alias_with_spaces_around_it_is_refused(tmp_path: Path, field: str, value: Any) -> None:
+    """"Trujillo Sur " was a zone of its own in reporting, whose evidence found nothing (tester 318 F1)."""
+    document = trujillo()
+    document["districts"][0][field] = value
+    said = refusal(tmp_path, document)
+    assert "it has spaces before or after it: remove them" in said and said.startswith("the district"), said
+
+
+def test_a_key_no_districts_file_has_is_refused_naming_it(tmp_path: Path) -> None:
+    """A misspelt ``ambigous`` was read as a file with no ambiguous names (tester 318)."""
+    document = trujillo()
+    document["ambigous"] = document.pop("ambiguous")
+    said = refusal(tmp_path, document)
+    assert said.startswith("it has the key 'ambigous', which no districts file has (its keys: districts, ambiguous"), said
+
+
+def test_a_file_an_editor_began_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "districts.json"
+    path.write_text("\ufeff" + json.dumps(trujillo()), "utf-8")
+    assert DistrictTable.of_lima(path, setting=SETTING).find("130105").name == "La Esperanza"
 
 
 @pytest.mark.parametrize("field", ["name", "ubigeo", "zone"])
