@@ -529,7 +529,10 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, FieldHistories, MemberHi
         records = self.records_of_person(member)
         ids = {record.id for record in records}
         attended: dict[UUID, list[date]] = {}
-        for osv_id in {osv for m in member.memberships.values() for osv in (m.osv_id, self.osvs.now_in(m.osv_id))}:
+        # Every record's OSVs: a meeting at the duplicate's OSV, merged in registry into the survivor's, names the person
+        # too (tester 321 N2: it bounded none of the survivor's dates).
+        stays = [m for record in records for m in record.memberships.values()]
+        for osv_id in {osv for m in stays for osv in (m.osv_id, self.osvs.now_in(m.osv_id))}:
             follow_up = self.find_follow_up(osv_id)
             named = [] if follow_up is None else [m.held_on for m in follow_up.meetings_held() if ids & set(m.attendee_member_ids)]
             memberships = self.stays_bounding(records, osv_id) if named else []
@@ -543,7 +546,8 @@ class Engagement(PersonalDataReads, Merging, Fieldwork, FieldHistories, MemberHi
         change; :class:`AttendedMeetingError`): a meeting names its OSV's members on its day (tester 166 F1: a joining date
         corrected, or a departure recorded, past one was taken)."""
         records = self.records_of_person(member)
-        for osv_id in {changed.osv_id, self.osvs.now_in(changed.osv_id)}:
+        organisation = self.osvs.now_in(changed.osv_id)  # its own record and those registry merged into it (tester 321 N2)
+        for osv_id in {changed.osv_id, organisation, *(osv for osv in attended if self.osvs.now_in(osv) == organisation)}:
             days = attended.get(osv_id, [])
             memberships = self.stays_bounding(records, osv_id) if days else []
             for day in sorted(days, reverse=field == "left_on"):  # the meeting that bounds the date most

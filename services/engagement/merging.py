@@ -16,7 +16,7 @@ from uuid import UUID
 
 from services.engagement.domain.memberrules import MembershipNotFoundError, SeveralActiveMembershipsError
 from services.engagement.domain.members import Member, Membership
-from services.engagement.domain.merges import DuplicateMemberNotFoundError
+from services.engagement.domain.merges import DuplicateMemberNotFoundError, MergeRefusedError
 from services.engagement.domain.roster import Holder, OSVRoster, PresidentSeatTakenError
 from shared.preconditions import check_version
 from shared.store import retried_on_collision
@@ -47,7 +47,9 @@ class Merging:
             m.osv_id: self.osvs.now_in(m.osv_id)  # type: ignore[attr-defined]
             for record in (duplicate, survivor, *through) for m in record.memberships.values()
         }
+        attended = self._meetings_attended(duplicate)  # type: ignore[attr-defined]  # before the merge: the duplicate's own
         same_stays = duplicate.merge_into(survivor, self.today(), through, osv_now)  # type: ignore[attr-defined]
+        self._check_not_merged_past_its_meetings(same_stays, [survivor, *through], attended)
         saved: list[Any] = [duplicate, survivor]
         for membership in same_stays:  # the person sits once: the stay it went into keeps its seat
             roster = self._roster_of(membership.osv_id)  # type: ignore[attr-defined]
@@ -59,6 +61,30 @@ class Merging:
             saved.append(own)
         self.save(*saved)  # type: ignore[attr-defined]
         return survivor
+
+    def _check_not_merged_past_its_meetings(
+        self, merged: list[Membership], records: list[Member], attended: dict[UUID, list[date]]
+    ) -> None:
+        """409 ``stays_apart`` when a stay of the duplicate merged into one of the person's that has ended was named at a
+        meeting of its OSV (``attended``: the duplicate's, before the merge) after that departure: the person was still
+        its member then, and merged into the stay that ended they would be none (tester 321 N1: her current membership
+        left the roster, no departure counted, and nothing could bring it back)."""
+        stays = {m.membership_id: m for record in records for m in record.memberships.values()}
+        for mine in merged:
+            into = stays.get(mine.merged_into) if mine.merged_into is not None else None
+            if into is None or into.left_on is None:
+                continue
+            organisation = self.osvs.now_in(mine.osv_id)  # type: ignore[attr-defined]
+            later = sorted(day for osv, days in attended.items() if self.osvs.now_in(osv) == organisation  # type: ignore[attr-defined]
+                           for day in days if day > into.left_on)
+            if later:
+                raise MergeRefusedError(
+                    f"membership {mine.membership_id} of the duplicate is active, and a meeting of its OSV on {later[-1]} named "
+                    f"the duplicate after membership {into.membership_id} of member {mine.merged_into_member}, the same stay, "
+                    f"ended on {into.left_on}: merged into it, the person would have been no member then. The two records "
+                    "say different things of one stay; leave them as they are (a departure is recorded for good)",
+                    "stays_apart",
+                )
 
     def merged_records(self, member: Member) -> list[Member]:
         """The records merged into ``member``, in the order they were merged (none for most)."""

@@ -212,3 +212,42 @@ def test_the_same_stay_in_two_records_of_one_organisation_is_merged_once(client:
     left = depart(client, survivor["id"], "2025-02-01")
     assert left.status_code == 200, left.text
     assert feed_types(client).count("MemberLeft") == 1
+
+
+def test_an_active_duplicate_named_at_a_meeting_after_the_survivors_departure_is_not_merged_into_that_stay(
+    client: TestClient,
+) -> None:
+    """Tester 321 N1: the survivor's stay ended in May; the duplicate's, active, was named at a meeting in June. Merged
+    into the stay that ended, the person was no member in June: her current membership left the roster with no departure
+    counted, and nothing could bring it back. Refused; without such a meeting the merge into a finished stay is taken."""
+    survivor, duplicate, comas = registered_twice_in_comas(client)
+    assert depart(client, survivor["id"], "2024-05-01").status_code == 200
+    meeting = client.post(f"/osvs/{comas}/meetings", json=a_meeting(held_on="2024-06-10", attendee_member_ids=[duplicate["id"]]))
+    assert meeting.status_code == 201, meeting.text
+    before = head(client)
+
+    refused = merge(client, survivor["id"], duplicate["id"])
+
+    detail = assert_problem(refused, 409, "duplicate_id", "stays_apart")["detail"]
+    assert "2024-06-10" in detail and "2024-05-01" in detail and stay_of(duplicate) in detail
+    assert head(client) == before
+    roster = client.get(f"/osvs/{comas}/members", params={"masked": "true"}).json()
+    assert [m["member_id"] for m in roster] == [duplicate["id"]]  # still her current membership
+
+
+def test_a_meeting_at_the_duplicates_osv_merged_in_registry_bounds_the_survivors_departure(client: TestClient) -> None:
+    """Tester 321 N2: the duplicate named at a meeting of Los Olivos' record of the OSV, merged in registry into Comas'
+    record, where the survivor's stay is: once the stays were merged, the survivor's departure before that meeting was
+    taken (a meeting at Comas bounded it)."""
+    comas, los_olivos = map_osv(client), map_los_olivos(client)
+    survivor = register(client, comas, "CPP", CPP)
+    duplicate = register(client, los_olivos, "PTP", PTP, joined_on="2024-03-04")
+    meeting = client.post(f"/osvs/{los_olivos}/meetings", json=a_meeting(held_on="2024-04-10", attendee_member_ids=[duplicate["id"]]))
+    assert meeting.status_code == 201, meeting.text
+    registry_publishes(client, "OSVMerged", osv_id=los_olivos, into_osv_id=comas, merged_on="2024-06-01")
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+
+    early = depart(client, survivor["id"], "2024-04-01", stay_of(survivor))
+
+    assert "2024-04-10" in assert_problem(early, 422, "left_on", "not_before_attended_on")["detail"]
+    assert depart(client, survivor["id"], "2024-04-10", stay_of(survivor)).status_code == 200
