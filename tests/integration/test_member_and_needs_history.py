@@ -9,8 +9,6 @@ hears of the OSVs from registry's own feed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -19,11 +17,12 @@ from fastapi.testclient import TestClient
 
 from services.engagement.domain.memberrules import MemberNotFoundError, OSVNotKnownError
 from shared.roles import MunicipalScope
+from tests.integration import test_fieldwork_history
 from tests.integration.test_command_actors import account
 from tests.integration.test_engagement_api import fund_osv
 from tests.integration.test_fieldwork_history import SMP, an_osv
 from tests.support.api import assert_problem, created, ok
-from tests.support.clients import application_of, service_client
+from tests.support.clients import application_of
 from tests.support.identity import IssuedTokens
 
 pytestmark = pytest.mark.timeout(180)
@@ -37,18 +36,20 @@ SECRETS = (NAME, "Quispicondori", "9876543", "955443322", "911227788")
 """What the person is, as no history's bytes may hold it: her names, her document's number and phones, digits only too."""
 NOT_AUDITORS = ("municipal-150132", "evaluator", "dpo")
 
-
-@pytest.fixture
-def system(tmp_path: Path, database_url: str) -> Iterator[dict[str, TestClient]]:
-    with (
-        service_client("registry", tmp_path / "var", database_url) as registry,
-        service_client("engagement", tmp_path / "var", database_url) as engagement,
-    ):
-        yield {"registry": registry, "engagement": engagement}
+system = test_fieldwork_history.system
+"""Registry and engagement, as the follow-up's history tests run them (their test clients, one store)."""
 
 
 def next_page(client: TestClient, answer: Any, headers: dict[str, str]) -> Any:
     return client.get(answer.headers["link"].removeprefix("<").removesuffix('>; rel="next"'), headers=headers)
+
+
+def assert_auditors_alone(engagement: TestClient, path: str, tokens: IssuedTokens) -> None:
+    """``path`` is 401 without a token and 403 naming ``audit:read`` to each of :data:`NOT_AUDITORS`."""
+    assert engagement.get(path, headers={"Authorization": ""}).status_code == 401
+    for role in NOT_AUDITORS:
+        refused = assert_problem(engagement.get(path, headers=tokens.headers(role)), 403)
+        assert refused["permission"] == "audit:read", role
 
 
 def assert_nothing_of_her(body: str) -> None:
@@ -135,11 +136,8 @@ def test_a_member_history_is_paged_wants_audit_read_and_a_member_in_scope(
     last = next_page(engagement, rest, auditor)
     assert [e["version"] for e in ok(last)] == [9] and "link" not in last.headers
 
-    assert engagement.get(path, headers={"Authorization": ""}).status_code == 401
     # A focal point and the DPO read the member (masked), not who recorded each fact; an evaluator neither.
-    for role in NOT_AUDITORS:
-        refused = assert_problem(engagement.get(path, headers=tokens.headers(role)), 403)
-        assert refused["permission"] == "audit:read", role
+    assert_auditors_alone(engagement, path, tokens)
     assert_problem(engagement.get(f"/members/{uuid4()}/history", headers=auditor), 404, "member_id", "known_member")
     # Every role holding `audit:read` today holds it for all of Lima; a reader of San Martín de Porres alone would be
     # told the San Juan de Lurigancho member is not known, as `GET /members/{id}` tells it.
@@ -222,10 +220,7 @@ def test_an_auditor_reads_who_assessed_an_osv_needs_and_who_withdrew_an_assessme
     rest = next_page(engagement, first, auditor)
     assert [e["version"] for e in ok(rest)] == [4] and "link" not in rest.headers
 
-    assert engagement.get(path, headers={"Authorization": ""}).status_code == 401
-    for role in NOT_AUDITORS:
-        refused = assert_problem(engagement.get(path, headers=tokens.headers(role)), 403)
-        assert refused["permission"] == "audit:read", role
+    assert_auditors_alone(engagement, path, tokens)
     assert_problem(engagement.get(f"/osvs/{uuid4()}/needs-assessments/history", headers=auditor), 404, "osv_id")
     quiet = an_osv(system, tokens, "Vecinos de Mangomarca")
     assert ok(engagement.get(f"/osvs/{quiet}/needs-assessments/history", headers=auditor)) == []
