@@ -22,6 +22,17 @@ from shared.preconditions import check_version
 from shared.store import retried_on_collision
 
 
+def held_through(membership: Membership, stays: Mapping[UUID, Membership], *, from_the_later_joining: bool = False) -> Membership:
+    """``membership`` as the days it was held: itself, or, merged into another of the person's stays (in ``stays``, by
+    id), until that stay's departure, which ends both; ``from_the_later_joining``: from the later of the two joinings
+    (the days that bound a change to that stay: :meth:`Merging.stays_bounding`)."""
+    into = stays.get(membership.merged_into) if membership.merged_into is not None else None
+    if into is None:
+        return membership
+    joined_on = max(membership.joined_on, into.joined_on) if from_the_later_joining else membership.joined_on
+    return dataclasses.replace(membership, joined_on=joined_on, left_on=into.left_on, merged_into=None)
+
+
 class Merging:
     """:class:`~services.engagement.application.Engagement`'s merges of members (a mixin: ``self`` is the application)."""
 
@@ -143,11 +154,7 @@ class Merging:
             return memberships
         person = self.person_of(member)
         stays = {m.membership_id: m for record in (person, *self.merged_records(person)) for m in record.memberships.values()}
-        held = []
-        for m in memberships:
-            into = stays.get(m.merged_into) if m.merged_into is not None else None
-            held.append(m if into is None else dataclasses.replace(m, left_on=into.left_on, merged_into=None))
-        return held
+        return [held_through(m, stays) for m in memberships]
 
     def records_of_person(self, member: Member) -> list[Member]:
         """``member``'s person's records: the member a record was merged into (or ``member``) and the records merged into
@@ -163,13 +170,7 @@ class Merging:
         does (tester 317 F2: a departure before it, or a joining after it, was taken)."""
         stays = {m.membership_id: m for record in records for m in record.memberships.values()}
         counted = [m for m in stays.values() if m.osv_id == osv_id or self.osvs.now_in(m.osv_id) == osv_id]  # type: ignore[attr-defined]
-        held = []
-        for m in counted:
-            into = stays.get(m.merged_into) if m.merged_into is not None else None
-            held.append(m if into is None else dataclasses.replace(
-                m, joined_on=max(m.joined_on, into.joined_on), left_on=into.left_on, merged_into=None
-            ))
-        return held
+        return [held_through(m, stays, from_the_later_joining=True) for m in counted]
 
     def merged_memberships(self, member: Member) -> list[Membership]:
         """The memberships of the records merged into ``member``: the person's too, recorded where they were."""
