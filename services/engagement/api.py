@@ -328,7 +328,10 @@ def record_departure(member_id: UUID, body: DepartureCreate, engagement: Engagem
     """Record that the member left the only OSV they are active in (records `MemberLeft`).
 
     The memberships of records merged into the member count: active in several OSVs, with them, is 409
-    `one_active_membership`, listing each (`active_memberships`); the only active one on a merged record is left there."""
+    `one_active_membership`, listing each (`active_memberships`); the only active one on a merged record is left there.
+    Not dated before a meeting naming the person, any record of theirs, on a day they were its member (422
+    `not_before_attended_on`), nor, for a stay another was merged into (one stay recorded twice), before that stay's
+    joining (422 `not_before_joined_on`)."""
     member = engagement.record_departure(member_id=member_id, left_on=body.left_on, reason=body.reason)
     return answered(response, member_answered(member, engagement))
 
@@ -370,6 +373,10 @@ def leave_membership(
     member_id: UUID, membership_id: UUID, body: DepartureCreate, engagement: EngagementDep, response: Response
 ) -> MembershipPublic:
     """Record that the member left that OSV (records `MemberLeft`).
+
+    Not dated before a meeting naming the person, any record of theirs, on a day they were its member (422
+    `not_before_attended_on`), nor, for a stay another was merged into (one stay recorded twice), before that stay's
+    joining (422 `not_before_joined_on`).
 
     The answer carries the member's new `ETag`."""
     member = engagement.record_departure(
@@ -442,7 +449,10 @@ def merge_members(member_id: UUID, body: MemberMergeCreate, engagement: Engageme
     is counted no more (`MembershipMerged`); the stay goes on, and ends once, as this person's. Its departure, role or
     joining date is then 409 `stay_not_merged` (record them on the stay it went into). Refused, 409 `stays_apart`: the
     duplicate's stay has a departure recorded (counted among those who left), overlaps two of this person's stays, or
-    two of the duplicate's overlap one; 409 `no_board_role`: it holds a board role (record its role change first). Answered masked, as
+    two of the duplicate's overlap one, or is active and was named at a meeting after the stay it would go into ended;
+    409 `no_board_role`: it holds a board role (record its role change first). Stays in two OSV records registry merged
+    are in one OSV. From then on the stay's departure is not dated before the merged stay's joining (422
+    `not_before_joined_on`), and meetings naming the duplicate bound its departure and joining day. Answered masked, as
     `GET /members/{member_id}` shows this member, with its new `ETag`."""
     member = engagement.merge_members(survivor_id=member_id, duplicate_id=body.duplicate_id, expected=expected)
     return answered(response, member_answered(member, engagement))
