@@ -39,7 +39,7 @@ from services.reporting.fromfeeds import FEED_HELP, RebuildError, feeds_named, r
 from services.reporting.settings import ReportingSettings
 from services.reporting.views.readmodel import ReadModel
 from shared.clientmessages import redacted, refusal, service_client, token_fault, unreachable
-from shared.districts import DistrictTable
+from shared.districts import DistrictsFileError, DistrictTable
 from shared.schemas import EARLIEST_MOMENT, LATEST_MOMENT
 from shared.settings import refused_setting
 from shared.views import make_engine
@@ -62,16 +62,13 @@ def replay(
 
 def reporting_districts() -> DistrictTable:
     """Reporting's districts table: ``REPORTING_DISTRICTS_FILE``'s, else the shipped one. :class:`RebuildError` in one line
-    naming the variable when it does not read (not a JSON districts list, no such file)."""
+    naming the variable when it does not read (the settings check the file; one changed since is said as they say it)."""
     try:
-        settings = ReportingSettings()
+        return ReportingSettings().districts_table()
     except (ValidationError, SettingsError) as error:
         raise RebuildError(refused_setting(error, (ReportingSettings,))) from None
-    try:
-        return settings.districts_table()
-    except (OSError, ValueError, KeyError) as error:
-        said = f"REPORTING_DISTRICTS_FILE ({settings.districts_file}) is not a districts list that reads: {error!r}"
-        raise RebuildError(said) from None
+    except DistrictsFileError as error:
+        raise RebuildError(str(error)) from None
 
 
 def parse_moment(text: str) -> datetime:
