@@ -202,12 +202,17 @@ def named_as(client: TestClient, names: tuple[str, ...]) -> None:
     application_of(client).readmodel.apply(events)
 
 
+def indicator_workbook_cells(client: TestClient) -> list[Any]:
+    """Every cell of every sheet of ``GET /indicators/export.xlsx``, as openpyxl reads them (``data_type``: ``s``, ``f``, ``e``…)."""
+    workbook = load_workbook(io.BytesIO(client.get("/indicators/export.xlsx").content))
+    return [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
+
+
 def test_names_that_look_like_formulas_reach_every_export_as_text_never_as_a_formula(client: TestClient) -> None:
     """A promoter's OSV names and a lead's phase name, as hostile as a form lets them be, opened by a donor in Excel."""
     named_as(client, FORMULAS)
 
-    workbook = load_workbook(io.BytesIO(client.get("/indicators/export.xlsx").content))
-    cells = [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
+    cells = indicator_workbook_cells(client)
     assert [c.value for c in cells if c.data_type == "f"] == []
     assert FORMULAS[0] in [c.value for c in cells if c.data_type == "s"]  # the phase's name as typed, as text
 
@@ -228,8 +233,7 @@ cells in the indicators' workbook)."""
 def test_names_that_are_excel_error_codes_reach_the_workbook_as_text(client: TestClient) -> None:
     named_as(client, ERROR_CODES)
 
-    workbook = load_workbook(io.BytesIO(client.get("/indicators/export.xlsx").content))
-    cells = [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
+    cells = indicator_workbook_cells(client)
     assert [c.value for c in cells if c.data_type == "e"] == []
     assert ERROR_CODES[0] in [c.value for c in cells if c.data_type == "s"]  # the phase's name as typed, as text
 
